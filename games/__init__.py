@@ -1,0 +1,1 @@
+"""Concrete games and adapters: native extensive-form games, OpenSpiel, (later) files and catalogs."""

@@ -1,0 +1,181 @@
+"""Adapter for OpenSpiel games (module ``pyspiel``).
+
+:func:`load` accepts any OpenSpiel game string, e.g. ``"leduc_poker"`` or
+``"kuhn_poker(players=3)"``. Simultaneous-move games are converted to turn-based form with
+OpenSpiel's own conversion. Infoset keys are OpenSpiel information-state strings and action ids
+are OpenSpiel action ids, so policies round-trip exactly to ``open_spiel.python.policy``.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+from gamesolve.compiled import CompiledGame, compile_game
+from gamesolve.errors import GameNotFoundError, UnsupportedGame
+from gamesolve.protocols import State
+from gamesolve.spec import GameKind, GameSpec, Utility
+
+__all__ = ["OpenSpielGame", "OpenSpielState", "load"]
+
+log = logging.getLogger(__name__)
+
+_UTILITY = {
+    "ZERO_SUM": Utility.ZERO_SUM,
+    "CONSTANT_SUM": Utility.CONSTANT_SUM,
+    "GENERAL_SUM": Utility.GENERAL_SUM,
+    "IDENTICAL": Utility.IDENTICAL,
+}
+
+
+def _pyspiel() -> Any:
+    try:
+        import pyspiel
+    except ImportError as exc:  # pragma: no cover - open_spiel is a declared dependency
+        raise UnsupportedGame("OpenSpiel games need the open_spiel package: pip install open_spiel") from exc
+    return pyspiel
+
+
+class OpenSpielState:
+    """A :class:`~gamesolve.protocols.State` view of a ``pyspiel.State`` (never mutated)."""
+
+    __slots__ = ("_state",)
+
+    def __init__(self, state: Any) -> None:
+        self._state = state
+
+    def current_player(self) -> int:
+        """Player to move (OpenSpiel's convention: -1 chance, -4 terminal)."""
+        return int(self._state.current_player())
+
+    def is_terminal(self) -> bool:
+        """Whether the history is complete."""
+        return bool(self._state.is_terminal())
+
+    def legal_actions(self) -> Sequence[int]:
+        """OpenSpiel's legal action ids (increasing)."""
+        return self._state.legal_actions()  # type: ignore[no-any-return]
+
+    def chance_outcomes(self) -> Sequence[tuple[int, float]]:
+        """OpenSpiel's explicit chance outcomes."""
+        return self._state.chance_outcomes()  # type: ignore[no-any-return]
+
+    def child(self, action: int) -> State:
+        """The history after ``action``."""
+        return OpenSpielState(self._state.child(action))
+
+    def returns(self) -> Sequence[float]:
+        """Total payoffs."""
+        return self._state.returns()  # type: ignore[no-any-return]
+
+    def infoset_key(self, player: int) -> str:
+        """OpenSpiel's information-state string for ``player``."""
+        return self._state.information_state_string(player)  # type: ignore[no-any-return]
+
+    @property
+    def pyspiel_state(self) -> Any:
+        """The wrapped ``pyspiel.State``."""
+        return self._state
+
+
+class OpenSpielGame:
+    """An OpenSpiel game seen through gamesolve's extensive-form protocol.
+
+    Args:
+        game: A ``pyspiel.Game``. Simultaneous-move games must already be turn-based
+            (:func:`load` converts them).
+        name: The game string it was loaded from.
+    """
+
+    def __init__(self, game: Any, name: str) -> None:
+        pyspiel = _pyspiel()
+        gtype = game.get_type()
+        if gtype.dynamics != pyspiel.GameType.Dynamics.SEQUENTIAL:
+            raise UnsupportedGame(f"OpenSpiel game {name!r} must be sequential (use load())")
+        if gtype.chance_mode == pyspiel.GameType.ChanceMode.SAMPLED_STOCHASTIC:
+            raise UnsupportedGame(
+                f"OpenSpiel game {name!r} has sampled chance; exact compilation needs explicit "
+                "chance outcomes"
+            )
+        if not gtype.provides_information_state_string:
+            raise UnsupportedGame(
+                f"OpenSpiel game {name!r} provides no information-state strings, so its infosets "
+                "cannot be identified"
+            )
+        self._game = game
+        self._name = name
+        self._compiled: CompiledGame | None = None
+        self._lock = threading.Lock()
+        self._spec = GameSpec(
+            name=name,
+            kind=GameKind.EXTENSIVE_FORM,
+            num_players=int(game.num_players()),
+            utility=_UTILITY.get(gtype.utility.name, Utility.GENERAL_SUM),
+            has_chance=gtype.chance_mode != pyspiel.GameType.ChanceMode.DETERMINISTIC,
+            simultaneous=False,
+            perfect_recall=True,
+            perfect_information=gtype.information == pyspiel.GameType.Information.PERFECT_INFORMATION,
+        )
+
+    @property
+    def spec(self) -> GameSpec:
+        """The game's static description."""
+        return self._spec
+
+    @property
+    def name(self) -> str:
+        """The OpenSpiel game string."""
+        return self._name
+
+    @property
+    def pyspiel_game(self) -> Any:
+        """The wrapped ``pyspiel.Game``."""
+        return self._game
+
+    def initial_state(self) -> State:
+        """The root history."""
+        return OpenSpielState(self._game.new_initial_state())
+
+    def compile(self, *, max_nodes: int | None = None) -> CompiledGame:
+        """Compile once (walking every history) and cache the result."""
+        with self._lock:
+            if self._compiled is None:
+                self._compiled = compile_game(self, max_nodes=max_nodes)
+            return self._compiled
+
+    def __repr__(self) -> str:
+        return f"OpenSpielGame({self._name!r})"
+
+
+def load(name: str) -> OpenSpielGame:
+    """Load an OpenSpiel game by its game string.
+
+    Raises:
+        GameNotFoundError: OpenSpiel does not know the name or rejects its parameters.
+        UnsupportedGame: The game cannot be compiled exactly (sampled chance, no infoset strings).
+    """
+    pyspiel = _pyspiel()
+    try:
+        game = pyspiel.load_game(name)
+    except Exception as exc:  # pyspiel raises plain RuntimeError/SpielError
+        msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise GameNotFoundError(f"unknown game {name!r} ({msg}); run 'gamesolve games' for the list") from exc
+    if game.get_type().dynamics == pyspiel.GameType.Dynamics.SIMULTANEOUS:
+        log.info("converting simultaneous-move game %s to turn-based form", name)
+        game = pyspiel.convert_to_turn_based(game)
+    return OpenSpielGame(game, name)
+
+
+def registered_names() -> list[str]:
+    """Short names of the OpenSpiel games that can be compiled exactly."""
+    pyspiel = _pyspiel()
+    names = []
+    for gtype in pyspiel.registered_game_types():
+        if gtype.chance_mode == pyspiel.GameType.ChanceMode.SAMPLED_STOCHASTIC:
+            continue
+        if not gtype.provides_information_state_string:
+            continue
+        names.append(gtype.short_name)
+    return sorted(names)

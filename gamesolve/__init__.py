@@ -1,0 +1,68 @@
+"""gamesolve: game-theoretic multi-agent solving on compiled game arrays.
+
+The top-level names below are the public API. ``import gamesolve`` stays light: games and solvers
+are imported on first use, and torch, ray and open_spiel are never imported here.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from gamesolve.compiled import CompiledGame, InfosetIndex, as_compiled, compile_game
+from gamesolve.errors import (
+    GameNotFoundError,
+    GamesolveError,
+    InvalidPolicyError,
+    MalformedGameError,
+    NotPerfectRecallError,
+    UnsupportedGame,
+)
+from gamesolve.evaluation import (
+    BestResponse,
+    ExploitabilityReport,
+    best_response,
+    expected_values,
+    exploitability,
+    nash_conv,
+)
+from gamesolve.policy import TabularPolicy, uniform_policy
+from gamesolve.protocols import CHANCE, TERMINAL, ExtensiveFormGame, MarkovGame, NormalFormGame, State
+from gamesolve.registry import available_games, load_game
+from gamesolve.spec import GameKind, GameSpec, Utility
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "CHANCE",
+    "TERMINAL",
+    "BestResponse",
+    "CompiledGame",
+    "ExploitabilityReport",
+    "ExtensiveFormGame",
+    "GameKind",
+    "GameNotFoundError",
+    "GameSpec",
+    "GamesolveError",
+    "InfosetIndex",
+    "InvalidPolicyError",
+    "MalformedGameError",
+    "MarkovGame",
+    "NormalFormGame",
+    "NotPerfectRecallError",
+    "State",
+    "TabularPolicy",
+    "UnsupportedGame",
+    "Utility",
+    "__version__",
+    "as_compiled",
+    "available_games",
+    "best_response",
+    "compile_game",
+    "expected_values",
+    "exploitability",
+    "load_game",
+    "nash_conv",
+    "uniform_policy",
+]
+
+logging.getLogger(__name__).addHandler(logging.NullHandler())

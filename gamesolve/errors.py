@@ -1,0 +1,42 @@
+"""Exception types raised by gamesolve.
+
+Every error raised at the door of a public function is one of these, and its message names the
+argument or object at fault and says what was expected, so a user can fix the input without
+reading a traceback. All of them derive from :class:`GamesolveError`; the ones that describe bad
+values also derive from :class:`ValueError` so generic ``except ValueError`` code keeps working.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "GameNotFoundError",
+    "GamesolveError",
+    "InvalidPolicyError",
+    "MalformedGameError",
+    "NotPerfectRecallError",
+    "UnsupportedGame",
+]
+
+
+class GamesolveError(Exception):
+    """Base class of every error raised by gamesolve."""
+
+
+class GameNotFoundError(GamesolveError, LookupError):
+    """A game name or path could not be resolved to a game."""
+
+
+class MalformedGameError(GamesolveError, ValueError):
+    """A game breaks a structural rule (probabilities, shapes, payoffs, infoset consistency)."""
+
+
+class NotPerfectRecallError(MalformedGameError):
+    """Two histories in one information set disagree on the acting player's own past."""
+
+
+class UnsupportedGame(GamesolveError, TypeError):  # noqa: N818 - the name reads as a sentence
+    """The game is valid, but this operation or solver does not handle its kind."""
+
+
+class InvalidPolicyError(GamesolveError, ValueError):
+    """A policy has the wrong shape, mass on illegal actions, negative or NaN entries, or bad rows."""

@@ -1,0 +1,201 @@
+"""Exact evaluation of behavior profiles on compiled extensive-form games.
+
+All functions work for any number of players and any utility kind (general-sum included): the
+best response of each player is computed against the others' fixed policies, chance included.
+
+NashConv is ``sum_i (max_{pi_i'} u_i(pi_i', pi_-i) - u_i(pi))`` and exploitability is
+``NashConv / num_players`` (OpenSpiel's convention; for two-player zero-sum games it is the mean
+of the two best-response values).
+
+>>> import gamesolve
+>>> game = gamesolve.load_game("kuhn")
+>>> round(gamesolve.nash_conv(game, gamesolve.uniform_policy(game)).nash_conv, 10)
+0.9166666667
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from gamesolve.compiled import CompiledGame, as_compiled
+from gamesolve.errors import InvalidPolicyError
+from gamesolve.kernels.evaluation import best_response_kernel, reach_kernel
+from gamesolve.policy import TabularPolicy
+
+__all__ = [
+    "BestResponse",
+    "ExploitabilityReport",
+    "best_response",
+    "evaluate",
+    "expected_values",
+    "exploitability",
+    "nash_conv",
+]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class BestResponse:
+    """A pure best response of one player to the others' fixed policies.
+
+    Attributes:
+        player: The responding player.
+        value: Its expected utility when it best-responds.
+        policy: The full profile with ``player``'s rows replaced by the deterministic response.
+    """
+
+    player: int
+    value: float
+    policy: TabularPolicy
+
+
+@dataclass(frozen=True)
+class ExploitabilityReport:
+    """Exact NashConv and its parts for one behavior profile.
+
+    Attributes:
+        nash_conv: Sum over players of what each gains by best-responding (>= 0).
+        exploitability: ``nash_conv / num_players``.
+        on_policy_values: ``[P]`` expected utility of every player under the profile.
+        best_response_values: ``[P]`` expected utility of each player when it alone best-responds.
+        best_responses: For every player, the profile with that player best-responding.
+    """
+
+    nash_conv: float
+    exploitability: float
+    on_policy_values: tuple[float, ...]
+    best_response_values: tuple[float, ...]
+    best_responses: tuple[TabularPolicy, ...]
+
+    @property
+    def improvements(self) -> tuple[float, ...]:
+        """What each player gains by deviating to its best response."""
+        return tuple(b - v for b, v in zip(self.best_response_values, self.on_policy_values, strict=True))
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready summary (the best-response policies are left out)."""
+        return {
+            "nash_conv": self.nash_conv,
+            "exploitability": self.exploitability,
+            "on_policy_values": list(self.on_policy_values),
+            "best_response_values": list(self.best_response_values),
+        }
+
+
+@dataclass(frozen=True)
+class _Raw:
+    values: NDArray[np.float64]  # [P]
+    br_values: NDArray[np.float64]  # [P]
+    br_slot: NDArray[np.int32]  # [I]
+
+
+def _probs_of(game: CompiledGame, policy: TabularPolicy | NDArray[np.float64]) -> NDArray[np.float64]:
+    if isinstance(policy, TabularPolicy):
+        if policy.game is not game:
+            if policy.game.infosets.keys != game.infosets.keys:
+                raise InvalidPolicyError("policy belongs to a different game (infoset keys differ)")
+        return policy.probs
+    return TabularPolicy(game, policy).probs
+
+
+def _sequence_offsets(game: CompiledGame) -> NDArray[np.int64]:
+    counts = game.num_sequences.astype(np.int64)
+    return np.concatenate(([0], np.cumsum(counts)[:-1])).astype(np.int64)
+
+
+def evaluate(game: Any, policy: TabularPolicy | NDArray[np.float64]) -> _Raw:
+    """Run both kernels once: expected values, best-response values and slots (internal)."""
+    compiled = as_compiled(game)
+    probs = _probs_of(compiled, policy)
+    n_players = compiled.num_players
+    reach = np.empty((compiled.num_nodes, n_players + 1))
+    reach_kernel(
+        compiled.node_player,
+        compiled.node_infoset,
+        compiled.node_first_child,
+        compiled.node_num_children,
+        compiled.node_prob,
+        probs,
+        reach,
+    )
+    total_seqs = int(compiled.num_sequences.sum())
+    values = np.empty(n_players)
+    br_values = np.empty(n_players)
+    br_slot = np.empty(compiled.num_infosets, dtype=np.int32)
+    best_response_kernel(
+        compiled.terminal_node,
+        compiled.terminal_utility,
+        compiled.terminal_seq,
+        reach,
+        compiled.infoset_player,
+        compiled.infoset_num_actions,
+        compiled.infoset_first_seq,
+        compiled.infoset_parent_seq,
+        _sequence_offsets(compiled),
+        np.empty(total_seqs),
+        np.empty(total_seqs),
+        values,
+        br_values,
+        br_slot,
+    )
+    return _Raw(values, br_values, br_slot)
+
+
+def expected_values(game: Any, policy: TabularPolicy | NDArray[np.float64]) -> NDArray[np.float64]:
+    """``[P]`` expected utility of every player when all follow ``policy``."""
+    return evaluate(game, policy).values.copy()
+
+
+def _br_profile(compiled: CompiledGame, probs: NDArray[np.float64], player: int, slots: NDArray[np.int32]) -> TabularPolicy:
+    rows = compiled.infosets_of(player)
+    out = probs.copy()
+    out[rows] = 0.0
+    out[rows, slots[rows]] = 1.0
+    return TabularPolicy(compiled, out, validate=False)
+
+
+def best_response(game: Any, policy: TabularPolicy | NDArray[np.float64], player: int) -> BestResponse:
+    """The best response of ``player`` to the other players' parts of ``policy``.
+
+    Ties between actions go to the lowest legal action slot.
+    """
+    compiled = as_compiled(game)
+    compiled._check_player(player)
+    probs = _probs_of(compiled, policy)
+    raw = evaluate(compiled, probs)
+    return BestResponse(player, float(raw.br_values[player]), _br_profile(compiled, probs, player, raw.br_slot))
+
+
+def nash_conv(game: Any, policy: TabularPolicy | NDArray[np.float64]) -> ExploitabilityReport:
+    """Exact NashConv of a behavior profile, with values and best responses of every player.
+
+    Args:
+        game: An extensive-form game (compiled or compilable).
+        policy: A :class:`~gamesolve.policy.TabularPolicy` of that game, or its ``[I, A]`` array.
+    """
+    compiled = as_compiled(game)
+    probs = _probs_of(compiled, policy)
+    raw = evaluate(compiled, probs)
+    gains = raw.br_values - raw.values
+    total = float(gains.sum())
+    n_players = compiled.num_players
+    return ExploitabilityReport(
+        nash_conv=total,
+        exploitability=total / n_players,
+        on_policy_values=tuple(float(v) for v in raw.values),
+        best_response_values=tuple(float(v) for v in raw.br_values),
+        best_responses=tuple(_br_profile(compiled, probs, p, raw.br_slot) for p in range(n_players)),
+    )
+
+
+def exploitability(game: Any, policy: TabularPolicy | NDArray[np.float64]) -> float:
+    """``nash_conv(game, policy).exploitability`` without building the best-response policies."""
+    compiled = as_compiled(game)
+    raw = evaluate(compiled, _probs_of(compiled, policy))
+    return float((raw.br_values - raw.values).sum()) / compiled.num_players

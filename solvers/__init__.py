@@ -1,0 +1,1 @@
+"""Algorithms that compute or approximate equilibria on gamesolve games."""
