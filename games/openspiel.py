@@ -8,9 +8,13 @@ are OpenSpiel action ids, so policies round-trip exactly to ``open_spiel.python.
 
 from __future__ import annotations
 
+import contextlib
+import difflib
 import logging
+import os
+import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from gamesolve.compiled import CompiledGame, compile_game
@@ -18,7 +22,10 @@ from gamesolve.errors import GameNotFoundError, UnsupportedGame
 from gamesolve.protocols import State
 from gamesolve.spec import GameKind, GameSpec, Utility
 
-__all__ = ["OpenSpielGame", "OpenSpielState", "load"]
+__all__ = ["DEFAULT_MAX_NODES", "OpenSpielGame", "OpenSpielState", "load"]
+
+#: Largest tree :meth:`OpenSpielGame.compile` walks unless told otherwise (seconds to a minute, by game).
+DEFAULT_MAX_NODES = 2_000_000
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +43,26 @@ def _pyspiel() -> Any:
     except ImportError as exc:  # pragma: no cover - open_spiel is a declared dependency
         raise UnsupportedGame("OpenSpiel games need the open_spiel package: pip install open_spiel") from exc
     return pyspiel
+
+
+@contextlib.contextmanager
+def _quiet_stderr() -> Iterator[None]:
+    """Silence OpenSpiel's C++ error printing (file descriptor 2) while it raises."""
+    try:
+        fd = sys.stderr.fileno()
+    except (AttributeError, OSError, ValueError):  # pytest capture or no real stderr
+        yield
+        return
+    saved = os.dup(fd)
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), fd)
+            try:
+                yield
+            finally:
+                os.dup2(saved, fd)
+    finally:
+        os.close(saved)
 
 
 class OpenSpielState:
@@ -56,11 +83,11 @@ class OpenSpielState:
 
     def legal_actions(self) -> Sequence[int]:
         """OpenSpiel's legal action ids (increasing)."""
-        return self._state.legal_actions()  # type: ignore[no-any-return]
+        return self._state.legal_actions()
 
     def chance_outcomes(self) -> Sequence[tuple[int, float]]:
         """OpenSpiel's explicit chance outcomes."""
-        return self._state.chance_outcomes()  # type: ignore[no-any-return]
+        return self._state.chance_outcomes()
 
     def child(self, action: int) -> State:
         """The history after ``action``."""
@@ -68,11 +95,11 @@ class OpenSpielState:
 
     def returns(self) -> Sequence[float]:
         """Total payoffs."""
-        return self._state.returns()  # type: ignore[no-any-return]
+        return self._state.returns()
 
     def infoset_key(self, player: int) -> str:
         """OpenSpiel's information-state string for ``player``."""
-        return self._state.information_state_string(player)  # type: ignore[no-any-return]
+        return self._state.information_state_string(player)
 
     @property
     def pyspiel_state(self) -> Any:
@@ -138,8 +165,16 @@ class OpenSpielGame:
         """The root history."""
         return OpenSpielState(self._game.new_initial_state())
 
-    def compile(self, *, max_nodes: int | None = None) -> CompiledGame:
-        """Compile once (walking every history) and cache the result."""
+    def compile(self, *, max_nodes: int | None = DEFAULT_MAX_NODES) -> CompiledGame:
+        """Compile once (walking every history) and cache the result.
+
+        Args:
+            max_nodes: Refuse games with more histories than this (walking OpenSpiel states costs
+                a few microseconds each); ``None`` lifts the limit.
+
+        Raises:
+            UnsupportedGame: The tree is larger than ``max_nodes``.
+        """
         with self._lock:
             if self._compiled is None:
                 self._compiled = compile_game(self, max_nodes=max_nodes)
@@ -157,11 +192,19 @@ def load(name: str) -> OpenSpielGame:
         UnsupportedGame: The game cannot be compiled exactly (sampled chance, no infoset strings).
     """
     pyspiel = _pyspiel()
+    short = name.split("(", 1)[0].strip()
+    known = pyspiel.registered_names()
+    if short not in known:
+        close = difflib.get_close_matches(short, known, n=3)
+        hint = f"; did you mean {', '.join(close)}?" if close else "; run 'gamesolve games' for the list"
+        raise GameNotFoundError(f"unknown game {name!r}{hint}")
     try:
-        game = pyspiel.load_game(name)
+        with _quiet_stderr():
+            game = pyspiel.load_game(name)
     except Exception as exc:  # pyspiel raises plain RuntimeError/SpielError
-        msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise GameNotFoundError(f"unknown game {name!r} ({msg}); run 'gamesolve games' for the list") from exc
+        text = str(exc).strip()
+        msg = text.splitlines()[0] if text else type(exc).__name__
+        raise GameNotFoundError(f"OpenSpiel cannot load {name!r}: {msg}") from exc
     if game.get_type().dynamics == pyspiel.GameType.Dynamics.SIMULTANEOUS:
         log.info("converting simultaneous-move game %s to turn-based form", name)
         game = pyspiel.convert_to_turn_based(game)
@@ -172,7 +215,7 @@ def registered_names() -> list[str]:
     """Short names of the OpenSpiel games that can be compiled exactly."""
     pyspiel = _pyspiel()
     names = []
-    for gtype in pyspiel.registered_game_types():
+    for gtype in pyspiel.registered_games():
         if gtype.chance_mode == pyspiel.GameType.ChanceMode.SAMPLED_STOCHASTIC:
             continue
         if not gtype.provides_information_state_string:

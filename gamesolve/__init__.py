@@ -26,7 +26,14 @@ from gamesolve.evaluation import (
     nash_conv,
 )
 from gamesolve.policy import TabularPolicy, uniform_policy
-from gamesolve.protocols import CHANCE, TERMINAL, ExtensiveFormGame, MarkovGame, NormalFormGame, State
+from gamesolve.protocols import (
+    CHANCE,
+    TERMINAL,
+    ExtensiveFormGame,
+    MarkovGame,
+    NormalFormGame,
+    State,
+)
 from gamesolve.registry import available_games, load_game
 from gamesolve.spec import GameKind, GameSpec, Utility
 

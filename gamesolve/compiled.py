@@ -345,7 +345,9 @@ def build_compiled_game(
         )
     if not np.all(np.isfinite(terminal_utility)):
         bad = int(terminal_node[np.flatnonzero(~np.isfinite(terminal_utility).all(axis=1))[0]])
-        raise MalformedGameError(f"non-finite payoff at terminal history {_path(node_parent, node_action, bad)}")
+        raise MalformedGameError(
+            f"non-finite payoff at terminal history {_path(node_parent, node_action, bad)}"
+        )
     if node_player.shape[0] and (np.any(node_prob < 0) or not np.all(np.isfinite(node_prob))):
         raise MalformedGameError("chance probabilities must be finite and non-negative")
     if np.any((infoset_player < 0) | (infoset_player >= n_players)):
@@ -556,7 +558,10 @@ def compile_game(game: ExtensiveFormGame, *, max_nodes: int | None = None) -> Co
         first = n_nodes
         n_nodes += len(actions)
         if max_nodes is not None and n_nodes > max_nodes:
-            raise UnsupportedGame(f"{spec.name} has more than max_nodes={max_nodes} histories")
+            raise UnsupportedGame(
+                f"{spec.name} has more than max_nodes={max_nodes:,} histories; too large to "
+                "compile exactly (pass a larger max_nodes to compile() to try anyway)"
+            )
         for j in range(len(actions) - 1, -1, -1):
             stack.append((state.child(actions[j]), first + j))
 
@@ -609,9 +614,7 @@ def as_compiled(game: Any) -> CompiledGame:
             raise TypeError(f"{type(game).__name__}.compile() must return a CompiledGame")
         return compiled
     if not isinstance(game, ExtensiveFormGame):
-        raise UnsupportedGame(
-            f"expected an extensive-form game or CompiledGame, got {type(game).__name__}"
-        )
+        raise UnsupportedGame(f"expected an extensive-form game or CompiledGame, got {type(game).__name__}")
     try:
         cached = _CACHE.get(game)
     except TypeError:  # not weak-referenceable

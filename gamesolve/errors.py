@@ -34,7 +34,7 @@ class NotPerfectRecallError(MalformedGameError):
     """Two histories in one information set disagree on the acting player's own past."""
 
 
-class UnsupportedGame(GamesolveError, TypeError):  # noqa: N818 - the name reads as a sentence
+class UnsupportedGame(GamesolveError, TypeError):
     """The game is valid, but this operation or solver does not handle its kind."""
 
 

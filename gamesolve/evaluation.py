@@ -97,9 +97,12 @@ class _Raw:
 
 def _probs_of(game: CompiledGame, policy: TabularPolicy | NDArray[np.float64]) -> NDArray[np.float64]:
     if isinstance(policy, TabularPolicy):
-        if policy.game is not game:
-            if policy.game.infosets.keys != game.infosets.keys:
-                raise InvalidPolicyError("policy belongs to a different game (infoset keys differ)")
+        other = policy.game
+        if other is not game and (
+            other.infosets.keys != game.infosets.keys
+            or not np.array_equal(other.infoset_actions, game.infoset_actions)
+        ):
+            raise InvalidPolicyError("policy belongs to a different game (infosets or actions differ)")
         return policy.probs
     return TabularPolicy(game, policy).probs
 
@@ -152,7 +155,9 @@ def expected_values(game: Any, policy: TabularPolicy | NDArray[np.float64]) -> N
     return evaluate(game, policy).values.copy()
 
 
-def _br_profile(compiled: CompiledGame, probs: NDArray[np.float64], player: int, slots: NDArray[np.int32]) -> TabularPolicy:
+def _br_profile(
+    compiled: CompiledGame, probs: NDArray[np.float64], player: int, slots: NDArray[np.int32]
+) -> TabularPolicy:
     rows = compiled.infosets_of(player)
     out = probs.copy()
     out[rows] = 0.0
@@ -169,7 +174,9 @@ def best_response(game: Any, policy: TabularPolicy | NDArray[np.float64], player
     compiled._check_player(player)
     probs = _probs_of(compiled, policy)
     raw = evaluate(compiled, probs)
-    return BestResponse(player, float(raw.br_values[player]), _br_profile(compiled, probs, player, raw.br_slot))
+    return BestResponse(
+        player, float(raw.br_values[player]), _br_profile(compiled, probs, player, raw.br_slot)
+    )
 
 
 def nash_conv(game: Any, policy: TabularPolicy | NDArray[np.float64]) -> ExploitabilityReport:

@@ -102,7 +102,8 @@ class TabularPolicy:
         compiled = as_compiled(game)
         if not isinstance(table, Mapping):
             raise InvalidPolicyError(
-                f"policy must be a mapping of infoset keys to action distributions, got {type(table).__name__}"
+                "policy must be a mapping of infoset keys to action distributions, "
+                f"got {type(table).__name__}"
             )
         probs = np.zeros((compiled.num_infosets, compiled.max_actions))
         seen = np.zeros(compiled.num_infosets, dtype=bool)
@@ -256,12 +257,16 @@ def uniform_policy(game: Any) -> TabularPolicy:
 def _validate(game: CompiledGame, probs: NDArray[np.float64]) -> None:
     expected = (game.num_infosets, game.max_actions)
     if probs.shape != expected:
-        raise InvalidPolicyError(f"policy probs must have shape {expected} (infosets, slots), got {probs.shape}")
+        raise InvalidPolicyError(
+            f"policy probs must have shape {expected} (infosets, slots), got {probs.shape}"
+        )
     keys = game.infosets
     bad = ~np.isfinite(probs)
     if bad.any():
         i = int(np.flatnonzero(bad.any(axis=1))[0])
-        raise InvalidPolicyError(f"infoset {keys.key(i)!r}: probabilities must be finite, got {probs[i].tolist()}")
+        raise InvalidPolicyError(
+            f"infoset {keys.key(i)!r}: probabilities must be finite, got {probs[i].tolist()}"
+        )
     if (probs < 0).any():
         i = int(np.flatnonzero((probs < 0).any(axis=1))[0])
         raise InvalidPolicyError(f"infoset {keys.key(i)!r}: negative probability in {probs[i].tolist()}")

@@ -67,14 +67,16 @@ def parse_game_string(text: str) -> tuple[str, dict[str, str]]:
         for part in body.split(","):
             key, sep, value = part.partition("=")
             if not sep or not key.strip():
-                raise GameNotFoundError(f"bad parameter {part.strip()!r} in game string {text!r}; expected k=v")
+                raise GameNotFoundError(
+                    f"bad parameter {part.strip()!r} in game string {text!r}; expected k=v"
+                )
             params[key.strip()] = value.strip()
     return name, params
 
 
 def _resolve(entry_point: str) -> Callable[..., Any]:
     module, _, attr = entry_point.partition(":")
-    return getattr(importlib.import_module(module), attr)  # type: ignore[no-any-return]
+    return getattr(importlib.import_module(module), attr)
 
 
 def load_game(name: str, **params: Any) -> Any:

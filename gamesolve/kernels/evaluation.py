@@ -169,7 +169,10 @@ def best_response_numpy(
         below = np.zeros_like(cf)
         for infoset in np.flatnonzero(infoset_player == i)[::-1]:
             first = infoset_first_seq[infoset]
-            q = cf[first : first + infoset_num_actions[infoset]] + below[first : first + infoset_num_actions[infoset]]
+            q = (
+                cf[first : first + infoset_num_actions[infoset]]
+                + below[first : first + infoset_num_actions[infoset]]
+            )
             j = int(np.argmax(q))
             br_slot[infoset] = j
             below[infoset_parent_seq[infoset]] += q[j]

@@ -1,0 +1,1 @@
+"""Studies and benchmarks: one file per study, each with a Config dataclass and main(cfg)."""

@@ -1,0 +1,85 @@
+"""Parameter parsing shared by the native games.
+
+Game strings deliver every parameter as a string (``"leduc(ranks=13)"`` calls
+``load(ranks="13")``), while Python callers pass ints; the helpers here accept both and raise
+:class:`GameParameterError`, which names the game and the parameter, on anything else.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gamesolve.errors import GameNotFoundError
+
+__all__ = ["GameParameterError", "parse_int", "parse_int_tuple"]
+
+
+class GameParameterError(GameNotFoundError, ValueError):
+    """A native game was given a bad parameter value.
+
+    It is a :class:`~gamesolve.errors.GameNotFoundError` (what :func:`gamesolve.load_game`
+    documents for bad parameters) and a :class:`ValueError` (what Python callers expect).
+    """
+
+
+def parse_int(game: str, name: str, value: Any, *, minimum: int, maximum: int | None = None) -> int:
+    """Read an integer parameter given as an int or a decimal string.
+
+    Args:
+        game: Game name, for the message.
+        name: Parameter name, for the message.
+        value: The value as passed (int or string; bools are refused).
+        minimum: Smallest allowed value.
+        maximum: Largest allowed value, or ``None`` for no bound.
+
+    Returns:
+        The integer.
+
+    Raises:
+        GameParameterError: ``value`` is not an integer in ``[minimum, maximum]``.
+    """
+    bound = f">= {minimum}" if maximum is None else f"in [{minimum}, {maximum}]"
+    parsed: int | None = None
+    if isinstance(value, bool):
+        parsed = None
+    elif isinstance(value, int):
+        parsed = int(value)
+    elif isinstance(value, str):
+        try:
+            parsed = int(value.strip())
+        except ValueError:
+            parsed = None
+    elif hasattr(value, "__index__"):  # numpy integers
+        parsed = int(value.__index__())
+    if parsed is None:
+        raise GameParameterError(f"{game}: parameter {name} must be an integer {bound}, got {value!r}")
+    if parsed < minimum or (maximum is not None and parsed > maximum):
+        raise GameParameterError(f"{game}: parameter {name} must be an integer {bound}, got {parsed}")
+    return parsed
+
+
+def parse_int_tuple(game: str, name: str, value: Any, *, length: int, minimum: int) -> tuple[int, ...]:
+    """Read a fixed-length tuple of integers: a sequence, or a string such as ``"2/4"``.
+
+    Strings may separate the numbers with ``/``, ``:``, ``;``, ``x`` or spaces (commas cannot appear
+    inside a game string parameter).
+
+    Raises:
+        GameParameterError: Wrong length or an element that is not an integer ``>= minimum``.
+    """
+    if isinstance(value, str):
+        text = value.strip().strip("()[]")
+        for sep in ("/", ":", ";", "x", ","):
+            text = text.replace(sep, " ")
+        items: list[Any] = text.split()
+    elif isinstance(value, list | tuple):
+        items = list(value)
+    else:
+        raise GameParameterError(
+            f"{game}: parameter {name} must be {length} integers (e.g. '2/4'), got {value!r}"
+        )
+    if len(items) != length:
+        raise GameParameterError(
+            f"{game}: parameter {name} must have exactly {length} values (e.g. '2/4'), got {value!r}"
+        )
+    return tuple(parse_int(game, name, v, minimum=minimum) for v in items)

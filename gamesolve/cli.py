@@ -1,0 +1,229 @@
+"""The ``gamesolve`` command line.
+
+Verbs:
+
+* ``gamesolve games`` - list the games that can be loaded.
+* ``gamesolve info GAME`` - players, nodes, infosets, sequences, compile time and memory.
+* ``gamesolve evaluate GAME --policy POLICY.json|uniform|first [--json OUT]`` - exact NashConv,
+  exploitability and per-player values of a policy.
+* ``gamesolve demo`` - the README's first command: load Leduc poker and evaluate a policy.
+
+User errors (bad game names, bad policy files) print one line to stderr and exit with status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import gamesolve
+from gamesolve.errors import GamesolveError
+from gamesolve.io import atomic_write_text
+
+__all__ = ["main"]
+
+EXIT_USER_ERROR = 2
+
+
+class UserError(Exception):
+    """A problem with what the user typed; reported in one line."""
+
+
+def _load_compiled(name: str) -> tuple[Any, gamesolve.CompiledGame]:
+    game = gamesolve.load_game(name)
+    return game, gamesolve.as_compiled(game)
+
+
+def _load_policy(compiled: gamesolve.CompiledGame, spec: str) -> gamesolve.TabularPolicy:
+    if spec == "uniform":
+        return gamesolve.TabularPolicy.uniform(compiled)
+    if spec == "first":
+        return gamesolve.TabularPolicy.first_action(compiled)
+    path = Path(spec)
+    if not path.is_file():
+        raise UserError(f"policy file {spec!r} does not exist (or use 'uniform' / 'first')")
+    return gamesolve.TabularPolicy.from_json(compiled, path)
+
+
+def _fmt_bytes(n: float) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if n < 1024 or unit == "GiB":
+            return f"{n:.1f} {unit}" if unit != "B" else f"{int(n)} B"
+        n /= 1024
+    return f"{n:.1f} GiB"
+
+
+def cmd_games(args: argparse.Namespace) -> int:
+    """Print every loadable game."""
+    rows = gamesolve.available_games(include_openspiel=not args.native_only)
+    width = max(len(name) for name, _ in rows)
+    print("Native games (parameters in the game string, e.g. leduc(ranks=13,suits=4)):")
+    for name, desc in rows:
+        if desc != "OpenSpiel":
+            print(f"  {name:<{width}}  {desc}")
+    openspiel = [name for name, desc in rows if desc == "OpenSpiel"]
+    if openspiel:
+        print("\nOpenSpiel games with explicit chance and infoset strings (any game string works):")
+        line = "  "
+        for name in openspiel:
+            if len(line) + len(name) + 2 > 100:
+                print(line.rstrip())
+                line = "  "
+            line += name + ", "
+        print(line.rstrip(", "))
+    return 0
+
+
+def info_dict(name: str) -> dict[str, Any]:
+    """Size figures of a compiled game, as printed by ``gamesolve info``."""
+    start = time.perf_counter()
+    _, compiled = _load_compiled(name)
+    seconds = time.perf_counter() - start
+    spec = compiled.spec
+    return {
+        "game": name,
+        "players": spec.num_players,
+        "utility": spec.utility.value,
+        "chance": spec.has_chance,
+        "nodes": compiled.num_nodes,
+        "decision_nodes": compiled.num_decision_nodes,
+        "chance_nodes": compiled.num_chance_nodes,
+        "terminal_nodes": compiled.num_terminals,
+        "infosets": compiled.num_infosets,
+        "infosets_per_player": [len(compiled.infosets_of(p)) for p in range(spec.num_players)],
+        "sequences_per_player": [int(s) for s in compiled.num_sequences],
+        "max_actions": compiled.max_actions,
+        "compile_seconds": seconds,
+        "memory_bytes": compiled.nbytes,
+        "bytes_per_node": compiled.nbytes / max(compiled.num_nodes, 1),
+    }
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    """Print size figures of a game."""
+    info = info_dict(args.game)
+    if args.json:
+        atomic_write_text(args.json, json.dumps(info, indent=2))
+    print(f"game            {info['game']}")
+    print(
+        f"players         {info['players']} ({info['utility'].replace('_', '-')}, chance: {info['chance']})"
+    )
+    print(
+        f"nodes           {info['nodes']:,} ({info['decision_nodes']:,} decision, "
+        f"{info['chance_nodes']:,} chance, {info['terminal_nodes']:,} terminal)"
+    )
+    per = ", ".join(f"{n:,}" for n in info["infosets_per_player"])
+    print(f"infosets        {info['infosets']:,} (per player: {per})")
+    print(f"sequences       {', '.join(f'{n:,}' for n in info['sequences_per_player'])} (per player)")
+    print(f"max actions     {info['max_actions']}")
+    print(f"load + compile  {info['compile_seconds']:.3f} s")
+    print(f"memory          {_fmt_bytes(info['memory_bytes'])} ({info['bytes_per_node']:.1f} bytes per node)")
+    return 0
+
+
+def evaluate_dict(name: str, policy_spec: str) -> dict[str, Any]:
+    """Exact evaluation of a policy, as printed by ``gamesolve evaluate``."""
+    _, compiled = _load_compiled(name)
+    policy = _load_policy(compiled, policy_spec)
+    start = time.perf_counter()
+    report = gamesolve.nash_conv(compiled, policy)
+    seconds = time.perf_counter() - start
+    return {"game": name, "policy": policy_spec, **report.to_dict(), "seconds": seconds}
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    """Print NashConv, exploitability and per-player values of a policy."""
+    result = evaluate_dict(args.game, args.policy)
+    if args.json:
+        atomic_write_text(args.json, json.dumps(result, indent=2))
+    _print_evaluation(result)
+    return 0
+
+
+def _print_evaluation(result: dict[str, Any]) -> None:
+    print(f"game            {result['game']}")
+    print(f"policy          {result['policy']}")
+    print(f"NashConv        {result['nash_conv']:.10g}")
+    print(f"exploitability  {result['exploitability']:.10g}")
+    print("player  value          best-response value  gain")
+    for p, (v, b) in enumerate(zip(result["on_policy_values"], result["best_response_values"], strict=True)):
+        print(f"{p:<7} {v:<+14.9f} {b:<+20.9f} {b - v:.9f}")
+    print(f"evaluated in    {result['seconds'] * 1e3:.2f} ms")
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """Load Leduc poker, show its size, evaluate the uniform policy and write a JSON result."""
+    name = args.game
+    print(f"== {name}: compiling the game tree")
+    cmd_info(argparse.Namespace(game=name, json=None))
+    print(f"\n== {name}: exact evaluation of the uniform policy")
+    result = evaluate_dict(name, "uniform")
+    _print_evaluation(result)
+    out = Path(args.out)
+    atomic_write_text(out / "result.json", json.dumps({"info": info_dict(name), "uniform": result}, indent=2))
+    print(f"\nwrote {out / 'result.json'}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``gamesolve`` command."""
+    parser = argparse.ArgumentParser(
+        prog="gamesolve", description="Game-theoretic solving from the command line."
+    )
+    parser.add_argument("--version", action="version", version=f"gamesolve {gamesolve.__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("games", help="list loadable games")
+    p.add_argument("--native-only", action="store_true", help="hide OpenSpiel games")
+    p.set_defaults(func=cmd_games)
+
+    p = sub.add_parser("info", help="size of a game: players, nodes, infosets, sequences, memory")
+    p.add_argument("game", help="game string, e.g. leduc_poker or 'leduc(ranks=13,suits=4)'")
+    p.add_argument("--json", metavar="OUT", help="also write the figures as JSON")
+    p.set_defaults(func=cmd_info)
+
+    p = sub.add_parser("evaluate", help="exact NashConv and exploitability of a policy")
+    p.add_argument("game", help="game string")
+    p.add_argument(
+        "--policy",
+        required=True,
+        metavar="POLICY",
+        help="policy JSON file, or 'uniform' / 'first' (first legal action)",
+    )
+    p.add_argument("--json", metavar="OUT", help="also write the result as JSON")
+    p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser("demo", help="the quick demonstration run by 'make demo'")
+    p.add_argument("--game", default="leduc_poker", help="game string (default: leduc_poker)")
+    p.add_argument("--out", default="runs/demo", help="output folder (default: runs/demo)")
+    p.set_defaults(func=cmd_demo)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; returns the process exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        return int(args.func(args))
+    except (GamesolveError, UserError, OSError) as exc:
+        print(f"gamesolve: error: {exc}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except KeyboardInterrupt:
+        print("gamesolve: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
