@@ -22,6 +22,8 @@ count of any infoset):
 from __future__ import annotations
 
 import array
+import dataclasses
+import functools
 import logging
 import time
 import weakref
@@ -174,20 +176,23 @@ class CompiledGame:
         """Number of histories where chance acts."""
         return int(np.count_nonzero(self.node_player == CHANCE_NODE))
 
-    @property
+    @functools.cached_property
     def legal_mask(self) -> NDArray[np.bool_]:
-        """``[I, A]`` bool: which slots are legal actions."""
+        """``[I, A]`` bool, read-only: which slots are legal actions."""
         mask = np.arange(self.max_actions)[None, :] < self.infoset_num_actions[:, None]
         return _readonly(mask)
+
+    @functools.cached_property
+    def sequence_offset(self) -> NDArray[np.int64]:
+        """``[P]`` int64: where each player's sequences start in a global sequence numbering."""
+        counts = self.num_sequences.astype(np.int64)
+        return _readonly(np.concatenate(([0], np.cumsum(counts)[:-1])).astype(np.int64))
 
     @property
     def nbytes(self) -> int:
         """Bytes held by the arrays (the key index is not counted)."""
-        return sum(
-            int(getattr(self, name).nbytes)
-            for name, value in vars(self).items()
-            if isinstance(value, np.ndarray)
-        )
+        values = (getattr(self, f.name) for f in dataclasses.fields(self))
+        return sum(int(v.nbytes) for v in values if isinstance(v, np.ndarray))
 
     def infosets_of(self, player: int) -> NDArray[np.int32]:
         """Ids of the infosets where ``player`` acts."""

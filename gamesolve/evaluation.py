@@ -107,11 +107,6 @@ def _probs_of(game: CompiledGame, policy: TabularPolicy | NDArray[np.float64]) -
     return TabularPolicy(game, policy).probs
 
 
-def _sequence_offsets(game: CompiledGame) -> NDArray[np.int64]:
-    counts = game.num_sequences.astype(np.int64)
-    return np.concatenate(([0], np.cumsum(counts)[:-1])).astype(np.int64)
-
-
 def evaluate(game: Any, policy: TabularPolicy | NDArray[np.float64]) -> _Raw:
     """Run both kernels once: expected values, best-response values and slots (internal)."""
     compiled = as_compiled(game)
@@ -140,7 +135,7 @@ def evaluate(game: Any, policy: TabularPolicy | NDArray[np.float64]) -> _Raw:
         compiled.infoset_num_actions,
         compiled.infoset_first_seq,
         compiled.infoset_parent_seq,
-        _sequence_offsets(compiled),
+        compiled.sequence_offset,
         np.empty(total_seqs),
         np.empty(total_seqs),
         values,

@@ -46,7 +46,12 @@ class TabularPolicy:
 
     def __init__(self, game: Any, probs: ArrayLike, *, validate: bool = True) -> None:
         compiled = as_compiled(game)
-        arr = np.array(probs, dtype=np.float64, copy=True)
+        try:
+            arr = np.array(probs, dtype=np.float64, copy=True)
+        except (TypeError, ValueError) as exc:  # ragged nesting, non-numeric entries
+            raise InvalidPolicyError(
+                f"policy probs must be a numeric [infosets, slots] array: {exc}"
+            ) from None
         if validate:
             _validate(compiled, arr)
         arr.setflags(write=False)
@@ -72,10 +77,21 @@ class TabularPolicy:
 
     @classmethod
     def random(cls, game: Any, *, rng: np.random.Generator, concentration: float = 1.0) -> TabularPolicy:
-        """A random policy: each infoset's row drawn from a Dirichlet over its legal actions."""
+        """A random policy: each infoset's row drawn from a Dirichlet over its legal actions.
+
+        Raises:
+            ValueError: ``concentration`` is not a positive finite number.
+        """
+        if not (np.isfinite(concentration) and concentration > 0):
+            raise ValueError(f"concentration must be a positive number, got {concentration!r}")
         compiled = as_compiled(game)
         mask = compiled.legal_mask
-        draws = rng.gamma(concentration, size=mask.shape) * mask
+        # Gamma(c) draws in log space, as log Gamma(c + 1) + log(U) / c: for small c plain draws
+        # underflow to 0 and whole rows would become 0/0.
+        log_draws = np.log(rng.gamma(concentration + 1.0, size=mask.shape))
+        log_draws += np.log1p(-rng.random(size=mask.shape)) / concentration
+        log_draws = np.where(mask, log_draws, -np.inf)
+        draws = np.exp(log_draws - log_draws.max(axis=1, keepdims=True))
         return cls(compiled, draws / draws.sum(axis=1, keepdims=True), validate=False)
 
     @classmethod

@@ -1,0 +1,137 @@
+"""End-to-end tests of the ``gamesolve`` command line."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import gamesolve
+from gamesolve.cli import main
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_info_reports_leduc_sizes(capsys, tmp_path):
+    code, out, _ = run(capsys, "info", "leduc_poker", "--json", str(tmp_path / "info.json"))
+    assert code == 0
+    assert "9,457 (3,780 decision, 157 chance, 5,520 terminal)" in out
+    info = json.loads((tmp_path / "info.json").read_text())
+    assert info["infosets"] == 936
+    assert info["sequences_per_player"] == [1093, 1093]
+    assert info["bytes_per_node"] > 0
+
+
+def test_evaluate_uniform_kuhn_prints_reference_nash_conv(capsys, tmp_path):
+    out_json = tmp_path / "eval.json"
+    code, out, _ = run(capsys, "evaluate", "kuhn_poker", "--policy", "uniform", "--json", str(out_json))
+    assert code == 0
+    assert "NashConv        0.9166666667" in out
+    result = json.loads(out_json.read_text())
+    assert result["nash_conv"] == pytest.approx(11 / 12, abs=1e-12)
+    assert result["exploitability"] == pytest.approx(11 / 24, abs=1e-12)
+
+
+def test_evaluate_reads_policy_file_written_by_library(capsys, tmp_path):
+    game = gamesolve.load_game("leduc_poker")
+    policy = gamesolve.TabularPolicy.random(game, rng=np.random.default_rng(3))
+    path = tmp_path / "policy.json"
+    policy.to_json(path)
+    out_json = tmp_path / "eval.json"
+    code, _, _ = run(capsys, "evaluate", "leduc_poker", "--policy", str(path), "--json", str(out_json))
+    assert code == 0
+    expected = gamesolve.nash_conv(game, policy)
+    result = json.loads(out_json.read_text())
+    assert result["nash_conv"] == pytest.approx(expected.nash_conv, abs=1e-12)
+    assert result["on_policy_values"] == pytest.approx(list(expected.on_policy_values), abs=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("argv", "needle"),
+    [
+        (("evaluate", "no_such_game", "--policy", "uniform"), "unknown game 'no_such_game'"),
+        (("info", "kuhn_pokr"), "did you mean kuhn_poker"),
+        (("info", "leduc(ranks=0)"), "ranks"),
+        (("evaluate", "kuhn_poker", "--policy", "missing.json"), "does not exist"),
+    ],
+)
+def test_user_errors_exit_2_with_one_line(capsys, argv, needle):
+    code, out, err = run(capsys, *argv)
+    assert code == 2
+    assert out == ""
+    lines = err.strip().splitlines()
+    assert len(lines) == 1
+    assert lines[0].startswith("gamesolve: error:")
+    assert needle in lines[0]
+
+
+@pytest.mark.parametrize(
+    ("content", "needle"),
+    [
+        ("{not json", "not valid JSON"),
+        ('{"0": {"0": 0.5, "1": 0.5}}', "no entry for"),
+        ('{"nonsense": {"0": 1.0}}', "'nonsense'"),
+    ],
+)
+def test_bad_policy_files_exit_2(capsys, tmp_path, content, needle):
+    path = tmp_path / "bad.json"
+    path.write_text(content)
+    code, _, err = run(capsys, "evaluate", "kuhn_poker", "--policy", str(path))
+    assert code == 2
+    assert len(err.strip().splitlines()) == 1
+    assert needle in err
+
+
+def test_policy_file_with_illegal_action_names_the_infoset(capsys, tmp_path):
+    game = gamesolve.load_game("kuhn_poker")
+    table = gamesolve.uniform_policy(game).to_dict()
+    table["0pb"] = {0: 0.5, 1: 0.25, 7: 0.25}
+    path = tmp_path / "illegal.json"
+    path.write_text(json.dumps(table))
+    code, _, err = run(capsys, "evaluate", "kuhn_poker", "--policy", str(path))
+    assert code == 2
+    assert "'0pb'" in err and "illegal" in err
+
+
+def test_games_lists_native_and_openspiel(capsys):
+    code, out, _ = run(capsys, "games")
+    assert code == 0
+    assert "leduc(" in out and "kuhn(" in out
+    assert "leduc_poker" in out and "liars_dice" in out
+
+
+def test_demo_writes_result(capsys, tmp_path):
+    code, out, _ = run(capsys, "demo", "--out", str(tmp_path))
+    assert code == 0
+    result = json.loads((tmp_path / "result.json").read_text())
+    assert result["uniform"]["nash_conv"] == pytest.approx(4.7472222222, abs=1e-9)
+    assert result["info"]["nodes"] == 9457
+    assert "NashConv" in out
+
+
+def test_console_script_runs_as_a_process():
+    proc = subprocess.run(
+        [sys.executable, "-m", "gamesolve.cli", "evaluate", "kuhn_poker(players=3)", "--policy", "first"],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "NashConv" in proc.stdout
+    bad = subprocess.run(
+        [sys.executable, "-m", "gamesolve.cli", "info", "nope_game"],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert bad.returncode == 2
+    assert bad.stderr.strip().count("\n") == 0
