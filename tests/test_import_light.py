@@ -1,0 +1,40 @@
+"""``import gamesolve`` stays light: heavy and optional packages load only on first use."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+HEAVY = ("torch", "ray", "open_spiel", "pyspiel", "games", "solvers")
+
+
+def _modules_after(code: str) -> set[str]:
+    script = f"import json, sys\n{code}\nprint(json.dumps(sorted(sys.modules)))"
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=120
+    )
+    return set(json.loads(out.stdout.strip().splitlines()[-1]))
+
+
+def test_import_gamesolve_is_light():
+    loaded = _modules_after("import gamesolve")
+    assert "gamesolve" in loaded
+    heavy = sorted(m for m in loaded if m.split(".")[0] in HEAVY)
+    assert heavy == []
+
+
+def test_public_api_is_reachable_without_heavy_imports():
+    loaded = _modules_after(
+        "import gamesolve\n"
+        "names = [gamesolve.nash_conv, gamesolve.TabularPolicy, gamesolve.load_game]\n"
+        "names += [gamesolve.CompiledGame, gamesolve.best_response, gamesolve.exploitability]"
+    )
+    assert not [m for m in loaded if m.split(".")[0] in HEAVY]
+
+
+def test_loading_an_openspiel_game_imports_the_adapter_on_demand():
+    # The control: the check above would be vacuous if the adapter were never importable.
+    loaded = _modules_after("import gamesolve\ngamesolve.load_game('kuhn_poker')")
+    assert {"games", "games.openspiel", "pyspiel"} <= loaded
+    assert "torch" not in loaded and "ray" not in loaded
