@@ -18,7 +18,15 @@ from typing import Any
 
 from gamesolve.errors import GameNotFoundError
 
-__all__ = ["GameEntry", "available_games", "load_game", "parse_game_string"]
+__all__ = [
+    "GameEntry",
+    "SolverEntry",
+    "available_games",
+    "available_solvers",
+    "load_game",
+    "make_solver",
+    "parse_game_string",
+]
 
 
 @dataclass(frozen=True)
@@ -116,3 +124,49 @@ def available_games(*, include_openspiel: bool = True) -> list[tuple[str, str]]:
         openspiel = importlib.import_module("games.openspiel")
         out.extend((n, "OpenSpiel") for n in openspiel.registered_names())
     return out
+
+
+@dataclass(frozen=True)
+class SolverEntry:
+    """A solver the registry knows by name: an entry point and fixed keyword arguments."""
+
+    name: str
+    entry_point: str
+    description: str
+    kwargs: tuple[tuple[str, Any], ...] = ()
+
+
+_SOLVERS: dict[str, SolverEntry] = {
+    e.name: e
+    for e in (
+        SolverEntry("cfr", "solvers.cfr:CFR", "vanilla CFR (regret matching, uniform average)", (("variant", "cfr"),)),
+        SolverEntry("cfr+", "solvers.cfr:CFR", "CFR+ (regret matching+, linear average)", (("variant", "cfr+"),)),
+        SolverEntry("lcfr", "solvers.cfr:CFR", "linear CFR (DCFR with alpha=beta=gamma=1)", (("variant", "lcfr"),)),
+        SolverEntry("dcfr", "solvers.cfr:CFR", "discounted CFR (alpha=1.5, beta=0, gamma=2)", (("variant", "dcfr"),)),
+        SolverEntry("pcfr+", "solvers.cfr:CFR", "predictive CFR+ (quadratic average)", (("variant", "pcfr+"),)),
+        SolverEntry("mccfr-es", "solvers.mccfr:ExternalSamplingMCCFR", "Monte Carlo CFR, external sampling"),
+        SolverEntry("mccfr-os", "solvers.mccfr:OutcomeSamplingMCCFR", "Monte Carlo CFR, outcome sampling"),
+    )
+}
+
+
+def available_solvers() -> list[tuple[str, str]]:
+    """``(name, description)`` of every registered solver."""
+    return [(e.name, e.description) for e in _SOLVERS.values()]
+
+
+def make_solver(name: str, **options: Any) -> Any:
+    """Build a configured solver from its registry name (``"cfr+"``, ``"mccfr-os"``, ...).
+
+    Raises:
+        ValueError: Unknown name (the message lists the known ones) or bad options.
+    """
+    entry = _SOLVERS.get(name.strip().lower())
+    if entry is None:
+        known = ", ".join(sorted(_SOLVERS))
+        raise ValueError(f"unknown solver {name!r}; known solvers: {known}")
+    factory = _resolve(entry.entry_point)
+    try:
+        return factory(**dict(entry.kwargs), **options)
+    except TypeError as exc:
+        raise ValueError(f"bad options for solver {name!r}: {exc}") from None

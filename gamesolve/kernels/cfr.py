@@ -1,0 +1,280 @@
+"""Counterfactual-regret kernels: one traversal, composable local update rules.
+
+A CFR iteration for player ``i`` is
+
+1. a forward pass computing ``opp[n]``, the reach of node ``n`` by chance and every player but ``i``;
+2. a backward pass computing ``v[n]``, player ``i``'s expected utility below ``n`` under the current
+   profile, while summing the counterfactual action values ``cfv[I, a] = sum_{h in I} opp[h] v[ha]``;
+3. an infoset-level update of the cumulative regrets (``r = cfv - <sigma, cfv>``) by the configured
+   rule, of the cumulative average strategy (weighted by the player's own reach and ``t**gamma``),
+   and of the current strategy by regret matching.
+
+The rule is described by scalars so that CFR, CFR+, linear CFR, DCFR and predictive CFR+ all run
+through this one traversal (see :mod:`solvers.cfr`):
+
+* ``floor_zero``: clip cumulative regrets at zero after every update (regret matching+);
+* ``discount``: after adding, scale positive regrets by ``t^alpha / (t^alpha + 1)`` and negative
+  ones by ``t^beta / (t^beta + 1)`` (DCFR; linear CFR is alpha = beta = 1);
+* ``predictive``: play ``[R + r_last]^+`` instead of ``[R]^+`` (PCFR+);
+* ``gamma``: the average strategy weight of iteration ``t`` is ``t^gamma``.
+
+Every kernel has a numpy twin in :mod:`gamesolve.kernels.cfr_numpy` used by the tests.
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+from numpy.typing import NDArray
+
+__all__ = ["cfr_iteration", "regret_matching"]
+
+_TERMINAL = -4
+_CHANCE = -1
+
+
+@numba.njit(cache=True, nogil=True)
+def regret_matching(
+    regrets: NDArray[np.float64],  # [I, A]
+    prediction: NDArray[np.float64],  # [I, A] added before matching when predictive
+    predictive: bool,
+    infoset_num_actions: NDArray[np.int32],  # [I]
+    infoset_player: NDArray[np.int32],  # [I]
+    player: int,  # -1 for every player
+    probs: NDArray[np.float64],  # [I, A] out
+) -> None:
+    """``probs[I] = [R_I (+ m_I)]^+ / sum``, uniform where no entry is positive."""
+    for infoset in range(regrets.shape[0]):
+        if player >= 0 and infoset_player[infoset] != player:
+            continue
+        m = infoset_num_actions[infoset]
+        total = 0.0
+        for j in range(m):
+            r = regrets[infoset, j]
+            if predictive:
+                r += prediction[infoset, j]
+            if r > 0.0:
+                total += r
+        if total > 0.0:
+            for j in range(m):
+                r = regrets[infoset, j]
+                if predictive:
+                    r += prediction[infoset, j]
+                probs[infoset, j] = r / total if r > 0.0 else 0.0
+        else:
+            for j in range(m):
+                probs[infoset, j] = 1.0 / m
+
+
+@numba.njit(cache=True, nogil=True)
+def _counterfactual_values(
+    node_player: NDArray[np.int8],
+    node_infoset: NDArray[np.int32],
+    node_first_child: NDArray[np.int32],
+    node_num_children: NDArray[np.int32],
+    node_prob: NDArray[np.float64],
+    terminal_node: NDArray[np.int32],
+    terminal_utility: NDArray[np.float64],
+    infoset_player: NDArray[np.int32],
+    infoset_num_actions: NDArray[np.int32],
+    probs: NDArray[np.float64],  # [I, A] current strategy
+    player: int,
+    opp: NDArray[np.float64],  # [N] scratch
+    value: NDArray[np.float64],  # [N] scratch
+    cfv: NDArray[np.float64],  # [I, A] out (rows of `player` overwritten)
+) -> float:
+    """Fill ``cfv`` for ``player``'s infosets; returns the root value for ``player``."""
+    n_nodes = node_player.shape[0]
+    for infoset in range(cfv.shape[0]):
+        if infoset_player[infoset] == player:
+            for j in range(infoset_num_actions[infoset]):
+                cfv[infoset, j] = 0.0
+    opp[0] = 1.0
+    for n in range(n_nodes):
+        pl = node_player[n]
+        if pl == _TERMINAL:
+            continue
+        first = node_first_child[n]
+        w = opp[n]
+        if pl == _CHANCE:
+            for j in range(node_num_children[n]):
+                opp[first + j] = w * node_prob[first + j]
+        elif pl == player:
+            for j in range(node_num_children[n]):
+                opp[first + j] = w
+        else:
+            infoset = node_infoset[n]
+            for j in range(node_num_children[n]):
+                opp[first + j] = w * probs[infoset, j]
+    for t in range(terminal_node.shape[0]):
+        value[terminal_node[t]] = terminal_utility[t, player]
+    for n in range(n_nodes - 1, -1, -1):
+        pl = node_player[n]
+        if pl == _TERMINAL:
+            continue
+        first = node_first_child[n]
+        total = 0.0
+        if pl == _CHANCE:
+            for j in range(node_num_children[n]):
+                total += node_prob[first + j] * value[first + j]
+        else:
+            infoset = node_infoset[n]
+            if pl == player:
+                w = opp[n]
+                for j in range(node_num_children[n]):
+                    vj = value[first + j]
+                    cfv[infoset, j] += w * vj
+                    total += probs[infoset, j] * vj
+            else:
+                for j in range(node_num_children[n]):
+                    total += probs[infoset, j] * value[first + j]
+        value[n] = total
+    return value[0]
+
+
+@numba.njit(cache=True, nogil=True)
+def _update_player(
+    infoset_player: NDArray[np.int32],
+    infoset_num_actions: NDArray[np.int32],
+    infoset_first_seq: NDArray[np.int32],
+    infoset_parent_seq: NDArray[np.int32],
+    player: int,
+    t: int,
+    cfv: NDArray[np.float64],  # [I, A]
+    probs: NDArray[np.float64],  # [I, A] strategy used this iteration
+    regrets: NDArray[np.float64],  # [I, A] in/out
+    last_regret: NDArray[np.float64],  # [I, A] out: this iteration's instantaneous regret
+    avg: NDArray[np.float64],  # [I, A] in/out: cumulative (weighted) strategy
+    seq_reach: NDArray[np.float64],  # [S_player] scratch: own reach of each sequence
+    floor_zero: bool,
+    discount: bool,
+    alpha: float,
+    beta: float,
+    gamma: float,
+) -> None:
+    """Regret and average-strategy update for one player's infosets (topological infoset order)."""
+    weight = float(t) ** gamma
+    pos_scale = 1.0
+    neg_scale = 1.0
+    if discount:
+        ta = float(t) ** alpha
+        tb = float(t) ** beta
+        pos_scale = ta / (ta + 1.0)
+        neg_scale = tb / (tb + 1.0)
+    seq_reach[0] = 1.0
+    for infoset in range(infoset_player.shape[0]):
+        if infoset_player[infoset] != player:
+            continue
+        m = infoset_num_actions[infoset]
+        own = seq_reach[infoset_parent_seq[infoset]]
+        first = infoset_first_seq[infoset]
+        ev = 0.0
+        for j in range(m):
+            ev += probs[infoset, j] * cfv[infoset, j]
+        for j in range(m):
+            p = probs[infoset, j]
+            seq_reach[first + j] = own * p
+            avg[infoset, j] += weight * own * p
+            r = cfv[infoset, j] - ev
+            last_regret[infoset, j] = r
+            acc = regrets[infoset, j] + r
+            if floor_zero and acc < 0.0:
+                acc = 0.0
+            if discount:
+                acc *= pos_scale if acc > 0.0 else neg_scale
+            regrets[infoset, j] = acc
+
+
+@numba.njit(cache=True, nogil=True)
+def cfr_iteration(
+    node_player: NDArray[np.int8],  # [N]
+    node_infoset: NDArray[np.int32],  # [N]
+    node_first_child: NDArray[np.int32],  # [N]
+    node_num_children: NDArray[np.int32],  # [N]
+    node_prob: NDArray[np.float64],  # [N]
+    terminal_node: NDArray[np.int32],  # [T]
+    terminal_utility: NDArray[np.float64],  # [T, P]
+    infoset_player: NDArray[np.int32],  # [I]
+    infoset_num_actions: NDArray[np.int32],  # [I]
+    infoset_first_seq: NDArray[np.int32],  # [I]
+    infoset_parent_seq: NDArray[np.int32],  # [I]
+    t: int,  # iteration number, starting at 1
+    alternating: bool,
+    floor_zero: bool,
+    discount: bool,
+    alpha: float,
+    beta: float,
+    gamma: float,
+    predictive: bool,
+    probs: NDArray[np.float64],  # [I, A] in/out: current strategy
+    regrets: NDArray[np.float64],  # [I, A] in/out
+    last_regret: NDArray[np.float64],  # [I, A] in/out
+    avg: NDArray[np.float64],  # [I, A] in/out
+    cfv: NDArray[np.float64],  # [I, A] scratch
+    opp: NDArray[np.float64],  # [N] scratch
+    value: NDArray[np.float64],  # [N] scratch
+    seq_reach: NDArray[np.float64],  # [max sequences of a player] scratch
+    root_values: NDArray[np.float64],  # [P] out: each player's value of the strategy it updated from
+) -> None:
+    """One full CFR iteration over every player (alternating or simultaneous updates)."""
+    n_players = terminal_utility.shape[1]
+    for p in range(n_players):
+        root_values[p] = _counterfactual_values(
+            node_player,
+            node_infoset,
+            node_first_child,
+            node_num_children,
+            node_prob,
+            terminal_node,
+            terminal_utility,
+            infoset_player,
+            infoset_num_actions,
+            probs,
+            p,
+            opp,
+            value,
+            cfv,
+        )
+        if alternating:
+            _update_player(
+                infoset_player,
+                infoset_num_actions,
+                infoset_first_seq,
+                infoset_parent_seq,
+                p,
+                t,
+                cfv,
+                probs,
+                regrets,
+                last_regret,
+                avg,
+                seq_reach,
+                floor_zero,
+                discount,
+                alpha,
+                beta,
+                gamma,
+            )
+            regret_matching(regrets, last_regret, predictive, infoset_num_actions, infoset_player, p, probs)
+    if not alternating:
+        for p in range(n_players):
+            _update_player(
+                infoset_player,
+                infoset_num_actions,
+                infoset_first_seq,
+                infoset_parent_seq,
+                p,
+                t,
+                cfv,
+                probs,
+                regrets,
+                last_regret,
+                avg,
+                seq_reach,
+                floor_zero,
+                discount,
+                alpha,
+                beta,
+                gamma,
+            )
+        regret_matching(regrets, last_regret, predictive, infoset_num_actions, infoset_player, -1, probs)

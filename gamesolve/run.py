@@ -1,0 +1,522 @@
+"""The one run loop that drives every iterative solver, and the result type of every solver.
+
+``solve(game, solver, ...)`` resolves a registry name (``"cfr+"``) or takes a configured solver
+object, checks the game at the door, and iterates until an iteration budget, a time limit or a
+target exploitability is met, the callback returns :data:`Stop`, or the user presses Ctrl-C. It
+evaluates the exact exploitability of the solver's output every ``eval_every`` iterations, shows a
+progress bar on terminals, and can write a checkpoint every ``checkpoint_every`` iterations from
+which :func:`solve` resumes to the same numbers as an uninterrupted run.
+"""
+
+from __future__ import annotations
+
+import enum
+import io
+import json
+import logging
+import os
+import sys
+import time
+import zipfile
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+from numpy.typing import NDArray
+
+from gamesolve.compiled import CompiledGame, as_compiled
+from gamesolve.errors import GamesolveError
+from gamesolve.evaluation import exploitability as exact_exploitability
+from gamesolve.evaluation import nash_conv as exact_nash_conv
+from gamesolve.policy import TabularPolicy
+from gamesolve.spec import GameSpec
+
+__all__ = [
+    "CheckpointError",
+    "History",
+    "Iterate",
+    "IterativeSolver",
+    "SolveResult",
+    "Stop",
+    "game_fingerprint",
+    "solve",
+]
+
+log = logging.getLogger(__name__)
+
+CHECKPOINT_FORMAT = "gamesolve.checkpoint/1"
+
+
+class Iterate(enum.Enum):
+    """Which of a solver's policies to read."""
+
+    AVERAGE = "average"
+    CURRENT = "current"
+
+
+class _StopType:
+    _instance: _StopType | None = None
+
+    def __new__(cls) -> _StopType:
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "Stop"
+
+
+#: Return this from a ``solve`` callback to end the run after the current iteration.
+Stop = _StopType()
+
+
+class CheckpointError(GamesolveError, ValueError):
+    """A checkpoint file is unreadable or belongs to another game, solver or configuration."""
+
+
+@runtime_checkable
+class IterativeSolver(Protocol):
+    """What :func:`solve` needs from an iterative solver.
+
+    The solver object holds configuration only; all mutable numbers live in the state it returns
+    from :meth:`init`, a mapping of named numpy arrays (and 0-d arrays for scalars) so that a
+    checkpoint is a plain ``.npz`` file.
+    """
+
+    name: str
+
+    def config(self) -> dict[str, Any]:
+        """The configuration as JSON-ready values (recorded in results and checkpoints)."""
+        ...
+
+    def check(self, spec: GameSpec) -> None:
+        """Raise :class:`~gamesolve.errors.UnsupportedGame` if the game is outside the solver's scope."""
+        ...
+
+    def init(self, game: CompiledGame, rng: np.random.Generator) -> dict[str, NDArray[Any]]:
+        """Fresh solver state for ``game``."""
+        ...
+
+    def step(self, game: CompiledGame, state: dict[str, NDArray[Any]]) -> None:
+        """Advance ``state`` by one iteration, in place."""
+        ...
+
+    def policy(self, game: CompiledGame, state: dict[str, NDArray[Any]], which: Iterate) -> TabularPolicy:
+        """The requested iterate as a tabular policy."""
+        ...
+
+    @property
+    def output(self) -> Iterate:
+        """The iterate whose exploitability converges (reported as the result's policy)."""
+        ...
+
+
+@dataclass(frozen=True)
+class History:
+    """Metrics recorded at each evaluation, by column.
+
+    Attributes:
+        iteration: ``[K]`` iteration numbers.
+        wall_time: ``[K]`` seconds since the start of the run (evaluation time excluded).
+        exploitability: ``[K]`` exploitability of the solver's output policy.
+        nash_conv: ``[K]`` NashConv of the same policy.
+    """
+
+    iteration: tuple[int, ...] = ()
+    wall_time: tuple[float, ...] = ()
+    exploitability: tuple[float, ...] = ()
+    nash_conv: tuple[float, ...] = ()
+
+    def __len__(self) -> int:
+        return len(self.iteration)
+
+    def to_dict(self) -> dict[str, list[float] | list[int]]:
+        """Columns as lists."""
+        return {
+            "iteration": list(self.iteration),
+            "wall_time": list(self.wall_time),
+            "exploitability": list(self.exploitability),
+            "nash_conv": list(self.nash_conv),
+        }
+
+    def to_json(self) -> str:
+        """The columns as a JSON object."""
+        return json.dumps(self.to_dict())
+
+    def to_frame(self) -> Any:
+        """A ``pandas.DataFrame`` with one row per evaluation (needs pandas)."""
+        try:
+            import pandas as pd
+        except ImportError as exc:
+            raise ImportError("History.to_frame() needs pandas: pip install pandas") from exc
+        return pd.DataFrame(self.to_dict())
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> History:
+        """Inverse of :meth:`to_dict`."""
+        return cls(
+            iteration=tuple(int(x) for x in data.get("iteration", ())),
+            wall_time=tuple(float(x) for x in data.get("wall_time", ())),
+            exploitability=tuple(float(x) for x in data.get("exploitability", ())),
+            nash_conv=tuple(float(x) for x in data.get("nash_conv", ())),
+        )
+
+
+@dataclass(frozen=True)
+class SolveResult:
+    """What every solver returns.
+
+    Attributes:
+        game: Name of the game.
+        solver: Registry name of the solver.
+        config: The solver's configuration.
+        seed: The seed of the run.
+        iterations: Iterations performed (including those before a resume).
+        wall_time: Seconds spent iterating (evaluation excluded), including before a resume.
+        average_policy: The average strategy (for solvers whose average converges).
+        current_policy: The last iterate.
+        policy: The solver's output (the iterate that converges for it).
+        exploitability: Exact exploitability of ``policy`` at the end.
+        nash_conv: Exact NashConv of ``policy`` at the end.
+        history: Metrics at every evaluation.
+        converged: Whether ``target_exploitability`` was reached.
+        message: Why the run stopped.
+        value: Expected utility of every player under ``policy``.
+    """
+
+    game: str
+    solver: str
+    config: dict[str, Any]
+    seed: int
+    iterations: int
+    wall_time: float
+    average_policy: TabularPolicy
+    current_policy: TabularPolicy
+    policy: TabularPolicy
+    exploitability: float
+    nash_conv: float
+    history: History
+    converged: bool
+    message: str
+    value: tuple[float, ...] = field(default=())
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready summary (policies are left out; write them with ``policy.to_json``)."""
+        return {
+            "game": self.game,
+            "solver": self.solver,
+            "config": self.config,
+            "seed": self.seed,
+            "iterations": self.iterations,
+            "wall_time": self.wall_time,
+            "exploitability": self.exploitability,
+            "nash_conv": self.nash_conv,
+            "value": list(self.value),
+            "converged": self.converged,
+            "message": self.message,
+            "history": self.history.to_dict(),
+        }
+
+
+def game_fingerprint(game: CompiledGame) -> dict[str, Any]:
+    """Numbers identifying a compiled game, stored in checkpoints to refuse a wrong game."""
+    keys_hash = 0
+    for key in game.infosets.keys:
+        keys_hash = (keys_hash * 1_000_003 + hash_str(key)) % (1 << 61)
+    return {
+        "name": game.spec.name,
+        "nodes": game.num_nodes,
+        "infosets": game.num_infosets,
+        "terminals": game.num_terminals,
+        "keys_hash": keys_hash,
+    }
+
+
+def hash_str(text: str) -> int:
+    """A stable (process-independent) 61-bit hash of a string (FNV-1a)."""
+    h = 0xCBF29CE484222325
+    for byte in text.encode("utf-8"):
+        h = ((h ^ byte) * 0x100000001B3) & 0xFFFFFFFFFFFFFFFF
+    return h % (1 << 61)
+
+
+# ------------------------------------------------------------------------------------ checkpoints
+
+
+def save_checkpoint(
+    path: str | os.PathLike[str],
+    *,
+    game: CompiledGame,
+    solver: IterativeSolver,
+    seed: int,
+    iteration: int,
+    wall_time: float,
+    history: History,
+    state: Mapping[str, NDArray[Any]],
+) -> None:
+    """Write a checkpoint atomically (an ``.npz`` with the state arrays and a JSON header)."""
+    meta = {
+        "format": CHECKPOINT_FORMAT,
+        "game": game_fingerprint(game),
+        "solver": solver.name,
+        "config": solver.config(),
+        "seed": seed,
+        "iteration": iteration,
+        "wall_time": wall_time,
+        "history": history.to_dict(),
+    }
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.tmp{os.getpid()}")
+    try:
+        with open(tmp, "wb") as fh:
+            buffer = io.BytesIO()
+            persistent = {k: v for k, v in state.items() if not k.startswith("_")}
+            np.savez(buffer, __meta__=np.frombuffer(json.dumps(meta).encode("utf-8"), dtype=np.uint8), **persistent)
+            fh.write(buffer.getvalue())
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, target)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def load_checkpoint(path: str | os.PathLike[str]) -> tuple[dict[str, Any], dict[str, NDArray[Any]]]:
+    """Read a checkpoint: ``(metadata, state arrays)``.
+
+    Raises:
+        CheckpointError: The file is missing, unreadable or not a gamesolve checkpoint.
+    """
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            arrays = {k: np.array(data[k]) for k in data.files}
+    except FileNotFoundError:
+        raise CheckpointError(f"checkpoint {os.fspath(path)!r} does not exist") from None
+    except (OSError, ValueError, zipfile.BadZipFile) as exc:
+        raise CheckpointError(f"checkpoint {os.fspath(path)!r} is unreadable: {exc}") from None
+    raw = arrays.pop("__meta__", None)
+    try:
+        meta = json.loads(bytes(raw).decode("utf-8")) if raw is not None else {}
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        meta = {}
+    if meta.get("format") != CHECKPOINT_FORMAT:
+        raise CheckpointError(f"{os.fspath(path)!r} is not a gamesolve checkpoint")
+    return meta, arrays
+
+
+# ---------------------------------------------------------------------------------------- the loop
+
+
+def _resolve_solver(solver: str | IterativeSolver, options: Mapping[str, Any]) -> IterativeSolver:
+    if isinstance(solver, str):
+        from gamesolve.registry import make_solver
+
+        return make_solver(solver, **options)
+    if options:
+        raise TypeError("solver options apply only when the solver is given by name")
+    if not isinstance(solver, IterativeSolver):
+        raise TypeError(f"solver must be a registry name or a solver object, got {type(solver).__name__}")
+    return solver
+
+
+def _progress_bar(enabled: bool | None, total: int | None, desc: str) -> Any:
+    if enabled is None:
+        enabled = sys.stderr.isatty()
+    if not enabled:
+        return None
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc=desc, unit="it", dynamic_ncols=True, leave=True)
+
+
+def solve(
+    game: Any,
+    solver: str | IterativeSolver,
+    *,
+    iterations: int | None = None,
+    time_limit: float | None = None,
+    target_exploitability: float | None = None,
+    eval_every: int | None = None,
+    seed: int = 0,
+    callback: Callable[[int, float | None], Any] | None = None,
+    checkpoint: str | os.PathLike[str] | None = None,
+    checkpoint_every: int | None = None,
+    resume: str | os.PathLike[str] | None = None,
+    progress: bool | None = None,
+    **solver_options: Any,
+) -> SolveResult:
+    """Run an iterative solver on a game.
+
+    Args:
+        game: An extensive-form game (anything :func:`~gamesolve.as_compiled` accepts).
+        solver: A registry name (``"cfr"``, ``"cfr+"``, ``"lcfr"``, ``"dcfr"``, ``"pcfr+"``,
+            ``"mccfr-es"``, ``"mccfr-os"``) or a configured solver object.
+        iterations: Total iteration budget (counting iterations done before a resume).
+        time_limit: Seconds of iterating allowed in this call.
+        target_exploitability: Stop as soon as an evaluation reaches this exploitability.
+        eval_every: Evaluate the exact exploitability every this many iterations (default: about
+            50 evaluations over the budget). The final iterate is always evaluated.
+        seed: Seed of the solver's random generator (sampling solvers).
+        callback: Called after every iteration with ``(iteration, last exploitability or None)``;
+            return :data:`Stop` to end the run.
+        checkpoint: Path of a checkpoint file to write every ``checkpoint_every`` iterations and at
+            the end (also on Ctrl-C).
+        checkpoint_every: Iterations between checkpoints (default: only at the end).
+        resume: A checkpoint to continue from; it must come from the same game, solver,
+            configuration and seed.
+        progress: Show a progress bar (default: when stderr is a terminal).
+        **solver_options: Options passed to the solver when it is given by name.
+
+    Returns:
+        A :class:`SolveResult`.
+
+    Raises:
+        ValueError: No stopping rule, or a non-positive budget.
+        UnsupportedGame: The solver does not handle this game.
+        CheckpointError: ``resume`` does not match this run.
+    """
+    if iterations is None and time_limit is None and target_exploitability is None:
+        raise ValueError("give at least one of iterations, time_limit or target_exploitability")
+    if iterations is not None and iterations < 0:
+        raise ValueError(f"iterations must be >= 0, got {iterations}")
+    if time_limit is not None and not time_limit > 0:
+        raise ValueError(f"time_limit must be positive seconds, got {time_limit}")
+    if eval_every is not None and eval_every < 1:
+        raise ValueError(f"eval_every must be >= 1, got {eval_every}")
+    if checkpoint_every is not None and checkpoint_every < 1:
+        raise ValueError(f"checkpoint_every must be >= 1, got {checkpoint_every}")
+    algo = _resolve_solver(solver, solver_options)
+    compiled = as_compiled(game)
+    algo.check(compiled.spec)
+    if eval_every is None:
+        eval_every = max(1, (iterations or 1000) // 50)
+
+    start_iteration = 0
+    elapsed_before = 0.0
+    history = History()
+    if resume is not None:
+        meta, state = load_checkpoint(resume)
+        _check_resume(meta, compiled, algo, seed, resume)
+        start_iteration = int(meta["iteration"])
+        elapsed_before = float(meta["wall_time"])
+        history = History.from_dict(meta.get("history", {}))
+    else:
+        state = algo.init(compiled, np.random.default_rng(seed))
+
+    hist: dict[str, list[Any]] = {k: list(v) for k, v in history.to_dict().items()}
+    bar = _progress_bar(progress, iterations, f"{algo.name} on {compiled.spec.name}")
+    if bar is not None and start_iteration:
+        bar.update(start_iteration)
+    it = start_iteration
+    last_expl: float | None = hist["exploitability"][-1] if hist["exploitability"] else None
+    converged = False
+    message = ""
+    iter_time = 0.0
+    last_eval_it = hist["iteration"][-1] if hist["iteration"] else -1
+
+    def evaluate_now() -> float:
+        nonlocal last_eval_it
+        pol = algo.policy(compiled, state, algo.output)
+        value = exact_exploitability(compiled, pol)
+        hist["iteration"].append(it)
+        hist["wall_time"].append(elapsed_before + iter_time)
+        hist["exploitability"].append(value)
+        hist["nash_conv"].append(value * compiled.num_players)
+        last_eval_it = it
+        return value
+
+    def write_checkpoint() -> None:
+        if checkpoint is not None:
+            save_checkpoint(
+                checkpoint,
+                game=compiled,
+                solver=algo,
+                seed=seed,
+                iteration=it,
+                wall_time=elapsed_before + iter_time,
+                history=History.from_dict(hist),
+                state=state,
+            )
+
+    try:
+        if it == 0 and last_eval_it < 0:
+            last_expl = evaluate_now()
+        while True:
+            if target_exploitability is not None and last_expl is not None and last_expl <= target_exploitability:
+                converged = True
+                message = f"reached exploitability {last_expl:.3g} <= {target_exploitability:g}"
+                break
+            if iterations is not None and it >= iterations:
+                message = f"completed {iterations} iterations"
+                break
+            if time_limit is not None and iter_time >= time_limit:
+                message = f"time limit of {time_limit:g} s reached"
+                break
+            t0 = time.perf_counter()
+            algo.step(compiled, state)
+            iter_time += time.perf_counter() - t0
+            it += 1
+            if it % eval_every == 0:
+                last_expl = evaluate_now()
+            if bar is not None:
+                bar.update(1)
+                if last_expl is not None and it % eval_every == 0:
+                    bar.set_postfix(expl=f"{last_expl:.3e}", refresh=False)
+            if checkpoint is not None and checkpoint_every is not None and it % checkpoint_every == 0:
+                write_checkpoint()
+            if callback is not None and callback(it, last_expl) is Stop:
+                message = "stopped by callback"
+                break
+    except KeyboardInterrupt:
+        message = f"interrupted after {it} iterations"
+        log.warning("run interrupted by the user after %d iterations", it)
+    finally:
+        if bar is not None:
+            bar.close()
+
+    if last_eval_it != it:
+        last_expl = evaluate_now()
+        if target_exploitability is not None and last_expl <= target_exploitability and not converged:
+            converged = True
+    write_checkpoint()
+    policy = algo.policy(compiled, state, algo.output)
+    report = exact_nash_conv(compiled, policy)
+    return SolveResult(
+        game=compiled.spec.name,
+        solver=algo.name,
+        config=algo.config(),
+        seed=seed,
+        iterations=it,
+        wall_time=elapsed_before + iter_time,
+        average_policy=algo.policy(compiled, state, Iterate.AVERAGE),
+        current_policy=algo.policy(compiled, state, Iterate.CURRENT),
+        policy=policy,
+        exploitability=report.exploitability,
+        nash_conv=report.nash_conv,
+        history=History.from_dict(hist),
+        converged=converged,
+        message=message,
+        value=report.on_policy_values,
+    )
+
+
+def _check_resume(
+    meta: Mapping[str, Any], game: CompiledGame, solver: IterativeSolver, seed: int, path: Any
+) -> None:
+    where = os.fspath(path)
+    if meta.get("game") != game_fingerprint(game):
+        name = (meta.get("game") or {}).get("name", "?")
+        raise CheckpointError(f"checkpoint {where!r} is for game {name!r}, not this {game.spec.name!r}")
+    if meta.get("solver") != solver.name:
+        raise CheckpointError(f"checkpoint {where!r} is for solver {meta.get('solver')!r}, not {solver.name!r}")
+    if meta.get("config") != solver.config():
+        raise CheckpointError(
+            f"checkpoint {where!r} was written with solver config {meta.get('config')}, not {solver.config()}"
+        )
+    if int(meta.get("seed", -1)) != seed:
+        raise CheckpointError(f"checkpoint {where!r} was written with seed {meta.get('seed')}, not {seed}")
+
+
