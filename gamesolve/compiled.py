@@ -295,6 +295,83 @@ def _finalize_kernel(
     return _OK, -1
 
 
+@numba.njit(cache=True)
+def _bfs_order(
+    node_player: NDArray[np.int8],
+    node_first_child: NDArray[np.int32],
+    node_num_children: NDArray[np.int32],
+    order: NDArray[np.int32],  # [N] out: old id of the node with each new id
+    new_id: NDArray[np.int32],  # [N] out: new id of each old node
+) -> int:
+    """Breadth-first numbering; returns the number of nodes reached from the root."""
+    order[0] = 0
+    new_id[0] = 0
+    filled = 1
+    for k in range(node_player.shape[0]):
+        if k >= filled:
+            break
+        n = order[k]
+        if node_player[n] == -4:
+            continue
+        first = node_first_child[n]
+        for j in range(node_num_children[n]):
+            c = first + j
+            order[filled] = c
+            new_id[c] = filled
+            filled += 1
+    return filled
+
+
+def _check_child_ranges(
+    node_player: NDArray[np.int8], node_first_child: NDArray[np.int32], node_num_children: NDArray[np.int32]
+) -> None:
+    """Every non-terminal node has children with larger ids inside the array (checked before use)."""
+    n_nodes = node_player.shape[0]
+    if node_first_child.shape != (n_nodes,) or node_num_children.shape != (n_nodes,):
+        raise MalformedGameError("node arrays must all have one entry per node")
+    inner = np.flatnonzero(node_player != TERMINAL_NODE)
+    first = node_first_child[inner].astype(np.int64)
+    width = node_num_children[inner].astype(np.int64)
+    bad = (first <= inner) | (width < 1) | (first + width > n_nodes)
+    if bad.any():
+        raise MalformedGameError(
+            f"node layout broken at node {int(inner[np.flatnonzero(bad)[0]])}: children must be a "
+            "non-empty block of larger ids"
+        )
+
+
+def _relayout_breadth_first(
+    arrays: dict[str, NDArray[Any]], terminal_utility: NDArray[np.float64]
+) -> tuple[dict[str, NDArray[Any]], NDArray[np.float64]]:
+    """Renumber nodes breadth first, so both passes of every kernel stream through memory.
+
+    In breadth-first order the children blocks of consecutive nodes are consecutive, so a forward
+    loop over node ids writes children sequentially and a backward loop reads them sequentially.
+    """
+    player = arrays["node_player"]
+    n_nodes = player.shape[0]
+    order = np.empty(n_nodes, dtype=np.int32)
+    new_id = np.full(n_nodes, -1, dtype=np.int32)
+    reached = _bfs_order(player, arrays["node_first_child"], arrays["node_num_children"], order, new_id)
+    if reached != n_nodes:
+        raise MalformedGameError(f"{n_nodes - reached} nodes are not reachable from the root")
+    names = ("node_player", "node_infoset", "node_num_children", "node_action", "node_prob")
+    out = {name: arrays[name][order] for name in names}
+    old_first = arrays["node_first_child"][order]
+    first = np.where(old_first >= 0, new_id[np.maximum(old_first, 0)], -1).astype(np.int32)
+    out["node_first_child"] = first
+    parent = np.full(n_nodes, -1, dtype=np.int32)
+    widths = out["node_num_children"]
+    owners = np.flatnonzero(out["node_player"] != TERMINAL_NODE)
+    parent[np.repeat(first[owners], widths[owners]) + _ranges(widths[owners]).astype(np.int32)] = np.repeat(
+        owners.astype(np.int32), widths[owners]
+    )
+    out["node_parent"] = parent
+    old_terminals = np.flatnonzero(player == TERMINAL_NODE)
+    terminal_utility = terminal_utility[np.argsort(new_id[old_terminals], kind="stable")]
+    return out, terminal_utility
+
+
 def build_compiled_game(
     spec: GameSpec,
     *,
@@ -348,6 +425,26 @@ def build_compiled_game(
             f"terminal_utility must have shape {(terminal_node.shape[0], n_players)}, "
             f"got {terminal_utility.shape}"
         )
+    _check_child_ranges(node_player, node_first_child, node_num_children)
+    relaid, terminal_utility = _relayout_breadth_first(
+        {
+            "node_player": node_player,
+            "node_infoset": node_infoset,
+            "node_first_child": node_first_child,
+            "node_num_children": node_num_children,
+            "node_action": node_action,
+            "node_prob": node_prob,
+        },
+        terminal_utility,
+    )
+    node_player = relaid["node_player"]
+    node_infoset = relaid["node_infoset"]
+    node_parent = relaid["node_parent"]
+    node_first_child = relaid["node_first_child"]
+    node_num_children = relaid["node_num_children"]
+    node_action = relaid["node_action"]
+    node_prob = relaid["node_prob"]
+    terminal_node = np.flatnonzero(node_player == TERMINAL_NODE).astype(np.int32)
     if not np.all(np.isfinite(terminal_utility)):
         bad = int(terminal_node[np.flatnonzero(~np.isfinite(terminal_utility).all(axis=1))[0]])
         raise MalformedGameError(

@@ -139,11 +139,21 @@ class SolverEntry:
 _SOLVERS: dict[str, SolverEntry] = {
     e.name: e
     for e in (
-        SolverEntry("cfr", "solvers.cfr:CFR", "vanilla CFR (regret matching, uniform average)", (("variant", "cfr"),)),
-        SolverEntry("cfr+", "solvers.cfr:CFR", "CFR+ (regret matching+, linear average)", (("variant", "cfr+"),)),
-        SolverEntry("lcfr", "solvers.cfr:CFR", "linear CFR (DCFR with alpha=beta=gamma=1)", (("variant", "lcfr"),)),
-        SolverEntry("dcfr", "solvers.cfr:CFR", "discounted CFR (alpha=1.5, beta=0, gamma=2)", (("variant", "dcfr"),)),
-        SolverEntry("pcfr+", "solvers.cfr:CFR", "predictive CFR+ (quadratic average)", (("variant", "pcfr+"),)),
+        SolverEntry(
+            "cfr", "solvers.cfr:CFR", "vanilla CFR (regret matching, uniform average)", (("variant", "cfr"),)
+        ),
+        SolverEntry(
+            "cfr+", "solvers.cfr:CFR", "CFR+ (regret matching+, linear average)", (("variant", "cfr+"),)
+        ),
+        SolverEntry(
+            "lcfr", "solvers.cfr:CFR", "linear CFR (DCFR with alpha=beta=gamma=1)", (("variant", "lcfr"),)
+        ),
+        SolverEntry(
+            "dcfr", "solvers.cfr:CFR", "discounted CFR (alpha=1.5, beta=0, gamma=2)", (("variant", "dcfr"),)
+        ),
+        SolverEntry(
+            "pcfr+", "solvers.cfr:CFR", "predictive CFR+ (quadratic average)", (("variant", "pcfr+"),)
+        ),
         SolverEntry("mccfr-es", "solvers.mccfr:ExternalSamplingMCCFR", "Monte Carlo CFR, external sampling"),
         SolverEntry("mccfr-os", "solvers.mccfr:OutcomeSamplingMCCFR", "Monte Carlo CFR, outcome sampling"),
     )

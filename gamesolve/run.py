@@ -10,15 +10,18 @@ which :func:`solve` resumes to the same numbers as an uninterrupted run.
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import io
 import json
 import logging
 import os
+import signal
 import sys
+import threading
 import time
 import zipfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
@@ -99,8 +102,8 @@ class IterativeSolver(Protocol):
         """Fresh solver state for ``game``."""
         ...
 
-    def step(self, game: CompiledGame, state: dict[str, NDArray[Any]]) -> None:
-        """Advance ``state`` by one iteration, in place."""
+    def step(self, game: CompiledGame, state: dict[str, NDArray[Any]], iterations: int = 1) -> None:
+        """Advance ``state`` by ``iterations`` iterations, in place."""
         ...
 
     def policy(self, game: CompiledGame, state: dict[str, NDArray[Any]], which: Iterate) -> TabularPolicy:
@@ -274,7 +277,8 @@ def save_checkpoint(
         with open(tmp, "wb") as fh:
             buffer = io.BytesIO()
             persistent = {k: v for k, v in state.items() if not k.startswith("_")}
-            np.savez(buffer, __meta__=np.frombuffer(json.dumps(meta).encode("utf-8"), dtype=np.uint8), **persistent)
+            persistent["__meta__"] = np.frombuffer(json.dumps(meta).encode("utf-8"), dtype=np.uint8)
+            np.savez(buffer, **persistent)  # type: ignore[arg-type]
             fh.write(buffer.getvalue())
             fh.flush()
             os.fsync(fh.fileno())
@@ -441,41 +445,64 @@ def solve(
                 state=state,
             )
 
-    try:
-        if it == 0 and last_eval_it < 0:
-            last_expl = evaluate_now()
-        while True:
-            if target_exploitability is not None and last_expl is not None and last_expl <= target_exploitability:
-                converged = True
-                message = f"reached exploitability {last_expl:.3g} <= {target_exploitability:g}"
-                break
-            if iterations is not None and it >= iterations:
-                message = f"completed {iterations} iterations"
-                break
-            if time_limit is not None and iter_time >= time_limit:
-                message = f"time limit of {time_limit:g} s reached"
-                break
-            t0 = time.perf_counter()
-            algo.step(compiled, state)
-            iter_time += time.perf_counter() - t0
-            it += 1
-            if it % eval_every == 0:
+    per_iteration = 0.0
+    with _deferred_sigint() as interrupted:
+        try:
+            if it == 0 and last_eval_it < 0:
                 last_expl = evaluate_now()
+            while True:
+                if interrupted():
+                    raise KeyboardInterrupt
+                if (
+                    target_exploitability is not None
+                    and last_expl is not None
+                    and last_expl <= target_exploitability
+                ):
+                    converged = True
+                    message = f"reached exploitability {last_expl:.3g} <= {target_exploitability:g}"
+                    break
+                if iterations is not None and it >= iterations:
+                    message = f"completed {iterations} iterations"
+                    break
+                if time_limit is not None and iter_time >= time_limit:
+                    message = f"time limit of {time_limit:g} s reached"
+                    break
+                # Run up to the next evaluation / checkpoint / budget boundary in one call, in
+                # chunks of at most ~50 ms so time limits, progress and Ctrl-C stay responsive.
+                chunk = eval_every - it % eval_every
+                if checkpoint is not None and checkpoint_every is not None:
+                    chunk = min(chunk, checkpoint_every - it % checkpoint_every)
+                if iterations is not None:
+                    chunk = min(chunk, iterations - it)
+                if callback is not None:
+                    chunk = 1
+                elif per_iteration > 0:
+                    chunk = max(1, min(chunk, int(0.05 / per_iteration)))
+                else:
+                    chunk = 1
+                t0 = time.perf_counter()
+                algo.step(compiled, state, chunk)
+                spent = time.perf_counter() - t0
+                iter_time += spent
+                per_iteration = spent / chunk
+                it += chunk
+                if it % eval_every == 0:
+                    last_expl = evaluate_now()
+                if bar is not None:
+                    bar.update(chunk)
+                    if last_expl is not None:
+                        bar.set_postfix(expl=f"{last_expl:.3e}", refresh=False)
+                if checkpoint is not None and checkpoint_every is not None and it % checkpoint_every == 0:
+                    write_checkpoint()
+                if callback is not None and callback(it, last_expl) is Stop:
+                    message = "stopped by callback"
+                    break
+        except KeyboardInterrupt:
+            message = f"interrupted after {it} iterations"
+            log.warning("run interrupted by the user after %d iterations", it)
+        finally:
             if bar is not None:
-                bar.update(1)
-                if last_expl is not None and it % eval_every == 0:
-                    bar.set_postfix(expl=f"{last_expl:.3e}", refresh=False)
-            if checkpoint is not None and checkpoint_every is not None and it % checkpoint_every == 0:
-                write_checkpoint()
-            if callback is not None and callback(it, last_expl) is Stop:
-                message = "stopped by callback"
-                break
-    except KeyboardInterrupt:
-        message = f"interrupted after {it} iterations"
-        log.warning("run interrupted by the user after %d iterations", it)
-    finally:
-        if bar is not None:
-            bar.close()
+                bar.close()
 
     if last_eval_it != it:
         last_expl = evaluate_now()
@@ -503,6 +530,30 @@ def solve(
     )
 
 
+@contextlib.contextmanager
+def _deferred_sigint() -> Iterator[Callable[[], bool]]:
+    """Turn Ctrl-C into a flag checked between iterations, so solver state is never torn.
+
+    Only possible in the main thread; elsewhere Ctrl-C keeps its default behavior.
+    """
+    flag = {"hit": False}
+    if threading.current_thread() is not threading.main_thread():
+        yield lambda: flag["hit"]
+        return
+    previous = signal.getsignal(signal.SIGINT)
+
+    def handler(signum: int, frame: Any) -> None:
+        if flag["hit"]:  # a second Ctrl-C interrupts at once
+            raise KeyboardInterrupt
+        flag["hit"] = True
+
+    signal.signal(signal.SIGINT, handler)
+    try:
+        yield lambda: flag["hit"]
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 def _check_resume(
     meta: Mapping[str, Any], game: CompiledGame, solver: IterativeSolver, seed: int, path: Any
 ) -> None:
@@ -511,12 +562,12 @@ def _check_resume(
         name = (meta.get("game") or {}).get("name", "?")
         raise CheckpointError(f"checkpoint {where!r} is for game {name!r}, not this {game.spec.name!r}")
     if meta.get("solver") != solver.name:
-        raise CheckpointError(f"checkpoint {where!r} is for solver {meta.get('solver')!r}, not {solver.name!r}")
+        raise CheckpointError(
+            f"checkpoint {where!r} is for solver {meta.get('solver')!r}, not {solver.name!r}"
+        )
     if meta.get("config") != solver.config():
         raise CheckpointError(
             f"checkpoint {where!r} was written with solver config {meta.get('config')}, not {solver.config()}"
         )
     if int(meta.get("seed", -1)) != seed:
         raise CheckpointError(f"checkpoint {where!r} was written with seed {meta.get('seed')}, not {seed}")
-
-

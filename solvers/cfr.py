@@ -190,7 +190,9 @@ class CFR:
         if spec.kind is not GameKind.EXTENSIVE_FORM:
             raise UnsupportedGame(f"{self.name} solves extensive-form games, not {spec.kind.value} games")
         if spec.num_players != 2 or spec.utility not in (Utility.ZERO_SUM, Utility.CONSTANT_SUM):
-            log.info("%s on %s: the average converges to a coarse correlated equilibrium", self.name, spec.name)
+            log.info(
+                "%s on %s: the average converges to a coarse correlated equilibrium", self.name, spec.name
+            )
 
     def init(self, game: CompiledGame, rng: np.random.Generator) -> dict[str, NDArray[Any]]:
         """Uniform current strategy, zero regrets and zero cumulative strategy."""
@@ -204,8 +206,8 @@ class CFR:
             "avg": np.zeros(shape),
         }
 
-    def step(self, game: CompiledGame, state: dict[str, NDArray[Any]]) -> None:
-        """One iteration (every player updates once)."""
+    def step(self, game: CompiledGame, state: dict[str, NDArray[Any]], iterations: int = 1) -> None:
+        """Run ``iterations`` iterations (every player updates once per iteration) in one kernel call."""
         scratch = _scratch(game, state)
         rule = self.rule
         t = int(state["t"]) + 1
@@ -222,6 +224,7 @@ class CFR:
             game.infoset_first_seq,
             game.infoset_parent_seq,
             t,
+            iterations,
             self.alternating,
             rule.floor_zero,
             rule.alpha is not None,
@@ -239,7 +242,7 @@ class CFR:
             scratch["_seq_reach"],
             scratch["_root_values"],
         )
-        state["t"] = np.asarray(t, dtype=np.int64)
+        state["t"] = np.asarray(t + iterations - 1, dtype=np.int64)
 
     def policy(self, game: CompiledGame, state: dict[str, NDArray[Any]], which: Iterate) -> TabularPolicy:
         """The average strategy (what converges) or the current iterate."""
@@ -248,7 +251,10 @@ class CFR:
         return TabularPolicy(game, state["probs"], validate=False)
 
     def __repr__(self) -> str:
-        return f"CFR({self.variant!r}, rule={self.rule}, averaging={self.averaging}, alternating={self.alternating})"
+        return (
+            f"CFR({self.variant!r}, rule={self.rule}, averaging={self.averaging}, "
+            f"alternating={self.alternating})"
+        )
 
 
 def _scratch(game: CompiledGame, state: dict[str, NDArray[Any]]) -> dict[str, NDArray[Any]]:

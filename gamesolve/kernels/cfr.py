@@ -112,6 +112,11 @@ def _counterfactual_values(
         pl = node_player[n]
         if pl == _TERMINAL:
             continue
+        if opp[n] == 0.0:
+            # Every path to n has a zero-probability chance or opponent edge, so n's value is
+            # multiplied by zero above and its counterfactual terms vanish: skip the subtree's work.
+            value[n] = 0.0
+            continue
         first = node_first_child[n]
         total = 0.0
         if pl == _CHANCE:
@@ -198,7 +203,8 @@ def cfr_iteration(
     infoset_num_actions: NDArray[np.int32],  # [I]
     infoset_first_seq: NDArray[np.int32],  # [I]
     infoset_parent_seq: NDArray[np.int32],  # [I]
-    t: int,  # iteration number, starting at 1
+    t_first: int,  # number of the first iteration to run (iterations count from 1)
+    count: int,  # how many iterations to run
     alternating: bool,
     floor_zero: bool,
     discount: bool,
@@ -216,7 +222,71 @@ def cfr_iteration(
     seq_reach: NDArray[np.float64],  # [max sequences of a player] scratch
     root_values: NDArray[np.float64],  # [P] out: each player's value of the strategy it updated from
 ) -> None:
-    """One full CFR iteration over every player (alternating or simultaneous updates)."""
+    """``count`` full CFR iterations over every player (alternating or simultaneous updates)."""
+    for t in range(t_first, t_first + count):
+        _one_iteration(
+            node_player,
+            node_infoset,
+            node_first_child,
+            node_num_children,
+            node_prob,
+            terminal_node,
+            terminal_utility,
+            infoset_player,
+            infoset_num_actions,
+            infoset_first_seq,
+            infoset_parent_seq,
+            t,
+            alternating,
+            floor_zero,
+            discount,
+            alpha,
+            beta,
+            gamma,
+            predictive,
+            probs,
+            regrets,
+            last_regret,
+            avg,
+            cfv,
+            opp,
+            value,
+            seq_reach,
+            root_values,
+        )
+
+
+@numba.njit(cache=True, nogil=True)
+def _one_iteration(
+    node_player: NDArray[np.int8],
+    node_infoset: NDArray[np.int32],
+    node_first_child: NDArray[np.int32],
+    node_num_children: NDArray[np.int32],
+    node_prob: NDArray[np.float64],
+    terminal_node: NDArray[np.int32],
+    terminal_utility: NDArray[np.float64],
+    infoset_player: NDArray[np.int32],
+    infoset_num_actions: NDArray[np.int32],
+    infoset_first_seq: NDArray[np.int32],
+    infoset_parent_seq: NDArray[np.int32],
+    t: int,
+    alternating: bool,
+    floor_zero: bool,
+    discount: bool,
+    alpha: float,
+    beta: float,
+    gamma: float,
+    predictive: bool,
+    probs: NDArray[np.float64],
+    regrets: NDArray[np.float64],
+    last_regret: NDArray[np.float64],
+    avg: NDArray[np.float64],
+    cfv: NDArray[np.float64],
+    opp: NDArray[np.float64],
+    value: NDArray[np.float64],
+    seq_reach: NDArray[np.float64],
+    root_values: NDArray[np.float64],
+) -> None:
     n_players = terminal_utility.shape[1]
     for p in range(n_players):
         root_values[p] = _counterfactual_values(
