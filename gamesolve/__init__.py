@@ -34,7 +34,8 @@ from gamesolve.protocols import (
     NormalFormGame,
     State,
 )
-from gamesolve.registry import available_games, load_game
+from gamesolve.registry import available_games, available_solvers, load_game, make_solver
+from gamesolve.run import CheckpointError, History, Iterate, SolveResult, Stop, solve
 from gamesolve.spec import GameKind, GameSpec, Utility
 
 __version__ = "0.1.0"
@@ -43,6 +44,7 @@ __all__ = [
     "CHANCE",
     "TERMINAL",
     "BestResponse",
+    "CheckpointError",
     "CompiledGame",
     "ExploitabilityReport",
     "ExtensiveFormGame",
@@ -50,25 +52,32 @@ __all__ = [
     "GameNotFoundError",
     "GameSpec",
     "GamesolveError",
+    "History",
     "InfosetIndex",
     "InvalidPolicyError",
+    "Iterate",
     "MalformedGameError",
     "MarkovGame",
     "NormalFormGame",
     "NotPerfectRecallError",
+    "SolveResult",
     "State",
+    "Stop",
     "TabularPolicy",
     "UnsupportedGame",
     "Utility",
     "__version__",
     "as_compiled",
     "available_games",
+    "available_solvers",
     "best_response",
     "compile_game",
     "expected_values",
     "exploitability",
     "load_game",
+    "make_solver",
     "nash_conv",
+    "solve",
     "uniform_policy",
 ]
 
