@@ -6,7 +6,9 @@ Verbs:
 * ``gamesolve info GAME`` - players, nodes, infosets, sequences, compile time and memory.
 * ``gamesolve evaluate GAME --policy POLICY.json|uniform|first [--json OUT]`` - exact NashConv,
   exploitability and per-player values of a policy.
-* ``gamesolve demo`` - the README's first command: load Leduc poker and evaluate a policy.
+* ``gamesolve solve GAME --solver cfr+ --iterations N ...`` - run an iterative solver, print the
+  exploitability curve, write JSON / policy / plot / checkpoints.
+* ``gamesolve demo`` - the README's first command: solve Leduc poker and write a plot and JSON.
 
 User errors (bad game names, bad policy files) print one line to stderr and exit with status 2.
 """
@@ -14,6 +16,7 @@ User errors (bad game names, bad policy files) print one line to stderr and exit
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import sys
@@ -21,6 +24,8 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 import gamesolve
 from gamesolve.errors import GamesolveError
@@ -157,17 +162,147 @@ def _print_evaluation(result: dict[str, Any]) -> None:
     print(f"evaluated in    {result['seconds'] * 1e3:.2f} ms")
 
 
+def _parse_options(items: Sequence[str] | None) -> dict[str, Any]:
+    options: dict[str, Any] = {}
+    for item in items or ():
+        key, sep, raw = item.partition("=")
+        if not sep or not key:
+            raise UserError(f"--set expects KEY=VALUE, got {item!r}")
+        value: Any = raw
+        with contextlib.suppress(json.JSONDecodeError):
+            value = json.loads(raw)
+        options[key.replace("-", "_")] = value
+    return options
+
+
+def _print_curve(result: gamesolve.SolveResult, rows: int = 15) -> None:
+    hist = result.history
+    n = len(hist)
+    if n == 0:
+        return
+    picks = sorted({round(x) for x in np.geomspace(1, n, num=min(rows, n))} | {n})
+    print(f"{'iteration':>10}  {'seconds':>9}  {'exploitability':>14}")
+    for k in picks:
+        i = k - 1
+        print(f"{hist.iteration[i]:>10}  {hist.wall_time[i]:>9.3f}  {hist.exploitability[i]:>14.6e}")
+
+
+def write_plot(result: gamesolve.SolveResult, path: str | Path) -> None:
+    """Exploitability against iterations and wall time, as a PNG (needs matplotlib)."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        raise UserError("--plot needs matplotlib: pip install 'gamesolve[plot]'") from None
+    hist = result.history
+    keep = [i for i, it in enumerate(hist.iteration) if it > 0]
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+    ys = [max(hist.exploitability[i], 1e-16) for i in keep]
+    axes[0].loglog([hist.iteration[i] for i in keep], ys, label=result.solver)
+    axes[0].set_xlabel("iterations")
+    axes[1].semilogy([hist.wall_time[i] for i in keep], ys, label=result.solver)
+    axes[1].set_xlabel("seconds (evaluation excluded)")
+    for ax in axes:
+        ax.set_ylabel("exploitability")
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend()
+    fig.suptitle(f"{result.solver} on {result.game}")
+    fig.tight_layout()
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.tmp.png")
+    fig.savefig(tmp, dpi=120)
+    plt.close(fig)
+    tmp.replace(target)
+
+
+def run_solve(args: argparse.Namespace) -> gamesolve.SolveResult:
+    """Run ``gamesolve solve`` and write its outputs; returns the result."""
+    if args.iterations is None and args.time_limit is None and args.target_exploitability is None:
+        raise UserError("give --iterations, --time-limit or --target-exploitability")
+    if args.resume and not Path(args.resume).is_file():
+        raise UserError(f"resume file {args.resume!r} does not exist")
+    try:
+        solver = gamesolve.make_solver(args.solver, **_parse_options(args.set))
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
+    _, compiled = _load_compiled(args.game)
+    try:
+        result = gamesolve.solve(
+            compiled,
+            solver,
+            iterations=args.iterations,
+            time_limit=args.time_limit,
+            target_exploitability=args.target_exploitability,
+            eval_every=args.eval_every,
+            seed=args.seed,
+            checkpoint=args.checkpoint,
+            checkpoint_every=args.checkpoint_every,
+            resume=args.resume,
+            progress=None if not args.no_progress else False,
+        )
+    except ValueError as exc:
+        if isinstance(exc, GamesolveError):
+            raise
+        raise UserError(str(exc)) from None
+    _print_curve(result)
+    print(f"\n{result.solver} on {args.game}: {result.message}")
+    print(f"iterations      {result.iterations}")
+    print(f"wall time       {result.wall_time:.3f} s (evaluation excluded)")
+    print(f"exploitability  {result.exploitability:.6e} (NashConv {result.nash_conv:.6e})")
+    print("values          " + ", ".join(f"{v:+.6f}" for v in result.value))
+    if args.json:
+        atomic_write_text(args.json, json.dumps(result.to_dict(), indent=2))
+        print(f"wrote {args.json}")
+    if args.policy_out:
+        result.policy.to_json(args.policy_out)
+        print(f"wrote {args.policy_out}")
+    if args.plot:
+        write_plot(result, args.plot)
+        print(f"wrote {args.plot}")
+    return result
+
+
+def cmd_solve(args: argparse.Namespace) -> int:
+    """Solve a game with an iterative solver."""
+    run_solve(args)
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
-    """Load Leduc poker, show its size, evaluate the uniform policy and write a JSON result."""
+    """Solve Leduc poker with DCFR, print the exploitability curve, write a plot and a JSON result."""
     name = args.game
+    out = Path(args.out)
     print(f"== {name}: compiling the game tree")
     cmd_info(argparse.Namespace(game=name, json=None))
-    print(f"\n== {name}: exact evaluation of the uniform policy")
-    result = evaluate_dict(name, "uniform")
-    _print_evaluation(result)
-    out = Path(args.out)
-    atomic_write_text(out / "result.json", json.dumps({"info": info_dict(name), "uniform": result}, indent=2))
-    print(f"\nwrote {out / 'result.json'}")
+    print(f"\n== {name}: solving with {args.solver} to exploitability {args.target:g}")
+    has_plot = True
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        has_plot = False
+    solve_args = argparse.Namespace(
+        game=name,
+        solver=args.solver,
+        set=None,
+        iterations=args.iterations,
+        time_limit=None,
+        target_exploitability=args.target,
+        eval_every=10,
+        seed=0,
+        json=str(out / "result.json"),
+        policy_out=str(out / "policy.json"),
+        plot=str(out / "exploitability.png") if has_plot else None,
+        checkpoint=None,
+        checkpoint_every=None,
+        resume=None,
+        no_progress=False,
+    )
+    run_solve(solve_args)
+    if not has_plot:
+        print("(matplotlib is not installed, so no plot was written)")
     return 0
 
 
@@ -200,8 +335,32 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", metavar="OUT", help="also write the result as JSON")
     p.set_defaults(func=cmd_evaluate)
 
-    p = sub.add_parser("demo", help="the quick demonstration run by 'make demo'")
+    p = sub.add_parser("solve", help="run an iterative solver (CFR family, MCCFR)")
+    p.add_argument("game", help="game string")
+    solver_names = ", ".join(name for name, _ in gamesolve.available_solvers())
+    p.add_argument("--solver", default="cfr+", help=f"one of: {solver_names} (default: cfr+)")
+    p.add_argument("--set", action="append", metavar="KEY=VALUE", help="solver option, e.g. --set alpha=2")
+    p.add_argument("--iterations", type=int, help="iteration budget")
+    p.add_argument("--time-limit", type=float, metavar="S", help="seconds of solving allowed")
+    p.add_argument("--target-exploitability", type=float, metavar="E", help="stop once reached")
+    p.add_argument("--eval-every", type=int, metavar="K", help="evaluate every K iterations")
+    p.add_argument("--seed", type=int, default=0, help="seed (sampling solvers)")
+    p.add_argument("--json", metavar="OUT", help="write the result (config, history) as JSON")
+    p.add_argument("--policy-out", metavar="POLICY", help="write the output policy as JSON")
+    p.add_argument("--plot", metavar="PNG", help="write the exploitability curve as a PNG")
+    p.add_argument(
+        "--checkpoint", metavar="FILE", help="write a checkpoint here (at the end, and --checkpoint-every)"
+    )
+    p.add_argument("--checkpoint-every", type=int, metavar="K", help="iterations between checkpoints")
+    p.add_argument("--resume", metavar="FILE", help="continue from a checkpoint")
+    p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    p.set_defaults(func=cmd_solve)
+
+    p = sub.add_parser("demo", help="the demonstration run by 'make demo': solve Leduc poker")
     p.add_argument("--game", default="leduc_poker", help="game string (default: leduc_poker)")
+    p.add_argument("--solver", default="dcfr", help="solver (default: dcfr)")
+    p.add_argument("--target", type=float, default=1e-4, help="target exploitability (default: 1e-4)")
+    p.add_argument("--iterations", type=int, default=20000, help="iteration cap (default: 20000)")
     p.add_argument("--out", default="runs/demo", help="output folder (default: runs/demo)")
     p.set_defaults(func=cmd_demo)
     return parser
