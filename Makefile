@@ -36,6 +36,7 @@ test: lint typecheck unit
 
 bench: $(STAMP)
 	$(PY) -m experiments.bench_evaluation
+	$(PY) -m experiments.bench_cfr
 
 reproduce: $(STAMP)
 	$(PY) -m pytest -q -m slow
