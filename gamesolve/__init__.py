@@ -25,6 +25,14 @@ from gamesolve.evaluation import (
     exploitability,
     nash_conv,
 )
+from gamesolve.normal_form import (
+    MixedProfile,
+    NormalFormReport,
+    TensorGame,
+    bimatrix,
+    normal_form_game,
+    zero_sum,
+)
 from gamesolve.policy import TabularPolicy, uniform_policy
 from gamesolve.protocols import (
     CHANCE,
@@ -58,12 +66,15 @@ __all__ = [
     "Iterate",
     "MalformedGameError",
     "MarkovGame",
+    "MixedProfile",
     "NormalFormGame",
+    "NormalFormReport",
     "NotPerfectRecallError",
     "SolveResult",
     "State",
     "Stop",
     "TabularPolicy",
+    "TensorGame",
     "UnsupportedGame",
     "Utility",
     "__version__",
@@ -71,14 +82,17 @@ __all__ = [
     "available_games",
     "available_solvers",
     "best_response",
+    "bimatrix",
     "compile_game",
     "expected_values",
     "exploitability",
     "load_game",
     "make_solver",
     "nash_conv",
+    "normal_form_game",
     "solve",
     "uniform_policy",
+    "zero_sum",
 ]
 
 logging.getLogger(__name__).addHandler(logging.NullHandler())

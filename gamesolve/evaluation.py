@@ -22,9 +22,11 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from gamesolve import normal_form
 from gamesolve.compiled import CompiledGame, as_compiled
 from gamesolve.errors import InvalidPolicyError
 from gamesolve.kernels.evaluation import best_response_kernel, reach_kernel
+from gamesolve.normal_form import TensorGame
 from gamesolve.policy import TabularPolicy
 
 __all__ = [
@@ -174,13 +176,22 @@ def best_response(game: Any, policy: TabularPolicy | NDArray[np.float64], player
     )
 
 
-def nash_conv(game: Any, policy: TabularPolicy | NDArray[np.float64]) -> ExploitabilityReport:
-    """Exact NashConv of a behavior profile, with values and best responses of every player.
+def nash_conv(game: Any, policy: Any) -> Any:
+    """Exact NashConv of a profile, with values and best responses of every player.
 
     Args:
-        game: An extensive-form game (compiled or compilable).
-        policy: A :class:`~gamesolve.policy.TabularPolicy` of that game, or its ``[I, A]`` array.
+        game: An extensive-form game (compiled or compilable), or a normal-form
+            :class:`~gamesolve.normal_form.TensorGame`.
+        policy: For extensive-form games a :class:`~gamesolve.policy.TabularPolicy` of that game
+            (or its ``[I, A]`` array); for normal-form games a
+            :class:`~gamesolve.normal_form.MixedProfile` or one probability vector per player.
+
+    Returns:
+        An :class:`ExploitabilityReport` (extensive form) or a
+        :class:`~gamesolve.normal_form.NormalFormReport` (normal form).
     """
+    if isinstance(game, TensorGame):
+        return normal_form.nash_conv(game, policy)
     compiled = as_compiled(game)
     probs = _probs_of(compiled, policy)
     raw = evaluate(compiled, probs)
@@ -196,8 +207,10 @@ def nash_conv(game: Any, policy: TabularPolicy | NDArray[np.float64]) -> Exploit
     )
 
 
-def exploitability(game: Any, policy: TabularPolicy | NDArray[np.float64]) -> float:
+def exploitability(game: Any, policy: Any) -> float:
     """``nash_conv(game, policy).exploitability`` without building the best-response policies."""
+    if isinstance(game, TensorGame):
+        return normal_form.nash_conv(game, policy).exploitability
     compiled = as_compiled(game)
     raw = evaluate(compiled, _probs_of(compiled, policy))
     return float((raw.br_values - raw.values).sum()) / compiled.num_players

@@ -1,0 +1,338 @@
+"""Normal-form (strategic-form) games with N players, mixed profiles and their exact evaluation.
+
+A :class:`TensorGame` holds one payoff tensor ``[P, A0, ..., A_{P-1}]`` (float64, read-only):
+``payoffs[i, a0, ..., a_{P-1}]`` is player ``i``'s payoff when each player ``k`` plays ``a_k``.
+A :class:`MixedProfile` holds one probability vector per player.
+
+For two-player zero-sum games the row player (0) maximizes ``x^T A y`` with ``A = payoffs[0]``.
+NashConv of a profile is the sum over players of the gain from the best pure deviation; for
+two-player zero-sum games it equals the duality gap ``max_i (A y)_i - min_j (A^T x)_j``.
+
+>>> import numpy as np, gamesolve
+>>> rps = gamesolve.zero_sum([[0, -1, 1], [1, 0, -1], [-1, 1, 0]])
+>>> gamesolve.nash_conv(rps, gamesolve.MixedProfile.uniform(rps)).nash_conv
+0.0
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from gamesolve.errors import InvalidPolicyError, MalformedGameError
+from gamesolve.spec import GameKind, GameSpec, Utility
+
+__all__ = [
+    "MixedProfile",
+    "NormalFormReport",
+    "TensorGame",
+    "bimatrix",
+    "normal_form_game",
+    "zero_sum",
+]
+
+_ATOL = 1e-9
+
+
+def _readonly(a: NDArray[Any]) -> NDArray[Any]:
+    a = np.ascontiguousarray(a)
+    a.setflags(write=False)
+    return a
+
+
+def classify_utility(payoffs: NDArray[np.float64], atol: float = 1e-12) -> Utility:
+    """The utility kind of a payoff tensor ``[P, ...]`` (zero, constant, identical or general sum)."""
+    total = payoffs.sum(axis=0)
+    scale = max(1.0, float(np.abs(payoffs).max(initial=0.0)))
+    if np.allclose(total, 0.0, atol=atol * scale, rtol=0.0):
+        return Utility.ZERO_SUM
+    if np.allclose(total, total.flat[0], atol=atol * scale, rtol=0.0):
+        return Utility.CONSTANT_SUM
+    if payoffs.shape[0] > 1 and np.allclose(payoffs, payoffs[:1], atol=atol * scale, rtol=0.0):
+        return Utility.IDENTICAL
+    return Utility.GENERAL_SUM
+
+
+@dataclass(frozen=True, eq=False)
+class TensorGame:
+    """An N-player normal-form game.
+
+    Build one with :func:`normal_form_game`, :func:`zero_sum` or :func:`bimatrix`, which validate
+    their input. Attributes are read-only.
+
+    Attributes:
+        payoffs: ``[P, A0, ..., A_{P-1}]`` float64.
+        spec: The game's static description.
+        action_names: Per player, a name for every action.
+    """
+
+    payoffs: NDArray[np.float64]
+    spec: GameSpec
+    action_names: tuple[tuple[str, ...], ...]
+
+    @property
+    def num_players(self) -> int:
+        """Number of players."""
+        return self.spec.num_players
+
+    @property
+    def num_actions(self) -> tuple[int, ...]:
+        """Number of pure strategies of every player."""
+        return tuple(int(n) for n in self.payoffs.shape[1:])
+
+    @property
+    def matrix(self) -> NDArray[np.float64]:
+        """Row player's payoff matrix ``A`` (two-player games only)."""
+        self._require_two_players("matrix")
+        return self.payoffs[0]
+
+    def _require_two_players(self, what: str) -> None:
+        if self.num_players != 2:
+            raise MalformedGameError(
+                f"{what} is defined for two-player games; this one has {self.num_players}"
+            )
+
+    def action_values(self, profile: MixedProfile | Sequence[ArrayLike], player: int) -> NDArray[np.float64]:
+        """``[A_player]``: expected payoff of each pure action of ``player`` against the others."""
+        strategies = _strategies(self, profile)
+        tensor = self.payoffs[player]
+        # contract every other player's axis with its strategy, from the last axis down
+        for k in range(self.num_players - 1, -1, -1):
+            if k != player:
+                tensor = np.tensordot(tensor, strategies[k], axes=([k], [0]))
+        return np.asarray(tensor, dtype=np.float64)
+
+    def expected_payoffs(self, profile: MixedProfile | Sequence[ArrayLike]) -> NDArray[np.float64]:
+        """``[P]``: every player's expected payoff under the profile."""
+        strategies = _strategies(self, profile)
+        out = np.empty(self.num_players)
+        for i in range(self.num_players):
+            out[i] = float(self.action_values(strategies, i) @ strategies[i])
+        return out
+
+    def __repr__(self) -> str:
+        shape = "x".join(str(n) for n in self.num_actions)
+        return f"TensorGame({self.spec.name!r}, {shape}, {self.spec.utility.value})"
+
+
+@dataclass(frozen=True)
+class MixedProfile:
+    """One mixed strategy per player (each a read-only probability vector).
+
+    Args:
+        strategies: Per player, a probability vector over its actions.
+    """
+
+    strategies: tuple[NDArray[np.float64], ...]
+
+    @classmethod
+    def of(cls, game: TensorGame, strategies: Sequence[ArrayLike]) -> MixedProfile:
+        """Validate ``strategies`` against ``game`` and build a profile.
+
+        Raises:
+            InvalidPolicyError: Wrong count or lengths, negative or NaN entries, sums not 1.
+        """
+        return cls(tuple(_readonly(s) for s in _strategies(game, strategies)))
+
+    @classmethod
+    def uniform(cls, game: TensorGame) -> MixedProfile:
+        """Every player uniform over its actions."""
+        return cls(tuple(_readonly(np.full(n, 1.0 / n)) for n in game.num_actions))
+
+    @classmethod
+    def pure(cls, game: TensorGame, actions: Sequence[int]) -> MixedProfile:
+        """The pure profile where player ``k`` plays ``actions[k]``."""
+        if len(actions) != game.num_players:
+            raise InvalidPolicyError(f"pure profile needs {game.num_players} actions, got {len(actions)}")
+        out = []
+        for k, (a, n) in enumerate(zip(actions, game.num_actions, strict=True)):
+            if not 0 <= a < n:
+                raise InvalidPolicyError(f"player {k}: action {a} out of range [0, {n})")
+            vec = np.zeros(n)
+            vec[a] = 1.0
+            out.append(_readonly(vec))
+        return cls(tuple(out))
+
+    def __iter__(self) -> Iterator[NDArray[np.float64]]:
+        return iter(self.strategies)
+
+    def __len__(self) -> int:
+        return len(self.strategies)
+
+    def __getitem__(self, player: int) -> NDArray[np.float64]:
+        return self.strategies[player]
+
+    def to_lists(self) -> list[list[float]]:
+        """Plain nested lists (JSON-ready)."""
+        return [s.tolist() for s in self.strategies]
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, MixedProfile):
+            return NotImplemented
+        return len(self) == len(other) and all(
+            np.array_equal(a, b) for a, b in zip(self.strategies, other.strategies, strict=True)
+        )
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+@dataclass(frozen=True)
+class NormalFormReport:
+    """Exact NashConv of a mixed profile in a normal-form game.
+
+    Attributes:
+        nash_conv: Sum over players of the best pure deviation gain (the duality gap in 2p0s games).
+        exploitability: ``nash_conv / num_players``.
+        on_policy_values: ``[P]`` expected payoffs.
+        best_response_values: ``[P]`` payoff of each player's best pure deviation.
+        best_responses: Each player's best pure action (lowest index on ties).
+    """
+
+    nash_conv: float
+    exploitability: float
+    on_policy_values: tuple[float, ...]
+    best_response_values: tuple[float, ...]
+    best_responses: tuple[int, ...]
+
+    @property
+    def improvements(self) -> tuple[float, ...]:
+        """What each player gains by deviating to its best response."""
+        return tuple(b - v for b, v in zip(self.best_response_values, self.on_policy_values, strict=True))
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready summary."""
+        return {
+            "nash_conv": self.nash_conv,
+            "exploitability": self.exploitability,
+            "on_policy_values": list(self.on_policy_values),
+            "best_response_values": list(self.best_response_values),
+            "best_responses": list(self.best_responses),
+        }
+
+
+def nash_conv(game: TensorGame, profile: MixedProfile | Sequence[ArrayLike]) -> NormalFormReport:
+    """Exact NashConv of a mixed profile (see :class:`NormalFormReport`)."""
+    strategies = _strategies(game, profile)
+    values, brs, br_values = [], [], []
+    for i in range(game.num_players):
+        q = game.action_values(strategies, i)
+        values.append(float(q @ strategies[i]))
+        best = int(np.argmax(q))
+        brs.append(best)
+        br_values.append(float(q[best]))
+    total = float(sum(b - v for b, v in zip(br_values, values, strict=True)))
+    total = max(total, 0.0) if total > -1e-12 else total
+    return NormalFormReport(
+        nash_conv=total,
+        exploitability=total / game.num_players,
+        on_policy_values=tuple(values),
+        best_response_values=tuple(br_values),
+        best_responses=tuple(brs),
+    )
+
+
+def _strategies(
+    game: TensorGame, profile: MixedProfile | Sequence[ArrayLike]
+) -> tuple[NDArray[np.float64], ...]:
+    if isinstance(profile, MixedProfile):
+        items: Sequence[ArrayLike] = profile.strategies
+    else:
+        items = profile
+    if len(items) != game.num_players:
+        raise InvalidPolicyError(
+            f"profile must have one strategy per player ({game.num_players}), got {len(items)}"
+        )
+    out = []
+    for k, (s, n) in enumerate(zip(items, game.num_actions, strict=True)):
+        try:
+            vec = np.asarray(s, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise InvalidPolicyError(f"player {k}: strategy is not a numeric vector") from None
+        if vec.shape != (n,):
+            raise InvalidPolicyError(f"player {k}: strategy must have {n} entries, got shape {vec.shape}")
+        if not np.all(np.isfinite(vec)):
+            raise InvalidPolicyError(f"player {k}: strategy has non-finite entries {vec.tolist()}")
+        if np.any(vec < -_ATOL):
+            raise InvalidPolicyError(f"player {k}: strategy has negative entries {vec.tolist()}")
+        total = float(vec.sum())
+        if abs(total - 1.0) > 1e-6:
+            raise InvalidPolicyError(f"player {k}: strategy sums to {total!r}, expected 1")
+        out.append(vec)
+    return tuple(out)
+
+
+def normal_form_game(
+    payoffs: ArrayLike,
+    *,
+    name: str = "normal_form",
+    action_names: Sequence[Sequence[str]] | None = None,
+) -> TensorGame:
+    """Build an N-player game from a payoff tensor ``[P, A0, ..., A_{P-1}]``.
+
+    Raises:
+        MalformedGameError: Not numeric, wrong shape (the leading axis must equal the number of
+            remaining axes, each at least 1), or non-finite payoffs.
+    """
+    try:
+        arr = np.array(payoffs, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise MalformedGameError("payoffs must be a numeric array [P, A0, ..., A_{P-1}]") from None
+    if arr.ndim < 2 or arr.shape[0] != arr.ndim - 1:
+        raise MalformedGameError(
+            f"payoffs must have shape [P, A0, ..., A_(P-1)] with P = number of action axes, got {arr.shape}"
+        )
+    if min(arr.shape[1:]) < 1:
+        raise MalformedGameError(f"every player needs at least one action, got shape {arr.shape}")
+    if not np.all(np.isfinite(arr)):
+        raise MalformedGameError("payoffs must be finite (found NaN or infinity)")
+    n_players = arr.shape[0]
+    if action_names is None:
+        names = tuple(tuple(str(a) for a in range(n)) for n in arr.shape[1:])
+    else:
+        if len(action_names) != n_players or any(
+            len(a) != n for a, n in zip(action_names, arr.shape[1:], strict=False)
+        ):
+            raise MalformedGameError("action_names must give one name per action of every player")
+        names = tuple(tuple(str(x) for x in a) for a in action_names)
+    spec = GameSpec(
+        name=name,
+        kind=GameKind.NORMAL_FORM,
+        num_players=n_players,
+        utility=classify_utility(arr),
+        simultaneous=True,
+        perfect_information=False,
+    )
+    return TensorGame(payoffs=_readonly(arr), spec=spec, action_names=names)
+
+
+def zero_sum(
+    matrix: ArrayLike, *, name: str = "zero_sum", action_names: Sequence[Sequence[str]] | None = None
+) -> TensorGame:
+    """Two-player zero-sum game: the row player receives ``matrix``, the column player its negative."""
+    try:
+        a = np.array(matrix, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise MalformedGameError("matrix must be a numeric 2-D array") from None
+    if a.ndim != 2:
+        raise MalformedGameError(f"matrix must be 2-D [rows, columns], got shape {a.shape}")
+    return normal_form_game(np.stack([a, -a]), name=name, action_names=action_names)
+
+
+def bimatrix(
+    a: ArrayLike, b: ArrayLike, *, name: str = "bimatrix", action_names: Sequence[Sequence[str]] | None = None
+) -> TensorGame:
+    """Two-player game with row payoffs ``a`` and column payoffs ``b`` (same shape)."""
+    try:
+        ma = np.array(a, dtype=np.float64)
+        mb = np.array(b, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise MalformedGameError("a and b must be numeric 2-D arrays") from None
+    if ma.ndim != 2 or ma.shape != mb.shape:
+        raise MalformedGameError(
+            f"a and b must be 2-D arrays of the same shape, got {ma.shape} and {mb.shape}"
+        )
+    return normal_form_game(np.stack([ma, mb]), name=name, action_names=action_names)
