@@ -299,14 +299,17 @@ def load_checkpoint(path: str | os.PathLike[str]) -> tuple[dict[str, Any], dict[
             arrays = {k: np.array(data[k]) for k in data.files}
     except FileNotFoundError:
         raise CheckpointError(f"checkpoint {os.fspath(path)!r} does not exist") from None
-    except (OSError, ValueError, zipfile.BadZipFile) as exc:
+    except TypeError:  # np.load gave a bare array (an .npy file): no context manager, no members
+        raise CheckpointError(f"{os.fspath(path)!r} is not a gamesolve checkpoint") from None
+    except (OSError, ValueError, EOFError, NotImplementedError, zipfile.BadZipFile) as exc:
+        # EOFError: empty file or a damaged member header; NotImplementedError: damaged zip flags.
         raise CheckpointError(f"checkpoint {os.fspath(path)!r} is unreadable: {exc}") from None
     raw = arrays.pop("__meta__", None)
     try:
         meta = json.loads(bytes(raw).decode("utf-8")) if raw is not None else {}
     except (UnicodeDecodeError, json.JSONDecodeError):
         meta = {}
-    if meta.get("format") != CHECKPOINT_FORMAT:
+    if not isinstance(meta, dict) or meta.get("format") != CHECKPOINT_FORMAT:
         raise CheckpointError(f"{os.fspath(path)!r} is not a gamesolve checkpoint")
     return meta, arrays
 

@@ -107,13 +107,46 @@ def test_games_lists_native_and_openspiel(capsys):
     assert "leduc_poker" in out and "liars_dice" in out
 
 
-def test_demo_writes_result(capsys, tmp_path):
-    code, out, _ = run(capsys, "demo", "--out", str(tmp_path))
+def test_demo_solves_leduc_and_writes_outputs(capsys, tmp_path):
+    code, out, _ = run(capsys, "demo", "--out", str(tmp_path), "--target", "1e-2")
     assert code == 0
     result = json.loads((tmp_path / "result.json").read_text())
-    assert result["uniform"]["nash_conv"] == pytest.approx(4.7472222222, abs=1e-9)
-    assert result["info"]["nodes"] == 9457
-    assert "NashConv" in out
+    assert result["game"] == "leduc_poker"
+    assert result["converged"] is True
+    assert result["exploitability"] <= 1e-2
+    assert result["history"]["exploitability"][0] == pytest.approx(4.7472222222 / 2, abs=1e-9)
+    policy = gamesolve.TabularPolicy.from_json(gamesolve.load_game("leduc_poker"), tmp_path / "policy.json")
+    assert gamesolve.exploitability(gamesolve.load_game("leduc_poker"), policy) == pytest.approx(
+        result["exploitability"], abs=1e-12
+    )
+    assert (tmp_path / "exploitability.png").stat().st_size > 1000
+    assert "exploitability" in out
+
+
+def test_solve_writes_json_policy_and_resumes(capsys, tmp_path):
+    ck = tmp_path / "run.npz"
+    args = ["solve", "kuhn_poker", "--solver", "cfr+", "--no-progress", "--checkpoint", str(ck)]
+    code, _, _ = run(capsys, *args, "--iterations", "50")
+    assert code == 0
+    code, _, _ = run(
+        capsys, *args, "--iterations", "200", "--resume", str(ck), "--json", str(tmp_path / "r.json")
+    )
+    assert code == 0
+    resumed = json.loads((tmp_path / "r.json").read_text())
+    direct = gamesolve.solve(gamesolve.load_game("kuhn_poker"), "cfr+", iterations=200, progress=False)
+    assert resumed["iterations"] == 200
+    assert resumed["exploitability"] == pytest.approx(direct.exploitability, abs=1e-15)
+    code, _, err = run(
+        capsys, "solve", "kuhn_poker", "--solver", "cfr", "--iterations", "10", "--resume", str(ck)
+    )
+    assert code == 2 and "solver" in err
+
+
+def test_solve_user_errors(capsys):
+    code, _, err = run(capsys, "solve", "kuhn_poker", "--solver", "nope", "--iterations", "3")
+    assert code == 2 and "unknown solver 'nope'" in err
+    code, _, err = run(capsys, "solve", "kuhn_poker")
+    assert code == 2 and "--iterations" in err
 
 
 def test_console_script_runs_as_a_process():
