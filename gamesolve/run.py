@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import enum
+import hashlib
 import io
 import json
 import logging
@@ -29,11 +30,10 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 from numpy.typing import NDArray
 
-from gamesolve.compiled import CompiledGame, as_compiled
+from gamesolve.compiled import CompiledGame
 from gamesolve.errors import GamesolveError
 from gamesolve.evaluation import exploitability as exact_exploitability
 from gamesolve.evaluation import nash_conv as exact_nash_conv
-from gamesolve.policy import TabularPolicy
 from gamesolve.spec import GameSpec
 
 __all__ = [
@@ -94,25 +94,53 @@ class IterativeSolver(Protocol):
         """The configuration as JSON-ready values (recorded in results and checkpoints)."""
         ...
 
+    def prepare(self, game: Any) -> Any:
+        """The solver's representation of ``game`` (a compiled game, a tensor game, ...)."""
+        ...
+
     def check(self, spec: GameSpec) -> None:
         """Raise :class:`~gamesolve.errors.UnsupportedGame` if the game is outside the solver's scope."""
         ...
 
-    def init(self, game: CompiledGame, rng: np.random.Generator) -> dict[str, NDArray[Any]]:
-        """Fresh solver state for ``game``."""
+    def init(self, game: Any, rng: np.random.Generator) -> dict[str, NDArray[Any]]:
+        """Fresh solver state for the prepared ``game``."""
         ...
 
-    def step(self, game: CompiledGame, state: dict[str, NDArray[Any]], iterations: int = 1) -> None:
+    def step(self, game: Any, state: dict[str, NDArray[Any]], iterations: int = 1) -> None:
         """Advance ``state`` by ``iterations`` iterations, in place."""
         ...
 
-    def policy(self, game: CompiledGame, state: dict[str, NDArray[Any]], which: Iterate) -> TabularPolicy:
-        """The requested iterate as a tabular policy."""
+    def policy(self, game: Any, state: dict[str, NDArray[Any]], which: Iterate) -> Any:
+        """The requested iterate: a tabular policy, or a mixed profile for normal-form games."""
         ...
 
     @property
     def output(self) -> Iterate:
         """The iterate whose exploitability converges (reported as the result's policy)."""
+        ...
+
+
+@runtime_checkable
+class ExactSolver(Protocol):
+    """A solver that computes its answer in one call (LPs, enumeration)."""
+
+    name: str
+    exact: bool
+
+    def config(self) -> dict[str, Any]:
+        """The configuration as JSON-ready values."""
+        ...
+
+    def prepare(self, game: Any) -> Any:
+        """The solver's representation of ``game``."""
+        ...
+
+    def check(self, spec: GameSpec) -> None:
+        """Raise :class:`~gamesolve.errors.UnsupportedGame` if the game is outside the solver's scope."""
+        ...
+
+    def run(self, game: Any, *, seed: int) -> SolveResult:
+        """Solve the prepared game."""
         ...
 
 
@@ -180,9 +208,11 @@ class SolveResult:
         wall_time: Seconds spent iterating (evaluation excluded), including before a resume.
         average_policy: The average strategy (for solvers whose average converges).
         current_policy: The last iterate.
-        policy: The solver's output (the iterate that converges for it).
+        policy: The solver's output (the iterate that converges for it): a
+            :class:`~gamesolve.policy.TabularPolicy` for extensive-form games, a
+            :class:`~gamesolve.normal_form.MixedProfile` for normal-form games.
         exploitability: Exact exploitability of ``policy`` at the end.
-        nash_conv: Exact NashConv of ``policy`` at the end.
+        nash_conv: Exact NashConv of ``policy`` at the end (the duality gap in 2p0s games).
         history: Metrics at every evaluation.
         converged: Whether ``target_exploitability`` was reached.
         message: Why the run stopped.
@@ -195,18 +225,30 @@ class SolveResult:
     seed: int
     iterations: int
     wall_time: float
-    average_policy: TabularPolicy
-    current_policy: TabularPolicy
-    policy: TabularPolicy
+    average_policy: Any
+    current_policy: Any
+    policy: Any
     exploitability: float
     nash_conv: float
     history: History
     converged: bool
     message: str
     value: tuple[float, ...] = field(default=())
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def profile(self) -> Any:
+        """The output policy (alias used for normal-form games)."""
+        return self.policy
+
+    @property
+    def gap(self) -> float:
+        """NashConv of the output policy (the duality gap in two-player zero-sum games)."""
+        return self.nash_conv
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready summary (policies are left out; write them with ``policy.to_json``)."""
+        """JSON-ready summary (tabular policies are left out; write them with ``policy.to_json``)."""
+        profile = self.policy.to_lists() if hasattr(self.policy, "to_lists") else None
         return {
             "game": self.game,
             "solver": self.solver,
@@ -220,11 +262,17 @@ class SolveResult:
             "converged": self.converged,
             "message": self.message,
             "history": self.history.to_dict(),
+            **({"profile": profile} if profile is not None else {}),
+            **self.extras,
         }
 
 
-def game_fingerprint(game: CompiledGame) -> dict[str, Any]:
-    """Numbers identifying a compiled game, stored in checkpoints to refuse a wrong game."""
+def game_fingerprint(game: Any) -> dict[str, Any]:
+    """Numbers identifying a game, stored in checkpoints to refuse a wrong game."""
+    payoffs = getattr(game, "payoffs", None)
+    if payoffs is not None and not isinstance(game, CompiledGame):
+        digest = hashlib.sha256(np.ascontiguousarray(payoffs).tobytes()).hexdigest()[:16]
+        return {"name": game.spec.name, "shape": list(payoffs.shape), "payoffs_sha256": digest}
     keys_hash = 0
     for key in game.infosets.keys:
         keys_hash = (keys_hash * 1_000_003 + hash_str(key)) % (1 << 61)
@@ -317,14 +365,14 @@ def load_checkpoint(path: str | os.PathLike[str]) -> tuple[dict[str, Any], dict[
 # ---------------------------------------------------------------------------------------- the loop
 
 
-def _resolve_solver(solver: str | IterativeSolver, options: Mapping[str, Any]) -> IterativeSolver:
+def _resolve_solver(solver: str | IterativeSolver | ExactSolver, options: Mapping[str, Any]) -> Any:
     if isinstance(solver, str):
         from gamesolve.registry import make_solver
 
         return make_solver(solver, **options)
     if options:
         raise TypeError("solver options apply only when the solver is given by name")
-    if not isinstance(solver, IterativeSolver):
+    if not isinstance(solver, IterativeSolver | ExactSolver):
         raise TypeError(f"solver must be a registry name or a solver object, got {type(solver).__name__}")
     return solver
 
@@ -341,7 +389,7 @@ def _progress_bar(enabled: bool | None, total: int | None, desc: str) -> Any:
 
 def solve(
     game: Any,
-    solver: str | IterativeSolver,
+    solver: str | IterativeSolver | ExactSolver,
     *,
     iterations: int | None = None,
     time_limit: float | None = None,
@@ -358,9 +406,13 @@ def solve(
     """Run an iterative solver on a game.
 
     Args:
-        game: An extensive-form game (anything :func:`~gamesolve.as_compiled` accepts).
+        game: A game the solver accepts: extensive-form (anything :func:`~gamesolve.as_compiled`
+            accepts) for the CFR family, a :class:`~gamesolve.normal_form.TensorGame` for
+            normal-form solvers.
         solver: A registry name (``"cfr"``, ``"cfr+"``, ``"lcfr"``, ``"dcfr"``, ``"pcfr+"``,
-            ``"mccfr-es"``, ``"mccfr-os"``) or a configured solver object.
+            ``"mccfr-es"``, ``"mccfr-os"``, ``"lp"``, ...; see
+            :func:`~gamesolve.registry.available_solvers`) or a configured solver object. Exact
+            solvers (LPs) ignore the iteration options.
         iterations: Total iteration budget (counting iterations done before a resume).
         time_limit: Seconds of iterating allowed in this call.
         target_exploitability: Stop as soon as an evaluation reaches this exploitability.
@@ -385,6 +437,11 @@ def solve(
         UnsupportedGame: The solver does not handle this game.
         CheckpointError: ``resume`` does not match this run.
     """
+    algo = _resolve_solver(solver, solver_options)
+    prepared = algo.prepare(game)
+    algo.check(prepared.spec)
+    if getattr(algo, "exact", False):
+        return algo.run(prepared, seed=seed)
     if iterations is None and time_limit is None and target_exploitability is None:
         raise ValueError("give at least one of iterations, time_limit or target_exploitability")
     if iterations is not None and iterations < 0:
@@ -395,9 +452,6 @@ def solve(
         raise ValueError(f"eval_every must be >= 1, got {eval_every}")
     if checkpoint_every is not None and checkpoint_every < 1:
         raise ValueError(f"checkpoint_every must be >= 1, got {checkpoint_every}")
-    algo = _resolve_solver(solver, solver_options)
-    compiled = as_compiled(game)
-    algo.check(compiled.spec)
     if eval_every is None:
         eval_every = max(1, (iterations or 1000) // 50)
 
@@ -406,15 +460,15 @@ def solve(
     history = History()
     if resume is not None:
         meta, state = load_checkpoint(resume)
-        _check_resume(meta, compiled, algo, seed, resume)
+        _check_resume(meta, prepared, algo, seed, resume)
         start_iteration = int(meta["iteration"])
         elapsed_before = float(meta["wall_time"])
         history = History.from_dict(meta.get("history", {}))
     else:
-        state = algo.init(compiled, np.random.default_rng(seed))
+        state = algo.init(prepared, np.random.default_rng(seed))
 
     hist: dict[str, list[Any]] = {k: list(v) for k, v in history.to_dict().items()}
-    bar = _progress_bar(progress, iterations, f"{algo.name} on {compiled.spec.name}")
+    bar = _progress_bar(progress, iterations, f"{algo.name} on {prepared.spec.name}")
     if bar is not None and start_iteration:
         bar.update(start_iteration)
     it = start_iteration
@@ -426,12 +480,12 @@ def solve(
 
     def evaluate_now() -> float:
         nonlocal last_eval_it
-        pol = algo.policy(compiled, state, algo.output)
-        value = exact_exploitability(compiled, pol)
+        pol = algo.policy(prepared, state, algo.output)
+        value = exact_exploitability(prepared, pol)
         hist["iteration"].append(it)
         hist["wall_time"].append(elapsed_before + iter_time)
         hist["exploitability"].append(value)
-        hist["nash_conv"].append(value * compiled.num_players)
+        hist["nash_conv"].append(value * prepared.num_players)
         last_eval_it = it
         return value
 
@@ -439,7 +493,7 @@ def solve(
         if checkpoint is not None:
             save_checkpoint(
                 checkpoint,
-                game=compiled,
+                game=prepared,
                 solver=algo,
                 seed=seed,
                 iteration=it,
@@ -484,7 +538,7 @@ def solve(
                 else:
                     chunk = 1
                 t0 = time.perf_counter()
-                algo.step(compiled, state, chunk)
+                algo.step(prepared, state, chunk)
                 spent = time.perf_counter() - t0
                 iter_time += spent
                 per_iteration = spent / chunk
@@ -512,17 +566,17 @@ def solve(
         if target_exploitability is not None and last_expl <= target_exploitability and not converged:
             converged = True
     write_checkpoint()
-    policy = algo.policy(compiled, state, algo.output)
-    report = exact_nash_conv(compiled, policy)
+    policy = algo.policy(prepared, state, algo.output)
+    report = exact_nash_conv(prepared, policy)
     return SolveResult(
-        game=compiled.spec.name,
+        game=prepared.spec.name,
         solver=algo.name,
         config=algo.config(),
         seed=seed,
         iterations=it,
         wall_time=elapsed_before + iter_time,
-        average_policy=algo.policy(compiled, state, Iterate.AVERAGE),
-        current_policy=algo.policy(compiled, state, Iterate.CURRENT),
+        average_policy=algo.policy(prepared, state, Iterate.AVERAGE),
+        current_policy=algo.policy(prepared, state, Iterate.CURRENT),
         policy=policy,
         exploitability=report.exploitability,
         nash_conv=report.nash_conv,

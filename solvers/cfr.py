@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from gamesolve.compiled import CompiledGame
+from gamesolve.compiled import CompiledGame, as_compiled
 from gamesolve.errors import UnsupportedGame
 from gamesolve.kernels.cfr import cfr_iteration
 from gamesolve.policy import TabularPolicy
@@ -184,6 +184,13 @@ class CFR:
             "averaging_gamma": self.averaging.gamma,
             "alternating": self.alternating,
         }
+
+    def prepare(self, game: Any) -> CompiledGame:
+        """The compiled form of an extensive-form game."""
+        try:
+            return as_compiled(game)
+        except UnsupportedGame as exc:
+            raise UnsupportedGame(f"{self.name} solves extensive-form games: {exc}") from None
 
     def check(self, spec: GameSpec) -> None:
         """CFR needs an extensive-form game (any number of players, any utility)."""

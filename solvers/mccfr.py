@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from gamesolve.compiled import CompiledGame
+from gamesolve.compiled import CompiledGame, as_compiled
 from gamesolve.errors import UnsupportedGame
 from gamesolve.kernels.cfr import regret_matching
 from gamesolve.kernels.mccfr import external_sampling_iterations, max_depth, outcome_sampling_iterations
@@ -52,6 +52,13 @@ class _MonteCarloCFR:
     def config(self) -> dict[str, Any]:
         """The configuration as JSON-ready values."""
         return {}
+
+    def prepare(self, game: Any) -> CompiledGame:
+        """The compiled form of an extensive-form game."""
+        try:
+            return as_compiled(game)
+        except UnsupportedGame as exc:
+            raise UnsupportedGame(f"{self.name} solves extensive-form games: {exc}") from None
 
     def check(self, spec: GameSpec) -> None:
         """MCCFR needs an extensive-form game (any number of players, any utility)."""
