@@ -1,8 +1,9 @@
 """Load games by name: native games by short name, everything else through OpenSpiel.
 
 Game strings use OpenSpiel's syntax: ``name`` or ``name(param=value,...)``. Native games
-(``kuhn``, ``leduc``) are resolved first; any other string is handed to OpenSpiel, so every
-OpenSpiel game with explicit chance and information-state strings loads.
+(``kuhn``, ``leduc`` and the normal-form catalog: ``rps``, ``chicken``, ...) are resolved first; a
+string ending in ``.nfg`` is read as a Gambit strategic-game file; any other string is handed to
+OpenSpiel, so every OpenSpiel game with explicit chance and information-state strings loads.
 
 Entry points are strings (``"module:function"``) resolved on first use, so importing gamesolve
 imports neither the ``games`` package nor OpenSpiel.
@@ -11,6 +12,7 @@ imports neither the ``games`` package nor OpenSpiel.
 from __future__ import annotations
 
 import importlib
+import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -39,6 +41,19 @@ class GameEntry:
     parameters: str = ""
 
 
+#: The normal-form catalog of ``games.normal_form`` (one function per game, named as the game).
+_NORMAL_FORM_CATALOG: tuple[tuple[str, str], ...] = (
+    ("rps", "Rock-paper-scissors (zero-sum; NE uniform, value 0)"),
+    ("brps", "Biased rock-paper-scissors (zero-sum; NE (1,10,5)/16, value 0)"),
+    ("matching_pennies", "Matching pennies (zero-sum; NE (1/2,1/2), value 0)"),
+    ("amp", "Asymmetric matching pennies [[2,-1],[-1,1]] (zero-sum; NE (0.4,0.6), value 0.2)"),
+    ("chicken", "Chicken, dare/chicken: u1 DD 0, DC 7, CD 2, CC 6; u2 = u1^T"),
+    ("prisoners_dilemma", "Prisoner's dilemma (T=5, R=3, P=1, S=0; NE defect)"),
+    ("battle_of_the_sexes", "Battle of the sexes (3/2 and 2/3 on the diagonal)"),
+    ("shapley", "Shapley's 3x3 cyclic general-sum game (unique NE uniform)"),
+    ("stag_hunt", "Stag hunt (stag 4, hare 3 or 2, lone stag 0)"),
+)
+
 _NATIVE: dict[str, GameEntry] = {
     e.name: e
     for e in (
@@ -54,6 +69,7 @@ _NATIVE: dict[str, GameEntry] = {
             "Generalized Leduc hold'em (same infoset keys as OpenSpiel's leduc_poker at defaults)",
             "ranks=3, suits=2, raises=2, raise_sizes=2/4, ante=1",
         ),
+        *(GameEntry(n, f"games.normal_form:{n}", d) for n, d in _NORMAL_FORM_CATALOG),
     )
 }
 
@@ -87,22 +103,33 @@ def _resolve(entry_point: str) -> Callable[..., Any]:
     return getattr(importlib.import_module(module), attr)
 
 
-def load_game(name: str, **params: Any) -> Any:
+def load_game(name: str | os.PathLike[str], **params: Any) -> Any:
     """Load a game from a game string.
 
     Args:
-        name: A native game (``"kuhn"``, ``"leduc(ranks=13,suits=4)"``) or any OpenSpiel game
-            string (``"leduc_poker"``, ``"kuhn_poker(players=3)"``, ``"liars_dice"``).
+        name: A native game (``"kuhn"``, ``"leduc(ranks=13,suits=4)"``, ``"rps"``), the path of a
+            Gambit ``.nfg`` file, or any OpenSpiel game string (``"leduc_poker"``,
+            ``"kuhn_poker(players=3)"``, ``"liars_dice"``).
         **params: Extra parameters for native games (merged over those in the string).
 
     Returns:
-        A game object implementing the extensive-form protocol with a cached ``compile()``.
+        A game object implementing the extensive-form protocol with a cached ``compile()``, or a
+        :class:`~gamesolve.normal_form.TensorGame` for normal-form catalog games and ``.nfg`` files.
 
     Raises:
-        GameNotFoundError: Unknown name or bad parameters.
+        GameNotFoundError: Unknown name, missing ``.nfg`` file, or bad parameters.
+        MalformedGameError: An ``.nfg`` file that breaks the format.
     """
+    if isinstance(name, os.PathLike):
+        name = os.fspath(name)
     if not isinstance(name, str) or not name.strip():
         raise GameNotFoundError(f"game must be a non-empty game string, got {name!r}")
+    if name.strip().lower().endswith(".nfg"):
+        if params:
+            raise GameNotFoundError(f"keyword parameters do not apply to the game file {name!r}")
+        if not os.path.isfile(name.strip()):
+            raise GameNotFoundError(f"game file {name!r} does not exist or is not a file")
+        return _resolve("games.nfg:read")(name.strip())
     short, string_params = parse_game_string(name)
     entry = _NATIVE.get(short)
     if entry is not None:
@@ -156,6 +183,7 @@ _SOLVERS: dict[str, SolverEntry] = {
         ),
         SolverEntry("mccfr-es", "solvers.mccfr:ExternalSamplingMCCFR", "Monte Carlo CFR, external sampling"),
         SolverEntry("mccfr-os", "solvers.mccfr:OutcomeSamplingMCCFR", "Monte Carlo CFR, outcome sampling"),
+        SolverEntry("lp", "solvers.lp:ZeroSumLP", "two-player zero-sum Nash equilibrium by LP (HiGHS)"),
     )
 }
 
