@@ -25,6 +25,7 @@ from gamesolve.evaluation import (
     exploitability,
     nash_conv,
 )
+from gamesolve.exact import correlated_equilibrium, equilibria
 from gamesolve.normal_form import (
     MixedProfile,
     NormalFormReport,
@@ -84,6 +85,8 @@ __all__ = [
     "best_response",
     "bimatrix",
     "compile_game",
+    "correlated_equilibrium",
+    "equilibria",
     "expected_values",
     "exploitability",
     "load_game",

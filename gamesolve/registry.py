@@ -184,6 +184,15 @@ _SOLVERS: dict[str, SolverEntry] = {
         SolverEntry("mccfr-es", "solvers.mccfr:ExternalSamplingMCCFR", "Monte Carlo CFR, external sampling"),
         SolverEntry("mccfr-os", "solvers.mccfr:OutcomeSamplingMCCFR", "Monte Carlo CFR, outcome sampling"),
         SolverEntry("lp", "solvers.lp:ZeroSumLP", "two-player zero-sum Nash equilibrium by LP (HiGHS)"),
+        SolverEntry(
+            "ce", "solvers.correlated:CorrelatedLP", "optimal correlated equilibrium (LP)", (("kind", "ce"),)
+        ),
+        SolverEntry(
+            "cce",
+            "solvers.correlated:CorrelatedLP",
+            "optimal coarse correlated equilibrium (LP)",
+            (("kind", "cce"),),
+        ),
     )
 }
 

@@ -1,0 +1,31 @@
+"""Top-level entry points of the exact normal-form solvers (imported from ``solvers`` on first use)."""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+__all__ = ["correlated_equilibrium", "equilibria"]
+
+
+def correlated_equilibrium(game: Any, **kwargs: Any) -> Any:
+    """An optimal correlated or coarse correlated equilibrium by LP.
+
+    See :func:`solvers.correlated.correlated_equilibrium` for the arguments (``kind="ce"|"cce"``,
+    ``objective="welfare"`` or weights, ``epsilon``, ``constraints``).
+    """
+    module = importlib.import_module("solvers.correlated")
+    return module.correlated_equilibrium(game, **kwargs)
+
+
+def equilibria(game: Any, method: str = "enumerate", **kwargs: Any) -> Any:
+    """Nash equilibria of a two-player game: ``"enumerate"`` (all) or ``"lemke-howson"`` (one per label).
+
+    Returns:
+        A list of :class:`~gamesolve.normal_form.MixedProfile`.
+    """
+    if method == "enumerate":
+        return importlib.import_module("solvers.enumeration").enumerate_equilibria(game, **kwargs)
+    if method == "lemke-howson":
+        return importlib.import_module("solvers.lemke_howson").all_labels(game, **kwargs)
+    raise ValueError(f"method must be 'enumerate' or 'lemke-howson', got {method!r}")

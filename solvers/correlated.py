@@ -1,0 +1,335 @@
+"""Correlated and coarse correlated equilibria of N-player normal-form games, by LP (cvxpy).
+
+A correlated distribution ``z`` over joint actions is
+
+* a **correlated equilibrium** (CE; Aumann 1974) if no player gains by swapping a recommended
+  action ``a_i`` for another ``a_i'``:
+  ``sum_{a_-i} z(a_i, a_-i) [u_i(a_i', a_-i) - u_i(a_i, a_-i)] <= epsilon`` for all ``i, a_i, a_i'``;
+* a **coarse correlated equilibrium** (CCE; Moulin & Vial 1978) if no player gains by committing
+  to a fixed action before seeing the recommendation:
+  ``sum_a z(a) [u_i(a_i', a_-i) - u_i(a)] <= epsilon`` for all ``i, a_i'``.
+
+Both sets are polytopes, so any linear objective (maximum welfare by default) is an LP. The LP is
+posed in cvxpy and solved by HiGHS; the returned distribution is cleaned (clipped at 0,
+renormalized) and its largest deviation gains are recomputed exactly in numpy.
+
+**Constrained CCE** (Bernasconi, Castiglioni, Marchesi, Trovò & Gatti, ICML 2023, "Constrained
+Phi-Equilibria"): when each player ``i`` has cost vectors over its *own* actions, ``c_ij(a_i)``,
+and the distribution must satisfy ``sum_a z(a) c_ij(a_i) <= 0``, a deviation is *safe* if the
+deviating strategy itself satisfies the player's constraints. For coarse deviations the safe set is
+the polytope ``S_i = {s in simplex : C_i s <= 0}``, independent of ``z``, and
+``max_{s in S_i} s^T g_i(z) <= u_i(z)`` becomes linear through LP duality
+(``t 1 + C_i^T lambda >= g_i(z)``, ``t <= u_i(z) + epsilon``, ``lambda >= 0``). That is the
+tractable case the paper solves by LP, and the one implemented here.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+from numpy.typing import ArrayLike, NDArray
+
+from gamesolve.errors import GamesolveError, MalformedGameError, UnsupportedGame
+from gamesolve.normal_form import TensorGame
+from gamesolve.run import History, SolveResult
+from gamesolve.spec import GameKind, GameSpec
+
+__all__ = ["CorrelatedLP", "CorrelatedSolution", "correlated_equilibrium", "deviation_gains"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class CorrelatedSolution:
+    """A correlated distribution with its figures.
+
+    Attributes:
+        kind: ``"ce"`` or ``"cce"``.
+        distribution: ``[A0, ..., A_{P-1}]`` probabilities of joint actions (read-only).
+        values: ``[P]`` expected payoff of every player.
+        welfare: Sum of the players' expected payoffs.
+        objective: Value of the LP objective at the distribution.
+        max_deviation_gain: Per player, the largest gain of any deviation of the kind (<= epsilon
+            up to solver tolerance).
+        epsilon: The slack allowed in the incentive constraints.
+    """
+
+    kind: str
+    distribution: NDArray[np.float64]
+    values: tuple[float, ...]
+    welfare: float
+    objective: float
+    max_deviation_gain: tuple[float, ...]
+    epsilon: float
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready summary."""
+        return {
+            "kind": self.kind,
+            "distribution": self.distribution.tolist(),
+            "values": list(self.values),
+            "welfare": self.welfare,
+            "objective": self.objective,
+            "max_deviation_gain": list(self.max_deviation_gain),
+            "epsilon": self.epsilon,
+        }
+
+
+def _player_views(game: TensorGame, i: int) -> tuple[NDArray[np.float64], NDArray[np.int64]]:
+    """Player ``i``'s payoffs and joint-action indices with ``i``'s axis first: ``[m_i, R]`` each."""
+    shape = game.num_actions
+    index = np.arange(int(np.prod(shape)), dtype=np.int64).reshape(shape)
+    u = np.moveaxis(game.payoffs[i], i, 0).reshape(shape[i], -1)
+    idx = np.moveaxis(index, i, 0).reshape(shape[i], -1)
+    return u, idx
+
+
+def _incentive_rows(game: TensorGame, kind: str) -> sp.csr_matrix:
+    """Sparse rows ``G`` with ``G z <= epsilon`` the CE or CCE incentive constraints (z flattened)."""
+    n_joint = int(np.prod(game.num_actions))
+    rows, cols, vals = [], [], []
+    row = 0
+    for i in range(game.num_players):
+        u, idx = _player_views(game, i)  # [m, R]
+        m = u.shape[0]
+        for dev in range(m):
+            diff = u[dev][None, :] - u  # [m, R]: gain of switching each recommended a to dev
+            if kind == "ce":
+                for a in range(m):
+                    if a == dev:
+                        continue
+                    rows.append(np.full(idx.shape[1], row))
+                    cols.append(idx[a])
+                    vals.append(diff[a])
+                    row += 1
+            else:
+                rows.append(np.full(idx.size, row))
+                cols.append(idx.ravel())
+                vals.append(diff.ravel())
+                row += 1
+    return sp.csr_matrix(
+        (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(row, n_joint)
+    )
+
+
+def deviation_gains(game: TensorGame, distribution: ArrayLike, kind: str = "ce") -> NDArray[np.float64]:
+    """``[P]``: each player's largest gain from a swap (CE) or coarse (CCE) deviation."""
+    z = np.asarray(distribution, dtype=np.float64)
+    if z.shape != game.num_actions:
+        raise MalformedGameError(f"distribution must have shape {game.num_actions}, got {z.shape}")
+    out = np.empty(game.num_players)
+    for i in range(game.num_players):
+        u, idx = _player_views(game, i)
+        zi = z.reshape(-1)[idx]  # [m, R]
+        if kind == "ce":
+            # gain[a, dev] = sum_r z[a, r] (u[dev, r] - u[a, r])
+            gain = zi @ u.T - (zi * u).sum(axis=1, keepdims=True)
+            out[i] = float(gain.max())
+        else:
+            marginal_opponents = zi.sum(axis=0)  # [R]
+            out[i] = float((u @ marginal_opponents).max() - (zi * u).sum())
+    return out
+
+
+def correlated_equilibrium(
+    game: TensorGame,
+    *,
+    kind: str = "ce",
+    objective: str | ArrayLike = "welfare",
+    epsilon: float = 0.0,
+    constraints: Sequence[ArrayLike | None] | None = None,
+) -> CorrelatedSolution:
+    """An optimal correlated (``kind="ce"``) or coarse correlated (``"cce"``) equilibrium.
+
+    Args:
+        game: An N-player normal-form game.
+        kind: ``"ce"`` or ``"cce"``.
+        objective: ``"welfare"`` (sum of payoffs, the default), a ``[P]`` vector of player
+            weights, or a full ``[A0, ..., A_{P-1}]`` array of coefficients; always maximized.
+        epsilon: Allowed gain of any deviation (``epsilon``-CE / CCE); must be >= 0.
+        constraints: Per player, ``None`` or a ``[K_i, m_i]`` array of cost vectors over that
+            player's own actions: the distribution must satisfy ``E_z[c_ij(a_i)] <= 0`` and only
+            safe deviations count (constrained CCE; ``kind`` must be ``"cce"``).
+
+    Raises:
+        ValueError: Bad ``kind``, ``epsilon``, ``objective`` or ``constraints`` (named in the message).
+        GamesolveError: The LP is infeasible (possible only with constraints) or the solver fails.
+    """
+    import cvxpy as cp
+
+    if kind not in ("ce", "cce"):
+        raise ValueError(f"kind must be 'ce' or 'cce', got {kind!r}")
+    if not np.isfinite(epsilon) or epsilon < 0:
+        raise ValueError(f"epsilon must be a finite number >= 0, got {epsilon!r}")
+    shape = game.num_actions
+    n_joint = int(np.prod(shape))
+    coef = _objective(game, objective)
+    z = cp.Variable(n_joint, nonneg=True)
+    cons = [cp.sum(z) == 1]
+    if constraints is None:
+        cons.append(_incentive_rows(game, kind) @ z <= epsilon)
+    else:
+        if kind != "cce":
+            raise ValueError("constraints are supported with kind='cce' (the tractable case)")
+        cons.extend(_constrained_cce(game, z, constraints, epsilon))
+    problem = cp.Problem(cp.Maximize(coef @ z), cons)
+    try:
+        problem.solve(solver=cp.HIGHS)
+    except cp.error.SolverError as exc:
+        raise GamesolveError(f"the {kind.upper()} LP failed: {exc}") from None
+    if problem.status not in (cp.OPTIMAL, cp.OPTIMAL_INACCURATE) or z.value is None:
+        raise GamesolveError(
+            f"the {kind.upper()} LP is {problem.status}; no equilibrium satisfies the constraints"
+        )
+    dist = np.maximum(np.asarray(z.value, dtype=np.float64), 0.0)
+    dist /= dist.sum()
+    dist_nd = dist.reshape(shape)
+    values = tuple(float((game.payoffs[i] * dist_nd).sum()) for i in range(game.num_players))
+    gains = deviation_gains(game, dist_nd, kind)
+    dist_nd.setflags(write=False)
+    log.debug("%s LP on %s: objective %.6g", kind, game.spec.name, float(coef @ dist))
+    return CorrelatedSolution(
+        kind=kind,
+        distribution=dist_nd,
+        values=values,
+        welfare=float(sum(values)),
+        objective=float(coef @ dist),
+        max_deviation_gain=tuple(float(g) for g in gains),
+        epsilon=float(epsilon),
+    )
+
+
+def _objective(game: TensorGame, objective: str | ArrayLike) -> NDArray[np.float64]:
+    if isinstance(objective, str):
+        if objective != "welfare":
+            raise ValueError(
+                "objective must be 'welfare', a [P] weight vector or a payoff-shaped array, "
+                f"got {objective!r}"
+            )
+        return game.payoffs.sum(axis=0).ravel()
+    arr = np.asarray(objective, dtype=np.float64)
+    if arr.shape == (game.num_players,):
+        return np.tensordot(arr, game.payoffs, axes=(0, 0)).ravel()
+    if arr.shape == game.num_actions:
+        return arr.ravel()
+    raise ValueError(
+        f"objective must be a [P]={game.num_players} weight vector or an array of shape "
+        f"{game.num_actions}, got {arr.shape}"
+    )
+
+
+def _constrained_cce(
+    game: TensorGame, z: Any, constraints: Sequence[ArrayLike | None], epsilon: float
+) -> list[Any]:
+    import cvxpy as cp
+
+    if len(constraints) != game.num_players:
+        raise ValueError(
+            f"constraints must have one entry per player ({game.num_players}), got {len(constraints)}"
+        )
+    out = []
+    for i in range(game.num_players):
+        u, idx = _player_views(game, i)  # [m, R]
+        m = u.shape[0]
+        # g_i(z)[dev] = sum_{a, r} z[a, r] u[dev, r]; u_i(z) = sum z[a, r] u[a, r]
+        gain_rows = sp.csr_matrix(
+            (np.tile(u, (1, m)).ravel(), (np.repeat(np.arange(m), u.size), np.tile(idx.ravel(), m))),
+            shape=(m, z.shape[0]),
+        )
+        own = sp.csr_matrix(
+            (u.ravel(), (np.zeros(u.size, dtype=np.int64), idx.ravel())), shape=(1, z.shape[0])
+        )
+        raw = constraints[i]
+        if raw is None:
+            out.append(gain_rows @ z <= own @ z + epsilon)
+            continue
+        c = np.atleast_2d(np.asarray(raw, dtype=np.float64))
+        if c.shape[1] != m or not np.all(np.isfinite(c)):
+            raise ValueError(
+                f"constraints[{i}] must be a finite [K, {m}] array over player {i}'s actions, got {c.shape}"
+            )
+        # the distribution itself must satisfy player i's constraints
+        marg = sp.csr_matrix(
+            (np.ones(idx.size), (np.repeat(np.arange(m), idx.shape[1]), idx.ravel())), shape=(m, z.shape[0])
+        )
+        out.append(c @ (marg @ z) <= 0)
+        t = cp.Variable()
+        lam = cp.Variable(c.shape[0], nonneg=True)
+        out.append(t + c.T @ lam >= gain_rows @ z)
+        out.append(t <= own @ z + epsilon)
+    return out
+
+
+class CorrelatedLP:
+    """The registry's ``"ce"`` and ``"cce"`` solvers through :func:`gamesolve.solve`.
+
+    The result's ``policy`` is the joint distribution ``[A0, ..., A_{P-1}]``; ``nash_conv`` is the
+    sum and ``exploitability`` the largest of the players' best deviation gains (0 at an exact
+    equilibrium); ``extras`` carries values, welfare and the objective.
+    """
+
+    exact = True
+
+    def __init__(
+        self, kind: str = "ce", objective: str | ArrayLike = "welfare", epsilon: float = 0.0
+    ) -> None:
+        if kind not in ("ce", "cce"):
+            raise ValueError(f"kind must be 'ce' or 'cce', got {kind!r}")
+        self.kind = kind
+        self.name = kind
+        self.objective = objective
+        self.epsilon = float(epsilon)
+
+    def config(self) -> dict[str, Any]:
+        """The configuration as JSON-ready values."""
+        obj = self.objective if isinstance(self.objective, str) else np.asarray(self.objective).tolist()
+        return {"kind": self.kind, "objective": obj, "epsilon": self.epsilon}
+
+    def prepare(self, game: Any) -> TensorGame:
+        """The game as a tensor game."""
+        if not isinstance(game, TensorGame):
+            raise UnsupportedGame(f"{self.name} solves normal-form games; got {type(game).__name__}")
+        return game
+
+    def check(self, spec: GameSpec) -> None:
+        """Any normal-form game."""
+        if spec.kind is not GameKind.NORMAL_FORM:
+            raise UnsupportedGame(f"{self.name} solves normal-form games, not {spec.kind.value} games")
+
+    def run(self, game: TensorGame, *, seed: int) -> SolveResult:
+        """Solve the LP once."""
+        start = time.perf_counter()
+        sol = correlated_equilibrium(game, kind=self.kind, objective=self.objective, epsilon=self.epsilon)
+        seconds = time.perf_counter() - start
+        gains = [max(g, 0.0) for g in sol.max_deviation_gain]
+        history = History(
+            iteration=(1,), wall_time=(seconds,), exploitability=(max(gains),), nash_conv=(sum(gains),)
+        )
+        return SolveResult(
+            game=game.spec.name,
+            solver=self.name,
+            config=self.config(),
+            seed=seed,
+            iterations=1,
+            wall_time=seconds,
+            average_policy=sol.distribution,
+            current_policy=sol.distribution,
+            policy=sol.distribution,
+            exploitability=max(gains),
+            nash_conv=sum(gains),
+            history=history,
+            converged=True,
+            message=f"optimal {self.kind.upper()}: welfare {sol.welfare:.10g}",
+            value=sol.values,
+            extras={
+                "distribution": sol.distribution.tolist(),
+                "welfare": sol.welfare,
+                "objective": sol.objective,
+            },
+        )
