@@ -214,6 +214,6 @@ def make_solver(name: str, **options: Any) -> Any:
         raise ValueError(f"unknown solver {name!r}; known solvers: {known}")
     factory = _resolve(entry.entry_point)
     try:
-        return factory(**dict(entry.kwargs), **options)
+        return factory(**{**dict(entry.kwargs), **options})
     except TypeError as exc:
         raise ValueError(f"bad options for solver {name!r}: {exc}") from None
