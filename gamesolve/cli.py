@@ -40,11 +40,6 @@ class UserError(Exception):
     """A problem with what the user typed; reported in one line."""
 
 
-def _load_compiled(name: str) -> tuple[Any, gamesolve.CompiledGame]:
-    game = gamesolve.load_game(name)
-    return game, gamesolve.as_compiled(game)
-
-
 def _load_policy(compiled: gamesolve.CompiledGame, spec: str) -> gamesolve.TabularPolicy:
     if spec == "uniform":
         return gamesolve.TabularPolicy.uniform(compiled)
@@ -85,14 +80,30 @@ def cmd_games(args: argparse.Namespace) -> int:
     return 0
 
 
+def _normal_form_info(name: str, game: gamesolve.TensorGame, seconds: float) -> dict[str, Any]:
+    return {
+        "game": name,
+        "kind": "normal_form",
+        "players": game.num_players,
+        "utility": game.spec.utility.value,
+        "actions": list(game.num_actions),
+        "action_names": [list(a) for a in game.action_names],
+        "load_seconds": seconds,
+    }
+
+
 def info_dict(name: str) -> dict[str, Any]:
-    """Size figures of a compiled game, as printed by ``gamesolve info``."""
+    """Size figures of a game, as printed by ``gamesolve info``."""
     start = time.perf_counter()
-    _, compiled = _load_compiled(name)
+    game = gamesolve.load_game(name)
+    if isinstance(game, gamesolve.TensorGame):
+        return _normal_form_info(name, game, time.perf_counter() - start)
+    compiled = gamesolve.as_compiled(game)
     seconds = time.perf_counter() - start
     spec = compiled.spec
     return {
         "game": name,
+        "kind": "extensive_form",
         "players": spec.num_players,
         "utility": spec.utility.value,
         "chance": spec.has_chance,
@@ -115,6 +126,14 @@ def cmd_info(args: argparse.Namespace) -> int:
     info = info_dict(args.game)
     if args.json:
         atomic_write_text(args.json, json.dumps(info, indent=2))
+    if info["kind"] == "normal_form":
+        print(f"game            {info['game']} (normal form)")
+        print(f"players         {info['players']} ({info['utility'].replace('_', '-')})")
+        for p, names in enumerate(info["action_names"]):
+            print(
+                f"player {p} actions {len(names)}: {', '.join(names[:12])}{' ...' if len(names) > 12 else ''}"
+            )
+        return 0
     print(f"game            {info['game']}")
     print(
         f"players         {info['players']} ({info['utility'].replace('_', '-')}, chance: {info['chance']})"
@@ -132,9 +151,35 @@ def cmd_info(args: argparse.Namespace) -> int:
     return 0
 
 
+def _load_profile(game: gamesolve.TensorGame, spec: str) -> gamesolve.MixedProfile:
+    if spec == "uniform":
+        return gamesolve.MixedProfile.uniform(game)
+    if spec == "first":
+        return gamesolve.MixedProfile.pure(game, [0] * game.num_players)
+    path = Path(spec)
+    if not path.is_file():
+        raise UserError(f"profile file {spec!r} does not exist (or use 'uniform' / 'first')")
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise UserError(f"profile file {spec!r} is not valid JSON: {exc}") from None
+    if isinstance(data, dict):
+        data = data.get("profile", data)
+    if not isinstance(data, list):
+        raise UserError(f"profile file {spec!r} must hold a list of per-player probability lists")
+    return gamesolve.MixedProfile.of(game, data)
+
+
 def evaluate_dict(name: str, policy_spec: str) -> dict[str, Any]:
     """Exact evaluation of a policy, as printed by ``gamesolve evaluate``."""
-    _, compiled = _load_compiled(name)
+    game = gamesolve.load_game(name)
+    if isinstance(game, gamesolve.TensorGame):
+        profile = _load_profile(game, policy_spec)
+        start = time.perf_counter()
+        nf_report = gamesolve.nash_conv(game, profile)
+        seconds = time.perf_counter() - start
+        return {"game": name, "policy": policy_spec, **nf_report.to_dict(), "seconds": seconds}
+    compiled = gamesolve.as_compiled(game)
     policy = _load_policy(compiled, policy_spec)
     start = time.perf_counter()
     report = gamesolve.nash_conv(compiled, policy)
@@ -220,18 +265,24 @@ def write_plot(result: gamesolve.SolveResult, path: str | Path) -> None:
 
 def run_solve(args: argparse.Namespace) -> gamesolve.SolveResult:
     """Run ``gamesolve solve`` and write its outputs; returns the result."""
-    if args.iterations is None and args.time_limit is None and args.target_exploitability is None:
-        raise UserError("give --iterations, --time-limit or --target-exploitability")
     if args.resume and not Path(args.resume).is_file():
         raise UserError(f"resume file {args.resume!r} does not exist")
     try:
         solver = gamesolve.make_solver(args.solver, **_parse_options(args.set))
     except ValueError as exc:
         raise UserError(str(exc)) from None
-    _, compiled = _load_compiled(args.game)
+    exact = getattr(solver, "exact", False)
+    if (
+        not exact
+        and args.iterations is None
+        and args.time_limit is None
+        and args.target_exploitability is None
+    ):
+        raise UserError("give --iterations, --time-limit or --target-exploitability")
+    game = gamesolve.load_game(args.game)
     try:
         result = gamesolve.solve(
-            compiled,
+            game,
             solver,
             iterations=args.iterations,
             time_limit=args.time_limit,
@@ -247,7 +298,9 @@ def run_solve(args: argparse.Namespace) -> gamesolve.SolveResult:
         if isinstance(exc, GamesolveError):
             raise
         raise UserError(str(exc)) from None
-    _print_curve(result)
+    if result.iterations > 1:
+        _print_curve(result)
+    _print_solution(game, result)
     print(f"\n{result.solver} on {args.game}: {result.message}")
     print(f"iterations      {result.iterations}")
     print(f"wall time       {result.wall_time:.3f} s (evaluation excluded)")
@@ -257,12 +310,33 @@ def run_solve(args: argparse.Namespace) -> gamesolve.SolveResult:
         atomic_write_text(args.json, json.dumps(result.to_dict(), indent=2))
         print(f"wrote {args.json}")
     if args.policy_out:
-        result.policy.to_json(args.policy_out)
+        if isinstance(result.policy, gamesolve.TabularPolicy):
+            result.policy.to_json(args.policy_out)
+        else:
+            payload = result.to_dict().get("profile") or result.to_dict().get("distribution")
+            atomic_write_text(args.policy_out, json.dumps({"profile": payload}))
         print(f"wrote {args.policy_out}")
     if args.plot:
         write_plot(result, args.plot)
         print(f"wrote {args.plot}")
     return result
+
+
+def _print_solution(game: Any, result: gamesolve.SolveResult) -> None:
+    """Print a normal-form solution: the profile (or joint distribution) with action names."""
+    if not isinstance(game, gamesolve.TensorGame):
+        return
+    names = game.action_names
+    if isinstance(result.policy, gamesolve.MixedProfile):
+        for p, strategy in enumerate(result.policy):
+            parts = [f"{names[p][a]}: {q:.6f}" for a, q in enumerate(strategy) if q > 1e-9]
+            print(f"player {p}  " + ", ".join(parts))
+    else:
+        dist = np.asarray(result.policy)
+        print("joint distribution (nonzero entries):")
+        for index in zip(*np.nonzero(dist > 1e-9), strict=True):
+            label = ", ".join(names[p][a] for p, a in enumerate(index))
+            print(f"  ({label}): {dist[index]:.6f}")
 
 
 def cmd_solve(args: argparse.Namespace) -> int:

@@ -185,6 +185,70 @@ _SOLVERS: dict[str, SolverEntry] = {
         SolverEntry("mccfr-os", "solvers.mccfr:OutcomeSamplingMCCFR", "Monte Carlo CFR, outcome sampling"),
         SolverEntry("lp", "solvers.lp:ZeroSumLP", "two-player zero-sum Nash equilibrium by LP (HiGHS)"),
         SolverEntry(
+            "regret-matching", "solvers.dynamics:RegretMatching", "regret matching (average converges)"
+        ),
+        SolverEntry(
+            "rm+",
+            "solvers.dynamics:RegretMatching",
+            "regret matching+ with linear averaging",
+            (("plus", True), ("averaging", 1.0)),
+        ),
+        SolverEntry("hedge", "solvers.dynamics:MirrorDescent", "Hedge / multiplicative weights (average)"),
+        SolverEntry(
+            "omd",
+            "solvers.dynamics:MirrorDescent",
+            "projected gradient / Euclidean OMD (average)",
+            (("geometry", "euclidean"),),
+        ),
+        SolverEntry(
+            "ftrl",
+            "solvers.dynamics:MirrorDescent",
+            "follow the regularized leader (average)",
+            (("lazy", True),),
+        ),
+        SolverEntry(
+            "omwu", "solvers.dynamics:MirrorDescent", "optimistic MWU (last iterate)", (("optimistic", True),)
+        ),
+        SolverEntry(
+            "extragradient", "solvers.dynamics:ExtraGradient", "extragradient, Euclidean (last iterate)"
+        ),
+        SolverEntry(
+            "mirror-prox",
+            "solvers.dynamics:ExtraGradient",
+            "mirror-prox, entropic (average)",
+            (("geometry", "entropy"),),
+        ),
+        SolverEntry(
+            "ogda",
+            "solvers.dynamics:ExtraGradient",
+            "optimistic gradient / Popov (last iterate)",
+            (("popov", True),),
+        ),
+        SolverEntry(
+            "aog", "solvers.dynamics:AcceleratedOptimisticGradient", "accelerated optimistic gradient (last)"
+        ),
+        SolverEntry(
+            "mmd", "solvers.dynamics:MagneticMirrorDescent", "magnetic mirror descent (last iterate, QRE)"
+        ),
+        SolverEntry(
+            "fictitious-play", "solvers.dynamics:FictitiousPlay", "fictitious play (empirical average)"
+        ),
+        SolverEntry(
+            "smooth-fp",
+            "solvers.dynamics:FictitiousPlay",
+            "smooth fictitious play (logit QRE)",
+            (("temperature", 0.1),),
+        ),
+        SolverEntry("replicator", "solvers.dynamics:Replicator", "replicator dynamics (time average)"),
+        SolverEntry(
+            "projected-replicator",
+            "solvers.dynamics:Replicator",
+            "projected replicator dynamics",
+            (("projected", True),),
+        ),
+        SolverEntry("qre", "solvers.dynamics:LogitQRE", "logit quantal response equilibrium"),
+        SolverEntry("ne-loss-sgd", "solvers.dynamics:NashLossSGD", "Gemp et al. NE loss minimized by SGD"),
+        SolverEntry(
             "ce", "solvers.correlated:CorrelatedLP", "optimal correlated equilibrium (LP)", (("kind", "ce"),)
         ),
         SolverEntry(
