@@ -547,3 +547,12 @@ def test_solve_refuses_a_normal_form_game():
 
     with pytest.raises(UnsupportedGame):
         _solve(MatchingPennies(), "cfr", iterations=1)
+
+
+def test_history_to_frame_has_one_row_per_evaluation(kuhn):
+    result = gamesolve.solve(kuhn, "cfr+", iterations=40, eval_every=10, progress=False)
+    frame = result.history.to_frame()
+    assert list(frame.columns) == ["iteration", "wall_time", "exploitability", "nash_conv"]
+    assert frame["iteration"].tolist() == [0, 10, 20, 30, 40]
+    assert frame["exploitability"].iloc[-1] == pytest.approx(result.exploitability, abs=1e-15)
+    assert (frame["nash_conv"] == 2 * frame["exploitability"]).all()
