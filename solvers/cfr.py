@@ -32,12 +32,12 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from gamesolve.compiled import CompiledGame, as_compiled
-from gamesolve.errors import UnsupportedGame
+from gamesolve.compiled import CompiledGame
 from gamesolve.kernels.cfr import cfr_iteration
 from gamesolve.policy import TabularPolicy
 from gamesolve.run import Iterate
-from gamesolve.spec import GameKind, GameSpec, Utility
+from gamesolve.spec import GameSpec
+from solvers._common import check_extensive_form, prepare_extensive_form
 
 __all__ = [
     "CFR",
@@ -187,19 +187,11 @@ class CFR:
 
     def prepare(self, game: Any) -> CompiledGame:
         """The compiled form of an extensive-form game."""
-        try:
-            return as_compiled(game)
-        except UnsupportedGame as exc:
-            raise UnsupportedGame(f"{self.name} solves extensive-form games: {exc}") from None
+        return prepare_extensive_form(self.name, game)
 
     def check(self, spec: GameSpec) -> None:
-        """CFR needs an extensive-form game (any number of players, any utility)."""
-        if spec.kind is not GameKind.EXTENSIVE_FORM:
-            raise UnsupportedGame(f"{self.name} solves extensive-form games, not {spec.kind.value} games")
-        if spec.num_players != 2 or spec.utility not in (Utility.ZERO_SUM, Utility.CONSTANT_SUM):
-            log.info(
-                "%s on %s: the average converges to a coarse correlated equilibrium", self.name, spec.name
-            )
+        """Any extensive-form game (any number of players, any utility)."""
+        check_extensive_form(self.name, spec)
 
     def init(self, game: CompiledGame, rng: np.random.Generator) -> dict[str, NDArray[Any]]:
         """Uniform current strategy, zero regrets and zero cumulative strategy."""

@@ -35,10 +35,11 @@ import numpy as np
 import scipy.sparse as sp
 from numpy.typing import ArrayLike, NDArray
 
-from gamesolve.errors import GamesolveError, MalformedGameError, UnsupportedGame
+from gamesolve.errors import GamesolveError, MalformedGameError
 from gamesolve.normal_form import TensorGame
 from gamesolve.run import History, SolveResult
-from gamesolve.spec import GameKind, GameSpec
+from gamesolve.spec import GameSpec
+from solvers._common import check_normal_form, prepare_normal_form
 
 __all__ = ["CorrelatedLP", "CorrelatedSolution", "correlated_equilibrium", "deviation_gains"]
 
@@ -293,14 +294,11 @@ class CorrelatedLP:
 
     def prepare(self, game: Any) -> TensorGame:
         """The game as a tensor game."""
-        if not isinstance(game, TensorGame):
-            raise UnsupportedGame(f"{self.name} solves normal-form games; got {type(game).__name__}")
-        return game
+        return prepare_normal_form(self.name, game)
 
     def check(self, spec: GameSpec) -> None:
         """Any normal-form game."""
-        if spec.kind is not GameKind.NORMAL_FORM:
-            raise UnsupportedGame(f"{self.name} solves normal-form games, not {spec.kind.value} games")
+        check_normal_form(self.name, spec)
 
     def run(self, game: TensorGame, *, seed: int) -> SolveResult:
         """Solve the LP once."""

@@ -22,13 +22,14 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.optimize import linprog
 
-from gamesolve.errors import GamesolveError, UnsupportedGame
+from gamesolve.errors import GamesolveError
 from gamesolve.normal_form import MixedProfile, TensorGame
 from gamesolve.normal_form import nash_conv as normal_form_nash_conv
 from gamesolve.run import History, SolveResult
-from gamesolve.spec import GameKind, GameSpec, Utility
+from gamesolve.spec import GameSpec
+from solvers._common import check_normal_form, prepare_normal_form, require_two_player_zero_sum
 
-__all__ = ["ZeroSumLP", "ZeroSumSolution", "as_tensor_game", "exact_result", "solve_zero_sum_lp"]
+__all__ = ["ZeroSumLP", "ZeroSumSolution", "exact_result", "solve_zero_sum_lp"]
 
 log = logging.getLogger(__name__)
 
@@ -76,12 +77,7 @@ def solve_zero_sum_lp(
         UnsupportedGame: The game is not two-player zero-sum or constant-sum.
         GamesolveError: HiGHS fails, or the returned profile's gap exceeds the tolerance.
     """
-    if game.num_players != 2 or game.spec.utility not in (Utility.ZERO_SUM, Utility.CONSTANT_SUM):
-        raise UnsupportedGame(
-            f"the zero-sum LP needs a two-player zero-sum game; {game.spec.name!r} is "
-            f"{game.spec.utility.value.replace('_', '-')} with {game.num_players} players "
-            "(use the CE/CCE LPs or equilibrium enumeration for general-sum games)"
-        )
+    require_two_player_zero_sum("the zero-sum LP", game.spec)
     a = game.payoffs[0]  # [m, n] row payoffs
     m, n = a.shape
     if method is None:
@@ -109,13 +105,6 @@ def solve_zero_sum_lp(
     return ZeroSumSolution(
         profile=MixedProfile.of(game, [x, y]), value=value, gap=max(gap, 0.0), method=method
     )
-
-
-def as_tensor_game(game: Any, solver_name: str) -> TensorGame:
-    """``game`` as a :class:`~gamesolve.normal_form.TensorGame`, or a clear error."""
-    if isinstance(game, TensorGame):
-        return game
-    raise UnsupportedGame(f"{solver_name} solves normal-form games; got {type(game).__name__}")
 
 
 def exact_result(
@@ -178,17 +167,12 @@ class ZeroSumLP:
 
     def prepare(self, game: Any) -> TensorGame:
         """The game as a tensor game."""
-        return as_tensor_game(game, self.name)
+        return prepare_normal_form(self.name, game)
 
     def check(self, spec: GameSpec) -> None:
         """Two-player zero-sum or constant-sum normal-form games only."""
-        if spec.kind is not GameKind.NORMAL_FORM:
-            raise UnsupportedGame(f"lp solves normal-form games, not {spec.kind.value} games")
-        if spec.num_players != 2 or spec.utility not in (Utility.ZERO_SUM, Utility.CONSTANT_SUM):
-            raise UnsupportedGame(
-                f"lp needs a two-player zero-sum game; {spec.name!r} is "
-                f"{spec.utility.value.replace('_', '-')} with {spec.num_players} players"
-            )
+        check_normal_form(self.name, spec)
+        require_two_player_zero_sum(self.name, spec)
 
     def run(self, game: TensorGame, *, seed: int) -> SolveResult:
         """Solve once; the value is in ``result.extras['game_value']``."""

@@ -29,13 +29,13 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from gamesolve.compiled import CompiledGame, as_compiled
-from gamesolve.errors import UnsupportedGame
+from gamesolve.compiled import CompiledGame
 from gamesolve.kernels.cfr import regret_matching
 from gamesolve.kernels.mccfr import external_sampling_iterations, max_depth, outcome_sampling_iterations
 from gamesolve.policy import TabularPolicy
 from gamesolve.run import Iterate
-from gamesolve.spec import GameKind, GameSpec, Utility
+from gamesolve.spec import GameSpec
+from solvers._common import check_extensive_form, prepare_extensive_form
 from solvers.cfr import average_strategy
 
 __all__ = ["ExternalSamplingMCCFR", "OutcomeSamplingMCCFR"]
@@ -55,19 +55,11 @@ class _MonteCarloCFR:
 
     def prepare(self, game: Any) -> CompiledGame:
         """The compiled form of an extensive-form game."""
-        try:
-            return as_compiled(game)
-        except UnsupportedGame as exc:
-            raise UnsupportedGame(f"{self.name} solves extensive-form games: {exc}") from None
+        return prepare_extensive_form(self.name, game)
 
     def check(self, spec: GameSpec) -> None:
-        """MCCFR needs an extensive-form game (any number of players, any utility)."""
-        if spec.kind is not GameKind.EXTENSIVE_FORM:
-            raise UnsupportedGame(f"{self.name} solves extensive-form games, not {spec.kind.value} games")
-        if spec.num_players != 2 or spec.utility not in (Utility.ZERO_SUM, Utility.CONSTANT_SUM):
-            log.info(
-                "%s on %s: the average converges to a coarse correlated equilibrium", self.name, spec.name
-            )
+        """Any extensive-form game (any number of players, any utility)."""
+        check_extensive_form(self.name, spec)
 
     def init(self, game: CompiledGame, rng: np.random.Generator) -> dict[str, NDArray[Any]]:
         """Zero regrets and cumulative strategy, and the sampling key drawn from ``rng``."""

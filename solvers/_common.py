@@ -1,0 +1,59 @@
+"""Door checks shared by the solvers: which games they take, in words a user understands."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from gamesolve.compiled import CompiledGame, as_compiled
+from gamesolve.errors import UnsupportedGame
+from gamesolve.normal_form import TensorGame
+from gamesolve.spec import GameKind, GameSpec, Utility
+
+__all__ = [
+    "check_extensive_form",
+    "check_normal_form",
+    "prepare_extensive_form",
+    "prepare_normal_form",
+    "require_two_player_zero_sum",
+]
+
+log = logging.getLogger(__name__)
+
+
+def prepare_extensive_form(name: str, game: Any) -> CompiledGame:
+    """The compiled form of ``game`` for solver ``name``, or :class:`UnsupportedGame`."""
+    try:
+        return as_compiled(game)
+    except UnsupportedGame as exc:
+        raise UnsupportedGame(f"{name} solves extensive-form games: {exc}") from None
+
+
+def check_extensive_form(name: str, spec: GameSpec) -> None:
+    """Accept any extensive-form game; note when only a CCE is guaranteed."""
+    if spec.kind is not GameKind.EXTENSIVE_FORM:
+        raise UnsupportedGame(f"{name} solves extensive-form games, not {spec.kind.value} games")
+    if spec.num_players != 2 or spec.utility not in (Utility.ZERO_SUM, Utility.CONSTANT_SUM):
+        log.info("%s on %s: the average converges to a coarse correlated equilibrium", name, spec.name)
+
+
+def prepare_normal_form(name: str, game: Any) -> TensorGame:
+    """``game`` as a :class:`~gamesolve.normal_form.TensorGame` for solver ``name``."""
+    if not isinstance(game, TensorGame):
+        raise UnsupportedGame(f"{name} solves normal-form games; got {type(game).__name__}")
+    return game
+
+
+def check_normal_form(name: str, spec: GameSpec) -> None:
+    """Accept any normal-form game."""
+    if spec.kind is not GameKind.NORMAL_FORM:
+        raise UnsupportedGame(f"{name} solves normal-form games, not {spec.kind.value} games")
+
+
+def require_two_player_zero_sum(name: str, spec: GameSpec) -> None:
+    """Refuse games that are not two-player zero-sum (or constant-sum)."""
+    if spec.num_players != 2 or spec.utility not in (Utility.ZERO_SUM, Utility.CONSTANT_SUM):
+        raise UnsupportedGame(
+            f"{name} needs a two-player zero-sum game; {spec.name!r} is "
+            f"{spec.utility.value.replace('_', '-')} with {spec.num_players} players"
+        )
