@@ -305,13 +305,17 @@ def _one_iteration(
             value,
             cfv,
         )
-        if alternating:
+        # Alternating: player p updates right after its own pass. Simultaneous: every player
+        # updates after the last pass (updating p only touches p's rows, so order is irrelevant).
+        if not alternating and p < n_players - 1:
+            continue
+        for q in range(p if alternating else 0, p + 1):
             _update_player(
                 infoset_player,
                 infoset_num_actions,
                 infoset_first_seq,
                 infoset_parent_seq,
-                p,
+                q,
                 t,
                 cfv,
                 probs,
@@ -325,26 +329,4 @@ def _one_iteration(
                 beta,
                 gamma,
             )
-            regret_matching(regrets, last_regret, predictive, infoset_num_actions, infoset_player, p, probs)
-    if not alternating:
-        for p in range(n_players):
-            _update_player(
-                infoset_player,
-                infoset_num_actions,
-                infoset_first_seq,
-                infoset_parent_seq,
-                p,
-                t,
-                cfv,
-                probs,
-                regrets,
-                last_regret,
-                avg,
-                seq_reach,
-                floor_zero,
-                discount,
-                alpha,
-                beta,
-                gamma,
-            )
-        regret_matching(regrets, last_regret, predictive, infoset_num_actions, infoset_player, -1, probs)
+            regret_matching(regrets, last_regret, predictive, infoset_num_actions, infoset_player, q, probs)
