@@ -28,7 +28,6 @@ from gamesolve.evaluation import (
 from gamesolve.exact import correlated_equilibrium, equilibria
 from gamesolve.normal_form import (
     MixedProfile,
-    NormalFormReport,
     TensorGame,
     bimatrix,
     normal_form_game,
@@ -69,7 +68,6 @@ __all__ = [
     "MarkovGame",
     "MixedProfile",
     "NormalFormGame",
-    "NormalFormReport",
     "NotPerfectRecallError",
     "SolveResult",
     "State",

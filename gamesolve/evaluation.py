@@ -28,6 +28,7 @@ from gamesolve.errors import InvalidPolicyError
 from gamesolve.kernels.evaluation import best_response_kernel, reach_kernel
 from gamesolve.normal_form import TensorGame
 from gamesolve.policy import TabularPolicy
+from gamesolve.report import ExploitabilityReport
 
 __all__ = [
     "BestResponse",
@@ -55,39 +56,6 @@ class BestResponse:
     player: int
     value: float
     policy: TabularPolicy
-
-
-@dataclass(frozen=True)
-class ExploitabilityReport:
-    """Exact NashConv and its parts for one behavior profile.
-
-    Attributes:
-        nash_conv: Sum over players of what each gains by best-responding (>= 0).
-        exploitability: ``nash_conv / num_players``.
-        on_policy_values: ``[P]`` expected utility of every player under the profile.
-        best_response_values: ``[P]`` expected utility of each player when it alone best-responds.
-        best_responses: For every player, the profile with that player best-responding.
-    """
-
-    nash_conv: float
-    exploitability: float
-    on_policy_values: tuple[float, ...]
-    best_response_values: tuple[float, ...]
-    best_responses: tuple[TabularPolicy, ...]
-
-    @property
-    def improvements(self) -> tuple[float, ...]:
-        """What each player gains by deviating to its best response."""
-        return tuple(b - v for b, v in zip(self.best_response_values, self.on_policy_values, strict=True))
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready summary (the best-response policies are left out)."""
-        return {
-            "nash_conv": self.nash_conv,
-            "exploitability": self.exploitability,
-            "on_policy_values": list(self.on_policy_values),
-            "best_response_values": list(self.best_response_values),
-        }
 
 
 @dataclass(frozen=True)
@@ -187,8 +155,7 @@ def nash_conv(game: Any, policy: Any) -> Any:
             :class:`~gamesolve.normal_form.MixedProfile` or one probability vector per player.
 
     Returns:
-        An :class:`ExploitabilityReport` (extensive form) or a
-        :class:`~gamesolve.normal_form.NormalFormReport` (normal form).
+        An :class:`ExploitabilityReport` (see its ``best_responses`` for the two cases).
     """
     if isinstance(game, TensorGame):
         return normal_form.nash_conv(game, policy)

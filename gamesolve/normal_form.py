@@ -24,11 +24,11 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from gamesolve.errors import InvalidPolicyError, MalformedGameError
+from gamesolve.report import ExploitabilityReport
 from gamesolve.spec import GameKind, GameSpec, Utility
 
 __all__ = [
     "MixedProfile",
-    "NormalFormReport",
     "TensorGame",
     "bimatrix",
     "normal_form_game",
@@ -180,42 +180,8 @@ class MixedProfile:
     __hash__ = None  # type: ignore[assignment]
 
 
-@dataclass(frozen=True)
-class NormalFormReport:
-    """Exact NashConv of a mixed profile in a normal-form game.
-
-    Attributes:
-        nash_conv: Sum over players of the best pure deviation gain (the duality gap in 2p0s games).
-        exploitability: ``nash_conv / num_players``.
-        on_policy_values: ``[P]`` expected payoffs.
-        best_response_values: ``[P]`` payoff of each player's best pure deviation.
-        best_responses: Each player's best pure action (lowest index on ties).
-    """
-
-    nash_conv: float
-    exploitability: float
-    on_policy_values: tuple[float, ...]
-    best_response_values: tuple[float, ...]
-    best_responses: tuple[int, ...]
-
-    @property
-    def improvements(self) -> tuple[float, ...]:
-        """What each player gains by deviating to its best response."""
-        return tuple(b - v for b, v in zip(self.best_response_values, self.on_policy_values, strict=True))
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready summary."""
-        return {
-            "nash_conv": self.nash_conv,
-            "exploitability": self.exploitability,
-            "on_policy_values": list(self.on_policy_values),
-            "best_response_values": list(self.best_response_values),
-            "best_responses": list(self.best_responses),
-        }
-
-
-def nash_conv(game: TensorGame, profile: MixedProfile | Sequence[ArrayLike]) -> NormalFormReport:
-    """Exact NashConv of a mixed profile (see :class:`NormalFormReport`)."""
+def nash_conv(game: TensorGame, profile: MixedProfile | Sequence[ArrayLike]) -> ExploitabilityReport:
+    """Exact NashConv of a mixed profile; ``best_responses`` holds each player's best pure action."""
     strategies = _strategies(game, profile)
     values, brs, br_values = [], [], []
     for i in range(game.num_players):
@@ -226,7 +192,7 @@ def nash_conv(game: TensorGame, profile: MixedProfile | Sequence[ArrayLike]) -> 
         br_values.append(float(q[best]))
     total = float(sum(b - v for b, v in zip(br_values, values, strict=True)))
     total = max(total, 0.0) if total > -1e-12 else total
-    return NormalFormReport(
+    return ExploitabilityReport(
         nash_conv=total,
         exploitability=total / game.num_players,
         on_policy_values=tuple(values),
