@@ -34,6 +34,7 @@ from gamesolve.normal_form import (
     zero_sum,
 )
 from gamesolve.policy import TabularPolicy, uniform_policy
+from gamesolve.preference import PreferenceGame, kl_divergence, preference_game
 from gamesolve.protocols import (
     CHANCE,
     TERMINAL,
@@ -69,6 +70,7 @@ __all__ = [
     "MixedProfile",
     "NormalFormGame",
     "NotPerfectRecallError",
+    "PreferenceGame",
     "SolveResult",
     "State",
     "Stop",
@@ -87,10 +89,12 @@ __all__ = [
     "equilibria",
     "expected_values",
     "exploitability",
+    "kl_divergence",
     "load_game",
     "make_solver",
     "nash_conv",
     "normal_form_game",
+    "preference_game",
     "solve",
     "uniform_policy",
     "zero_sum",

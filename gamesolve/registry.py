@@ -184,6 +184,15 @@ _SOLVERS: dict[str, SolverEntry] = {
         SolverEntry("mccfr-es", "solvers.mccfr:ExternalSamplingMCCFR", "Monte Carlo CFR, external sampling"),
         SolverEntry("mccfr-os", "solvers.mccfr:OutcomeSamplingMCCFR", "Monte Carlo CFR, outcome sampling"),
         SolverEntry("lp", "solvers.lp:ZeroSumLP", "two-player zero-sum Nash equilibrium by LP (HiGHS)"),
+        SolverEntry("nash-mp", "solvers.preference:NashMirrorProx", "Nash mirror-prox on a preference game"),
+        SolverEntry("egpo", "solvers.preference:EGPO", "extragradient preference optimization"),
+        SolverEntry("preference-mwu", "solvers.preference:PreferenceSelfPlay", "unregularized MWU self-play"),
+        SolverEntry(
+            "preference-omwu",
+            "solvers.preference:PreferenceSelfPlay",
+            "unregularized optimistic MWU self-play",
+            (("optimistic", True),),
+        ),
         SolverEntry(
             "regret-matching", "solvers.dynamics:RegretMatching", "regret matching (average converges)"
         ),

@@ -249,6 +249,8 @@ class SolveResult:
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready summary (tabular policies are left out; write them with ``policy.to_json``)."""
         profile = self.policy.to_lists() if hasattr(self.policy, "to_lists") else None
+        if profile is None and isinstance(self.policy, np.ndarray):
+            profile = self.policy.tolist()
         return {
             "game": self.game,
             "solver": self.solver,
@@ -481,11 +483,12 @@ def solve(
     def evaluate_now() -> float:
         nonlocal last_eval_it
         pol = algo.policy(prepared, state, algo.output)
-        value = exact_exploitability(prepared, pol)
+        custom = getattr(algo, "evaluate", None)
+        value = float(custom(prepared, pol)) if callable(custom) else exact_exploitability(prepared, pol)
         hist["iteration"].append(it)
         hist["wall_time"].append(elapsed_before + iter_time)
         hist["exploitability"].append(value)
-        hist["nash_conv"].append(value * prepared.num_players)
+        hist["nash_conv"].append(value * prepared.spec.num_players)
         last_eval_it = it
         return value
 
@@ -567,7 +570,8 @@ def solve(
             converged = True
     write_checkpoint()
     policy = algo.policy(prepared, state, algo.output)
-    report = exact_nash_conv(prepared, policy)
+    custom_report = getattr(algo, "report", None)
+    report = custom_report(prepared, policy) if callable(custom_report) else exact_nash_conv(prepared, policy)
     return SolveResult(
         game=prepared.spec.name,
         solver=algo.name,
