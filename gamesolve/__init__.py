@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 
+from gamesolve.alpharank import AlphaRankResult, alpha_rank
 from gamesolve.compiled import CompiledGame, InfosetIndex, as_compiled, compile_game
 from gamesolve.errors import (
     GameNotFoundError,
@@ -52,6 +53,7 @@ __version__ = "0.1.0"
 __all__ = [
     "CHANCE",
     "TERMINAL",
+    "AlphaRankResult",
     "BestResponse",
     "CheckpointError",
     "CompiledGame",
@@ -79,6 +81,7 @@ __all__ = [
     "UnsupportedGame",
     "Utility",
     "__version__",
+    "alpha_rank",
     "as_compiled",
     "available_games",
     "available_solvers",
