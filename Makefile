@@ -37,6 +37,7 @@ test: lint typecheck unit
 bench: $(STAMP)
 	$(PY) -m experiments.bench_evaluation
 	$(PY) -m experiments.bench_cfr
+	$(PY) -m experiments.bench_normal_form
 
 reproduce: $(STAMP)
 	$(PY) -m pytest -q -m slow

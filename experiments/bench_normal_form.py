@@ -1,0 +1,181 @@
+"""Benchmark: normal-form solving against nashpy and pygambit, and first-order vs LP at scale.
+
+Measured in one run on one machine; the figures are ratios.
+
+1. Zero-sum LP on seeded random ``n x n`` games (payoffs uniform in [-1, 1]): gamesolve's one
+   HiGHS solve (column strategy from the duals) against nashpy's ``linear_program`` (two LPs) and
+   pygambit's ``lp_solve``. Every value is checked against ours. A peer that exceeds
+   ``peer_timeout`` seconds is stopped and reported as such.
+2. A first-order method (alternating regret matching+ with linear averaging, numpy/BLAS) reaching
+   duality gap <= ``target_gap`` on a random ``big x big`` zero-sum game, against the HiGHS LP on
+   the same game.
+
+Run: ``python -m experiments.bench_normal_form`` (or ``make bench``). Writes
+``runs/bench_normal_form/result.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing as mp
+import time
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+
+import gamesolve
+from gamesolve.io import atomic_write_text
+from solvers.lp import solve_zero_sum_lp
+
+
+@dataclass
+class Config:
+    """What to measure."""
+
+    lp_sizes: tuple[int, ...] = (10, 50, 200, 1000)
+    big: int = 2000
+    target_gap: float = 1e-4
+    peer_timeout: float = 300.0
+    seed: int = 0
+    out: str = "runs/bench_normal_form"
+
+
+def _matrix(n: int, seed: int) -> np.ndarray:
+    return np.random.default_rng(seed).uniform(-1.0, 1.0, size=(n, n))
+
+
+def _peer_worker(name: str, n: int, seed: int, queue: Any) -> None:
+    a = _matrix(n, seed)
+    if name == "nashpy":
+        import nashpy
+
+        start = time.perf_counter()
+        x, y = nashpy.Game(a, -a).linear_program()
+        value = float(np.asarray(x) @ a @ np.asarray(y))
+    else:
+        import pygambit
+
+        start = time.perf_counter()
+        game = pygambit.StrategicGame.from_arrays(a, -a)
+        result = pygambit.nash.lp_solve(game, rational=False)
+        value = float(result.equilibrium.payoffs[next(iter(game.players))])
+    queue.put((time.perf_counter() - start, value))
+
+
+def time_peer(name: str, n: int, cfg: Config) -> dict[str, Any]:
+    """Seconds a peer takes (in a child process, stopped after ``peer_timeout``)."""
+    ctx = mp.get_context("spawn")
+    queue = ctx.Queue()
+    proc = ctx.Process(target=_peer_worker, args=(name, n, cfg.seed, queue))
+    proc.start()
+    proc.join(cfg.peer_timeout)
+    if proc.is_alive():
+        proc.terminate()
+        proc.join()
+        return {"seconds": None, "value": None, "note": f"stopped after {cfg.peer_timeout:g} s"}
+    if queue.empty():
+        return {"seconds": None, "value": None, "note": "failed"}
+    seconds, value = queue.get()
+    return {"seconds": seconds, "value": value}
+
+
+def lp_row(n: int, cfg: Config) -> dict[str, Any]:
+    """Our LP and both peers on one size."""
+    game = gamesolve.zero_sum(_matrix(n, cfg.seed))
+    solve_zero_sum_lp(gamesolve.zero_sum(_matrix(4, 1)))  # warm-up (imports)
+    start = time.perf_counter()
+    sol = solve_zero_sum_lp(game)
+    ours = time.perf_counter() - start
+    row: dict[str, Any] = {
+        "n": n,
+        "gamesolve_seconds": ours,
+        "value": sol.value,
+        "gap": sol.gap,
+        "method": sol.method,
+    }
+    for peer in ("nashpy", "pygambit"):
+        res = time_peer(peer, n, cfg)
+        row[peer] = res
+        if res["value"] is not None and abs(res["value"] - sol.value) > 1e-6:
+            raise AssertionError(f"{peer} value {res['value']} differs from ours {sol.value} at n={n}")
+    fastest = min(
+        (row[p]["seconds"] for p in ("nashpy", "pygambit") if row[p]["seconds"] is not None), default=None
+    )
+    row["fastest_peer_over_ours"] = fastest / ours if fastest is not None else None
+    return row
+
+
+def first_order_vs_lp(cfg: Config) -> dict[str, Any]:
+    """Alternating RM+ (linear averaging) to ``target_gap`` against HiGHS on the same big game."""
+    a = _matrix(cfg.big, cfg.seed)
+    n = cfg.big
+    start = time.perf_counter()
+    x = np.full(n, 1.0 / n)
+    y = np.full(n, 1.0 / n)
+    rx, ry, sx, sy = np.zeros(n), np.zeros(n), np.zeros(n), np.zeros(n)
+    t, gap = 0, np.inf
+    while gap > cfg.target_gap:
+        t += 1
+        gx = a @ y
+        rx = np.maximum(rx + gx - gx @ x, 0.0)
+        x = rx / rx.sum() if rx.sum() > 0 else np.full(n, 1.0 / n)
+        gy = -(x @ a)
+        ry = np.maximum(ry + gy - gy @ y, 0.0)
+        y = ry / ry.sum() if ry.sum() > 0 else np.full(n, 1.0 / n)
+        sx += t * x
+        sy += t * y
+        if t % 25 == 0:
+            ax, ay = sx / sx.sum(), sy / sy.sum()
+            gap = float((a @ ay).max() - (ax @ a).min())
+    first_order = time.perf_counter() - start
+    game = gamesolve.zero_sum(a)
+    start = time.perf_counter()
+    sol = solve_zero_sum_lp(game)
+    lp = time.perf_counter() - start
+    return {
+        "n": n,
+        "target_gap": cfg.target_gap,
+        "rm+_iterations": t,
+        "rm+_seconds": first_order,
+        "rm+_gap": gap,
+        "highs_seconds": lp,
+        "highs_method": sol.method,
+        "lp_over_rm+": lp / first_order,
+    }
+
+
+def main(cfg: Config) -> dict[str, Any]:
+    """Run everything, print the table, write JSON."""
+    rows = [lp_row(n, cfg) for n in cfg.lp_sizes]
+    big = first_order_vs_lp(cfg) if cfg.big else {}
+    result = {"config": asdict(cfg), "lp": rows, "first_order": big}
+    atomic_write_text(f"{cfg.out}/result.json", json.dumps(result, indent=2))
+
+    def fmt(res: dict[str, Any]) -> str:
+        return f"{res['seconds'] * 1e3:>10.1f}" if res["seconds"] is not None else f"{'> limit':>10}"
+
+    print(f"{'n':>6}{'gamesolve ms':>14}{'nashpy ms':>11}{'pygambit ms':>13}{'fastest/ours':>14}")
+    for r in rows:
+        ratio = f"{r['fastest_peer_over_ours']:.1f}x" if r["fastest_peer_over_ours"] else "-"
+        ours = r["gamesolve_seconds"] * 1e3
+        print(f"{r['n']:>6}{ours:>14.1f}{fmt(r['nashpy'])}  {fmt(r['pygambit'])}{ratio:>14}")
+    if big:
+        print(
+            f"\n{big['n']}x{big['n']} zero-sum: alternating RM+ reached gap {big['rm+_gap']:.1e} in "
+            f"{big['rm+_iterations']} iterations, {big['rm+_seconds']:.1f} s; HiGHS ({big['highs_method']}) "
+            f"{big['highs_seconds']:.1f} s -> {big['lp_over_rm+']:.1f}x"
+        )
+    print(f"\nwrote {cfg.out}/result.json")
+    return result
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--lp-sizes", type=int, nargs="+", default=list(Config.lp_sizes))
+    parser.add_argument("--big", type=int, default=Config.big, help="0 to skip")
+    parser.add_argument("--peer-timeout", type=float, default=Config.peer_timeout)
+    parser.add_argument("--out", default=Config.out)
+    ns = parser.parse_args()
+    main(Config(lp_sizes=tuple(ns.lp_sizes), big=ns.big, peer_timeout=ns.peer_timeout, out=ns.out))
