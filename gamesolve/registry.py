@@ -199,8 +199,8 @@ _SOLVERS: dict[str, SolverEntry] = {
         SolverEntry(
             "rm+",
             "solvers.dynamics:RegretMatching",
-            "regret matching+ with linear averaging",
-            (("plus", True), ("averaging", 1.0)),
+            "regret matching+, alternating updates, linear averaging (CFR+ on a matrix game)",
+            (("plus", True), ("averaging", 1.0), ("alternating", True)),
         ),
         SolverEntry("hedge", "solvers.dynamics:MirrorDescent", "Hedge / multiplicative weights (average)"),
         SolverEntry(
@@ -257,6 +257,11 @@ _SOLVERS: dict[str, SolverEntry] = {
         ),
         SolverEntry("qre", "solvers.dynamics:LogitQRE", "logit quantal response equilibrium"),
         SolverEntry("ne-loss-sgd", "solvers.dynamics:NashLossSGD", "Gemp et al. NE loss minimized by SGD"),
+        SolverEntry(
+            "internal-regret",
+            "solvers.dynamics:InternalRegret",
+            "internal regret matching (empirical joint play -> correlated equilibrium)",
+        ),
         SolverEntry(
             "ce", "solvers.correlated:CorrelatedLP", "optimal correlated equilibrium (LP)", (("kind", "ce"),)
         ),
