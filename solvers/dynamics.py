@@ -45,6 +45,7 @@ Methods (registry names in brackets):
 
 from __future__ import annotations
 
+import abc
 import functools
 import itertools
 import logging
@@ -265,7 +266,7 @@ def _offsets_of(num_actions: tuple[int, ...]) -> tuple[int, ...]:
     return (0, *itertools.accumulate(num_actions))
 
 
-class _Base:
+class _Base(abc.ABC):
     """Shared plumbing: players' strategies live in one flat vector split by offsets."""
 
     name = "dynamics"
@@ -337,8 +338,9 @@ class _Base:
             state["t"] = np.asarray(int(state["t"]) + 1)
             self._advance(game, state, int(state["t"]))
 
+    @abc.abstractmethod
     def _advance(self, game: TensorGame, state: State, t: int) -> None:
-        raise NotImplementedError  # pragma: no cover - every subclass defines it
+        """One update at iteration ``t`` (counted from 1)."""
 
     def policy(self, game: TensorGame, state: State, which: Iterate) -> MixedProfile:
         """The average (weighted) or the current profile."""

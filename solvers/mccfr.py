@@ -22,6 +22,7 @@ True
 
 from __future__ import annotations
 
+import abc
 import logging
 import math
 from typing import Any
@@ -43,7 +44,7 @@ __all__ = ["ExternalSamplingMCCFR", "OutcomeSamplingMCCFR"]
 log = logging.getLogger(__name__)
 
 
-class _MonteCarloCFR:
+class _MonteCarloCFR(abc.ABC):
     """What both sampling schemes share: state layout, scope check and policies."""
 
     name: str = ""
@@ -71,9 +72,9 @@ class _MonteCarloCFR:
             "avg": np.zeros(shape),  # [I, A] cumulative strategy
         }
 
+    @abc.abstractmethod
     def step(self, game: CompiledGame, state: dict[str, NDArray[Any]], iterations: int = 1) -> None:
         """Run ``iterations`` iterations (one sampled traversal per player each) in one kernel call."""
-        raise NotImplementedError
 
     def policy(self, game: CompiledGame, state: dict[str, NDArray[Any]], which: Iterate) -> TabularPolicy:
         """The average strategy (what converges) or the current iterate (regret matching)."""

@@ -19,6 +19,7 @@ methods and the unregularized one (``max_y P(y > pi) - 1/2``) for the baselines.
 
 from __future__ import annotations
 
+import abc
 import math
 from typing import Any
 
@@ -39,7 +40,7 @@ def _normalize_log(logits: NDArray[np.float64]) -> NDArray[np.float64]:
     return z / z.sum()
 
 
-class _PreferenceSolver:
+class _PreferenceSolver(abc.ABC):
     """Shared plumbing: one policy vector ``pi`` in the state; evaluation by the game's gap."""
 
     name = "preference"
@@ -74,8 +75,9 @@ class _PreferenceSolver:
             state["avg"] = state["avg"] + state["pi"]
             state["pi"] = self._update(game, state["pi"])
 
+    @abc.abstractmethod
     def _update(self, game: PreferenceGame, pi: NDArray[np.float64]) -> NDArray[np.float64]:
-        raise NotImplementedError  # pragma: no cover - every subclass defines it
+        """One iteration's new policy from ``pi``."""
 
     def policy(
         self, game: PreferenceGame, state: dict[str, NDArray[Any]], which: Iterate
