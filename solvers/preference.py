@@ -73,11 +73,11 @@ class _PreferenceSolver(abc.ABC):
         for _ in range(iterations):
             state["t"] = np.asarray(int(state["t"]) + 1)
             state["avg"] = state["avg"] + state["pi"]
-            state["pi"] = self._update(game, state["pi"])
+            state["pi"] = self._update(game, state)
 
     @abc.abstractmethod
-    def _update(self, game: PreferenceGame, pi: NDArray[np.float64]) -> NDArray[np.float64]:
-        """One iteration's new policy from ``pi``."""
+    def _update(self, game: PreferenceGame, state: dict[str, NDArray[Any]]) -> NDArray[np.float64]:
+        """One iteration's new policy from the state (``state["pi"]`` is the current one)."""
 
     def policy(
         self, game: PreferenceGame, state: dict[str, NDArray[Any]], which: Iterate
@@ -139,7 +139,8 @@ class NashMirrorProx(_PreferenceSolver):
             raise UnsupportedGame("nash-mp needs a regularized preference game (beta > 0)")
         return super().init(game, rng)
 
-    def _update(self, game: PreferenceGame, pi: NDArray[np.float64]) -> NDArray[np.float64]:
+    def _update(self, game: PreferenceGame, state: dict[str, NDArray[Any]]) -> NDArray[np.float64]:
+        pi = state["pi"]
         eta = self.eta if self.eta is not None else 2.0 * game.beta
         log_pi = np.log(np.maximum(pi, 1e-300))
         log_ref = np.log(game.reference)
@@ -175,7 +176,8 @@ class EGPO(_PreferenceSolver):
             raise UnsupportedGame("egpo needs a regularized preference game (beta > 0)")
         return super().init(game, rng)
 
-    def _update(self, game: PreferenceGame, pi: NDArray[np.float64]) -> NDArray[np.float64]:
+    def _update(self, game: PreferenceGame, state: dict[str, NDArray[Any]]) -> NDArray[np.float64]:
+        pi = state["pi"]
         eta = self.eta if self.eta is not None else 1.0 / (game.beta + 1.0)
         if eta * game.beta >= 1:
             raise ValueError(f"egpo needs eta * beta < 1, got eta={eta} and beta={game.beta}")
@@ -212,12 +214,9 @@ class PreferenceSelfPlay(_PreferenceSolver):
         state["last"] = np.zeros_like(state["pi"])
         return state
 
-    def step(self, game: PreferenceGame, state: dict[str, NDArray[Any]], iterations: int = 1) -> None:
-        """FTRL with entropy: ``pi ∝ pi_ref exp(eta (G + m))``."""
-        for _ in range(iterations):
-            state["t"] = np.asarray(int(state["t"]) + 1)
-            state["avg"] = state["avg"] + state["pi"]
-            g = game.preference @ state["pi"]
-            state["cumulative"] = state["cumulative"] + g
-            target = state["cumulative"] + (g if self.optimistic else 0.0)
-            state["pi"] = _normalize_log(np.log(game.reference) + self.eta * target)
+    def _update(self, game: PreferenceGame, state: dict[str, NDArray[Any]]) -> NDArray[np.float64]:
+        """FTRL with entropy: ``pi ∝ pi_ref exp(eta (G + m))`` (``m`` = last win rates if optimistic)."""
+        g = game.preference @ state["pi"]
+        state["cumulative"] = state["cumulative"] + g
+        target = state["cumulative"] + (g if self.optimistic else 0.0)
+        return _normalize_log(np.log(game.reference) + self.eta * target)
