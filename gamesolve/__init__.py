@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 
 from gamesolve.alpharank import AlphaRankResult, alpha_rank
+from gamesolve.certify import certify
 from gamesolve.compiled import CompiledGame, InfosetIndex, as_compiled, compile_game
 from gamesolve.errors import (
     GameNotFoundError,
@@ -87,6 +88,7 @@ __all__ = [
     "available_solvers",
     "best_response",
     "bimatrix",
+    "certify",
     "compile_game",
     "correlated_equilibrium",
     "equilibria",
