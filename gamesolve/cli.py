@@ -328,9 +328,13 @@ def _print_solution(game: Any, result: gamesolve.SolveResult) -> None:
         return
     names = game.action_names
     if isinstance(result.policy, gamesolve.MixedProfile):
-        for p, strategy in enumerate(result.policy):
-            parts = [f"{names[p][a]}: {q:.6f}" for a, q in enumerate(strategy) if q > 1e-9]
-            print(f"player {p}  " + ", ".join(parts))
+        profiles = result.extras.get("equilibria") or [result.policy.to_lists()]
+        for k, profile in enumerate(profiles):
+            if len(profiles) > 1:
+                print(f"equilibrium {k + 1}:")
+            for p, strategy in enumerate(profile):
+                parts = [f"{names[p][a]}: {q:.6f}" for a, q in enumerate(strategy) if q > 1e-9]
+                print(f"player {p}  " + ", ".join(parts))
     else:
         dist = np.asarray(result.policy)
         print("joint distribution (nonzero entries):")

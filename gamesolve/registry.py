@@ -184,6 +184,8 @@ _SOLVERS: dict[str, SolverEntry] = {
         SolverEntry("mccfr-es", "solvers.mccfr:ExternalSamplingMCCFR", "Monte Carlo CFR, external sampling"),
         SolverEntry("mccfr-os", "solvers.mccfr:OutcomeSamplingMCCFR", "Monte Carlo CFR, outcome sampling"),
         SolverEntry("lp", "solvers.lp:ZeroSumLP", "two-player zero-sum Nash equilibrium by LP (HiGHS)"),
+        SolverEntry("enumerate", "solvers.two_player:EquilibriumEnumeration", "all equilibria (2 players)"),
+        SolverEntry("lemke-howson", "solvers.two_player:LemkeHowson", "one equilibrium by Lemke-Howson"),
         SolverEntry("nash-mp", "solvers.preference:NashMirrorProx", "Nash mirror-prox on a preference game"),
         SolverEntry("egpo", "solvers.preference:EGPO", "extragradient preference optimization"),
         SolverEntry("preference-mwu", "solvers.preference:PreferenceSelfPlay", "unregularized MWU self-play"),

@@ -168,3 +168,20 @@ def test_console_script_runs_as_a_process():
     )
     assert bad.returncode == 2
     assert bad.stderr.strip().count("\n") == 0
+
+
+def test_solve_enumerate_and_lemke_howson_on_catalog_games(capsys, tmp_path):
+    out_json = tmp_path / "bos.json"
+    code, out, _ = run(
+        capsys, "solve", "battle_of_the_sexes", "--solver", "enumerate", "--json", str(out_json)
+    )
+    assert code == 0
+    assert "found 3 equilibria" in out
+    result = json.loads(out_json.read_text())
+    assert len(result["equilibria"]) == 3
+    assert [[0.6, 0.4], [0.4, 0.6]] in [[[round(p, 12) for p in s] for s in e] for e in result["equilibria"]]
+    direct = gamesolve.solve(gamesolve.load_game("chicken"), "lemke-howson", initial_label=None)
+    assert direct.gap <= 1e-12
+    assert len(direct.extras["equilibria"]) >= 1
+    code, _, err = run(capsys, "solve", "matching_pennies_3p", "--solver", "enumerate")
+    assert code == 2 and "normal-form" in err
