@@ -181,7 +181,8 @@ def load(name: str) -> TensorGame:
 # ====================================================================== argument checks
 
 
-def _check_rng(rng: Any) -> np.random.Generator:
+def check_rng(rng: Any) -> np.random.Generator:
+    """``rng`` if it is a ``numpy.random.Generator``; a ``TypeError`` naming it otherwise."""
     if not isinstance(rng, np.random.Generator):
         raise TypeError(
             f"rng must be a numpy.random.Generator (e.g. np.random.default_rng(seed)), "
@@ -261,7 +262,7 @@ def random_uniform(
         ValueError: Bad ``num_actions``, ``low`` or ``high``.
         TypeError: ``rng`` is not a ``numpy.random.Generator``.
     """
-    rng = _check_rng(rng)
+    rng = check_rng(rng)
     shape = _check_shape("num_actions", num_actions)
     lo, hi = _check_range(low, high)
     payoffs = rng.uniform(lo, hi, size=(len(shape), *shape))  # [P, A0, ..., A_{P-1}]
@@ -284,7 +285,7 @@ def random_zero_sum(
         ValueError: Bad sizes or range.
         TypeError: ``rng`` is not a ``numpy.random.Generator``.
     """
-    rng = _check_rng(rng)
+    rng = check_rng(rng)
     shape = (_check_int("num_rows", num_rows, minimum=1), _check_int("num_cols", num_cols, minimum=1))
     _check_size("num_rows * num_cols", 2, shape)
     lo, hi = _check_range(low, high)
@@ -321,7 +322,7 @@ def random_covariant(
         ValueError: Bad ``num_actions``, ``rho`` outside its range, bad ``mean`` or ``std``.
         TypeError: ``rng`` is not a ``numpy.random.Generator``.
     """
-    rng = _check_rng(rng)
+    rng = check_rng(rng)
     shape = _check_shape("num_actions", num_actions, min_players=2)
     n_players = len(shape)
     r = _check_real("rho", rho)
@@ -369,7 +370,7 @@ def random_coordination(
         ValueError: Bad counts or range.
         TypeError: ``rng`` is not a ``numpy.random.Generator``.
     """
-    rng = _check_rng(rng)
+    rng = check_rng(rng)
     n_players = _check_int("num_players", num_players, minimum=2)
     n = _check_int("num_actions", num_actions, minimum=1)
     shape = (n,) * n_players
@@ -411,7 +412,7 @@ def random_dispersion(
         ValueError: Bad counts or range.
         TypeError: ``rng`` is not a ``numpy.random.Generator``.
     """
-    rng = _check_rng(rng)
+    rng = check_rng(rng)
     n_players = _check_int("num_players", num_players, minimum=2)
     n = _check_int("num_actions", num_actions, minimum=1)
     shape = (n,) * n_players
@@ -507,7 +508,7 @@ def random_polymatrix(
         ValueError: Bad ``num_actions``, ``edges``, ``low`` or ``high``.
         TypeError: ``rng`` is not a ``numpy.random.Generator``.
     """
-    rng = _check_rng(rng)
+    rng = check_rng(rng)
     shape = _check_shape("num_actions", num_actions, min_players=2)
     lo, hi = _check_range(low, high)
     if edges is None:

@@ -11,16 +11,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from games.normal_form import check_rng
 from gamesolve.errors import MalformedGameError
 from gamesolve.preference import PreferenceGame, preference_game
 
 __all__ = ["cyclic_preference_game", "random_preference_game"]
-
-
-def _check_rng(rng: object) -> np.random.Generator:
-    if not isinstance(rng, np.random.Generator):
-        raise TypeError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
-    return rng
 
 
 def random_preference_game(
@@ -45,7 +40,7 @@ def random_preference_game(
     Raises:
         ValueError: A parameter out of range (named in the message).
     """
-    rng = _check_rng(rng)
+    rng = check_rng(rng)
     if n < 2:
         raise ValueError(f"n must be >= 2, got {n}")
     if intransitivity < 0 or transitivity < 0:

@@ -57,12 +57,11 @@ import numpy as np
 import scipy.optimize
 from numpy.typing import ArrayLike, NDArray
 
-from gamesolve.errors import UnsupportedGame
 from gamesolve.normal_form import MixedProfile, TensorGame
 from gamesolve.report import ExploitabilityReport
 from gamesolve.run import Iterate
-from gamesolve.spec import GameKind, GameSpec, Utility
-from solvers._common import require_two_player_zero_sum
+from gamesolve.spec import GameSpec, Utility
+from solvers._common import check_normal_form, prepare_normal_form, require_two_player_zero_sum
 
 __all__ = [
     "AcceleratedOptimisticGradient",
@@ -279,14 +278,11 @@ class _Base(abc.ABC):
 
     def prepare(self, game: Any) -> TensorGame:
         """The game as a tensor game."""
-        if not isinstance(game, TensorGame):
-            raise UnsupportedGame(f"{self.name} solves normal-form games; got {type(game).__name__}")
-        return game
+        return prepare_normal_form(self.name, game)
 
     def check(self, spec: GameSpec) -> None:
         """Normal-form games; 2p0s-only methods override this."""
-        if spec.kind is not GameKind.NORMAL_FORM:
-            raise UnsupportedGame(f"{self.name} solves normal-form games, not {spec.kind.value} games")
+        check_normal_form(self.name, spec)
 
     # -- flat <-> per player
     @staticmethod
