@@ -267,8 +267,9 @@ def run_solve(args: argparse.Namespace) -> gamesolve.SolveResult:
     """Run ``gamesolve solve`` and write its outputs; returns the result."""
     if args.resume and not Path(args.resume).is_file():
         raise UserError(f"resume file {args.resume!r} does not exist")
+    game = gamesolve.load_game(args.game)
     try:
-        solver = gamesolve.make_solver(args.solver, **_parse_options(args.set))
+        solver = gamesolve.make_solver(args.solver, game=game, **_parse_options(args.set))
     except ValueError as exc:
         raise UserError(str(exc)) from None
     exact = getattr(solver, "exact", False)
@@ -279,7 +280,6 @@ def run_solve(args: argparse.Namespace) -> gamesolve.SolveResult:
         and args.target_exploitability is None
     ):
         raise UserError("give --iterations, --time-limit or --target-exploitability")
-    game = gamesolve.load_game(args.game)
     try:
         result = gamesolve.solve(
             game,

@@ -155,12 +155,33 @@ def available_games(*, include_openspiel: bool = True) -> list[tuple[str, str]]:
 
 @dataclass(frozen=True)
 class SolverEntry:
-    """A solver the registry knows by name: an entry point and fixed keyword arguments."""
+    """A solver the registry knows by name: an entry point and fixed keyword arguments.
+
+    Some names (``"mmd"``, ``"omwu"``, ``"mirror-prox"``, ...) denote one method that exists for
+    normal-form and for extensive-form games; ``extensive`` then names the entry used when the game
+    is extensive-form (``entry_point`` serves normal-form games).
+    """
 
     name: str
     entry_point: str
     description: str
     kwargs: tuple[tuple[str, Any], ...] = ()
+    extensive: SolverEntry | None = None
+
+    def for_game(self, game: Any) -> SolverEntry:
+        """The entry that applies to ``game`` (``None``: the normal-form one, if there is one)."""
+        if self.extensive is None:
+            return self
+        if game is None or _is_normal_form(game):
+            return self if self.entry_point else self.extensive
+        return self.extensive
+
+
+def _is_normal_form(game: Any) -> bool:
+    from gamesolve.normal_form import TensorGame
+    from gamesolve.preference import PreferenceGame
+
+    return isinstance(game, TensorGame | PreferenceGame)
 
 
 _SOLVERS: dict[str, SolverEntry] = {
@@ -282,8 +303,15 @@ def available_solvers() -> list[tuple[str, str]]:
     return [(e.name, e.description) for e in _SOLVERS.values()]
 
 
-def make_solver(name: str, **options: Any) -> Any:
+def make_solver(name: str, *, game: Any = None, **options: Any) -> Any:
     """Build a configured solver from its registry name (``"cfr+"``, ``"mccfr-os"``, ...).
+
+    Args:
+        name: Registry name.
+        game: The game it will run on, when known. Names shared by a normal-form and an
+            extensive-form method (``"mmd"``, ``"omwu"``, ...) pick the extensive-form one for any
+            game that is not a normal-form or preference game; without a game the normal-form one.
+        **options: The solver's configuration.
 
     Raises:
         ValueError: Unknown name (the message lists the known ones) or bad options.
@@ -292,6 +320,7 @@ def make_solver(name: str, **options: Any) -> Any:
     if entry is None:
         known = ", ".join(sorted(_SOLVERS))
         raise ValueError(f"unknown solver {name!r}; known solvers: {known}")
+    entry = entry.for_game(game)
     factory = _resolve(entry.entry_point)
     try:
         return factory(**{**dict(entry.kwargs), **options})

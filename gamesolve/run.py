@@ -153,24 +153,33 @@ class History:
         wall_time: ``[K]`` seconds since the start of the run (evaluation time excluded).
         exploitability: ``[K]`` exploitability of the solver's output policy.
         nash_conv: ``[K]`` NashConv of the same policy.
+        average_exploitability: ``[K]`` exploitability of the average iterate, for solvers that
+            report both iterates (``track_iterates = True``: the first-order methods); else empty.
+        current_exploitability: ``[K]`` the same for the last (current) iterate.
     """
 
     iteration: tuple[int, ...] = ()
     wall_time: tuple[float, ...] = ()
     exploitability: tuple[float, ...] = ()
     nash_conv: tuple[float, ...] = ()
+    average_exploitability: tuple[float, ...] = ()
+    current_exploitability: tuple[float, ...] = ()
 
     def __len__(self) -> int:
         return len(self.iteration)
 
     def to_dict(self) -> dict[str, list[float] | list[int]]:
-        """Columns as lists."""
-        return {
+        """Columns as lists (the per-iterate columns only when recorded)."""
+        out: dict[str, list[float] | list[int]] = {
             "iteration": list(self.iteration),
             "wall_time": list(self.wall_time),
             "exploitability": list(self.exploitability),
             "nash_conv": list(self.nash_conv),
         }
+        if self.average_exploitability:
+            out["average_exploitability"] = list(self.average_exploitability)
+            out["current_exploitability"] = list(self.current_exploitability)
+        return out
 
     def to_json(self) -> str:
         """The columns as a JSON object."""
@@ -192,6 +201,8 @@ class History:
             wall_time=tuple(float(x) for x in data.get("wall_time", ())),
             exploitability=tuple(float(x) for x in data.get("exploitability", ())),
             nash_conv=tuple(float(x) for x in data.get("nash_conv", ())),
+            average_exploitability=tuple(float(x) for x in data.get("average_exploitability", ())),
+            current_exploitability=tuple(float(x) for x in data.get("current_exploitability", ())),
         )
 
 
@@ -235,6 +246,11 @@ class SolveResult:
     message: str
     value: tuple[float, ...] = field(default=())
     extras: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def last_policy(self) -> Any:
+        """The last iterate (alias of ``current_policy``)."""
+        return self.current_policy
 
     @property
     def profile(self) -> Any:
@@ -367,11 +383,13 @@ def load_checkpoint(path: str | os.PathLike[str]) -> tuple[dict[str, Any], dict[
 # ---------------------------------------------------------------------------------------- the loop
 
 
-def _resolve_solver(solver: str | IterativeSolver | ExactSolver, options: Mapping[str, Any]) -> Any:
+def _resolve_solver(
+    solver: str | IterativeSolver | ExactSolver, options: Mapping[str, Any], game: Any = None
+) -> Any:
     if isinstance(solver, str):
         from gamesolve.registry import make_solver
 
-        return make_solver(solver, **options)
+        return make_solver(solver, game=game, **options)
     if options:
         raise TypeError("solver options apply only when the solver is given by name")
     if not isinstance(solver, IterativeSolver | ExactSolver):
@@ -439,10 +457,14 @@ def solve(
         UnsupportedGame: The solver does not handle this game.
         CheckpointError: ``resume`` does not match this run.
     """
-    algo = _resolve_solver(solver, solver_options)
+    algo = _resolve_solver(solver, solver_options, game)
     prepared = algo.prepare(game)
     algo.check(prepared.spec)
     if getattr(algo, "exact", False):
+        if time_limit is not None and not time_limit > 0:
+            raise ValueError(f"time_limit must be positive seconds, got {time_limit}")
+        if getattr(algo, "accepts_limits", False):
+            return algo.run(prepared, seed=seed, time_limit=time_limit, progress=progress)
         return algo.run(prepared, seed=seed)
     if iterations is None and time_limit is None and target_exploitability is None:
         raise ValueError("give at least one of iterations, time_limit or target_exploitability")
@@ -470,6 +492,10 @@ def solve(
         state = algo.init(prepared, np.random.default_rng(seed))
 
     hist: dict[str, list[Any]] = {k: list(v) for k, v in history.to_dict().items()}
+    track_iterates = bool(getattr(algo, "track_iterates", False))
+    if track_iterates:
+        hist.setdefault("average_exploitability", [])
+        hist.setdefault("current_exploitability", [])
     bar = _progress_bar(progress, iterations, f"{algo.name} on {prepared.spec.name}")
     if bar is not None and start_iteration:
         bar.update(start_iteration)
@@ -480,11 +506,18 @@ def solve(
     iter_time = 0.0
     last_eval_it = hist["iteration"][-1] if hist["iteration"] else -1
 
+    custom = getattr(algo, "evaluate", None)
+
+    def measure(pol: Any) -> float:
+        return float(custom(prepared, pol)) if callable(custom) else exact_exploitability(prepared, pol)
+
     def evaluate_now() -> float:
         nonlocal last_eval_it
-        pol = algo.policy(prepared, state, algo.output)
-        custom = getattr(algo, "evaluate", None)
-        value = float(custom(prepared, pol)) if callable(custom) else exact_exploitability(prepared, pol)
+        value = measure(algo.policy(prepared, state, algo.output))
+        if track_iterates:
+            for which, key in ((Iterate.AVERAGE, "average"), (Iterate.CURRENT, "current")):
+                other = value if which == algo.output else measure(algo.policy(prepared, state, which))
+                hist[f"{key}_exploitability"].append(other)
         hist["iteration"].append(it)
         hist["wall_time"].append(elapsed_before + iter_time)
         hist["exploitability"].append(value)
