@@ -185,3 +185,39 @@ def test_solve_enumerate_and_lemke_howson_on_catalog_games(capsys, tmp_path):
     assert len(direct.extras["equilibria"]) >= 1
     code, _, err = run(capsys, "solve", "matching_pennies_3p", "--solver", "enumerate")
     assert code == 2 and "normal-form" in err
+
+
+@pytest.mark.parametrize(
+    "solver,extra",
+    [
+        ("lp", []),
+        ("ce", []),
+        ("cce", []),
+        ("enumerate", []),
+        ("lemke-howson", []),
+        ("mirror-prox", ["--iterations", "3000"]),
+        ("rm+", ["--iterations", "3000"]),
+        ("qre", ["--iterations", "50", "--set", "temperature=0.01"]),
+    ],
+)
+def test_solve_nfg_file_with_every_kind_of_solver(capsys, tmp_path, solver, extra):
+    from games.nfg import write
+
+    path = tmp_path / "amp.nfg"
+    write(gamesolve.load_game("amp"), path)
+    out_json = tmp_path / "out.json"
+    code, out, err = run(capsys, "solve", str(path), "--solver", solver, "--json", str(out_json), *extra)
+    assert code == 0, err
+    result = json.loads(out_json.read_text())
+    assert result["solver"] == solver
+    assert "exploitability" in out and "values" in out
+    if solver in ("ce", "cce"):
+        # correlated distributions: the row player's marginal is the unique Nash strategy here
+        dist = np.asarray(result["distribution"])
+        assert dist.shape == (2, 2)
+        assert result["nash_conv"] <= 1e-7
+    else:
+        row = result["profile"][0]
+        tol = 1e-6 if solver in ("lp", "enumerate", "lemke-howson") else 2e-2
+        assert row == pytest.approx([0.4, 0.6], abs=tol)
+        assert result["value"][0] == pytest.approx(0.2, abs=tol)
