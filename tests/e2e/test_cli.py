@@ -212,9 +212,10 @@ def test_solve_nfg_file_with_every_kind_of_solver(capsys, tmp_path, solver, extr
     assert result["solver"] == solver
     assert "exploitability" in out and "values" in out
     if solver in ("ce", "cce"):
-        # correlated distributions: the row player's marginal is the unique Nash strategy here
+        # in a two-player zero-sum game the marginals of any CCE are Nash strategies (unique here)
         dist = np.asarray(result["distribution"])
         assert dist.shape == (2, 2)
+        assert dist.sum(axis=1) == pytest.approx([0.4, 0.6], abs=1e-7)
         assert result["nash_conv"] <= 1e-7
     else:
         row = result["profile"][0]
