@@ -1,0 +1,385 @@
+"""Trajectory-feedback FTRL kernels: Balanced FTRL and Adaptive FTRL on compiled game arrays.
+
+One call runs ``count`` episodes of self-play with *trajectory (bandit) feedback* (Fiegel, Ménard,
+Kozuno, Munos, Perchet & Valko, ICML 2023, "Adapting to game trees in zero-sum imperfect information
+games"). See :mod:`solvers.bandit_ftrl` for the algorithms and what converges. Per episode ``t``:
+
+1. *Sample*: both players play their current policies ``mu^t = exp(logits)`` and chance samples its
+   outcomes, from the root to a terminal. On the way down each visited infoset's lazy average is
+   brought up to date (below) and the visited pairs ``(x, a)`` are recorded with the acting
+   player's sequence-form reach ``mu^t_{1:}(x, a)``.
+2. *Loss*: each player observes only its own terminal reward ``r``, turned into the loss
+   ``l = (r_max - r) / (r_max - r_min)`` in ``[0, 1]``; it is charged to the player's *last* visited
+   pair. The implicit-exploration (IX) estimate is ``l / (mu^t_{1:}(x, a) + gamma_x)``; every other
+   visited pair gets the estimate 0.
+3. *Update*, bottom-up along the trajectory only: at each visited infoset the logits are rescaled
+   when the infoset's rate changed (``theta <- rho theta + (1 - rho) theta_ref`` with
+   ``rho = eta_new / eta_old``), the visited logit gets ``-eta_x (l_tilde - V)`` where ``V`` is the
+   value passed up by the player's next infoset on the trajectory, the logits are renormalized
+   (``theta -= ln Z``) and ``V = ln Z / eta_x`` is passed to the player's previous infoset. With fixed
+   rates this is exactly the local closed form of FTRL with the dilated KL regularizer weighted by
+   ``1 / eta_x`` (algorithms.md §2).
+
+Rates (``eta_scale[p]`` and ``gamma_scale[p]`` are the theory scales ``c sqrt(iota / (H A))`` of
+player ``p``; ``T_eff`` is ``horizon`` when it is positive, else the episode number ``t``):
+
+* balanced: ``eta_x = eta_scale / sqrt(T_eff) / pstar[x]`` and the same for ``gamma_x``, where
+  ``pstar[x]`` is the balanced transition product ``p*_{1:}(x)``;
+* adaptive: ``eta_x = eta_scale sqrt(T_eff) / P[x]`` and ``gamma_{x,a} = gamma_scale sqrt(T_eff) /
+  P[x, a]`` with the importance-weighted counts ``P[x, a] = 1 + sum_s 1{(x, a) visited} /
+  (mu^s_{1:}(x, a) + gamma^s_{x,a})`` and ``P[x] = 1 + sum_s (1 / |A_x|) 1{x visited} / (...)``,
+  i.e. ``T_eff / P[x]`` replaces ``1 / p*_{1:}(x)``. The counts grow at visits only.
+
+*Lazy average, exact.* The output is the average sequence-form plan ``sum_t mu^t_{1:}``. Kept
+naively it costs a pass over every sequence per episode. But the policy at an infoset changes only
+when the infoset is visited, so between two visits every episode adds ``mu_{1:}(p(x)) mu(. | x)``
+with the *same* ``mu(. | x)``. Hence ``cum[x, .]`` can be left stale and synchronized on demand:
+``cum[x, a] += (cum[p(x)] - sum_b cum[x, b]) mu(a | x)``, which is exact provided ``cum[p(x)]`` is
+itself current. On a trajectory the parent sequence of every visited infoset was synchronized just
+above it (the empty sequence's total is ``t``), so synchronizing top-down while sampling costs
+``O(path)`` per episode; reading the average synchronizes a copy of every infoset in id order
+(parents first), ``O(#sequences)`` per read (:func:`average_plan`).
+
+Randomness is counter-based (the hash of :mod:`gamesolve.kernels.mccfr`): each episode's draws are a
+pure function of the key, the episode number and the node, so results do not depend on how
+episodes are split between calls and a checkpoint resumes bit-identically. :func:`ftrl_episodes_py`
+is a plain-Python twin with the same draws, used to test the kernel.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numba
+import numpy as np
+from numpy.typing import NDArray
+
+from gamesolve.kernels.mccfr import draw_uniform, draw_uniform_py, stream_seed, stream_seed_py
+
+__all__ = [
+    "average_plan",
+    "average_plan_py",
+    "ftrl_episodes",
+    "ftrl_episodes_py",
+]
+
+_TERMINAL = -4
+_CHANCE = -1
+
+
+# ---------------------------------------------------------------------------------------- kernels
+
+
+@numba.njit(cache=True, nogil=True)
+def _sync(
+    cum: NDArray[np.float64],  # [S] in/out: cumulative plan by global sequence id
+    logits: NDArray[np.float64],  # [I, A]
+    infoset: int,
+    m: int,
+    first: int,  # global sequence id of slot 0
+    parent_total: float,  # current cumulative plan of the parent sequence
+) -> None:
+    """Bring ``cum`` of ``infoset``'s sequences up to date (see the module docstring)."""
+    have = 0.0
+    for k in range(m):
+        have += cum[first + k]
+    missing = parent_total - have
+    for k in range(m):
+        cum[first + k] += missing * math.exp(logits[infoset, k])
+
+
+@numba.njit(cache=True, nogil=True)
+def ftrl_episodes(
+    node_player: NDArray[np.int8],  # [N]
+    node_infoset: NDArray[np.int32],  # [N]
+    node_first_child: NDArray[np.int32],  # [N]
+    node_num_children: NDArray[np.int32],  # [N]
+    node_prob: NDArray[np.float64],  # [N]
+    node_terminal: NDArray[np.int32],  # [N] terminal index of terminal nodes, -1 elsewhere
+    terminal_utility: NDArray[np.float64],  # [T, P]
+    infoset_player: NDArray[np.int32],  # [I]
+    infoset_num_actions: NDArray[np.int32],  # [I]
+    infoset_global_seq: NDArray[np.int64],  # [I] global sequence id of each infoset's slot 0
+    infoset_parent_global: NDArray[np.int64],  # [I] global id of the parent sequence, -1 if empty
+    utility_min: NDArray[np.float64],  # [P] smallest terminal utility of each player
+    utility_max: NDArray[np.float64],  # [P] largest
+    eta_scale: NDArray[np.float64],  # [P] learning-rate scale of each player
+    gamma_scale: NDArray[np.float64],  # [P] implicit-exploration scale of each player
+    inv_pstar: NDArray[np.float64],  # [I] 1 / p*_{1:}(x) (balanced; ignored when adaptive)
+    ref_logits: NDArray[np.float64],  # [I, A] ln of the reference policy (rescaling target)
+    adaptive: bool,
+    horizon: int,  # known number of episodes, or 0 for anytime rates
+    key: np.uint64,
+    t_first: int,  # number of the first episode to run (episodes count from 1)
+    count: int,  # how many episodes to run
+    logits: NDArray[np.float64],  # [I, A] in/out: normalized log-policy
+    rate: NDArray[np.float64],  # [I] in/out: eta_x the logits are expressed in (0: never visited)
+    cum: NDArray[np.float64],  # [S] in/out: lazily synchronized cumulative plan
+    count_x: NDArray[np.float64],  # [I] in/out (adaptive): P[x]
+    count_xa: NDArray[np.float64],  # [I, A] in/out (adaptive): P[x, a]
+    path_infoset: NDArray[np.int32],  # [D] scratch: visited infosets
+    path_slot: NDArray[np.int32],  # [D] scratch: sampled slot at each
+    path_plan: NDArray[np.float64],  # [D] scratch: mu_{1:}(x, a) of the visited pair
+) -> None:
+    """Run ``count`` episodes of Balanced FTRL (``adaptive=False``) or Adaptive FTRL."""
+    n_players = terminal_utility.shape[1]
+    reach = np.ones(n_players)  # [P]
+    value = np.zeros(n_players)  # [P]
+    charged = np.zeros(n_players, dtype=np.bool_)  # [P]
+    for t in range(t_first, t_first + count):
+        seed = stream_seed(key, t, 0)
+        t_eff = horizon if horizon > 0 else t
+        root_t = math.sqrt(t_eff)
+        for p in range(n_players):
+            reach[p] = 1.0
+            value[p] = 0.0
+            charged[p] = False
+        # ---- sample the episode top-down, synchronizing the visited infosets' averages
+        depth = 0
+        n = 0
+        while node_player[n] != _TERMINAL:
+            first = node_first_child[n]
+            m = node_num_children[n]
+            u = draw_uniform(seed, n, 0)
+            if node_player[n] == _CHANCE:
+                cumulative = 0.0
+                j = 0
+                for k in range(m):
+                    pk = node_prob[first + k]
+                    if pk > 0.0:
+                        cumulative += pk
+                        j = k
+                        if u < cumulative:
+                            break
+                n = first + j
+                continue
+            x = node_infoset[n]
+            p = infoset_player[x]
+            parent = infoset_parent_global[x]
+            total = float(t) if parent < 0 else cum[parent]
+            _sync(cum, logits, x, m, infoset_global_seq[x], total)
+            cumulative = 0.0
+            j = 0
+            for k in range(m):
+                pk = math.exp(logits[x, k])
+                if pk > 0.0:
+                    cumulative += pk
+                    j = k
+                    if u < cumulative:
+                        break
+            reach[p] *= math.exp(logits[x, j])
+            path_infoset[depth] = x
+            path_slot[depth] = j
+            path_plan[depth] = reach[p]
+            depth += 1
+            n = first + j
+        utility = terminal_utility[node_terminal[n]]
+        # ---- update bottom-up along the trajectory
+        for d in range(depth - 1, -1, -1):
+            x = path_infoset[d]
+            j = path_slot[d]
+            plan = path_plan[d]
+            p = infoset_player[x]
+            m = infoset_num_actions[x]
+            loss = 0.0
+            if not charged[p]:
+                charged[p] = True
+                spread = utility_max[p] - utility_min[p]
+                if spread > 0.0:
+                    loss = (utility_max[p] - utility[p]) / spread
+            if adaptive:
+                gamma_x = gamma_scale[p] * root_t / count_xa[x, j]
+                bump = 1.0 / (plan + gamma_x)
+                count_xa[x, j] += bump
+                count_x[x] += bump / m
+                eta_x = eta_scale[p] * root_t / count_x[x]
+            else:
+                gamma_x = gamma_scale[p] / root_t * inv_pstar[x]
+                eta_x = eta_scale[p] / root_t * inv_pstar[x]
+            estimate = loss / (plan + gamma_x)
+            old = rate[x]
+            if old > 0.0 and old != eta_x:
+                rho = eta_x / old
+                for k in range(m):
+                    logits[x, k] = rho * logits[x, k] + (1.0 - rho) * ref_logits[x, k]
+            rate[x] = eta_x
+            logits[x, j] -= eta_x * (estimate - value[p])
+            top = logits[x, 0]
+            for k in range(1, m):
+                top = max(top, logits[x, k])
+            z = 0.0
+            for k in range(m):
+                z += math.exp(logits[x, k] - top)
+            log_z = top + math.log(z)
+            for k in range(m):
+                logits[x, k] -= log_z
+            value[p] = log_z / eta_x
+
+
+@numba.njit(cache=True, nogil=True)
+def average_plan(
+    infoset_num_actions: NDArray[np.int32],  # [I]
+    infoset_global_seq: NDArray[np.int64],  # [I]
+    infoset_parent_global: NDArray[np.int64],  # [I]
+    logits: NDArray[np.float64],  # [I, A]
+    t: int,  # episodes done
+    cum: NDArray[np.float64],  # [S] in/out: synchronized in place (pass a copy)
+    out: NDArray[np.float64],  # [I, A] out: average behavior policy
+) -> None:
+    """Synchronize every infoset's cumulative plan (parents first) and normalize it by infoset.
+
+    Rows with no mass (only before the first episode) get the current policy.
+    """
+    for x in range(infoset_num_actions.shape[0]):
+        m = infoset_num_actions[x]
+        first = infoset_global_seq[x]
+        parent = infoset_parent_global[x]
+        total = float(t) if parent < 0 else cum[parent]
+        _sync(cum, logits, x, m, first, total)
+        mass = 0.0
+        for k in range(m):
+            mass += max(cum[first + k], 0.0)
+        for k in range(m):
+            out[x, k] = max(cum[first + k], 0.0) / mass if mass > 0.0 else math.exp(logits[x, k])
+
+
+# ------------------------------------------------------------------------------------------ twins
+
+
+def _sync_py(cum: NDArray[np.float64], row: list[float], first: int, total: float) -> None:
+    missing = total - sum(float(cum[first + k]) for k in range(len(row)))
+    for k, pk in enumerate(row):
+        cum[first + k] += missing * pk
+
+
+def ftrl_episodes_py(
+    node_player: NDArray[np.int8],
+    node_infoset: NDArray[np.int32],
+    node_first_child: NDArray[np.int32],
+    node_num_children: NDArray[np.int32],
+    node_prob: NDArray[np.float64],
+    node_terminal: NDArray[np.int32],
+    terminal_utility: NDArray[np.float64],
+    infoset_player: NDArray[np.int32],
+    infoset_num_actions: NDArray[np.int32],
+    infoset_global_seq: NDArray[np.int64],
+    infoset_parent_global: NDArray[np.int64],
+    utility_min: NDArray[np.float64],
+    utility_max: NDArray[np.float64],
+    eta_scale: NDArray[np.float64],
+    gamma_scale: NDArray[np.float64],
+    inv_pstar: NDArray[np.float64],
+    ref_logits: NDArray[np.float64],
+    adaptive: bool,
+    horizon: int,
+    key: int,
+    t_first: int,
+    count: int,
+    logits: NDArray[np.float64],  # [I, A] in/out
+    rate: NDArray[np.float64],  # [I] in/out
+    cum: NDArray[np.float64],  # [S] in/out
+    count_x: NDArray[np.float64],  # [I] in/out
+    count_xa: NDArray[np.float64],  # [I, A] in/out
+    record: list[tuple[list[tuple[int, int, float]], NDArray[np.float64]]] | None = None,
+) -> None:
+    """Plain-Python twin of :func:`ftrl_episodes` (same draws), written as the textbook episode.
+
+    The episode is a list of visited pairs ``(infoset, slot, mu_{1:}(x, a))``; when ``record`` is a
+    list, each episode's pairs and terminal utilities are appended to it (for tests).
+    """
+    n_players = terminal_utility.shape[1]
+    for t in range(t_first, t_first + count):
+        seed = stream_seed_py(key, t, 0)
+        t_eff = horizon if horizon > 0 else t
+        root_t = math.sqrt(t_eff)
+        reach = [1.0] * n_players
+        visited: list[tuple[int, int, float]] = []
+        n = 0
+        while int(node_player[n]) != _TERMINAL:
+            first = int(node_first_child[n])
+            u = draw_uniform_py(seed, n, 0)
+            if int(node_player[n]) == _CHANCE:
+                probs = [float(node_prob[first + k]) for k in range(int(node_num_children[n]))]
+                n = first + _pick(probs, u)
+                continue
+            x = int(node_infoset[n])
+            p = int(infoset_player[x])
+            m = int(infoset_num_actions[x])
+            row = [math.exp(float(logits[x, k])) for k in range(m)]
+            parent = int(infoset_parent_global[x])
+            _sync_py(cum, row, int(infoset_global_seq[x]), float(t) if parent < 0 else float(cum[parent]))
+            j = _pick(row, u)
+            reach[p] *= row[j]
+            visited.append((x, j, reach[p]))
+            n = first + j
+        utility = terminal_utility[int(node_terminal[n])]
+        if record is not None:
+            record.append((list(visited), np.array(utility, dtype=np.float64)))
+        value = [0.0] * n_players
+        charged = [False] * n_players
+        for x, j, plan in reversed(visited):
+            p = int(infoset_player[x])
+            m = int(infoset_num_actions[x])
+            loss = 0.0
+            if not charged[p]:
+                charged[p] = True
+                spread = float(utility_max[p] - utility_min[p])
+                if spread > 0.0:
+                    loss = float(utility_max[p] - utility[p]) / spread
+            if adaptive:
+                gamma_x = float(gamma_scale[p]) * root_t / float(count_xa[x, j])
+                bump = 1.0 / (plan + gamma_x)
+                count_xa[x, j] += bump
+                count_x[x] += bump / m
+                eta_x = float(eta_scale[p]) * root_t / float(count_x[x])
+            else:
+                gamma_x = float(gamma_scale[p]) / root_t * float(inv_pstar[x])
+                eta_x = float(eta_scale[p]) / root_t * float(inv_pstar[x])
+            estimate = loss / (plan + gamma_x)
+            old = float(rate[x])
+            theta = [float(logits[x, k]) for k in range(m)]
+            if old > 0.0 and old != eta_x:
+                rho = eta_x / old
+                theta = [rho * theta[k] + (1.0 - rho) * float(ref_logits[x, k]) for k in range(m)]
+            rate[x] = eta_x
+            theta[j] -= eta_x * (estimate - value[p])
+            top = max(theta)
+            log_z = top + math.log(sum(math.exp(v - top) for v in theta))
+            for k in range(m):
+                logits[x, k] = theta[k] - log_z
+            value[p] = log_z / eta_x
+
+
+def _pick(probs: list[float], u: float) -> int:
+    """Inverse-CDF sample that never returns a zero-probability slot."""
+    cumulative = 0.0
+    last = 0
+    for k, pk in enumerate(probs):
+        if not pk > 0.0:
+            continue
+        cumulative += pk
+        last = k
+        if u < cumulative:
+            return k
+    return last
+
+
+def average_plan_py(
+    infoset_num_actions: NDArray[np.int32],
+    infoset_global_seq: NDArray[np.int64],
+    infoset_parent_global: NDArray[np.int64],
+    logits: NDArray[np.float64],
+    t: int,
+    cum: NDArray[np.float64],
+) -> NDArray[np.float64]:
+    """Plain-Python twin of :func:`average_plan` (returns the ``[I, A]`` average policy)."""
+    out = np.zeros_like(logits)
+    for x in range(infoset_num_actions.shape[0]):
+        m = int(infoset_num_actions[x])
+        first = int(infoset_global_seq[x])
+        parent = int(infoset_parent_global[x])
+        row = [math.exp(float(logits[x, k])) for k in range(m)]
+        _sync_py(cum, row, first, float(t) if parent < 0 else float(cum[parent]))
+        plan = np.maximum(cum[first : first + m], 0.0)
+        out[x, :m] = plan / plan.sum() if plan.sum() > 0 else row
+    return out

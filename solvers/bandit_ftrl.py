@@ -1,0 +1,366 @@
+"""Balanced FTRL and Adaptive FTRL: learning from trajectory (bandit) feedback in 2p0s games.
+
+Fiegel, Ménard, Kozuno, Munos, Perchet & Valko (ICML 2023), "Adapting to game trees in zero-sum
+imperfect information games". Each iteration is *one episode* of self-play: both players play
+their current policies, chance samples its outcomes, and each player observes only its own
+terminal reward. There are no counterfactual values and no traversal of unvisited branches; the
+update touches the visited infosets only, bottom-up along the trajectory.
+
+Both algorithms are FTRL on each player's treeplex with a dilated-KL regularizer, implicit
+exploration (IX) loss estimates ``l / (mu_{1:}(x, a) + gamma_x)`` charged to the player's last
+visited pair, and per-infoset rates (algorithms.md §2 items 1-8):
+
+* **Balanced FTRL** knows the infoset tree. With subtree sizes ``A(x, a) = 1 + sum_{x'} A(x')``
+  (children ``x'`` of ``(x, a)``), ``A(x) = sum_a A(x, a)`` and ``A_X`` the player's total, the
+  regularizer is centered on the *balanced policy* ``mu*(a | x) = A(x, a) / A(x)`` (the first
+  iterate) and weighted by the *balanced transition* product ``p*_{1:}(x)`` (``p*(x' | x, a) =
+  A(x') / A(x, a)``, ``p*(x_1) = A(x_1) / A_X`` at roots), so that ``mu*_{1:}(x, a) p*_{1:}(x) =
+  A(x, a) / A_X``: every trajectory endpoint is equally likely. Rates: ``eta_x = eta / p*_{1:}(x)``
+  and ``gamma_x = gamma / p*_{1:}(x)``.
+* **Adaptive FTRL** does not need the tree in advance: the regularizer is centered on the uniform
+  policy and ``p*_{1:}(x)`` is replaced by an importance-weighted online estimate of the
+  probability of reaching ``x``: ``eta_x = eta T_eff / P(x)`` with ``P(x) = 1 + sum_s (1/|A_x|)
+  1{x visited} / (mu^s_{1:}(visited pair) + gamma)`` (so ``P(x) / t`` estimates the average
+  transition probability), and likewise ``gamma_{x,a}`` with the per-pair count. Because the rates
+  of an infoset shrink when it is visited, its logits are first rescaled toward the uniform logits,
+  ``theta <- rho theta + (1 - rho) theta_unif`` with ``rho = eta_new / eta_old``, which keeps the
+  iterate the FTRL solution for the new rate (exact for the local problem; the values already
+  passed to the parents are not revised, as in the authors' code). The exact normalization of the
+  estimator follows the authors' code (⚠ not the paper text).
+
+Rate schedule. The theory sets ``eta ≈ gamma ≈ sqrt(iota / (H A_X T))`` for a run of ``T`` episodes
+(``H``: the player's largest number of own decisions on one trajectory, ``iota = max(1, ln A_X)``;
+per player, with ``B_Y`` for the second player). ``eta`` and ``gamma`` here are *multipliers* of
+that scale; the defaults ``eta = 1`` and ``gamma = 0.1`` came out best or near best in a small grid
+on Kuhn and Leduc poker (``experiments/reproduce_trajectory_feedback.py``; the authors'
+configurations likewise use an IX parameter twenty times smaller than the learning rate). With
+``horizon_episodes=T`` the rates are constant (Balanced FTRL is then exactly FTRL); by default
+(``None``) they are *anytime*: ``T`` is replaced by the current episode number ``t``, and an
+infoset's rate is refreshed when it is visited (its logits rescaled as in Adaptive FTRL), which
+keeps the per-episode cost proportional to the trajectory length.
+
+What converges: the *average* profile ``mu_bar_{1:} = (1/T) sum_t mu^t_{1:}`` (reach-weighted, read
+out in behavior form), with high probability, not the last iterate. Claimed sample complexity for an
+``epsilon``-Nash equilibrium (the paper's abstract): Balanced FTRL ``O~(H (A_X + B_Y) / epsilon^2)``
+episodes, matching the lower bound ``Omega~(H (A_X + B_Y) / epsilon^2)``; Adaptive FTRL
+``O~(H^2 (A_X + B_Y) / epsilon^2)``. In exploitability per episode that is ``O~(1/sqrt(T))``.
+
+Cost: ``O(path length)`` per episode (sampling, the lazy average and the update); reading the
+average costs ``O(#sequences)`` (see :mod:`gamesolve.kernels.bandit`). Randomness comes from a
+counter-based hash keyed by one draw from the run's generator, so a run is reproducible for a seed
+and a resumed run is bit-identical to an uninterrupted one.
+
+>>> import gamesolve
+>>> from solvers.bandit_ftrl import BalancedFTRL
+>>> kuhn = gamesolve.load_game("kuhn")
+>>> result = gamesolve.solve(kuhn, BalancedFTRL(), iterations=20_000, progress=False)
+>>> result.nash_conv < 0.5
+True
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from typing import Any, ClassVar
+
+import numpy as np
+from numpy.typing import NDArray
+
+from gamesolve.compiled import CompiledGame
+from gamesolve.kernels.bandit import average_plan, ftrl_episodes
+from gamesolve.kernels.mccfr import max_depth
+from gamesolve.policy import TabularPolicy
+from gamesolve.run import Iterate
+from gamesolve.spec import GameSpec
+from solvers._common import check_extensive_form, prepare_extensive_form, require_two_player_zero_sum
+
+__all__ = ["AdaptiveFTRL", "BalancedFTRL", "TreeplexGeometry", "treeplex_geometry"]
+
+log = logging.getLogger(__name__)
+
+
+class TreeplexGeometry:
+    """Balanced quantities of both players' infoset trees (Fiegel et al. 2023, §2 items 1-3).
+
+    Attributes:
+        global_seq: ``[I]`` int64, global sequence id of each infoset's slot 0.
+        parent_global: ``[I]`` int64, global id of the parent sequence, ``-1`` for the empty one.
+        subtree: ``[I, A]`` float64, ``A(x, a)`` (0 on illegal slots).
+        infoset_size: ``[I]`` float64, ``A(x)``.
+        total_actions: ``[P]`` float64, ``A_X`` of each player.
+        horizon: ``[P]`` int64, each player's largest number of own decisions on a trajectory.
+        balanced_policy: ``[I, A]`` float64, ``mu*(a | x)``.
+        balanced_plan: ``[I, A]`` float64, ``mu*_{1:}(x, a)``.
+        balanced_transition: ``[I]`` float64, ``p*_{1:}(x)``.
+    """
+
+    def __init__(self, game: CompiledGame) -> None:
+        n_inf, width = game.num_infosets, game.max_actions
+        offset = game.sequence_offset  # [P]
+        player = game.infoset_player
+        num = game.infoset_num_actions
+        self.global_seq = (offset[player] + game.infoset_first_seq).astype(np.int64)  # [I]
+        parent = game.infoset_parent_seq.astype(np.int64)
+        self.parent_global = np.where(parent > 0, offset[player] + parent, -1).astype(np.int64)  # [I]
+        n_seq = int(game.num_sequences.sum())
+        seq_size = np.zeros(n_seq)  # [S] A(sequence); the empty sequences accumulate A_X
+        for x in range(n_inf):
+            seq_size[self.global_seq[x] : self.global_seq[x] + num[x]] = 1.0
+        infoset_size = np.zeros(n_inf)  # [I]
+        for x in range(n_inf - 1, -1, -1):  # children have larger ids: bottom-up
+            g = self.global_seq[x]
+            infoset_size[x] = seq_size[g : g + num[x]].sum()
+            up = self.parent_global[x] if self.parent_global[x] >= 0 else offset[player[x]]
+            seq_size[up] += infoset_size[x]
+        self.infoset_size = infoset_size
+        self.total_actions = seq_size[offset].copy()  # [P]
+        mask = game.legal_mask
+        cols = np.arange(width)
+        gather = np.minimum(self.global_seq[:, None] + cols[None, :], n_seq - 1)
+        self.subtree = np.where(mask, seq_size[gather], 0.0)  # [I, A]
+        self.balanced_policy = self.subtree / infoset_size[:, None]  # [I, A]
+        seq_plan = np.ones(n_seq)  # [S] mu*_{1:}
+        seq_depth = np.zeros(n_seq, dtype=np.int64)  # [S] own decisions to reach the sequence
+        transition = np.zeros(n_inf)  # [I]
+        for x in range(n_inf):  # parents first
+            g, pg = self.global_seq[x], self.parent_global[x]
+            above = seq_plan[pg] if pg >= 0 else 1.0
+            seq_plan[g : g + num[x]] = above * self.balanced_policy[x, : num[x]]
+            seq_depth[g : g + num[x]] = (seq_depth[pg] if pg >= 0 else 0) + 1
+            transition[x] = infoset_size[x] / (self.total_actions[player[x]] * above)
+        self.balanced_plan = np.where(mask, seq_plan[gather], 0.0)  # [I, A]
+        self.balanced_transition = transition
+        spans = [(int(offset[p]), int(offset[p] + game.num_sequences[p])) for p in range(game.num_players)]
+        self.horizon = np.array([int(seq_depth[a:b].max()) for a, b in spans], dtype=np.int64)  # [P]
+
+
+def treeplex_geometry(game: CompiledGame) -> TreeplexGeometry:
+    """The balanced policy, transition and subtree sizes of ``game`` (computed once per game)."""
+    cached = getattr(game, "_bandit_geometry", None)
+    if isinstance(cached, TreeplexGeometry):
+        return cached
+    geometry = TreeplexGeometry(game)
+    object.__setattr__(game, "_bandit_geometry", geometry)
+    return geometry
+
+
+def _positive(owner: str, name: str, value: Any) -> float:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{owner}: {name} must be a positive number, got {value!r}") from None
+    if isinstance(value, bool) or not (math.isfinite(number) and number > 0):
+        raise ValueError(f"{owner}: {name} must be a positive finite number, got {value!r}")
+    return number
+
+
+class _TrajectoryFTRL:
+    """The shared core: state layout, door checks, one kernel; subclasses only pick the rates."""
+
+    name: ClassVar[str] = ""
+    adaptive: ClassVar[bool] = False
+    output = Iterate.AVERAGE
+    track_iterates = True
+
+    def __init__(self, eta: float = 1.0, gamma: float = 0.1, *, horizon_episodes: int | None = None) -> None:
+        owner = type(self).__name__
+        self.eta = _positive(owner, "eta", eta)
+        self.gamma = _positive(owner, "gamma", gamma)
+        if horizon_episodes is not None and (
+            isinstance(horizon_episodes, bool) or not isinstance(horizon_episodes, int | np.integer)
+        ):
+            raise ValueError(f"{owner}: horizon_episodes must be a positive integer or None")
+        if horizon_episodes is not None and horizon_episodes < 1:
+            raise ValueError(f"{owner}: horizon_episodes must be >= 1, got {horizon_episodes}")
+        self.horizon_episodes = None if horizon_episodes is None else int(horizon_episodes)
+
+    def config(self) -> dict[str, Any]:
+        """The configuration as JSON-ready values."""
+        return {"eta": self.eta, "gamma": self.gamma, "horizon_episodes": self.horizon_episodes}
+
+    def prepare(self, game: Any) -> CompiledGame:
+        """The compiled form of an extensive-form game."""
+        return prepare_extensive_form(self.name, game)
+
+    def check(self, spec: GameSpec) -> None:
+        """Two-player zero-sum (or constant-sum) extensive-form games only."""
+        check_extensive_form(self.name, spec)
+        require_two_player_zero_sum(self.name, spec)
+
+    def scales(self, game: CompiledGame) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        """``[P]`` theory scales ``c sqrt(iota / (H A_X))`` of eta and gamma for each player."""
+        geo = treeplex_geometry(game)
+        total = geo.total_actions
+        iota = np.maximum(1.0, np.log(np.maximum(total, 1.0)))
+        base = np.sqrt(iota / (np.maximum(geo.horizon, 1) * np.maximum(total, 1.0)))
+        return self.eta * base, self.gamma * base
+
+    def reference_policy(self, game: CompiledGame) -> NDArray[np.float64]:
+        """``[I, A]`` the regularizer's center and first iterate."""
+        if self.adaptive:
+            return game.legal_mask / game.infoset_num_actions[:, None]
+        return treeplex_geometry(game).balanced_policy
+
+    def init(self, game: CompiledGame, rng: np.random.Generator) -> dict[str, NDArray[Any]]:
+        """Logits at the reference policy, no visits, and the sampling key drawn from ``rng``."""
+        ref = self.reference_policy(game)
+        with np.errstate(divide="ignore"):
+            logits = np.where(game.legal_mask, np.log(ref), 0.0)  # [I, A]
+        state: dict[str, NDArray[Any]] = {
+            "t": np.zeros((), dtype=np.int64),  # episodes done
+            "key": np.asarray(rng.integers(0, 2**63, dtype=np.int64), dtype=np.uint64),  # 0-d hash key
+            "logits": logits,  # [I, A] normalized log-policy of the current iterate
+            "rate": np.zeros(game.num_infosets),  # [I] eta_x of the logits (0: never visited)
+            "cum": np.zeros(int(game.num_sequences.sum())),  # [S] lazily synced cumulative plan
+        }
+        if self.adaptive:
+            state["count_x"] = np.ones(game.num_infosets)  # [I] P(x)
+            state["count_xa"] = np.ones((game.num_infosets, game.max_actions))  # [I, A] P(x, a)
+        return state
+
+    def step(self, game: CompiledGame, state: dict[str, NDArray[Any]], iterations: int = 1) -> None:
+        """Run ``iterations`` episodes in one kernel call."""
+        if iterations < 0:
+            raise ValueError(f"iterations must be >= 0, got {iterations}")
+        scratch = self._scratch(game, state)
+        t = int(state["t"]) + 1
+        state["t"] = np.asarray(t + iterations - 1, dtype=np.int64)
+        empty_i = scratch["empty_i"]
+        empty_ia = scratch["empty_ia"]
+        ftrl_episodes(
+            game.node_player,
+            game.node_infoset,
+            game.node_first_child,
+            game.node_num_children,
+            game.node_prob,
+            scratch["node_terminal"],
+            game.terminal_utility,
+            game.infoset_player,
+            game.infoset_num_actions,
+            scratch["global_seq"],
+            scratch["parent_global"],
+            scratch["utility_min"],
+            scratch["utility_max"],
+            scratch["eta_scale"],
+            scratch["gamma_scale"],
+            scratch["inv_pstar"],
+            scratch["ref_logits"],
+            self.adaptive,
+            self.horizon_episodes or 0,
+            np.uint64(state["key"]),
+            t,
+            iterations,
+            state["logits"],
+            state["rate"],
+            state["cum"],
+            state["count_x"] if self.adaptive else empty_i,
+            state["count_xa"] if self.adaptive else empty_ia,
+            scratch["path_infoset"],
+            scratch["path_slot"],
+            scratch["path_plan"],
+        )
+
+    def policy(self, game: CompiledGame, state: dict[str, NDArray[Any]], which: Iterate) -> TabularPolicy:
+        """The average sequence-form plan in behavior form (what converges), or the current iterate."""
+        mask = game.legal_mask
+        if which is Iterate.AVERAGE:
+            geo = treeplex_geometry(game)
+            probs = np.zeros((game.num_infosets, game.max_actions))  # [I, A]
+            average_plan(
+                game.infoset_num_actions,
+                geo.global_seq,
+                geo.parent_global,
+                state["logits"],
+                int(state["t"]),
+                state["cum"].copy(),
+                probs,
+            )
+        else:
+            probs = np.where(mask, np.exp(np.where(mask, state["logits"], 0.0)), 0.0)
+        probs /= probs.sum(axis=1, keepdims=True)
+        return TabularPolicy(game, probs, validate=False)
+
+    def _scratch(self, game: CompiledGame, state: dict[str, NDArray[Any]]) -> dict[str, Any]:
+        """Per-run constants and work arrays, kept in ``state`` under ``_`` names (never saved)."""
+        cached = state.get("_bandit")
+        if isinstance(cached, dict):
+            return cached
+        geo = treeplex_geometry(game)
+        depth = max(1, max_depth(game.node_parent))
+        node_terminal = np.full(game.num_nodes, -1, dtype=np.int32)  # [N]
+        node_terminal[game.terminal_node] = np.arange(game.num_terminals, dtype=np.int32)
+        eta_scale, gamma_scale = self.scales(game)
+        with np.errstate(divide="ignore"):
+            ref_logits = np.where(game.legal_mask, np.log(self.reference_policy(game)), 0.0)
+        scratch: dict[str, Any] = {
+            "node_terminal": node_terminal,
+            "global_seq": geo.global_seq,  # [I]
+            "parent_global": geo.parent_global,  # [I]
+            "utility_min": game.terminal_utility.min(axis=0).astype(np.float64),  # [P]
+            "utility_max": game.terminal_utility.max(axis=0).astype(np.float64),  # [P]
+            "eta_scale": eta_scale,  # [P]
+            "gamma_scale": gamma_scale,  # [P]
+            "inv_pstar": 1.0 / geo.balanced_transition,  # [I]
+            "ref_logits": ref_logits,  # [I, A]
+            "empty_i": np.zeros(0),
+            "empty_ia": np.zeros((0, 0)),
+            "path_infoset": np.zeros(depth, dtype=np.int32),  # [D]
+            "path_slot": np.zeros(depth, dtype=np.int32),  # [D]
+            "path_plan": np.zeros(depth),  # [D]
+        }
+        state["_bandit"] = scratch  # type: ignore[assignment]
+        return scratch
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(eta={self.eta}, gamma={self.gamma}, "
+            f"horizon_episodes={self.horizon_episodes})"
+        )
+
+
+class BalancedFTRL(_TrajectoryFTRL):
+    """Balanced FTRL with trajectory feedback (Fiegel et al., ICML 2023).
+
+    One sampled episode per iteration; FTRL on each treeplex with the balanced dilated-KL
+    regularizer (centered on the balanced policy ``mu*``, weighted by ``p*_{1:}``), IX loss
+    estimates and updates along the trajectory only. The first iterate is ``mu*``. The *average*
+    profile converges (exploitability ``O~(sqrt(H (A_X + B_Y) / T))`` with high probability, which
+    matches the lower bound); the last iterate need not. See the module docstring.
+
+    Args:
+        eta: Multiplier of the theoretical learning rate ``sqrt(iota / (H A_X T))``.
+        gamma: Multiplier of the theoretical implicit exploration (same scale; default 0.1).
+        horizon_episodes: The number of episodes ``T`` of the run, for the fixed-rate tuning;
+            ``None`` (default) uses the anytime rates with ``T`` replaced by the episode number.
+
+    Raises:
+        ValueError: ``eta`` or ``gamma`` is not a positive number, or ``horizon_episodes`` is not a
+            positive integer.
+    """
+
+    name = "balanced-ftrl"
+    adaptive = False
+
+
+class AdaptiveFTRL(_TrajectoryFTRL):
+    """Adaptive FTRL with trajectory feedback (Fiegel et al., ICML 2023).
+
+    Balanced FTRL without knowing the infoset tree: the regularizer is centered on the uniform
+    policy (the first iterate) and the balanced transition ``p*_{1:}(x)`` is replaced by the
+    importance-weighted estimate ``P(x) / T_eff``, refreshed at every visit (logits rescaled toward
+    uniform when the rate changes). The *average* profile converges (exploitability
+    ``O~(sqrt(H^2 (A_X + B_Y) / T))`` with high probability); the last iterate need not.
+
+    Args:
+        eta: Multiplier of the theoretical learning rate (see :class:`BalancedFTRL`).
+        gamma: Multiplier of the theoretical implicit exploration (default 0.1).
+        horizon_episodes: The number of episodes ``T`` of the run (the authors' tuning
+            ``eta_x = eta T / P(x)``); ``None`` (default) uses ``T_eff = t``, the episode number.
+
+    Raises:
+        ValueError: As for :class:`BalancedFTRL`.
+    """
+
+    name = "adaptive-ftrl"
+    adaptive = True
