@@ -19,7 +19,13 @@ def correlated_equilibrium(game: Any, **kwargs: Any) -> Any:
 
 
 def equilibria(game: Any, method: str = "enumerate", **kwargs: Any) -> Any:
-    """Nash equilibria of a two-player game: ``"enumerate"`` (all) or ``"lemke-howson"`` (one per label).
+    """Nash equilibria by ``"enumerate"``, ``"lemke-howson"`` or ``"homotopy"``.
+
+    ``"enumerate"`` lists all equilibria and ``"lemke-howson"`` one per label (two-player games);
+    ``"homotopy"`` returns one equilibrium of a game with any number of players, the limit of the
+    logit QRE principal branch (:class:`solvers.homotopy.NashHomotopy`; options ``tolerance``,
+    ``max_steps``, ``first_step``, ``time_limit``), and raises ``GamesolveError`` when it finds none
+    within the limits.
 
     Returns:
         A list of :class:`~gamesolve.normal_form.MixedProfile`.
@@ -28,4 +34,6 @@ def equilibria(game: Any, method: str = "enumerate", **kwargs: Any) -> Any:
         return importlib.import_module("solvers.enumeration").enumerate_equilibria(game, **kwargs)
     if method == "lemke-howson":
         return importlib.import_module("solvers.lemke_howson").all_labels(game, **kwargs)
-    raise ValueError(f"method must be 'enumerate' or 'lemke-howson', got {method!r}")
+    if method == "homotopy":
+        return importlib.import_module("solvers.homotopy").nash_homotopy(game, **kwargs)
+    raise ValueError(f"method must be 'enumerate', 'lemke-howson' or 'homotopy', got {method!r}")

@@ -54,7 +54,6 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-import scipy.optimize
 from numpy.typing import ArrayLike, NDArray
 
 from gamesolve.normal_form import MixedProfile, TensorGame
@@ -62,6 +61,7 @@ from gamesolve.report import ExploitabilityReport
 from gamesolve.run import Iterate
 from gamesolve.spec import GameSpec, Utility
 from solvers._common import check_normal_form, prepare_normal_form, require_two_player_zero_sum
+from solvers.homotopy import LogitPath
 
 __all__ = [
     "AcceleratedOptimisticGradient",
@@ -895,15 +895,6 @@ class Replicator(_Base):
 # ---------------------------------------------------------------------------------------- QRE
 
 
-def _logit_profile(game: TensorGame, theta: NDArray[np.float64]) -> list[NDArray[np.float64]]:
-    """Strategies from reduced logits ``theta`` ``[sum (A_i - 1)]`` (action 0's logit is 0)."""
-    parts, k = [], 0
-    for m in game.num_actions:
-        parts.append(_softmax(np.concatenate(([0.0], theta[k : k + m - 1]))))
-        k += m - 1
-    return parts
-
-
 class LogitQRE(_Base):
     """Logit quantal response equilibrium (McKelvey & Palfrey 1995) at a given temperature.
 
@@ -918,8 +909,9 @@ class LogitQRE(_Base):
     * ``"homotopy"`` (any game): pseudo-arclength continuation of the principal branch in
       ``lambda = 1 / temperature`` from uniform play at ``lambda = 0`` (the unique QRE there),
       with Newton corrector steps on the logit parametrization ``H(theta, lambda) = theta_i,a -
-      lambda (g_i,a - g_i,0) = 0`` (Turocy 2005; the method of Gambit's ``logit`` solver). The
-      branch may fold back in ``lambda``; arclength steps follow it through turning points, and
+      lambda (g_i,a - g_i,0) = 0`` (Turocy 2005; the method of Gambit's ``logit`` solver), by the
+      path follower :class:`solvers.homotopy.LogitPath` that :class:`solvers.homotopy.NashHomotopy`
+      shares. The branch may fold back in ``lambda``; arclength steps follow it through turning points, and
       the first crossing of the target ``lambda`` is polished by ``scipy.optimize.root``. One
       iteration is one predictor-corrector step; after the landing the **current iterate** is the
       QRE to machine precision (quadratic convergence of the Newton corrector) and further
@@ -989,11 +981,11 @@ class LogitQRE(_Base):
             stall=np.asarray(0, dtype=np.int64),
         )
         if self._method(game) == "homotopy":
-            n = int(sum(m - 1 for m in game.num_actions))
-            tangent = np.zeros(n + 1)
-            tangent[-1] = 1.0
+            path = LogitPath(game)
+            n = path.size
+            theta, tangent = path.start()
             state.update(
-                theta=np.zeros(n),
+                theta=theta,
                 lam=np.zeros(()),  # lambda * max|u|: the payoffs are scaled to max|u| = 1
                 tangent=tangent,
                 arc=np.asarray(0.25),
@@ -1056,164 +1048,55 @@ class LogitQRE(_Base):
         state["damping"] = np.asarray(damping)
         state["x"] = (1 - damping) * x + damping * response
 
-    # -- homotopy: pseudo-arclength predictor-corrector on H(theta, lambda) = 0
-    def _system(
-        self, game: TensorGame, theta: NDArray[np.float64], lam: float
-    ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
-        """``H [N]``, ``dH/dtheta [N, N]`` and ``dH/dlambda [N]`` on payoffs scaled to max|u| = 1."""
-        scale = _max_abs(game)
-        parts = _logit_profile(game, theta)
-        grads = payoff_gradients(game, parts)
-        sizes = [m - 1 for m in game.num_actions]
-        offs = np.concatenate(([0], np.cumsum(sizes))).astype(int)
-        n = int(offs[-1])
-        h = np.empty(n)
-        d_theta = np.eye(n)
-        d_lam = np.empty(n)
-        for i in range(game.num_players):
-            lo, hi = offs[i], offs[i + 1]
-            if hi == lo:
-                continue
-            gi = grads[i] / scale
-            diff = gi[1:] - gi[0]  # [A_i - 1]
-            h[lo:hi] = theta[lo:hi] - lam * diff
-            d_lam[lo:hi] = -diff
-            for j in range(game.num_players):
-                if j == i or offs[j + 1] == offs[j]:
-                    continue
-                m = _cross_jacobian(game, parts, i, j) / scale  # [A_i, A_j]
-                xj = parts[j]
-                dx = (np.diag(xj) - np.outer(xj, xj))[:, 1:]  # [A_j, A_j - 1]: d x_j / d theta_j
-                d_theta[lo:hi, offs[j] : offs[j + 1]] = -lam * ((m[1:] - m[0]) @ dx)
-        return h, d_theta, d_lam
-
+    # -- homotopy: the shared path follower of solvers.homotopy on the principal branch
     def _target_lambda(self, game: TensorGame) -> float:
         return _max_abs(game) / self.temperature
 
-    def _solve_at(
-        self, game: TensorGame, theta0: NDArray[np.float64], lam: float
-    ) -> tuple[NDArray[np.float64], float]:
-        """Solve ``H(theta, lam) = 0`` from ``theta0`` (Powell hybrid, analytic Jacobian)."""
-
-        def fun(th: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-            h, d_theta, _ = self._system(game, th, lam)
-            return h, d_theta
-
-        sol = scipy.optimize.root(fun, theta0, jac=True, method="hybr", options={"xtol": 1e-15})
-        theta = np.asarray(sol.x, dtype=np.float64)
-        h, d_theta, _ = self._system(game, theta, lam)
-        best = float(np.abs(h).max())
-        for _ in range(3):  # Newton steps more (hybr stops on xtol); keep them only if they help
-            try:
-                candidate = theta - np.linalg.solve(d_theta, h)
-            except np.linalg.LinAlgError:
-                break
-            h_new, d_new, _ = self._system(game, candidate, lam)
-            if not float(np.abs(h_new).max()) < best:
-                break
-            theta, h, d_theta, best = candidate, h_new, d_new, float(np.abs(h_new).max())
-        return theta, best / max(1.0, lam)
-
-    def _corrector(
-        self, game: TensorGame, z_pred: NDArray[np.float64], tangent: NDArray[np.float64], arc: float
-    ) -> tuple[NDArray[np.float64] | None, int]:
-        """Newton on ``[H(z); tangent . (z - z_pred)] = 0`` from ``z_pred``; ``None`` on failure.
-
-        Fails (so the caller shortens the step) unless the iteration contracts fast and the
-        correction stays small next to the step: the guards against jumping between branches.
-        """
-        z = z_pred.copy()
-        previous = math.inf
-        moved = 0.0
-        for k in range(6):
-            h, d_theta, d_lam = self._system(game, z[:-1], float(z[-1]))
-            if float(np.abs(h).max()) <= 1e-10 * max(1.0, abs(float(z[-1]))):
-                return z, k
-            jac = np.vstack([np.hstack([d_theta, d_lam[:, None]]), tangent[None, :]])
-            rhs = -np.append(h, tangent @ (z - z_pred))
-            try:
-                dz = np.linalg.solve(jac, rhs)
-            except np.linalg.LinAlgError:
-                return None, k
-            size = float(np.linalg.norm(dz))
-            if not math.isfinite(size) or size > 0.3 * previous:
-                return None, k  # not contracting fast: step too long
-            moved += size
-            if moved > 0.2 * arc + 1e-12:
-                return None, k  # the branch bends away from the prediction
-            previous = size
-            z = z + dz
-        return None, 6
-
-    @staticmethod
-    def _tangent(
-        d_theta: NDArray[np.float64], d_lam: NDArray[np.float64], previous: NDArray[np.float64]
-    ) -> NDArray[np.float64]:
-        """Unit null vector of ``[dH/dtheta, dH/dlambda]`` oriented along ``previous``."""
-        jac = np.hstack([d_theta, d_lam[:, None]])  # [N, N + 1]
-        try:
-            t = np.linalg.solve(np.vstack([jac, previous[None, :]]), np.eye(jac.shape[1])[-1])
-        except np.linalg.LinAlgError:
-            t = np.linalg.svd(jac)[2][-1]
-        t = t / np.linalg.norm(t)
-        return t if t @ previous >= 0 else -t
-
     def _homotopy_step(self, game: TensorGame, state: State) -> None:
+        path = LogitPath(game)
         target = self._target_lambda(game)
         theta = state["theta"]
         if int(state["done"]):
             if theta.size and float(state["residual"]) > 1e-13:
-                theta, _ = self._solve_at(game, theta, target)
+                theta, _ = path.solve_at(theta, target)
                 state["theta"] = theta
-                state["x"] = np.concatenate(_logit_profile(game, theta))
+                state["x"] = np.concatenate(path.profile(theta))
             return
         lam = float(state["lam"])
-        z = np.append(theta, lam)
-        _, d_theta, d_lam = self._system(game, theta, lam)
-        tangent = self._tangent(d_theta, d_lam, state["tangent"])
-        arc = float(state["arc"])
-        new, iterations = None, 0
-        while arc > 1e-12:
-            new, iterations = self._corrector(game, z + arc * tangent, tangent, arc)
-            if new is not None:
-                # the tangent may turn only a little per step (about 15 degrees)
-                _, d_theta_new, d_lam_new = self._system(game, new[:-1], float(new[-1]))
-                if self._tangent(d_theta_new, d_lam_new, tangent) @ tangent >= 0.965:
-                    break
-            new = None
-            arc *= 0.5
-        if new is None:  # no progress along the branch: try solving at the target from here
+        step = path.step(theta, lam, state["tangent"], float(state["arc"]))
+        if step.point is None:  # no progress along the branch: try solving at the target from here
             log.warning("qre homotopy stalled at lambda=%g; solving at the target directly", lam)
-            if not self._land(game, state, theta, target, math.inf):
+            if not self._land(path, state, theta, target, math.inf):
                 state["arc"] = np.asarray(1e-3)
             return
+        new = step.point
         if float(new[-1]) >= target:
             # first crossing of the target: interpolate along the step, then solve at the target
             frac = (target - lam) / (float(new[-1]) - lam)
             guess = theta + frac * (new[:-1] - theta)
-            if not self._land(game, state, guess, target, 0.2 * arc):
-                state["arc"] = np.asarray(arc / 4.0)  # retry from here with a shorter step
+            if not self._land(path, state, guess, target, 0.2 * step.arc):
+                state["arc"] = np.asarray(step.arc / 4.0)  # retry from here with a shorter step
             return
         state["theta"] = new[:-1]
         state["lam"] = np.asarray(float(new[-1]))
-        state["tangent"] = tangent
-        state["arc"] = np.asarray(arc * (1.5 if iterations <= 2 else 1.0))
-        state["x"] = np.concatenate(_logit_profile(game, new[:-1]))
+        state["tangent"] = step.tangent
+        state["arc"] = np.asarray(step.next_arc)
+        state["x"] = np.concatenate(path.profile(new[:-1]))
 
     def _land(
-        self, game: TensorGame, state: State, theta0: NDArray[np.float64], target: float, radius: float
+        self, path: LogitPath, state: State, theta0: NDArray[np.float64], target: float, radius: float
     ) -> bool:
         """Solve at the target from ``theta0``; on success store the QRE and return True.
 
         The solution must lie within ``radius`` of ``theta0`` (else it may be on another branch).
         """
-        theta, residual = self._solve_at(game, theta0, target)
+        theta, residual = path.solve_at(theta0, target)
         if not (residual <= 1e-9 and float(np.linalg.norm(theta - theta0)) <= radius):
             return False
         state["theta"] = theta
         state["lam"] = np.asarray(target)
         state["done"] = np.asarray(1, dtype=np.int64)
-        state["x"] = np.concatenate(_logit_profile(game, theta))
+        state["x"] = np.concatenate(path.profile(theta))
         return True
 
 

@@ -1,0 +1,696 @@
+"""One Nash equilibrium of an N-player game by following the logit QRE principal branch.
+
+The logit quantal response equilibria of a normal-form game at precision ``lambda >= 0`` solve
+``x_i = softmax(lambda * g_i(x_-i))`` for every player ``i`` (``g_i`` the expected payoff of each
+pure action of ``i`` against the others). At ``lambda = 0`` uniform play is the unique solution,
+and for generic games the solutions through it form one smooth curve, the *principal branch*,
+whose limit as ``lambda -> infinity`` is a Nash equilibrium (McKelvey & Palfrey 1995, Theorem 3,
+the "limiting logit equilibrium"). Turocy (2005, "A dynamic homotopy interpretation of the
+logistic quantal response equilibrium correspondence", Games and Economic Behavior 51) traces it
+as a homotopy; Gambit's ``logit`` solver implements that tracing.
+
+This module holds the one path-following core used by both :class:`NashHomotopy` (this module,
+registry name ``"homotopy"``) and the ``"homotopy"`` method of :class:`solvers.dynamics.LogitQRE`:
+
+* :class:`LogitPath`: the branch equations in reduced log-probabilities ``theta_i,a = ln x_i,a -
+  ln x_i,0`` (``a >= 1``), ``H(theta, lambda) = theta_i,a - lambda (g_i,a - g_i,0) = 0``, on
+  payoffs scaled to ``max |u| = 1``, with their analytic Jacobian (the cross terms ``d g_i / d
+  x_j`` are player ``i``'s payoff tensor contracted with every strategy but ``i``'s and ``j``'s);
+* :meth:`LogitPath.step`: one pseudo-arclength predictor-corrector step (Allgower & Georg 1990,
+  "Numerical Continuation Methods", ch. 2): Euler predictor along the unit tangent (the null
+  vector of ``[dH/dtheta, dH/dlambda]`` oriented like the previous one, so the path is followed
+  through turning points where ``lambda`` decreases), Newton corrector on ``[H(z); t . (z -
+  z_pred)] = 0``, the step halved unless Newton contracts fast, stays close to the prediction
+  and the tangent turns by less than about 8 degrees, and lengthened by 1.5 after easy steps.
+
+Why these coordinates stay well conditioned for large ``lambda``: the off-support
+log-probabilities fall linearly in ``lambda`` (``theta ~ -lambda * gap``) while every
+probability stays a bounded softmax; the arclength in ``(theta, lambda)`` therefore grows like
+``lambda`` and the geometric step growth reaches ``lambda = 10^k`` in ``O(k)`` steps. Residuals
+are compared with ``1e-10 * max(1, lambda)``, i.e. the rows are read as ``H / (1 + lambda)``
+(the homotopy ``(1 - s) (ln x_i,a - ln x_i,0) = s (g_i,a - g_i,0)`` with ``s = lambda / (1 +
+lambda)`` bounded), whose Jacobian converges to the support equations of the limit.
+
+:class:`NashHomotopy` follows the branch until the current point is close to a Nash equilibrium
+and then *polishes*: it reads the support from the branch point (actions whose probability is
+not exponentially small), solves the indifference and normalization equations on that support
+by Newton's method, and accepts the result only if every probability is nonnegative, no action
+off the support pays more, and the NashConv is below ``tolerance``; otherwise it keeps tracing
+and retries. On generic games the answer is an exact equilibrium to machine precision (NashConv
+around ``1e-15`` on payoffs in ``[0, 1]``).
+
+>>> import gamesolve
+>>> from games import normal_form as nf
+>>> result = gamesolve.solve(nf.amp(), NashHomotopy(), progress=False)
+>>> [round(float(p), 6) for p in result.policy[0]], result.converged
+([0.4, 0.6], True)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import logging
+import math
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import scipy.optimize
+from numpy.typing import NDArray
+
+from gamesolve.normal_form import MixedProfile, TensorGame
+from gamesolve.normal_form import nash_conv as normal_form_nash_conv
+from gamesolve.run import History, SolveResult
+from gamesolve.spec import GameSpec
+from solvers._common import check_normal_form, prepare_normal_form
+from solvers.lp import exact_result
+
+__all__ = ["ContinuationStep", "LogitPath", "NashHomotopy", "nash_homotopy"]
+
+log = logging.getLogger(__name__)
+
+#: Cosine of the largest turn of the tangent accepted in one step (about 8 degrees).
+_MAX_TURN_COS = 0.99
+#: Support thresholds tried by the polish: action ``a`` is in player ``i``'s support when
+#: ``x_i,a >= ratio * max_b x_i,b`` (on the branch ``x_i,a / x_i,b = exp(lambda (g_i,a - g_i,b))``).
+_SUPPORT_RATIOS = (1e-2, 1e-4, 1e-6, 1e-9)
+#: The polish starts once the branch point's NashConv is below this fraction of the payoff range.
+_POLISH_START = 1e-2
+#: A polished equilibrium farther than this (max-norm) from the branch point is rejected.
+_POLISH_RADIUS = 0.1
+#: Smallest cosine between the branch's heading and the way to a polished equilibrium.
+_MIN_HEADING_COS = 0.95
+
+
+# ------------------------------------------------------------------------------ payoff tensors
+
+
+def _action_values(payoffs: NDArray[np.float64], strategies: Sequence[NDArray[np.float64]], i: int) -> Any:
+    """``[A_i]``: player ``i``'s payoff tensor ``[A0, ..., A_{P-1}]`` against the others' strategies."""
+    p = payoffs.ndim
+    operands: list[Any] = [payoffs, list(range(p))]
+    for k in range(p):
+        if k != i:
+            operands += [strategies[k], [k]]
+    return np.einsum(*operands, [i])
+
+
+def _cross_block(
+    payoffs: NDArray[np.float64], strategies: Sequence[NDArray[np.float64]], i: int, j: int
+) -> Any:
+    """``[A_i, A_j]``: ``d g_i / d x_j``, player ``i``'s tensor contracted with all strategies but two."""
+    p = payoffs.ndim
+    operands: list[Any] = [payoffs, list(range(p))]
+    for k in range(p):
+        if k not in (i, j):
+            operands += [strategies[k], [k]]
+    return np.einsum(*operands, [i, j])
+
+
+def _derivatives(
+    game: TensorGame, strategies: Sequence[NDArray[np.float64]], scale: float, *, cross: bool
+) -> tuple[list[NDArray[np.float64]], dict[tuple[int, int], NDArray[np.float64]]]:
+    """Payoff gradients ``g_i`` ``[A_i]`` and (``cross=True``) the blocks ``d g_i / d x_j`` ``[A_i, A_j]``.
+
+    Payoffs are divided by ``scale``. Each gradient is read off one of its cross blocks
+    (``g_i = (d g_i / d x_j) x_j`` for any ``j != i``) so the Jacobian costs no extra contraction.
+    """
+    n = game.num_players
+    if n == 1:
+        return [np.asarray(game.payoffs[0] / scale, dtype=np.float64)], {}
+    if n == 2:
+        a, b = game.payoffs[0] / scale, game.payoffs[1] / scale  # [A0, A1] each
+        blocks = {(0, 1): a, (1, 0): b.T} if cross else {}
+        return [a @ strategies[1], strategies[0] @ b], blocks
+    grads: list[NDArray[np.float64]] = []
+    blocks = {}
+    for i in range(n):
+        tensor = game.payoffs[i]  # [A0, ..., A_{P-1}]
+        if not cross:
+            grads.append(np.asarray(_action_values(tensor, strategies, i), dtype=np.float64) / scale)
+            continue
+        for j in range(n):
+            if j != i:
+                blocks[i, j] = np.asarray(_cross_block(tensor, strategies, i, j), dtype=np.float64) / scale
+        j0 = 1 if i == 0 else 0
+        grads.append(blocks[i, j0] @ strategies[j0])
+    return grads, blocks
+
+
+def _softmax(logits: NDArray[np.float64]) -> NDArray[np.float64]:
+    z = np.exp(logits - logits.max())
+    return z / z.sum()
+
+
+def _payoff_range(game: TensorGame) -> float:
+    """Largest spread ``max u_i - min u_i`` over players (at least ``1e-12``)."""
+    return max(max(float(np.ptp(game.payoffs[i])) for i in range(game.num_players)), 1e-12)
+
+
+# ----------------------------------------------------------------------------- the path core
+
+
+@dataclass(frozen=True)
+class ContinuationStep:
+    """The outcome of one predictor-corrector step.
+
+    Attributes:
+        point: ``[N + 1]`` the new point ``(theta, lambda)``, or ``None`` when no step down to the
+            smallest arclength was accepted (the tracer stalled).
+        tangent: ``[N + 1]`` unit tangent at ``point`` (at the start point when stalled), oriented
+            along the direction of travel.
+        arc: Arclength of the accepted step (the last one tried when stalled).
+        next_arc: Arclength to try next (``1.5 * arc`` after an easy step).
+        iterations: Newton corrector iterations of the accepted step.
+    """
+
+    point: NDArray[np.float64] | None
+    tangent: NDArray[np.float64]
+    arc: float
+    next_arc: float
+    iterations: int
+
+
+class LogitPath:
+    """The logit QRE principal branch of one game, in reduced log-probabilities (see the module doc).
+
+    ``lambda`` here is the precision on payoffs scaled to ``max |u| = 1``; divide it by
+    :attr:`scale` (``max |u|``) for the precision in ``1 / payoff`` units.
+
+    Args:
+        game: A normal-form game.
+    """
+
+    def __init__(self, game: TensorGame) -> None:
+        self.game = game
+        self.scale = max(float(np.abs(game.payoffs).max()), 1e-12)
+        sizes = [m - 1 for m in game.num_actions]
+        self.offsets = tuple(int(v) for v in np.concatenate(([0], np.cumsum(sizes))))
+        self.size = self.offsets[-1]  # N, the number of free logits
+
+    # -- coordinates
+    def profile(self, theta: NDArray[np.float64]) -> list[NDArray[np.float64]]:
+        """Strategies ``[A_i]`` from reduced logits ``theta`` ``[N]`` (action 0's logit is 0)."""
+        off = self.offsets
+        return [
+            _softmax(np.concatenate(([0.0], theta[off[i] : off[i + 1]])))
+            for i in range(self.game.num_players)
+        ]
+
+    def heading(self, theta: NDArray[np.float64], tangent: NDArray[np.float64]) -> NDArray[np.float64]:
+        """``[sum A_i]``: the profile's velocity along the unit ``tangent`` at ``theta``."""
+        off = self.offsets
+        out = []
+        for i, x in enumerate(self.profile(theta)):
+            dx = (np.diag(x) - np.outer(x, x))[:, 1:]  # [A_i, A_i - 1]
+            out.append(dx @ tangent[off[i] : off[i + 1]])
+        return np.concatenate(out)
+
+    def start(self) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        """``theta = 0`` (uniform play, the unique QRE at ``lambda = 0``) and the unit tangent there."""
+        theta = np.zeros(self.size)
+        _, d_theta, d_lam = self.equations(theta, 0.0)
+        up = np.zeros(self.size + 1)
+        up[-1] = 1.0  # leave lambda = 0 upwards
+        return theta, self.tangent(d_theta, d_lam, up)
+
+    # -- equations
+    def equations(
+        self, theta: NDArray[np.float64], lam: float
+    ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
+        """``H [N]``, ``dH/dtheta [N, N]`` and ``dH/dlambda [N]`` at ``(theta, lambda)``."""
+        parts = self.profile(theta)
+        grads, blocks = _derivatives(self.game, parts, self.scale, cross=True)
+        off = self.offsets
+        n = self.size
+        h = np.empty(n)
+        d_theta = np.eye(n)
+        d_lam = np.empty(n)
+        for i in range(self.game.num_players):
+            lo, hi = off[i], off[i + 1]
+            if hi == lo:
+                continue
+            diff = grads[i][1:] - grads[i][0]  # [A_i - 1]
+            h[lo:hi] = theta[lo:hi] - lam * diff
+            d_lam[lo:hi] = -diff
+            for j in range(self.game.num_players):
+                if j == i or off[j + 1] == off[j]:
+                    continue
+                m = blocks[i, j]  # [A_i, A_j]
+                xj = parts[j]
+                dx = (np.diag(xj) - np.outer(xj, xj))[:, 1:]  # [A_j, A_j - 1]: d x_j / d theta_j
+                d_theta[lo:hi, off[j] : off[j + 1]] = -lam * ((m[1:] - m[0]) @ dx)
+        return h, d_theta, d_lam
+
+    @staticmethod
+    def tangent(
+        d_theta: NDArray[np.float64], d_lam: NDArray[np.float64], previous: NDArray[np.float64]
+    ) -> NDArray[np.float64]:
+        """Unit null vector ``[N + 1]`` of ``[dH/dtheta, dH/dlambda]`` oriented along ``previous``."""
+        jac = np.hstack([d_theta, d_lam[:, None]])  # [N, N + 1]
+        try:
+            t = np.linalg.solve(np.vstack([jac, previous[None, :]]), np.eye(jac.shape[1])[-1])
+        except np.linalg.LinAlgError:
+            t = np.linalg.svd(jac)[2][-1]
+        t = t / np.linalg.norm(t)
+        return t if t @ previous >= 0 else -t
+
+    # -- predictor-corrector
+    def _corrector(
+        self, z_pred: NDArray[np.float64], tangent: NDArray[np.float64], arc: float
+    ) -> tuple[NDArray[np.float64] | None, int]:
+        """Newton on ``[H(z); tangent . (z - z_pred)] = 0`` from ``z_pred``; ``None`` on failure.
+
+        Fails (so the caller shortens the step) unless the iteration contracts fast and the
+        correction stays small next to the step: the guards against jumping between branches.
+        """
+        z = z_pred.copy()
+        previous = math.inf
+        moved = 0.0
+        for k in range(6):
+            h, d_theta, d_lam = self.equations(z[:-1], float(z[-1]))
+            if float(np.abs(h).max(initial=0.0)) <= 1e-10 * max(1.0, abs(float(z[-1]))):
+                return z, k
+            jac = np.vstack([np.hstack([d_theta, d_lam[:, None]]), tangent[None, :]])
+            rhs = -np.append(h, tangent @ (z - z_pred))
+            try:
+                dz = np.linalg.solve(jac, rhs)
+            except np.linalg.LinAlgError:
+                return None, k
+            size = float(np.linalg.norm(dz))
+            if not math.isfinite(size) or size > 0.3 * previous:
+                return None, k  # not contracting fast: step too long
+            moved += size
+            if moved > 0.2 * arc + 1e-12:
+                return None, k  # the branch bends away from the prediction
+            previous = size
+            z = z + dz
+        return None, 6
+
+    def step(
+        self,
+        theta: NDArray[np.float64],
+        lam: float,
+        tangent: NDArray[np.float64],
+        arc: float,
+        *,
+        min_arc: float = 1e-12,
+    ) -> ContinuationStep:
+        """One pseudo-arclength step from ``(theta, lam)`` along the unit ``tangent`` there.
+
+        Tries arclength ``arc`` and halves it until the corrector converges and the tangent at the
+        new point turns by less than about 8 degrees.
+        """
+        z = np.append(theta, lam)
+        while arc > min_arc:
+            new, iterations = self._corrector(z + arc * tangent, tangent, arc)
+            if new is not None:
+                _, d_theta, d_lam = self.equations(new[:-1], float(new[-1]))
+                new_tangent = self.tangent(d_theta, d_lam, tangent)
+                if new_tangent @ tangent >= _MAX_TURN_COS:
+                    grow = 1.5 if iterations <= 2 else 1.0
+                    return ContinuationStep(new, new_tangent, arc, arc * grow, iterations)
+            arc *= 0.5
+        return ContinuationStep(None, tangent, arc, arc, 0)
+
+    def solve_at(self, theta0: NDArray[np.float64], lam: float) -> tuple[NDArray[np.float64], float]:
+        """Solve ``H(theta, lam) = 0`` from ``theta0`` (Powell hybrid, analytic Jacobian, Newton finish).
+
+        Returns:
+            The solution and its residual ``max |H| / max(1, lam)``.
+        """
+
+        def fun(th: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+            h, d_theta, _ = self.equations(th, lam)
+            return h, d_theta
+
+        sol = scipy.optimize.root(fun, theta0, jac=True, method="hybr", options={"xtol": 1e-15})
+        theta = np.asarray(sol.x, dtype=np.float64)
+        h, d_theta, _ = self.equations(theta, lam)
+        best = float(np.abs(h).max(initial=0.0))
+        for _ in range(3):  # Newton steps more (hybr stops on xtol); keep them only if they help
+            try:
+                candidate = theta - np.linalg.solve(d_theta, h)
+            except np.linalg.LinAlgError:
+                break
+            h_new, d_new, _ = self.equations(candidate, lam)
+            if not float(np.abs(h_new).max(initial=0.0)) < best:
+                break
+            theta, h, d_theta, best = candidate, h_new, d_new, float(np.abs(h_new).max(initial=0.0))
+        return theta, best / max(1.0, lam)
+
+
+# ----------------------------------------------------------------------------------- polish
+
+
+def _supports(parts: Sequence[NDArray[np.float64]]) -> list[tuple[tuple[int, ...], ...]]:
+    """Candidate support profiles read off a branch point, most plausible first, without repeats."""
+    out: list[tuple[tuple[int, ...], ...]] = []
+    for ratio in _SUPPORT_RATIOS:
+        profile = tuple(tuple(int(a) for a in np.flatnonzero(x >= ratio * x.max())) for x in parts)
+        if profile not in out:
+            out.append(profile)
+    return out
+
+
+def _support_newton(
+    game: TensorGame,
+    supports: Sequence[Sequence[int]],
+    start: Sequence[NDArray[np.float64]],
+    scale: float,
+) -> list[NDArray[np.float64]] | None:
+    """Solve ``g_i,a(x) = v_i`` (``a`` in ``S_i``), ``sum_{S_i} x_i = 1``, ``x = 0`` off ``S`` by Newton.
+
+    Unknowns are the support probabilities and one value ``v_i`` per player; the system is square
+    for any supports. Returns the strategies (probabilities clipped at 0) or ``None`` when Newton
+    does not converge or a probability is clearly negative.
+    """
+    n = game.num_players
+    sizes = [len(s) for s in supports]
+    offs = [0, *itertools.accumulate(sizes)]
+    total = offs[-1]
+    idx = [np.asarray(s, dtype=np.int64) for s in supports]
+    parts = []
+    for x, s in zip(start, idx, strict=True):
+        xs = np.zeros_like(x)
+        xs[s] = np.maximum(x[s], 0.0)
+        parts.append(xs / xs.sum() if xs.sum() > 0 else xs + np.isin(np.arange(x.size), s) / s.size)
+    grads, _ = _derivatives(game, parts, scale, cross=False)
+    y = np.concatenate([np.concatenate([p[s] for p, s in zip(parts, idx, strict=True)]), np.zeros(n)])
+    for i in range(n):
+        y[total + i] = float(grads[i][idx[i]] @ parts[i][idx[i]])
+    residual = math.inf
+    for _ in range(50):
+        for i in range(n):
+            parts[i] = np.zeros(game.num_actions[i])
+            parts[i][idx[i]] = y[offs[i] : offs[i + 1]]
+        grads, blocks = _derivatives(game, parts, scale, cross=True)
+        f = np.empty(total + n)
+        jac = np.zeros((total + n, total + n))
+        for i in range(n):
+            lo, hi = offs[i], offs[i + 1]
+            f[lo:hi] = grads[i][idx[i]] - y[total + i]
+            f[total + i] = float(y[lo:hi].sum()) - 1.0
+            jac[lo:hi, total + i] = -1.0
+            jac[total + i, lo:hi] = 1.0
+            for j in range(n):
+                if j != i:
+                    jac[lo:hi, offs[j] : offs[j + 1]] = blocks[i, j][np.ix_(idx[i], idx[j])]
+        new_residual = float(np.abs(f).max())
+        if not math.isfinite(new_residual):
+            return None
+        if new_residual <= 1e-15 or (new_residual >= 0.5 * residual and new_residual <= 1e-12):
+            break  # converged to working precision
+        residual = new_residual
+        try:
+            dy = np.linalg.solve(jac, -f)
+        except np.linalg.LinAlgError:
+            dy = np.linalg.lstsq(jac, -f, rcond=None)[0]
+        y = y + dy
+    else:
+        return None
+    if new_residual > 1e-11:
+        return None
+    out = []
+    for i in range(n):
+        xs = y[offs[i] : offs[i + 1]]
+        if xs.min() < -1e-10:
+            return None  # the support guess is wrong: the equilibrium on it leaves the simplex
+        x = np.zeros(game.num_actions[i])
+        x[idx[i]] = np.maximum(xs, 0.0)
+        out.append(x / x.sum())
+    return out
+
+
+def _polish(
+    game: TensorGame,
+    branch: Sequence[NDArray[np.float64]],
+    heading: NDArray[np.float64],
+    scale: float,
+    tolerance: float,
+) -> tuple[list[NDArray[np.float64]], tuple[tuple[int, ...], ...], float] | None:
+    """An exact equilibrium near the branch point ``branch``: strategies, supports and NashConv.
+
+    ``heading`` ``[sum A_i]`` is the direction in which the branch moves the profile (towards
+    larger ``lambda``). Near its limit ``x*`` the branch satisfies ``x(lambda) = x* + c / lambda
+    + O(1 / lambda^2)``, so it heads straight at ``x*``; a candidate that the branch is not heading
+    for (cosine below ``_MIN_HEADING_COS``) is another equilibrium the branch only passes near.
+    """
+    limit = tolerance * _payoff_range(game)
+    here = np.concatenate(branch)
+    for supports in _supports(branch):
+        with np.errstate(all="ignore"):
+            found = _support_newton(game, supports, branch, scale)
+        if found is None:
+            continue
+        offset = np.concatenate(found) - here
+        distance = float(np.abs(offset).max())
+        if distance > _POLISH_RADIUS:
+            log.debug("polish on supports %s landed %.3g away from the branch; rejected", supports, distance)
+            continue
+        norm = float(np.linalg.norm(offset)) * float(np.linalg.norm(heading))
+        if norm > 0 and float(offset @ heading) < _MIN_HEADING_COS * norm:
+            log.debug("polish on supports %s: the branch is not heading there; rejected", supports)
+            continue
+        gap = normal_form_nash_conv(game, found).nash_conv
+        if gap <= limit:
+            return found, supports, gap
+        log.debug("polish on supports %s: NashConv %.3g above %.3g", supports, gap, limit)
+    return None
+
+
+# ------------------------------------------------------------------------------- the solver
+
+
+def _check_tolerance(value: Any) -> float:
+    ok = not isinstance(value, bool) and isinstance(value, int | float | np.floating | np.integer)
+    if not (ok and math.isfinite(float(value)) and 0.0 < float(value) < 1.0):
+        raise ValueError(f"tolerance must be a number in (0, 1), got {value!r}")
+    return float(value)
+
+
+def _check_steps(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
+        raise ValueError(f"max_steps must be an integer >= 1, got {value!r}")
+    return int(value)
+
+
+def _check_time_limit(value: Any) -> float | None:
+    if value is None:
+        return None
+    ok = not isinstance(value, bool) and isinstance(value, int | float | np.floating | np.integer)
+    if not (ok and float(value) > 0 and not math.isnan(float(value))):
+        raise ValueError(f"time_limit must be positive seconds or None, got {value!r}")
+    return float(value)
+
+
+def _nash_conv(game: TensorGame, parts: Sequence[NDArray[np.float64]], scale: float) -> float:
+    """NashConv in payoff units, from the scaled payoff gradients."""
+    grads, _ = _derivatives(game, parts, scale, cross=False)
+    return scale * float(sum(g.max() - g @ x for g, x in zip(grads, parts, strict=True)))
+
+
+def _progress_bar(enabled: bool | None, desc: str) -> Any:
+    if enabled is None:
+        enabled = sys.stderr.isatty()
+    if not enabled:
+        return None
+    from tqdm import tqdm
+
+    return tqdm(desc=desc, unit="step", dynamic_ncols=True, leave=True)
+
+
+class NashHomotopy:
+    """One Nash equilibrium of an N-player game: the limit of the logit QRE principal branch.
+
+    Follows the branch from uniform play at ``lambda = 0`` with the predictor-corrector core of
+    :class:`LogitPath` (Turocy 2005; McKelvey & Palfrey 1995), and polishes the first branch
+    point whose support is readable into an exact equilibrium (see the module docstring). For
+    generic games the branch converges to a unique equilibrium (the limiting logit equilibrium,
+    the one Gambit's ``logit_solve`` approximates) and the returned profile is that equilibrium
+    to machine precision; ``lambda`` grows geometrically with the steps, so most games need a few
+    dozen steps. Each step costs ``O(P^2 prod_k A_k)`` for the Jacobian plus an ``O(N^3)``
+    linear solve (``N = sum_i (A_i - 1)``).
+
+    The result's ``converged`` is ``True`` when a polished profile passed the checks; otherwise
+    (``max_steps`` or the time limit reached, or the tracer stalled) ``policy`` is the branch
+    point with the smallest NashConv seen and ``message`` says why the run stopped.
+    ``extras`` holds ``lambda`` (precision of the last branch point, in ``1 / payoff`` units),
+    ``steps``, ``supports`` (per player, the support of the answer; empty when not converged),
+    ``branch_nash_conv`` (NashConv of the branch point the polish started from, or of the
+    returned point) and ``polish_attempts``.
+
+    Args:
+        tolerance: Largest NashConv of a polished profile, as a fraction of the payoff range
+            (largest ``max u_i - min u_i``), in ``(0, 1)``.
+        max_steps: Most predictor-corrector steps.
+        first_step: Arclength of the first step (payoffs scaled to ``max |u| = 1``).
+    """
+
+    exact = True
+    accepts_limits = True
+    name = "homotopy"
+
+    def __init__(self, tolerance: float = 1e-10, max_steps: int = 2000, first_step: float = 0.25) -> None:
+        self.tolerance = _check_tolerance(tolerance)
+        self.max_steps = _check_steps(max_steps)
+        ok = not isinstance(first_step, bool) and isinstance(first_step, int | float | np.floating)
+        if not (ok and math.isfinite(float(first_step)) and float(first_step) > 0):
+            raise ValueError(f"first_step must be a positive number, got {first_step!r}")
+        self.first_step = float(first_step)
+
+    def config(self) -> dict[str, Any]:
+        """The configuration as JSON-ready values."""
+        return {"tolerance": self.tolerance, "max_steps": self.max_steps, "first_step": self.first_step}
+
+    def prepare(self, game: Any) -> TensorGame:
+        """The game as a tensor game."""
+        return prepare_normal_form(self.name, game)
+
+    def check(self, spec: GameSpec) -> None:
+        """Any normal-form game (any number of players, any utility)."""
+        check_normal_form(self.name, spec)
+
+    def run(
+        self,
+        game: TensorGame,
+        *,
+        seed: int = 0,
+        time_limit: float | None = None,
+        progress: bool | None = None,
+    ) -> SolveResult:
+        """Trace the branch and polish; deterministic (``seed`` is recorded only).
+
+        Args:
+            game: The prepared game.
+            seed: Recorded in the result.
+            time_limit: Seconds allowed; when they run out the best branch point is returned
+                with ``converged=False``.
+            progress: Show a tqdm bar with ``lambda`` and the branch point's NashConv (default:
+                when stderr is a terminal).
+        """
+        limit = _check_time_limit(time_limit)
+        started = time.perf_counter()
+        path = LogitPath(game)
+        theta, tangent = path.start()
+        lam, arc = 0.0, self.first_step
+        parts = path.profile(theta)
+        gap = _nash_conv(game, parts, path.scale)
+        best = (gap, parts, lam)
+        spread = _payoff_range(game)
+        history: list[tuple[int, float, float]] = [(0, 0.0, gap)]
+        attempts, last_attempt = 0, math.inf
+        tried: set[tuple[tuple[int, ...], ...]] = set()
+        bar = _progress_bar(progress, f"homotopy on {game.spec.name}")
+        steps = 0
+        message = ""
+        found: tuple[list[NDArray[np.float64]], tuple[tuple[int, ...], ...], float] | None = None
+        try:
+            while True:
+                # -- polish when the branch point is close to an equilibrium
+                candidates = set(_supports(parts))
+                if gap <= _POLISH_START * spread and (gap <= 0.5 * last_attempt or not candidates <= tried):
+                    attempts += 1
+                    last_attempt = gap
+                    tried |= candidates
+                    heading = path.heading(theta, tangent)
+                    found = _polish(game, parts, heading, path.scale, self.tolerance)
+                    if found is not None:
+                        break
+                if steps >= self.max_steps:
+                    message = f"max_steps={self.max_steps} reached without an exact equilibrium"
+                    break
+                if limit is not None and time.perf_counter() - started >= limit:
+                    message = f"time limit of {limit:g} s reached after {steps} steps"
+                    break
+                if path.size == 0:  # every player has one action; the polish has already accepted
+                    message = "nothing to trace"
+                    break
+                step = path.step(theta, lam, tangent, arc)
+                if step.point is None:
+                    message = f"the path follower stalled at lambda={lam / path.scale:.6g}"
+                    log.warning("homotopy on %s: %s", game.spec.name, message)
+                    break
+                steps += 1
+                theta, lam = step.point[:-1], float(step.point[-1])
+                tangent, arc = step.tangent, step.next_arc
+                parts = path.profile(theta)
+                gap = _nash_conv(game, parts, path.scale)
+                if gap < best[0]:
+                    best = (gap, parts, lam)
+                history.append((steps, time.perf_counter() - started, gap))
+                if bar is not None:
+                    bar.update(1)
+                    bar.set_postfix_str(f"lambda={lam / path.scale:.4g} NashConv={gap:.3e}")
+        finally:
+            if bar is not None:
+                bar.close()
+        seconds = time.perf_counter() - started
+        branch_gap = gap
+        if found is not None:
+            strategies, supports, final_gap = found
+            message = (
+                f"exact equilibrium polished from the logit branch at lambda={lam / path.scale:.6g} "
+                f"after {steps} steps (NashConv {final_gap:.2e})"
+            )
+        else:
+            branch_gap, strategies, _ = best
+            supports = ()
+            log.info("homotopy on %s: %s", game.spec.name, message)
+        profile = MixedProfile.of(game, strategies)
+        result = exact_result(
+            game,
+            solver=self.name,
+            config=self.config(),
+            seed=seed,
+            profile=profile,
+            seconds=seconds,
+            message=message,
+            extras={
+                "lambda": lam / path.scale,
+                "steps": steps,
+                "supports": [list(s) for s in supports],
+                "branch_nash_conv": branch_gap,
+                "polish_attempts": attempts,
+            },
+        )
+        history.append((steps + 1, seconds, result.nash_conv))
+        players = game.num_players
+        return dataclasses.replace(
+            result,
+            iterations=steps,
+            converged=found is not None,
+            history=History(
+                iteration=tuple(h[0] for h in history),
+                wall_time=tuple(h[1] for h in history),
+                exploitability=tuple(h[2] / players for h in history),
+                nash_conv=tuple(h[2] for h in history),
+            ),
+        )
+
+
+def nash_homotopy(game: TensorGame, **options: Any) -> list[MixedProfile]:
+    """The equilibrium of :class:`NashHomotopy` as a one-element list (``gamesolve.equilibria``).
+
+    Args:
+        game: A normal-form game.
+        **options: ``tolerance``, ``max_steps``, ``first_step`` of :class:`NashHomotopy`, and
+            ``time_limit`` (seconds).
+
+    Raises:
+        GamesolveError: No exact equilibrium within the limits (the message says why).
+    """
+    from gamesolve.errors import GamesolveError
+
+    time_limit = options.pop("time_limit", None)
+    solver = NashHomotopy(**options)
+    prepared = solver.prepare(game)
+    solver.check(prepared.spec)
+    result = solver.run(prepared, time_limit=time_limit, progress=False)
+    if not result.converged:
+        raise GamesolveError(f"the homotopy found no exact equilibrium: {result.message}")
+    return [result.policy]
