@@ -39,9 +39,17 @@ def check_extensive_form(name: str, spec: GameSpec) -> None:
 
 def prepare_normal_form(name: str, game: Any) -> TensorGame:
     """``game`` as a :class:`~gamesolve.normal_form.TensorGame` for solver ``name``."""
-    if not isinstance(game, TensorGame):
-        raise UnsupportedGame(f"{name} solves normal-form games; got {type(game).__name__}")
-    return game
+    if isinstance(game, TensorGame):
+        return game
+    to_normal_form = getattr(game, "to_normal_form", None)
+    if callable(to_normal_form):  # an OpenSpiel one-shot game
+        try:
+            converted = to_normal_form()
+        except UnsupportedGame as exc:
+            raise UnsupportedGame(f"{name} solves normal-form games: {exc}") from None
+        if isinstance(converted, TensorGame):
+            return converted
+    raise UnsupportedGame(f"{name} solves normal-form games; got {type(game).__name__}")
 
 
 def check_normal_form(name: str, spec: GameSpec) -> None:
@@ -50,10 +58,17 @@ def check_normal_form(name: str, spec: GameSpec) -> None:
         raise UnsupportedGame(f"{name} solves normal-form games, not {spec.kind.value} games")
 
 
-def require_two_player_zero_sum(name: str, spec: GameSpec) -> None:
-    """Refuse games that are not two-player zero-sum (or constant-sum)."""
+def require_two_player_zero_sum(name: str, spec: GameSpec, *, alternatives: str = "") -> None:
+    """Refuse games that are not two-player zero-sum (or constant-sum).
+
+    Args:
+        name: The solver, as the user knows it.
+        spec: The game's spec.
+        alternatives: A sentence appended to the message, naming what to use instead.
+    """
     if spec.num_players != 2 or spec.utility not in (Utility.ZERO_SUM, Utility.CONSTANT_SUM):
-        raise UnsupportedGame(
+        message = (
             f"{name} needs a two-player zero-sum game; {spec.name!r} is "
             f"{spec.utility.value.replace('_', '-')} with {spec.num_players} players"
         )
+        raise UnsupportedGame(f"{message}. {alternatives}" if alternatives else message)
