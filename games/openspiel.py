@@ -17,6 +17,8 @@ import threading
 from collections.abc import Iterator, Sequence
 from typing import Any
 
+import numpy as np
+
 from gamesolve.compiled import CompiledGame, compile_game
 from gamesolve.errors import GameNotFoundError, UnsupportedGame
 from gamesolve.protocols import State
@@ -114,9 +116,11 @@ class OpenSpielGame:
         game: A ``pyspiel.Game``. Simultaneous-move games must already be turn-based
             (:func:`load` converts them).
         name: The game string it was loaded from.
+        simultaneous: The simultaneous-move original of a converted game (kept so that one-shot
+            games can be read back as normal-form games by :meth:`to_normal_form`).
     """
 
-    def __init__(self, game: Any, name: str) -> None:
+    def __init__(self, game: Any, name: str, *, simultaneous: Any = None) -> None:
         pyspiel = _pyspiel()
         gtype = game.get_type()
         if gtype.dynamics != pyspiel.GameType.Dynamics.SEQUENTIAL:
@@ -133,6 +137,8 @@ class OpenSpielGame:
             )
         self._game = game
         self._name = name
+        self._simultaneous = simultaneous
+        self._normal_form: Any = None
         self._compiled: CompiledGame | None = None
         self._lock = threading.Lock()
         self._spec = GameSpec(
@@ -180,6 +186,42 @@ class OpenSpielGame:
                 self._compiled = compile_game(self, max_nodes=max_nodes)
             return self._compiled
 
+    def to_normal_form(self) -> Any:
+        """The game as a :class:`~gamesolve.normal_form.TensorGame`, for one-shot matrix games.
+
+        OpenSpiel's normal-form games (``matrix_rps``, ``matching_pennies_3p``, ...) are
+        simultaneous-move games with a single joint move; their payoff tensor is read by playing
+        every joint action once.
+
+        Raises:
+            UnsupportedGame: The game is not a one-shot simultaneous-move game without chance.
+        """
+        from gamesolve.normal_form import normal_form_game
+
+        if self._normal_form is not None:
+            return self._normal_form
+        original = self._simultaneous
+        root = None if original is None else original.new_initial_state()
+        if root is None or root.is_chance_node() or not root.is_simultaneous_node():
+            raise UnsupportedGame(
+                f"OpenSpiel game {self._name!r} is not a one-shot simultaneous-move (normal-form) game"
+            )
+        n = int(original.num_players())
+        legal = [list(root.legal_actions(p)) for p in range(n)]
+        payoffs = np.zeros((n, *(len(a) for a in legal)))
+        for index in np.ndindex(*payoffs.shape[1:]):
+            state = root.clone()
+            state.apply_actions([legal[p][k] for p, k in enumerate(index)])
+            if not state.is_terminal():
+                raise UnsupportedGame(
+                    f"OpenSpiel game {self._name!r} continues after the first joint move; it is not "
+                    "a normal-form game"
+                )
+            payoffs[(slice(None), *index)] = state.returns()
+        names = [[root.action_to_string(p, a) for a in legal[p]] for p in range(n)]
+        self._normal_form = normal_form_game(payoffs, name=self._name, action_names=names)
+        return self._normal_form
+
     def __repr__(self) -> str:
         return f"OpenSpielGame({self._name!r})"
 
@@ -207,7 +249,7 @@ def load(name: str) -> OpenSpielGame:
         raise GameNotFoundError(f"OpenSpiel cannot load {name!r}: {msg}") from exc
     if game.get_type().dynamics == pyspiel.GameType.Dynamics.SIMULTANEOUS:
         log.info("converting simultaneous-move game %s to turn-based form", name)
-        game = pyspiel.convert_to_turn_based(game)
+        return OpenSpielGame(pyspiel.convert_to_turn_based(game), name, simultaneous=game)
     return OpenSpielGame(game, name)
 
 

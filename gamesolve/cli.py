@@ -325,7 +325,10 @@ def run_solve(args: argparse.Namespace) -> gamesolve.SolveResult:
 def _print_solution(game: Any, result: gamesolve.SolveResult) -> None:
     """Print a normal-form solution: the profile (or joint distribution) with action names."""
     if not isinstance(game, gamesolve.TensorGame):
-        return
+        try:  # OpenSpiel one-shot games read as normal-form games
+            game = game.to_normal_form()
+        except (AttributeError, GamesolveError):
+            return
     names = game.action_names
     if isinstance(result.policy, gamesolve.MixedProfile):
         profiles = result.extras.get("equilibria") or [result.policy.to_lists()]

@@ -302,3 +302,15 @@ def test_compile_is_cached(game_loader):
     assert gamesolve.as_compiled(game) is game.compile()
     assert game.compile().source is game
     assert game.compile().compile_seconds > 0.0
+
+
+def test_openspiel_one_shot_games_read_as_normal_form_games():
+    rps = gamesolve.load_game("matrix_rps").to_normal_form()
+    assert isinstance(rps, gamesolve.TensorGame)
+    np.testing.assert_array_equal(rps.payoffs, gamesolve.load_game("rps").payoffs)
+    assert list(rps.action_names[0]) == ["Rock", "Paper", "Scissors"]
+    mp3 = gamesolve.load_game("matching_pennies_3p")
+    assert mp3.to_normal_form().num_actions == (2, 2, 2)
+    assert gamesolve.solve(mp3, "homotopy").gap <= 1e-12  # normal-form solvers take them directly
+    with pytest.raises(gamesolve.UnsupportedGame, match="not a one-shot"):
+        gamesolve.load_game("kuhn_poker").to_normal_form()

@@ -184,7 +184,7 @@ def test_solve_enumerate_and_lemke_howson_on_catalog_games(capsys, tmp_path):
     assert direct.gap <= 1e-12
     assert len(direct.extras["equilibria"]) >= 1
     code, _, err = run(capsys, "solve", "matching_pennies_3p", "--solver", "enumerate")
-    assert code == 2 and "normal-form" in err
+    assert code == 2 and "two-player" in err
 
 
 @pytest.mark.parametrize(
