@@ -38,6 +38,9 @@ bench: $(STAMP)
 	$(PY) -m experiments.bench_evaluation
 	$(PY) -m experiments.bench_cfr
 	$(PY) -m experiments.bench_normal_form
+	$(PY) -m experiments.bench_equilibria
+	$(PY) -m experiments.bench_nplayer
+	$(PY) -m experiments.bench_sequence_form
 
 reproduce: $(STAMP)
 	$(PY) -m pytest -q -m slow

@@ -177,6 +177,11 @@ class SolverEntry:
         return self.extensive
 
 
+def _ef(name: str, entry_point: str, description: str, **kwargs: Any) -> SolverEntry:
+    """The extensive-form side of a name shared with a normal-form method."""
+    return SolverEntry(name, entry_point, description, tuple(kwargs.items()))
+
+
 def _is_normal_form(game: Any) -> bool:
     from gamesolve.normal_form import TensorGame
     from gamesolve.preference import PreferenceGame
@@ -204,9 +209,30 @@ _SOLVERS: dict[str, SolverEntry] = {
         ),
         SolverEntry("mccfr-es", "solvers.mccfr:ExternalSamplingMCCFR", "Monte Carlo CFR, external sampling"),
         SolverEntry("mccfr-os", "solvers.mccfr:OutcomeSamplingMCCFR", "Monte Carlo CFR, outcome sampling"),
+        SolverEntry(
+            "balanced-ftrl",
+            "solvers.bandit_ftrl:BalancedFTRL",
+            "Balanced FTRL, trajectory feedback (average; 2p0s extensive form)",
+        ),
+        SolverEntry(
+            "adaptive-ftrl",
+            "solvers.bandit_ftrl:AdaptiveFTRL",
+            "Adaptive FTRL, trajectory feedback (average; 2p0s extensive form)",
+        ),
         SolverEntry("lp", "solvers.lp:ZeroSumLP", "two-player zero-sum Nash equilibrium by LP (HiGHS)"),
+        SolverEntry(
+            "sequence-lp",
+            "solvers.sequence_lp:SequenceFormLP",
+            "two-player zero-sum extensive-form Nash equilibrium by sequence-form LP (HiGHS)",
+        ),
+        SolverEntry("xfp", "solvers.xfp:XFP", "extensive-form fictitious play (average)"),
         SolverEntry("enumerate", "solvers.two_player:EquilibriumEnumeration", "all equilibria (2 players)"),
         SolverEntry("lemke-howson", "solvers.two_player:LemkeHowson", "one equilibrium by Lemke-Howson"),
+        SolverEntry(
+            "homotopy",
+            "solvers.homotopy:NashHomotopy",
+            "one Nash equilibrium of an N-player game (logit homotopy, polished to exact)",
+        ),
         SolverEntry("nash-mp", "solvers.preference:NashMirrorProx", "Nash mirror-prox on a preference game"),
         SolverEntry("egpo", "solvers.preference:EGPO", "extragradient preference optimization"),
         SolverEntry("preference-mwu", "solvers.preference:PreferenceSelfPlay", "unregularized MWU self-play"),
@@ -231,24 +257,41 @@ _SOLVERS: dict[str, SolverEntry] = {
             "solvers.dynamics:MirrorDescent",
             "projected gradient / Euclidean OMD (average)",
             (("geometry", "euclidean"),),
+            _ef("omd", "solvers.dilated:DilatedOMD", "dilated-entropy online mirror descent (average)"),
         ),
         SolverEntry(
             "ftrl",
             "solvers.dynamics:MirrorDescent",
             "follow the regularized leader (average)",
             (("lazy", True),),
+            _ef("ftrl", "solvers.dilated:DilatedOMD", "dilated-entropy FTRL (average)", lazy=True),
         ),
         SolverEntry(
-            "omwu", "solvers.dynamics:MirrorDescent", "optimistic MWU (last iterate)", (("optimistic", True),)
+            "omwu",
+            "solvers.dynamics:MirrorDescent",
+            "optimistic MWU (last iterate)",
+            (("optimistic", True),),
+            _ef(
+                "omwu", "solvers.dilated:DilatedOMD", "dilated optimistic OMD (last iterate)", optimistic=True
+            ),
         ),
         SolverEntry(
-            "extragradient", "solvers.dynamics:ExtraGradient", "extragradient, Euclidean (last iterate)"
+            "extragradient",
+            "solvers.dynamics:ExtraGradient",
+            "extragradient, Euclidean (last iterate)",
+            extensive=_ef(
+                "extragradient",
+                "solvers.dilated:DilatedMirrorProx",
+                "dilated-entropy extragradient (last iterate)",
+                output="last",
+            ),
         ),
         SolverEntry(
             "mirror-prox",
             "solvers.dynamics:ExtraGradient",
             "mirror-prox, entropic (average)",
             (("geometry", "entropy"),),
+            _ef("mirror-prox", "solvers.dilated:DilatedMirrorProx", "dilated-entropy mirror-prox (average)"),
         ),
         SolverEntry(
             "ogda",
@@ -260,7 +303,12 @@ _SOLVERS: dict[str, SolverEntry] = {
             "aog", "solvers.dynamics:AcceleratedOptimisticGradient", "accelerated optimistic gradient (last)"
         ),
         SolverEntry(
-            "mmd", "solvers.dynamics:MagneticMirrorDescent", "magnetic mirror descent (last iterate, QRE)"
+            "mmd",
+            "solvers.dynamics:MagneticMirrorDescent",
+            "magnetic mirror descent (last iterate, QRE)",
+            extensive=_ef(
+                "mmd", "solvers.dilated:DilatedMMD", "dilated magnetic mirror descent (last iterate)"
+            ),
         ),
         SolverEntry(
             "fictitious-play", "solvers.dynamics:FictitiousPlay", "fictitious play (empirical average)"
@@ -300,7 +348,10 @@ _SOLVERS: dict[str, SolverEntry] = {
 
 def available_solvers() -> list[tuple[str, str]]:
     """``(name, description)`` of every registered solver."""
-    return [(e.name, e.description) for e in _SOLVERS.values()]
+    return [
+        (e.name, e.description + (f"; extensive form: {e.extensive.description}" if e.extensive else ""))
+        for e in _SOLVERS.values()
+    ]
 
 
 def make_solver(name: str, *, game: Any = None, **options: Any) -> Any:

@@ -29,3 +29,39 @@ def test_last_iterate_versus_average(tmp_path):
     # mirror-prox's average gap obeys its O(1/T) bound shape: it shrinks by 10x over the run
     assert curves["mirror-prox"]["average"][-1] < 0.1 * curves["mirror-prox"]["average"][5]
     assert (tmp_path / "last_iterate.png").stat().st_size > 1000
+
+
+def test_trajectory_feedback_ftrl_rates(tmp_path):
+    from experiments import reproduce_trajectory_feedback as rtf
+
+    cfg = rtf.Config(
+        games=("kuhn_poker",),
+        episodes={"kuhn_poker": 200_000},
+        seeds=(0, 1),
+        multipliers=(0.3, 1.0, 3.0),
+        points=12,
+        out=str(tmp_path),
+    )
+    kuhn = rtf.main(cfg)["games"]["kuhn_poker"]
+    for method in ("balanced-ftrl", "adaptive-ftrl"):
+        # The NashConv of the average falls roughly like T^(-1/2) with trajectory feedback.
+        assert -0.9 < kuhn[method]["slope"] < -0.25, (method, kuhn[method]["slope"])
+        assert kuhn[method]["final_nash_conv"] < 0.06
+        assert kuhn[method]["multiplier"] in cfg.multipliers
+    assert kuhn["mccfr-os"]["final_nash_conv"] < 0.1
+    assert (tmp_path / "nashconv.png").stat().st_size > 1000
+    assert (tmp_path / "result.json").exists()
+
+
+def test_leduc_first_order_methods(tmp_path):
+    from experiments import reproduce_leduc_first_order as rlfo
+
+    cfg = rlfo.Config(iterations=2000, eval_every=500, out=str(tmp_path))
+    curves = rlfo.main(cfg)["curves"]
+    assert set(curves) == {"cfr+", "pcfr+", "dcfr", "omwu", "mmd", "mirror-prox"}
+    # every method improves on the uniform policy (exploitability 4.747 / 2)
+    for name, c in curves.items():
+        assert c["average"][-1] < (0.1 if name != "mmd" else 1.0), name
+    assert curves["omwu"]["last"][-1] < curves["omwu"]["last"][0]
+    assert curves["mirror-prox"]["average"][-1] < 0.5 * curves["mirror-prox"]["average"][1]
+    assert (tmp_path / "exploitability.png").stat().st_size > 1000

@@ -1,0 +1,805 @@
+"""Treeplex kernels for first-order methods with the dilated entropy (two-player zero-sum games).
+
+Notation (``S`` = total number of sequences of both players, numbered globally with
+:attr:`~gamesolve.compiled.CompiledGame.sequence_offset`; ``I`` infosets; ``A`` slots):
+
+* **Sequence-form loss.** Against the opponent's behavior strategy, player ``i``'s loss of
+  sequence ``s`` is ``loss[s] = -sum_{z: seq_i(z) = s} chance(z) * reach_{-i}(z) * u_i(z)``, so that
+  ``<loss_i, x_i>`` is minus player ``i``'s expected utility for any sequence-form strategy
+  ``x_i``. :func:`sequence_losses` computes it with one forward reach pass over the nodes
+  (``parent < child``) and one scatter over the terminals; no recursion, no allocation.
+* **Local softmax** (algorithms.md §2; Hoda, Gilpin, Peña & Sandholm 2010). The prox step of the
+  dilated entropy ``psi(x) = sum_I w_I x(p(I)) sum_a b(a|I) ln b(a|I)`` decomposes into one softmax
+  per infoset, bottom-up (infoset ids are topologically ordered, so a reverse loop is a bottom-up
+  pass on both treeplexes). :func:`local_softmax` implements the general form
+
+  ``l_hat(I, a) = loss[Ia] + sum_{I' below Ia} V(I')``,
+  ``logit(I, a) = c_ref ln b_ref(a|I) + c_mag ln rho(a|I) - step * l_hat(I, a) / w_I``,
+  ``b(.|I) = softmax(logit(I, .))``, ``V(I) = -(w_I / step) ln sum_a exp(logit(I, a))``,
+
+  which covers OMD (``b_ref`` = previous iterate, ``loss`` = current loss, ``c_ref = 1``), FTRL
+  (``b_ref`` = the start ``b_0``, ``loss`` = cumulative loss), the regularized best response
+  (``c_ref = c_mag = 0``, ``step = 1 / alpha``) and magnetic mirror descent (below). The root value
+  ``loss[0] + sum_{root infosets} V(I)`` is ``min_x <loss, x> + D(x) / step`` for the matching
+  regularizer ``D``.
+* **MMD** (Sokota et al. 2023, algorithms.md §5): ``x_{t+1} = argmin eta <l, x> + eta alpha
+  D_psi(x, rho) + D_psi(x, x_t)`` (``psi`` itself in place of ``D_psi(., rho)`` for the default
+  magnet). Since ``grad psi(x)[Ia] = w_I ln b(a|I)`` plus a vector that is constant on the
+  treeplex, this is the local softmax with ``c_ref = 1 / (1 + eta alpha)``, ``c_mag = eta alpha /
+  (1 + eta alpha)`` and ``step = eta / (1 + eta alpha)``; :func:`mmd_step_numpy` is the literal
+  OpenSpiel-style computation (gradient of ``psi`` in sequence form, ``g = (eta l - grad psi(x_t))
+  / (1 + eta alpha)``, children's ``<g, b> + w negentropy(b)`` added to the parent sequence) and
+  the tests check that the two agree. :func:`mmd_iterations` also runs the optimistic version
+  (``base_t = mmd(base_{t-1}, l_t)``, play ``mmd(base_t, l_t)``), an annealed temperature
+  ``alpha_t = alpha / t^p`` and a magnet moved every ``magnet_every`` iterations.
+* **Behavior <-> sequence form.** ``x(Ia) = x(p(I)) b(a|I)`` top-down (:func:`sequence_form`),
+  ``b(a|I) = x(Ia) / x(p(I))`` (:func:`behavior_from_sequence`, uniform where ``x(p(I)) = 0``).
+  Averages are taken in sequence form (reach-weighted), then converted.
+
+Strategies are kept as log-probabilities ``log_probs [I, A]`` next to ``probs = exp(log_probs)``,
+so that repeated multiplicative steps never underflow into an absorbing zero. Illegal (padding)
+slots are never read or written.
+
+The driver kernels (:func:`omd_iterations`, :func:`mmd_iterations`, :func:`mirror_prox_iterations`)
+run ``count`` iterations of a method in one call. Every kernel has a plain-numpy twin
+(``*_numpy``) used by the tests.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numba
+import numpy as np
+from numpy.typing import NDArray
+
+from gamesolve.kernels.evaluation import reach_numpy
+
+__all__ = [
+    "behavior_from_sequence",
+    "behavior_from_sequence_numpy",
+    "local_softmax",
+    "local_softmax_numpy",
+    "mirror_prox_iterations",
+    "mmd_iterations",
+    "mmd_step_numpy",
+    "moving_magnet",
+    "omd_iterations",
+    "sequence_form",
+    "sequence_form_numpy",
+    "sequence_losses",
+    "sequence_losses_numpy",
+]
+
+_TERMINAL = -4
+_CHANCE = -1
+
+
+# ----------------------------------------------------------------------------- building blocks
+
+
+@numba.njit(cache=True, nogil=True)
+def sequence_losses(
+    node_player: NDArray[np.int8],  # [N]
+    node_infoset: NDArray[np.int32],  # [N]
+    node_first_child: NDArray[np.int32],  # [N]
+    node_num_children: NDArray[np.int32],  # [N]
+    node_prob: NDArray[np.float64],  # [N]
+    terminal_node: NDArray[np.int32],  # [T]
+    terminal_utility: NDArray[np.float64],  # [T, 2]
+    terminal_seq: NDArray[np.int32],  # [T, 2]
+    seq_offset: NDArray[np.int64],  # [2]
+    probs: NDArray[np.float64],  # [I, A] behavior profile of both players
+    player: int,  # 0, 1, or -1 for both
+    weight: NDArray[np.float64],  # [N, 2] scratch: chance x opponent reach, per player
+    loss: NDArray[np.float64],  # [S] out (the blocks of the requested players are overwritten)
+) -> None:
+    """Sequence-form loss of ``player`` (or both) against the other's behavior in ``probs``."""
+    n_nodes = node_player.shape[0]
+    for p in range(2):
+        if player == -1 or player == p:
+            end = loss.shape[0] if p == 1 else seq_offset[1]
+            for s in range(seq_offset[p], end):
+                loss[s] = 0.0
+    weight[0, 0] = 1.0
+    weight[0, 1] = 1.0
+    for n in range(n_nodes):
+        pl = node_player[n]
+        if pl == _TERMINAL:
+            continue
+        first = node_first_child[n]
+        w0 = weight[n, 0]
+        w1 = weight[n, 1]
+        if pl == _CHANCE:
+            for j in range(node_num_children[n]):
+                q = node_prob[first + j]
+                weight[first + j, 0] = w0 * q
+                weight[first + j, 1] = w1 * q
+        elif pl == 0:
+            infoset = node_infoset[n]
+            for j in range(node_num_children[n]):
+                weight[first + j, 0] = w0
+                weight[first + j, 1] = w1 * probs[infoset, j]
+        else:
+            infoset = node_infoset[n]
+            for j in range(node_num_children[n]):
+                weight[first + j, 0] = w0 * probs[infoset, j]
+                weight[first + j, 1] = w1
+    for t in range(terminal_node.shape[0]):
+        node = terminal_node[t]
+        for p in range(2):
+            if player == -1 or player == p:
+                loss[seq_offset[p] + terminal_seq[t, p]] -= weight[node, p] * terminal_utility[t, p]
+
+
+@numba.njit(cache=True, nogil=True)
+def local_softmax(
+    infoset_player: NDArray[np.int32],  # [I]
+    infoset_num_actions: NDArray[np.int32],  # [I]
+    infoset_first_seq: NDArray[np.int32],  # [I]
+    infoset_parent_seq: NDArray[np.int32],  # [I]
+    seq_offset: NDArray[np.int64],  # [2]
+    weights: NDArray[np.float64],  # [I] w_I > 0
+    loss: NDArray[np.float64],  # [S]
+    log_ref: NDArray[np.float64],  # [I, A] ln b_ref (may be the same array as log_probs)
+    c_ref: float,
+    log_mag: NDArray[np.float64],  # [I, A] ln rho (zeros: psi itself)
+    c_mag: float,
+    step: float,
+    player: int,  # 0, 1, or -1 for both
+    below: NDArray[np.float64],  # [S] scratch: sum of child infoset values per sequence
+    log_probs: NDArray[np.float64],  # [I, A] out
+    probs: NDArray[np.float64],  # [I, A] out
+    root_values: NDArray[np.float64],  # [2] out: loss[0] + sum of root infoset values
+) -> None:
+    """Bottom-up local softmax update (see the module docstring) of ``player``'s infosets."""
+    for s in range(below.shape[0]):
+        below[s] = 0.0
+    for infoset in range(infoset_player.shape[0] - 1, -1, -1):
+        p = infoset_player[infoset]
+        if player != -1 and p != player:
+            continue
+        m = infoset_num_actions[infoset]
+        base = seq_offset[p]
+        first = base + infoset_first_seq[infoset]
+        scale = step / weights[infoset]
+        top = -np.inf
+        for j in range(m):
+            z = (
+                c_ref * log_ref[infoset, j]
+                + c_mag * log_mag[infoset, j]
+                - scale * (loss[first + j] + below[first + j])
+            )
+            if z > top:
+                top = z
+        total = 0.0
+        for j in range(m):
+            z = (
+                c_ref * log_ref[infoset, j]
+                + c_mag * log_mag[infoset, j]
+                - scale * (loss[first + j] + below[first + j])
+            )
+            total += math.exp(z - top)
+        lse = top + math.log(total)
+        for j in range(m):
+            z = (
+                c_ref * log_ref[infoset, j]
+                + c_mag * log_mag[infoset, j]
+                - scale * (loss[first + j] + below[first + j])
+            )
+            lp = z - lse
+            log_probs[infoset, j] = lp
+            probs[infoset, j] = math.exp(lp)
+        below[base + infoset_parent_seq[infoset]] -= lse / scale
+    for p in range(2):
+        if player == -1 or player == p:
+            root_values[p] = loss[seq_offset[p]] + below[seq_offset[p]]
+
+
+@numba.njit(cache=True, nogil=True)
+def sequence_form(
+    infoset_player: NDArray[np.int32],  # [I]
+    infoset_num_actions: NDArray[np.int32],  # [I]
+    infoset_first_seq: NDArray[np.int32],  # [I]
+    infoset_parent_seq: NDArray[np.int32],  # [I]
+    seq_offset: NDArray[np.int64],  # [2]
+    probs: NDArray[np.float64],  # [I, A]
+    seq: NDArray[np.float64],  # [S] out: x(Ia) = x(p(I)) b(a|I), x(empty) = 1
+) -> None:
+    """Behavior to sequence form, top-down over infosets (parents first), both players."""
+    for p in range(seq_offset.shape[0]):
+        seq[seq_offset[p]] = 1.0
+    for infoset in range(infoset_player.shape[0]):
+        base = seq_offset[infoset_player[infoset]]
+        parent = seq[base + infoset_parent_seq[infoset]]
+        first = base + infoset_first_seq[infoset]
+        for j in range(infoset_num_actions[infoset]):
+            seq[first + j] = parent * probs[infoset, j]
+
+
+@numba.njit(cache=True, nogil=True)
+def behavior_from_sequence(
+    infoset_player: NDArray[np.int32],  # [I]
+    infoset_num_actions: NDArray[np.int32],  # [I]
+    infoset_first_seq: NDArray[np.int32],  # [I]
+    infoset_parent_seq: NDArray[np.int32],  # [I]
+    seq_offset: NDArray[np.int64],  # [2]
+    seq: NDArray[np.float64],  # [S] a (possibly unnormalized) sequence-form strategy
+    probs: NDArray[np.float64],  # [I, A] out; uniform where the infoset has no mass
+) -> None:
+    """``b(a|I) = x(Ia) / sum_a' x(Ia')``; uniform at infosets the strategy never reaches."""
+    for infoset in range(infoset_player.shape[0]):
+        first = seq_offset[infoset_player[infoset]] + infoset_first_seq[infoset]
+        m = infoset_num_actions[infoset]
+        total = 0.0
+        for j in range(m):
+            total += seq[first + j]
+        for j in range(m):
+            probs[infoset, j] = seq[first + j] / total if total > 0.0 else 1.0 / m
+
+
+@numba.njit(cache=True, nogil=True)
+def moving_magnet(
+    infoset_num_actions: NDArray[np.int32],  # [I]
+    log_probs: NDArray[np.float64],  # [I, A]
+    rate: float,
+    log_magnet: NDArray[np.float64],  # [I, A] in/out
+) -> None:
+    """``rho(.|I) <- normalize(rho^(1 - rate) b^rate)`` at every infoset (geometric interpolation)."""
+    for infoset in range(log_magnet.shape[0]):
+        m = infoset_num_actions[infoset]
+        top = -np.inf
+        for j in range(m):
+            z = (1.0 - rate) * log_magnet[infoset, j] + rate * log_probs[infoset, j]
+            log_magnet[infoset, j] = z
+            if z > top:
+                top = z
+        total = 0.0
+        for j in range(m):
+            total += math.exp(log_magnet[infoset, j] - top)
+        lse = top + math.log(total)
+        for j in range(m):
+            log_magnet[infoset, j] -= lse
+
+
+@numba.njit(cache=True, nogil=True)
+def _accumulate(seq: NDArray[np.float64], weight: float, avg_seq: NDArray[np.float64]) -> None:
+    for s in range(seq.shape[0]):
+        avg_seq[s] += weight * seq[s]
+
+
+# ------------------------------------------------------------------------------------ drivers
+
+
+@numba.njit(cache=True, nogil=True)
+def omd_iterations(
+    node_player: NDArray[np.int8],  # [N]
+    node_infoset: NDArray[np.int32],  # [N]
+    node_first_child: NDArray[np.int32],  # [N]
+    node_num_children: NDArray[np.int32],  # [N]
+    node_prob: NDArray[np.float64],  # [N]
+    terminal_node: NDArray[np.int32],  # [T]
+    terminal_utility: NDArray[np.float64],  # [T, 2]
+    terminal_seq: NDArray[np.int32],  # [T, 2]
+    infoset_player: NDArray[np.int32],  # [I]
+    infoset_num_actions: NDArray[np.int32],  # [I]
+    infoset_first_seq: NDArray[np.int32],  # [I]
+    infoset_parent_seq: NDArray[np.int32],  # [I]
+    seq_offset: NDArray[np.int64],  # [2]
+    weights: NDArray[np.float64],  # [I]
+    t_first: int,  # number of the first iteration to run (from 1)
+    count: int,
+    eta: float,
+    sqrt_schedule: bool,  # eta_t = eta / sqrt(t) instead of eta
+    lazy: bool,  # FTRL (cumulative loss from log_start) instead of OMD (current loss from the iterate)
+    optimistic: bool,  # add the last loss as a prediction
+    alternating: bool,
+    log_start: NDArray[np.float64],  # [I, A] ln b_0 (FTRL center)
+    log_probs: NDArray[np.float64],  # [I, A] in/out: current iterate
+    probs: NDArray[np.float64],  # [I, A] in/out
+    log_base: NDArray[np.float64],  # [I, A] in/out: optimistic OMD's secondary sequence
+    cum_loss: NDArray[np.float64],  # [S] in/out: cumulative loss (FTRL)
+    loss: NDArray[np.float64],  # [S] out: the last loss
+    avg_seq: NDArray[np.float64],  # [S] in/out: sum of the iterates in sequence form
+    weight: NDArray[np.float64],  # [N, 2] scratch
+    below: NDArray[np.float64],  # [S] scratch
+    seq: NDArray[np.float64],  # [S] scratch
+    target: NDArray[np.float64],  # [S] scratch
+    probs_scratch: NDArray[np.float64],  # [I, A] scratch
+    root_values: NDArray[np.float64],  # [2] scratch
+) -> None:
+    """``count`` iterations of dilated-entropy OMD / FTRL, plain or optimistic."""
+    n_seq = loss.shape[0]
+    for t in range(t_first, t_first + count):
+        eta_now = eta / math.sqrt(t) if sqrt_schedule else eta
+        eta_next = eta / math.sqrt(t + 1) if sqrt_schedule else eta
+        sequence_form(
+            infoset_player, infoset_num_actions, infoset_first_seq, infoset_parent_seq, seq_offset, probs, seq
+        )
+        _accumulate(seq, 1.0, avg_seq)
+        for k in range(1 if not alternating else 2):
+            player = -1 if not alternating else k
+            sequence_losses(
+                node_player,
+                node_infoset,
+                node_first_child,
+                node_num_children,
+                node_prob,
+                terminal_node,
+                terminal_utility,
+                terminal_seq,
+                seq_offset,
+                probs,
+                player,
+                weight,
+                loss,
+            )
+            lo = 0 if player <= 0 else seq_offset[1]
+            hi = n_seq if player != 0 else seq_offset[1]
+            for s in range(lo, hi):
+                cum_loss[s] += loss[s]
+            if lazy:
+                # FTRL centered at b_0: argmin <L_t (+ l_t), x> + D_psi(x, x_0) / eta_{t+1}.
+                for s in range(lo, hi):
+                    target[s] = cum_loss[s] + (loss[s] if optimistic else 0.0)
+                local_softmax(
+                    infoset_player,
+                    infoset_num_actions,
+                    infoset_first_seq,
+                    infoset_parent_seq,
+                    seq_offset,
+                    weights,
+                    target,
+                    log_start,
+                    1.0,
+                    log_start,
+                    0.0,
+                    eta_next,
+                    player,
+                    below,
+                    log_probs,
+                    probs,
+                    root_values,
+                )
+            elif optimistic:
+                # base_t = prox(base_{t-1}, l_t); play prox(base_t, l_t) (Rakhlin & Sridharan 2013).
+                local_softmax(
+                    infoset_player,
+                    infoset_num_actions,
+                    infoset_first_seq,
+                    infoset_parent_seq,
+                    seq_offset,
+                    weights,
+                    loss,
+                    log_base,
+                    1.0,
+                    log_base,
+                    0.0,
+                    eta_now,
+                    player,
+                    below,
+                    log_base,
+                    probs_scratch,
+                    root_values,
+                )
+                local_softmax(
+                    infoset_player,
+                    infoset_num_actions,
+                    infoset_first_seq,
+                    infoset_parent_seq,
+                    seq_offset,
+                    weights,
+                    loss,
+                    log_base,
+                    1.0,
+                    log_base,
+                    0.0,
+                    eta_next,
+                    player,
+                    below,
+                    log_probs,
+                    probs,
+                    root_values,
+                )
+            else:
+                local_softmax(
+                    infoset_player,
+                    infoset_num_actions,
+                    infoset_first_seq,
+                    infoset_parent_seq,
+                    seq_offset,
+                    weights,
+                    loss,
+                    log_probs,
+                    1.0,
+                    log_probs,
+                    0.0,
+                    eta_now,
+                    player,
+                    below,
+                    log_probs,
+                    probs,
+                    root_values,
+                )
+
+
+@numba.njit(cache=True, nogil=True)
+def mmd_iterations(
+    node_player: NDArray[np.int8],  # [N]
+    node_infoset: NDArray[np.int32],  # [N]
+    node_first_child: NDArray[np.int32],  # [N]
+    node_num_children: NDArray[np.int32],  # [N]
+    node_prob: NDArray[np.float64],  # [N]
+    terminal_node: NDArray[np.int32],  # [T]
+    terminal_utility: NDArray[np.float64],  # [T, 2]
+    terminal_seq: NDArray[np.int32],  # [T, 2]
+    infoset_player: NDArray[np.int32],  # [I]
+    infoset_num_actions: NDArray[np.int32],  # [I]
+    infoset_first_seq: NDArray[np.int32],  # [I]
+    infoset_parent_seq: NDArray[np.int32],  # [I]
+    seq_offset: NDArray[np.int64],  # [2]
+    weights: NDArray[np.float64],  # [I]
+    t_first: int,
+    count: int,
+    eta: float,
+    alpha: float,
+    alpha_power: float,  # alpha_t = alpha / t ** alpha_power (0: fixed temperature)
+    magnet_rate: float,  # moving magnet rate lambda (0: fixed magnet)
+    magnet_every: int,  # move the magnet after every magnet_every-th iteration (t % magnet_every == 0)
+    optimistic: bool,  # optimistic MMD: play prox(base_t, l_t), base_t = prox(base_{t-1}, l_t)
+    alternating: bool,
+    log_magnet: NDArray[np.float64],  # [I, A] in/out: ln rho (zeros: psi itself)
+    log_probs: NDArray[np.float64],  # [I, A] in/out
+    probs: NDArray[np.float64],  # [I, A] in/out
+    log_base: NDArray[np.float64],  # [I, A] in/out: the optimistic secondary sequence (unused otherwise)
+    loss: NDArray[np.float64],  # [S] out: the last loss
+    avg_seq: NDArray[np.float64],  # [S] in/out
+    weight: NDArray[np.float64],  # [N, 2] scratch
+    below: NDArray[np.float64],  # [S] scratch
+    seq: NDArray[np.float64],  # [S] scratch
+    probs_scratch: NDArray[np.float64],  # [I, A] scratch
+    root_values: NDArray[np.float64],  # [2] scratch
+) -> None:
+    """``count`` iterations of magnetic mirror descent with the dilated entropy, plain or optimistic."""
+    for t in range(t_first, t_first + count):
+        alpha_t = alpha / float(t) ** alpha_power if alpha_power != 0.0 else alpha
+        shrink = 1.0 / (1.0 + eta * alpha_t)
+        sequence_form(
+            infoset_player, infoset_num_actions, infoset_first_seq, infoset_parent_seq, seq_offset, probs, seq
+        )
+        _accumulate(seq, 1.0, avg_seq)
+        for k in range(1 if not alternating else 2):
+            player = -1 if not alternating else k
+            sequence_losses(
+                node_player,
+                node_infoset,
+                node_first_child,
+                node_num_children,
+                node_prob,
+                terminal_node,
+                terminal_utility,
+                terminal_seq,
+                seq_offset,
+                probs,
+                player,
+                weight,
+                loss,
+            )
+            if optimistic:
+                local_softmax(
+                    infoset_player,
+                    infoset_num_actions,
+                    infoset_first_seq,
+                    infoset_parent_seq,
+                    seq_offset,
+                    weights,
+                    loss,
+                    log_base,
+                    shrink,
+                    log_magnet,
+                    eta * alpha_t * shrink,
+                    eta * shrink,
+                    player,
+                    below,
+                    log_base,
+                    probs_scratch,
+                    root_values,
+                )
+            local_softmax(
+                infoset_player,
+                infoset_num_actions,
+                infoset_first_seq,
+                infoset_parent_seq,
+                seq_offset,
+                weights,
+                loss,
+                log_base if optimistic else log_probs,
+                shrink,
+                log_magnet,
+                eta * alpha_t * shrink,
+                eta * shrink,
+                player,
+                below,
+                log_probs,
+                probs,
+                root_values,
+            )
+        if magnet_rate > 0.0 and t % magnet_every == 0:
+            moving_magnet(infoset_num_actions, log_probs, magnet_rate, log_magnet)
+
+
+@numba.njit(cache=True, nogil=True)
+def mirror_prox_iterations(
+    node_player: NDArray[np.int8],  # [N]
+    node_infoset: NDArray[np.int32],  # [N]
+    node_first_child: NDArray[np.int32],  # [N]
+    node_num_children: NDArray[np.int32],  # [N]
+    node_prob: NDArray[np.float64],  # [N]
+    terminal_node: NDArray[np.int32],  # [T]
+    terminal_utility: NDArray[np.float64],  # [T, 2]
+    terminal_seq: NDArray[np.int32],  # [T, 2]
+    infoset_player: NDArray[np.int32],  # [I]
+    infoset_num_actions: NDArray[np.int32],  # [I]
+    infoset_first_seq: NDArray[np.int32],  # [I]
+    infoset_parent_seq: NDArray[np.int32],  # [I]
+    seq_offset: NDArray[np.int64],  # [2]
+    weights: NDArray[np.float64],  # [I]
+    count: int,
+    eta: float,
+    log_probs: NDArray[np.float64],  # [I, A] in/out: z_t
+    probs: NDArray[np.float64],  # [I, A] in/out
+    half_log_probs: NDArray[np.float64],  # [I, A] out: z_{t+1/2}
+    half_probs: NDArray[np.float64],  # [I, A] out
+    loss: NDArray[np.float64],  # [S] out: the loss at the last half iterate
+    avg_seq: NDArray[np.float64],  # [S] in/out: sum of the half iterates in sequence form
+    weight: NDArray[np.float64],  # [N, 2] scratch
+    below: NDArray[np.float64],  # [S] scratch
+    seq: NDArray[np.float64],  # [S] scratch
+    root_values: NDArray[np.float64],  # [2] scratch
+) -> None:
+    """``count`` iterations of mirror-prox / extragradient with the dilated entropy (simultaneous)."""
+    for _ in range(count):
+        sequence_losses(
+            node_player,
+            node_infoset,
+            node_first_child,
+            node_num_children,
+            node_prob,
+            terminal_node,
+            terminal_utility,
+            terminal_seq,
+            seq_offset,
+            probs,
+            -1,
+            weight,
+            loss,
+        )
+        local_softmax(
+            infoset_player,
+            infoset_num_actions,
+            infoset_first_seq,
+            infoset_parent_seq,
+            seq_offset,
+            weights,
+            loss,
+            log_probs,
+            1.0,
+            log_probs,
+            0.0,
+            eta,
+            -1,
+            below,
+            half_log_probs,
+            half_probs,
+            root_values,
+        )
+        sequence_form(
+            infoset_player,
+            infoset_num_actions,
+            infoset_first_seq,
+            infoset_parent_seq,
+            seq_offset,
+            half_probs,
+            seq,
+        )
+        _accumulate(seq, 1.0, avg_seq)
+        sequence_losses(
+            node_player,
+            node_infoset,
+            node_first_child,
+            node_num_children,
+            node_prob,
+            terminal_node,
+            terminal_utility,
+            terminal_seq,
+            seq_offset,
+            half_probs,
+            -1,
+            weight,
+            loss,
+        )
+        local_softmax(
+            infoset_player,
+            infoset_num_actions,
+            infoset_first_seq,
+            infoset_parent_seq,
+            seq_offset,
+            weights,
+            loss,
+            log_probs,
+            1.0,
+            log_probs,
+            0.0,
+            eta,
+            -1,
+            below,
+            log_probs,
+            probs,
+            root_values,
+        )
+
+
+# ------------------------------------------------------------------------------ numpy twins
+
+
+def sequence_losses_numpy(
+    node_player: NDArray[np.int8],
+    node_infoset: NDArray[np.int32],
+    node_parent: NDArray[np.int32],
+    node_first_child: NDArray[np.int32],
+    node_prob: NDArray[np.float64],
+    terminal_node: NDArray[np.int32],
+    terminal_utility: NDArray[np.float64],
+    terminal_seq: NDArray[np.int32],
+    num_sequences: NDArray[np.int32],
+    probs: NDArray[np.float64],
+) -> NDArray[np.float64]:
+    """``[S]`` both players' sequence-form losses, from the pointer-jumping reach matrix."""
+    reach = reach_numpy(node_player, node_infoset, node_parent, node_first_child, node_prob, probs, 2)
+    r = reach[terminal_node]  # [T, 3]: own reach of player 0, of player 1, chance
+    blocks = []
+    for p in range(2):
+        block = np.zeros(int(num_sequences[p]))
+        np.add.at(block, terminal_seq[:, p], -r[:, 2] * r[:, 1 - p] * terminal_utility[:, p])
+        blocks.append(block)
+    return np.concatenate(blocks)
+
+
+def _infoset_slices(
+    infoset_player: NDArray[np.int32],
+    infoset_num_actions: NDArray[np.int32],
+    infoset_first_seq: NDArray[np.int32],
+    infoset_parent_seq: NDArray[np.int32],
+    num_sequences: NDArray[np.int32],
+) -> list[tuple[int, int, slice]]:
+    """Per infoset: ``(global parent sequence, width, global slice of its sequences)``."""
+    offset = np.concatenate(([0], np.cumsum(num_sequences)[:-1]))
+    out = []
+    for infoset in range(infoset_player.shape[0]):
+        base = int(offset[infoset_player[infoset]])
+        first = base + int(infoset_first_seq[infoset])
+        m = int(infoset_num_actions[infoset])
+        out.append((base + int(infoset_parent_seq[infoset]), m, slice(first, first + m)))
+    return out
+
+
+def local_softmax_numpy(
+    infoset_player: NDArray[np.int32],
+    infoset_num_actions: NDArray[np.int32],
+    infoset_first_seq: NDArray[np.int32],
+    infoset_parent_seq: NDArray[np.int32],
+    num_sequences: NDArray[np.int32],
+    weights: NDArray[np.float64],
+    loss: NDArray[np.float64],
+    ref: NDArray[np.float64],
+    step: float,
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """``(probs [I, A], root_values [2])`` of the plain local update ``b ∝ b_ref exp(-step l_hat / w)``.
+
+    Written as the textbook recursion of algorithms.md §2 with probabilities (not logits).
+    """
+    slices = _infoset_slices(
+        infoset_player, infoset_num_actions, infoset_first_seq, infoset_parent_seq, num_sequences
+    )
+    probs = np.zeros_like(ref)
+    value_below = np.zeros_like(loss)
+    for infoset in range(len(slices) - 1, -1, -1):
+        parent, m, sl = slices[infoset]
+        l_hat = loss[sl] + value_below[sl]
+        w = weights[infoset]
+        unnormalized = ref[infoset, :m] * np.exp(-step * (l_hat - l_hat.min()) / w)
+        probs[infoset, :m] = unnormalized / unnormalized.sum()
+        value_below[parent] += l_hat.min() - (w / step) * np.log(unnormalized.sum())
+    offset = np.concatenate(([0], np.cumsum(num_sequences)[:-1]))
+    roots = np.array([loss[o] + value_below[o] for o in offset])
+    return probs, roots
+
+
+def mmd_step_numpy(
+    infoset_player: NDArray[np.int32],
+    infoset_num_actions: NDArray[np.int32],
+    infoset_first_seq: NDArray[np.int32],
+    infoset_parent_seq: NDArray[np.int32],
+    num_sequences: NDArray[np.int32],
+    weights: NDArray[np.float64],
+    loss: NDArray[np.float64],
+    probs: NDArray[np.float64],
+    eta: float,
+    alpha: float,
+) -> NDArray[np.float64]:
+    """One MMD step with the magnet ``psi`` (uniform over reduced pure strategies), literally.
+
+    1. ``x = sequence form of probs``; ``grad psi(x)[Ia] = w_I (ln(x(Ia) / x(p(I))) + 1) - sum_{I'
+       below Ia} w_I'`` (the exact sequence-form gradient of the dilated entropy);
+    2. ``g = (eta loss - grad psi(x)) / (1 + eta alpha)``;
+    3. bottom-up: ``b(.|I) = softmax(-g_I / w_I)``, then ``<g_I, b> + w_I sum_a b ln b`` is added
+       to ``g`` of the parent sequence.
+    """
+    slices = _infoset_slices(
+        infoset_player, infoset_num_actions, infoset_first_seq, infoset_parent_seq, num_sequences
+    )
+    x = sequence_form_numpy(
+        infoset_player, infoset_num_actions, infoset_first_seq, infoset_parent_seq, num_sequences, probs
+    )
+    grad = np.zeros_like(x)
+    for infoset, (parent, _, sl) in enumerate(slices):
+        w = weights[infoset]
+        grad[sl] += w * (np.log(x[sl] / x[parent]) + 1.0)
+        grad[parent] -= w
+    g = (eta * loss - grad) / (1.0 + eta * alpha)
+    out = np.zeros_like(probs)
+    for infoset in range(len(slices) - 1, -1, -1):
+        parent, m, sl = slices[infoset]
+        w = weights[infoset]
+        z = -g[sl] / w
+        b = np.exp(z - z.max())
+        b /= b.sum()
+        out[infoset, :m] = b
+        g[parent] += float(g[sl] @ b) + w * float(b @ np.log(np.maximum(b, 1e-300)))
+    return out
+
+
+def sequence_form_numpy(
+    infoset_player: NDArray[np.int32],
+    infoset_num_actions: NDArray[np.int32],
+    infoset_first_seq: NDArray[np.int32],
+    infoset_parent_seq: NDArray[np.int32],
+    num_sequences: NDArray[np.int32],
+    probs: NDArray[np.float64],
+) -> NDArray[np.float64]:
+    """``[S]`` sequence form of a behavior profile, by walking each sequence up to the root."""
+    slices = _infoset_slices(
+        infoset_player, infoset_num_actions, infoset_first_seq, infoset_parent_seq, num_sequences
+    )
+    owner = {}
+    for infoset, (_, m, sl) in enumerate(slices):
+        for j in range(m):
+            owner[sl.start + j] = (infoset, j)
+    x = np.ones(int(np.sum(num_sequences)))
+    for s in range(x.shape[0]):
+        cursor = s
+        while cursor in owner:
+            infoset, j = owner[cursor]
+            x[s] *= probs[infoset, j]
+            cursor = slices[infoset][0]
+    return x
+
+
+def behavior_from_sequence_numpy(
+    infoset_player: NDArray[np.int32],
+    infoset_num_actions: NDArray[np.int32],
+    infoset_first_seq: NDArray[np.int32],
+    infoset_parent_seq: NDArray[np.int32],
+    num_sequences: NDArray[np.int32],
+    seq: NDArray[np.float64],
+    width: int,
+) -> NDArray[np.float64]:
+    """``[I, width]`` behavior strategy of a sequence-form vector (uniform where unreached)."""
+    slices = _infoset_slices(
+        infoset_player, infoset_num_actions, infoset_first_seq, infoset_parent_seq, num_sequences
+    )
+    probs = np.zeros((len(slices), width))
+    for infoset, (_, m, sl) in enumerate(slices):
+        total = seq[sl].sum()
+        probs[infoset, :m] = seq[sl] / total if total > 0 else 1.0 / m
+    return probs
