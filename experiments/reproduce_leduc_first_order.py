@@ -6,7 +6,8 @@ Runs CFR+, PCFR+ and DCFR (registry names) and the treeplex methods of :mod:`sol
 average (dashed) against iterations and against wall time (evaluation excluded). The expected
 picture (algorithms.md §1-§5): the CFR averages converge fastest per iteration; annealed
 optimistic MMD's last iterate goes below 1e-3 after about 16k iterations; OMWU's last iterate
-converges, more slowly (about 5e-2 at 20k); mirror-prox's average improves like ``O(1/T)``.
+converges, much more slowly (about 3e-2 at 50k, below 1e-3 between 250k and 300k with the
+defaults); mirror-prox's average improves like ``O(1/T)``.
 
 Run: ``python -m experiments.reproduce_leduc_first_order``; writes
 ``runs/reproduce_leduc_first_order/`` (result.json, exploitability.png).

@@ -316,8 +316,17 @@ def test_leduc_last_iterate_reaches_1e_3():
 
 
 @pytest.mark.slow
-def test_optimistic_omd_last_iterate_improves_on_leduc(leduc):
-    """Plain OMWU (no regularization) does not reach 1e-3 in a practical budget on Leduc (measured
-    5.2e-2 at 25k, 4.4e-3 at 100k with the defaults); assert the measured progress with margin."""
-    result = _solve(leduc, DilatedOMD(optimistic=True), iterations=25_000, eval_every=25_000)
-    assert result.history.current_exploitability[-1] < 0.1
+def test_optimistic_omd_last_iterate_reaches_1e_3_on_leduc(leduc):
+    """Plain dilated OMWU (no regularization), defaults: the last iterate is slow but gets there.
+
+    Measured every 50k iterations: 2.7e-2, 4.4e-3, 6.4e-3, 2.0e-3, 1.4e-3, 8.4e-4 (300k), 6.5e-4,
+    5.7e-4 (400k); about 65 s of iterating on the 2-core development machine.
+    """
+    result = _solve(
+        leduc,
+        DilatedOMD(optimistic=True),
+        iterations=350_000,
+        target_exploitability=1e-3,
+        eval_every=25_000,
+    )
+    assert result.history.current_exploitability[-1] < 1e-3, result.message
