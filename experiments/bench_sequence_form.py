@@ -2,17 +2,17 @@
 
 Measured in one run, on one machine:
 
-1. Sequence-form LP (``solvers.sequence_lp``; one ladder per HiGHS method, by default ``"highs"``
-   (HiGHS chooses: dual simplex here) and ``"highs-ipm"``) on Leduc and on generalized Leduc with
-   more ranks (``leduc(ranks=R, suits=2)``, R = 3, 4, 5, ...), climbing until one solve takes
-   longer than ``budget_seconds`` (60 s). For every rung: sequences per player, nonzeros of the payoff
-   matrix, seconds to build the sequence form, seconds inside HiGHS, total solve seconds, the game
-   value and the NashConv of the returned profile. The figure is the largest game solved within
-   the budget. Each LP runs under a HiGHS time limit of ``hard_limit_seconds`` so that the rung
-   above the budget ends even when it would take much longer.
-2. Time per iteration of iterative solvers on Leduc relative to CFR+ (``per_iteration``): a
-   generic section that times ``solver.step`` for any registered iterative solver name. The lead
-   extends it with the first-order methods.
+1. Sequence-form LP (``solvers.sequence_lp``; one ladder per HiGHS method, by default ``"auto"``:
+   HiGHS's own choice below 10,000 sequences, interior point above) on Leduc and on generalized
+   Leduc with more ranks (``leduc(ranks=R, suits=2)``, R = 3, 4, 5, ...), climbing until one solve
+   takes longer than ``budget_seconds`` (60 s). For every rung: sequences per player, nonzeros of
+   the payoff matrix, seconds to build the sequence form, seconds inside HiGHS, total solve
+   seconds, the game value and the NashConv of the returned profile. The figure is the largest
+   game solved within the budget. Each LP runs under a HiGHS time limit of ``hard_limit_seconds``
+   so that the rung above the budget ends even when it would take much longer.
+2. Time per iteration on Leduc relative to CFR+ (``per_iteration``) of the first-order methods
+   (dilated OMD/FTRL/OMWU/MMD/mirror-prox/extragradient), PCFR+ and XFP: ``solver.step`` timed
+   for any registered iterative solver name (target: first-order methods within 2x of CFR+).
 
 Run: ``python -m experiments.bench_sequence_form``. Writes ``runs/bench_sequence_form/result.json``.
 """
@@ -45,7 +45,7 @@ class Config:
 
     ranks: tuple[int, ...] = tuple(range(3, 17))  # the ladder; stops at the first rung over budget
     suits: int = 2
-    methods: tuple[str, ...] = ("highs", "highs-ipm")  # one ladder per HiGHS method
+    methods: tuple[str, ...] = ("auto",)  # one ladder per HiGHS method (add "highs", "highs-ipm")
     budget_seconds: float = 60.0
     hard_limit_seconds: float = 150.0
     per_iteration_solvers: tuple[str, ...] = (
@@ -136,8 +136,7 @@ def lp_ladder(method: str, cfg: Config) -> dict[str, Any]:
 
 # ==================================================================================================
 # 2. Time per iteration relative to CFR+.
-# LEAD: first-order methods' time per iteration relative to CFR+ go here: add their registry names
-# to Config.per_iteration_solvers (any registered iterative solver name works unchanged).
+# Any registered iterative solver name works (Config.per_iteration_solvers).
 # ==================================================================================================
 
 

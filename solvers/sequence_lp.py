@@ -49,7 +49,10 @@ __all__ = ["SequenceFormLP", "SequenceFormSolution", "solve_sequence_form_lp"]
 
 log = logging.getLogger(__name__)
 
-_METHODS = ("highs", "highs-ds", "highs-ipm")
+_METHODS = ("auto", "highs", "highs-ds", "highs-ipm")
+#: Above this many sequences (both players) "auto" uses interior point: on generalized Leduc it is
+#: 3-5x faster than HiGHS's default choice from about 8 ranks (~12k sequences) up, and slower below.
+_IPM_FROM_SEQUENCES = 10_000
 #: HiGHS feasibility tolerances (its default, 1e-7, leaves NashConv around 1e-8 on Leduc).
 _FEASIBILITY_TOL = 1e-10
 
@@ -160,7 +163,7 @@ def _maximin(
 def solve_sequence_form_lp(
     game: Any,
     *,
-    method: str = "highs",
+    method: str = "auto",
     tolerance: float = 1e-9,
     time_limit: float | None = None,
 ) -> SequenceFormSolution:
@@ -168,8 +171,9 @@ def solve_sequence_form_lp(
 
     Args:
         game: A two-player zero-sum or constant-sum extensive-form game (compiled or compilable).
-        method: HiGHS method: ``"highs"`` (default, HiGHS chooses), ``"highs-ds"`` (dual simplex)
-            or ``"highs-ipm"`` (interior point with crossover).
+        method: HiGHS method: ``"auto"`` (default: ``"highs-ipm"`` from 10,000 sequences up,
+            else ``"highs"``), ``"highs"`` (HiGHS chooses), ``"highs-ds"`` (dual simplex) or
+            ``"highs-ipm"`` (interior point with crossover).
         tolerance: Largest acceptable NashConv of the returned profile, relative to
             ``max(1, max |u|)``. Above it player 1's LP is solved too; if still above, this raises.
         time_limit: Seconds HiGHS may spend on each LP (``None``: no limit).
@@ -186,6 +190,8 @@ def solve_sequence_form_lp(
     compiled = prepare_extensive_form("the sequence-form LP", game)
     _check("the sequence-form LP", compiled.spec)
     form = sequence_form(compiled)
+    if method == "auto":
+        method = "highs-ipm" if int(compiled.num_sequences.sum()) >= _IPM_FROM_SEQUENCES else "highs"
     # Player 0's matrix is all the LP needs: in a constant-sum game player 1's utility is a
     # constant minus u_0, so minimizing x^T A_0 y is player 1's best response either way.
     a0 = form.payoff_matrices[0]
@@ -240,7 +246,8 @@ class SequenceFormLP:
     ``result.extras['game_value']``.
 
     Args:
-        method: HiGHS method, ``"highs"`` (default), ``"highs-ds"`` or ``"highs-ipm"``.
+        method: HiGHS method, ``"auto"`` (default; interior point for large games), ``"highs"``,
+            ``"highs-ds"`` or ``"highs-ipm"``.
         tolerance: Largest acceptable NashConv, relative to ``max(1, max |u|)`` (default 1e-9).
     """
 
@@ -248,7 +255,7 @@ class SequenceFormLP:
     accepts_limits = True
     name = "sequence-lp"
 
-    def __init__(self, method: str = "highs", *, tolerance: float = 1e-9) -> None:
+    def __init__(self, method: str = "auto", *, tolerance: float = 1e-9) -> None:
         if method not in _METHODS:
             raise ValueError(f"method must be one of {', '.join(map(repr, _METHODS))}, got {method!r}")
         if not (np.isfinite(tolerance) and tolerance > 0):

@@ -222,7 +222,7 @@ def test_lp_solves_kuhn(name):
     assert result.converged and result.iterations == 1
 
 
-@pytest.mark.parametrize("method", ["highs", "highs-ds", "highs-ipm"])
+@pytest.mark.parametrize("method", ["auto", "highs", "highs-ds", "highs-ipm"])
 @pytest.mark.parametrize("name", ["leduc", "leduc_poker"])
 def test_lp_solves_leduc(name, method):
     result = gamesolve.solve(gamesolve.load_game(name), SequenceFormLP(method))
