@@ -44,6 +44,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from gamesolve.compiled import CompiledGame, as_compiled
 from gamesolve.errors import InvalidPolicyError, UnsupportedGame
+from gamesolve.kernels.dilated import sequence_form as _behavior_to_plans_kernel  # x(Ia) = x(p(I)) b(a|I)
 from gamesolve.kernels.evaluation import reach_kernel
 from gamesolve.policy import TabularPolicy
 
@@ -68,27 +69,6 @@ log = logging.getLogger(__name__)
 
 
 # ---------------------------------------------------------------------------------- kernels
-
-
-@numba.njit(cache=True, nogil=True)
-def _behavior_to_plans_kernel(
-    infoset_player: NDArray[np.int32],  # [I]
-    infoset_num_actions: NDArray[np.int32],  # [I]
-    infoset_first_seq: NDArray[np.int32],  # [I]
-    infoset_parent_seq: NDArray[np.int32],  # [I]
-    seq_offset: NDArray[np.int64],  # [P] start of each player's block in the global numbering
-    probs: NDArray[np.float64],  # [I, A] behavior profile
-    plan: NDArray[np.float64],  # [S] out: every player's plan, concatenated
-) -> None:
-    """Top-down pass: ``x(Ia) = x(p(I)) b(a|I)``, infosets in (topological) id order."""
-    for p in range(seq_offset.shape[0]):
-        plan[seq_offset[p]] = 1.0
-    for infoset in range(infoset_player.shape[0]):
-        base = seq_offset[infoset_player[infoset]]
-        parent = plan[base + infoset_parent_seq[infoset]]
-        first = base + infoset_first_seq[infoset]
-        for j in range(infoset_num_actions[infoset]):
-            plan[first + j] = parent * probs[infoset, j]
 
 
 @numba.njit(cache=True, nogil=True)

@@ -87,6 +87,11 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 State = dict[str, NDArray[Any]]
+_A = NDArray[Any]
+# Fixed-length argument bundles (spread with ``*`` into the kernels; fixed so that mypy checks them).
+_TreeArrays = tuple[_A, _A, _A, _A, _A, _A, _A, _A]  # node_player .. terminal_seq
+_InfosetArrays = tuple[_A, _A, _A, _A]  # infoset_player .. infoset_parent_seq
+_GameArrays = tuple[_A, _A, _A, _A, _A, _A, _A, _A, _A, _A, _A, _A, _A, _A]  # the above, offset, weights
 _WEIGHT_SCHEMES = ("uniform", "kroer", "chance")
 
 
@@ -240,6 +245,25 @@ def _seq_offset(game: CompiledGame) -> NDArray[np.int64]:
     return np.ascontiguousarray(game.sequence_offset, dtype=np.int64)
 
 
+def _tree_arrays(game: CompiledGame) -> _TreeArrays:
+    """The node and terminal arrays that lead the arguments of :func:`sequence_losses` (in its order)."""
+    return (
+        game.node_player,
+        game.node_infoset,
+        game.node_first_child,
+        game.node_num_children,
+        game.node_prob,
+        game.terminal_node,
+        game.terminal_utility,
+        game.terminal_seq,
+    )
+
+
+def _infoset_arrays(game: CompiledGame) -> _InfosetArrays:
+    """The infoset arrays that lead the arguments of the treeplex kernels (before ``seq_offset``)."""
+    return game.infoset_player, game.infoset_num_actions, game.infoset_first_seq, game.infoset_parent_seq
+
+
 def dilated_entropy(
     game: CompiledGame, probs: NDArray[np.float64], weights: NDArray[np.float64]
 ) -> NDArray[np.float64]:
@@ -247,10 +271,7 @@ def dilated_entropy(
     seq = np.empty(int(game.num_sequences.sum()))
     offset = _seq_offset(game)
     sequence_form(
-        game.infoset_player,
-        game.infoset_num_actions,
-        game.infoset_first_seq,
-        game.infoset_parent_seq,
+        *_infoset_arrays(game),
         offset,
         probs,
         seq,
@@ -286,14 +307,7 @@ def regularized_gap(
     n_seq = int(compiled.num_sequences.sum())
     loss = np.empty(n_seq)
     sequence_losses(
-        compiled.node_player,
-        compiled.node_infoset,
-        compiled.node_first_child,
-        compiled.node_num_children,
-        compiled.node_prob,
-        compiled.terminal_node,
-        compiled.terminal_utility,
-        compiled.terminal_seq,
+        *_tree_arrays(compiled),
         offset,
         probs,
         -1,
@@ -302,10 +316,7 @@ def regularized_gap(
     )
     seq = np.empty(n_seq)
     sequence_form(
-        compiled.infoset_player,
-        compiled.infoset_num_actions,
-        compiled.infoset_first_seq,
-        compiled.infoset_parent_seq,
+        *_infoset_arrays(compiled),
         offset,
         probs,
         seq,
@@ -313,10 +324,7 @@ def regularized_gap(
     zeros = np.zeros_like(probs)
     best = np.empty(2)
     local_softmax(
-        compiled.infoset_player,
-        compiled.infoset_num_actions,
-        compiled.infoset_first_seq,
-        compiled.infoset_parent_seq,
+        *_infoset_arrays(compiled),
         offset,
         w,
         loss,
@@ -427,15 +435,17 @@ class _Dilated:
             state["_log_start"] = np.where(game.legal_mask, -np.log(m), 0.0)
         return state
 
+    @staticmethod
+    def _game_arrays(game: CompiledGame, scratch: State) -> _GameArrays:
+        """The fourteen game arguments that lead every driver kernel's signature."""
+        return (*_tree_arrays(game), *_infoset_arrays(game), scratch["_offset"], scratch["_weights"])
+
     def policy(self, game: CompiledGame, state: State, which: Iterate) -> TabularPolicy:
         """The reach-weighted average (converted from sequence form) or the current iterate."""
         if which is Iterate.AVERAGE and float(state["avg_seq"].sum()) > 0:
             probs = np.zeros((game.num_infosets, game.max_actions))
             behavior_from_sequence(
-                game.infoset_player,
-                game.infoset_num_actions,
-                game.infoset_first_seq,
-                game.infoset_parent_seq,
+                *_infoset_arrays(game),
                 _seq_offset(game),
                 state["avg_seq"],
                 probs,
@@ -548,20 +558,7 @@ class DilatedOMD(_Dilated):
         scratch = self._scratch(game, state)
         t = int(state["t"]) + 1
         omd_iterations(
-            game.node_player,
-            game.node_infoset,
-            game.node_first_child,
-            game.node_num_children,
-            game.node_prob,
-            game.terminal_node,
-            game.terminal_utility,
-            game.terminal_seq,
-            game.infoset_player,
-            game.infoset_num_actions,
-            game.infoset_first_seq,
-            game.infoset_parent_seq,
-            scratch["_offset"],
-            scratch["_weights"],
+            *self._game_arrays(game, scratch),
             t,
             iterations,
             self.step_size(game),
@@ -723,20 +720,7 @@ class DilatedMMD(_Dilated):
         scratch = self._scratch(game, state)
         t = int(state["t"]) + 1
         mmd_iterations(
-            game.node_player,
-            game.node_infoset,
-            game.node_first_child,
-            game.node_num_children,
-            game.node_prob,
-            game.terminal_node,
-            game.terminal_utility,
-            game.terminal_seq,
-            game.infoset_player,
-            game.infoset_num_actions,
-            game.infoset_first_seq,
-            game.infoset_parent_seq,
-            scratch["_offset"],
-            scratch["_weights"],
+            *self._game_arrays(game, scratch),
             t,
             iterations,
             self.step_size(game),
@@ -815,20 +799,7 @@ class DilatedMirrorProx(_Dilated):
         """Run ``iterations`` iterations in one kernel call."""
         scratch = self._scratch(game, state)
         mirror_prox_iterations(
-            game.node_player,
-            game.node_infoset,
-            game.node_first_child,
-            game.node_num_children,
-            game.node_prob,
-            game.terminal_node,
-            game.terminal_utility,
-            game.terminal_seq,
-            game.infoset_player,
-            game.infoset_num_actions,
-            game.infoset_first_seq,
-            game.infoset_parent_seq,
-            scratch["_offset"],
-            scratch["_weights"],
+            *self._game_arrays(game, scratch),
             iterations,
             self.step_size(game),
             state["log_probs"],

@@ -48,6 +48,7 @@ run ``count`` iterations of a method in one call. Every kernel has a plain-numpy
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numba
 import numpy as np
@@ -73,6 +74,13 @@ __all__ = [
 
 _TERMINAL = -4
 _CHANCE = -1
+
+# The small helpers below are inlined into the drivers at the numba level (``inline="always"``),
+# so the drivers compile to the same loops as when these blocks were written out in each.
+# A bundle of arrays passed as one (numba) tuple: ``tree`` = the eight node / terminal arrays of
+# :func:`sequence_losses` in its order; ``plex`` = (infoset_player, infoset_num_actions,
+# infoset_first_seq, infoset_parent_seq, seq_offset, weights).
+_Arrays = tuple[NDArray[Any], ...]
 
 
 # ----------------------------------------------------------------------------- building blocks
@@ -132,6 +140,12 @@ def sequence_losses(
                 loss[seq_offset[p] + terminal_seq[t, p]] -= weight[node, p] * terminal_utility[t, p]
 
 
+@numba.njit(cache=True, nogil=True, inline="always")
+def _logit(c_ref: float, log_ref: float, c_mag: float, log_mag: float, scale: float, l_hat: float) -> float:
+    """``c_ref ln b_ref + c_mag ln rho - scale l_hat`` (one slot of :func:`local_softmax`)."""
+    return c_ref * log_ref + c_mag * log_mag - scale * l_hat
+
+
 @numba.njit(cache=True, nogil=True)
 def local_softmax(
     infoset_player: NDArray[np.int32],  # [I]
@@ -165,27 +179,36 @@ def local_softmax(
         scale = step / weights[infoset]
         top = -np.inf
         for j in range(m):
-            z = (
-                c_ref * log_ref[infoset, j]
-                + c_mag * log_mag[infoset, j]
-                - scale * (loss[first + j] + below[first + j])
+            z = _logit(
+                c_ref,
+                log_ref[infoset, j],
+                c_mag,
+                log_mag[infoset, j],
+                scale,
+                loss[first + j] + below[first + j],
             )
             if z > top:
                 top = z
         total = 0.0
         for j in range(m):
-            z = (
-                c_ref * log_ref[infoset, j]
-                + c_mag * log_mag[infoset, j]
-                - scale * (loss[first + j] + below[first + j])
+            z = _logit(
+                c_ref,
+                log_ref[infoset, j],
+                c_mag,
+                log_mag[infoset, j],
+                scale,
+                loss[first + j] + below[first + j],
             )
             total += math.exp(z - top)
         lse = top + math.log(total)
         for j in range(m):
-            z = (
-                c_ref * log_ref[infoset, j]
-                + c_mag * log_mag[infoset, j]
-                - scale * (loss[first + j] + below[first + j])
+            z = _logit(
+                c_ref,
+                log_ref[infoset, j],
+                c_mag,
+                log_mag[infoset, j],
+                scale,
+                loss[first + j] + below[first + j],
             )
             lp = z - lse
             log_probs[infoset, j] = lp
@@ -202,11 +225,14 @@ def sequence_form(
     infoset_num_actions: NDArray[np.int32],  # [I]
     infoset_first_seq: NDArray[np.int32],  # [I]
     infoset_parent_seq: NDArray[np.int32],  # [I]
-    seq_offset: NDArray[np.int64],  # [2]
+    seq_offset: NDArray[np.int64],  # [P] start of each player's block in the global numbering
     probs: NDArray[np.float64],  # [I, A]
     seq: NDArray[np.float64],  # [S] out: x(Ia) = x(p(I)) b(a|I), x(empty) = 1
 ) -> None:
-    """Behavior to sequence form, top-down over infosets (parents first), both players."""
+    """Behavior to sequence form, top-down over infosets (parents first), every player.
+
+    Also :mod:`gamesolve.sequence_form`'s behavior -> realization-plan kernel (any number of players).
+    """
     for p in range(seq_offset.shape[0]):
         seq[seq_offset[p]] = 1.0
     for infoset in range(infoset_player.shape[0]):
@@ -262,10 +288,144 @@ def moving_magnet(
             log_magnet[infoset, j] -= lse
 
 
-@numba.njit(cache=True, nogil=True)
-def _accumulate(seq: NDArray[np.float64], weight: float, avg_seq: NDArray[np.float64]) -> None:
+@numba.njit(cache=True, nogil=True, inline="always")
+def _accumulate_sequence_form(
+    plex: _Arrays,  # the infoset arrays, seq_offset, weights (see _Arrays)
+    probs: NDArray[np.float64],  # [I, A]
+    seq: NDArray[np.float64],  # [S] scratch
+    avg_seq: NDArray[np.float64],  # [S] in/out: += sequence form of probs
+) -> None:
+    """Add the sequence form of ``probs`` to the running (uniform-weight) sum ``avg_seq``."""
+    sequence_form(plex[0], plex[1], plex[2], plex[3], plex[4], probs, seq)
     for s in range(seq.shape[0]):
-        avg_seq[s] += weight * seq[s]
+        avg_seq[s] += seq[s]
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _losses(
+    tree: _Arrays,  # the node and terminal arrays (see _Arrays)
+    seq_offset: NDArray[np.int64],  # [2]
+    probs: NDArray[np.float64],  # [I, A]
+    player: int,
+    weight: NDArray[np.float64],  # [N, 2] scratch
+    loss: NDArray[np.float64],  # [S] out
+) -> None:
+    """:func:`sequence_losses` with the node and terminal arrays bundled."""
+    sequence_losses(
+        tree[0],
+        tree[1],
+        tree[2],
+        tree[3],
+        tree[4],
+        tree[5],
+        tree[6],
+        tree[7],
+        seq_offset,
+        probs,
+        player,
+        weight,
+        loss,
+    )
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _softmax(
+    plex: _Arrays,  # the infoset arrays, seq_offset, weights (see _Arrays)
+    loss: NDArray[np.float64],  # [S]
+    log_ref: NDArray[np.float64],  # [I, A]
+    c_ref: float,
+    log_mag: NDArray[np.float64],  # [I, A]
+    c_mag: float,
+    step: float,
+    player: int,
+    below: NDArray[np.float64],  # [S] scratch
+    log_probs: NDArray[np.float64],  # [I, A] out
+    probs: NDArray[np.float64],  # [I, A] out
+    root_values: NDArray[np.float64],  # [2] out
+) -> None:
+    """:func:`local_softmax` with the infoset arrays, ``seq_offset`` and ``weights`` bundled."""
+    local_softmax(
+        plex[0],
+        plex[1],
+        plex[2],
+        plex[3],
+        plex[4],
+        plex[5],
+        loss,
+        log_ref,
+        c_ref,
+        log_mag,
+        c_mag,
+        step,
+        player,
+        below,
+        log_probs,
+        probs,
+        root_values,
+    )
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _prox(
+    plex: _Arrays,  # the infoset arrays, seq_offset, weights (see _Arrays)
+    loss: NDArray[np.float64],  # [S]
+    c_ref: float,
+    log_mag: NDArray[np.float64],  # [I, A]
+    c_mag: float,
+    step_base: float,  # step of the optimistic secondary update
+    step: float,  # step of the played update
+    player: int,
+    optimistic: bool,  # base_t = prox(base_{t-1}, l_t), play prox(base_t, l_t); else prox(x_t, l_t)
+    log_base: NDArray[np.float64],  # [I, A] in/out: the optimistic secondary sequence
+    log_probs: NDArray[np.float64],  # [I, A] in/out
+    probs: NDArray[np.float64],  # [I, A] in/out
+    probs_scratch: NDArray[np.float64],  # [I, A] scratch
+    below: NDArray[np.float64],  # [S] scratch
+    root_values: NDArray[np.float64],  # [2] scratch
+) -> None:
+    """The (optimistic) prox step shared by OMD and MMD: local softmaxes from ``x_t`` or ``base``."""
+    if optimistic:
+        # base_t = prox(base_{t-1}, l_t); play prox(base_t, l_t) (Rakhlin & Sridharan 2013).
+        _softmax(
+            plex,
+            loss,
+            log_base,
+            c_ref,
+            log_mag,
+            c_mag,
+            step_base,
+            player,
+            below,
+            log_base,
+            probs_scratch,
+            root_values,
+        )
+        _softmax(
+            plex, loss, log_base, c_ref, log_mag, c_mag, step, player, below, log_probs, probs, root_values
+        )
+    else:
+        _softmax(
+            plex, loss, log_probs, c_ref, log_mag, c_mag, step, player, below, log_probs, probs, root_values
+        )
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _md_step(
+    tree: _Arrays,  # the node and terminal arrays (see _Arrays)
+    plex: _Arrays,  # the infoset arrays, seq_offset, weights (see _Arrays)
+    at: NDArray[np.float64],  # [I, A] behavior profile the loss is taken at
+    log_ref: NDArray[np.float64],  # [I, A] ln b_ref
+    eta: float,
+    weight: NDArray[np.float64],  # [N, 2] scratch
+    loss: NDArray[np.float64],  # [S] out
+    below: NDArray[np.float64],  # [S] scratch
+    log_probs: NDArray[np.float64],  # [I, A] out: prox(b_ref, eta loss(at)), both players
+    probs: NDArray[np.float64],  # [I, A] out
+    root_values: NDArray[np.float64],  # [2] scratch
+) -> None:
+    """A simultaneous mirror-descent step of both players: loss at ``at``, then the prox from ``b_ref``."""
+    _losses(tree, plex[4], at, -1, weight, loss)
+    _softmax(plex, loss, log_ref, 1.0, log_ref, 0.0, eta, -1, below, log_probs, probs, root_values)
 
 
 # ------------------------------------------------------------------------------------ drivers
@@ -309,31 +469,25 @@ def omd_iterations(
     root_values: NDArray[np.float64],  # [2] scratch
 ) -> None:
     """``count`` iterations of dilated-entropy OMD / FTRL, plain or optimistic."""
+    tree = (
+        node_player,
+        node_infoset,
+        node_first_child,
+        node_num_children,
+        node_prob,
+        terminal_node,
+        terminal_utility,
+        terminal_seq,
+    )
+    plex = (infoset_player, infoset_num_actions, infoset_first_seq, infoset_parent_seq, seq_offset, weights)
     n_seq = loss.shape[0]
     for t in range(t_first, t_first + count):
         eta_now = eta / math.sqrt(t) if sqrt_schedule else eta
         eta_next = eta / math.sqrt(t + 1) if sqrt_schedule else eta
-        sequence_form(
-            infoset_player, infoset_num_actions, infoset_first_seq, infoset_parent_seq, seq_offset, probs, seq
-        )
-        _accumulate(seq, 1.0, avg_seq)
+        _accumulate_sequence_form(plex, probs, seq, avg_seq)
         for k in range(1 if not alternating else 2):
             player = -1 if not alternating else k
-            sequence_losses(
-                node_player,
-                node_infoset,
-                node_first_child,
-                node_num_children,
-                node_prob,
-                terminal_node,
-                terminal_utility,
-                terminal_seq,
-                seq_offset,
-                probs,
-                player,
-                weight,
-                loss,
-            )
+            _losses(tree, seq_offset, probs, player, weight, loss)
             lo = 0 if player <= 0 else seq_offset[1]
             hi = n_seq if player != 0 else seq_offset[1]
             for s in range(lo, hi):
@@ -342,13 +496,8 @@ def omd_iterations(
                 # FTRL centered at b_0: argmin <L_t (+ l_t), x> + D_psi(x, x_0) / eta_{t+1}.
                 for s in range(lo, hi):
                     target[s] = cum_loss[s] + (loss[s] if optimistic else 0.0)
-                local_softmax(
-                    infoset_player,
-                    infoset_num_actions,
-                    infoset_first_seq,
-                    infoset_parent_seq,
-                    seq_offset,
-                    weights,
+                _softmax(
+                    plex,
                     target,
                     log_start,
                     1.0,
@@ -361,64 +510,22 @@ def omd_iterations(
                     probs,
                     root_values,
                 )
-            elif optimistic:
-                # base_t = prox(base_{t-1}, l_t); play prox(base_t, l_t) (Rakhlin & Sridharan 2013).
-                local_softmax(
-                    infoset_player,
-                    infoset_num_actions,
-                    infoset_first_seq,
-                    infoset_parent_seq,
-                    seq_offset,
-                    weights,
-                    loss,
-                    log_base,
-                    1.0,
-                    log_base,
-                    0.0,
-                    eta_now,
-                    player,
-                    below,
-                    log_base,
-                    probs_scratch,
-                    root_values,
-                )
-                local_softmax(
-                    infoset_player,
-                    infoset_num_actions,
-                    infoset_first_seq,
-                    infoset_parent_seq,
-                    seq_offset,
-                    weights,
-                    loss,
-                    log_base,
-                    1.0,
-                    log_base,
-                    0.0,
-                    eta_next,
-                    player,
-                    below,
-                    log_probs,
-                    probs,
-                    root_values,
-                )
             else:
-                local_softmax(
-                    infoset_player,
-                    infoset_num_actions,
-                    infoset_first_seq,
-                    infoset_parent_seq,
-                    seq_offset,
-                    weights,
+                _prox(
+                    plex,
                     loss,
-                    log_probs,
                     1.0,
-                    log_probs,
+                    log_base if optimistic else log_probs,
                     0.0,
                     eta_now,
+                    eta_next if optimistic else eta_now,
                     player,
-                    below,
+                    optimistic,
+                    log_base,
                     log_probs,
                     probs,
+                    probs_scratch,
+                    below,
                     root_values,
                 )
 
@@ -461,67 +568,39 @@ def mmd_iterations(
     root_values: NDArray[np.float64],  # [2] scratch
 ) -> None:
     """``count`` iterations of magnetic mirror descent with the dilated entropy, plain or optimistic."""
+    tree = (
+        node_player,
+        node_infoset,
+        node_first_child,
+        node_num_children,
+        node_prob,
+        terminal_node,
+        terminal_utility,
+        terminal_seq,
+    )
+    plex = (infoset_player, infoset_num_actions, infoset_first_seq, infoset_parent_seq, seq_offset, weights)
     for t in range(t_first, t_first + count):
         alpha_t = alpha / float(t) ** alpha_power if alpha_power != 0.0 else alpha
         shrink = 1.0 / (1.0 + eta * alpha_t)
-        sequence_form(
-            infoset_player, infoset_num_actions, infoset_first_seq, infoset_parent_seq, seq_offset, probs, seq
-        )
-        _accumulate(seq, 1.0, avg_seq)
+        _accumulate_sequence_form(plex, probs, seq, avg_seq)
         for k in range(1 if not alternating else 2):
             player = -1 if not alternating else k
-            sequence_losses(
-                node_player,
-                node_infoset,
-                node_first_child,
-                node_num_children,
-                node_prob,
-                terminal_node,
-                terminal_utility,
-                terminal_seq,
-                seq_offset,
-                probs,
-                player,
-                weight,
+            _losses(tree, seq_offset, probs, player, weight, loss)
+            _prox(
+                plex,
                 loss,
-            )
-            if optimistic:
-                local_softmax(
-                    infoset_player,
-                    infoset_num_actions,
-                    infoset_first_seq,
-                    infoset_parent_seq,
-                    seq_offset,
-                    weights,
-                    loss,
-                    log_base,
-                    shrink,
-                    log_magnet,
-                    eta * alpha_t * shrink,
-                    eta * shrink,
-                    player,
-                    below,
-                    log_base,
-                    probs_scratch,
-                    root_values,
-                )
-            local_softmax(
-                infoset_player,
-                infoset_num_actions,
-                infoset_first_seq,
-                infoset_parent_seq,
-                seq_offset,
-                weights,
-                loss,
-                log_base if optimistic else log_probs,
                 shrink,
                 log_magnet,
                 eta * alpha_t * shrink,
                 eta * shrink,
+                eta * shrink,
                 player,
-                below,
+                optimistic,
+                log_base,
                 log_probs,
                 probs,
+                probs_scratch,
+                below,
                 root_values,
             )
         if magnet_rate > 0.0 and t % magnet_every == 0:
@@ -558,85 +637,23 @@ def mirror_prox_iterations(
     root_values: NDArray[np.float64],  # [2] scratch
 ) -> None:
     """``count`` iterations of mirror-prox / extragradient with the dilated entropy (simultaneous)."""
+    tree = (
+        node_player,
+        node_infoset,
+        node_first_child,
+        node_num_children,
+        node_prob,
+        terminal_node,
+        terminal_utility,
+        terminal_seq,
+    )
+    plex = (infoset_player, infoset_num_actions, infoset_first_seq, infoset_parent_seq, seq_offset, weights)
     for _ in range(count):
-        sequence_losses(
-            node_player,
-            node_infoset,
-            node_first_child,
-            node_num_children,
-            node_prob,
-            terminal_node,
-            terminal_utility,
-            terminal_seq,
-            seq_offset,
-            probs,
-            -1,
-            weight,
-            loss,
+        _md_step(
+            tree, plex, probs, log_probs, eta, weight, loss, below, half_log_probs, half_probs, root_values
         )
-        local_softmax(
-            infoset_player,
-            infoset_num_actions,
-            infoset_first_seq,
-            infoset_parent_seq,
-            seq_offset,
-            weights,
-            loss,
-            log_probs,
-            1.0,
-            log_probs,
-            0.0,
-            eta,
-            -1,
-            below,
-            half_log_probs,
-            half_probs,
-            root_values,
-        )
-        sequence_form(
-            infoset_player,
-            infoset_num_actions,
-            infoset_first_seq,
-            infoset_parent_seq,
-            seq_offset,
-            half_probs,
-            seq,
-        )
-        _accumulate(seq, 1.0, avg_seq)
-        sequence_losses(
-            node_player,
-            node_infoset,
-            node_first_child,
-            node_num_children,
-            node_prob,
-            terminal_node,
-            terminal_utility,
-            terminal_seq,
-            seq_offset,
-            half_probs,
-            -1,
-            weight,
-            loss,
-        )
-        local_softmax(
-            infoset_player,
-            infoset_num_actions,
-            infoset_first_seq,
-            infoset_parent_seq,
-            seq_offset,
-            weights,
-            loss,
-            log_probs,
-            1.0,
-            log_probs,
-            0.0,
-            eta,
-            -1,
-            below,
-            log_probs,
-            probs,
-            root_values,
-        )
+        _accumulate_sequence_form(plex, half_probs, seq, avg_seq)
+        _md_step(tree, plex, half_probs, log_probs, eta, weight, loss, below, log_probs, probs, root_values)
 
 
 # ------------------------------------------------------------------------------ numpy twins
