@@ -33,7 +33,7 @@ class Config:
 
     game: str = "leduc_poker"
     iterations: int = 20_000
-    eval_every: int = 500
+    eval_every: int = 100
     methods: tuple[str, ...] = ("cfr+", "pcfr+", "dcfr", "omwu", "mmd", "mirror-prox")
     omwu_eta: float | None = None  # None: the class default (2 / E|u| with "chance" weights)
     mmd_anneal: float = 1.0  # alpha_t = alpha / t: the optimistic annealed preset of DilatedMMD
@@ -106,13 +106,17 @@ def plot(curves: dict[str, Any], cfg: Config, path: str) -> None:
     fig, axes = plt.subplots(1, 2, figsize=(12, 4.5))
     for ax, xkey, xlabel in ((axes[0], "iteration", "iterations"), (axes[1], "wall_time", "seconds")):
         for k, (name, c) in enumerate(curves.items()):
-            x = np.maximum(np.asarray(c[xkey], dtype=float), 1e-6)
+            x = np.asarray(c[xkey], dtype=float)
             last = np.asarray(c["last"], dtype=float)
-            ok = np.isfinite(last)
+            average = np.asarray(c["average"], dtype=float)
+            pos = x > 0  # the start (iteration 0) has no place on a log axis
+            ok = pos & np.isfinite(last)
             color = f"C{k}"
             if ok.sum() > 1:
                 ax.loglog(x[ok], np.maximum(last[ok], 1e-16), "-", color=color, label=f"{name} last")
-            ax.loglog(x, np.maximum(c["average"], 1e-16), "--", color=color, alpha=0.7, label=f"{name} avg")
+            ax.loglog(
+                x[pos], np.maximum(average[pos], 1e-16), "--", color=color, alpha=0.7, label=f"{name} avg"
+            )
         ax.set_xlabel(xlabel)
         ax.set_ylabel("exploitability")
         ax.set_title(f"{cfg.game} (solid: last iterate, dashed: average)")
