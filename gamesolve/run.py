@@ -285,6 +285,44 @@ class SolveResult:
         }
 
 
+def one_shot_result(
+    *,
+    game_name: str,
+    solver: str,
+    config: dict[str, Any],
+    seed: int,
+    policy: Any,
+    seconds: float,
+    exploitability: float,
+    nash_conv: float,
+    value: tuple[float, ...],
+    message: str,
+    extras: dict[str, Any] | None = None,
+) -> SolveResult:
+    """The :class:`SolveResult` of an exact solver that answers in one call (one history row)."""
+    history = History(
+        iteration=(1,), wall_time=(seconds,), exploitability=(exploitability,), nash_conv=(nash_conv,)
+    )
+    return SolveResult(
+        game=game_name,
+        solver=solver,
+        config=config,
+        seed=seed,
+        iterations=1,
+        wall_time=seconds,
+        average_policy=policy,
+        current_policy=policy,
+        policy=policy,
+        exploitability=exploitability,
+        nash_conv=nash_conv,
+        history=history,
+        converged=True,
+        message=message,
+        value=value,
+        extras=extras or {},
+    )
+
+
 def game_fingerprint(game: Any) -> dict[str, Any]:
     """Numbers identifying a game, stored in checkpoints to refuse a wrong game."""
     payoffs = getattr(game, "payoffs", None)

@@ -48,7 +48,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from gamesolve.errors import GamesolveError, MalformedGameError
 from gamesolve.normal_form import TensorGame
-from gamesolve.run import History, SolveResult
+from gamesolve.run import SolveResult, one_shot_result
 from gamesolve.spec import GameSpec
 from solvers._common import check_normal_form, prepare_normal_form
 
@@ -406,25 +406,17 @@ class CorrelatedLP:
         )
         seconds = time.perf_counter() - start
         gains = [max(g, 0.0) for g in sol.max_deviation_gain]
-        history = History(
-            iteration=(1,), wall_time=(seconds,), exploitability=(max(gains),), nash_conv=(sum(gains),)
-        )
-        return SolveResult(
-            game=game.spec.name,
+        return one_shot_result(
+            game_name=game.spec.name,
             solver=self.name,
             config=self.config(),
             seed=seed,
-            iterations=1,
-            wall_time=seconds,
-            average_policy=sol.distribution,
-            current_policy=sol.distribution,
             policy=sol.distribution,
+            seconds=seconds,
             exploitability=max(gains),
             nash_conv=sum(gains),
-            history=history,
-            converged=True,
-            message=f"optimal {self.kind.upper()}: welfare {sol.welfare:.10g}",
             value=sol.values,
+            message=f"optimal {self.kind.upper()}: welfare {sol.welfare:.10g}",
             extras={
                 "distribution": sol.distribution.tolist(),
                 "welfare": sol.welfare,

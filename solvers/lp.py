@@ -25,7 +25,7 @@ from scipy.optimize import linprog
 from gamesolve.errors import GamesolveError
 from gamesolve.normal_form import MixedProfile, TensorGame
 from gamesolve.normal_form import nash_conv as normal_form_nash_conv
-from gamesolve.run import History, SolveResult
+from gamesolve.run import SolveResult, one_shot_result
 from gamesolve.spec import GameSpec
 from solvers._common import check_normal_form, prepare_normal_form, require_two_player_zero_sum
 
@@ -120,29 +120,18 @@ def exact_result(
 ) -> SolveResult:
     """A :class:`~gamesolve.run.SolveResult` for a one-shot normal-form solver."""
     report = normal_form_nash_conv(game, profile)
-    history = History(
-        iteration=(1,),
-        wall_time=(seconds,),
-        exploitability=(report.exploitability,),
-        nash_conv=(report.nash_conv,),
-    )
-    return SolveResult(
-        game=game.spec.name,
+    return one_shot_result(
+        game_name=game.spec.name,
         solver=solver,
         config=config,
         seed=seed,
-        iterations=1,
-        wall_time=seconds,
-        average_policy=profile,
-        current_policy=profile,
         policy=profile,
+        seconds=seconds,
         exploitability=report.exploitability,
         nash_conv=report.nash_conv,
-        history=history,
-        converged=True,
-        message=message,
         value=report.on_policy_values,
-        extras=extras or {},
+        message=message,
+        extras=extras,
     )
 
 

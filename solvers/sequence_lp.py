@@ -40,7 +40,7 @@ from gamesolve.compiled import CompiledGame
 from gamesolve.errors import GamesolveError, UnsupportedGame
 from gamesolve.evaluation import nash_conv
 from gamesolve.policy import TabularPolicy
-from gamesolve.run import History, SolveResult
+from gamesolve.run import SolveResult, one_shot_result
 from gamesolve.sequence_form import plans_to_policy, sequence_form
 from gamesolve.spec import GameKind, GameSpec
 from solvers._common import prepare_extensive_form, require_two_player_zero_sum
@@ -291,31 +291,20 @@ class SequenceFormLP:
         )
         seconds = time.perf_counter() - start
         report = nash_conv(game, solution.policy)
-        history = History(
-            iteration=(1,),
-            wall_time=(seconds,),
-            exploitability=(report.exploitability,),
-            nash_conv=(report.nash_conv,),
-        )
-        return SolveResult(
-            game=game.spec.name,
+        return one_shot_result(
+            game_name=game.spec.name,
             solver=self.name,
             config=self.config(),
             seed=seed,
-            iterations=1,
-            wall_time=seconds,
-            average_policy=solution.policy,
-            current_policy=solution.policy,
             policy=solution.policy,
+            seconds=seconds,
             exploitability=report.exploitability,
             nash_conv=report.nash_conv,
-            history=history,
-            converged=True,
+            value=report.on_policy_values,
             message=(
                 f"solved by HiGHS ({solution.method}, {solution.lp_solves} LP(s)), "
                 f"game value {solution.value:.12g}"
             ),
-            value=report.on_policy_values,
             extras={
                 "game_value": solution.value,
                 "lp_seconds": solution.lp_seconds,
