@@ -54,6 +54,7 @@ import numba
 import numpy as np
 from numpy.typing import NDArray
 
+from gamesolve.kernels.mccfr import _pick_py as _pick
 from gamesolve.kernels.mccfr import draw_uniform, draw_uniform_py, stream_seed, stream_seed_py
 
 __all__ = [
@@ -348,20 +349,6 @@ def ftrl_episodes_py(
             for k in range(m):
                 logits[x, k] = theta[k] - log_z
             value[p] = log_z / eta_x
-
-
-def _pick(probs: list[float], u: float) -> int:
-    """Inverse-CDF sample that never returns a zero-probability slot."""
-    cumulative = 0.0
-    last = 0
-    for k, pk in enumerate(probs):
-        if not pk > 0.0:
-            continue
-        cumulative += pk
-        last = k
-        if u < cumulative:
-            return k
-    return last
 
 
 def average_plan_py(
