@@ -307,7 +307,10 @@ _SOLVERS: dict[str, SolverEntry] = {
             "solvers.dynamics:MagneticMirrorDescent",
             "magnetic mirror descent (last iterate, QRE)",
             extensive=_ef(
-                "mmd", "solvers.dilated:DilatedMMD", "dilated magnetic mirror descent (last iterate)"
+                "mmd",
+                "solvers.dilated:DilatedMMD",
+                "dilated MMD, annealed temperature (last iterate -> Nash; anneal=0 for a QRE)",
+                anneal=1,
             ),
         ),
         SolverEntry(
