@@ -429,7 +429,7 @@ class _Dilated:
             state["_below"] = np.empty(n_seq)
             state["_seq"] = np.empty(n_seq)
             state["_target"] = np.empty(n_seq)
-            state["_probs_scratch"] = np.zeros((game.num_infosets, game.max_actions))
+            state["_below_played"] = np.empty(n_seq)
             state["_root_values"] = np.empty(2)
             m = game.infoset_num_actions[:, None].astype(np.float64)
             state["_log_start"] = np.where(game.legal_mask, -np.log(m), 0.0)
@@ -577,7 +577,7 @@ class DilatedOMD(_Dilated):
             scratch["_below"],
             scratch["_seq"],
             scratch["_target"],
-            scratch["_probs_scratch"],
+            scratch["_below_played"],
             scratch["_root_values"],
         )
         state["t"] = np.asarray(t + iterations - 1, dtype=np.int64)
@@ -739,7 +739,7 @@ class DilatedMMD(_Dilated):
             scratch["_weight"],
             scratch["_below"],
             scratch["_seq"],
-            scratch["_probs_scratch"],
+            scratch["_below_played"],
             scratch["_root_values"],
         )
         state["t"] = np.asarray(t + iterations - 1, dtype=np.int64)

@@ -141,9 +141,61 @@ def sequence_losses(
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
-def _logit(c_ref: float, log_ref: float, c_mag: float, log_mag: float, scale: float, l_hat: float) -> float:
-    """``c_ref ln b_ref + c_mag ln rho - scale l_hat`` (one slot of :func:`local_softmax`)."""
-    return c_ref * log_ref + c_mag * log_mag - scale * l_hat
+def _infoset_softmax(
+    infoset: int,
+    first: int,  # global id of the infoset's first sequence
+    m: int,  # number of actions
+    scale: float,  # step / w_I
+    loss: NDArray[np.float64],  # [S]
+    below: NDArray[np.float64],  # [S] sum of child infoset values per sequence (children done)
+    log_ref: NDArray[np.float64],  # [I, A] ln b_ref (may be the same array as log_probs)
+    c_ref: float,
+    log_mag: NDArray[np.float64],  # [I, A] ln rho
+    c_mag: float,
+    want_probs: bool,  # also write probs = exp(log_probs)
+    finish: bool,  # normalize now (else leave the logits parked for _infoset_finish)
+    log_probs: NDArray[np.float64],  # [I, A] out
+    probs: NDArray[np.float64],  # [I, A] out (untouched unless want_probs)
+) -> float:
+    """One infoset of :func:`local_softmax`; returns its log-sum-exp ``-V(I) / (w_I / step)``.
+
+    Each logit ``c_ref ln b_ref + c_mag ln rho - scale l_hat`` is computed once and parked in
+    ``log_probs`` (slot ``j`` reads only slot ``j`` of ``log_ref``, so the two may alias).
+    """
+    top = -np.inf
+    for j in range(m):
+        z = (
+            c_ref * log_ref[infoset, j]
+            + c_mag * log_mag[infoset, j]
+            - scale * (loss[first + j] + below[first + j])
+        )
+        log_probs[infoset, j] = z
+        if z > top:
+            top = z
+    total = 0.0
+    for j in range(m):
+        total += math.exp(log_probs[infoset, j] - top)
+    lse = top + math.log(total)
+    if finish:
+        _infoset_finish(infoset, m, lse, want_probs, log_probs, probs)
+    return lse
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _infoset_finish(
+    infoset: int,
+    m: int,
+    lse: float,
+    want_probs: bool,
+    log_probs: NDArray[np.float64],  # [I, A] in: the logits; out: ln b
+    probs: NDArray[np.float64],  # [I, A] out (untouched unless want_probs)
+) -> None:
+    """Normalize the parked logits of one infoset (see :func:`_infoset_softmax`)."""
+    for j in range(m):
+        lp = log_probs[infoset, j] - lse
+        log_probs[infoset, j] = lp
+        if want_probs:
+            probs[infoset, j] = math.exp(lp)
 
 
 @numba.njit(cache=True, nogil=True)
@@ -169,51 +221,38 @@ def local_softmax(
     """Bottom-up local softmax update (see the module docstring) of ``player``'s infosets."""
     for s in range(below.shape[0]):
         below[s] = 0.0
+    pending = -1  # the infoset whose logits await normalization
+    pending_lse = 0.0
     for infoset in range(infoset_player.shape[0] - 1, -1, -1):
         p = infoset_player[infoset]
         if player != -1 and p != player:
             continue
-        m = infoset_num_actions[infoset]
         base = seq_offset[p]
-        first = base + infoset_first_seq[infoset]
         scale = step / weights[infoset]
-        top = -np.inf
-        for j in range(m):
-            z = _logit(
-                c_ref,
-                log_ref[infoset, j],
-                c_mag,
-                log_mag[infoset, j],
-                scale,
-                loss[first + j] + below[first + j],
-            )
-            if z > top:
-                top = z
-        total = 0.0
-        for j in range(m):
-            z = _logit(
-                c_ref,
-                log_ref[infoset, j],
-                c_mag,
-                log_mag[infoset, j],
-                scale,
-                loss[first + j] + below[first + j],
-            )
-            total += math.exp(z - top)
-        lse = top + math.log(total)
-        for j in range(m):
-            z = _logit(
-                c_ref,
-                log_ref[infoset, j],
-                c_mag,
-                log_mag[infoset, j],
-                scale,
-                loss[first + j] + below[first + j],
-            )
-            lp = z - lse
-            log_probs[infoset, j] = lp
-            probs[infoset, j] = math.exp(lp)
+        lse = _infoset_softmax(
+            infoset,
+            base + infoset_first_seq[infoset],
+            infoset_num_actions[infoset],
+            scale,
+            loss,
+            below,
+            log_ref,
+            c_ref,
+            log_mag,
+            c_mag,
+            True,
+            False,
+            log_probs,
+            probs,
+        )
         below[base + infoset_parent_seq[infoset]] -= lse / scale
+        # Normalize the previous infoset only now: its exps are independent of this one's chain.
+        if pending >= 0:
+            _infoset_finish(pending, infoset_num_actions[pending], pending_lse, True, log_probs, probs)
+        pending = infoset
+        pending_lse = lse
+    if pending >= 0:
+        _infoset_finish(pending, infoset_num_actions[pending], pending_lse, True, log_probs, probs)
     for p in range(2):
         if player == -1 or player == p:
             root_values[p] = loss[seq_offset[p]] + below[seq_offset[p]]
@@ -379,34 +418,74 @@ def _prox(
     log_base: NDArray[np.float64],  # [I, A] in/out: the optimistic secondary sequence
     log_probs: NDArray[np.float64],  # [I, A] in/out
     probs: NDArray[np.float64],  # [I, A] in/out
-    probs_scratch: NDArray[np.float64],  # [I, A] scratch
     below: NDArray[np.float64],  # [S] scratch
+    below_played: NDArray[np.float64],  # [S] scratch (optimistic only)
     root_values: NDArray[np.float64],  # [2] scratch
 ) -> None:
-    """The (optimistic) prox step shared by OMD and MMD: local softmaxes from ``x_t`` or ``base``."""
-    if optimistic:
-        # base_t = prox(base_{t-1}, l_t); play prox(base_t, l_t) (Rakhlin & Sridharan 2013).
+    """The (optimistic) prox step shared by OMD and MMD: local softmaxes from ``x_t`` or ``base``.
+
+    Optimistic (Rakhlin & Sridharan 2013): ``base_t = prox(base_{t-1}, l_t)``, then play
+    ``prox(base_t, l_t)``. The two bottom-up passes run fused in one loop over the infosets (the
+    played update at ``I`` needs ``base_t`` at ``I`` only, and its own values below ``I``, kept
+    in ``below_played``), and the secondary sequence's probabilities are never formed: the same
+    arithmetic as two :func:`local_softmax` calls, less one ``exp`` per slot.
+    """
+    if not optimistic:
         _softmax(
-            plex,
+            plex, loss, log_probs, c_ref, log_mag, c_mag, step, player, below, log_probs, probs, root_values
+        )
+        return
+    infoset_player, infoset_num_actions, infoset_first_seq, infoset_parent_seq, seq_offset, weights = plex
+    for s in range(below.shape[0]):
+        below[s] = 0.0
+        below_played[s] = 0.0
+    for infoset in range(infoset_player.shape[0] - 1, -1, -1):
+        p = infoset_player[infoset]
+        if player != -1 and p != player:
+            continue
+        m = infoset_num_actions[infoset]
+        base = seq_offset[p]
+        first = base + infoset_first_seq[infoset]
+        parent = base + infoset_parent_seq[infoset]
+        scale = step_base / weights[infoset]
+        lse = _infoset_softmax(
+            infoset,
+            first,
+            m,
+            scale,
             loss,
+            below,
             log_base,
             c_ref,
             log_mag,
             c_mag,
-            step_base,
-            player,
-            below,
+            False,
+            True,
             log_base,
-            probs_scratch,
-            root_values,
+            probs,
         )
-        _softmax(
-            plex, loss, log_base, c_ref, log_mag, c_mag, step, player, below, log_probs, probs, root_values
+        below[parent] -= lse / scale
+        scale = step / weights[infoset]
+        lse = _infoset_softmax(
+            infoset,
+            first,
+            m,
+            scale,
+            loss,
+            below_played,
+            log_base,
+            c_ref,
+            log_mag,
+            c_mag,
+            True,
+            True,
+            log_probs,
+            probs,
         )
-    else:
-        _softmax(
-            plex, loss, log_probs, c_ref, log_mag, c_mag, step, player, below, log_probs, probs, root_values
-        )
+        below_played[parent] -= lse / scale
+    for p in range(2):
+        if player == -1 or player == p:
+            root_values[p] = loss[seq_offset[p]] + below_played[seq_offset[p]]
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
@@ -465,7 +544,7 @@ def omd_iterations(
     below: NDArray[np.float64],  # [S] scratch
     seq: NDArray[np.float64],  # [S] scratch
     target: NDArray[np.float64],  # [S] scratch
-    probs_scratch: NDArray[np.float64],  # [I, A] scratch
+    below_played: NDArray[np.float64],  # [S] scratch: values below each sequence, played update
     root_values: NDArray[np.float64],  # [2] scratch
 ) -> None:
     """``count`` iterations of dilated-entropy OMD / FTRL, plain or optimistic."""
@@ -524,8 +603,8 @@ def omd_iterations(
                     log_base,
                     log_probs,
                     probs,
-                    probs_scratch,
                     below,
+                    below_played,
                     root_values,
                 )
 
@@ -564,7 +643,7 @@ def mmd_iterations(
     weight: NDArray[np.float64],  # [N, 2] scratch
     below: NDArray[np.float64],  # [S] scratch
     seq: NDArray[np.float64],  # [S] scratch
-    probs_scratch: NDArray[np.float64],  # [I, A] scratch
+    below_played: NDArray[np.float64],  # [S] scratch: values below each sequence, played update
     root_values: NDArray[np.float64],  # [2] scratch
 ) -> None:
     """``count`` iterations of magnetic mirror descent with the dilated entropy, plain or optimistic."""
@@ -599,8 +678,8 @@ def mmd_iterations(
                 log_base,
                 log_probs,
                 probs,
-                probs_scratch,
                 below,
+                below_played,
                 root_values,
             )
         if magnet_rate > 0.0 and t % magnet_every == 0:

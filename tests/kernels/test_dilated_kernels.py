@@ -226,7 +226,7 @@ def test_mmd_kernel_matches_the_literal_openspiel_style_step(game, rng, eta, alp
         np.empty((g.num_nodes, 2)),
         np.empty(n_seq),
         np.empty(n_seq),
-        np.empty_like(probs),
+        np.empty(n_seq),
         np.empty(2),
     )
     np.testing.assert_allclose(out, expected, rtol=0, atol=TOL)
@@ -268,7 +268,7 @@ def _mmd_run(g, probs, count, eta, alpha, power, rate, every, optimistic, log_ma
         np.empty((g.num_nodes, 2)),
         np.empty(n_seq),
         np.empty(n_seq),
-        np.empty_like(probs),
+        np.empty(n_seq),
         np.empty(2),
     )
     return out, magnet
