@@ -39,7 +39,7 @@ class Config:
     mmd_anneal: float = 1.0  # alpha_t = alpha / t: the optimistic annealed preset of DilatedMMD
     mmd_alpha: float | None = None  # None: the class default (5 / eta)
     mmd_eta: float | None = None  # None: the class default (2 / E|u|)
-    mirror_prox_eta: float = 4.0
+    mirror_prox_eta: float | None = None  # None: the class default (5 / E|u| with chance weights)
     out: str = "runs/reproduce_leduc_first_order"
     extra: dict[str, Any] = field(default_factory=dict)
 

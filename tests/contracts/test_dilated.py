@@ -114,7 +114,7 @@ def test_first_iterate_is_uniform_and_the_second_is_one_local_softmax(kuhn):
         state = solver.init(g, np.random.default_rng(0))
         np.testing.assert_allclose(solver.policy(g, state, Iterate.CURRENT).probs, uniform)
         np.testing.assert_allclose(solver.policy(g, state, Iterate.AVERAGE).probs, uniform)
-    solver = DilatedOMD(0.5, schedule="constant")
+    solver = DilatedOMD(0.5, schedule="constant", weights="uniform")
     state = solver.init(g, np.random.default_rng(0))
     solver.step(g, state)
     loss = sequence_losses_numpy(
@@ -330,3 +330,36 @@ def test_optimistic_omd_last_iterate_reaches_1e_3_on_leduc(leduc):
         eval_every=25_000,
     )
     assert result.history.current_exploitability[-1] < 1e-3, result.message
+
+
+# Output exploitability of every registry default after 2,000 iterations (measured: Leduc omd 0.13,
+# ftrl 0.053, omwu 0.12, mmd 8.5e-3, mirror-prox 2.4e-3, extragradient 0.15; Kuhn 9.3e-3, 3.3e-3,
+# 1e-16, 4.5e-4, 1.2e-4, 1e-17). Uniform play is at 2.37 (Leduc) and 0.458 (Kuhn).
+REGISTRY_DEFAULTS = {
+    "leduc": {
+        "omd": 0.2,
+        "ftrl": 0.1,
+        "omwu": 0.2,
+        "mmd": 0.02,
+        "mirror-prox": 5e-3,
+        "extragradient": 0.25,
+    },
+    "kuhn": {
+        "omd": 0.02,
+        "ftrl": 0.01,
+        "omwu": 1e-6,
+        "mmd": 1e-3,
+        "mirror-prox": 5e-4,
+        "extragradient": 1e-6,
+    },
+}
+
+
+@pytest.mark.parametrize("game_name", sorted(REGISTRY_DEFAULTS))
+def test_registry_defaults_make_progress_on_poker(game_name):
+    game = gamesolve.load_game(game_name)
+    for name, bound in REGISTRY_DEFAULTS[game_name].items():
+        solver = gamesolve.make_solver(name, game=game)
+        assert type(solver).__module__ == "solvers.dilated", name
+        result = _solve(game, name, iterations=2000, eval_every=2000)
+        assert result.exploitability < bound, (name, result.exploitability)
