@@ -31,6 +31,13 @@ are compared with ``1e-10 * max(1, lambda)``, i.e. the rows are read as ``H / (1
 (the homotopy ``(1 - s) (ln x_i,a - ln x_i,0) = s (g_i,a - g_i,0)`` with ``s = lambda / (1 +
 lambda)`` bounded), whose Jacobian converges to the support equations of the limit.
 
+The hot parts run in numba kernels (:mod:`gamesolve.kernels.homotopy`) on the payoff tensor
+flattened to ``[P, prod_k A_k]``: the payoff gradients and cross blocks, the equations and
+Jacobian, a whole predictor-corrector step (corrector Newton loop and tangent included) and the
+polish's support Newton. Each has a plain-numpy twin here (``equations_numpy``, ``step_numpy``,
+``heading_numpy``, ``_support_newton_numpy``, ``_derivatives``) that the kernel tests compare
+against and that takes over when non-finite values reach LAPACK inside a kernel.
+
 :class:`NashHomotopy` follows the branch until the current point is close to a Nash equilibrium
 and then *polishes*: it reads the support from the branch point (actions whose probability is
 not exponentially small), solves the indifference and normalization equations on that support
@@ -62,8 +69,8 @@ import numpy as np
 import scipy.optimize
 from numpy.typing import NDArray
 
+from gamesolve.kernels import homotopy as kernels
 from gamesolve.normal_form import MixedProfile, TensorGame
-from gamesolve.normal_form import nash_conv as normal_form_nash_conv
 from gamesolve.run import History, SolveResult
 from gamesolve.spec import GameSpec
 from solvers._common import check_normal_form, prepare_normal_form
@@ -141,6 +148,11 @@ def _derivatives(
     return grads, blocks
 
 
+def _f64(values: Any) -> NDArray[np.float64]:
+    """``values`` as a C-contiguous float64 array (what the kernels are compiled for)."""
+    return np.ascontiguousarray(values, dtype=np.float64)
+
+
 def _softmax(logits: NDArray[np.float64]) -> NDArray[np.float64]:
     z = np.exp(logits - logits.max())
     return z / z.sum()
@@ -191,10 +203,24 @@ class LogitPath:
         sizes = [m - 1 for m in game.num_actions]
         self.offsets = tuple(int(v) for v in np.concatenate(([0], np.cumsum(sizes))))
         self.size = self.offsets[-1]  # N, the number of free logits
+        # flattened payoffs / scale [P, M], action counts [P], action and logit offsets [P + 1]
+        self._u, self._sizes, self._aoff, self._roff = kernels.flat_layout(game.payoffs, self.scale)
+        self._splits = [int(v) for v in self._aoff[1:-1]]
+        self.spread = _payoff_range(game)  # largest max u_i - min u_i, in payoff units
 
     # -- coordinates
     def profile(self, theta: NDArray[np.float64]) -> list[NDArray[np.float64]]:
         """Strategies ``[A_i]`` from reduced logits ``theta`` ``[N]`` (action 0's logit is 0)."""
+        return np.split(self.flat_profile(theta), self._splits)
+
+    def flat_profile(self, theta: NDArray[np.float64]) -> NDArray[np.float64]:
+        """``[sum A_i]``: the strategies of :meth:`profile`, concatenated (numba kernel)."""
+        x = np.empty(int(self._aoff[-1]))
+        kernels.branch_profile(self._sizes, self._aoff, self._roff, _f64(theta), x)
+        return x
+
+    def profile_numpy(self, theta: NDArray[np.float64]) -> list[NDArray[np.float64]]:
+        """Plain-numpy twin of :meth:`profile`."""
         off = self.offsets
         return [
             _softmax(np.concatenate(([0.0], theta[off[i] : off[i + 1]])))
@@ -202,10 +228,23 @@ class LogitPath:
         ]
 
     def heading(self, theta: NDArray[np.float64], tangent: NDArray[np.float64]) -> NDArray[np.float64]:
-        """``[sum A_i]``: the profile's velocity along the unit ``tangent`` at ``theta``."""
+        """``[sum A_i]``: the profile's velocity along the unit ``tangent`` at ``theta``.
+
+        Player ``i``'s part is ``x_i * (t_i - x_i . t_i)`` with ``t_i = (0, tangent_i)`` (the
+        softmax's Jacobian ``diag(x_i) - x_i x_i^T`` applied to the logit velocity).
+        """
+        x = self.flat_profile(theta)
+        t = np.zeros(x.size)
+        keep = np.ones(x.size, dtype=bool)
+        keep[self._aoff[:-1]] = False  # action 0 of every player has logit 0
+        t[keep] = tangent[: self.size]
+        return x * (t - np.repeat(np.add.reduceat(x * t, self._aoff[:-1]), self._sizes))
+
+    def heading_numpy(self, theta: NDArray[np.float64], tangent: NDArray[np.float64]) -> NDArray[np.float64]:
+        """Plain-numpy twin of :meth:`heading`."""
         off = self.offsets
         out = []
-        for i, x in enumerate(self.profile(theta)):
+        for i, x in enumerate(self.profile_numpy(theta)):
             dx = (np.diag(x) - np.outer(x, x))[:, 1:]  # [A_i, A_i - 1]
             out.append(dx @ tangent[off[i] : off[i + 1]])
         return np.concatenate(out)
@@ -216,14 +255,31 @@ class LogitPath:
         _, d_theta, d_lam = self.equations(theta, 0.0)
         up = np.zeros(self.size + 1)
         up[-1] = 1.0  # leave lambda = 0 upwards
-        return theta, self.tangent(d_theta, d_lam, up)
+        tangent = np.empty(self.size + 1)
+        try:
+            kernels.unit_tangent(d_theta, d_lam, up, np.empty((self.size + 1, self.size + 1)), tangent)
+        except np.linalg.LinAlgError:  # non-finite payoff derivatives: the twin decides
+            return theta, self.tangent(d_theta, d_lam, up)
+        return theta, tangent
 
     # -- equations
     def equations(
         self, theta: NDArray[np.float64], lam: float
     ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
-        """``H [N]``, ``dH/dtheta [N, N]`` and ``dH/dlambda [N]`` at ``(theta, lambda)``."""
-        parts = self.profile(theta)
+        """``H [N]``, ``dH/dtheta [N, N]`` and ``dH/dlambda [N]`` at ``(theta, lambda)`` (numba kernel)."""
+        n, t = self.size, int(self._aoff[-1])
+        h, d_theta, d_lam = np.empty(n), np.empty((n, n)), np.empty(n)
+        kernels.branch_equations(
+            self._u, self._sizes, self._aoff, self._roff, _f64(theta), float(lam),
+            np.empty(t), np.empty(t), np.empty((t, t)), h, d_theta, d_lam,
+        )  # fmt: skip
+        return h, d_theta, d_lam
+
+    def equations_numpy(
+        self, theta: NDArray[np.float64], lam: float
+    ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
+        """Plain-numpy twin of :meth:`equations` (einsum contractions)."""
+        parts = self.profile_numpy(theta)
         grads, blocks = _derivatives(self.game, parts, self.scale, cross=True)
         off = self.offsets
         n = self.size
@@ -272,7 +328,7 @@ class LogitPath:
         previous = math.inf
         moved = 0.0
         for k in range(6):
-            h, d_theta, d_lam = self.equations(z[:-1], float(z[-1]))
+            h, d_theta, d_lam = self.equations_numpy(z[:-1], float(z[-1]))
             if float(np.abs(h).max(initial=0.0)) <= 1e-10 * max(1.0, abs(float(z[-1]))):
                 return z, k
             jac = np.vstack([np.hstack([d_theta, d_lam[:, None]]), tangent[None, :]])
@@ -303,13 +359,55 @@ class LogitPath:
         """One pseudo-arclength step from ``(theta, lam)`` along the unit ``tangent`` there.
 
         Tries arclength ``arc`` and halves it until the corrector converges and the tangent at the
-        new point turns by less than about 8 degrees.
+        new point turns by less than about 8 degrees. Runs in one numba kernel
+        (:func:`gamesolve.kernels.homotopy.continuation_step`); a singular or non-finite linear
+        system there redoes the step with :meth:`step_numpy`, which has the fallbacks.
         """
+        return self._advance(theta, lam, tangent, arc, min_arc)[0]
+
+    def _advance(
+        self,
+        theta: NDArray[np.float64],
+        lam: float,
+        tangent: NDArray[np.float64],
+        arc: float,
+        min_arc: float = 1e-12,
+    ) -> tuple[ContinuationStep, NDArray[np.float64], float]:
+        """:meth:`step`, the new point's flat profile ``[sum A_i]`` and its NashConv (payoff units)."""
+        z = np.empty(self.size + 1)
+        z[:-1] = theta
+        z[-1] = lam
+        point, new_tangent = np.empty(self.size + 1), np.empty(self.size + 1)
+        flat = np.empty(int(self._aoff[-1]))
+        try:
+            accepted, arc_used, next_arc, iterations, gain = kernels.continuation_step(
+                self._u, self._sizes, self._aoff, self._roff, z, _f64(tangent), float(arc), float(min_arc),
+                _MAX_TURN_COS, point, new_tangent, flat,
+            )  # fmt: skip
+        except np.linalg.LinAlgError:  # non-finite values reached LAPACK: the twin handles them
+            step = self.step_numpy(theta, lam, tangent, arc, min_arc=min_arc)
+            if step.point is None:
+                return step, flat, math.nan
+            flat = self.flat_profile(step.point[:-1])
+            return step, flat, _nash_conv(self, flat)
+        step = ContinuationStep(point if accepted else None, new_tangent, arc_used, next_arc, iterations)
+        return step, flat, self.scale * gain
+
+    def step_numpy(
+        self,
+        theta: NDArray[np.float64],
+        lam: float,
+        tangent: NDArray[np.float64],
+        arc: float,
+        *,
+        min_arc: float = 1e-12,
+    ) -> ContinuationStep:
+        """Plain-numpy twin of :meth:`step` (with the SVD and failure fallbacks)."""
         z = np.append(theta, lam)
         while arc > min_arc:
             new, iterations = self._corrector(z + arc * tangent, tangent, arc)
             if new is not None:
-                _, d_theta, d_lam = self.equations(new[:-1], float(new[-1]))
+                _, d_theta, d_lam = self.equations_numpy(new[:-1], float(new[-1]))
                 new_tangent = self.tangent(d_theta, d_lam, tangent)
                 if new_tangent @ tangent >= _MAX_TURN_COS:
                     grow = 1.5 if iterations <= 2 else 1.0
@@ -350,14 +448,37 @@ class LogitPath:
 def _supports(parts: Sequence[NDArray[np.float64]]) -> list[tuple[tuple[int, ...], ...]]:
     """Candidate support profiles read off a branch point, most plausible first, without repeats."""
     out: list[tuple[tuple[int, ...], ...]] = []
+    rows = [x.tolist() for x in parts]  # plain floats: the comparisons below are the same doubles
+    tops = [max(row) for row in rows]
     for ratio in _SUPPORT_RATIOS:
-        profile = tuple(tuple(int(a) for a in np.flatnonzero(x >= ratio * x.max())) for x in parts)
+        profile = tuple(
+            tuple(a for a, v in enumerate(row) if v >= ratio * top)
+            for row, top in zip(rows, tops, strict=True)
+        )
         if profile not in out:
             out.append(profile)
     return out
 
 
 def _support_newton(
+    path: LogitPath, supports: Sequence[Sequence[int]], start: NDArray[np.float64]
+) -> list[NDArray[np.float64]] | None:
+    """:func:`_support_newton_numpy` in a numba kernel, from the flat profile ``start`` ``[sum A_i]``.
+
+    A ``LinAlgError`` out of the kernel (non-finite values reached LAPACK) redoes it with the twin.
+    """
+    support = np.fromiter(itertools.chain.from_iterable(supports), dtype=np.int64)
+    soff = np.fromiter(itertools.accumulate((len(s) for s in supports), initial=0), dtype=np.int64)
+    out = np.empty(int(path._aoff[-1]))
+    try:
+        found = kernels.support_newton(path._u, path._sizes, path._aoff, support, soff, start, out)
+    except np.linalg.LinAlgError:
+        with np.errstate(all="ignore"):
+            return _support_newton_numpy(path.game, supports, np.split(start, path._splits), path.scale)
+    return np.split(out, path._splits) if found else None
+
+
+def _support_newton_numpy(
     game: TensorGame,
     supports: Sequence[Sequence[int]],
     start: Sequence[NDArray[np.float64]],
@@ -410,6 +531,8 @@ def _support_newton(
             dy = np.linalg.solve(jac, -f)
         except np.linalg.LinAlgError:
             dy = np.linalg.lstsq(jac, -f, rcond=None)[0]
+            if float(np.abs(dy).max()) <= kernels._STUCK_STEP and new_residual >= kernels._STUCK_RESIDUAL:
+                return None  # stuck on a singular system (see gamesolve.kernels.homotopy)
         y = y + dy
     else:
         return None
@@ -427,10 +550,10 @@ def _support_newton(
 
 
 def _polish(
-    game: TensorGame,
-    branch: Sequence[NDArray[np.float64]],
+    path: LogitPath,
+    here: NDArray[np.float64],
+    candidates: Sequence[tuple[tuple[int, ...], ...]],
     heading: NDArray[np.float64],
-    scale: float,
     tolerance: float,
 ) -> tuple[list[NDArray[np.float64]], tuple[tuple[int, ...], ...], float] | None:
     """An exact equilibrium near the branch point ``branch``: strategies, supports and NashConv.
@@ -440,11 +563,9 @@ def _polish(
     + O(1 / lambda^2)``, so it heads straight at ``x*``; a candidate that the branch is not heading
     for (cosine below ``_MIN_HEADING_COS``) is another equilibrium the branch only passes near.
     """
-    limit = tolerance * _payoff_range(game)
-    here = np.concatenate(branch)
-    for supports in _supports(branch):
-        with np.errstate(all="ignore"):
-            found = _support_newton(game, supports, branch, scale)
+    limit = tolerance * path.spread
+    for supports in candidates:
+        found = _support_newton(path, supports, here)
         if found is None:
             continue
         offset = np.concatenate(found) - here
@@ -456,7 +577,7 @@ def _polish(
         if norm > 0 and float(offset @ heading) < _MIN_HEADING_COS * norm:
             log.debug("polish on supports %s: the branch is not heading there; rejected", supports)
             continue
-        gap = normal_form_nash_conv(game, found).nash_conv
+        gap = _nash_conv(path, np.concatenate(found))
         if gap <= limit:
             return found, supports, gap
         log.debug("polish on supports %s: NashConv %.3g above %.3g", supports, gap, limit)
@@ -488,8 +609,16 @@ def _check_time_limit(value: Any) -> float | None:
     return float(value)
 
 
-def _nash_conv(game: TensorGame, parts: Sequence[NDArray[np.float64]], scale: float) -> float:
-    """NashConv in payoff units, from the scaled payoff gradients."""
+def _nash_conv(path: LogitPath, x: NDArray[np.float64]) -> float:
+    """NashConv in payoff units of the flat profile ``x`` ``[sum A_i]``, from the scaled gradients."""
+    grads = np.empty(x.size)
+    kernels.payoff_gradients(path._u, path._sizes, path._aoff, x, grads)
+    gains = np.maximum.reduceat(grads, path._aoff[:-1]) - np.add.reduceat(grads * x, path._aoff[:-1])
+    return path.scale * float(gains.sum())
+
+
+def _nash_conv_numpy(game: TensorGame, parts: Sequence[NDArray[np.float64]], scale: float) -> float:
+    """Plain-numpy twin of :func:`_nash_conv`."""
     grads, _ = _derivatives(game, parts, scale, cross=False)
     return scale * float(sum(g.max() - g @ x for g, x in zip(grads, parts, strict=True)))
 
@@ -578,10 +707,10 @@ class NashHomotopy:
         path = LogitPath(game)
         theta, tangent = path.start()
         lam, arc = 0.0, self.first_step
-        parts = path.profile(theta)
-        gap = _nash_conv(game, parts, path.scale)
-        best = (gap, parts, lam)
-        spread = _payoff_range(game)
+        flat = path.flat_profile(theta)  # [sum A_i]
+        gap = _nash_conv(path, flat)
+        best = (gap, flat, lam)
+        spread = path.spread
         history: list[tuple[int, float, float]] = [(0, 0.0, gap)]
         attempts, last_attempt = 0, math.inf
         tried: set[tuple[tuple[int, ...], ...]] = set()
@@ -592,13 +721,16 @@ class NashHomotopy:
         try:
             while True:
                 # -- polish when the branch point is close to an equilibrium
-                candidates = set(_supports(parts))
-                if gap <= _POLISH_START * spread and (gap <= 0.5 * last_attempt or not candidates <= tried):
+                # (the candidate supports are read only near an equilibrium: they cost a few µs)
+                near = gap <= _POLISH_START * spread
+                ordered = _supports(np.split(flat, path._splits)) if near else []
+                candidates = set(ordered)
+                if near and (gap <= 0.5 * last_attempt or not candidates <= tried):
                     attempts += 1
                     last_attempt = gap
                     tried |= candidates
                     heading = path.heading(theta, tangent)
-                    found = _polish(game, parts, heading, path.scale, self.tolerance)
+                    found = _polish(path, flat, ordered, heading, self.tolerance)
                     if found is not None:
                         break
                 if steps >= self.max_steps:
@@ -610,7 +742,7 @@ class NashHomotopy:
                 if path.size == 0:  # every player has one action; the polish has already accepted
                     message = "nothing to trace"
                     break
-                step = path.step(theta, lam, tangent, arc)
+                step, new_flat, new_gap = path._advance(theta, lam, tangent, arc)
                 if step.point is None:
                     message = f"the path follower stalled at lambda={lam / path.scale:.6g}"
                     log.warning("homotopy on %s: %s", game.spec.name, message)
@@ -618,10 +750,9 @@ class NashHomotopy:
                 steps += 1
                 theta, lam = step.point[:-1], float(step.point[-1])
                 tangent, arc = step.tangent, step.next_arc
-                parts = path.profile(theta)
-                gap = _nash_conv(game, parts, path.scale)
+                flat, gap = new_flat, new_gap
                 if gap < best[0]:
-                    best = (gap, parts, lam)
+                    best = (gap, flat, lam)
                 history.append((steps, time.perf_counter() - started, gap))
                 if bar is not None:
                     bar.update(1)
@@ -638,7 +769,8 @@ class NashHomotopy:
                 f"after {steps} steps (NashConv {final_gap:.2e})"
             )
         else:
-            branch_gap, strategies, _ = best
+            branch_gap, best_flat, _ = best
+            strategies = np.split(best_flat, path._splits)
             supports = ()
             log.info("homotopy on %s: %s", game.spec.name, message)
         profile = MixedProfile.of(game, strategies)
