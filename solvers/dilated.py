@@ -8,9 +8,10 @@ algorithms whose distance-generating function is the dilated entropy
 
 so that every prox step is a closed-form bottom-up pass of local softmaxes (Hoda, Gilpin, Peña &
 Sandholm 2010, "Smoothing techniques for computing Nash equilibria of sequential games"; see
-:mod:`gamesolve.kernels.dilated` and algorithms.md §2). One iteration costs one forward pass over
-the game tree (the sequence-form losses of both players against each other's current behavior,
-simultaneous updates by default) plus two passes over the infosets.
+:mod:`gamesolve.kernels.dilated` and algorithms.md §2). One iteration costs one pass over the
+nonzeros of the sparse sequence-form payoff matrices (the losses ``-A_0 y`` and ``-A_1^T x`` of both
+players against each other's current realization plan, simultaneous updates by default) plus
+passes over the infosets.
 
 Methods (suggested registry names in brackets):
 
@@ -71,6 +72,7 @@ from gamesolve.kernels.dilated import (
 from gamesolve.policy import TabularPolicy
 from gamesolve.protocols import CHANCE, TERMINAL
 from gamesolve.run import Iterate
+from gamesolve.sequence_form import sequence_form as sequence_form_of
 from gamesolve.spec import GameSpec
 from solvers._common import check_extensive_form, prepare_extensive_form, require_two_player_zero_sum
 
@@ -91,8 +93,11 @@ _A = NDArray[Any]
 # Fixed-length argument bundles (spread with ``*`` into the kernels; fixed so that mypy checks them).
 _TreeArrays = tuple[_A, _A, _A, _A, _A, _A, _A, _A]  # node_player .. terminal_seq
 _InfosetArrays = tuple[_A, _A, _A, _A]  # infoset_player .. infoset_parent_seq
-_GameArrays = tuple[_A, _A, _A, _A, _A, _A, _A, _A, _A, _A, _A, _A, _A, _A]  # the above, offset, weights
+_PayoffArrays = tuple[_A, _A, _A, _A, _A, _A]  # CSR (indptr, indices, data) of A_0, then of A_1^T
+_GameArrays = tuple[_A, _A, _A, _A, _A, _A, _A, _A, _A, _A, _A, _A]  # payoff, infoset, offset, weights
 _WEIGHT_SCHEMES = ("uniform", "kroer", "chance")
+# Scratch keys of the :func:`_payoff_arrays` (the last one written marks the scratch as complete).
+_PAYOFF_KEYS = ("_a0_indptr", "_a0_indices", "_a0_data", "_a1t_indptr", "_a1t_indices", "_a1t_data")
 
 
 # ------------------------------------------------------------------------------------ helpers
@@ -259,6 +264,27 @@ def _tree_arrays(game: CompiledGame) -> _TreeArrays:
     )
 
 
+def _payoff_arrays(game: CompiledGame) -> _PayoffArrays:
+    """The CSR arrays of ``A_0`` and ``A_1^T`` that lead the driver kernels' arguments.
+
+    ``A_p`` [S0, S1] are the chance-weighted sequence-form payoff matrices of the (cached)
+    :func:`gamesolve.sequence_form.sequence_form`; the drivers compute ``l_0 = -A_0 y`` and
+    ``l_1 = -A_1^T x`` from them (indptr uint64, indices uint32, data float64: unsigned indices
+    spare numba's negative-index checks in the inner loop).
+    """
+    a0, a1 = sequence_form_of(game).payoff_matrices
+    out: list[_A] = []
+    for m in (a0.tocsr(), a1.T.tocsr()):
+        m.sum_duplicates()
+        index = np.uint32 if max(m.shape) < 2**32 else np.uint64
+        out += [
+            np.ascontiguousarray(m.indptr, dtype=np.uint64),
+            np.ascontiguousarray(m.indices, dtype=index),
+            np.ascontiguousarray(m.data, dtype=np.float64),
+        ]
+    return out[0], out[1], out[2], out[3], out[4], out[5]
+
+
 def _infoset_arrays(game: CompiledGame) -> _InfosetArrays:
     """The infoset arrays that lead the arguments of the treeplex kernels (before ``seq_offset``)."""
     return game.infoset_player, game.infoset_num_actions, game.infoset_first_seq, game.infoset_parent_seq
@@ -421,11 +447,10 @@ class _Dilated:
 
     def _scratch(self, game: CompiledGame, state: State) -> State:
         """Per-run work arrays, kept in ``state`` under ``_`` names (never checkpointed)."""
-        if "_weight" not in state:
+        if _PAYOFF_KEYS[-1] not in state:
             n_seq = int(game.num_sequences.sum())
             state["_weights"] = infoset_weights(game, self.weights)
             state["_offset"] = _seq_offset(game)
-            state["_weight"] = np.empty((game.num_nodes, 2))
             state["_below"] = np.empty(n_seq)
             state["_seq"] = np.empty(n_seq)
             state["_target"] = np.empty(n_seq)
@@ -433,12 +458,25 @@ class _Dilated:
             state["_root_values"] = np.empty(2)
             m = game.infoset_num_actions[:, None].astype(np.float64)
             state["_log_start"] = np.where(game.legal_mask, -np.log(m), 0.0)
+            for key, array in zip(_PAYOFF_KEYS, _payoff_arrays(game), strict=True):
+                state[key] = array
         return state
 
     @staticmethod
     def _game_arrays(game: CompiledGame, scratch: State) -> _GameArrays:
-        """The fourteen game arguments that lead every driver kernel's signature."""
-        return (*_tree_arrays(game), *_infoset_arrays(game), scratch["_offset"], scratch["_weights"])
+        """The twelve game arguments that lead every driver kernel's signature."""
+        a0_indptr, a0_indices, a0_data, a1t_indptr, a1t_indices, a1t_data = (scratch[k] for k in _PAYOFF_KEYS)
+        return (
+            a0_indptr,
+            a0_indices,
+            a0_data,
+            a1t_indptr,
+            a1t_indices,
+            a1t_data,
+            *_infoset_arrays(game),
+            scratch["_offset"],
+            scratch["_weights"],
+        )
 
     def policy(self, game: CompiledGame, state: State, which: Iterate) -> TabularPolicy:
         """The reach-weighted average (converted from sequence form) or the current iterate."""
@@ -570,7 +608,6 @@ class DilatedOMD(_Dilated):
             state["cum_loss"],
             state["loss"],
             state["avg_seq"],
-            scratch["_weight"],
             scratch["_below"],
             scratch["_seq"],
             scratch["_target"],
@@ -733,7 +770,6 @@ class DilatedMMD(_Dilated):
             state["log_base"],
             state["loss"],
             state["avg_seq"],
-            scratch["_weight"],
             scratch["_below"],
             scratch["_seq"],
             scratch["_below_played"],
@@ -815,7 +851,6 @@ class DilatedMirrorProx(_Dilated):
             state["half_probs"],
             state["loss"],
             state["avg_seq"],
-            scratch["_weight"],
             scratch["_below"],
             scratch["_seq"],
             scratch["_root_values"],

@@ -7,7 +7,11 @@ Notation (``S`` = total number of sequences of both players, numbered globally w
   sequence ``s`` is ``loss[s] = -sum_{z: seq_i(z) = s} chance(z) * reach_{-i}(z) * u_i(z)``, so that
   ``<loss_i, x_i>`` is minus player ``i``'s expected utility for any sequence-form strategy
   ``x_i``. :func:`sequence_losses` computes it with one forward reach pass over the nodes
-  (``parent < child``) and one scatter over the terminals; no recursion, no allocation.
+  (``parent < child``) and one scatter over the terminals; no recursion, no allocation. The
+  drivers use :func:`sequence_losses_sparse` instead: ``l_0 = -A_0 y``, ``l_1 = -A_1^T x`` with
+  the chance-weighted sequence-form payoff matrices in CSR and the realization plans ``x, y``
+  (one top-down pass over the infosets, which the drivers need anyway for the average): one pass
+  over the nonzeros (at most one per terminal) in place of one over every node.
 * **Local softmax** (algorithms.md §2; Hoda, Gilpin, Peña & Sandholm 2010). The prox step of the
   dilated entropy ``psi(x) = sum_I w_I x(p(I)) sum_a b(a|I) ln b(a|I)`` decomposes into one softmax
   per infoset, bottom-up (infoset ids are topologically ordered, so a reverse loop is a bottom-up
@@ -70,6 +74,7 @@ __all__ = [
     "sequence_form_numpy",
     "sequence_losses",
     "sequence_losses_numpy",
+    "sequence_losses_sparse",
 ]
 
 _TERMINAL = -4
@@ -77,8 +82,8 @@ _CHANCE = -1
 
 # The small helpers below are inlined into the drivers at the numba level (``inline="always"``),
 # so the drivers compile to the same loops as when these blocks were written out in each.
-# A bundle of arrays passed as one (numba) tuple: ``tree`` = the eight node / terminal arrays of
-# :func:`sequence_losses` in its order; ``plex`` = (infoset_player, infoset_num_actions,
+# A bundle of arrays passed as one (numba) tuple: ``mats`` = the six CSR arrays of
+# :func:`sequence_losses_sparse` in its order; ``plex`` = (infoset_player, infoset_num_actions,
 # infoset_first_seq, infoset_parent_seq, seq_offset, weights).
 _Arrays = tuple[NDArray[Any], ...]
 
@@ -138,6 +143,54 @@ def sequence_losses(
         for p in range(2):
             if player == -1 or player == p:
                 loss[seq_offset[p] + terminal_seq[t, p]] -= weight[node, p] * terminal_utility[t, p]
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _csr_neg_matvec(
+    indptr: NDArray[np.unsignedinteger[Any]],  # [R + 1]
+    indices: NDArray[np.unsignedinteger[Any]],  # [nnz]
+    data: NDArray[np.float64],  # [nnz]
+    vec: NDArray[np.float64],  # [S] the input is vec[vec_base:]
+    vec_base: int,
+    out: NDArray[np.float64],  # [S] out: out[out_base + r] = -(M @ vec[vec_base:])[r]
+    out_base: int,
+) -> None:
+    """``out[out_base:out_base + R] = -(M @ v)`` for a CSR matrix ``M`` (no allocation).
+
+    All indices in the inner loop are unsigned, so numba emits no negative-index wraparound
+    check there (measured 2x on Leduc).
+    """
+    base = np.uint64(vec_base)
+    for r in range(indptr.shape[0] - 1):
+        acc = 0.0
+        for k in range(indptr[r], indptr[r + 1]):
+            acc += data[k] * vec[base + indices[k]]
+        out[out_base + r] = -acc
+
+
+@numba.njit(cache=True, nogil=True)
+def sequence_losses_sparse(
+    a0_indptr: NDArray[np.uint64],  # [S0 + 1] CSR of A_0 [S0, S1] (unsigned indices)
+    a0_indices: NDArray[np.unsignedinteger[Any]],  # [nnz] uint32 or uint64
+    a0_data: NDArray[np.float64],  # [nnz]
+    a1t_indptr: NDArray[np.uint64],  # [S1 + 1] CSR of A_1^T [S1, S0]
+    a1t_indices: NDArray[np.unsignedinteger[Any]],  # [nnz] uint32 or uint64
+    a1t_data: NDArray[np.float64],  # [nnz]
+    seq_offset: NDArray[np.int64],  # [2]
+    seq: NDArray[np.float64],  # [S] realization plans of both players (see sequence_form)
+    player: int,  # 0, 1, or -1 for both
+    loss: NDArray[np.float64],  # [S] out (the blocks of the requested players are overwritten)
+) -> None:
+    """:func:`sequence_losses` from the realization plans: ``l_0 = -A_0 y``, ``l_1 = -A_1^T x``.
+
+    ``A_p`` are the chance-weighted sequence-form payoff matrices
+    (:attr:`gamesolve.sequence_form.SequenceForm.payoff_matrices`); one pass over their nonzeros
+    (at most one per terminal) instead of a pass over every node.
+    """
+    if player == -1 or player == 0:
+        _csr_neg_matvec(a0_indptr, a0_indices, a0_data, seq, seq_offset[1], loss, seq_offset[0])
+    if player == -1 or player == 1:
+        _csr_neg_matvec(a1t_indptr, a1t_indices, a1t_data, seq, seq_offset[0], loss, seq_offset[1])
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
@@ -342,28 +395,15 @@ def _accumulate_sequence_form(
 
 @numba.njit(cache=True, nogil=True, inline="always")
 def _losses(
-    tree: _Arrays,  # the node and terminal arrays (see _Arrays)
+    mats: _Arrays,  # the CSR arrays of A_0 and A_1^T (see _Arrays)
     seq_offset: NDArray[np.int64],  # [2]
-    probs: NDArray[np.float64],  # [I, A]
+    seq: NDArray[np.float64],  # [S] realization plans of both players
     player: int,
-    weight: NDArray[np.float64],  # [N, 2] scratch
     loss: NDArray[np.float64],  # [S] out
 ) -> None:
-    """:func:`sequence_losses` with the node and terminal arrays bundled."""
-    sequence_losses(
-        tree[0],
-        tree[1],
-        tree[2],
-        tree[3],
-        tree[4],
-        tree[5],
-        tree[6],
-        tree[7],
-        seq_offset,
-        probs,
-        player,
-        weight,
-        loss,
+    """:func:`sequence_losses_sparse` with the CSR arrays bundled."""
+    sequence_losses_sparse(
+        mats[0], mats[1], mats[2], mats[3], mats[4], mats[5], seq_offset, seq, player, loss
     )
 
 
@@ -490,20 +530,19 @@ def _prox(
 
 @numba.njit(cache=True, nogil=True, inline="always")
 def _md_step(
-    tree: _Arrays,  # the node and terminal arrays (see _Arrays)
+    mats: _Arrays,  # the CSR arrays of A_0 and A_1^T (see _Arrays)
     plex: _Arrays,  # the infoset arrays, seq_offset, weights (see _Arrays)
-    at: NDArray[np.float64],  # [I, A] behavior profile the loss is taken at
+    seq: NDArray[np.float64],  # [S] realization plans the loss is taken at
     log_ref: NDArray[np.float64],  # [I, A] ln b_ref
     eta: float,
-    weight: NDArray[np.float64],  # [N, 2] scratch
     loss: NDArray[np.float64],  # [S] out
     below: NDArray[np.float64],  # [S] scratch
     log_probs: NDArray[np.float64],  # [I, A] out: prox(b_ref, eta loss(at)), both players
     probs: NDArray[np.float64],  # [I, A] out
     root_values: NDArray[np.float64],  # [2] scratch
 ) -> None:
-    """A simultaneous mirror-descent step of both players: loss at ``at``, then the prox from ``b_ref``."""
-    _losses(tree, plex[4], at, -1, weight, loss)
+    """A simultaneous mirror-descent step of both players: loss at ``seq``, then the prox from ``b_ref``."""
+    _losses(mats, plex[4], seq, -1, loss)
     _softmax(plex, loss, log_ref, 1.0, log_ref, 0.0, eta, -1, below, log_probs, probs, root_values)
 
 
@@ -512,14 +551,12 @@ def _md_step(
 
 @numba.njit(cache=True, nogil=True)
 def omd_iterations(
-    node_player: NDArray[np.int8],  # [N]
-    node_infoset: NDArray[np.int32],  # [N]
-    node_first_child: NDArray[np.int32],  # [N]
-    node_num_children: NDArray[np.int32],  # [N]
-    node_prob: NDArray[np.float64],  # [N]
-    terminal_node: NDArray[np.int32],  # [T]
-    terminal_utility: NDArray[np.float64],  # [T, 2]
-    terminal_seq: NDArray[np.int32],  # [T, 2]
+    a0_indptr: NDArray[np.uint64],  # [S0 + 1] CSR of A_0 [S0, S1]
+    a0_indices: NDArray[np.unsignedinteger[Any]],  # [nnz] column (player 1 sequence), uint32/64
+    a0_data: NDArray[np.float64],  # [nnz] chance-weighted utility of player 0
+    a1t_indptr: NDArray[np.uint64],  # [S1 + 1] CSR of A_1^T [S1, S0]
+    a1t_indices: NDArray[np.unsignedinteger[Any]],  # [nnz] column (player 0 sequence), uint32/64
+    a1t_data: NDArray[np.float64],  # [nnz] chance-weighted utility of player 1
     infoset_player: NDArray[np.int32],  # [I]
     infoset_num_actions: NDArray[np.int32],  # [I]
     infoset_first_seq: NDArray[np.int32],  # [I]
@@ -540,7 +577,6 @@ def omd_iterations(
     cum_loss: NDArray[np.float64],  # [S] in/out: cumulative loss (FTRL)
     loss: NDArray[np.float64],  # [S] out: the last loss
     avg_seq: NDArray[np.float64],  # [S] in/out: sum of the iterates in sequence form
-    weight: NDArray[np.float64],  # [N, 2] scratch
     below: NDArray[np.float64],  # [S] scratch
     seq: NDArray[np.float64],  # [S] scratch
     target: NDArray[np.float64],  # [S] scratch
@@ -548,16 +584,7 @@ def omd_iterations(
     root_values: NDArray[np.float64],  # [2] scratch
 ) -> None:
     """``count`` iterations of dilated-entropy OMD / FTRL, plain or optimistic."""
-    tree = (
-        node_player,
-        node_infoset,
-        node_first_child,
-        node_num_children,
-        node_prob,
-        terminal_node,
-        terminal_utility,
-        terminal_seq,
-    )
+    mats = (a0_indptr, a0_indices, a0_data, a1t_indptr, a1t_indices, a1t_data)
     plex = (infoset_player, infoset_num_actions, infoset_first_seq, infoset_parent_seq, seq_offset, weights)
     n_seq = loss.shape[0]
     for t in range(t_first, t_first + count):
@@ -566,7 +593,17 @@ def omd_iterations(
         _accumulate_sequence_form(plex, probs, seq, avg_seq)
         for k in range(1 if not alternating else 2):
             player = -1 if not alternating else k
-            _losses(tree, seq_offset, probs, player, weight, loss)
+            if k == 1:  # player 1 responds to player 0's new plan (seq holds the one before)
+                sequence_form(
+                    infoset_player,
+                    infoset_num_actions,
+                    infoset_first_seq,
+                    infoset_parent_seq,
+                    seq_offset,
+                    probs,
+                    seq,
+                )
+            _losses(mats, seq_offset, seq, player, loss)
             lo = 0 if player <= 0 else seq_offset[1]
             hi = n_seq if player != 0 else seq_offset[1]
             for s in range(lo, hi):
@@ -611,14 +648,12 @@ def omd_iterations(
 
 @numba.njit(cache=True, nogil=True)
 def mmd_iterations(
-    node_player: NDArray[np.int8],  # [N]
-    node_infoset: NDArray[np.int32],  # [N]
-    node_first_child: NDArray[np.int32],  # [N]
-    node_num_children: NDArray[np.int32],  # [N]
-    node_prob: NDArray[np.float64],  # [N]
-    terminal_node: NDArray[np.int32],  # [T]
-    terminal_utility: NDArray[np.float64],  # [T, 2]
-    terminal_seq: NDArray[np.int32],  # [T, 2]
+    a0_indptr: NDArray[np.uint64],  # [S0 + 1] CSR of A_0 [S0, S1]
+    a0_indices: NDArray[np.unsignedinteger[Any]],  # [nnz] column (player 1 sequence), uint32/64
+    a0_data: NDArray[np.float64],  # [nnz] chance-weighted utility of player 0
+    a1t_indptr: NDArray[np.uint64],  # [S1 + 1] CSR of A_1^T [S1, S0]
+    a1t_indices: NDArray[np.unsignedinteger[Any]],  # [nnz] column (player 0 sequence), uint32/64
+    a1t_data: NDArray[np.float64],  # [nnz] chance-weighted utility of player 1
     infoset_player: NDArray[np.int32],  # [I]
     infoset_num_actions: NDArray[np.int32],  # [I]
     infoset_first_seq: NDArray[np.int32],  # [I]
@@ -640,23 +675,13 @@ def mmd_iterations(
     log_base: NDArray[np.float64],  # [I, A] in/out: the optimistic secondary sequence (unused otherwise)
     loss: NDArray[np.float64],  # [S] out: the last loss
     avg_seq: NDArray[np.float64],  # [S] in/out
-    weight: NDArray[np.float64],  # [N, 2] scratch
     below: NDArray[np.float64],  # [S] scratch
     seq: NDArray[np.float64],  # [S] scratch
     below_played: NDArray[np.float64],  # [S] scratch: values below each sequence, played update
     root_values: NDArray[np.float64],  # [2] scratch
 ) -> None:
     """``count`` iterations of magnetic mirror descent with the dilated entropy, plain or optimistic."""
-    tree = (
-        node_player,
-        node_infoset,
-        node_first_child,
-        node_num_children,
-        node_prob,
-        terminal_node,
-        terminal_utility,
-        terminal_seq,
-    )
+    mats = (a0_indptr, a0_indices, a0_data, a1t_indptr, a1t_indices, a1t_data)
     plex = (infoset_player, infoset_num_actions, infoset_first_seq, infoset_parent_seq, seq_offset, weights)
     for t in range(t_first, t_first + count):
         alpha_t = alpha / float(t) ** alpha_power if alpha_power != 0.0 else alpha
@@ -664,7 +689,17 @@ def mmd_iterations(
         _accumulate_sequence_form(plex, probs, seq, avg_seq)
         for k in range(1 if not alternating else 2):
             player = -1 if not alternating else k
-            _losses(tree, seq_offset, probs, player, weight, loss)
+            if k == 1:  # player 1 responds to player 0's new plan (seq holds the one before)
+                sequence_form(
+                    infoset_player,
+                    infoset_num_actions,
+                    infoset_first_seq,
+                    infoset_parent_seq,
+                    seq_offset,
+                    probs,
+                    seq,
+                )
+            _losses(mats, seq_offset, seq, player, loss)
             _prox(
                 plex,
                 loss,
@@ -688,14 +723,12 @@ def mmd_iterations(
 
 @numba.njit(cache=True, nogil=True)
 def mirror_prox_iterations(
-    node_player: NDArray[np.int8],  # [N]
-    node_infoset: NDArray[np.int32],  # [N]
-    node_first_child: NDArray[np.int32],  # [N]
-    node_num_children: NDArray[np.int32],  # [N]
-    node_prob: NDArray[np.float64],  # [N]
-    terminal_node: NDArray[np.int32],  # [T]
-    terminal_utility: NDArray[np.float64],  # [T, 2]
-    terminal_seq: NDArray[np.int32],  # [T, 2]
+    a0_indptr: NDArray[np.uint64],  # [S0 + 1] CSR of A_0 [S0, S1]
+    a0_indices: NDArray[np.unsignedinteger[Any]],  # [nnz] column (player 1 sequence), uint32/64
+    a0_data: NDArray[np.float64],  # [nnz] chance-weighted utility of player 0
+    a1t_indptr: NDArray[np.uint64],  # [S1 + 1] CSR of A_1^T [S1, S0]
+    a1t_indices: NDArray[np.unsignedinteger[Any]],  # [nnz] column (player 0 sequence), uint32/64
+    a1t_data: NDArray[np.float64],  # [nnz] chance-weighted utility of player 1
     infoset_player: NDArray[np.int32],  # [I]
     infoset_num_actions: NDArray[np.int32],  # [I]
     infoset_first_seq: NDArray[np.int32],  # [I]
@@ -710,29 +743,20 @@ def mirror_prox_iterations(
     half_probs: NDArray[np.float64],  # [I, A] out
     loss: NDArray[np.float64],  # [S] out: the loss at the last half iterate
     avg_seq: NDArray[np.float64],  # [S] in/out: sum of the half iterates in sequence form
-    weight: NDArray[np.float64],  # [N, 2] scratch
     below: NDArray[np.float64],  # [S] scratch
     seq: NDArray[np.float64],  # [S] scratch
     root_values: NDArray[np.float64],  # [2] scratch
 ) -> None:
     """``count`` iterations of mirror-prox / extragradient with the dilated entropy (simultaneous)."""
-    tree = (
-        node_player,
-        node_infoset,
-        node_first_child,
-        node_num_children,
-        node_prob,
-        terminal_node,
-        terminal_utility,
-        terminal_seq,
-    )
+    mats = (a0_indptr, a0_indices, a0_data, a1t_indptr, a1t_indices, a1t_data)
     plex = (infoset_player, infoset_num_actions, infoset_first_seq, infoset_parent_seq, seq_offset, weights)
     for _ in range(count):
-        _md_step(
-            tree, plex, probs, log_probs, eta, weight, loss, below, half_log_probs, half_probs, root_values
+        sequence_form(
+            infoset_player, infoset_num_actions, infoset_first_seq, infoset_parent_seq, seq_offset, probs, seq
         )
-        _accumulate_sequence_form(plex, half_probs, seq, avg_seq)
-        _md_step(tree, plex, half_probs, log_probs, eta, weight, loss, below, log_probs, probs, root_values)
+        _md_step(mats, plex, seq, log_probs, eta, loss, below, half_log_probs, half_probs, root_values)
+        _accumulate_sequence_form(plex, half_probs, seq, avg_seq)  # seq = the half iterate's plans
+        _md_step(mats, plex, seq, log_probs, eta, loss, below, log_probs, probs, root_values)
 
 
 # ------------------------------------------------------------------------------ numpy twins

@@ -17,7 +17,9 @@ from gamesolve.kernels.dilated import (
     sequence_form_numpy,
     sequence_losses,
     sequence_losses_numpy,
+    sequence_losses_sparse,
 )
+from gamesolve.sequence_form import sequence_form as sequence_form_of
 
 TOL = 1e-10
 GAMES = ["kuhn", "leduc"]
@@ -54,6 +56,45 @@ def _losses(g, probs, player=-1, out=None) -> np.ndarray:
         loss,
     )
     return loss
+
+
+def _payoff_args(g) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """CSR arrays of ``A_0`` and ``A_1^T`` in the drivers' layout (unsigned indices)."""
+    a0, a1 = sequence_form_of(g).payoff_matrices
+    b0, b1 = a0.tocsr(), a1.T.tocsr()
+    return (
+        b0.indptr.astype(np.uint64),
+        b0.indices.astype(np.uint32),
+        b0.data.astype(np.float64),
+        b1.indptr.astype(np.uint64),
+        b1.indices.astype(np.uint32),
+        b1.data.astype(np.float64),
+    )
+
+
+@pytest.mark.parametrize("policy", ["uniform", "random"])
+@pytest.mark.parametrize("player", [-1, 0, 1])
+def test_sparse_sequence_losses_match_tree_sweep(game, rng, policy, player):
+    """``-A_0 y`` and ``-A_1^T x`` from the realization plans equal the tree sweep to 1e-12."""
+    g = game
+    if policy == "uniform":
+        m = g.infoset_num_actions[:, None].astype(np.float64)
+        probs = np.where(g.legal_mask, 1.0 / m, 0.0)
+    else:
+        probs = _random_probs(g, rng)
+    expected = _losses(g, probs, player)
+    offset = np.asarray(g.sequence_offset, dtype=np.int64)
+    seq = np.empty(int(g.num_sequences.sum()))
+    sequence_form(*_infoset_args(g), offset, probs, seq)
+    loss = np.full_like(seq, np.nan)
+    sequence_losses_sparse(*_payoff_args(g), offset, seq, player, loss)
+    split = int(offset[1])
+    blocks = [slice(0, split), slice(split, None)]
+    for p in (0, 1) if player == -1 else (player,):
+        scale = max(float(np.abs(expected[blocks[p]]).max()), 1e-300)
+        np.testing.assert_allclose(loss[blocks[p]], expected[blocks[p]], rtol=0, atol=1e-12 * scale)
+    if player != -1:  # the other player's block is not touched
+        assert np.all(np.isnan(loss[blocks[1 - player]]))
 
 
 def test_sequence_losses_match_twin(game, rng):
@@ -197,14 +238,7 @@ def test_mmd_kernel_matches_the_literal_openspiel_style_step(game, rng, eta, alp
     n_seq = int(g.num_sequences.sum())
     out = probs.copy()
     mmd_iterations(
-        g.node_player,
-        g.node_infoset,
-        g.node_first_child,
-        g.node_num_children,
-        g.node_prob,
-        g.terminal_node,
-        g.terminal_utility,
-        g.terminal_seq,
+        *_payoff_args(g),
         *_infoset_args(g),
         np.asarray(g.sequence_offset),
         np.ones(g.num_infosets),
@@ -223,7 +257,6 @@ def test_mmd_kernel_matches_the_literal_openspiel_style_step(game, rng, eta, alp
         np.zeros_like(probs),
         np.empty(n_seq),
         np.zeros(n_seq),
-        np.empty((g.num_nodes, 2)),
         np.empty(n_seq),
         np.empty(n_seq),
         np.empty(n_seq),
@@ -239,14 +272,7 @@ def _mmd_run(g, probs, count, eta, alpha, power, rate, every, optimistic, log_ma
     out = probs.copy()
     magnet = log_magnet.copy()
     mmd_iterations(
-        g.node_player,
-        g.node_infoset,
-        g.node_first_child,
-        g.node_num_children,
-        g.node_prob,
-        g.terminal_node,
-        g.terminal_utility,
-        g.terminal_seq,
+        *_payoff_args(g),
         *_infoset_args(g),
         np.asarray(g.sequence_offset),
         np.ones(g.num_infosets),
@@ -265,7 +291,6 @@ def _mmd_run(g, probs, count, eta, alpha, power, rate, every, optimistic, log_ma
         log_probs.copy(),
         np.empty(n_seq),
         np.zeros(n_seq),
-        np.empty((g.num_nodes, 2)),
         np.empty(n_seq),
         np.empty(n_seq),
         np.empty(n_seq),
