@@ -133,46 +133,11 @@ def payoff_derivatives(
     ``g_i = (d g_i / d x_j0) x_j0``. One player: ``g_0 = u_0`` and no blocks.
     """
     p = sizes.shape[0]
-    t = aoff[p]
-    for r in range(t):
-        for c in range(t):
-            blocks[r, c] = 0.0
-    if p == 1:
-        for q in range(t):
-            grads[q] = u[0, q]
-        return
-    col = aoff[:-1].copy()  # [P] flat index of each player's current action (odometer)
-    xv = np.empty(p)  # [P] its probability
-    for k in range(p):
-        xv[k] = x[col[k]]
-    for m in range(u.shape[1]):
-        for i in range(p):
-            ui = u[i, m]
-            row = col[i]
-            for j in range(p):
-                if j == i:
-                    continue
-                w = ui
-                for k in range(p):
-                    if k != i and k != j:
-                        w *= xv[k]
-                blocks[row, col[j]] += w
-        k = p - 1
-        while k >= 0:
-            col[k] += 1
-            if col[k] < aoff[k + 1]:
-                xv[k] = x[col[k]]
-                break
-            col[k] = aoff[k]
-            xv[k] = x[col[k]]
-            k -= 1
+    support = np.empty(aoff[p], dtype=np.int64)  # every action: the full contraction
     for i in range(p):
-        j0 = 1 if i == 0 else 0
         for r in range(aoff[i], aoff[i + 1]):
-            s = 0.0
-            for c in range(sizes[j0]):
-                s += blocks[r, aoff[j0] + c] * x[aoff[j0] + c]
-            grads[r] = s
+            support[r] = r - aoff[i]
+    _support_derivatives(u, sizes, aoff, support, aoff, x, grads, blocks)
 
 
 @numba.njit(cache=True, error_model="numpy")
