@@ -37,6 +37,7 @@ from typing import Any
 import numpy as np
 
 import gamesolve
+from experiments._common import package_version
 from gamesolve.io import atomic_write_text
 from solvers.enumeration import enumerate_equilibria, normalized_matrices
 from solvers.lemke_howson import PivotLimitError, lemke_howson, lemke_howson_kernel
@@ -321,7 +322,7 @@ def main(cfg: Config) -> dict[str, Any]:
             "cpus": multiprocessing.cpu_count(),
             "python": platform.python_version(),
         },
-        "versions": {d: _version(d) for d in ("numba", "numpy", "pygambit", "quantecon")},
+        "versions": {d: package_version(d) for d in ("numba", "numpy", "pygambit", "quantecon")},
         "enumeration": enum_rows,
         "lemke_howson": lh_rows,
     }
@@ -347,15 +348,6 @@ def main(cfg: Config) -> dict[str, Any]:
         )
     print(f"\nwrote {cfg.out}/result.json")
     return result
-
-
-def _version(dist: str) -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version(dist)
-    except PackageNotFoundError:
-        return "not installed"
 
 
 if __name__ == "__main__":

@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 import gamesolve
+from experiments._common import package_version
 from gamesolve.io import atomic_write_text
 
 
@@ -110,7 +111,7 @@ def main(cfg: Config) -> dict[str, Any]:
             "processor": platform.processor(),
             "python": platform.python_version(),
         },
-        "openspiel_version": _version("open_spiel"),
+        "openspiel_version": package_version("open_spiel"),
         "evaluation": rows,
         "sizes": sizes,
         "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
@@ -130,15 +131,6 @@ def main(cfg: Config) -> dict[str, Any]:
         )
     print(f"\npeak RSS {result['peak_rss_mib']:.0f} MiB; wrote {cfg.out}/result.json")
     return result
-
-
-def _version(dist: str) -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version(dist)
-    except PackageNotFoundError:
-        return "unknown"
 
 
 if __name__ == "__main__":

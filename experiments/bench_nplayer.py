@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 import gamesolve
+from experiments._common import package_version
 from games import normal_form as nf
 from gamesolve.io import atomic_write_text
 from gamesolve.normal_form import nash_conv
@@ -126,7 +127,7 @@ def main(cfg: Config) -> dict[str, Any]:
     result = {
         "config": asdict(cfg),
         "machine": {"platform": platform.platform(), "python": platform.python_version()},
-        "versions": {d: _version(d) for d in ("numpy", "scipy", "pygambit")},
+        "versions": {d: package_version(d) for d in ("numpy", "scipy", "pygambit")},
         "games": rows,
         "summary": summary,
     }
@@ -154,15 +155,6 @@ def main(cfg: Config) -> dict[str, Any]:
         )
     print(f"\nwrote {cfg.out}/result.json")
     return result
-
-
-def _version(dist: str) -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version(dist)
-    except PackageNotFoundError:
-        return "not installed"
 
 
 if __name__ == "__main__":
