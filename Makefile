@@ -41,6 +41,7 @@ bench: $(STAMP)
 	$(PY) -m experiments.bench_equilibria
 	$(PY) -m experiments.bench_nplayer
 	$(PY) -m experiments.bench_sequence_form
+	$(PY) -m experiments.bench_markov
 
 reproduce: $(STAMP)
 	$(PY) -m pytest -q -m slow

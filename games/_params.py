@@ -11,7 +11,7 @@ from typing import Any
 
 from gamesolve.errors import GameNotFoundError
 
-__all__ = ["GameParameterError", "parse_int", "parse_int_tuple"]
+__all__ = ["GameParameterError", "parse_bool", "parse_float", "parse_int", "parse_int_tuple"]
 
 
 class GameParameterError(GameNotFoundError, ValueError):
@@ -83,3 +83,42 @@ def parse_int_tuple(game: str, name: str, value: Any, *, length: int, minimum: i
             f"{game}: parameter {name} must have exactly {length} values (e.g. '2/4'), got {value!r}"
         )
     return tuple(parse_int(game, name, v, minimum=minimum) for v in items)
+
+
+def parse_float(
+    game: str, name: str, value: Any, *, minimum: float | None = None, maximum: float | None = None
+) -> float:
+    """Read a finite real parameter given as a number or a decimal string, within ``[minimum, maximum]``.
+
+    Raises:
+        GameParameterError: ``value`` is not a finite number in the range.
+    """
+    parsed: float | None = None
+    if isinstance(value, bool):
+        parsed = None
+    elif isinstance(value, int | float) or hasattr(value, "__float__"):
+        parsed = float(value)
+    elif isinstance(value, str):
+        try:
+            parsed = float(value.strip())
+        except ValueError:
+            parsed = None
+    lo = "-inf" if minimum is None else f"{minimum:g}"
+    hi = "inf" if maximum is None else f"{maximum:g}"
+    if parsed is None or parsed != parsed or parsed in (float("inf"), float("-inf")):
+        raise GameParameterError(f"{game}: parameter {name} must be a number in [{lo}, {hi}], got {value!r}")
+    if (minimum is not None and parsed < minimum) or (maximum is not None and parsed > maximum):
+        raise GameParameterError(f"{game}: parameter {name} must be a number in [{lo}, {hi}], got {parsed:g}")
+    return parsed
+
+
+def parse_bool(game: str, name: str, value: Any) -> bool:
+    """Read a boolean given as a bool or as ``true/false/1/0/yes/no``."""
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("1", "true", "yes"):
+        return True
+    if text in ("0", "false", "no"):
+        return False
+    raise GameParameterError(f"{game}: parameter {name} must be true or false, got {value!r}")

@@ -28,6 +28,14 @@ from gamesolve.evaluation import (
     nash_conv,
 )
 from gamesolve.exact import correlated_equilibrium, equilibria
+from gamesolve.markov import (
+    MarkovEpisode,
+    MarkovProfile,
+    SampledMarkovGame,
+    TabularMarkovGame,
+    markov_game,
+)
+from gamesolve.mean_field import MeanFieldGame, mean_field_game
 from gamesolve.normal_form import (
     MixedProfile,
     TensorGame,
@@ -69,14 +77,19 @@ __all__ = [
     "InvalidPolicyError",
     "Iterate",
     "MalformedGameError",
+    "MarkovEpisode",
     "MarkovGame",
+    "MarkovProfile",
+    "MeanFieldGame",
     "MixedProfile",
     "NormalFormGame",
     "NotPerfectRecallError",
     "PreferenceGame",
+    "SampledMarkovGame",
     "SolveResult",
     "State",
     "Stop",
+    "TabularMarkovGame",
     "TabularPolicy",
     "TensorGame",
     "UnsupportedGame",
@@ -97,6 +110,8 @@ __all__ = [
     "kl_divergence",
     "load_game",
     "make_solver",
+    "markov_game",
+    "mean_field_game",
     "nash_conv",
     "normal_form_game",
     "preference_game",

@@ -92,12 +92,29 @@ def _normal_form_info(name: str, game: gamesolve.TensorGame, seconds: float) -> 
     }
 
 
+def _markov_info(name: str, game: gamesolve.TabularMarkovGame, seconds: float) -> dict[str, Any]:
+    return {
+        "game": name,
+        "kind": "markov",
+        "players": game.num_players,
+        "utility": game.spec.utility.value,
+        "states": game.num_states,
+        "terminal_states": int(game.terminal.sum()),
+        "actions": list(game.num_actions),
+        "transitions": int(game.transition_matrix.nnz),
+        "discount": game.discount,
+        "load_seconds": seconds,
+    }
+
+
 def info_dict(name: str) -> dict[str, Any]:
     """Size figures of a game, as printed by ``gamesolve info``."""
     start = time.perf_counter()
     game = gamesolve.load_game(name)
     if isinstance(game, gamesolve.TensorGame):
         return _normal_form_info(name, game, time.perf_counter() - start)
+    if isinstance(game, gamesolve.TabularMarkovGame):
+        return _markov_info(name, game, time.perf_counter() - start)
     compiled = gamesolve.as_compiled(game)
     seconds = time.perf_counter() - start
     spec = compiled.spec
@@ -126,6 +143,14 @@ def cmd_info(args: argparse.Namespace) -> int:
     info = info_dict(args.game)
     if args.json:
         atomic_write_text(args.json, json.dumps(info, indent=2))
+    if info["kind"] == "markov":
+        print(f"game            {info['game']} (Markov game)")
+        print(f"players         {info['players']} ({info['utility'].replace('_', '-')})")
+        print(f"states          {info['states']:,} ({info['terminal_states']:,} terminal)")
+        print(f"actions         {' x '.join(map(str, info['actions']))} per state")
+        print(f"transitions     {info['transitions']:,} nonzero probabilities")
+        print(f"discount        {info['discount']:g}")
+        return 0
     if info["kind"] == "normal_form":
         print(f"game            {info['game']} (normal form)")
         print(f"players         {info['players']} ({info['utility'].replace('_', '-')})")
@@ -170,6 +195,35 @@ def _load_profile(game: gamesolve.TensorGame, spec: str) -> gamesolve.MixedProfi
     return gamesolve.MixedProfile.of(game, data)
 
 
+def _evaluate_markov(name: str, game: gamesolve.TabularMarkovGame, spec: str) -> dict[str, Any]:
+    if spec == "uniform":
+        profile = gamesolve.MarkovProfile.uniform(game)
+    elif spec == "first":
+        profile = gamesolve.MarkovProfile.of(
+            game, [np.eye(n)[np.zeros(game.num_states, dtype=int)] for n in game.num_actions]
+        )
+    else:
+        path = Path(spec)
+        if not path.is_file():
+            raise UserError(f"policy file {spec!r} does not exist (or use 'uniform' / 'first')")
+        profile = gamesolve.MarkovProfile.from_json(game, path.read_text(encoding="utf-8"))
+    start = time.perf_counter()
+    report = gamesolve.nash_conv(game, profile)
+    seconds = time.perf_counter() - start
+    start_br = report.best_response_values @ game.initial
+    return {
+        "game": name,
+        "policy": spec,
+        "nash_conv": report.nash_conv,
+        "exploitability": report.exploitability,
+        "on_policy_values": list(report.on_policy_values),
+        "best_response_values": [float(v) for v in start_br],
+        "state_values": report.values.tolist(),
+        "state_nash_conv": report.state_nash_conv.tolist(),
+        "seconds": seconds,
+    }
+
+
 def evaluate_dict(name: str, policy_spec: str) -> dict[str, Any]:
     """Exact evaluation of a policy, as printed by ``gamesolve evaluate``."""
     game = gamesolve.load_game(name)
@@ -179,6 +233,8 @@ def evaluate_dict(name: str, policy_spec: str) -> dict[str, Any]:
         nf_report = gamesolve.nash_conv(game, profile)
         seconds = time.perf_counter() - start
         return {"game": name, "policy": policy_spec, **nf_report.to_dict(), "seconds": seconds}
+    if isinstance(game, gamesolve.TabularMarkovGame):
+        return _evaluate_markov(name, game, policy_spec)
     compiled = gamesolve.as_compiled(game)
     policy = _load_policy(compiled, policy_spec)
     start = time.perf_counter()
@@ -305,13 +361,18 @@ def run_solve(args: argparse.Namespace) -> gamesolve.SolveResult:
     print(f"iterations      {result.iterations}")
     print(f"wall time       {result.wall_time:.3f} s (evaluation excluded)")
     print(f"exploitability  {result.exploitability:.6e} (NashConv {result.nash_conv:.6e})")
-    print("values          " + ", ".join(f"{v:+.6f}" for v in result.value))
+    if isinstance(game, gamesolve.TabularMarkovGame):
+        _print_markov_solution(game, result)
+    else:
+        print("values          " + ", ".join(f"{v:+.6f}" for v in result.value))
     if args.json:
         atomic_write_text(args.json, json.dumps(result.to_dict(), indent=2))
         print(f"wrote {args.json}")
     if args.policy_out:
         if isinstance(result.policy, gamesolve.TabularPolicy):
             result.policy.to_json(args.policy_out)
+        elif isinstance(result.policy, gamesolve.MarkovProfile):
+            atomic_write_text(args.policy_out, result.policy.to_json())
         else:
             payload = result.to_dict().get("profile") or result.to_dict().get("distribution")
             atomic_write_text(args.policy_out, json.dumps({"profile": payload}))
@@ -320,6 +381,24 @@ def run_solve(args: argparse.Namespace) -> gamesolve.SolveResult:
         write_plot(result, args.plot)
         print(f"wrote {args.plot}")
     return result
+
+
+def _print_markov_solution(game: gamesolve.TabularMarkovGame, result: gamesolve.SolveResult) -> None:
+    """Player 0's value at the start and the strategies of the first states."""
+    values = np.asarray(result.value)
+    print(f"start value     {float(values @ game.initial):+.9f} (player 0, at the initial distribution)")
+    shown = [s for s in range(game.num_states) if not game.terminal[s]][:8]
+    print(f"{'state':<28} {'value':>12}  strategies (player 0 | player 1)")
+    for s in shown:
+        parts = []
+        for p in range(game.num_players):
+            probs = result.policy[p][s]
+            parts.append(
+                " ".join(f"{game.action_names[p][a]}:{q:.3f}" for a, q in enumerate(probs) if q > 5e-4)
+            )
+        print(f"{game.state_names[s]:<28} {values[s]:>+12.6f}  {' | '.join(parts)}")
+    if game.num_states > len(shown):
+        print(f"... {game.num_states - len(shown)} more states (--policy-out / --json for all)")
 
 
 def _print_solution(game: Any, result: gamesolve.SolveResult) -> None:
@@ -416,7 +495,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", metavar="OUT", help="also write the result as JSON")
     p.set_defaults(func=cmd_evaluate)
 
-    p = sub.add_parser("solve", help="run an iterative solver (CFR family, MCCFR)")
+    p = sub.add_parser("solve", help="solve a game (CFR family, LPs, Shapley iteration, ...)")
     p.add_argument("game", help="game string")
     solver_names = ", ".join(name for name, _ in gamesolve.available_solvers())
     p.add_argument("--solver", default="cfr+", help=f"one of: {solver_names} (default: cfr+)")

@@ -148,17 +148,24 @@ def nash_conv(game: Any, policy: Any) -> Any:
     """Exact NashConv of a profile, with values and best responses of every player.
 
     Args:
-        game: An extensive-form game (compiled or compilable), or a normal-form
-            :class:`~gamesolve.normal_form.TensorGame`.
+        game: An extensive-form game (compiled or compilable), a normal-form
+            :class:`~gamesolve.normal_form.TensorGame`, or a tabular Markov game.
         policy: For extensive-form games a :class:`~gamesolve.policy.TabularPolicy` of that game
             (or its ``[I, A]`` array); for normal-form games a
-            :class:`~gamesolve.normal_form.MixedProfile` or one probability vector per player.
+            :class:`~gamesolve.normal_form.MixedProfile` or one probability vector per player; for
+            Markov games a :class:`~gamesolve.markov.MarkovProfile` or one ``[S, A_i]`` array per
+            player.
 
     Returns:
-        An :class:`ExploitabilityReport` (see its ``best_responses`` for the two cases).
+        An :class:`ExploitabilityReport` (see its ``best_responses`` for the two cases), or a
+        :class:`~gamesolve.markov.MarkovExploitabilityReport` for Markov games.
     """
     if isinstance(game, TensorGame):
         return normal_form.nash_conv(game, policy)
+    if getattr(game, "transition_matrix", None) is not None:
+        from gamesolve import markov
+
+        return markov.nash_conv(game, policy)
     compiled = as_compiled(game)
     probs = _probs_of(compiled, policy)
     raw = evaluate(compiled, probs)

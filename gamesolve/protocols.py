@@ -94,7 +94,10 @@ class NormalFormGame(Protocol):
 
 @runtime_checkable
 class MarkovGame(Protocol):
-    """A finite two-player stochastic game in tabular form."""
+    """A finite stochastic game in tabular form (:class:`gamesolve.TabularMarkovGame` is one).
+
+    Shapes are written for two players; with ``P`` players the joint action has ``P`` axes.
+    """
 
     @property
     def spec(self) -> GameSpec:

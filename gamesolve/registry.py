@@ -54,6 +54,24 @@ _NORMAL_FORM_CATALOG: tuple[tuple[str, str], ...] = (
     ("stag_hunt", "Stag hunt (stag 4, hare 3 or 2, lone stag 0)"),
 )
 
+#: The Markov games of ``games.markov``: (name, description, parameters).
+_MARKOV_CATALOG: tuple[tuple[str, str, str], ...] = (
+    ("two_state", "Markov: two-state zero-sum test game (V(s0) = (70 - 20 sqrt 10) / 9)", "discount=0.9"),
+    ("repeated", "Markov: a matrix game played forever (value val / (1 - gamma))", "stage=amp, discount=0.9"),
+    (
+        "soccer",
+        "Markov: Littman's grid soccer, point-symmetric start (kickoff value 0)",
+        "rows=4, cols=5, discount=0.9",
+    ),
+    ("pursuit_evasion", "Markov: pursuer and evader on a grid (zero-sum)", "size=4, discount=0.95, radius=1"),
+    (
+        "random_markov",
+        "Markov: seeded random stochastic game with sparse transitions",
+        "states=100, actions=5, successors=4, seed=0, discount=0.9, players=2, zero_sum=true",
+    ),
+    ("fishery", "Markov: N-player general-sum commons (harvesting a shared stock)", "players=3, levels=6"),
+)
+
 _NATIVE: dict[str, GameEntry] = {
     e.name: e
     for e in (
@@ -70,6 +88,13 @@ _NATIVE: dict[str, GameEntry] = {
             "ranks=3, suits=2, raises=2, raise_sizes=2/4, ante=1",
         ),
         *(GameEntry(n, f"games.normal_form:{n}", d) for n, d in _NORMAL_FORM_CATALOG),
+        *(GameEntry(n, f"games.markov:{n}", d, p) for n, d, p in _MARKOV_CATALOG),
+        GameEntry(
+            "crowd_aversion",
+            "games.mean_field:crowd_aversion",
+            "Mean-field: crowd aversion on N states (2: stay/move; N >= 3: ring, left/stay/right)",
+            "states=2, crowd_weight=1, move_cost=0.1, bias=0, slip=0, congestion=0, tau=0.5, gamma=0.9",
+        ),
     )
 }
 
@@ -226,6 +251,13 @@ _SOLVERS: dict[str, SolverEntry] = {
             "two-player zero-sum extensive-form Nash equilibrium by sequence-form LP (HiGHS)",
         ),
         SolverEntry("xfp", "solvers.xfp:XFP", "extensive-form fictitious play (average)"),
+        SolverEntry("shapley", "solvers.markov:ShapleyIteration", "Shapley value iteration (Markov games)"),
+        SolverEntry("minimax-q", "solvers.markov:MinimaxQ", "tabular minimax-Q self-play (Markov games)"),
+        SolverEntry(
+            "pma",
+            "solvers.pma:PolicyMirrorAscent",
+            "policy mirror ascent, entropy-regularized mean-field games (last iterate, linear rate)",
+        ),
         SolverEntry("enumerate", "solvers.two_player:EquilibriumEnumeration", "all equilibria (2 players)"),
         SolverEntry("lemke-howson", "solvers.two_player:LemkeHowson", "one equilibrium by Lemke-Howson"),
         SolverEntry(

@@ -227,7 +227,8 @@ class SolveResult:
         history: Metrics at every evaluation.
         converged: Whether ``target_exploitability`` was reached.
         message: Why the run stopped.
-        value: Expected utility of every player under ``policy``.
+        value: Expected utility of every player under ``policy``; for Markov games, player 0's
+            value in every state ``[S]`` (a read-only array).
     """
 
     game: str
@@ -244,7 +245,7 @@ class SolveResult:
     history: History
     converged: bool
     message: str
-    value: tuple[float, ...] = field(default=())
+    value: tuple[float, ...] | NDArray[np.float64] = field(default=())
     extras: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -295,7 +296,7 @@ def one_shot_result(
     seconds: float,
     exploitability: float,
     nash_conv: float,
-    value: tuple[float, ...],
+    value: tuple[float, ...] | NDArray[np.float64],
     message: str,
     extras: dict[str, Any] | None = None,
 ) -> SolveResult:
@@ -325,6 +326,15 @@ def one_shot_result(
 
 def game_fingerprint(game: Any) -> dict[str, Any]:
     """Numbers identifying a game, stored in checkpoints to refuse a wrong game."""
+    custom = getattr(game, "fingerprint", None)
+    if callable(custom):
+        return dict(custom())
+    matrix = getattr(game, "transition_matrix", None)
+    if matrix is not None:  # a tabular Markov game
+        hasher = hashlib.sha256()
+        for part in (matrix.indptr, matrix.indices, matrix.data, game.reward_flat, game.terminal):
+            hasher.update(np.ascontiguousarray(part).tobytes())
+        return {"name": game.spec.name, "states": game.num_states, "sha256": hasher.hexdigest()[:16]}
     payoffs = getattr(game, "payoffs", None)
     if payoffs is not None and not isinstance(game, CompiledGame):
         digest = hashlib.sha256(np.ascontiguousarray(payoffs).tobytes()).hexdigest()[:16]
@@ -658,7 +668,10 @@ def solve(
         history=History.from_dict(hist),
         converged=converged,
         message=message,
-        value=report.on_policy_values,
+        value=algo.values(prepared, state)
+        if callable(getattr(algo, "values", None))
+        else report.on_policy_values,
+        extras=dict(getattr(report, "extras", None) or {}),
     )
 
 

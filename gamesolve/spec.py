@@ -27,6 +27,7 @@ class GameKind(enum.Enum):
     NORMAL_FORM = "normal_form"
     EXTENSIVE_FORM = "extensive_form"
     MARKOV = "markov"
+    MEAN_FIELD = "mean_field"
     PREFERENCE = "preference"
 
 

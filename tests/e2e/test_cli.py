@@ -222,3 +222,63 @@ def test_solve_nfg_file_with_every_kind_of_solver(capsys, tmp_path, solver, extr
         tol = 1e-6 if solver in ("lp", "enumerate", "lemke-howson") else 2e-2
         assert row == pytest.approx([0.4, 0.6], abs=tol)
         assert result["value"][0] == pytest.approx(0.2, abs=tol)
+
+
+# ------------------------------------------------------------------------------------ Markov games
+
+
+def test_solve_soccer_with_shapley_writes_a_policy_that_evaluate_reads(capsys, tmp_path):
+    policy = tmp_path / "soccer.json"
+    out_json = tmp_path / "solve.json"
+    code, out, _ = run(
+        capsys,
+        "solve",
+        "soccer",
+        "--solver",
+        "shapley",
+        "--policy-out",
+        str(policy),
+        "--json",
+        str(out_json),
+        "--no-progress",
+    )
+    assert code == 0
+    assert "start value     -0.000000000" in out or "start value     +0.000000000" in out
+    assert "converged in" in out
+    result = json.loads(out_json.read_text())
+    assert len(result["value"]) == 762 and abs(result["value"][0]) < 1e-8
+    code, out, _ = run(
+        capsys, "evaluate", "soccer", "--policy", str(policy), "--json", str(tmp_path / "e.json")
+    )
+    assert code == 0
+    evaluated = json.loads((tmp_path / "e.json").read_text())
+    assert evaluated["nash_conv"] < 1e-8
+    assert len(evaluated["state_values"][0]) == 762
+
+
+def test_evaluate_uniform_markov_profile_matches_the_library(capsys, tmp_path):
+    code, _, _ = run(
+        capsys, "evaluate", "two_state", "--policy", "uniform", "--json", str(tmp_path / "e.json")
+    )
+    assert code == 0
+    game = gamesolve.load_game("two_state")
+    expected = gamesolve.nash_conv(game, gamesolve.MarkovProfile.uniform(game))
+    assert json.loads((tmp_path / "e.json").read_text())["nash_conv"] == pytest.approx(
+        expected.nash_conv, abs=1e-12
+    )
+    assert expected.nash_conv == pytest.approx(10 / 11, abs=1e-12)  # = 0.909090..., exact rational
+
+
+def test_markov_cli_errors_are_one_line(capsys, tmp_path):
+    code, _, err = run(capsys, "solve", "fishery", "--solver", "shapley")
+    assert code != 0 and "two-player zero-sum" in err and err.count("\n") == 1
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"strategies": [[[1.0, 0.0]], [[1.0, 0.0]]]}))
+    code, _, err = run(capsys, "evaluate", "two_state", "--policy", str(bad))
+    assert code != 0 and "shape" in err and err.count("\n") == 1
+
+
+def test_info_describes_a_markov_game(capsys):
+    code, out, _ = run(capsys, "info", "soccer")
+    assert code == 0
+    assert "states          762 (1 terminal)" in out and "5 x 5" in out

@@ -1,0 +1,349 @@
+"""Two-player zero-sum Markov games: Shapley value iteration and tabular minimax-Q.
+
+**Shapley value iteration** (Shapley 1953): ``V_{k+1}(s) = val[r(s, a, b) + gamma E V_k(s')]``,
+the value of the matrix game of one-step lookahead values in every state. The operator is a
+``gamma``-contraction in the sup norm, so ``||V_{k+1} - V*|| <= gamma / (1 - gamma) ||V_{k+1} - V_k||``;
+we stop when that bound falls below ``tolerance``. All states' matrix games are solved in one
+batched call of an exact simplex kernel (:mod:`gamesolve.kernels.matrix_game`), and the
+stationary policies are the maximin / minimax strategies of the final lookahead games.
+
+**Minimax-Q** (Littman 1994): ``Q(s, a, b) <- (1 - alpha) Q + alpha (r + gamma V(s'))`` with
+``V(s) = val[Q(s, ., .)]``, learned from one stream of play in which both players act
+epsilon-greedily around the maximin / minimax strategies of ``Q``. One iteration is one
+environment step; the step size of an entry decays with its visit count,
+``alpha = max(alpha_min, (1 + n(s, a, b)) ** -omega)``, which satisfies Robbins-Monro when
+``alpha_min = 0`` and ``1/2 < omega <= 1``. It converges to ``Q*`` when every entry is visited
+infinitely often.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from gamesolve.errors import UnsupportedGame
+from gamesolve.kernels.matrix_game import solve_matrix_games
+from gamesolve.markov import MarkovProfile, TabularMarkovGame, nash_conv
+from gamesolve.run import Iterate, SolveResult, one_shot_result
+from gamesolve.spec import GameKind, GameSpec
+
+__all__ = ["MinimaxQ", "ShapleyIteration", "check_markov", "prepare_markov", "shapley_values"]
+
+log = logging.getLogger(__name__)
+
+
+def prepare_markov(name: str, game: Any) -> TabularMarkovGame:
+    """``game`` as a :class:`~gamesolve.markov.TabularMarkovGame`, or :class:`UnsupportedGame`."""
+    if isinstance(game, TabularMarkovGame):
+        return game
+    spec = getattr(game, "spec", None)
+    if spec is not None and spec.kind is GameKind.MARKOV:
+        raise UnsupportedGame(
+            f"{name} needs a tabular Markov game (transition and reward arrays); this one can only be "
+            "sampled; use minimax-dqn"
+        )
+    kind = spec.kind.value if spec is not None else type(game).__name__
+    raise UnsupportedGame(f"{name} solves tabular Markov games, not {kind} games")
+
+
+def check_markov(name: str, spec: GameSpec) -> None:
+    """Two-player zero-sum (or constant-sum) Markov games only."""
+    if spec.kind is not GameKind.MARKOV:
+        raise UnsupportedGame(f"{name} solves Markov games, not {spec.kind.value} games")
+    if not spec.is_two_player_zero_sum:
+        raise UnsupportedGame(
+            f"{name} needs a two-player zero-sum Markov game; {spec.name} has {spec.num_players} players "
+            f"and {spec.utility.value} rewards (evaluate profiles of it with gamesolve.markov.nash_conv)"
+        )
+
+
+def _readonly(a: NDArray[np.float64]) -> NDArray[np.float64]:
+    a = np.array(a, dtype=np.float64)
+    a.setflags(write=False)
+    return a
+
+
+def _lookahead(game: TabularMarkovGame, values: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Player 0's one-step lookahead games ``[S, A, B]`` for values ``[S]``."""
+    q = game.reward_flat[0] + game.discount * game.expected_next(values)  # [S, J]
+    return q.reshape(game.num_states, *game.num_actions)
+
+
+def shapley_values(
+    game: TabularMarkovGame,
+    *,
+    tolerance: float = 1e-10,
+    max_sweeps: int = 1_000_000,
+    time_limit: float | None = None,
+    progress: Any = None,
+) -> tuple[NDArray[np.float64], MarkovProfile, dict[str, Any]]:
+    """Shapley value iteration to ``||V - V*||_inf <= tolerance``.
+
+    Args:
+        game: A two-player zero-sum tabular Markov game.
+        tolerance: Sup-norm distance to the fixed point guaranteed by the contraction bound.
+        max_sweeps: Largest number of sweeps.
+        time_limit: Seconds allowed (the run stops early, unconverged).
+        progress: A tqdm-like bar to update once per sweep, or ``None``.
+
+    Returns:
+        Player 0's values ``[S]``, the stationary maximin/minimax profile of the final lookahead
+        games, and facts about the run (``sweeps``, ``residual``, ``error_bound``, ``converged``,
+        ``seconds``).
+    """
+    if not tolerance > 0:
+        raise ValueError(f"tolerance must be positive, got {tolerance}")
+    if max_sweeps < 1:
+        raise ValueError(f"max_sweeps must be >= 1, got {max_sweeps}")
+    gamma = game.discount
+    live = ~game.terminal  # [S]
+    values = np.zeros(game.num_states)  # [S]
+    threshold = tolerance * (1.0 - gamma) / gamma if gamma > 0 else np.inf
+    start = time.perf_counter()
+    residual = np.inf
+    sweeps = 0
+    converged = False
+    while sweeps < max_sweeps:
+        nxt = np.zeros_like(values)
+        nxt[live] = solve_matrix_games(_lookahead(game, values)[live])[0]
+        residual = float(np.abs(nxt - values).max(initial=0.0))
+        values = nxt
+        sweeps += 1
+        if progress is not None:
+            progress.update(1)
+            progress.set_postfix(residual=f"{residual:.2e}", refresh=False)
+        if residual < threshold or gamma == 0.0:
+            converged = True
+            break
+        if time_limit is not None and time.perf_counter() - start >= time_limit:
+            break
+    bound = residual * gamma / (1.0 - gamma)
+    x = np.zeros((game.num_states, game.num_actions[0]))
+    y = np.zeros((game.num_states, game.num_actions[1]))
+    x[:] = 1.0 / game.num_actions[0]
+    y[:] = 1.0 / game.num_actions[1]
+    if live.any():
+        _, x[live], y[live] = solve_matrix_games(_lookahead(game, values)[live])
+    facts = {
+        "sweeps": sweeps,
+        "residual": residual,
+        "error_bound": bound,
+        "converged": converged,
+        "seconds": time.perf_counter() - start,
+    }
+    return values, MarkovProfile.of(game, [x, y]), facts
+
+
+class ShapleyIteration:
+    """The registry's ``"shapley"`` solver: :func:`shapley_values` through :func:`gamesolve.solve`.
+
+    The result's ``value`` is player 0's value in every state ``[S]``, its ``policy`` the
+    stationary :class:`~gamesolve.markov.MarkovProfile`, and its ``nash_conv`` the exact NashConv
+    of that profile at the initial distribution (best responses by policy iteration).
+
+    Args:
+        tolerance: Guaranteed sup-norm distance of the values to the game's values.
+        max_sweeps: Largest number of sweeps.
+        evaluate: Compute the exact NashConv of the output profile (on by default).
+    """
+
+    exact = True
+    accepts_limits = True
+    name = "shapley"
+
+    def __init__(self, tolerance: float = 1e-10, max_sweeps: int = 1_000_000, evaluate: bool = True) -> None:
+        if not float(tolerance) > 0:
+            raise ValueError(f"tolerance must be positive, got {tolerance!r}")
+        if int(max_sweeps) < 1:
+            raise ValueError(f"max_sweeps must be >= 1, got {max_sweeps!r}")
+        self.tolerance = float(tolerance)
+        self.max_sweeps = int(max_sweeps)
+        self.evaluate = bool(evaluate)
+
+    def config(self) -> dict[str, Any]:
+        """The configuration as JSON-ready values."""
+        return {"tolerance": self.tolerance, "max_sweeps": self.max_sweeps, "evaluate": self.evaluate}
+
+    def prepare(self, game: Any) -> TabularMarkovGame:
+        """The tabular Markov game."""
+        return prepare_markov(self.name, game)
+
+    def check(self, spec: GameSpec) -> None:
+        """Two-player zero-sum Markov games only."""
+        check_markov(self.name, spec)
+
+    def run(
+        self,
+        game: TabularMarkovGame,
+        *,
+        seed: int,
+        time_limit: float | None = None,
+        progress: bool | None = None,
+    ) -> SolveResult:
+        """Iterate to the tolerance (or the time limit) and evaluate the profile."""
+        from gamesolve.run import _progress_bar
+
+        bar = _progress_bar(progress, None, f"shapley on {game.spec.name}")
+        try:
+            values, profile, facts = shapley_values(
+                game,
+                tolerance=self.tolerance,
+                max_sweeps=self.max_sweeps,
+                time_limit=time_limit,
+                progress=bar,
+            )
+        finally:
+            if bar is not None:
+                bar.close()
+        if self.evaluate:
+            report = nash_conv(game, profile)
+            expl, conv = report.exploitability, report.nash_conv
+        else:
+            expl = conv = float("nan")
+        if facts["converged"]:
+            message = (
+                f"converged in {facts['sweeps']} sweeps: values within {facts['error_bound']:.2e} of the "
+                f"game's values"
+            )
+        elif facts["sweeps"] >= self.max_sweeps:
+            message = f"stopped after max_sweeps={self.max_sweeps}; values within {facts['error_bound']:.2e}"
+        else:
+            message = (
+                f"time limit reached after {facts['sweeps']} sweeps; values within {facts['error_bound']:.2e}"
+            )
+        result = one_shot_result(
+            game_name=game.spec.name,
+            solver=self.name,
+            config=self.config(),
+            seed=seed,
+            policy=profile,
+            seconds=facts["seconds"],
+            exploitability=expl,
+            nash_conv=conv,
+            value=_readonly(values),
+            message=message,
+            extras={k: facts[k] for k in ("sweeps", "residual", "error_bound")},
+        )
+        if not facts["converged"]:
+            from dataclasses import replace
+
+            result = replace(result, converged=False)
+        return result
+
+
+class MinimaxQ:
+    """The registry's ``"minimax-q"`` solver: tabular minimax-Q from one stream of self-play.
+
+    One iteration is one environment step. Both players act epsilon-greedily around the
+    maximin / minimax strategies of the learned ``Q`` (Littman used ``epsilon = 0.2``). The
+    result's ``value`` is the learned ``val Q(s)`` of every state, its ``policy`` the stationary
+    profile read from ``Q``, and the exploitability is exact (best responses on the tabular game).
+
+    Args:
+        epsilon: Exploration probability of each player at each step.
+        omega: Step-size exponent: ``alpha = max(alpha_min, (1 + visits) ** -omega)``.
+        alpha_min: Floor of the step size (0 keeps the Robbins-Monro conditions).
+        horizon: Steps before an episode is cut and restarted from the initial distribution
+            (default: the game's ``default_horizon``).
+    """
+
+    name = "minimax-q"
+    output = Iterate.CURRENT
+
+    def __init__(
+        self, epsilon: float = 0.2, omega: float = 0.6, alpha_min: float = 0.0, horizon: int | None = None
+    ) -> None:
+        if not 0.0 <= float(epsilon) <= 1.0:
+            raise ValueError(f"epsilon must be in [0, 1], got {epsilon!r}")
+        if not 0.0 < float(omega) <= 1.0:
+            raise ValueError(f"omega must be in (0, 1], got {omega!r}")
+        if not 0.0 <= float(alpha_min) <= 1.0:
+            raise ValueError(f"alpha_min must be in [0, 1], got {alpha_min!r}")
+        if horizon is not None and int(horizon) < 1:
+            raise ValueError(f"horizon must be >= 1, got {horizon!r}")
+        self.epsilon = float(epsilon)
+        self.omega = float(omega)
+        self.alpha_min = float(alpha_min)
+        self.horizon = None if horizon is None else int(horizon)
+
+    def config(self) -> dict[str, Any]:
+        """The configuration as JSON-ready values."""
+        return {
+            "epsilon": self.epsilon,
+            "omega": self.omega,
+            "alpha_min": self.alpha_min,
+            "horizon": self.horizon,
+        }
+
+    def prepare(self, game: Any) -> TabularMarkovGame:
+        """The tabular Markov game."""
+        return prepare_markov(self.name, game)
+
+    def check(self, spec: GameSpec) -> None:
+        """Two-player zero-sum Markov games only."""
+        check_markov(self.name, spec)
+
+    def init(self, game: TabularMarkovGame, rng: np.random.Generator) -> dict[str, NDArray[Any]]:
+        """Zero ``Q``, uniform strategies, a start state drawn from the initial distribution."""
+        s, (n_a, n_b) = game.num_states, game.num_actions
+        start = int(rng.choice(s, p=game.initial))
+        return {
+            "q": np.zeros((s, n_a, n_b)),
+            "visits": np.zeros((s, n_a, n_b), dtype=np.int64),
+            "values": np.zeros(s),
+            "x": np.full((s, n_a), 1.0 / n_a),
+            "y": np.full((s, n_b), 1.0 / n_b),
+            "counters": np.array([start, 0, 0], dtype=np.int64),
+            "key": np.asarray(rng.integers(0, 2**63, dtype=np.int64), dtype=np.uint64),
+        }
+
+    def step(self, game: TabularMarkovGame, state: dict[str, NDArray[Any]], iterations: int = 1) -> None:
+        """Advance by ``iterations`` environment steps."""
+        from gamesolve.kernels.markov import minimax_q_steps
+
+        m = game.transition_matrix
+        minimax_q_steps(
+            m.indptr.astype(np.int64),
+            m.indices.astype(np.int64),
+            m.data,
+            game.reward_flat[0],
+            game.terminal,
+            game.initial,
+            game.discount,
+            state["q"],
+            state["visits"],
+            state["values"],
+            state["x"],
+            state["y"],
+            state["counters"],
+            np.uint64(state["key"]),
+            int(iterations),
+            self.epsilon,
+            self.omega,
+            self.alpha_min,
+            self.horizon or game.default_horizon,
+        )
+
+    def policy(
+        self, game: TabularMarkovGame, state: dict[str, NDArray[Any]], which: Iterate
+    ) -> MarkovProfile:
+        """The stationary profile read from ``Q`` (every iterate is the current one)."""
+        return MarkovProfile.of(game, [state["x"], state["y"]])
+
+    def evaluate(self, game: TabularMarkovGame, policy: MarkovProfile) -> float:
+        """Exact exploitability of ``policy``."""
+        return nash_conv(game, policy).exploitability
+
+    def report(self, game: TabularMarkovGame, policy: MarkovProfile) -> Any:
+        """Exact NashConv report of ``policy``."""
+        return nash_conv(game, policy)
+
+    def values(self, game: TabularMarkovGame, state: dict[str, NDArray[Any]]) -> NDArray[np.float64]:
+        """Player 0's learned values ``val Q(s)`` ``[S]`` (0 at terminal states)."""
+        out = np.where(game.terminal, 0.0, state["values"])
+        out.setflags(write=False)
+        return out

@@ -1,0 +1,150 @@
+"""Policy Mirror Ascent (PMA) for stationary entropy-regularized mean-field games.
+
+Yardim, Cayci, Geist & He (ICML 2023), "Policy Mirror Ascent for Efficient and Independent
+Learning in Mean Field Games", the exact (model-based) form. Each iteration
+
+1. computes the mean field of the current policy, ``mu_k = mu_k P_{pi_k}(mu_k)``
+   (:func:`~gamesolve.mean_field.stationary_distribution`, warm-started at ``mu_{k-1}``);
+2. evaluates ``Q_k = Q_tau^{pi_k, mu_k}`` exactly in the MDP that ``mu_k`` induces
+   (:func:`~gamesolve.mean_field.evaluate_policy`);
+3. takes one mirror-ascent (KL-proximal) step on the regularized objective,
+
+   ``pi_{k+1}(. | s) = argmax_u eta [<u, Q_k(s, .)> + tau H(u)] - KL(u || pi_k(. | s))``,
+   i.e. ``pi_{k+1} ∝ pi_k^{1/(1 + eta tau)} exp(eta Q_k / (1 + eta tau))``
+
+   (done in log space: ``log pi_{k+1} = (log pi_k + eta Q_k) / (1 + eta tau) - logsumexp``).
+
+Fixed points of the step are exactly the regularized mean-field Nash equilibria
+``pi* = softmax(Q_tau^{pi*, mu*} / tau)``, ``mu*`` the mean field of ``pi*``, whatever ``eta``.
+Under Lipschitz conditions on ``r`` and ``P`` in ``mu`` and strong enough regularization ``tau``,
+the map ``pi_k -> pi_{k+1}`` is a contraction, so the *last iterate* converges linearly (the
+paper's main exact-PMA result); this solver's output is the last iterate, and
+:func:`gamesolve.solve` reports its regularized exploitability
+(:func:`~gamesolve.mean_field.exploitability`).
+
+The regularization ``tau`` is the game's (``game.tau``; the :func:`games.mean_field.crowd_aversion`
+instances default to ``tau = 0.5``). The step size defaults to ``eta = 1``: with ``eta -> inf`` the
+step becomes the soft-greedy map ``softmax(Q / tau)``, faster when the mean-field coupling is weak
+but prone to oscillate when it is strong (on ``crowd_aversion(2, bias=0.3)`` the soft best-response
+iteration cycles, and ``eta = 100`` does too, while ``eta <= 3`` converges); smaller steps are
+safer and slower. Near the fixed point the log-policy error shrinks by about ``1 / (1 + eta tau)``
+per step on the crowd-aversion games (measured: 0.666 at ``tau = 0.5``, 0.495 at ``tau = 1``),
+the rate at which the step contracts when ``Q`` is held fixed.
+
+>>> import gamesolve
+>>> from games.mean_field import crowd_aversion
+>>> result = gamesolve.solve(crowd_aversion(2), PolicyMirrorAscent(), iterations=200,
+...                          target_exploitability=1e-10, progress=False)
+>>> result.converged, result.policy.shape
+(True, (2, 2))
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from gamesolve.errors import UnsupportedGame
+from gamesolve.mean_field import (
+    MeanFieldGame,
+    MeanFieldReport,
+    evaluate_policy,
+    exploitability_report,
+    stationary_distribution,
+)
+from gamesolve.run import Iterate
+from gamesolve.spec import GameKind, GameSpec
+
+__all__ = ["PolicyMirrorAscent"]
+
+State = dict[str, NDArray[Any]]
+
+
+class PolicyMirrorAscent:
+    """Exact Policy Mirror Ascent on a stationary MFG (Yardim et al., ICML 2023; see the module).
+
+    State: ``t`` (0-d int64), ``logits`` ``[S, A]`` float64 (``log pi_k``, normalized per state)
+    and ``mu`` ``[S]`` float64 (the mean field of the previous policy, a warm start).
+
+    Args:
+        eta: Step size of the mirror-ascent step (> 0, default 1).
+
+    Raises:
+        ValueError: ``eta`` is not a positive finite number.
+    """
+
+    name = "pma"
+    output = Iterate.CURRENT
+
+    def __init__(self, eta: float = 1.0) -> None:
+        if isinstance(eta, bool) or not isinstance(eta, int | float) or not (math.isfinite(eta) and eta > 0):
+            raise ValueError(f"eta must be a positive finite number, got {eta!r}")
+        self.eta = float(eta)
+
+    def config(self) -> dict[str, Any]:
+        """The configuration as JSON-ready values."""
+        return {"eta": self.eta}
+
+    def prepare(self, game: Any) -> MeanFieldGame:
+        """The mean-field game itself.
+
+        Raises:
+            UnsupportedGame: ``game`` is not a :class:`~gamesolve.mean_field.MeanFieldGame`.
+        """
+        if not isinstance(game, MeanFieldGame):
+            raise UnsupportedGame(
+                f"pma solves stationary mean-field games (gamesolve.mean_field.MeanFieldGame); "
+                f"got {type(game).__name__}"
+            )
+        return game
+
+    def check(self, spec: GameSpec) -> None:
+        """One representative agent in a Markov (mean-field) game."""
+        if spec.kind is not GameKind.MEAN_FIELD or spec.num_players != 1:
+            raise UnsupportedGame(
+                f"pma solves mean-field games (one representative agent), not "
+                f"{spec.num_players}-player {spec.kind.value} games"
+            )
+
+    def init(self, game: MeanFieldGame, rng: np.random.Generator) -> State:
+        """Start at the uniform policy (``rng`` is unused: exact PMA is deterministic)."""
+        del rng
+        logits = np.full((game.num_states, game.num_actions), -math.log(game.num_actions))  # [S, A]
+        mu = np.array(stationary_distribution(game, np.exp(logits)))  # [S]
+        return {"t": np.zeros((), dtype=np.int64), "logits": logits, "mu": mu}
+
+    def step(self, game: MeanFieldGame, state: State, iterations: int = 1) -> None:
+        """Run ``iterations`` PMA steps in place."""
+        shrink = 1.0 / (1.0 + self.eta * game.tau)
+        logits = state["logits"]  # [S, A]
+        mu = state["mu"]  # [S]
+        for _ in range(iterations):
+            pi = np.exp(logits)  # [S, A]
+            pi /= pi.sum(axis=1, keepdims=True)
+            mu = np.array(stationary_distribution(game, pi, mu0=mu))  # [S] mu_k of pi_k
+            q = evaluate_policy(game, pi, mu).q  # [S, A] Q_tau^{pi_k, mu_k}
+            z = shrink * (logits + self.eta * q)  # [S, A] unnormalized log pi_{k+1}
+            top = z.max(axis=1, keepdims=True)
+            logits = z - (top + np.log(np.exp(z - top).sum(axis=1, keepdims=True)))
+        state["logits"] = logits
+        state["mu"] = mu
+        state["t"] = np.asarray(int(state["t"]) + iterations, dtype=np.int64)
+
+    def policy(self, game: MeanFieldGame, state: State, which: Iterate) -> NDArray[np.float64]:
+        """The current policy ``[S, A]`` float64, read-only (PMA has no average: both iterates are it)."""
+        del game, which
+        pi = np.exp(state["logits"])  # [S, A]
+        pi /= pi.sum(axis=1, keepdims=True)
+        pi.setflags(write=False)
+        return pi
+
+    def evaluate(self, game: MeanFieldGame, policy: ArrayLike) -> float:
+        """Regularized exploitability of ``policy`` against its own mean field (what ``solve`` records)."""
+        return self.report(game, policy).exploitability
+
+    def report(self, game: MeanFieldGame, policy: ArrayLike) -> MeanFieldReport:
+        """The mean-field exploitability report; ``report.extras == {"mu": [S] list}``."""
+        return exploitability_report(game, policy)
