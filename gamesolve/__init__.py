@@ -7,6 +7,7 @@ are imported on first use, and torch, ray and open_spiel are never imported here
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from gamesolve.alpharank import AlphaRankResult, alpha_rank
 from gamesolve.certify import certify
@@ -103,10 +104,12 @@ __all__ = [
     "bimatrix",
     "certify",
     "compile_game",
+    "compile_pettingzoo",
     "correlated_equilibrium",
     "equilibria",
     "expected_values",
     "exploitability",
+    "from_pettingzoo",
     "kl_divergence",
     "load_game",
     "make_solver",
@@ -116,8 +119,64 @@ __all__ = [
     "normal_form_game",
     "preference_game",
     "solve",
+    "to_pettingzoo",
     "uniform_policy",
     "zero_sum",
 ]
 
 logging.getLogger(__name__).addHandler(logging.NullHandler())
+
+
+def to_pettingzoo(
+    game: Any,
+    *,
+    parallel: bool = False,
+    render_mode: str | None = None,
+    max_steps: int | None = None,
+    seed: int | None = None,
+) -> Any:
+    """A PettingZoo env (AEC, or ``ParallelEnv`` with ``parallel=True``) that plays ``game``.
+
+    See :func:`games.pettingzoo.to_pettingzoo`; PettingZoo is imported on first use.
+    """
+    from games.pettingzoo import to_pettingzoo as _to_pettingzoo
+
+    return _to_pettingzoo(game, parallel=parallel, render_mode=render_mode, max_steps=max_steps, seed=seed)
+
+
+def from_pettingzoo(
+    env_or_factory: Any,
+    *,
+    discount: float = 1.0,
+    utility: Any = None,
+    name: str | None = None,
+    has_chance: bool = True,
+) -> Any:
+    """A PettingZoo env (or env factory) as a sampled Markov game.
+
+    See :func:`games.pettingzoo.from_pettingzoo`; PettingZoo is imported on first use.
+    """
+    from games.pettingzoo import from_pettingzoo as _from_pettingzoo
+
+    return _from_pettingzoo(
+        env_or_factory, discount=discount, utility=utility, name=name, has_chance=has_chance
+    )
+
+
+def compile_pettingzoo(
+    env: Any,
+    *,
+    seed: int = 0,
+    max_nodes: int = 1_000_000,
+    merge_transpositions: Any = True,
+    name: str | None = None,
+) -> Any:
+    """The exact game tree of a small, deep-copyable PettingZoo AEC env (for the reset ``seed``).
+
+    See :func:`games.pettingzoo.compile_pettingzoo`; PettingZoo is imported on first use.
+    """
+    from games.pettingzoo import compile_pettingzoo as _compile_pettingzoo
+
+    return _compile_pettingzoo(
+        env, seed=seed, max_nodes=max_nodes, merge_transpositions=merge_transpositions, name=name
+    )

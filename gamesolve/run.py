@@ -254,6 +254,16 @@ class SolveResult:
         return self.current_policy
 
     @property
+    def population(self) -> Any:
+        """The population a population-learning solver (PSRO, NeuPL) ended with, else ``None``."""
+        return self.extras.get("population")
+
+    @property
+    def meta_game(self) -> Any:
+        """The meta-game of a population-learning solver (PSRO, NeuPL), else ``None``."""
+        return self.extras.get("meta_game")
+
+    @property
     def profile(self) -> Any:
         """The output policy (alias used for normal-form games)."""
         return self.policy
@@ -282,8 +292,23 @@ class SolveResult:
             "message": self.message,
             "history": self.history.to_dict(),
             **({"profile": profile} if profile is not None else {}),
-            **self.extras,
+            **{k: _jsonable(v) for k, v in self.extras.items()},
         }
+
+
+def _jsonable(value: Any) -> Any:
+    """A JSON-ready form of an ``extras`` value (objects with ``to_dict``, arrays, containers)."""
+    if hasattr(value, "to_dict") and callable(value.to_dict):
+        return value.to_dict()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    return value
 
 
 def one_shot_result(
