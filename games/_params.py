@@ -7,6 +7,7 @@ Game strings deliver every parameter as a string (``"leduc(ranks=13)"`` calls
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from gamesolve.errors import GameNotFoundError
@@ -86,9 +87,23 @@ def parse_int_tuple(game: str, name: str, value: Any, *, length: int, minimum: i
 
 
 def parse_float(
-    game: str, name: str, value: Any, *, minimum: float | None = None, maximum: float | None = None
+    game: str,
+    name: str,
+    value: Any,
+    *,
+    minimum: float | None = None,
+    maximum: float | None = None,
+    below: float | None = None,
 ) -> float:
-    """Read a finite real parameter given as a number or a decimal string, within ``[minimum, maximum]``.
+    """Read a finite real parameter given as a number or a decimal string.
+
+    Args:
+        game: Game name, for the message.
+        name: Parameter name, for the message.
+        value: The value as passed (number or string; bools are refused).
+        minimum: Smallest allowed value (inclusive), or ``None``.
+        maximum: Largest allowed value (inclusive), or ``None``.
+        below: Exclusive upper bound, or ``None``.
 
     Raises:
         GameParameterError: ``value`` is not a finite number in the range.
@@ -96,19 +111,28 @@ def parse_float(
     parsed: float | None = None
     if isinstance(value, bool):
         parsed = None
-    elif isinstance(value, int | float) or hasattr(value, "__float__"):
-        parsed = float(value)
     elif isinstance(value, str):
         try:
             parsed = float(value.strip())
         except ValueError:
             parsed = None
-    lo = "-inf" if minimum is None else f"{minimum:g}"
-    hi = "inf" if maximum is None else f"{maximum:g}"
-    if parsed is None or parsed != parsed or parsed in (float("inf"), float("-inf")):
-        raise GameParameterError(f"{game}: parameter {name} must be a number in [{lo}, {hi}], got {value!r}")
-    if (minimum is not None and parsed < minimum) or (maximum is not None and parsed > maximum):
-        raise GameParameterError(f"{game}: parameter {name} must be a number in [{lo}, {hi}], got {parsed:g}")
+    elif isinstance(value, int | float) or hasattr(value, "__float__"):
+        parsed = float(value)
+    if parsed is None or not math.isfinite(parsed):
+        raise GameParameterError(f"{game}: parameter {name} must be a finite number, got {value!r}")
+    bounds = [
+        f">= {minimum:g}" if minimum is not None else "",
+        f"<= {maximum:g}" if maximum is not None else "",
+        f"< {below:g}" if below is not None else "",
+    ]
+    if (
+        (minimum is not None and parsed < minimum)
+        or (maximum is not None and parsed > maximum)
+        or (below is not None and parsed >= below)
+    ):
+        raise GameParameterError(
+            f"{game}: parameter {name} must be {' and '.join(b for b in bounds if b)}, got {parsed:g}"
+        )
     return parsed
 
 

@@ -20,14 +20,13 @@ rotations of the ring, so that equilibrium's mean field is uniform.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
-from games._params import GameParameterError, parse_int
+from games._params import GameParameterError, parse_float, parse_int
 from games.normal_form import check_rng
 from gamesolve.mean_field import MeanFieldGame, mean_field_game
 
@@ -37,26 +36,8 @@ _GAME = "crowd_aversion"
 
 
 def _parse_float(name: str, value: Any, *, minimum: float | None = None, below: float | None = None) -> float:
-    """A float parameter given as a number or a decimal string, in ``[minimum, below)``."""
-    parsed: float | None = None
-    if isinstance(value, bool):
-        parsed = None
-    elif isinstance(value, int | float | np.integer | np.floating):
-        parsed = float(value)
-    elif isinstance(value, str):
-        try:
-            parsed = float(value.strip())
-        except ValueError:
-            parsed = None
-    if parsed is None or not math.isfinite(parsed):
-        raise GameParameterError(f"{_GAME}: parameter {name} must be a finite number, got {value!r}")
-    if (minimum is not None and parsed < minimum) or (below is not None and parsed >= below):
-        lo = "" if minimum is None else f">= {minimum:g}"
-        hi = "" if below is None else f"< {below:g}"
-        raise GameParameterError(
-            f"{_GAME}: parameter {name} must be {' and '.join(x for x in (lo, hi) if x)}, got {parsed}"
-        )
-    return parsed
+    """A float parameter of the crowd-aversion game (see :func:`games._params.parse_float`)."""
+    return parse_float(_GAME, name, value, minimum=minimum, below=below)
 
 
 def _parse_bias(value: Any, states: int) -> NDArray[np.float64]:
