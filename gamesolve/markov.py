@@ -492,16 +492,22 @@ class TabularEpisode:
         game = self.game
         if len(actions) != game.num_players:
             raise ValueError(f"actions must give one action per player ({game.num_players}), got {actions!r}")
+        j = 0
         for p, a in enumerate(actions):
             if not 0 <= int(a) < game.num_actions[p]:
                 raise ValueError(f"action {a} of player {p} is not in [0, {game.num_actions[p]})")
-        j = int(np.ravel_multi_index(tuple(int(a) for a in actions), game.num_actions))
-        rewards = np.array(game.reward_flat[:, self.state, j])
+            j = j * game.num_actions[p] + int(a)
+        rewards = game.reward_flat[:, self.state, j].copy()
         row = self.state * game.num_joint_actions + j
-        lo, hi = game.transition_matrix.indptr[row], game.transition_matrix.indptr[row + 1]
-        probs = game.transition_matrix.data[lo:hi]
-        pick = int(np.searchsorted(np.cumsum(probs), self._rng.random() * probs.sum(), side="right"))
-        self.state = int(game.transition_matrix.indices[lo + min(pick, hi - lo - 1)])
+        matrix = game.transition_matrix
+        lo, hi = int(matrix.indptr[row]), int(matrix.indptr[row + 1])
+        u = self._rng.random()
+        k = lo
+        acc = matrix.data[lo]
+        while u >= acc and k < hi - 1:
+            k += 1
+            acc += matrix.data[k]
+        self.state = int(matrix.indices[k])
         self._returns += self._weight * rewards
         self._weight *= game.discount
         self.steps += 1

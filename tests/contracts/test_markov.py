@@ -194,19 +194,19 @@ def test_policy_values_match_a_dense_solve(maker):
 
 
 def test_policy_values_match_monte_carlo_episodes():
-    game = M.random_markov(states=5, actions=2, successors=2, seed=11, discount=0.7)
+    game = M.random_markov(states=5, actions=2, successors=2, seed=11, discount=0.6)
     prof = _random_profile(game, np.random.default_rng(1))
     exact = policy_values(game, prof)[0] @ game.initial
     rng = np.random.default_rng(2)
     returns = []
-    for _ in range(4000):
+    for _ in range(3000):
         ep = game.new_episode(rng=rng)
         while not ep.done:
-            acts = [int(rng.choice(n, p=prof[p][ep.state])) for p, n in enumerate(game.num_actions)]
-            ep.step(acts)
+            u = rng.random(2)
+            ep.step([int(np.searchsorted(np.cumsum(prof[p][ep.state]), u[p])) for p in range(2)])
         returns.append(ep.returns[0])
     mean, se = float(np.mean(returns)), float(np.std(returns) / math.sqrt(len(returns)))
-    assert abs(mean - exact) < 4 * se + 0.7**game.default_horizon * 10
+    assert abs(mean - exact) < 4 * se + 0.6**game.default_horizon * 10
 
 
 def test_best_response_matches_brute_force_over_deterministic_policies():
