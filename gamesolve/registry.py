@@ -253,6 +253,7 @@ _SOLVERS: dict[str, SolverEntry] = {
         SolverEntry("xfp", "solvers.xfp:XFP", "extensive-form fictitious play (average)"),
         SolverEntry("shapley", "solvers.markov:ShapleyIteration", "Shapley value iteration (Markov games)"),
         SolverEntry("minimax-q", "solvers.markov:MinimaxQ", "tabular minimax-Q self-play (Markov games)"),
+        SolverEntry("minimax-dqn", "solvers.markov_dqn:MinimaxDQN", "Minimax-DQN in torch (Markov games)"),
         SolverEntry(
             "pma",
             "solvers.pma:PolicyMirrorAscent",
