@@ -431,6 +431,43 @@ def cmd_solve(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_psro(args: argparse.Namespace) -> int:
+    """Run PSRO and print the exploitability curve, the population and the output's figures."""
+    from solvers.psro import result_summary, run_psro_cli
+
+    if args.checkpoint and Path(args.checkpoint).exists() and not Path(args.checkpoint).is_dir():
+        raise UserError(f"--checkpoint expects a folder, got the file {args.checkpoint!r}")
+    try:
+        result = run_psro_cli(args)
+    except ValueError as exc:
+        if isinstance(exc, GamesolveError):
+            raise
+        raise UserError(str(exc)) from None
+    _print_curve(result)
+    sizes = " x ".join(str(k) for k in result.extras["population_sizes"])
+    print(
+        f"\npsro ({result.config['meta_solver']}, oracle {result.config['oracle']}) on {args.game}: "
+        f"{result.message}"
+    )
+    print(f"iterations      {result.iterations}")
+    print(
+        f"population      {sizes}"
+        + ("  (converged: no response improves)" if result.extras["psro_converged"] else "")
+    )
+    print(f"wall time       {result.wall_time:.3f} s (evaluation excluded)")
+    print(f"exploitability  {result.exploitability:.6e} (NashConv {result.nash_conv:.6e})")
+    print("values          " + ", ".join(f"{v:+.6f}" for v in result.value))
+    for p, weights in enumerate(result.extras["meta_strategy"]):
+        top = np.argsort(-np.asarray(weights))[:5]
+        print(f"meta-strategy {p} " + ", ".join(f"#{k}: {weights[k]:.3f}" for k in top if weights[k] > 1e-9))
+    if args.json:
+        atomic_write_text(args.json, json.dumps(result_summary(result), indent=2))
+        print(f"wrote {args.json}")
+    if args.checkpoint:
+        print(f"checkpoint      {Path(args.checkpoint) / 'psro.npz'} (rerun the command to continue)")
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     """Solve Leduc poker with DCFR, print the exploitability curve, write a plot and a JSON result."""
     name = args.game
@@ -515,6 +552,45 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--resume", metavar="FILE", help="continue from a checkpoint")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     p.set_defaults(func=cmd_solve)
+
+    p = sub.add_parser("psro", help="PSRO: best-response oracles and a meta-solver (Double Oracle, FSP, ...)")
+    p.add_argument("game", help="game string")
+    p.add_argument(
+        "--oracle",
+        default="exact",
+        choices=("exact", "dqn", "ppo"),
+        help="best-response oracle (default: exact)",
+    )
+    p.add_argument(
+        "--meta-solver",
+        default="nash",
+        help="nash, uniform, prd, alpharank, ce, cce, self-play, anytime, or a normal-form registry solver "
+        "(default: nash)",
+    )
+    p.add_argument(
+        "--training-meta-solver",
+        help="meta-solver that picks the oracle's opponents (default: --meta-solver)",
+    )
+    p.add_argument(
+        "--iterations", type=int, required=True, help="PSRO iterations (total, counting a resumed run)"
+    )
+    p.add_argument("--target-exploitability", type=float, metavar="E", help="stop once the output reaches E")
+    p.add_argument(
+        "--episodes", type=int, metavar="N", help="sampled matches per new meta-game entry (default: exact)"
+    )
+    p.add_argument("--executor", choices=("inprocess", "local", "ray"), help="where sampled matches run")
+    p.add_argument(
+        "--checkpoint",
+        metavar="DIR",
+        help="folder: psro.npz after every iteration (resumed if present), result.json",
+    )
+    p.add_argument("--seed", type=int, default=0, help="seed")
+    p.add_argument(
+        "--set", action="append", metavar="KEY=VALUE", help="PSRO option, e.g. --set prd_iterations=20000"
+    )
+    p.add_argument("--json", metavar="OUT", help="write the result summary as JSON")
+    p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    p.set_defaults(func=cmd_psro)
 
     p = sub.add_parser("demo", help="the demonstration run by 'make demo': solve Leduc poker")
     p.add_argument("--game", default="leduc_poker", help="game string (default: leduc_poker)")

@@ -251,6 +251,24 @@ _SOLVERS: dict[str, SolverEntry] = {
             "two-player zero-sum extensive-form Nash equilibrium by sequence-form LP (HiGHS)",
         ),
         SolverEntry("xfp", "solvers.xfp:XFP", "extensive-form fictitious play (average)"),
+        SolverEntry(
+            "psro",
+            "solvers.psro:PSRO",
+            "PSRO: best-response oracles + meta-solver (nash = Double Oracle, uniform, prd, alpharank, "
+            "ce, cce, anytime)",
+        ),
+        SolverEntry(
+            "fsp",
+            "solvers.psro:PSRO",
+            "fictitious self-play: PSRO with the uniform meta-solver",
+            (("meta_solver", "uniform"),),
+        ),
+        SolverEntry(
+            "self-play",
+            "solvers.psro:PSRO",
+            "iterated best response: PSRO against the newest member",
+            (("meta_solver", "self-play"),),
+        ),
         SolverEntry("shapley", "solvers.markov:ShapleyIteration", "Shapley value iteration (Markov games)"),
         SolverEntry("minimax-q", "solvers.markov:MinimaxQ", "tabular minimax-Q self-play (Markov games)"),
         SolverEntry("minimax-dqn", "solvers.markov_dqn:MinimaxDQN", "Minimax-DQN in torch (Markov games)"),

@@ -580,6 +580,8 @@ def solve(
     last_eval_it = hist["iteration"][-1] if hist["iteration"] else -1
 
     custom = getattr(algo, "evaluate", None)
+    finished = getattr(algo, "finished", None)  # a solver that can tell it is done (PSRO)
+    postfix = getattr(algo, "progress_info", None)  # extra progress-bar fields (population size)
 
     def measure(pol: Any) -> float:
         return float(custom(prepared, pol)) if callable(custom) else exact_exploitability(prepared, pol)
@@ -627,6 +629,10 @@ def solve(
                     converged = True
                     message = f"reached exploitability {last_expl:.3g} <= {target_exploitability:g}"
                     break
+                done = finished(prepared, state) if callable(finished) else None
+                if done:
+                    converged, message = True, done
+                    break
                 if iterations is not None and it >= iterations:
                     message = f"completed {iterations} iterations"
                     break
@@ -657,7 +663,8 @@ def solve(
                 if bar is not None:
                     bar.update(chunk)
                     if last_expl is not None:
-                        bar.set_postfix(expl=f"{last_expl:.3e}", refresh=False)
+                        extra = postfix(prepared, state) if callable(postfix) else {}
+                        bar.set_postfix(expl=f"{last_expl:.3e}", **extra, refresh=False)
                 if checkpoint is not None and checkpoint_every is not None and it % checkpoint_every == 0:
                     write_checkpoint()
                 if callback is not None and callback(it, last_expl) is Stop:

@@ -282,3 +282,16 @@ def test_info_describes_a_markov_game(capsys):
     code, out, _ = run(capsys, "info", "soccer")
     assert code == 0
     assert "states          762 (1 terminal)" in out and "5 x 5" in out
+
+
+def test_psro_on_kuhn_converges_checkpoints_and_resumes(capsys, tmp_path):
+    code, out, _ = run(
+        capsys, "psro", "kuhn", "--iterations", "10", "--checkpoint", str(tmp_path), "--no-progress"
+    )
+    assert code == 0
+    assert "population      8 x 8" in out and "converged" in out
+    assert (tmp_path / "psro.npz").is_file() and (tmp_path / "result.json").is_file()
+    summary = json.loads((tmp_path / "result.json").read_text())
+    assert summary["exploitability"] < 1e-9
+    code, _, err = run(capsys, "psro", "kuhn", "--iterations", "3", "--meta-solver", "bogus")
+    assert code == 2 and "unknown meta_solver 'bogus'" in err

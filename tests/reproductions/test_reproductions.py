@@ -65,3 +65,22 @@ def test_leduc_first_order_methods(tmp_path):
     assert curves["omwu"]["last"][-1] < curves["omwu"]["last"][0]
     assert curves["mirror-prox"]["average"][-1] < 0.5 * curves["mirror-prox"]["average"][1]
     assert (tmp_path / "exploitability.png").stat().st_size > 1000
+
+
+def test_psro_leduc_meta_solvers(tmp_path):
+    from experiments import reproduce_psro_leduc as rpl
+
+    cfg = rpl.Config(
+        iterations={"nash": 80, "anytime": 80, "uniform": 80, "prd": 40, "alpharank": 20},
+        prd_iterations=20_000,
+        cfr_iterations=500,
+        out=str(tmp_path),
+    )
+    result = rpl.main(cfg)
+    psro = result["psro"]
+    assert psro["anytime"]["monotone"] and psro["anytime"]["final_exploitability"] < 0.15
+    assert psro["nash"]["final_exploitability"] < 0.1 * psro["nash"]["exploitability"][1]
+    assert psro["uniform"]["exploitability"][-1] < psro["uniform"]["exploitability"][10]
+    assert psro["anytime"]["final_exploitability"] < psro["uniform"]["final_exploitability"]
+    assert result["cfr+"]["final_exploitability"] < 1e-3
+    assert (tmp_path / "exploitability.png").stat().st_size > 1000
