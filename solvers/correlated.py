@@ -125,6 +125,8 @@ def _incentive_rows(game: TensorGame, kind: str) -> sp.csr_matrix:
                 cols.append(idx.ravel())
                 vals.append(diff.ravel())
                 row += 1
+    if not rows:  # every player has one action: no deviation, no constraint
+        return sp.csr_matrix((0, n_joint))
     return sp.csr_matrix(
         (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(row, n_joint)
     )

@@ -185,3 +185,11 @@ def test_registry_solver_takes_constraints_and_reports_safe_gains():
     assert result.extras["welfare"] > 10.5
     assert result.nash_conv <= 1e-7
     assert result.config["constraints"] == [[[0.7, -0.3]], None]
+
+
+def test_games_where_every_player_has_one_action():
+    game = gamesolve.normal_form_game(np.array([[[1.0]], [[2.0]]]))
+    for kind in ("ce", "cce"):
+        result = gamesolve.correlated_equilibrium(game, kind=kind)
+        np.testing.assert_allclose(result.distribution, [[1.0]])
+        assert result.values == pytest.approx((1.0, 2.0))
