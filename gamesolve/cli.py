@@ -468,6 +468,35 @@ def cmd_psro(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_neupl(args: argparse.Namespace) -> int:
+    """Run NeuPL on a symmetric two-player zero-sum game."""
+    from solvers.neupl import result_summary, run_neupl_cli
+
+    try:
+        result = run_neupl_cli(args)
+    except ValueError as exc:
+        if isinstance(exc, GamesolveError):
+            raise
+        raise UserError(str(exc)) from None
+    _print_curve(result)
+    print(f"\nneupl on {args.game}: {result.message}")
+    print(
+        f"population      {result.extras['population_size']} of {args.max_population} "
+        f"(joined at iterations {result.extras['joined']})"
+    )
+    print(
+        f"exploitability  {result.exploitability:.6e} "
+        f"(Nash mixture of the population; NashConv {result.nash_conv:.6e})"
+    )
+    print("meta-strategy   " + ", ".join(f"{w:.3f}" for w in result.extras["meta_strategy"]))
+    if args.training == "rl":
+        print(f"env steps       {result.extras['env_steps']:,}")
+    if args.json:
+        atomic_write_text(args.json, json.dumps(result_summary(result), indent=2))
+        print(f"wrote {args.json}")
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     """Solve Leduc poker with DCFR, print the exploitability curve, write a plot and a JSON result."""
     name = args.game
@@ -591,6 +620,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", metavar="OUT", help="write the result summary as JSON")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     p.set_defaults(func=cmd_psro)
+
+    p = sub.add_parser("neupl", help="NeuPL: one conditional network for a whole population")
+    from solvers.neupl import add_cli_arguments
+
+    add_cli_arguments(p)
+    p.add_argument("--json", metavar="OUT", help="write the result summary as JSON")
+    p.set_defaults(func=cmd_neupl)
 
     p = sub.add_parser("demo", help="the demonstration run by 'make demo': solve Leduc poker")
     p.add_argument("--game", default="leduc_poker", help="game string (default: leduc_poker)")

@@ -258,6 +258,12 @@ _SOLVERS: dict[str, SolverEntry] = {
             "ce, cce, anytime)",
         ),
         SolverEntry(
+            "neupl",
+            "solvers.neupl:NeuPL",
+            "NeuPL: one conditional network for a whole population (PSRO-N / FSP / self-play graphs; "
+            "symmetric 2p zero-sum)",
+        ),
+        SolverEntry(
             "fsp",
             "solvers.psro:PSRO",
             "fictitious self-play: PSRO with the uniform meta-solver",
