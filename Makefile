@@ -42,6 +42,7 @@ bench: $(STAMP)
 	$(PY) -m experiments.bench_nplayer
 	$(PY) -m experiments.bench_sequence_form
 	$(PY) -m experiments.bench_markov
+	$(PY) -m experiments.bench_tournament
 
 reproduce: $(STAMP)
 	$(PY) -m pytest -q -m slow

@@ -29,6 +29,8 @@ from gamesolve.evaluation import (
     nash_conv,
 )
 from gamesolve.exact import correlated_equilibrium, equilibria
+from gamesolve.executors import Executor, make_executor
+from gamesolve.lower_bounds import ExploitabilityBound, lbr_exploitability_bound, rl_exploitability_bound
 from gamesolve.markov import (
     MarkovEpisode,
     MarkovProfile,
@@ -45,6 +47,7 @@ from gamesolve.normal_form import (
     zero_sum,
 )
 from gamesolve.policy import TabularPolicy, uniform_policy
+from gamesolve.population import ActingPolicy, MetaGame, Population, Ratings
 from gamesolve.preference import PreferenceGame, kl_divergence, preference_game
 from gamesolve.protocols import (
     CHANCE,
@@ -57,16 +60,20 @@ from gamesolve.protocols import (
 from gamesolve.registry import available_games, available_solvers, load_game, make_solver
 from gamesolve.run import CheckpointError, History, Iterate, SolveResult, Stop, solve
 from gamesolve.spec import GameKind, GameSpec, Utility
+from gamesolve.tournament import tournament
 
 __version__ = "0.1.0"
 
 __all__ = [
     "CHANCE",
     "TERMINAL",
+    "ActingPolicy",
     "AlphaRankResult",
     "BestResponse",
     "CheckpointError",
     "CompiledGame",
+    "Executor",
+    "ExploitabilityBound",
     "ExploitabilityReport",
     "ExtensiveFormGame",
     "GameKind",
@@ -82,10 +89,13 @@ __all__ = [
     "MarkovGame",
     "MarkovProfile",
     "MeanFieldGame",
+    "MetaGame",
     "MixedProfile",
     "NormalFormGame",
     "NotPerfectRecallError",
+    "Population",
     "PreferenceGame",
+    "Ratings",
     "SampledMarkovGame",
     "SolveResult",
     "State",
@@ -111,15 +121,19 @@ __all__ = [
     "exploitability",
     "from_pettingzoo",
     "kl_divergence",
+    "lbr_exploitability_bound",
     "load_game",
+    "make_executor",
     "make_solver",
     "markov_game",
     "mean_field_game",
     "nash_conv",
     "normal_form_game",
     "preference_game",
+    "rl_exploitability_bound",
     "solve",
     "to_pettingzoo",
+    "tournament",
     "uniform_policy",
     "zero_sum",
 ]

@@ -243,8 +243,42 @@ def evaluate_dict(name: str, policy_spec: str) -> dict[str, Any]:
     return {"game": name, "policy": policy_spec, **report.to_dict(), "seconds": seconds}
 
 
+def _print_bound(result: dict[str, Any]) -> None:
+    print(f"game            {result['game']}")
+    print(f"policy          {result['policy']}")
+    print(result["text"])
+    print("player  value          response value       gain (lower bound on the best-response gain)")
+    rows = zip(result["on_policy_values"], result["response_values"], result["gain_stderr"], strict=True)
+    for p, (v, b, s) in enumerate(rows):
+        err = f" +- {s:.3g}" if s > 0 else ""
+        print(f"{p:<7} {v:<+14.9f} {b:<+20.9f} {b - v:.9f}{err}")
+    print(f"computed in     {result['seconds']:.2f} s")
+
+
+def bound_dict(args: argparse.Namespace) -> dict[str, Any]:
+    """A lower bound on NashConv (``gamesolve evaluate --bound rl|lbr``)."""
+    from gamesolve.lower_bounds import lbr_exploitability_bound, rl_exploitability_bound
+
+    compiled = gamesolve.as_compiled(gamesolve.load_game(args.game))
+    policy = _load_policy(compiled, args.policy)
+    if args.bound == "lbr":
+        rollout: Any = int(args.rollout) if args.rollout.lstrip("-").isdigit() else args.rollout
+        bound = lbr_exploitability_bound(compiled, policy, rollout=rollout)
+    else:
+        bound = rl_exploitability_bound(
+            compiled, policy, oracle=args.oracle, steps=args.steps, episodes=args.episodes, seed=args.seed
+        )
+    return {"game": args.game, "policy": args.policy, **bound.to_dict(), "text": str(bound)}
+
+
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    """Print NashConv, exploitability and per-player values of a policy."""
+    """Print NashConv, exploitability and per-player values of a policy (or a lower bound)."""
+    if args.bound:
+        bound = bound_dict(args)
+        if args.json:
+            atomic_write_text(args.json, json.dumps(bound, indent=2))
+        _print_bound(bound)
+        return 0
     result = evaluate_dict(args.game, args.policy)
     if args.json:
         atomic_write_text(args.json, json.dumps(result, indent=2))
@@ -559,6 +593,21 @@ def build_parser() -> argparse.ArgumentParser:
         help="policy JSON file, or 'uniform' / 'first' (first legal action)",
     )
     p.add_argument("--json", metavar="OUT", help="also write the result as JSON")
+    p.add_argument(
+        "--bound",
+        choices=("rl", "lbr"),
+        help="report a LOWER BOUND instead of exact NashConv: rl = torch RL best responses "
+        "(sampled, with a confidence interval), lbr = local best response (exact)",
+    )
+    p.add_argument("--oracle", choices=("dqn", "ppo"), default="dqn", help="RL oracle of --bound rl")
+    p.add_argument("--steps", type=int, default=100_000, help="training transitions per player (--bound rl)")
+    p.add_argument(
+        "--episodes", type=int, default=100_000, help="evaluation episodes per player (--bound rl)"
+    )
+    p.add_argument(
+        "--rollout", default="call", help="LBR continuation: call | uniform | ACTION_ID (--bound lbr)"
+    )
+    p.add_argument("--seed", type=int, default=0, help="seed (--bound rl)")
     p.set_defaults(func=cmd_evaluate)
 
     p = sub.add_parser("solve", help="solve a game (CFR family, LPs, Shapley iteration, ...)")

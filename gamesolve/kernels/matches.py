@@ -1,0 +1,389 @@
+"""Sampled-match kernels: whole episodes on compiled game arrays, normal-form and tabular Markov games.
+
+A tournament estimates every entry of a meta-game by playing ``E`` seeded episodes of one
+profile (one policy per seat) and averaging each player's payoff. These kernels play the
+episodes and return, for fixed-size *blocks* of consecutive episodes, each player's mean and sum
+of squared deviations (Welford's update in episode order). The caller combines blocks in block
+order (Chan et al.'s pairwise formula), so the result depends only on the block size, never on
+how blocks are split between calls, processes or machines.
+
+Randomness is counter-based (:func:`gamesolve.kernels.mccfr.stream_seed` and
+:func:`~gamesolve.kernels.mccfr.draw_uniform`): episode ``e`` of the profile with 64-bit key
+``key`` uses ``seed = stream_seed(key, e, 0)``, and every draw is a hash of that seed and a
+counter:
+
+* compiled games: ``draw_uniform(seed, node, 0)`` at each chance or decision node on the path
+  (a path visits a node at most once);
+* normal-form games: ``draw_uniform(seed, player, 0)`` for each player's action;
+* tabular Markov games: ``draw_uniform(seed, step, 0)`` for the state (the initial one at step 0,
+  the next one after step ``t`` at ``t + 1``) and ``draw_uniform(seed, step, 1 + player)`` for
+  each player's action at ``step``.
+
+Sampling is by inverse CDF over the row (zero-probability entries are never chosen). The
+``*_numpy`` twins are plain-Python versions with the same draws; they exist to test the kernels.
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+from numpy.typing import NDArray
+
+from gamesolve.kernels.mccfr import draw_uniform, draw_uniform_py, stream_seed, stream_seed_py
+
+__all__ = [
+    "compiled_match_blocks",
+    "compiled_match_blocks_numpy",
+    "markov_match_blocks",
+    "markov_match_blocks_numpy",
+    "normal_form_match_blocks",
+    "normal_form_match_blocks_numpy",
+    "warm_up",
+]
+
+_TERMINAL = -4
+_CHANCE = -1
+
+
+@numba.njit(cache=True, nogil=True)
+def _pick(row: NDArray[np.float64], m: int, u: float) -> int:
+    """Inverse-CDF sample from ``row[:m]`` (never a zero-probability entry)."""
+    cum = 0.0
+    last = 0
+    for k in range(m):
+        pk = row[k]
+        if pk > 0.0:
+            cum += pk
+            last = k
+            if u < cum:
+                return k
+    return last
+
+
+@numba.njit(cache=True, nogil=True)
+def _pick_span(values: NDArray[np.float64], start: int, m: int, u: float) -> int:
+    """Inverse-CDF sample of an offset in ``[0, m)`` from ``values[start:start + m]``."""
+    cum = 0.0
+    last = 0
+    for k in range(m):
+        pk = values[start + k]
+        if pk > 0.0:
+            cum += pk
+            last = k
+            if u < cum:
+                return k
+    return last
+
+
+@numba.njit(cache=True, nogil=True)
+def _welford(
+    value: NDArray[np.float64], n: int, mean: NDArray[np.float64], m2: NDArray[np.float64], b: int
+) -> None:
+    """Fold ``value [P]`` into block ``b`` of the running ``mean`` / ``m2`` (``n`` includes it)."""
+    for p in range(value.shape[0]):
+        delta = value[p] - mean[b, p]
+        mean[b, p] += delta / n
+        m2[b, p] += delta * (value[p] - mean[b, p])
+
+
+@numba.njit(cache=True, nogil=True)
+def compiled_match_blocks(
+    node_player: NDArray[np.int8],  # [N]
+    node_infoset: NDArray[np.int32],  # [N]
+    node_first_child: NDArray[np.int32],  # [N]
+    node_num_children: NDArray[np.int32],  # [N]
+    node_prob: NDArray[np.float64],  # [N]
+    node_terminal: NDArray[np.int32],  # [N] terminal index of terminal nodes, -1 elsewhere
+    terminal_utility: NDArray[np.float64],  # [T, P]
+    probs: NDArray[np.float64],  # [I, A] the profile (each seat's rows from its member)
+    key: np.uint64,
+    first_block: int,
+    block_size: int,
+    num_episodes: int,  # episodes of the whole profile (the last block may be short)
+    mean: NDArray[np.float64],  # [B, P] out
+    m2: NDArray[np.float64],  # [B, P] out
+) -> None:
+    """Play blocks ``first_block .. first_block + B - 1`` of a profile on a compiled game."""
+    n_players = terminal_utility.shape[1]
+    value = np.empty(n_players)
+    for b in range(mean.shape[0]):
+        for p in range(n_players):
+            mean[b, p] = 0.0
+            m2[b, p] = 0.0
+        start = (first_block + b) * block_size
+        stop = min(start + block_size, num_episodes)
+        for e in range(start, stop):
+            seed = stream_seed(key, e, 0)
+            node = 0
+            while node_player[node] != _TERMINAL:
+                u = draw_uniform(seed, node, 0)
+                first = node_first_child[node]
+                m = node_num_children[node]
+                if node_player[node] == _CHANCE:
+                    node = first + _pick_span(node_prob, first, m, u)
+                else:
+                    node = first + _pick(probs[node_infoset[node]], m, u)
+            t = node_terminal[node]
+            for p in range(n_players):
+                value[p] = terminal_utility[t, p]
+            _welford(value, e - start + 1, mean, m2, b)
+
+
+@numba.njit(cache=True, nogil=True)
+def normal_form_match_blocks(
+    payoffs: NDArray[np.float64],  # [P, J] payoff of every joint action (C order)
+    probs: NDArray[np.float64],  # [P, A] each seat's strategy (zero padded)
+    num_actions: NDArray[np.int64],  # [P]
+    key: np.uint64,
+    first_block: int,
+    block_size: int,
+    num_episodes: int,
+    mean: NDArray[np.float64],  # [B, P] out
+    m2: NDArray[np.float64],  # [B, P] out
+) -> None:
+    """Play blocks of one-shot matches of a normal-form game."""
+    n_players = payoffs.shape[0]
+    value = np.empty(n_players)
+    for b in range(mean.shape[0]):
+        for p in range(n_players):
+            mean[b, p] = 0.0
+            m2[b, p] = 0.0
+        start = (first_block + b) * block_size
+        stop = min(start + block_size, num_episodes)
+        for e in range(start, stop):
+            seed = stream_seed(key, e, 0)
+            j = 0
+            for p in range(n_players):
+                a = _pick(probs[p], num_actions[p], draw_uniform(seed, p, 0))
+                j = j * num_actions[p] + a
+            for p in range(n_players):
+                value[p] = payoffs[p, j]
+            _welford(value, e - start + 1, mean, m2, b)
+
+
+@numba.njit(cache=True, nogil=True)
+def markov_match_blocks(
+    indptr: NDArray[np.int64],  # [S * J + 1] CSR transition rows
+    indices: NDArray[np.int64],  # [nnz] next states
+    data: NDArray[np.float64],  # [nnz] their probabilities
+    reward: NDArray[np.float64],  # [P, S, J]
+    terminal: NDArray[np.bool_],  # [S]
+    initial: NDArray[np.float64],  # [S]
+    discount: float,
+    max_steps: int,
+    strategies: NDArray[np.float64],  # [P, S, A] each seat's stationary strategy (zero padded)
+    num_actions: NDArray[np.int64],  # [P]
+    key: np.uint64,
+    first_block: int,
+    block_size: int,
+    num_episodes: int,
+    mean: NDArray[np.float64],  # [B, P] out
+    m2: NDArray[np.float64],  # [B, P] out
+) -> None:
+    """Play blocks of episodes of a tabular Markov game (discounted returns, ``max_steps`` cap)."""
+    n_players = reward.shape[0]
+    n_states = terminal.shape[0]
+    n_joint = reward.shape[2]
+    value = np.empty(n_players)
+    for b in range(mean.shape[0]):
+        for p in range(n_players):
+            mean[b, p] = 0.0
+            m2[b, p] = 0.0
+        start = (first_block + b) * block_size
+        stop = min(start + block_size, num_episodes)
+        for e in range(start, stop):
+            seed = stream_seed(key, e, 0)
+            state = _pick_span(initial, 0, n_states, draw_uniform(seed, 0, 0))
+            for p in range(n_players):
+                value[p] = 0.0
+            weight = 1.0
+            step = 0
+            while not terminal[state] and step < max_steps:
+                j = 0
+                for p in range(n_players):
+                    a = _pick(strategies[p, state], num_actions[p], draw_uniform(seed, step, 1 + p))
+                    j = j * num_actions[p] + a
+                for p in range(n_players):
+                    value[p] += weight * reward[p, state, j]
+                weight *= discount
+                row = state * n_joint + j
+                lo = indptr[row]
+                k = _pick_span(data, lo, indptr[row + 1] - lo, draw_uniform(seed, step + 1, 0))
+                state = indices[lo + k]
+                step += 1
+            _welford(value, e - start + 1, mean, m2, b)
+
+
+def warm_up() -> None:
+    """Load (or compile) every kernel for the argument types worker processes pass.
+
+    Tasks reach workers pickled, so their arrays are writeable (a different numba specialization
+    from the read-only arrays of a compiled game in the parent). The local executor's fork server
+    runs this once (see :mod:`gamesolve.kernels.matches_warm`), so every worker forked from it
+    starts with the kernels loaded instead of spending about a second per pool loading them.
+    """
+    mean = np.empty((1, 2))
+    m2 = np.empty((1, 2))
+    key = np.uint64(1)
+    compiled_match_blocks(
+        np.array([-1, -4, -4], dtype=np.int8),
+        np.array([-1, -1, -1], dtype=np.int32),
+        np.array([1, -1, -1], dtype=np.int32),
+        np.array([2, 0, 0], dtype=np.int32),
+        np.array([1.0, 0.5, 0.5]),
+        np.array([-1, 0, 1], dtype=np.int32),
+        np.array([[1.0, -1.0], [-1.0, 1.0]]),
+        np.ones((1, 1)),
+        key, 0, 4, 4, mean, m2,
+    )  # fmt: skip
+    normal_form_match_blocks(
+        np.zeros((2, 1)), np.ones((2, 1)), np.ones(2, dtype=np.int64), key, 0, 4, 4, mean, m2
+    )
+    markov_match_blocks(
+        np.array([0, 1, 1], dtype=np.int64),
+        np.array([1], dtype=np.int64),
+        np.array([1.0]),
+        np.zeros((2, 2, 1)),
+        np.array([False, True]),
+        np.array([1.0, 0.0]),
+        0.9, 5, np.ones((2, 2, 1)), np.ones(2, dtype=np.int64), key, 0, 4, 4, mean, m2,
+    )  # fmt: skip
+
+
+# ------------------------------------------------------------------------------ numpy twins
+
+
+def _pick_py(values: list[float], u: float) -> int:
+    cum = 0.0
+    last = 0
+    for k, pk in enumerate(values):
+        if pk > 0.0:
+            cum += pk
+            last = k
+            if u < cum:
+                return k
+    return last
+
+
+def _fold_py(values: list[list[float]], mean: NDArray[np.float64], m2: NDArray[np.float64], b: int) -> None:
+    """Block statistics of ``values`` (one ``[P]`` list per episode), Welford in episode order."""
+    n_players = mean.shape[1]
+    mu = [0.0] * n_players
+    ss = [0.0] * n_players
+    for n, v in enumerate(values, start=1):
+        for p in range(n_players):
+            delta = v[p] - mu[p]
+            mu[p] += delta / n
+            ss[p] += delta * (v[p] - mu[p])
+    mean[b] = mu
+    m2[b] = ss
+
+
+def compiled_match_blocks_numpy(
+    node_player: NDArray[np.int8],
+    node_infoset: NDArray[np.int32],
+    node_first_child: NDArray[np.int32],
+    node_num_children: NDArray[np.int32],
+    node_prob: NDArray[np.float64],
+    node_terminal: NDArray[np.int32],
+    terminal_utility: NDArray[np.float64],
+    probs: NDArray[np.float64],
+    key: int,
+    first_block: int,
+    block_size: int,
+    num_episodes: int,
+    mean: NDArray[np.float64],
+    m2: NDArray[np.float64],
+) -> None:
+    """Plain-Python twin of :func:`compiled_match_blocks` (same draws, same results)."""
+    for b in range(mean.shape[0]):
+        start = (first_block + b) * block_size
+        values = []
+        for e in range(start, min(start + block_size, num_episodes)):
+            seed = stream_seed_py(int(key), e, 0)
+            node = 0
+            while node_player[node] != _TERMINAL:
+                u = draw_uniform_py(seed, node, 0)
+                first = int(node_first_child[node])
+                m = int(node_num_children[node])
+                if node_player[node] == _CHANCE:
+                    node = first + _pick_py(node_prob[first : first + m].tolist(), u)
+                else:
+                    node = first + _pick_py(probs[node_infoset[node], :m].tolist(), u)
+            values.append(terminal_utility[node_terminal[node]].tolist())
+        _fold_py(values, mean, m2, b)
+
+
+def normal_form_match_blocks_numpy(
+    payoffs: NDArray[np.float64],
+    probs: NDArray[np.float64],
+    num_actions: NDArray[np.int64],
+    key: int,
+    first_block: int,
+    block_size: int,
+    num_episodes: int,
+    mean: NDArray[np.float64],
+    m2: NDArray[np.float64],
+) -> None:
+    """Plain-Python twin of :func:`normal_form_match_blocks`."""
+    n_players = payoffs.shape[0]
+    for b in range(mean.shape[0]):
+        start = (first_block + b) * block_size
+        values = []
+        for e in range(start, min(start + block_size, num_episodes)):
+            seed = stream_seed_py(int(key), e, 0)
+            j = 0
+            for p in range(n_players):
+                m = int(num_actions[p])
+                a = _pick_py(probs[p, :m].tolist(), draw_uniform_py(seed, p, 0))
+                j = j * m + a
+            values.append(payoffs[:, j].tolist())
+        _fold_py(values, mean, m2, b)
+
+
+def markov_match_blocks_numpy(
+    indptr: NDArray[np.int64],
+    indices: NDArray[np.int64],
+    data: NDArray[np.float64],
+    reward: NDArray[np.float64],
+    terminal: NDArray[np.bool_],
+    initial: NDArray[np.float64],
+    discount: float,
+    max_steps: int,
+    strategies: NDArray[np.float64],
+    num_actions: NDArray[np.int64],
+    key: int,
+    first_block: int,
+    block_size: int,
+    num_episodes: int,
+    mean: NDArray[np.float64],
+    m2: NDArray[np.float64],
+) -> None:
+    """Plain-Python twin of :func:`markov_match_blocks`."""
+    n_players = reward.shape[0]
+    n_joint = reward.shape[2]
+    for b in range(mean.shape[0]):
+        start = (first_block + b) * block_size
+        values = []
+        for e in range(start, min(start + block_size, num_episodes)):
+            seed = stream_seed_py(int(key), e, 0)
+            state = _pick_py(initial.tolist(), draw_uniform_py(seed, 0, 0))
+            ret = [0.0] * n_players
+            weight = 1.0
+            step = 0
+            while not terminal[state] and step < max_steps:
+                j = 0
+                for p in range(n_players):
+                    m = int(num_actions[p])
+                    u = draw_uniform_py(seed, step, 1 + p)
+                    j = j * m + _pick_py(strategies[p, state, :m].tolist(), u)
+                for p in range(n_players):
+                    ret[p] += weight * float(reward[p, state, j])
+                weight *= discount
+                row = state * n_joint + j
+                lo, hi = int(indptr[row]), int(indptr[row + 1])
+                k = _pick_py(data[lo:hi].tolist(), draw_uniform_py(seed, step + 1, 0))
+                state = int(indices[lo + k])
+                step += 1
+            values.append(ret)
+        _fold_py(values, mean, m2, b)
