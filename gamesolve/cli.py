@@ -531,6 +531,42 @@ def cmd_neupl(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_tournament(args: argparse.Namespace) -> int:
+    """Play every pairing of the given policies; print ratings, write a heatmap."""
+    game = gamesolve.load_game(args.game)
+    if len(args.policies) < 2:
+        raise UserError("--policies needs at least two policies (files, 'uniform' or 'first')")
+    compiled = gamesolve.as_compiled(game)
+    names = [Path(p).stem if Path(p).is_file() else p for p in args.policies]
+    if len(set(names)) != len(names):
+        names = [f"{k}:{n}" for k, n in enumerate(names)]
+    policies = {n: _load_policy(compiled, spec) for n, spec in zip(names, args.policies, strict=True)}
+    try:
+        meta = gamesolve.tournament(
+            compiled,
+            policies,
+            episodes=args.episodes,
+            seed=args.seed,
+            executor=args.executor,
+            address=args.address,
+            progress=None if not args.no_progress else False,
+        )
+    except ValueError as exc:
+        if isinstance(exc, GamesolveError):
+            raise
+        raise UserError(str(exc)) from None
+    how = "exact expected values" if meta.exact else f"{args.episodes:,} sampled episodes per pairing"
+    print(f"tournament on {args.game}: {len(names)} policies, {how}")
+    print(meta.ratings(args.ratings).table())
+    if args.heatmap:
+        meta.heatmap(args.heatmap)
+        print(f"wrote {args.heatmap}")
+    if args.json:
+        atomic_write_text(args.json, json.dumps(meta.to_dict(), indent=2))
+        print(f"wrote {args.json}")
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     """Solve Leduc poker with DCFR, print the exploitability curve, write a plot and a JSON result."""
     name = args.game
@@ -676,6 +712,29 @@ def build_parser() -> argparse.ArgumentParser:
     add_cli_arguments(p)
     p.add_argument("--json", metavar="OUT", help="write the result summary as JSON")
     p.set_defaults(func=cmd_neupl)
+
+    p = sub.add_parser("tournament", help="play every pairing of policies; ratings table and heatmap")
+    p.add_argument("game", help="game string")
+    p.add_argument(
+        "--policies",
+        nargs="+",
+        required=True,
+        metavar="POLICY",
+        help="policy JSON files, 'uniform' or 'first'",
+    )
+    p.add_argument(
+        "--episodes", type=int, help="sampled episodes per pairing (default: exact expected values)"
+    )
+    p.add_argument(
+        "--executor", default="local", choices=("inprocess", "local", "ray"), help="where matches run"
+    )
+    p.add_argument("--address", help="Ray cluster address (with --executor ray)")
+    p.add_argument("--ratings", default="elo", choices=("elo", "alpharank", "nash"), help="rating method")
+    p.add_argument("--seed", type=int, default=0, help="seed of the sampled matches")
+    p.add_argument("--heatmap", metavar="PNG", help="write the payoff heatmap")
+    p.add_argument("--json", metavar="OUT", help="write the meta-game as JSON")
+    p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    p.set_defaults(func=cmd_tournament)
 
     p = sub.add_parser("demo", help="the demonstration run by 'make demo': solve Leduc poker")
     p.add_argument("--game", default="leduc_poker", help="game string (default: leduc_poker)")

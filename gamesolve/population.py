@@ -434,7 +434,8 @@ class MetaGame:
         q = (1.0 + level) / 2.0
         dof = np.maximum(counts - 1, 1).astype(np.float64)
         quantile = np.where(counts > 1, stats.t.ppf(q, dof), np.inf)
-        half = np.where(counts == 0, 0.0, quantile * np.nan_to_num(self.stderr, nan=np.inf))
+        with np.errstate(invalid="ignore"):  # inf * 0 on exact entries; masked out just below
+            half = np.where(counts == 0, 0.0, quantile * np.nan_to_num(self.stderr, nan=np.inf))
         return self.payoffs - half, self.payoffs + half
 
     def to_normal_form(self, name: str = "meta_game") -> TensorGame:

@@ -295,3 +295,35 @@ def test_psro_on_kuhn_converges_checkpoints_and_resumes(capsys, tmp_path):
     assert summary["exploitability"] < 1e-9
     code, _, err = run(capsys, "psro", "kuhn", "--iterations", "3", "--meta-solver", "bogus")
     assert code == 2 and "unknown meta_solver 'bogus'" in err
+
+
+def test_tournament_prints_ratings_and_writes_a_heatmap(capsys, tmp_path):
+    game = gamesolve.load_game("kuhn")
+    policy = gamesolve.solve(game, "cfr+", iterations=200).policy
+    path = tmp_path / "cfr.json"
+    policy.to_json(path)
+    heat, out_json = tmp_path / "heat.png", tmp_path / "meta.json"
+    code, out, _ = run(
+        capsys,
+        "tournament",
+        "kuhn",
+        "--policies",
+        str(path),
+        "uniform",
+        "--heatmap",
+        str(heat),
+        "--json",
+        str(out_json),
+        "--executor",
+        "inprocess",
+        "--no-progress",
+    )
+    assert code == 0
+    lines = [line for line in out.splitlines() if line.strip().startswith(("1 ", "2 "))]
+    assert lines[0].split()[1] == "cfr"  # the CFR+ policy is rated above the uniform one
+    assert heat.stat().st_size > 1000
+    meta = json.loads(out_json.read_text())
+    expected = gamesolve.expected_values(game, policy.with_player(1, gamesolve.uniform_policy(game)))
+    assert meta["payoffs"][0][0][1] == pytest.approx(float(expected[0]), abs=1e-12)
+    code, _, err = run(capsys, "tournament", "kuhn", "--policies", "uniform")
+    assert code == 2 and "at least two" in err
