@@ -84,3 +84,19 @@ def test_psro_leduc_meta_solvers(tmp_path):
     assert psro["anytime"]["final_exploitability"] < psro["uniform"]["final_exploitability"]
     assert result["cfr+"]["final_exploitability"] < 1e-3
     assert (tmp_path / "exploitability.png").stat().st_size > 1000
+
+
+def test_neupl_versus_psro_with_rl_oracles_smoke(tmp_path):
+    from experiments import reproduce_neupl as rn
+
+    budget = rn.GameBudget(
+        "kuhn",
+        neupl_iterations=30,
+        neupl_options={"episodes": 256, "max_population": 6, "patience": 3},
+        psro_iterations=2,
+        psro_oracle_steps=1000,
+    )
+    result = rn.main(rn.Config(games=(budget,), psro_oracles=("ppo",), out=str(tmp_path)))
+    kuhn = result["games"]["kuhn"]
+    assert kuhn["neupl"]["summary"]["final"] < 0.4583  # below the uniform policy's 11/24
+    assert (tmp_path / "exploitability.png").stat().st_size > 1000
