@@ -85,7 +85,8 @@ class _Base:
         return list(self.imap(fn, tasks))
 
     def imap(self, fn: Callable[[T], R], tasks: Sequence[T]) -> Iterator[R]:
-        raise NotImplementedError
+        """Results in task order, one at a time (this base runs them here, one after another)."""
+        return (fn(task) for task in tasks)
 
     def close(self) -> None:
         return None

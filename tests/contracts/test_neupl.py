@@ -322,7 +322,6 @@ def test_cli_function(tmp_path):
 
 
 def test_registry_name(rps):
-    if "neupl" not in dict(gamesolve.available_solvers()):
-        pytest.skip("'neupl' is not registered yet")
+    assert "neupl" in dict(gamesolve.available_solvers())
     result = gamesolve.solve(rps, "neupl", policy="tabular", initial="first", max_population=3, iterations=2)
     assert result.solver == "neupl" and result.exploitability == pytest.approx(0.0, abs=1e-12)
