@@ -54,8 +54,8 @@ import numba
 import numpy as np
 from numpy.typing import NDArray
 
-from gamesolve.kernels.mccfr import _pick_py as _pick
 from gamesolve.kernels.mccfr import draw_uniform, draw_uniform_py, stream_seed, stream_seed_py
+from gamesolve.kernels.mccfr import pick_py as _pick
 
 __all__ = [
     "average_plan",

@@ -18,32 +18,19 @@ from numpy.typing import NDArray
 
 from gamesolve.kernels.matrix_game import solve_matrix_games
 from gamesolve.kernels.matrix_game import solve_one_game as _solve_one
-from gamesolve.kernels.mccfr import draw_uniform, draw_uniform_py, stream_seed, stream_seed_py
+from gamesolve.kernels.mccfr import (
+    draw_uniform,
+    draw_uniform_py,
+    pick_py,
+    pick_span,
+    stream_seed,
+    stream_seed_py,
+)
 
 __all__ = ["minimax_q_steps", "minimax_q_steps_numpy"]
 
 #: Pivot cap of the per-state simplex solve.
 _MAX_PIVOTS = 10_000
-
-
-@numba.njit(cache=True, nogil=True)
-def _pick(probs: NDArray[np.float64], u: float) -> int:
-    acc = 0.0
-    for i in range(probs.shape[0]):
-        acc += probs[i]
-        if u < acc:
-            return i
-    return probs.shape[0] - 1
-
-
-@numba.njit(cache=True, nogil=True)
-def _pick_row(data: NDArray[np.float64], lo: int, hi: int, u: float) -> int:
-    acc = 0.0
-    for k in range(lo, hi):
-        acc += data[k]
-        if u < acc:
-            return k
-    return hi - 1
 
 
 @numba.njit(cache=True, nogil=True)
@@ -82,13 +69,14 @@ def minimax_q_steps(
         if draw_uniform(seed, 0, 0) < epsilon:
             a = min(n_a - 1, int(draw_uniform(seed, 1, 0) * n_a))
         else:
-            a = _pick(x[s], draw_uniform(seed, 2, 0))
+            a = pick_span(x[s], 0, n_a, draw_uniform(seed, 2, 0))
         if draw_uniform(seed, 3, 0) < epsilon:
             b = min(n_b - 1, int(draw_uniform(seed, 4, 0) * n_b))
         else:
-            b = _pick(y[s], draw_uniform(seed, 5, 0))
+            b = pick_span(y[s], 0, n_b, draw_uniform(seed, 5, 0))
         row = s * joint + a * n_b + b
-        k = _pick_row(data, indptr[row], indptr[row + 1], draw_uniform(seed, 6, 0))
+        lo = indptr[row]
+        k = lo + pick_span(data, lo, indptr[row + 1] - lo, draw_uniform(seed, 6, 0))
         nxt = indices[k]
         target = reward[s, a * n_b + b]
         if not terminal[nxt]:
@@ -101,7 +89,7 @@ def minimax_q_steps(
         in_episode += 1
         t += 1
         if terminal[nxt] or in_episode >= horizon:
-            nxt = _pick(initial, draw_uniform(seed, 7, 0))
+            nxt = pick_span(initial, 0, initial.shape[0], draw_uniform(seed, 7, 0))
             in_episode = 0
         s = nxt
     counters[0] = s
@@ -135,8 +123,7 @@ def minimax_q_steps_numpy(
     s, in_episode, t = (int(c) for c in counters)
 
     def pick(probs: NDArray[np.float64], u: float) -> int:
-        hit = np.flatnonzero(u < np.cumsum(probs))
-        return int(hit[0]) if hit.size else len(probs) - 1
+        return pick_py(probs.tolist(), u)
 
     for _ in range(steps):
         seed = stream_seed_py(int(key), t, 0)

@@ -29,7 +29,14 @@ import numba
 import numpy as np
 from numpy.typing import NDArray
 
-from gamesolve.kernels.mccfr import draw_uniform, draw_uniform_py, stream_seed, stream_seed_py
+from gamesolve.kernels.mccfr import (
+    draw_uniform,
+    draw_uniform_py,
+    pick_py,
+    pick_span,
+    stream_seed,
+    stream_seed_py,
+)
 
 __all__ = [
     "compiled_match_blocks",
@@ -43,36 +50,6 @@ __all__ = [
 
 _TERMINAL = -4
 _CHANCE = -1
-
-
-@numba.njit(cache=True, nogil=True)
-def _pick(row: NDArray[np.float64], m: int, u: float) -> int:
-    """Inverse-CDF sample from ``row[:m]`` (never a zero-probability entry)."""
-    cum = 0.0
-    last = 0
-    for k in range(m):
-        pk = row[k]
-        if pk > 0.0:
-            cum += pk
-            last = k
-            if u < cum:
-                return k
-    return last
-
-
-@numba.njit(cache=True, nogil=True)
-def _pick_span(values: NDArray[np.float64], start: int, m: int, u: float) -> int:
-    """Inverse-CDF sample of an offset in ``[0, m)`` from ``values[start:start + m]``."""
-    cum = 0.0
-    last = 0
-    for k in range(m):
-        pk = values[start + k]
-        if pk > 0.0:
-            cum += pk
-            last = k
-            if u < cum:
-                return k
-    return last
 
 
 @numba.njit(cache=True, nogil=True)
@@ -120,9 +97,9 @@ def compiled_match_blocks(
                 first = node_first_child[node]
                 m = node_num_children[node]
                 if node_player[node] == _CHANCE:
-                    node = first + _pick_span(node_prob, first, m, u)
+                    node = first + pick_span(node_prob, first, m, u)
                 else:
-                    node = first + _pick(probs[node_infoset[node]], m, u)
+                    node = first + pick_span(probs[node_infoset[node]], 0, m, u)
             t = node_terminal[node]
             for p in range(n_players):
                 value[p] = terminal_utility[t, p]
@@ -154,7 +131,7 @@ def normal_form_match_blocks(
             seed = stream_seed(key, e, 0)
             j = 0
             for p in range(n_players):
-                a = _pick(probs[p], num_actions[p], draw_uniform(seed, p, 0))
+                a = pick_span(probs[p], 0, num_actions[p], draw_uniform(seed, p, 0))
                 j = j * num_actions[p] + a
             for p in range(n_players):
                 value[p] = payoffs[p, j]
@@ -193,7 +170,7 @@ def markov_match_blocks(
         stop = min(start + block_size, num_episodes)
         for e in range(start, stop):
             seed = stream_seed(key, e, 0)
-            state = _pick_span(initial, 0, n_states, draw_uniform(seed, 0, 0))
+            state = pick_span(initial, 0, n_states, draw_uniform(seed, 0, 0))
             for p in range(n_players):
                 value[p] = 0.0
             weight = 1.0
@@ -201,14 +178,14 @@ def markov_match_blocks(
             while not terminal[state] and step < max_steps:
                 j = 0
                 for p in range(n_players):
-                    a = _pick(strategies[p, state], num_actions[p], draw_uniform(seed, step, 1 + p))
+                    a = pick_span(strategies[p, state], 0, num_actions[p], draw_uniform(seed, step, 1 + p))
                     j = j * num_actions[p] + a
                 for p in range(n_players):
                     value[p] += weight * reward[p, state, j]
                 weight *= discount
                 row = state * n_joint + j
                 lo = indptr[row]
-                k = _pick_span(data, lo, indptr[row + 1] - lo, draw_uniform(seed, step + 1, 0))
+                k = pick_span(data, lo, indptr[row + 1] - lo, draw_uniform(seed, step + 1, 0))
                 state = indices[lo + k]
                 step += 1
             _welford(value, e - start + 1, mean, m2, b)
@@ -253,18 +230,6 @@ def warm_up() -> None:
 # ------------------------------------------------------------------------------ numpy twins
 
 
-def _pick_py(values: list[float], u: float) -> int:
-    cum = 0.0
-    last = 0
-    for k, pk in enumerate(values):
-        if pk > 0.0:
-            cum += pk
-            last = k
-            if u < cum:
-                return k
-    return last
-
-
 def _fold_py(values: list[list[float]], mean: NDArray[np.float64], m2: NDArray[np.float64], b: int) -> None:
     """Block statistics of ``values`` (one ``[P]`` list per episode), Welford in episode order."""
     n_players = mean.shape[1]
@@ -307,9 +272,9 @@ def compiled_match_blocks_numpy(
                 first = int(node_first_child[node])
                 m = int(node_num_children[node])
                 if node_player[node] == _CHANCE:
-                    node = first + _pick_py(node_prob[first : first + m].tolist(), u)
+                    node = first + pick_py(node_prob[first : first + m].tolist(), u)
                 else:
-                    node = first + _pick_py(probs[node_infoset[node], :m].tolist(), u)
+                    node = first + pick_py(probs[node_infoset[node], :m].tolist(), u)
             values.append(terminal_utility[node_terminal[node]].tolist())
         _fold_py(values, mean, m2, b)
 
@@ -335,7 +300,7 @@ def normal_form_match_blocks_numpy(
             j = 0
             for p in range(n_players):
                 m = int(num_actions[p])
-                a = _pick_py(probs[p, :m].tolist(), draw_uniform_py(seed, p, 0))
+                a = pick_py(probs[p, :m].tolist(), draw_uniform_py(seed, p, 0))
                 j = j * m + a
             values.append(payoffs[:, j].tolist())
         _fold_py(values, mean, m2, b)
@@ -367,7 +332,7 @@ def markov_match_blocks_numpy(
         values = []
         for e in range(start, min(start + block_size, num_episodes)):
             seed = stream_seed_py(int(key), e, 0)
-            state = _pick_py(initial.tolist(), draw_uniform_py(seed, 0, 0))
+            state = pick_py(initial.tolist(), draw_uniform_py(seed, 0, 0))
             ret = [0.0] * n_players
             weight = 1.0
             step = 0
@@ -376,13 +341,13 @@ def markov_match_blocks_numpy(
                 for p in range(n_players):
                     m = int(num_actions[p])
                     u = draw_uniform_py(seed, step, 1 + p)
-                    j = j * m + _pick_py(strategies[p, state, :m].tolist(), u)
+                    j = j * m + pick_py(strategies[p, state, :m].tolist(), u)
                 for p in range(n_players):
                     ret[p] += weight * float(reward[p, state, j])
                 weight *= discount
                 row = state * n_joint + j
                 lo, hi = int(indptr[row]), int(indptr[row + 1])
-                k = _pick_py(data[lo:hi].tolist(), draw_uniform_py(seed, step + 1, 0))
+                k = pick_py(data[lo:hi].tolist(), draw_uniform_py(seed, step + 1, 0))
                 state = int(indices[lo + k])
                 step += 1
             values.append(ret)

@@ -146,27 +146,16 @@ def _match(
 
 
 @numba.njit(cache=True, nogil=True)
-def _pick_row(probs: NDArray[np.float64], row: int, m: int, u: float) -> int:
-    """Inverse-CDF sample from ``probs[row, :m]`` (never a zero-probability slot)."""
+def pick_span(values: NDArray[np.float64], start: int, m: int, u: float) -> int:
+    """Inverse-CDF sample of an offset in ``[0, m)`` from ``values[start:start + m]``.
+
+    ``u`` is uniform on ``[0, 1)``; zero-probability entries are never returned (rounding that
+    leaves ``u`` above the total falls back to the last positive entry).
+    """
     cum = 0.0
     last = 0
     for k in range(m):
-        pk = probs[row, k]
-        if pk > 0.0:
-            cum += pk
-            last = k
-            if u < cum:
-                return k
-    return last
-
-
-@numba.njit(cache=True, nogil=True)
-def _pick_chance(node_prob: NDArray[np.float64], first: int, m: int, u: float) -> int:
-    """Inverse-CDF sample of a chance outcome from ``node_prob[first:first + m]``."""
-    cum = 0.0
-    last = 0
-    for k in range(m):
-        pk = node_prob[first + k]
+        pk = values[start + k]
         if pk > 0.0:
             cum += pk
             last = k
@@ -205,7 +194,7 @@ def _es_descend(
         m = node_num_children[n]
         u = draw_uniform(seed, n, 0)
         if pl == _CHANCE:
-            n = first + _pick_chance(node_prob, first, m, u)
+            n = first + pick_span(node_prob, first, m, u)
         else:
             infoset = node_infoset[n]
             m = infoset_num_actions[infoset]
@@ -213,7 +202,7 @@ def _es_descend(
             if pl == avg_player:
                 for k in range(m):
                     avg[infoset, k] += policy[row, k]
-            n = first + _pick_row(policy, row, m, u)
+            n = first + pick_span(policy[row], 0, m, u)
 
 
 @numba.njit(cache=True, nogil=True)
@@ -359,7 +348,7 @@ def outcome_sampling_iterations(
                 first = node_first_child[n]
                 u = draw_uniform(seed, n, 0)
                 if pl == _CHANCE:
-                    j = _pick_chance(node_prob, first, node_num_children[n], u)
+                    j = pick_span(node_prob, first, node_num_children[n], u)
                     pr = node_prob[first + j]
                     opp *= pr
                     sample *= pr
@@ -371,7 +360,7 @@ def outcome_sampling_iterations(
                     spare = path_policy.shape[0] - 1
                     for k in range(m):
                         path_policy[spare, k] = epsilon / m + (1.0 - epsilon) * path_policy[depth, k]
-                    j = _pick_row(path_policy, spare, m, u)
+                    j = pick_span(path_policy[spare], 0, m, u)
                     q = path_policy[spare, j]
                     path_infoset[depth] = infoset
                     path_slot[depth] = j
@@ -387,7 +376,7 @@ def outcome_sampling_iterations(
                     m = infoset_num_actions[infoset]
                     spare = path_policy.shape[0] - 1
                     _match(regrets, infoset, m, path_policy, spare)
-                    j = _pick_row(path_policy, spare, m, u)
+                    j = pick_span(path_policy[spare], 0, m, u)
                     pr = path_policy[spare, j]
                     opp *= pr
                     sample *= pr
@@ -422,7 +411,8 @@ def _match_py(regrets: NDArray[np.float64], infoset: int, m: int) -> list[float]
     return [1.0 / m] * m
 
 
-def _pick_py(probs: list[float], u: float) -> int:
+def pick_py(probs: list[float], u: float) -> int:
+    """Plain-Python :func:`pick_span` over a list (same draws, same fallback)."""
     cum = 0.0
     last = 0
     for k, pk in enumerate(probs):
@@ -460,14 +450,14 @@ def external_sampling_numpy(
         m = int(node_num_children[n])
         if pl == _CHANCE:
             probs = [float(node_prob[first + k]) for k in range(m)]
-            return traverse(first + _pick_py(probs, draw_uniform_py(seed, n, 0)), p, seed)
+            return traverse(first + pick_py(probs, draw_uniform_py(seed, n, 0)), p, seed)
         infoset = int(node_infoset[n])
         policy = _match_py(regrets, infoset, m)
         if pl != p:
             if pl == (p + 1) % n_players:
                 for k in range(m):
                     avg[infoset, k] += policy[k]
-            return traverse(first + _pick_py(policy, draw_uniform_py(seed, n, 0)), p, seed)
+            return traverse(first + pick_py(policy, draw_uniform_py(seed, n, 0)), p, seed)
         values = [traverse(first + k, p, seed) for k in range(m)]
         v = 0.0
         for k in range(m):
@@ -513,16 +503,16 @@ def outcome_sampling_numpy(
         u = draw_uniform_py(seed, n, 0)
         if pl == _CHANCE:
             probs = [float(node_prob[first + k]) for k in range(m)]
-            j = _pick_py(probs, u)
+            j = pick_py(probs, u)
             return episode(first + j, p, seed, own, opp * probs[j], sample * probs[j])
         infoset = int(node_infoset[n])
         policy = _match_py(regrets, infoset, m)
         if pl != p:
-            j = _pick_py(policy, u)
+            j = pick_py(policy, u)
             # q = sigma here, so sigma(j) * (v_child / q(j)) is v_child itself.
             return episode(first + j, p, seed, own, opp * policy[j], sample * policy[j])
         q = [epsilon / m + (1.0 - epsilon) * policy[k] for k in range(m)]
-        j = _pick_py(q, u)
+        j = pick_py(q, u)
         child = episode(first + j, p, seed, own * policy[j], opp, sample * q[j]) / q[j]
         values: list[Any] = [0.0] * m
         values[j] = child
