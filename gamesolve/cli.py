@@ -16,7 +16,6 @@ User errors (bad game names, bad policy files) print one line to stderr and exit
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import logging
 import sys
@@ -30,6 +29,7 @@ import numpy as np
 import gamesolve
 from gamesolve.errors import GamesolveError
 from gamesolve.io import atomic_write_text
+from gamesolve.registry import parse_options
 
 __all__ = ["main"]
 
@@ -298,16 +298,10 @@ def _print_evaluation(result: dict[str, Any]) -> None:
 
 
 def _parse_options(items: Sequence[str] | None) -> dict[str, Any]:
-    options: dict[str, Any] = {}
-    for item in items or ():
-        key, sep, raw = item.partition("=")
-        if not sep or not key:
-            raise UserError(f"--set expects KEY=VALUE, got {item!r}")
-        value: Any = raw
-        with contextlib.suppress(json.JSONDecodeError):
-            value = json.loads(raw)
-        options[key.replace("-", "_")] = value
-    return options
+    try:
+        return parse_options(list(items or ()))
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
 
 
 def _print_curve(result: gamesolve.SolveResult, rows: int = 15) -> None:

@@ -12,6 +12,7 @@ imports neither the ``games`` package nor OpenSpiel.
 from __future__ import annotations
 
 import importlib
+import json
 import os
 import re
 from collections.abc import Callable
@@ -412,6 +413,24 @@ def available_solvers() -> list[tuple[str, str]]:
         (e.name, e.description + (f"; extensive form: {e.extensive.description}" if e.extensive else ""))
         for e in _SOLVERS.values()
     ]
+
+
+def parse_options(items: list[str] | tuple[str, ...] | None) -> dict[str, Any]:
+    """Solver options from ``KEY=VALUE`` strings (values read as JSON when they parse, else text).
+
+    Raises:
+        ValueError: An item without ``=`` or with an empty key.
+    """
+    options: dict[str, Any] = {}
+    for item in items or ():
+        key, sep, raw = item.partition("=")
+        if not sep or not key:
+            raise ValueError(f"--set expects KEY=VALUE, got {item!r}")
+        try:
+            options[key.replace("-", "_")] = json.loads(raw)
+        except json.JSONDecodeError:
+            options[key.replace("-", "_")] = raw
+    return options
 
 
 def make_solver(name: str, *, game: Any = None, **options: Any) -> Any:

@@ -296,6 +296,19 @@ class SolveResult:
         }
 
 
+def rng_to_array(rng: np.random.Generator) -> NDArray[np.uint8]:
+    """A generator's exact state as a byte array, so solver states stay plain ``.npz`` arrays."""
+    return np.frombuffer(json.dumps(rng.bit_generator.state).encode(), dtype=np.uint8).copy()
+
+
+def rng_from_array(data: NDArray[Any]) -> np.random.Generator:
+    """The generator saved by :func:`rng_to_array`, continuing exactly where it stopped."""
+    state = json.loads(bytes(np.asarray(data, dtype=np.uint8)).decode())
+    bit = getattr(np.random, state["bit_generator"])()
+    bit.state = state
+    return np.random.Generator(bit)
+
+
 def _jsonable(value: Any) -> Any:
     """A JSON-ready form of an ``extras`` value (objects with ``to_dict``, arrays, containers)."""
     if hasattr(value, "to_dict") and callable(value.to_dict):

@@ -23,7 +23,6 @@ same way; their exploitability is reported as NaN.
 from __future__ import annotations
 
 import itertools
-import json
 import logging
 from types import SimpleNamespace
 from typing import Any
@@ -34,23 +33,13 @@ from numpy.typing import NDArray
 from gamesolve.errors import UnsupportedGame
 from gamesolve.kernels.matrix_game import solve_matrix_games
 from gamesolve.markov import MarkovProfile, SampledMarkovGame, TabularMarkovGame, nash_conv
-from gamesolve.run import Iterate
+from gamesolve.run import Iterate, rng_from_array, rng_to_array
 from gamesolve.spec import GameKind, GameSpec
 from solvers.markov import check_markov
 
 __all__ = ["MinimaxDQN"]
 
 log = logging.getLogger(__name__)
-
-
-def _rng_to_array(rng: np.random.Generator) -> NDArray[np.uint8]:
-    return np.frombuffer(json.dumps(rng.bit_generator.state).encode(), dtype=np.uint8).copy()
-
-
-def _rng_from_array(data: NDArray[np.uint8]) -> np.random.Generator:
-    rng = np.random.default_rng()
-    rng.bit_generator.state = json.loads(bytes(np.asarray(data, dtype=np.uint8)).decode())
-    return rng
 
 
 class MinimaxDQN:
@@ -201,7 +190,7 @@ class MinimaxDQN:
             int(rng.choice(game.num_states, p=game.initial)) if isinstance(game, TabularMarkovGame) else -1
         )
         state["counters"] = np.array([0, 0, 0, 0, start, 0], dtype=np.int64)
-        state["rng"] = _rng_to_array(rng)
+        state["rng"] = rng_to_array(rng)
         self._episode = None
         self._nets.clear()
         del n_a, n_b
@@ -252,7 +241,7 @@ class MinimaxDQN:
         import torch
 
         torch.set_num_threads(self.threads)
-        rng = _rng_from_array(state["rng"])
+        rng = rng_from_array(state["rng"])
         counters = state["counters"]
         n_a, n_b = game.num_actions
         horizon = self.horizon or getattr(game, "default_horizon", 1000)
@@ -311,7 +300,7 @@ class MinimaxDQN:
             if (t + 1) % self.target_sync == 0:
                 for key in [k for k in state if k[0] in "wb" and k[1:].isdigit()]:
                     state[f"target_{key}"][...] = state[key]
-        state["rng"] = _rng_to_array(rng)
+        state["rng"] = rng_to_array(rng)
 
     def _update(self, game: Any, state: dict[str, NDArray[Any]], rng: np.random.Generator) -> None:
         """One Adam step on a minibatch (manual Adam so its moments live in ``state``)."""

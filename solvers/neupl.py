@@ -131,7 +131,7 @@ from gamesolve.kernels.cfr import _counterfactual_values
 from gamesolve.mixture import member_plans, mix_profile_from_plans
 from gamesolve.normal_form import MixedProfile, TensorGame, zero_sum
 from gamesolve.policy import TabularPolicy
-from gamesolve.run import Iterate
+from gamesolve.run import Iterate, rng_from_array, rng_to_array
 from gamesolve.sequence_form import payoff_matrices
 from gamesolve.spec import GameKind, GameSpec, Utility
 from solvers.lp import solve_zero_sum_lp
@@ -529,16 +529,6 @@ class NeuPLReport:
     extras: dict[str, Any] = field(default_factory=dict)
 
 
-def _rng_to_array(rng: np.random.Generator) -> NDArray[np.uint8]:
-    return np.frombuffer(json.dumps(rng.bit_generator.state).encode(), dtype=np.uint8).copy()
-
-
-def _rng_from_array(data: NDArray[np.uint8]) -> np.random.Generator:
-    rng = np.random.default_rng()
-    rng.bit_generator.state = json.loads(bytes(np.asarray(data, dtype=np.uint8)).decode())
-    return rng
-
-
 # ------------------------------------------------------------------------------ the solver
 
 
@@ -773,7 +763,7 @@ class NeuPL:
         state["counts"] = np.zeros((n_max, n_max), dtype=np.int64)
         self._refresh(arena, state, rng)
         self._refresh(arena, state, rng)  # U of the initial policies, then Sigma from it and U again
-        state["rng"] = _rng_to_array(rng)
+        state["rng"] = rng_to_array(rng)
         return state
 
     def step(
@@ -781,7 +771,7 @@ class NeuPL:
     ) -> None:
         """Run ``iterations`` NeuPL iterations (graph, training, payoffs, growth)."""
         arena = self._arena_of(game)
-        rng = _rng_from_array(state["rng"])
+        rng = rng_from_array(state["rng"])
         torch = _import_torch() if self.policy_kind == "network" else None
         previous_threads = torch.get_num_threads() if torch is not None else 0
         if torch is not None:
@@ -792,7 +782,7 @@ class NeuPL:
         finally:
             if torch is not None:
                 torch.set_num_threads(previous_threads)
-        state["rng"] = _rng_to_array(rng)
+        state["rng"] = rng_to_array(rng)
 
     def _one_iteration(self, arena: _Arena, state: dict[str, NDArray[Any]], rng: np.random.Generator) -> None:
         n = int(state["size"])
@@ -1276,16 +1266,9 @@ def run_neupl_cli(args: argparse.Namespace) -> Any:
     """
     import gamesolve
     from gamesolve.io import atomic_write_text
+    from gamesolve.registry import parse_options
 
-    options: dict[str, Any] = {}
-    for item in getattr(args, "set", None) or ():
-        key, sep, raw = item.partition("=")
-        if not sep or not key:
-            raise ValueError(f"--set expects KEY=VALUE, got {item!r}")
-        try:
-            options[key.replace("-", "_")] = json.loads(raw)
-        except json.JSONDecodeError:
-            options[key.replace("-", "_")] = raw
+    options = parse_options(getattr(args, "set", None))
     game = gamesolve.load_game(args.game)
     solver = NeuPL(
         graph=args.graph,

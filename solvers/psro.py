@@ -1444,16 +1444,9 @@ def run_psro_cli(args: argparse.Namespace) -> SolveResult:
 
     import gamesolve
     from gamesolve.io import atomic_write_text
+    from gamesolve.registry import parse_options
 
-    options: dict[str, Any] = {}
-    for item in getattr(args, "set", None) or ():
-        key, sep, raw = item.partition("=")
-        if not sep or not key:
-            raise ValueError(f"--set expects KEY=VALUE, got {item!r}")
-        try:
-            options[key.replace("-", "_")] = json.loads(raw)
-        except json.JSONDecodeError:
-            options[key.replace("-", "_")] = raw
+    options = parse_options(getattr(args, "set", None))
     game = gamesolve.load_game(args.game)
     solver = PSRO(
         oracle=args.oracle,
