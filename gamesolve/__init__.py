@@ -13,11 +13,16 @@ from gamesolve.alpharank import AlphaRankResult, alpha_rank
 from gamesolve.certify import certify
 from gamesolve.compiled import CompiledGame, InfosetIndex, as_compiled, compile_game
 from gamesolve.errors import (
+    CheckpointError,
     GameNotFoundError,
     GamesolveError,
+    GameTooLargeError,
+    InputFileError,
+    InvalidArgumentError,
     InvalidPolicyError,
     MalformedGameError,
     NotPerfectRecallError,
+    OutputPathError,
     UnsupportedGame,
 )
 from gamesolve.evaluation import (
@@ -58,7 +63,7 @@ from gamesolve.protocols import (
     State,
 )
 from gamesolve.registry import available_games, available_solvers, load_game, make_solver
-from gamesolve.run import CheckpointError, History, Iterate, SolveResult, Stop, solve
+from gamesolve.run import History, Iterate, SolveResult, Stop, solve
 from gamesolve.spec import GameKind, GameSpec, Utility
 from gamesolve.tournament import tournament
 
@@ -79,9 +84,12 @@ __all__ = [
     "GameKind",
     "GameNotFoundError",
     "GameSpec",
+    "GameTooLargeError",
     "GamesolveError",
     "History",
     "InfosetIndex",
+    "InputFileError",
+    "InvalidArgumentError",
     "InvalidPolicyError",
     "Iterate",
     "MalformedGameError",
@@ -93,6 +101,7 @@ __all__ = [
     "MixedProfile",
     "NormalFormGame",
     "NotPerfectRecallError",
+    "OutputPathError",
     "Population",
     "PreferenceGame",
     "Ratings",

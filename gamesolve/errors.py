@@ -9,11 +9,16 @@ values also derive from :class:`ValueError` so generic ``except ValueError`` cod
 from __future__ import annotations
 
 __all__ = [
+    "CheckpointError",
     "GameNotFoundError",
+    "GameTooLargeError",
     "GamesolveError",
+    "InputFileError",
+    "InvalidArgumentError",
     "InvalidPolicyError",
     "MalformedGameError",
     "NotPerfectRecallError",
+    "OutputPathError",
     "UnsupportedGame",
 ]
 
@@ -40,3 +45,23 @@ class UnsupportedGame(GamesolveError, TypeError):
 
 class InvalidPolicyError(GamesolveError, ValueError):
     """A policy has the wrong shape, mass on illegal actions, negative or NaN entries, or bad rows."""
+
+
+class InvalidArgumentError(GamesolveError, ValueError):
+    """An argument or solver option has a value outside what it accepts (NaN, a negative budget, ...)."""
+
+
+class InputFileError(GamesolveError, ValueError):
+    """An input file is missing, not a regular file, unreadable, or not in the expected format."""
+
+
+class CheckpointError(InputFileError):
+    """A checkpoint is unreadable, damaged, or belongs to another game, solver or configuration."""
+
+
+class OutputPathError(GamesolveError, ValueError):
+    """An output path cannot be written (a directory, a special file, a read-only place)."""
+
+
+class GameTooLargeError(GamesolveError, ValueError):
+    """The requested work would exceed the memory or size budget; refused before it starts."""

@@ -31,7 +31,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from gamesolve.compiled import CompiledGame
-from gamesolve.errors import GamesolveError
+from gamesolve.errors import CheckpointError
 from gamesolve.evaluation import exploitability as exact_exploitability
 from gamesolve.evaluation import nash_conv as exact_nash_conv
 from gamesolve.spec import GameSpec
@@ -73,10 +73,6 @@ class _StopType:
 
 #: Return this from a ``solve`` callback to end the run after the current iteration.
 Stop = _StopType()
-
-
-class CheckpointError(GamesolveError, ValueError):
-    """A checkpoint file is unreadable or belongs to another game, solver or configuration."""
 
 
 @runtime_checkable
