@@ -16,7 +16,11 @@ two-player zero-sum games it equals the duality gap ``max_i (A y)_i - min_j (A^T
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import math
+import numbers
+import os
+import reprlib
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,6 +28,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from gamesolve.errors import InvalidPolicyError, MalformedGameError
+from gamesolve.io import read_json_file
 from gamesolve.report import ExploitabilityReport
 from gamesolve.spec import GameKind, GameSpec, Utility
 
@@ -139,6 +144,72 @@ class MixedProfile:
         return cls(tuple(_readonly(s) for s in _strategies(game, strategies)))
 
     @classmethod
+    def from_data(cls, game: TensorGame, data: Any) -> MixedProfile:
+        """Build a profile from parsed JSON: ``{"profile": [[...], ...]}`` or a bare list.
+
+        The list holds one list of numbers per player. A mapping may be a ``--policy-out`` file
+        (``{"profile": ...}``) or a ``--json`` result file of a normal-form solve (which also has
+        a ``"profile"`` entry). Every entry is checked before any array is built: numbers only
+        (no strings, booleans or ``null``), finite, one list per player and one entry per action.
+
+        Raises:
+            InvalidPolicyError: The content does not describe a mixed profile of ``game``; the
+                message names the player and action at fault.
+        """
+        if isinstance(data, Mapping):
+            if "profile" not in data:
+                raise InvalidPolicyError(
+                    'a profile must be {"profile": [[...], ...]} or a list of per-player probability '
+                    f"lists; this mapping has keys {_shown(sorted(map(str, data))[:6])}"
+                )
+            data = data["profile"]
+        players = game.num_players
+        if not isinstance(data, list):
+            raise InvalidPolicyError(
+                f"a profile must be a list of {players} per-player probability lists, got "
+                f"{_shown(data)} ({type(data).__name__})"
+            )
+        if len(data) != players:
+            hint = ""
+            if _is_joint_distribution(game, data):
+                hint = " (this looks like a joint distribution over action profiles, as ce/cce write)"
+            raise InvalidPolicyError(
+                f"a profile must have one strategy per player ({players}), got {len(data)} lists{hint}"
+            )
+        try:
+            vectors = [
+                json_numbers(f"player {k} strategy", row, n, item="action")
+                for k, (row, n) in enumerate(zip(data, game.num_actions, strict=True))
+            ]
+            return cls.of(game, vectors)
+        except InvalidPolicyError as exc:
+            if _is_joint_distribution(game, data):
+                raise InvalidPolicyError(
+                    f"{exc} (this looks like a joint distribution, not a profile)"
+                ) from None
+            raise
+
+    @classmethod
+    def from_json(cls, game: TensorGame, path: str | os.PathLike[str]) -> MixedProfile:
+        """Read a profile file: ``{"profile": [[...], ...]}``, a bare list, or a ``--json`` result.
+
+        The file is read with :func:`gamesolve.io.read_json_file` (a clear error for a missing
+        file, a directory or device, bytes that are not UTF-8, invalid or too deeply nested JSON,
+        numbers too long to convert and ``NaN`` tokens; a UTF-8 byte-order mark is accepted) and
+        its content is checked by :meth:`from_data`.
+
+        Raises:
+            InputFileError: The file cannot be read as JSON.
+            InvalidPolicyError: The JSON is not a profile of ``game`` (the message names the file,
+                the player and the action).
+        """
+        data = read_json_file(path, what="profile file")
+        try:
+            return cls.from_data(game, data)
+        except InvalidPolicyError as exc:
+            raise InvalidPolicyError(f"profile file {os.fspath(path)!r}: {exc}") from None
+
+    @classmethod
     def uniform(cls, game: TensorGame) -> MixedProfile:
         """Every player uniform over its actions."""
         return cls(tuple(_readonly(np.full(n, 1.0 / n)) for n in game.num_actions))
@@ -208,16 +279,17 @@ def _strategies(
         items: Sequence[ArrayLike] = profile.strategies
     else:
         items = profile
+    if isinstance(items, str | bytes | Mapping) or not hasattr(items, "__len__"):
+        raise InvalidPolicyError(
+            f"profile must be a sequence of {game.num_players} strategies, got {type(items).__name__}"
+        )
     if len(items) != game.num_players:
         raise InvalidPolicyError(
             f"profile must have one strategy per player ({game.num_players}), got {len(items)}"
         )
     out = []
     for k, (s, n) in enumerate(zip(items, game.num_actions, strict=True)):
-        try:
-            vec = np.asarray(s, dtype=np.float64)
-        except (TypeError, ValueError):
-            raise InvalidPolicyError(f"player {k}: strategy is not a numeric vector") from None
+        vec = numeric_array(f"player {k}: strategy", s)
         if vec.shape != (n,):
             raise InvalidPolicyError(f"player {k}: strategy must have {n} entries, got shape {vec.shape}")
         if not np.all(np.isfinite(vec)):
@@ -229,6 +301,113 @@ def _strategies(
             raise InvalidPolicyError(f"player {k}: strategy sums to {total!r}, expected 1")
         out.append(vec)
     return tuple(out)
+
+
+# ------------------------------------------------------------------ checks of policy input
+
+
+_REPR = reprlib.Repr()
+_REPR.maxlevel, _REPR.maxlist, _REPR.maxdict, _REPR.maxstring, _REPR.maxother = 2, 4, 4, 30, 30
+_REPR.maxlong = 30
+
+
+def _shown(value: Any, limit: int = 40) -> str:
+    """A short one-line ``repr`` for messages (long or deep values are cut, never fully printed)."""
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 100:
+        return f"an integer of about {int(value.bit_length() * math.log10(2)) + 1} digits"
+    try:
+        text = _REPR.repr(value)
+    except (ValueError, RecursionError):  # integers past the digit limit inside a container
+        return f"a {type(value).__name__}"
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+_NONE = object()
+
+
+def numeric_array(where: str, values: Any) -> NDArray[np.float64]:
+    """``values`` as a float64 array, or :class:`InvalidPolicyError` naming ``where``.
+
+    Unlike ``np.asarray(values, dtype=float)`` this refuses strings (``"0.5"``), booleans,
+    ragged nesting and integers too large for a float, instead of converting them silently or
+    failing with a numpy traceback. Shape and value checks are the caller's.
+    """
+    if isinstance(values, np.ndarray) and values.dtype.kind in "iuf":
+        return np.asarray(values, dtype=np.float64)
+    try:
+        raw = np.asarray(values)
+    except (TypeError, ValueError, OverflowError):  # ragged nesting
+        raise InvalidPolicyError(f"{where} must be a numeric array with rows of equal length") from None
+    kind = raw.dtype.kind
+    if kind == "O":
+        odd = next((x for x in raw.flat if isinstance(x, str | bytes | bool | np.bool_) or x is None), _NONE)
+        if odd is not _NONE:
+            raise InvalidPolicyError(
+                f"{where} must be a numeric array, found {_shown(odd)} ({type(odd).__name__})"
+            )
+    elif kind not in "iuf":
+        sample = raw.flat[0] if raw.size else raw
+        raise InvalidPolicyError(
+            f"{where} must be a numeric array, found {_shown(sample.item() if raw.size else values)} "
+            f"({'boolean' if kind == 'b' else raw.dtype})"
+        )
+    try:
+        return np.asarray(raw, dtype=np.float64)
+    except (TypeError, ValueError, OverflowError):
+        raise InvalidPolicyError(f"{where} must be a numeric array of numbers that fit a float") from None
+
+
+def json_number(where: str, value: Any) -> float:
+    """One probability read from JSON: a finite real number (no string, boolean or ``null``).
+
+    Raises:
+        InvalidPolicyError: Naming ``where`` and what was found.
+    """
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise InvalidPolicyError(f"{where} must be a number, got {_shown(value)} ({type(value).__name__})")
+    try:
+        number = float(value)
+    except OverflowError:
+        raise InvalidPolicyError(f"{where} must be a probability in [0, 1], got {_shown(value)}") from None
+    if not math.isfinite(number):
+        raise InvalidPolicyError(f"{where} must be a finite number, got {number}")
+    return number
+
+
+def json_numbers(where: str, row: Any, length: int, *, item: str) -> NDArray[np.float64]:
+    """A list of ``length`` numbers read from JSON (one per ``item``), as a float64 vector.
+
+    Raises:
+        InvalidPolicyError: Not a list, a wrong length, or an entry that is not a finite number;
+            the message names ``where`` and, for entries, the ``item`` index.
+    """
+    if type(row) is list and len(row) == length and all(type(v) is float or type(v) is int for v in row):
+        try:  # the common case: plain numbers; the slow path below names the culprit otherwise
+            vec = np.array(row, dtype=np.float64)
+        except OverflowError:
+            pass
+        else:
+            if np.isfinite(vec).all():
+                return vec
+    if not isinstance(row, list):
+        raise InvalidPolicyError(
+            f"{where} must be a list of {length} numbers (one per {item}), got {_shown(row)} "
+            f"({type(row).__name__})"
+        )
+    if len(row) != length:
+        raise InvalidPolicyError(f"{where} must have {length} entries (one per {item}), got {len(row)}")
+    return np.array([json_number(f"{where}, {item} {a}", v) for a, v in enumerate(row)], dtype=np.float64)
+
+
+def _is_joint_distribution(game: TensorGame, data: list[Any]) -> bool:
+    """Whether ``data`` has the shape of a joint distribution over ``game``'s action profiles."""
+    try:
+        arr = np.asarray(data, dtype=np.float64)
+    except (TypeError, ValueError, OverflowError):
+        return False
+    if arr.shape != game.num_actions or not np.isfinite(arr).all() or (arr < 0).any():
+        return False
+    return abs(float(arr.sum()) - 1.0) <= 1e-6
 
 
 def normal_form_game(

@@ -10,7 +10,9 @@ dictionaries, JSON files and OpenSpiel's ``TabularPolicy``.
 from __future__ import annotations
 
 import json
+import numbers
 import os
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -19,7 +21,9 @@ from numpy.typing import ArrayLike, NDArray
 
 from gamesolve.compiled import CompiledGame, as_compiled
 from gamesolve.errors import InvalidPolicyError
-from gamesolve.io import atomic_write_text
+from gamesolve.io import atomic_write_text, read_json_file
+from gamesolve.normal_form import _shown, json_number, numeric_array
+from gamesolve.validation import check_choice
 
 __all__ = ["POLICY_FORMAT", "TabularPolicy", "uniform_policy"]
 
@@ -28,6 +32,12 @@ POLICY_FORMAT = "gamesolve.tabular_policy/1"
 
 #: Tolerance for a row of probabilities to count as summing to one.
 ROW_SUM_ATOL = 1e-6
+
+#: An action id written as text (JSON object keys are strings): decimal digits only.
+_DIGITS = re.compile(r"-?[0-9]+")
+
+#: Action ids are int32; anything beyond this is out of range before it is converted.
+_MAX_ID = 1 << 31
 
 
 class TabularPolicy:
@@ -46,12 +56,7 @@ class TabularPolicy:
 
     def __init__(self, game: Any, probs: ArrayLike, *, validate: bool = True) -> None:
         compiled = as_compiled(game)
-        try:
-            arr = np.array(probs, dtype=np.float64, copy=True)
-        except (TypeError, ValueError) as exc:  # ragged nesting, non-numeric entries
-            raise InvalidPolicyError(
-                f"policy probs must be a numeric [infosets, slots] array: {exc}"
-            ) from None
+        arr = np.array(numeric_array("policy probs", probs), dtype=np.float64, copy=True)
         if validate:
             _validate(compiled, arr)
         arr.setflags(write=False)
@@ -100,8 +105,12 @@ class TabularPolicy:
     ) -> TabularPolicy:
         """Build a policy from ``{infoset_key: {action_id: probability}}``.
 
-        Action ids may be ints or strings of ints (as read back from JSON). Actions absent from an
-        infoset's mapping get probability 0.
+        Action ids may be ints or strings of decimal digits (as read back from JSON); ``1.7``,
+        ``"1.0"``, ``True`` and ids that are no action of the game are refused, not truncated or
+        guessed, and so are negative ids and ids past the int32 range. Probabilities must be real
+        numbers (not strings, booleans or ``null``). Legal actions absent from an infoset's
+        mapping get probability 0; an action id that is not legal at the infoset may appear only
+        with probability 0 (as in tables that list every action of the game).
 
         Args:
             game: The game the keys belong to.
@@ -110,41 +119,45 @@ class TabularPolicy:
                 ``"uniform"``.
 
         Raises:
-            InvalidPolicyError: Unknown keys, missing infosets, illegal actions, negative or NaN
-                probabilities, rows that do not sum to 1. The message names the infoset.
+            InvalidPolicyError: Unknown keys, missing infosets, bad or illegal action ids, an
+                action given twice, probabilities that are not finite non-negative numbers, rows
+                that do not sum to 1. The message names the infoset (and the action).
         """
-        if missing not in ("error", "uniform"):
-            raise ValueError(f"missing must be 'error' or 'uniform', got {missing!r}")
+        missing = check_choice("missing", missing, ("error", "uniform"))
         compiled = as_compiled(game)
         if not isinstance(table, Mapping):
             raise InvalidPolicyError(
                 "policy must be a mapping of infoset keys to action distributions, "
-                f"got {type(table).__name__}"
+                f"got {_shown(table)} ({type(table).__name__})"
             )
         probs = np.zeros((compiled.num_infosets, compiled.max_actions))
         seen = np.zeros(compiled.num_infosets, dtype=bool)
         index = compiled.infosets
         for key, dist in table.items():
-            infoset = index.get(key)
+            infoset = index.get(key) if isinstance(key, str) else -1
             if infoset < 0:
-                raise InvalidPolicyError(f"policy names infoset {key!r}, which this game does not have")
+                name = compiled.spec.name
+                raise InvalidPolicyError(
+                    f"policy names infoset {_shown(key)}, which this game ({name}) does not have"
+                )
             if not isinstance(dist, Mapping):
-                raise InvalidPolicyError(f"infoset {key!r}: expected a mapping of action id to probability")
+                raise InvalidPolicyError(
+                    f"infoset {key!r}: expected a mapping of action id to probability, got {_shown(dist)}"
+                )
             actions = compiled.infoset_actions[infoset, : compiled.infoset_num_actions[infoset]]
             slot_of = {int(a): j for j, a in enumerate(actions)}
+            given: set[int] = set()
             for action, p in dist.items():
-                try:
-                    a = int(action)
-                    value = float(p)
-                except (TypeError, ValueError):
-                    raise InvalidPolicyError(
-                        f"infoset {key!r}: action {action!r} -> {p!r} is not an integer id and a number"
-                    ) from None
+                a = _action_id(key, action)
+                value = json_number(f"infoset {key!r}: probability of action {a}", p)
+                if a in given:
+                    raise InvalidPolicyError(f"infoset {key!r}: action {a} is given twice")
+                given.add(a)
                 slot = slot_of.get(a)
                 if slot is None:
                     if value != 0.0:
                         raise InvalidPolicyError(
-                            f"infoset {key!r}: action {a} is illegal (legal: {sorted(slot_of)})"
+                            f"infoset {key!r}: action {_shown(a)} is illegal here (legal: {sorted(slot_of)})"
                         )
                     continue
                 probs[infoset, slot] = value
@@ -163,17 +176,22 @@ class TabularPolicy:
     def from_json(cls, game: Any, path: str | os.PathLike[str], *, missing: str = "error") -> TabularPolicy:
         """Read a policy file written by :meth:`to_json` (or a bare key -> action -> prob mapping).
 
+        The file is read with :func:`gamesolve.io.read_json_file` (a clear error for a missing
+        file, a directory or device, bytes that are not UTF-8, invalid or too deeply nested JSON,
+        numbers too long to convert and ``NaN`` tokens; a UTF-8 byte-order mark is accepted) and
+        its content is checked by :meth:`from_dict` before any array is built.
+
         Raises:
-            InvalidPolicyError: The file is not valid JSON or not a policy for this game.
+            InputFileError: The file cannot be read as JSON.
+            InvalidPolicyError: The JSON is not a policy for this game (the message names the
+                file and the infoset).
         """
+        compiled = as_compiled(game)
+        data = read_json_file(path, what="policy file")
         try:
-            with open(path, encoding="utf-8") as fh:
-                data = json.load(fh)
-        except json.JSONDecodeError as exc:
-            raise InvalidPolicyError(f"policy file {os.fspath(path)!r} is not valid JSON: {exc}") from None
-        if isinstance(data, Mapping) and "policy" in data and data.get("format") == POLICY_FORMAT:
-            data = data["policy"]
-        return cls.from_dict(game, data, missing=missing)
+            return cls.from_dict(compiled, _policy_table(compiled, data), missing=missing)
+        except InvalidPolicyError as exc:
+            raise InvalidPolicyError(f"policy file {os.fspath(path)!r}: {exc}") from None
 
     @classmethod
     def from_openspiel(cls, game: Any, os_policy: Any) -> TabularPolicy:
@@ -265,6 +283,49 @@ class TabularPolicy:
         return f"TabularPolicy({self._game.spec.name!r}, infosets={self._game.num_infosets})"
 
 
+def _policy_table(game: CompiledGame, data: Any) -> Any:
+    """The ``{infoset: {action: prob}}`` part of a parsed policy file."""
+    if not isinstance(data, Mapping):
+        return data  # from_dict names the type
+    if "format" in data and "format" not in game.infosets:
+        if data["format"] != POLICY_FORMAT:
+            raise InvalidPolicyError(
+                f"format is {_shown(data['format'])}, expected {POLICY_FORMAT!r} (a gamesolve policy file)"
+            )
+        if "policy" not in data:
+            raise InvalidPolicyError(f'a {POLICY_FORMAT} file needs a "policy" mapping')
+        return data["policy"]
+    if "solver" in data and "history" in data and "solver" not in game.infosets:
+        raise InvalidPolicyError(
+            "this is a result file (--json); tabular policies are written by --policy-out"
+        )
+    return data
+
+
+def _action_id(key: str, action: Any) -> int:
+    """An action id of a policy table, checked: an integer, or a string of decimal digits.
+
+    Ids far outside the int32 range of action ids are refused here, before they are formatted.
+    """
+    if isinstance(action, bool | np.bool_):
+        raise InvalidPolicyError(f"infoset {key!r}: action id {action!r} is a boolean, expected an integer")
+    integral = isinstance(action, numbers.Integral) or (
+        isinstance(action, numbers.Real) and float(action).is_integer()
+    )
+    digits = isinstance(action, str) and _DIGITS.fullmatch(action) is not None
+    if not (integral or digits):
+        raise InvalidPolicyError(f"infoset {key!r}: action id {_shown(action)} is not an integer")
+    # bounded before int() and before formatting: a 5,000-digit id must not reach either
+    small = len(action) <= 12 if digits else -_MAX_ID < action < _MAX_ID
+    a = int(action) if small else -1
+    if not 0 <= a < _MAX_ID:
+        shown = _shown(action) if not small else str(a)
+        raise InvalidPolicyError(
+            f"infoset {key!r}: action id {shown} is out of range (ids are 0 .. 2**31 - 1)"
+        )
+    return a
+
+
 def uniform_policy(game: Any) -> TabularPolicy:
     """The uniform behavior profile of ``game`` (uniform over legal actions at every infoset)."""
     return TabularPolicy.uniform(game)
@@ -294,4 +355,5 @@ def _validate(game: CompiledGame, probs: NDArray[np.float64]) -> None:
     off = np.abs(sums - 1.0) > ROW_SUM_ATOL
     if off.any():
         i = int(np.flatnonzero(off)[0])
-        raise InvalidPolicyError(f"infoset {keys.key(i)!r}: probabilities sum to {sums[i]!r}, expected 1")
+        total = float(sums[i])
+        raise InvalidPolicyError(f"infoset {keys.key(i)!r}: probabilities sum to {total!r}, expected 1")

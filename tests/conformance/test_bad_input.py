@@ -391,7 +391,7 @@ def test_policy_of_another_game_is_refused(kuhn, leduc):
 def test_policy_json_errors(kuhn, tmp_path):
     broken = tmp_path / "broken.json"
     broken.write_text("{not json")
-    with pytest.raises(InvalidPolicyError, match="not valid JSON"):
+    with pytest.raises(gamesolve.InputFileError, match="not valid JSON"):
         TabularPolicy.from_json(kuhn, broken)
     other = tmp_path / "other.json"
     other.write_text(json.dumps({"no such infoset": {"0": 1.0}}))
