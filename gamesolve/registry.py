@@ -12,6 +12,7 @@ imports neither the ``games`` package nor OpenSpiel.
 from __future__ import annotations
 
 import importlib
+import inspect
 import json
 import os
 import re
@@ -102,25 +103,61 @@ _NATIVE: dict[str, GameEntry] = {
 _GAME_STRING = re.compile(r"^\s*([A-Za-z_][\w\-]*)\s*(?:\((.*)\))?\s*$", re.DOTALL)
 
 
+def _split_parameters(body: str, text: str) -> list[str]:
+    """Split ``body`` at the commas outside parentheses (values may be nested game strings)."""
+    parts: list[str] = []
+    depth = 0
+    start = 0
+    for i, char in enumerate(body):
+        if char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+            if depth < 0:
+                raise GameNotFoundError(f"unbalanced ')' in game string {text!r}")
+        elif char == "," and depth == 0:
+            parts.append(body[start:i])
+            start = i + 1
+    if depth != 0:
+        raise GameNotFoundError(f"unbalanced '(' in game string {text!r}")
+    parts.append(body[start:])
+    return parts
+
+
 def parse_game_string(text: str) -> tuple[str, dict[str, str]]:
     """Split ``"name(a=1,b=x)"`` into ``("name", {"a": "1", "b": "x"})`` (values stay strings).
 
+    A value may itself be a game string (``"turn_based_simultaneous_game(game=goofspiel(num_cards=
+    3,players=2))"``): commas inside parentheses do not separate parameters.
+
     Raises:
-        GameNotFoundError: The string is not of that form.
+        GameNotFoundError: The string is not of that form, or names a parameter twice (at any
+            level of nesting).
     """
+    if not isinstance(text, str):
+        raise GameNotFoundError(f"game must be a game string, got {type(text).__name__}")
     match = _GAME_STRING.match(text)
     if not match:
         raise GameNotFoundError(f"cannot parse game string {text!r}; expected name or name(k=v,...)")
     name, body = match.group(1), match.group(2)
     params: dict[str, str] = {}
     if body and body.strip():
-        for part in body.split(","):
+        for part in _split_parameters(body, text):
             key, sep, value = part.partition("=")
-            if not sep or not key.strip():
+            key, value = key.strip(), value.strip()
+            if not sep or not key:
                 raise GameNotFoundError(
                     f"bad parameter {part.strip()!r} in game string {text!r}; expected k=v"
                 )
-            params[key.strip()] = value.strip()
+            if key in params:
+                raise GameNotFoundError(
+                    f"parameter {key!r} is given twice in game string {text!r} "
+                    f"({key}={params[key]} and {key}={value})"
+                )
+            nested = _GAME_STRING.match(value)
+            if nested and nested.group(2) is not None:
+                parse_game_string(value)  # a nested game string: same rules
+            params[key] = value
     return name, params
 
 
@@ -160,14 +197,35 @@ def load_game(name: str | os.PathLike[str], **params: Any) -> Any:
     entry = _NATIVE.get(short)
     if entry is not None:
         merged: dict[str, Any] = {**string_params, **params}
+        factory = _resolve(entry.entry_point)
+        _check_parameter_names(short, factory, merged)
         try:
-            return _resolve(entry.entry_point)(**merged)
+            return factory(**merged)
         except TypeError as exc:
             raise GameNotFoundError(f"bad parameters for game {short!r}: {exc}") from None
     if params:
         raise GameNotFoundError("keyword parameters apply only to native games; put them in the game string")
     openspiel = importlib.import_module("games.openspiel")
     return openspiel.load(name.strip())
+
+
+def _check_parameter_names(game: str, factory: Callable[..., Any], params: dict[str, Any]) -> None:
+    """Refuse parameters the game's entry point does not take, listing the ones it does."""
+    try:
+        signature = inspect.signature(factory)
+    except (TypeError, ValueError):  # pragma: no cover - builtins without a signature
+        return
+    accepted = [
+        p.name
+        for p in signature.parameters.values()
+        if p.kind in (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+    ]
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in signature.parameters.values()):
+        return
+    unknown = [k for k in params if k not in accepted]
+    if unknown:
+        takes = f"it takes {', '.join(accepted)}" if accepted else "it takes no parameters"
+        raise GameNotFoundError(f"game {game!r} has no parameter {unknown[0]!r}; {takes}")
 
 
 def available_games(*, include_openspiel: bool = True) -> list[tuple[str, str]]:
