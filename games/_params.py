@@ -15,6 +15,12 @@ from gamesolve.errors import GameNotFoundError
 __all__ = ["GameParameterError", "parse_bool", "parse_float", "parse_int", "parse_int_tuple"]
 
 
+def _shown(value: Any) -> str:
+    """``repr(value)``, shortened to one readable line (a 5,000-digit value is not printed whole)."""
+    text = repr(value)
+    return text if len(text) <= 60 else f"{text[:40]}...({len(text):,} characters)"
+
+
 class GameParameterError(GameNotFoundError, ValueError):
     """A native game was given a bad parameter value.
 
@@ -53,13 +59,15 @@ def parse_int(game: str, name: str, value: Any, *, minimum: int, maximum: int | 
     elif hasattr(value, "__index__"):  # numpy integers
         parsed = int(value.__index__())
     if parsed is None:
-        raise GameParameterError(f"{game}: parameter {name} must be an integer {bound}, got {value!r}")
+        raise GameParameterError(f"{game}: parameter {name} must be an integer {bound}, got {_shown(value)}")
     if parsed < minimum or (maximum is not None and parsed > maximum):
-        raise GameParameterError(f"{game}: parameter {name} must be an integer {bound}, got {parsed}")
+        raise GameParameterError(f"{game}: parameter {name} must be an integer {bound}, got {_shown(parsed)}")
     return parsed
 
 
-def parse_int_tuple(game: str, name: str, value: Any, *, length: int, minimum: int) -> tuple[int, ...]:
+def parse_int_tuple(
+    game: str, name: str, value: Any, *, length: int, minimum: int, maximum: int | None = None
+) -> tuple[int, ...]:
     """Read a fixed-length tuple of integers: a sequence, or a string such as ``"2/4"``.
 
     Strings may separate the numbers with ``/``, ``:``, ``;``, ``x`` or spaces (commas cannot appear
@@ -77,13 +85,13 @@ def parse_int_tuple(game: str, name: str, value: Any, *, length: int, minimum: i
         items = list(value)
     else:
         raise GameParameterError(
-            f"{game}: parameter {name} must be {length} integers (e.g. '2/4'), got {value!r}"
+            f"{game}: parameter {name} must be {length} integers (e.g. '2/4'), got {_shown(value)}"
         )
     if len(items) != length:
         raise GameParameterError(
-            f"{game}: parameter {name} must have exactly {length} values (e.g. '2/4'), got {value!r}"
+            f"{game}: parameter {name} must have exactly {length} values (e.g. '2/4'), got {_shown(value)}"
         )
-    return tuple(parse_int(game, name, v, minimum=minimum) for v in items)
+    return tuple(parse_int(game, name, v, minimum=minimum, maximum=maximum) for v in items)
 
 
 def parse_float(
@@ -119,7 +127,7 @@ def parse_float(
     elif isinstance(value, int | float) or hasattr(value, "__float__"):
         parsed = float(value)
     if parsed is None or not math.isfinite(parsed):
-        raise GameParameterError(f"{game}: parameter {name} must be a finite number, got {value!r}")
+        raise GameParameterError(f"{game}: parameter {name} must be a finite number, got {_shown(value)}")
     bounds = [
         f">= {minimum:g}" if minimum is not None else "",
         f"<= {maximum:g}" if maximum is not None else "",
@@ -145,4 +153,4 @@ def parse_bool(game: str, name: str, value: Any) -> bool:
         return True
     if text in ("0", "false", "no"):
         return False
-    raise GameParameterError(f"{game}: parameter {name} must be true or false, got {value!r}")
+    raise GameParameterError(f"{game}: parameter {name} must be true or false, got {_shown(value)}")

@@ -14,11 +14,13 @@ public actions as ``p``/``b`` (``"0"``, ``"2pb"``), so policies move between thi
 
 from __future__ import annotations
 
+import math
 import threading
 from collections.abc import Sequence
 from typing import Any
 
 from games._params import parse_int
+from gamesolve.budget import GENERIC_BYTES_PER_NODE, MAX_INDEX, SizeEstimate
 from gamesolve.compiled import CompiledGame, compile_game
 from gamesolve.errors import UnsupportedGame
 from gamesolve.protocols import CHANCE, TERMINAL
@@ -196,17 +198,58 @@ class KuhnPoker:
         """The root history (chance deals player 0's card)."""
         return KuhnState(self)
 
+    def num_histories(self) -> int:
+        """Number of histories of the tree, counted without building it.
+
+        Chance deals ``N`` of the ``N + 1`` cards one at a time (``(N+1)!/(N+1-k)!`` histories at
+        depth ``k``); below each of the ``(N+1)!`` deals the betting tree has ``N + 1`` histories
+        without a bet and, for each of the ``N`` seats that may bet first, a complete binary tree
+        of the ``N - 1`` answers (``2**N - 1`` histories).
+        """
+        n = self._num_players
+        deals = math.factorial(n + 1)
+        chance = sum(deals // math.factorial(n + 1 - k) for k in range(n))
+        return chance + deals * (n + 1 + n * (2**n - 1))
+
+    def num_infosets(self) -> int:
+        """Number of information sets: a card and a betting sequence where the holder acts."""
+        n = self._num_players
+        return (n + 1) * n * 2 ** (n - 1)
+
+    def size_estimate(self) -> SizeEstimate:
+        """Peak memory of :meth:`compile`, from the exact history and infoset counts."""
+        n = self._num_players
+        per_node = GENERIC_BYTES_PER_NODE + 4 * n
+        key_bytes = 200 + n + 2  # per infoset: the key string, its map entries and legal actions
+        return SizeEstimate(
+            self._spec.name,
+            "compile",
+            per_node * self.num_histories() + key_bytes * self.num_infosets(),
+            self.num_histories(),
+            "histories",
+        )
+
     def compile(self, *, max_nodes: int | None = None) -> CompiledGame:
         """Compile once (walking every history) and cache the result.
+
+        The size is checked first, from the exact history count: a game beyond the memory budget
+        (:mod:`gamesolve.budget`) is refused before anything is allocated.
 
         Args:
             max_nodes: Refuse games with more histories than this (``None``: no limit).
 
         Raises:
             UnsupportedGame: The game has more than ``max_nodes`` histories.
+            GameTooLargeError: The compiled game would not fit in the memory budget.
         """
         with self._lock:
             if self._compiled is None:
+                if max_nodes is not None and self.num_histories() > max_nodes:
+                    raise UnsupportedGame(
+                        f"{self._spec.name} has {self.num_histories():,} histories, more than "
+                        f"max_nodes={max_nodes}"
+                    )
+                self.size_estimate().require(max_index=MAX_INDEX)
                 self._compiled = compile_game(self, max_nodes=max_nodes)
             elif max_nodes is not None and self._compiled.num_nodes > max_nodes:
                 raise UnsupportedGame(f"{self._spec.name} has more than max_nodes={max_nodes} histories")

@@ -35,6 +35,7 @@ import numba
 import numpy as np
 from numpy.typing import NDArray
 
+from gamesolve.budget import GENERIC_BYTES_PER_NODE, get_memory_budget, require_memory
 from gamesolve.errors import MalformedGameError, NotPerfectRecallError, UnsupportedGame
 from gamesolve.protocols import CHANCE, TERMINAL, ExtensiveFormGame, State
 from gamesolve.spec import GameKind, GameSpec
@@ -57,6 +58,9 @@ CHANCE_NODE = CHANCE
 TERMINAL_NODE = TERMINAL
 
 _PROB_TOL = 1e-9
+#: Bytes held per information set besides its key's characters: the string object, the id map
+#: entry, the key list entry and the legal-action tuple (measured; see :mod:`gamesolve.budget`).
+_KEY_OVERHEAD = 200
 
 
 def _readonly(a: NDArray[Any]) -> NDArray[Any]:
@@ -575,22 +579,31 @@ def compile_game(game: ExtensiveFormGame, *, max_nodes: int | None = None) -> Co
     """Walk ``game`` once and compile it into a :class:`CompiledGame`.
 
     Time and memory are linear in the number of histories. Each history is expanded exactly once,
-    depth first, with all children of a history given consecutive ids.
+    depth first, with all children of a history given consecutive ids. Child states are made one
+    at a time as the walk reaches them, so the states held at once are those on one path from the
+    root (not every pending sibling).
+
+    The walk keeps a running estimate of the memory it will need (bytes per history, plus the
+    information-set keys) and stops with :class:`~gamesolve.errors.GameTooLargeError` as soon as
+    it passes the memory budget (:mod:`gamesolve.budget`), instead of exhausting the machine.
 
     Args:
         game: Any object implementing :class:`~gamesolve.protocols.ExtensiveFormGame`.
         max_nodes: Refuse (with :class:`~gamesolve.errors.UnsupportedGame`) games with more
-            histories than this. ``None`` means no limit.
+            histories than this. ``None`` means no limit but the memory budget.
 
     Raises:
         MalformedGameError: Inconsistent infosets, bad chance probabilities or payoffs.
         NotPerfectRecallError: The game is not perfect recall.
+        GameTooLargeError: The tree does not fit in the memory budget.
     """
     spec = game.spec
     if spec.kind is not GameKind.EXTENSIVE_FORM:
         raise UnsupportedGame(f"compile_game needs an extensive-form game, got a {spec.kind.value} game")
     start = time.perf_counter()
     n_players = spec.num_players
+    budget = get_memory_budget()
+    per_node = GENERIC_BYTES_PER_NODE + 8 * n_players
     node_player = array.array("b", [0])
     node_infoset = array.array("i", [-1])
     node_parent = array.array("i", [-1])
@@ -598,17 +611,31 @@ def compile_game(game: ExtensiveFormGame, *, max_nodes: int | None = None) -> Co
     node_num_children = array.array("i", [0])
     node_action = array.array("i", [-1])
     node_prob = array.array("d", [1.0])
-    utilities: list[Sequence[float]] = []
-    terminal_ids: list[int] = []
+    utilities = array.array("d")  # [T * P] payoffs, terminals in discovery order
+    terminal_ids = array.array("q")  # [T] node id of each terminal, in discovery order
     infoset_ids: dict[str, int] = {}
     infoset_keys: list[str] = []
     infoset_player: list[int] = []
     infoset_legal: list[tuple[int, ...]] = []
+    key_bytes = 0
 
-    stack: list[tuple[State, int]] = [(game.initial_state(), 0)]
+    # Frames of the depth-first walk: a history, its actions, the id of its first child and how
+    # many children have been visited.
+    frames: list[list[Any]] = []
+    pending: tuple[State, int] | None = (game.initial_state(), 0)
     n_nodes = 1
-    while stack:
-        state, node = stack.pop()
+    while pending is not None or frames:
+        if pending is None:
+            frame = frames[-1]
+            if frame[3] == len(frame[1]):
+                frames.pop()
+                continue
+            j = frame[3]
+            frame[3] = j + 1
+            pending = (frame[0].child(frame[1][j]), frame[2] + j)
+            continue
+        state, node = pending
+        pending = None
         if state.is_terminal():
             node_player[node] = TERMINAL_NODE
             returns = state.returns()
@@ -617,7 +644,7 @@ def compile_game(game: ExtensiveFormGame, *, max_nodes: int | None = None) -> Co
                     f"returns() has {len(returns)} entries at a terminal history, expected {n_players}"
                 )
             terminal_ids.append(node)
-            utilities.append(returns)
+            utilities.extend([float(r) for r in returns])
             continue
         player = state.current_player()
         if player == CHANCE:
@@ -638,6 +665,7 @@ def compile_game(game: ExtensiveFormGame, *, max_nodes: int | None = None) -> Co
                 infoset_keys.append(key)
                 infoset_player.append(player)
                 infoset_legal.append(legal)
+                key_bytes += _KEY_OVERHEAD + len(key) + 8 * len(legal)
             elif infoset_legal[infoset] != legal:
                 raise MalformedGameError(
                     f"infoset {key!r} has different legal actions in different histories: "
@@ -657,18 +685,25 @@ def compile_game(game: ExtensiveFormGame, *, max_nodes: int | None = None) -> Co
             node_num_children.append(0)
             node_action.append(int(a))
             node_prob.append(float(p))
-        first = n_nodes
+        frames.append([state, actions, n_nodes, 0])
         n_nodes += len(actions)
         if max_nodes is not None and n_nodes > max_nodes:
             raise UnsupportedGame(
                 f"{spec.name} has more than max_nodes={max_nodes:,} histories; too large to "
                 "compile exactly (pass a larger max_nodes to compile() to try anyway)"
             )
-        for j in range(len(actions) - 1, -1, -1):
-            stack.append((state.child(actions[j]), first + j))
+        if n_nodes * per_node + key_bytes > budget:
+            require_memory(
+                spec.name,
+                n_nodes * per_node + key_bytes,
+                doing="compile",
+                detail=f"expansion stopped after {n_nodes:,} histories",
+                at_least=True,
+            )
 
-    order = np.argsort(np.asarray(terminal_ids, dtype=np.int64), kind="stable")
-    terminal_utility = np.asarray(utilities, dtype=np.float64).reshape(-1, n_players)[order]
+    terminal_order = np.argsort(np.frombuffer(terminal_ids, dtype=np.int64), kind="stable")
+    terminal_utility = np.frombuffer(utilities, dtype=np.float64).reshape(-1, n_players)[terminal_order]
+    del utilities, terminal_ids
     width = max((len(a) for a in infoset_legal), default=1)
     infoset_actions = np.full((len(infoset_legal), width), -1, dtype=np.int32)
     for i, legal in enumerate(infoset_legal):

@@ -400,7 +400,7 @@ def test_registry_reports_bad_parameters() -> None:
 def test_too_large_deck_is_refused_before_allocating() -> None:
     game = leduc_mod.load(ranks=100, suits=4)
     assert game.num_histories() > 2**31
-    with pytest.raises(UnsupportedGame, match="2\\*\\*31"):
+    with pytest.raises(gamesolve.GameTooLargeError, match="2\\*\\*31"):
         game.compile()
 
 
