@@ -14,13 +14,15 @@ import logging
 import os
 import sys
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from typing import Any
 
 import numpy as np
 
+from gamesolve.budget import GENERIC_BYTES_PER_NODE, MAX_INDEX, SizeEstimate, get_memory_budget
 from gamesolve.compiled import CompiledGame, compile_game
-from gamesolve.errors import GameNotFoundError, UnsupportedGame
+from gamesolve.errors import GameNotFoundError, MalformedGameError, UnsupportedGame
 from gamesolve.protocols import State
 from gamesolve.spec import GameKind, GameSpec, Utility
 
@@ -28,6 +30,12 @@ __all__ = ["DEFAULT_MAX_NODES", "OpenSpielGame", "OpenSpielState", "load"]
 
 #: Largest tree :meth:`OpenSpielGame.compile` walks unless told otherwise (seconds to a minute, by game).
 DEFAULT_MAX_NODES = 2_000_000
+#: Wall-clock seconds :meth:`OpenSpielGame.size_estimate` may spend on random rollouts.
+ESTIMATE_SECONDS = 0.25
+#: Most rollouts :meth:`OpenSpielGame.size_estimate` runs (small trees stop here, well under a second).
+ESTIMATE_ROLLOUTS = 2000
+#: Bytes per information set besides its key's characters (string object, map and list entries).
+_KEY_OVERHEAD = 200
 
 log = logging.getLogger(__name__)
 
@@ -171,8 +179,95 @@ class OpenSpielGame:
         """The root history."""
         return OpenSpielState(self._game.new_initial_state())
 
+    def size_estimate(
+        self, *, seconds: float = ESTIMATE_SECONDS, rollouts: int = ESTIMATE_ROLLOUTS, seed: int = 0
+    ) -> SizeEstimate:
+        """Estimate the size of the tree (and the memory to compile it) by random rollouts.
+
+        Knuth's estimator (Knuth 1975, "Estimating the efficiency of backtrack programs"): along a
+        path drawn uniformly at random (every legal action and every chance outcome equally
+        likely), the product of the branching factors down to depth ``d`` is an unbiased estimate
+        of the number of histories at depth ``d``; the mean over rollouts estimates the tree size,
+        and the same weights applied to the information-state strings met on the way estimate the
+        memory the keys take (counting every decision history as its own infoset: an upper bound).
+        Rollouts stop after ``seconds``, after ``rollouts`` paths, or as soon as the estimate is a
+        hundred times the memory budget (chess is refused after one rollout).
+
+        Args:
+            seconds: Time allowed for the rollouts.
+            rollouts: Most rollouts.
+            seed: Seed of the rollouts' generator (the estimate is reproducible for a given seed).
+
+        Returns:
+            The estimate (``exact=False``): histories and peak bytes of :meth:`compile`.
+
+        Raises:
+            MalformedGameError: OpenSpiel fails while playing the game (bad parameters).
+        """
+        pyspiel = _pyspiel()
+        rng = np.random.default_rng(seed)
+        per_node = GENERIC_BYTES_PER_NODE + 4 * self._spec.num_players
+        stop_at = 100 * get_memory_budget()
+        deadline = time.perf_counter() + seconds
+        max_steps = _max_history_length(self._game)
+        total_nodes = 0
+        total_key_bytes = 0
+        done = 0
+        try:
+            with _quiet_stderr():
+                while done < rollouts:
+                    nodes, key_bytes = self._rollout(rng, max_steps, deadline)
+                    total_nodes += nodes
+                    total_key_bytes += key_bytes
+                    done += 1
+                    if time.perf_counter() > deadline:
+                        break
+                    if (total_nodes * per_node + total_key_bytes) // done > stop_at:
+                        break
+        except pyspiel.SpielError as exc:
+            hint = _parameter_hint(self._name)
+            raise MalformedGameError(
+                f"OpenSpiel fails while playing {self._name!r}: {_first_line(exc)}{hint}"
+            ) from None
+        nodes = max(1, total_nodes // done)
+        nbytes = (total_nodes * per_node + total_key_bytes) // done
+        log.debug("estimated %s at %d histories, %d bytes, from %d rollouts", self._name, nodes, nbytes, done)
+        return SizeEstimate(self._name, "compile", nbytes, nodes, "histories", exact=False)
+
+    def _rollout(self, rng: np.random.Generator, max_steps: int, deadline: float) -> tuple[int, int]:
+        """One uniform random path: Knuth-weighted counts of histories and of key bytes."""
+        state = self._game.new_initial_state()
+        weight = 1  # number of histories at this depth, as estimated by this path (exact int)
+        nodes = 1
+        key_bytes = 0
+        for step in range(max_steps):
+            if state.is_terminal():
+                break
+            if state.is_chance_node():
+                choices = [a for a, _ in state.chance_outcomes()]
+            else:
+                choices = state.legal_actions()
+                player = state.current_player()
+                key_bytes += weight * (_KEY_OVERHEAD + len(state.information_state_string(player)))
+            if not choices:
+                raise MalformedGameError(
+                    f"OpenSpiel game {self._name!r} has a history that is not terminal but offers no "
+                    f"action{_parameter_hint(self._name)}"
+                )
+            weight *= len(choices)
+            nodes += weight
+            state.apply_action(int(choices[int(rng.integers(len(choices)))]))
+            if step % 64 == 63 and time.perf_counter() > deadline:
+                break
+        return nodes, key_bytes
+
     def compile(self, *, max_nodes: int | None = DEFAULT_MAX_NODES) -> CompiledGame:
         """Compile once (walking every history) and cache the result.
+
+        The tree's size is estimated first (:meth:`size_estimate`, a fraction of a second): a game
+        that would need more than the memory budget (:mod:`gamesolve.budget`), or far more
+        histories than ``max_nodes``, is refused before the walk starts; the walk itself stops as
+        soon as it passes either limit.
 
         Args:
             max_nodes: Refuse games with more histories than this (walking OpenSpiel states costs
@@ -180,10 +275,28 @@ class OpenSpielGame:
 
         Raises:
             UnsupportedGame: The tree is larger than ``max_nodes``.
+            GameTooLargeError: The tree would not fit in the memory budget.
+            MalformedGameError: OpenSpiel fails while playing the game.
         """
         with self._lock:
             if self._compiled is None:
-                self._compiled = compile_game(self, max_nodes=max_nodes)
+                estimate = self.size_estimate()
+                if max_nodes is not None and estimate.count > 10 * max_nodes:
+                    raise UnsupportedGame(
+                        f"{self._name} has {estimate.detail} (estimated by sampling), more than "
+                        f"max_nodes={max_nodes:,}; too large to compile exactly (pass a larger "
+                        "max_nodes to compile() to try anyway)"
+                    )
+                estimate.require(max_index=MAX_INDEX)
+                pyspiel = _pyspiel()
+                try:
+                    with _quiet_stderr():
+                        self._compiled = compile_game(self, max_nodes=max_nodes)
+                except pyspiel.SpielError as exc:
+                    raise MalformedGameError(
+                        f"OpenSpiel fails while walking {self._name!r}: {_first_line(exc)}"
+                        f"{_parameter_hint(self._name)}"
+                    ) from None
             return self._compiled
 
     def to_normal_form(self) -> Any:
@@ -226,11 +339,85 @@ class OpenSpielGame:
         return f"OpenSpielGame({self._name!r})"
 
 
+def _max_history_length(game: Any) -> int:
+    """Most moves in one history: OpenSpiel's longest game plus its most chance moves (and one)."""
+    length = int(game.max_game_length())
+    with contextlib.suppress(Exception):
+        length += int(game.max_chance_nodes_in_history())
+    return max(1, length) + 1
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _parameter_hint(name: str) -> str:
+    """``"; check its parameters numdice=0"`` for a game string with parameters, else ``""``."""
+    if "(" not in name:
+        return ""
+    from gamesolve.registry import parse_game_string
+
+    try:
+        _, params = parse_game_string(name)
+    except GameNotFoundError:
+        return ""
+    shown = ", ".join(f"{k}={v}" for k, v in params.items())
+    return f"; check its parameters {shown}" if shown else ""
+
+
+def _probe(game: Any, name: str) -> None:
+    """Play one short random game, so that parameters OpenSpiel accepts but cannot play fail here.
+
+    OpenSpiel checks few parameter values when it loads a game: ``liars_dice(numdice=0)`` loads and
+    then fails on the first die roll, ``numdice=-1`` on the first state. One rollout (at most a few
+    hundred moves) finds these at once.
+
+    Raises:
+        GameNotFoundError: The game cannot be played with these parameters.
+    """
+    pyspiel = _pyspiel()
+    hint = _parameter_hint(name)
+    if int(game.num_distinct_actions()) < 1 or int(game.max_game_length()) < 1:
+        raise GameNotFoundError(
+            f"OpenSpiel game {name!r} has no actions or no moves with these parameters{hint}"
+        )
+    rng = np.random.default_rng(0)
+    try:
+        with _quiet_stderr():
+            state = game.new_initial_state()
+            for _ in range(min(_max_history_length(game), 1000)):
+                if state.is_terminal():
+                    break
+                if state.is_chance_node():
+                    choices = [a for a, _ in state.chance_outcomes()]
+                elif state.is_simultaneous_node():
+                    joint = [list(state.legal_actions(p)) for p in range(game.num_players())]
+                    if any(not acts for acts in joint):
+                        raise GameNotFoundError(f"OpenSpiel game {name!r} offers a player no action{hint}")
+                    state.apply_actions([int(acts[int(rng.integers(len(acts)))]) for acts in joint])
+                    continue
+                else:
+                    choices = state.legal_actions()
+                if not choices:
+                    raise GameNotFoundError(
+                        f"OpenSpiel game {name!r} reaches a history that is not terminal but offers no "
+                        f"action{hint}"
+                    )
+                state.apply_action(int(choices[int(rng.integers(len(choices)))]))
+    except (pyspiel.SpielError, RuntimeError, ValueError, IndexError, OverflowError, MemoryError) as exc:
+        raise GameNotFoundError(f"OpenSpiel cannot play {name!r}: {_first_line(exc)}{hint}") from None
+
+
 def load(name: str) -> OpenSpielGame:
     """Load an OpenSpiel game by its game string.
 
+    The game is played once at random right away, so that parameter values OpenSpiel accepts but
+    cannot play (``liars_dice(numdice=0)``) fail here, naming the game and its parameters.
+
     Raises:
-        GameNotFoundError: OpenSpiel does not know the name or rejects its parameters.
+        GameNotFoundError: OpenSpiel does not know the name, rejects its parameters, or fails
+            when playing it.
         UnsupportedGame: The game cannot be compiled exactly (sampled chance, no infoset strings).
     """
     pyspiel = _pyspiel()
@@ -244,9 +431,8 @@ def load(name: str) -> OpenSpielGame:
         with _quiet_stderr():
             game = pyspiel.load_game(name)
     except Exception as exc:  # pyspiel raises plain RuntimeError/SpielError
-        text = str(exc).strip()
-        msg = text.splitlines()[0] if text else type(exc).__name__
-        raise GameNotFoundError(f"OpenSpiel cannot load {name!r}: {msg}") from exc
+        raise GameNotFoundError(f"OpenSpiel cannot load {name!r}: {_first_line(exc)}") from exc
+    _probe(game, name)
     if game.get_type().dynamics == pyspiel.GameType.Dynamics.SIMULTANEOUS:
         log.info("converting simultaneous-move game %s to turn-based form", name)
         return OpenSpielGame(pyspiel.convert_to_turn_based(game), name, simultaneous=game)
