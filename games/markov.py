@@ -12,6 +12,7 @@ Every function returns a validated :class:`~gamesolve.markov.TabularMarkovGame`.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -20,6 +21,7 @@ import scipy.sparse as sp
 from numpy.typing import ArrayLike, NDArray
 
 from games._params import parse_bool, parse_float, parse_int
+from gamesolve.budget import SizeEstimate
 from gamesolve.errors import GameNotFoundError
 from gamesolve.markov import TabularMarkovGame, markov_game
 
@@ -28,6 +30,35 @@ __all__ = ["fishery", "pursuit_evasion", "random_markov", "repeated", "soccer", 
 #: Grid moves shared by soccer and pursuit-evasion: (row step, column step).
 _MOVES = ((-1, 0), (1, 0), (0, 1), (0, -1), (0, 0))
 _MOVE_NAMES = ("N", "S", "E", "W", "stand")
+#: Most players: the dense arrays have one axis per player plus two (numpy allows 64 axes).
+_MAX_PLAYERS = 62
+
+
+def _require(what: str, nbytes: int, states: int, joint: int) -> None:
+    """Refuse (GameTooLargeError) a game whose arrays would not fit in the memory budget.
+
+    ``nbytes`` is the builder's peak, estimated from the parameters before anything is allocated
+    (the constants below were measured with tracemalloc on small and medium instances).
+    """
+    extra = (
+        f"{joint:,} joint actions each" if joint < 10**15 else f"10^{len(str(joint)) - 1} joint actions each"
+    )
+    SizeEstimate(what, "build", nbytes, states, "states", extra=extra).require()
+
+
+def _tabular_bytes(states: int, joint: int, players: int, nonzeros: int, feature_bytes: int) -> int:
+    """Peak bytes of :func:`gamesolve.markov.markov_game` on arrays of these sizes.
+
+    The sparse transition is copied a few times (deduplicated, renormalized, sorted: about 48
+    bytes per nonzero), the rewards twice more (``[P, S, J]`` float64), and every state gets a name
+    and a feature row.
+    """
+    return 48 * nonzeros + 40 * players * states * joint + 24 * states * joint + 100 * states + feature_bytes
+
+
+def _default_features(states: int) -> int:
+    """Bytes of markov_game's default features: one-hot up to 4096 states, an index above."""
+    return 4 * states * states if states <= 4096 else 4 * states
 
 
 def two_state(discount: Any = 0.9) -> TabularMarkovGame:
@@ -101,6 +132,17 @@ def soccer(rows: Any = 4, cols: Any = 5, discount: Any = 0.9) -> TabularMarkovGa
     gamma = parse_float("soccer", "discount", discount)
     if n_rows < 2 or n_cols < 3:
         raise GameNotFoundError(f"soccer needs at least 2 rows and 3 columns, got {n_rows}x{n_cols}")
+    n_squares = n_rows * n_cols
+    n_states = 2 * n_squares * (n_squares - 1) + 2
+    nonzeros = 28 * n_states  # 25 joint actions, a few with two outcomes (random move order)
+    _require(
+        f"soccer(rows={n_rows},cols={n_cols})",
+        # Python lists of the sparse entries (~180 bytes a nonzero), the state index and names
+        # (~400 bytes a state), the features (one-hot squares) and the rewards.
+        180 * nonzeros + 400 * n_states + 4 * n_states * (2 * n_squares + 3) + 600 * n_states,
+        n_states,
+        25,
+    )
     cells = [(r, c) for r in range(n_rows) for c in range(n_cols)]
     goal_rows = {n_rows // 2 - 1, n_rows // 2} if n_rows % 2 == 0 else {n_rows // 2}
     states: list[tuple[int, int, int]] = [
@@ -111,7 +153,7 @@ def soccer(rows: Any = 4, cols: Any = 5, discount: Any = 0.9) -> TabularMarkovGa
     s_count = len(states) + 2
     a_start = (n_rows // 2 - 1, n_cols - 2)
     b_start = _reflect(a_start, n_rows, n_cols)
-    start = (cells.index(a_start), cells.index(b_start))
+    start = (a_start[0] * n_cols + a_start[1], b_start[0] * n_cols + b_start[1])
 
     rows_idx: list[int] = []
     cols_idx: list[int] = []
@@ -137,7 +179,7 @@ def soccer(rows: Any = 4, cols: Any = 5, discount: Any = 0.9) -> TabularMarkovGa
                 return ball, 1
         if not (0 <= nr < n_rows and 0 <= nc < n_cols):
             return ball, -1
-        target = cells.index((nr, nc))
+        target = nr * n_cols + nc  # cells lists the squares row by row
         if target == pos[1 - who]:
             return 1 - who, -1
         pos[who] = target
@@ -207,6 +249,15 @@ def pursuit_evasion(size: Any = 4, discount: Any = 0.95, radius: Any = 1) -> Tab
     gamma = parse_float("pursuit_evasion", "discount", discount)
     if n < 2:
         raise GameNotFoundError(f"pursuit_evasion needs size >= 2, got {n}")
+    n_states = n**4 + 1
+    _require(
+        f"pursuit_evasion(size={n})",
+        # Python lists of the 25 transitions of every state (~190 bytes each), the one-hot
+        # features (2 n^2 float32 per state) and the names and rewards.
+        190 * 25 * n_states + 8 * n * n * n_states + 300 * n_states,
+        n_states,
+        25,
+    )
     cells = n * n
     s_count = cells * cells + 1
     caught = cells * cells
@@ -284,7 +335,7 @@ def random_markov(
         zero_sum: Two-player zero-sum rewards (needs ``players == 2``).
     """
     s_count = parse_int("random_markov", "states", states, minimum=1)
-    n_players = parse_int("random_markov", "players", players, minimum=1)
+    n_players = parse_int("random_markov", "players", players, minimum=1, maximum=_MAX_PLAYERS)
     k = parse_int("random_markov", "successors", successors, minimum=1)
     gamma = parse_float("random_markov", "discount", discount)
     zs = parse_bool("random_markov", "zero_sum", zero_sum)
@@ -300,8 +351,14 @@ def random_markov(
         raise GameNotFoundError("random_markov needs states, successors and actions >= 1")
     if zs and n_players != 2:
         raise GameNotFoundError("zero_sum random games need players=2")
+    joint = math.prod(counts)
+    _require(
+        f"random_markov(states={s_count},actions={'x'.join(map(str, counts))},successors={k})",
+        _tabular_bytes(s_count, joint, n_players, s_count * joint * k, _default_features(s_count)),
+        s_count,
+        joint,
+    )
     rng = np.random.default_rng(parse_int("random_markov", "seed", seed, minimum=0))
-    joint = int(np.prod(counts))
     rows = s_count * joint
     nxt = rng.integers(0, s_count, size=(rows, k))  # [S * J, k]
     probs = rng.dirichlet(np.ones(k), size=rows) if k > 1 else np.ones((rows, 1))  # [S * J, k]
@@ -331,7 +388,7 @@ def fishery(players: Any = 3, levels: Any = 6, discount: Any = 0.9, regrowth: An
     empty stock never recovers (the terminal collapse). Greedy play empties the sea, so the game
     has the tension of the tragedy of the commons.
     """
-    n = parse_int("fishery", "players", players, minimum=1)
+    n = parse_int("fishery", "players", players, minimum=1, maximum=_MAX_PLAYERS)
     top = parse_int("fishery", "levels", levels, minimum=2)
     gamma = parse_float("fishery", "discount", discount)
     grow = parse_float("fishery", "regrowth", regrowth, minimum=0.0, maximum=1.0)
@@ -339,6 +396,14 @@ def fishery(players: Any = 3, levels: Any = 6, discount: Any = 0.9, regrowth: An
         raise GameNotFoundError("fishery needs players >= 1, levels >= 2 and regrowth in [0, 1]")
     counts = (3,) * n
     joint = 3**n
+    _require(
+        f"fishery(players={n},levels={top})",
+        # The dense transition [T, J, T] and its finiteness mask, the rewards [n, T, J] (built,
+        # reshaped, copied), the asks [J, n] and markov_game's sparse copies.
+        16 * top * top * joint + 36 * n * top * joint + 16 * n * joint + _default_features(top),
+        top,
+        joint,
+    )
     asks = np.array(np.unravel_index(np.arange(joint), counts)).T  # [J, n]
     transition = np.zeros((top, joint, top))
     reward = np.zeros((n, top, joint))

@@ -28,6 +28,7 @@ from numpy.typing import NDArray
 
 from games._params import GameParameterError, parse_float, parse_int
 from games.normal_form import check_rng
+from gamesolve.budget import SizeEstimate
 from gamesolve.mean_field import MeanFieldGame, mean_field_game
 
 __all__ = ["crowd_aversion", "random_mean_field_game"]
@@ -100,8 +101,15 @@ def crowd_aversion(
 
     Raises:
         GameParameterError: A parameter out of range (named in the message).
+        GameTooLargeError: The dense ``[S, A, S]`` transitions would not fit in the memory budget.
     """
     n = parse_int(_GAME, "states", states, minimum=2)
+    a_count = 2 if n == 2 else 3
+    # The dense transition [S, A, S] float64 exists about five times at once while
+    # mean_field_game checks it (measured with tracemalloc: 40 S^2 A bytes at 300 states).
+    SizeEstimate(
+        f"{_GAME}(states={n})", "build", 40 * n * n * a_count, n, "states", extra=f"{a_count} actions each"
+    ).require()
     w = _parse_float("crowd_weight", crowd_weight, minimum=0.0)
     cost = _parse_float("move_cost", move_cost, minimum=0.0)
     b = _parse_bias(bias, n)  # [S]
@@ -120,7 +128,6 @@ def crowd_aversion(
     else:
         action_names = ("left", "stay", "right")
         offsets = (-1, 0, 1)
-    a_count = len(offsets)
     targets = (np.arange(n)[:, None] + np.array(offsets)[None, :]) % n  # [S, A] intended next state
     moves = np.array([off != 0 for off in offsets], dtype=np.float64)  # [A] 1 for a move
     base_reward = b[:, None] - cost * moves[None, :]  # [S, A]
@@ -176,6 +183,7 @@ def random_mean_field_game(
 
     Raises:
         ValueError: A parameter out of range.
+        GameTooLargeError: The dense ``[S, A, S]`` transitions would not fit in the memory budget.
     """
     rng = check_rng(rng)
     if isinstance(states, bool) or not isinstance(states, int) or states < 1:
@@ -186,6 +194,14 @@ def random_mean_field_game(
         raise ValueError(f"crowd_weight must be >= 0, got {crowd_weight!r}")
     if not 0 <= push <= 1:
         raise ValueError(f"push must be in [0, 1], got {push!r}")
+    SizeEstimate(
+        f"random_mean_field_game(states={states},actions={actions})",
+        "build",
+        40 * states * states * actions,
+        states,
+        "states",
+        extra=f"{actions} actions each",
+    ).require()
     base_reward = rng.normal(size=(states, actions))  # [S, A]
     base_p = rng.dirichlet(np.ones(states), size=(states, actions))  # [S, A, S]
     name = f"random_mfg_{states}x{actions}"

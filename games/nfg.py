@@ -38,11 +38,12 @@ from typing import Literal
 import numpy as np
 from numpy.typing import NDArray
 
+from gamesolve.budget import SizeEstimate
 from gamesolve.errors import GameNotFoundError, MalformedGameError
 from gamesolve.io import atomic_write_text
 from gamesolve.normal_form import TensorGame, normal_form_game
 
-__all__ = ["NfgDocument", "NfgSyntaxError", "dumps", "parse", "read", "read_document", "write"]
+__all__ = ["MAX_PLAYERS", "NfgDocument", "NfgSyntaxError", "dumps", "parse", "read", "read_document", "write"]
 
 Form = Literal["outcome", "payoff"]
 
@@ -59,6 +60,12 @@ _TOKEN = re.compile(
     r'|(?P<open>")'
 )
 _INTEGER = re.compile(r"\d+")
+#: Most players: the payoff array has one axis per player plus one, and numpy allows 64 axes.
+MAX_PLAYERS = 63
+#: Peak bytes per payoff entry while reading (the parsed list of floats, the array, its reordered
+#: copy and the game's own), and per profile (outcome indices), measured with tracemalloc.
+_BYTES_PER_ENTRY = 64
+_BYTES_PER_PROFILE = 48
 _DOUBLE_SPACE = re.compile(r"\s\s")
 
 
@@ -90,9 +97,14 @@ class _Token:
     def describe(self) -> str:
         if self.kind == "eof":
             return "end of file"
+        shown = (
+            repr(self.text)
+            if len(self.text) <= 60
+            else f"{self.text[:40]!r}...({len(self.text):,} characters)"
+        )
         if self.kind == "text":
-            return f"string {self.text!r}"
-        return f"{self.kind if self.kind in ('number', 'word') else 'token'} {self.text!r}"
+            return f"string {shown}"
+        return f"{self.kind if self.kind in ('number', 'word') else 'token'} {shown}"
 
 
 def _unescape(raw: str) -> str:
@@ -150,6 +162,7 @@ class _Parser:
 
     def __init__(self, text: str, source: str) -> None:
         self.source = source
+        self.text = text
         self._tokens = _tokens(text, source)
         self.current = next(self._tokens)
 
@@ -172,6 +185,8 @@ class _Parser:
         token = self.expect("number", what)
         if not _INTEGER.fullmatch(token.text):
             raise self.error(f"expected {what} (a non-negative integer)", token)
+        if len(token.text) > 18:  # beyond any count a file can back (and Python's digit limit)
+            raise self.error(f"{what} is too large", token)
         return int(token.text), token
 
     def payoff(self, what: str) -> float:
@@ -244,10 +259,16 @@ def parse(text: str, *, source: str = "<string>", default_name: str = "nfg") -> 
     players: list[str] = []
     while p.current.kind == "text":
         players.append(p.advance().text)
-    p.expect("}", "a quoted player name or '}' closing the list of players")
+    closing = p.expect("}", "a quoted player name or '}' closing the list of players")
     if not players:
         raise p.error("the game must have at least one player")
     n_players = len(players)
+    if n_players > MAX_PLAYERS:
+        raise p.error(
+            f"the game has {n_players} players; at most {MAX_PLAYERS} are supported (a payoff array "
+            "has one axis per player plus one)",
+            closing,
+        )
 
     # Strategies: a nested list of labels, or one count per player.
     p.expect("{", "'{' opening the list of strategies")
@@ -262,15 +283,34 @@ def parse(text: str, *, source: str = "<string>", default_name: str = "nfg") -> 
                 raise p.error(f"player {k + 1} ({players[k]!r}) needs at least one strategy label")
             p.expect("}", f"a quoted strategy label or '}}' closing player {k + 1}'s strategies")
             labels.append(tuple(names))
-    else:
+    counts: list[int] = []
+    if not labels:
         for k in range(n_players):
             count, token = p.integer(f"the number of strategies of player {k + 1} ({players[k]!r})")
             if count < 1:
                 raise p.error(f"player {k + 1} ({players[k]!r}) needs at least one strategy", token)
-            labels.append(tuple(str(s) for s in range(1, count + 1)))
-    p.expect("}", f"'}}' closing the strategies of the {n_players} player(s)")
-    shape = tuple(len(names) for names in labels)
+            counts.append(count)
+    end = p.expect("}", f"'}}' closing the strategies of the {n_players} player(s)")
+    shape = tuple(counts) if counts else tuple(len(names) for names in labels)
     num_profiles = math.prod(shape)
+    # Refuse from the header, before allocating: every profile needs at least one number (and a
+    # separator) in the body, so a file cannot describe more profiles than it has characters.
+    if num_profiles > len(text):
+        raise p.error(
+            f"the strategies give {_count(num_profiles)} profiles, but the file has only "
+            f"{len(text):,} characters (at least one number per profile is needed)",
+            end,
+        )
+    SizeEstimate(
+        f"game file {source}",
+        "read",
+        _BYTES_PER_ENTRY * n_players * num_profiles + _BYTES_PER_PROFILE * num_profiles,
+        num_profiles,
+        "strategy profiles",
+        extra=f"{n_players} players",
+    ).require()
+    if counts:
+        labels = [tuple(str(s) for s in range(1, count + 1)) for count in counts]
 
     comment = p.advance().text if p.current.kind == "text" else ""
 
@@ -292,9 +332,19 @@ def parse(text: str, *, source: str = "<string>", default_name: str = "nfg") -> 
     return NfgDocument(game=game, title=title, player_names=tuple(players), comment=comment, form=form)
 
 
+def _count(n: int) -> str:
+    """``"1,000,000"``, or ``"10^18"`` for numbers beyond 10**15."""
+    return f"{n:,}" if n < 10**15 else f"10^{len(str(n)) - 1}"
+
+
 def _payoff_body(p: _Parser, n_players: int, num_profiles: int) -> NDArray[np.float64]:
     values: list[float] = []
     expected = n_players * num_profiles
+    if expected > len(p.text) // 2 + 1:
+        raise p.error(
+            f"expected {_count(expected)} payoffs ({n_players} player(s) x {_count(num_profiles)} "
+            f"profile(s)), but the file has only {len(p.text):,} characters"
+        )
     while p.current.kind == "number" and len(values) < expected:
         values.append(p.payoff(f"payoff #{len(values) + 1}"))
     if len(values) < expected:
