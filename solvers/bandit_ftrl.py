@@ -61,7 +61,6 @@ True
 from __future__ import annotations
 
 import logging
-import math
 from typing import Any, ClassVar
 
 import numpy as np
@@ -73,6 +72,7 @@ from gamesolve.kernels.mccfr import max_depth
 from gamesolve.policy import TabularPolicy
 from gamesolve.run import Iterate
 from gamesolve.spec import GameSpec
+from gamesolve.validation import check_int, check_real
 from solvers._common import check_extensive_form, prepare_extensive_form, require_two_player_zero_sum
 
 __all__ = ["AdaptiveFTRL", "BalancedFTRL", "TreeplexGeometry", "treeplex_geometry"]
@@ -145,16 +145,6 @@ def treeplex_geometry(game: CompiledGame) -> TreeplexGeometry:
     return geometry
 
 
-def _positive(owner: str, name: str, value: Any) -> float:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{owner}: {name} must be a positive number, got {value!r}") from None
-    if isinstance(value, bool) or not (math.isfinite(number) and number > 0):
-        raise ValueError(f"{owner}: {name} must be a positive finite number, got {value!r}")
-    return number
-
-
 class _TrajectoryFTRL:
     """The shared core: state layout, door checks, one kernel; subclasses only pick the rates."""
 
@@ -164,16 +154,11 @@ class _TrajectoryFTRL:
     track_iterates = True
 
     def __init__(self, eta: float = 1.0, gamma: float = 0.1, *, horizon_episodes: int | None = None) -> None:
-        owner = type(self).__name__
-        self.eta = _positive(owner, "eta", eta)
-        self.gamma = _positive(owner, "gamma", gamma)
-        if horizon_episodes is not None and (
-            isinstance(horizon_episodes, bool) or not isinstance(horizon_episodes, int | np.integer)
-        ):
-            raise ValueError(f"{owner}: horizon_episodes must be a positive integer or None")
-        if horizon_episodes is not None and horizon_episodes < 1:
-            raise ValueError(f"{owner}: horizon_episodes must be >= 1, got {horizon_episodes}")
-        self.horizon_episodes = None if horizon_episodes is None else int(horizon_episodes)
+        self.eta = check_real("eta", eta, minimum=0.0, min_inclusive=False)
+        self.gamma = check_real("gamma", gamma, minimum=0.0, min_inclusive=False)
+        self.horizon_episodes = (
+            None if horizon_episodes is None else check_int("horizon_episodes", horizon_episodes, minimum=1)
+        )
 
     def config(self) -> dict[str, Any]:
         """The configuration as JSON-ready values."""
@@ -329,14 +314,16 @@ class BalancedFTRL(_TrajectoryFTRL):
     matches the lower bound); the last iterate need not. See the module docstring.
 
     Args:
-        eta: Multiplier of the theoretical learning rate ``sqrt(iota / (H A_X T))``.
-        gamma: Multiplier of the theoretical implicit exploration (same scale; default 0.1).
-        horizon_episodes: The number of episodes ``T`` of the run, for the fixed-rate tuning;
-            ``None`` (default) uses the anytime rates with ``T`` replaced by the episode number.
+        eta: Multiplier of the theoretical learning rate ``sqrt(iota / (H A_X T))`` (finite, > 0).
+        gamma: Multiplier of the theoretical implicit exploration (same scale; finite, > 0;
+            default 0.1).
+        horizon_episodes: The number of episodes ``T`` of the run (an integer >= 1), for the
+            fixed-rate tuning; ``None`` (default) uses the anytime rates with ``T`` replaced by the
+            episode number.
 
     Raises:
-        ValueError: ``eta`` or ``gamma`` is not a positive number, or ``horizon_episodes`` is not a
-            positive integer.
+        InvalidArgumentError: ``eta`` or ``gamma`` is not a finite positive number, or
+            ``horizon_episodes`` is not a positive integer.
     """
 
     name = "balanced-ftrl"
@@ -359,7 +346,7 @@ class AdaptiveFTRL(_TrajectoryFTRL):
             ``eta_x = eta T / P(x)``); ``None`` (default) uses ``T_eff = t``, the episode number.
 
     Raises:
-        ValueError: As for :class:`BalancedFTRL`.
+        InvalidArgumentError: As for :class:`BalancedFTRL`.
     """
 
     name = "adaptive-ftrl"

@@ -50,7 +50,6 @@ True
 from __future__ import annotations
 
 import logging
-import math
 import weakref
 from collections.abc import Sequence
 from typing import Any
@@ -59,7 +58,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from gamesolve.compiled import CompiledGame
-from gamesolve.errors import UnsupportedGame
+from gamesolve.errors import InvalidArgumentError, InvalidPolicyError, UnsupportedGame
 from gamesolve.kernels.dilated import (
     behavior_from_sequence,
     local_softmax,
@@ -74,6 +73,7 @@ from gamesolve.protocols import CHANCE, TERMINAL
 from gamesolve.run import Iterate
 from gamesolve.sequence_form import sequence_form as sequence_form_of
 from gamesolve.spec import GameSpec
+from gamesolve.validation import check_bool, check_choice, check_int, check_real
 from solvers._common import check_extensive_form, prepare_extensive_form, require_two_player_zero_sum
 
 __all__ = [
@@ -200,7 +200,9 @@ def infoset_weights(
     """
     if isinstance(scheme, str):
         if scheme not in _WEIGHT_SCHEMES:
-            raise ValueError(f"weights must be one of {_WEIGHT_SCHEMES} or an array, got {scheme!r}")
+            raise InvalidArgumentError(
+                f"weights must be one of {', '.join(_WEIGHT_SCHEMES)} or an array, got {scheme!r}"
+            )
         if scheme == "uniform":
             return np.ones(game.num_infosets)
         if scheme == "chance":
@@ -219,7 +221,9 @@ def infoset_weights(
         return weights
     weights = np.asarray(scheme, dtype=np.float64)
     if weights.shape != (game.num_infosets,) or not np.all(np.isfinite(weights)) or np.any(weights <= 0):
-        raise ValueError(f"weights must be {game.num_infosets} positive finite numbers (one per infoset)")
+        raise InvalidArgumentError(
+            f"weights must be {game.num_infosets} positive finite numbers (one per infoset)"
+        )
     return weights
 
 
@@ -325,9 +329,19 @@ def regularized_gap(
     of the reduced normal form at temperature ``alpha``.
     """
     compiled = prepare_extensive_form("regularized_gap", game)
-    probs = np.ascontiguousarray(
-        policy.probs if isinstance(policy, TabularPolicy) else policy, dtype=np.float64
-    )
+    alpha = check_real("alpha", alpha, minimum=0.0, min_inclusive=False)
+    try:
+        probs = np.ascontiguousarray(
+            policy.probs if isinstance(policy, TabularPolicy) else policy, dtype=np.float64
+        )
+    except (TypeError, ValueError):
+        raise InvalidPolicyError("policy must be a TabularPolicy or a numeric [I, A] array") from None
+    expected = (compiled.num_infosets, compiled.max_actions)
+    if probs.shape != expected or not np.all(np.isfinite(probs)) or np.any(probs < 0):
+        raise InvalidPolicyError(
+            f"policy must be a [I, A] = {list(expected)} array of finite probabilities >= 0, "
+            f"got shape {list(probs.shape)}"
+        )
     w = infoset_weights(compiled, weights)
     offset = _seq_offset(compiled)
     n_seq = int(compiled.num_sequences.sum())
@@ -375,27 +389,27 @@ def regularized_gap(
 
 
 def _positive(name: str, value: float | None) -> float | None:
+    """``None``, or ``value`` as a finite float > 0 (else InvalidArgumentError naming ``name``)."""
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int | float | np.floating | np.integer):
-        raise ValueError(f"{name} must be a positive number, got {value!r}")
-    v = float(value)
-    if not (math.isfinite(v) and v > 0):
-        raise ValueError(f"{name} must be a positive number, got {value!r}")
-    return v
+    return check_real(name, value, minimum=0.0, min_inclusive=False)
 
 
 def _choice(name: str, value: str, allowed: tuple[str, ...]) -> str:
-    if value not in allowed:
-        raise ValueError(f"{name} must be one of {allowed}, got {value!r}")
-    return value
+    return check_choice(name, value, allowed)
 
 
 def _weights_config(weights: str | Sequence[float] | NDArray[np.float64]) -> str | list[float]:
+    """A weight scheme name, or explicit weights as a list of finite positive floats."""
     if isinstance(weights, str):
-        _choice("weights", weights, _WEIGHT_SCHEMES)
-        return weights
-    return [float(w) for w in np.asarray(weights, dtype=np.float64).ravel()]
+        return _choice("weights", weights, _WEIGHT_SCHEMES)
+    expected = f"one of {', '.join(_WEIGHT_SCHEMES)} or a list of positive finite numbers (one per infoset)"
+    if isinstance(weights, bool | int | float | np.number) or weights is None:
+        raise InvalidArgumentError(f"weights must be {expected}, got {weights!r}")
+    values = list(np.asarray(weights, dtype=object).ravel())
+    if not values:
+        raise InvalidArgumentError(f"weights must be {expected}, got an empty list")
+    return [check_real(f"weights[{k}]", w, minimum=0.0, min_inclusive=False) for k, w in enumerate(values)]
 
 
 # ------------------------------------------------------------------------------------- base
@@ -537,7 +551,7 @@ class DilatedOMD(_Dilated):
     (average): Kuhn 9e-3, Leduc 0.13, ``liars_dice(dice_sides=3)`` 3.7e-3.
 
     Args:
-        eta: Step size. Default with the ``"chance"`` weights: ``2 / E|u|`` optimistic, ``5 /
+        eta: Step size (finite, > 0). Default with the ``"chance"`` weights: ``2 / E|u|`` optimistic, ``5 /
             E|u|`` plain (``E|u|`` = mean absolute payoff under chance and uniform play; Leduc
             3.36, Kuhn 1.375); with other weights ``10 / (M d)`` optimistic and ``1 / (M d)``
             plain (``M = max |u|``, ``d`` = treeplex depth; Leduc ``M = 13``, ``d = 4``).
@@ -562,12 +576,12 @@ class DilatedOMD(_Dilated):
         output: str | None = None,
     ) -> None:
         self.eta = _positive("eta", eta)
-        self.lazy = bool(lazy)
-        self.optimistic = bool(optimistic)
+        self.lazy = lazy = check_bool("lazy", lazy)
+        self.optimistic = optimistic = check_bool("optimistic", optimistic)
         self.schedule = _choice(
             "schedule", schedule or ("constant" if optimistic else "sqrt"), ("constant", "sqrt")
         )
-        self.alternating = bool(alternating)
+        self.alternating = check_bool("alternating", alternating)
         self.weights = _weights_config(weights if weights is not None else "chance")
         out = _choice("output", output or ("last" if optimistic else "average"), ("average", "last"))
         self.output = Iterate.CURRENT if out == "last" else Iterate.AVERAGE
@@ -658,18 +672,20 @@ class DilatedMMD(_Dilated):
       we tried, so annealing is the recommended route to a Nash equilibrium.
 
     Args:
-        alpha: Temperature in payoff units (initial temperature when annealing). Default ``0.05
+        alpha: Temperature in payoff units (finite, > 0; the initial one when annealing). Default ``0.05
             M`` for a fixed temperature (``M = max |u|``), ``0.25 M`` with a moving magnet, ``5 /
             eta`` when annealing (tracking needs ``eta alpha >> anneal``).
-        eta: Step size. Default ``alpha / M^2`` for a fixed temperature (OpenSpiel's default);
+        eta: Step size (finite, > 0). Default ``alpha / M^2`` for a fixed temperature (OpenSpiel's default);
             ``10 / (M d)`` with a moving magnet (``d`` = treeplex depth); ``2 / E|u|`` when
             annealing (``E|u|`` = mean absolute payoff under chance and uniform play: Kuhn 1.375,
             Leduc 3.36), which with the ``"chance"`` weights was stable on every game we tried
             (Kuhn became unstable at ``eta = 2``, i.e. ``2.75 / E|u|``).
-        anneal: Exponent ``p`` of ``alpha_t = alpha / t^p`` (``0``: fixed; ``True`` means 1).
+        anneal: Exponent ``p`` in ``[0, 1]`` of ``alpha_t = alpha / t^p`` (``0``: fixed; ``True``
+            means 1).
         optimistic: Optimistic version. Default: ``True`` when annealing, else ``False``.
         magnet_rate: Moving-magnet rate ``lambda`` in ``[0, 1]`` (0: fixed magnet).
-        magnet_every: Move the magnet after every ``magnet_every``-th iteration (default 1).
+        magnet_every: Move the magnet after every ``magnet_every``-th iteration (an integer >= 1;
+            default 1).
         magnet: ``None`` (default: ``psi`` itself, or the uniform behavior magnet when annealing
             or with a moving magnet), ``"psi"`` or ``"uniform"`` (uniform behavior magnet
             ``D_psi(., uniform)``; differs from ``psi`` by a linear term that is not constant on
@@ -696,26 +712,23 @@ class DilatedMMD(_Dilated):
     ) -> None:
         self.alpha = _positive("alpha", alpha)
         self.eta = _positive("eta", eta)
-        power = 1.0 if anneal is True else float(anneal)
-        if not (math.isfinite(power) and 0.0 <= power <= 1.0):
-            raise ValueError(f"anneal must be an exponent in [0, 1] (or True for 1), got {anneal!r}")
+        # anneal: True/False are legal by design (the exponents 1 and 0)
+        power = (
+            float(anneal) if isinstance(anneal, bool) else check_real("anneal", anneal, minimum=0, maximum=1)
+        )
         self.anneal = power
-        self.optimistic = bool(power > 0 if optimistic is None else optimistic)
-        rate = float(magnet_rate)
-        if not (math.isfinite(rate) and 0.0 <= rate <= 1.0):
-            raise ValueError(f"magnet_rate must be in [0, 1], got {magnet_rate!r}")
+        self.optimistic = power > 0 if optimistic is None else check_bool("optimistic", optimistic)
+        rate = check_real("magnet_rate", magnet_rate, minimum=0.0, maximum=1.0)
         self.magnet_rate = rate
-        if isinstance(magnet_every, bool) or not isinstance(magnet_every, int) or magnet_every < 1:
-            raise ValueError(f"magnet_every must be a positive integer, got {magnet_every!r}")
-        self.magnet_every = magnet_every
-        if magnet not in (None, "psi", "uniform"):
-            raise ValueError(f"magnet must be None, 'psi' or 'uniform', got {magnet!r}")
-        if magnet is None:
+        self.magnet_every = check_int("magnet_every", magnet_every, minimum=1)
+        if magnet is not None:
+            magnet = check_choice("magnet", magnet, ("psi", "uniform"))
+        else:
             magnet = "uniform" if (power > 0 or rate > 0) else "psi"
         if magnet == "psi" and rate > 0:
-            raise ValueError("a moving magnet needs a behavior magnet (magnet='uniform')")
+            raise InvalidArgumentError("a moving magnet needs a behavior magnet (magnet='uniform')")
         self.magnet = magnet
-        self.alternating = bool(alternating)
+        self.alternating = check_bool("alternating", alternating)
         self.weights = _weights_config(
             weights if weights is not None else ("chance" if power > 0 else "uniform")
         )
@@ -802,7 +815,7 @@ class DilatedMirrorProx(_Dilated):
     ``leduc(ranks=4)`` 8e-2, ``liars_dice(dice_sides=3)`` 3e-17.
 
     Args:
-        eta: Step size; default with the ``"chance"`` weights ``5 / E|u|`` for the average
+        eta: Step size (finite, > 0); default with the ``"chance"`` weights ``5 / E|u|`` for the average
             (mirror-prox) and ``2 / E|u|`` for the last iterate (extragradient; at ``5 / E|u|``
             it cycles on Kuhn), ``E|u|`` = mean absolute payoff under chance and uniform play;
             ``10 / (M d)`` with other weights.

@@ -56,10 +56,12 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from gamesolve.errors import InvalidArgumentError
 from gamesolve.normal_form import MixedProfile, TensorGame
 from gamesolve.report import ExploitabilityReport
 from gamesolve.run import Iterate
 from gamesolve.spec import GameSpec, Utility
+from gamesolve.validation import check_bool, check_choice, check_int, check_real
 from solvers._common import check_normal_form, prepare_normal_form, require_two_player_zero_sum
 from solvers.homotopy import LogitPath
 
@@ -86,6 +88,9 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 _GEOMETRIES = ("entropy", "euclidean")
+#: Largest averaging exponent: iteration weights ``t ** averaging`` must stay finite for any
+#: feasible number of iterations (above 20 the average is the last iterate to within rounding).
+_MAX_EXPONENT = 20.0
 _TINY = 1e-300
 
 State = dict[str, NDArray[Any]]
@@ -194,26 +199,18 @@ def _is_two_player_zero_sum(spec: GameSpec) -> bool:
 
 
 def _require_geometry(geometry: str) -> str:
-    if geometry not in _GEOMETRIES:
-        raise ValueError(f"geometry must be one of {_GEOMETRIES}, got {geometry!r}")
-    return geometry
+    return check_choice("geometry", geometry, _GEOMETRIES)
 
 
 def _positive(name: str, value: float | None) -> float | None:
-    """``value`` as a float if it is ``None`` or a finite positive number, else ValueError."""
+    """``value`` as a float if it is ``None`` or a finite positive number, else InvalidArgumentError."""
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int | float | np.floating | np.integer):
-        raise ValueError(f"{name} must be a positive number, got {value!r}")
-    if not (math.isfinite(value) and value > 0):
-        raise ValueError(f"{name} must be a positive number, got {value!r}")
-    return float(value)
+    return check_real(name, value, minimum=0.0, min_inclusive=False)
 
 
 def _choice(name: str, value: str, allowed: Sequence[str]) -> str:
-    if value not in allowed:
-        raise ValueError(f"{name} must be one of {tuple(allowed)}, got {value!r}")
-    return value
+    return check_choice(name, value, allowed)
 
 
 def _check_start(start: Sequence[ArrayLike] | None) -> list[list[float]] | None:
@@ -223,10 +220,10 @@ def _check_start(start: Sequence[ArrayLike] | None) -> list[list[float]] | None:
     try:
         out = [[float(v) for v in np.asarray(s, dtype=np.float64).reshape(-1)] for s in start]
     except (TypeError, ValueError):
-        raise ValueError("start must be one probability vector per player") from None
+        raise InvalidArgumentError("start must be one probability vector per player") from None
     for k, s in enumerate(out):
         if not s or not all(math.isfinite(v) and v >= 0 for v in s) or abs(sum(s) - 1.0) > 1e-6:
-            raise ValueError(f"start[{k}] must be a probability vector, got {s}")
+            raise InvalidArgumentError(f"start[{k}] must be a probability vector, got {s}")
     return out
 
 
@@ -303,7 +300,7 @@ class _Base(abc.ABC):
         if len(self.start) != game.num_players or any(
             len(s) != n for s, n in zip(self.start, game.num_actions, strict=False)
         ):
-            raise ValueError(
+            raise InvalidArgumentError(
                 f"start must give one probability vector per player with {game.num_actions} entries"
             )
         return np.concatenate([np.asarray(s, dtype=np.float64) / sum(s) for s in self.start])
@@ -352,22 +349,14 @@ class _Base(abc.ABC):
 
 
 def _real(name: str, value: Any, *, low: float, high: float = math.inf, low_open: bool = False) -> float:
-    """``value`` as a float in ``[low, high]`` (``(low, high]`` with ``low_open``), else ValueError."""
-    ok = not isinstance(value, bool) and isinstance(value, int | float | np.floating | np.integer)
-    if ok:
-        v = float(value)
-        ok = math.isfinite(v) and (v > low if low_open else v >= low) and v <= high
-    if not ok:
-        left = "(" if low_open else "["
-        right = "]" if math.isfinite(high) else ")"
-        raise ValueError(f"{name} must be a number in {left}{low:g}, {high:g}{right}, got {value!r}")
-    return float(value)
+    """``value`` as a finite float in ``[low, high]`` (``(low, high]`` with ``low_open``)."""
+    return check_real(
+        name, value, minimum=low, maximum=high if math.isfinite(high) else None, min_inclusive=not low_open
+    )
 
 
 def _integer(name: str, value: Any, *, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
+    return check_int(name, value, minimum=minimum)
 
 
 def _player_gradient(game: TensorGame, parts: Sequence[NDArray[np.float64]], i: int) -> NDArray[np.float64]:
@@ -407,17 +396,21 @@ class RegretMatching(_Base):
         plus: Clip cumulative regrets at zero (RM+).
         predictive: Play ``[R + r_last]^+`` (predictive RM+).
         averaging: Weight of iteration ``t`` in the average is ``t ** averaging`` (0 uniform,
-            1 linear, 2 quadratic).
+            1 linear, 2 quadratic); a finite number in ``[0, 20]`` (larger weights would overflow
+            and already make the average the last iterate).
         alternating: Update the players one after another instead of simultaneously.
+
+    Every option is checked when the solver is built; a bad value raises
+    :class:`~gamesolve.errors.InvalidArgumentError` naming it.
     """
 
     def __init__(
         self, plus: bool = False, predictive: bool = False, averaging: float = 0.0, alternating: bool = False
     ) -> None:
-        self.plus = bool(plus)
-        self.predictive = bool(predictive)
-        self.averaging = _real("averaging", averaging, low=0.0)
-        self.alternating = bool(alternating)
+        self.plus = check_bool("plus", plus)
+        self.predictive = check_bool("predictive", predictive)
+        self.averaging = _real("averaging", averaging, low=0.0, high=_MAX_EXPONENT)
+        self.alternating = check_bool("alternating", alternating)
         self.name = "rm+" if plus else "regret-matching"
 
     def init(self, game: TensorGame, rng: np.random.Generator) -> State:
@@ -481,9 +474,9 @@ class MirrorDescent(_Base):
     unique equilibrium, linearly at an instance-dependent rate (Wei, Lee, Zhang & Luo 2021).
 
     Args:
-        eta: Step size. Default: optimistic ``0.1 / max|u|``; plain ``sqrt(8 ln m) / range(u)``
-            (entropy) or ``sqrt(2) / (range(u) sqrt(m))`` (Euclidean), with ``m`` the largest
-            number of actions.
+        eta: Step size, a finite number > 0. Default: optimistic ``0.1 / max|u|``; plain
+            ``sqrt(8 ln m) / range(u)`` (entropy) or ``sqrt(2) / (range(u) sqrt(m))``
+            (Euclidean), with ``m`` the largest number of actions.
         geometry: ``"entropy"`` or ``"euclidean"``.
         lazy: FTRL (play the regularized best response to the cumulative gradient) instead of
             greedy OMD steps. With entropy the two coincide.
@@ -507,9 +500,9 @@ class MirrorDescent(_Base):
     ) -> None:
         self.eta = _positive("eta", eta)
         self.start = _check_start(start)
-        self.geometry = _require_geometry(geometry)
-        self.lazy = bool(lazy)
-        self.optimistic = bool(optimistic)
+        self.geometry = geometry = _require_geometry(geometry)
+        self.lazy = lazy = check_bool("lazy", lazy)
+        self.optimistic = optimistic = check_bool("optimistic", optimistic)
         out = _choice("output", output or ("last" if optimistic else "average"), ("average", "last"))
         self.output_iterate = out
         self.output = Iterate.CURRENT if out == "last" else Iterate.AVERAGE
@@ -606,7 +599,7 @@ class ExtraGradient(_Base):
     (observed: gap < 1e-12 after 20k iterations on AMP and BRPS/50).
 
     Args:
-        eta: Step size; default ``0.5 / L`` (``L`` = spectral norm for two players; Popov
+        eta: Step size (finite, > 0); default ``0.5 / L`` (``L`` = spectral norm for two players; Popov
             ``0.25 / L``) for the Euclidean geometry, ``0.5 / max|u|`` for entropy.
         geometry: ``"euclidean"`` (extragradient, OGDA) or ``"entropy"`` (mirror-prox).
         popov: Reuse the previous half-step gradient (one gradient call per iteration): OGDA.
@@ -624,8 +617,8 @@ class ExtraGradient(_Base):
         start: Sequence[ArrayLike] | None = None,
     ) -> None:
         self.eta = _positive("eta", eta)
-        self.geometry = _require_geometry(geometry)
-        self.popov = bool(popov)
+        self.geometry = geometry = _require_geometry(geometry)
+        self.popov = popov = check_bool("popov", popov)
         out = _choice(
             "output", output or ("average" if geometry == "entropy" else "last"), ("average", "last")
         )
@@ -682,7 +675,7 @@ class AcceleratedOptimisticGradient(_Base):
     exactly ``Theta(1/T)`` even where plain extragradient converges linearly.
 
     Args:
-        eta: Step size; default ``0.2 / L`` with ``L`` the spectral norm.
+        eta: Step size (finite, > 0); default ``0.2 / L`` with ``L`` the spectral norm.
         start: Anchor and start profile ``z_0``, one probability vector per player (default
             uniform).
     """
@@ -733,10 +726,11 @@ class MagneticMirrorDescent(_Base):
 
     Args:
         alpha: Regularization temperature in payoff units (> 0); default ``0.1 * max|u|``.
-        eta: Step size; default ``alpha / max|u|^2`` (OpenSpiel's default).
+        eta: Step size (finite, > 0); default ``alpha / max|u|^2`` (OpenSpiel's default).
         geometry: ``"entropy"`` or ``"euclidean"``.
         anneal: Decay ``alpha`` as ``alpha / sqrt(t)``.
-        magnet_rate: ``lambda`` of the moving magnet ``rho <- rho^(1-lambda) x^lambda`` (0 = fixed).
+        magnet_rate: ``lambda`` in ``[0, 1]`` of the moving magnet ``rho <- rho^(1-lambda) x^lambda``
+            (0 = fixed).
         start: Start profile, one probability vector per player (default uniform).
     """
 
@@ -754,7 +748,7 @@ class MagneticMirrorDescent(_Base):
         self.alpha = _positive("alpha", alpha)
         self.eta = _positive("eta", eta)
         self.geometry = _require_geometry(geometry)
-        self.anneal = bool(anneal)
+        self.anneal = check_bool("anneal", anneal)
         self.magnet_rate = _real("magnet_rate", magnet_rate, low=0.0, high=1.0)
         self.start = _check_start(start)
         self.name = "mmd"
@@ -813,7 +807,8 @@ class FictitiousPlay(_Base):
     that decays roughly like ``1/t`` in practice (no finite-time bound is claimed).
 
     Args:
-        temperature: ``0`` for best responses, or the logit temperature in payoff units.
+        temperature: ``0`` for best responses, or the logit temperature in payoff units (finite,
+            >= 0).
         start: Initial belief, one probability vector per player (default uniform).
     """
 
@@ -854,9 +849,9 @@ class Replicator(_Base):
     discretization adds an outward drift of order ``dt``. No convergence in general-sum games.
 
     Args:
-        dt: Euler step (default 1e-3, relative to payoffs scaled to max|u| = 1).
+        dt: Euler step, finite and > 0 (default 1e-3, relative to payoffs scaled to max|u| = 1).
         projected: Project onto the ``gamma``-floored simplex.
-        gamma: Floor of the projected variant (default 1e-6).
+        gamma: Floor of the projected variant, in ``[0, 1)`` (default 1e-6).
         start: Start profile, one probability vector per player (default uniform, a rest point in
             symmetric games).
     """
@@ -869,10 +864,8 @@ class Replicator(_Base):
         start: Sequence[ArrayLike] | None = None,
     ) -> None:
         self.dt = _real("dt", dt, low=0.0, low_open=True)
-        self.projected = bool(projected)
-        self.gamma = _real("gamma", gamma, low=0.0, high=1.0)
-        if self.gamma >= 1.0:
-            raise ValueError(f"gamma must be in [0, 1), got {gamma!r}")
+        self.projected = projected = check_bool("projected", projected)
+        self.gamma = check_real("gamma", gamma, minimum=0.0, maximum=1.0, max_inclusive=False)
         self.start = _check_start(start)
         self.name = "projected-replicator" if projected else "replicator"
 
@@ -942,7 +935,9 @@ class LogitQRE(_Base):
         self.method = _choice("method", method, self.METHODS)
         self.eta = _positive("eta", eta)
         if self.eta is not None and self.eta * self.temperature >= 1.0:
-            raise ValueError(f"eta must be below 1 / temperature = {1.0 / self.temperature:g}, got {eta!r}")
+            raise InvalidArgumentError(
+                f"eta must be below 1 / temperature = {1.0 / self.temperature:g}, got {eta!r}"
+            )
         self.damping = _real("damping", damping, low=0.0, high=1.0, low_open=True)
         self.name = "qre"
 
@@ -1111,7 +1106,7 @@ def _profile_strategies(
     if len(out) != game.num_players or any(
         s.shape != (n,) for s, n in zip(out, game.num_actions, strict=False)
     ):
-        raise ValueError(f"profile must give one vector per player with {game.num_actions} entries")
+        raise InvalidArgumentError(f"profile must give one vector per player with {game.num_actions} entries")
     return out
 
 
@@ -1491,9 +1486,10 @@ class InternalRegret(_Base):
     Args:
         plus: Clip the conditional regrets at zero after every update (an RM+ variant; faster in
             practice, same guarantee).
-        averaging: Weight of round ``t`` in the joint distribution is ``t ** averaging``.
+        averaging: Weight of round ``t`` in the joint distribution is ``t ** averaging`` (finite,
+            in ``[0, 20]``).
         sampled: Sample actions (Hart & Mas-Colell with inertia) instead of mixing.
-        inertia: ``mu`` of the sampled procedure; default ``2 (m_i - 1) range(u_i)`` per player
+        inertia: ``mu`` (finite, > 0) of the sampled procedure; default ``2 (m_i - 1) range(u_i)`` per player
             (large enough that switching probabilities sum to at most 1/2).
     """
 
@@ -1506,12 +1502,12 @@ class InternalRegret(_Base):
         sampled: bool = False,
         inertia: float | None = None,
     ) -> None:
-        self.plus = bool(plus)
-        self.averaging = _real("averaging", averaging, low=0.0)
-        self.sampled = bool(sampled)
+        self.plus = check_bool("plus", plus)
+        self.averaging = _real("averaging", averaging, low=0.0, high=_MAX_EXPONENT)
+        self.sampled = check_bool("sampled", sampled)
         self.inertia = _positive("inertia", inertia)
         if self.sampled and (self.plus or self.averaging != 0.0):
-            raise ValueError(
+            raise InvalidArgumentError(
                 "sampled=True uses Hart & Mas-Colell's rule: leave plus and averaging at defaults"
             )
         self.name = "internal-regret"

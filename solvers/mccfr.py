@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import abc
 import logging
-import math
 from typing import Any
 
 import numpy as np
@@ -36,6 +35,7 @@ from gamesolve.kernels.mccfr import external_sampling_iterations, max_depth, out
 from gamesolve.policy import TabularPolicy
 from gamesolve.run import Iterate
 from gamesolve.spec import GameSpec
+from gamesolve.validation import check_real
 from solvers._common import check_extensive_form, prepare_extensive_form
 from solvers.cfr import average_strategy
 
@@ -165,21 +165,13 @@ class OutcomeSamplingMCCFR(_MonteCarloCFR):
             ``(0, 1]`` (OpenSpiel's default 0.6).
 
     Raises:
-        ValueError: ``epsilon`` is not a number in ``(0, 1]``.
+        InvalidArgumentError: ``epsilon`` is not a number in ``(0, 1]``.
     """
 
     name = "mccfr-os"
 
     def __init__(self, epsilon: float = 0.6) -> None:
-        try:
-            value = float(epsilon)
-        except (TypeError, ValueError):
-            raise ValueError(
-                f"OutcomeSamplingMCCFR: epsilon must be a number in (0, 1], got {epsilon!r}"
-            ) from None
-        if isinstance(epsilon, bool) or not (math.isfinite(value) and 0.0 < value <= 1.0):
-            raise ValueError(f"OutcomeSamplingMCCFR: epsilon must be in (0, 1], got {epsilon!r}")
-        self.epsilon = value
+        self.epsilon = check_real("epsilon", epsilon, minimum=0.0, maximum=1.0, min_inclusive=False)
 
     def config(self) -> dict[str, Any]:
         """The configuration as JSON-ready values."""

@@ -57,6 +57,7 @@ from gamesolve.mean_field import (
 )
 from gamesolve.run import Iterate
 from gamesolve.spec import GameKind, GameSpec
+from gamesolve.validation import check_real
 
 __all__ = ["PolicyMirrorAscent"]
 
@@ -73,16 +74,14 @@ class PolicyMirrorAscent:
         eta: Step size of the mirror-ascent step (> 0, default 1).
 
     Raises:
-        ValueError: ``eta`` is not a positive finite number.
+        InvalidArgumentError: ``eta`` is not a positive finite number.
     """
 
     name = "pma"
     output = Iterate.CURRENT
 
     def __init__(self, eta: float = 1.0) -> None:
-        if isinstance(eta, bool) or not isinstance(eta, int | float) or not (math.isfinite(eta) and eta > 0):
-            raise ValueError(f"eta must be a positive finite number, got {eta!r}")
-        self.eta = float(eta)
+        self.eta = check_real("eta", eta, minimum=0.0, min_inclusive=False)
 
     def config(self) -> dict[str, Any]:
         """The configuration as JSON-ready values."""

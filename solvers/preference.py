@@ -20,17 +20,17 @@ methods and the unregularized one (``max_y P(y > pi) - 1/2``) for the baselines.
 from __future__ import annotations
 
 import abc
-import math
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
-from gamesolve.errors import UnsupportedGame
+from gamesolve.errors import InvalidArgumentError, UnsupportedGame
 from gamesolve.preference import PreferenceGame
 from gamesolve.report import ExploitabilityReport
 from gamesolve.run import Iterate
 from gamesolve.spec import GameKind, GameSpec
+from gamesolve.validation import check_bool, check_real
 
 __all__ = ["EGPO", "NashMirrorProx", "PreferenceSelfPlay"]
 
@@ -120,13 +120,14 @@ class NashMirrorProx(_PreferenceSolver):
     linear convergence ``(1 + eta)^-k`` for ``eta <= 2 beta`` (default ``eta = 2 beta``).
 
     Args:
-        eta: Step size (default ``2 beta``).
+        eta: Step size, finite and > 0 (default ``2 beta``).
+
+    Raises:
+        InvalidArgumentError: ``eta`` is not a finite positive number.
     """
 
     def __init__(self, eta: float | None = None) -> None:
-        if eta is not None and not (math.isfinite(eta) and eta > 0):
-            raise ValueError(f"eta must be a positive number, got {eta!r}")
-        self.eta = eta
+        self.eta = None if eta is None else check_real("eta", eta, minimum=0.0, min_inclusive=False)
         self.name = "nash-mp"
 
     def check(self, spec: GameSpec) -> None:
@@ -161,26 +162,28 @@ class EGPO(_PreferenceSolver):
     ``(1 - eta beta)^t`` for ``eta <= 1 / (beta + 1)`` (the default).
 
     Args:
-        eta: Step size (default ``1 / (beta + 1)``).
+        eta: Step size, finite and > 0 with ``eta * beta < 1`` (default ``1 / (beta + 1)``).
+
+    Raises:
+        InvalidArgumentError: ``eta`` is not a finite positive number (when built), or
+            ``eta * beta >= 1`` for the game (when the run starts).
     """
 
     def __init__(self, eta: float | None = None) -> None:
-        if eta is not None and not (math.isfinite(eta) and eta > 0):
-            raise ValueError(f"eta must be a positive number, got {eta!r}")
-        self.eta = eta
+        self.eta = None if eta is None else check_real("eta", eta, minimum=0.0, min_inclusive=False)
         self.name = "egpo"
 
     def init(self, game: PreferenceGame, rng: np.random.Generator) -> dict[str, NDArray[Any]]:
         """Start at the reference policy; needs ``beta > 0``."""
         if game.beta <= 0:
             raise UnsupportedGame("egpo needs a regularized preference game (beta > 0)")
+        if self.eta is not None and self.eta * game.beta >= 1:
+            raise InvalidArgumentError(f"egpo needs eta * beta < 1, got eta={self.eta} and beta={game.beta}")
         return super().init(game, rng)
 
     def _update(self, game: PreferenceGame, state: dict[str, NDArray[Any]]) -> NDArray[np.float64]:
         pi = state["pi"]
         eta = self.eta if self.eta is not None else 1.0 / (game.beta + 1.0)
-        if eta * game.beta >= 1:
-            raise ValueError(f"egpo needs eta * beta < 1, got eta={eta} and beta={game.beta}")
         base = (1.0 - eta * game.beta) * np.log(np.maximum(pi, 1e-300)) + eta * game.beta * np.log(
             game.reference
         )
@@ -192,7 +195,7 @@ class PreferenceSelfPlay(_PreferenceSolver):
     """Unregularized self-play baselines on ``P - 1/2``: MWU (average) or optimistic MWU (last).
 
     Args:
-        eta: Step size (default 0.1).
+        eta: Step size, finite and > 0 (default 0.1).
         optimistic: Optimistic multiplicative weights (last iterate converges when the von Neumann
             winner is unique); otherwise plain MWU whose average converges at ``O(1/sqrt(T))``.
     """
@@ -200,10 +203,8 @@ class PreferenceSelfPlay(_PreferenceSolver):
     regularized = False
 
     def __init__(self, eta: float = 0.1, optimistic: bool = False) -> None:
-        if not (math.isfinite(eta) and eta > 0):
-            raise ValueError(f"eta must be a positive number, got {eta!r}")
-        self.eta = float(eta)
-        self.optimistic = bool(optimistic)
+        self.eta = check_real("eta", eta, minimum=0.0, min_inclusive=False)
+        self.optimistic = optimistic = check_bool("optimistic", optimistic)
         self.name = "preference-omwu" if optimistic else "preference-mwu"
         self.output = Iterate.CURRENT if optimistic else Iterate.AVERAGE
 

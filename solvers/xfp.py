@@ -54,6 +54,7 @@ from gamesolve.policy import TabularPolicy
 from gamesolve.run import Iterate
 from gamesolve.sequence_form import behavior_to_plans, plans_to_behavior
 from gamesolve.spec import GameKind, GameSpec
+from gamesolve.validation import check_choice, check_int, check_real
 from solvers._common import prepare_extensive_form
 
 __all__ = ["XFP"]
@@ -76,6 +77,9 @@ class XFP:
     by ``game.sequence_offset``) and the last best-response profile (``br_probs``, ``[I, A]``).
     ``Iterate.AVERAGE`` (what converges) is the average plan in behavior form; ``Iterate.CURRENT``
     is the last best-response profile (uniform before the first iteration).
+
+    Raises:
+        InvalidArgumentError: An option outside the values above, naming it.
     """
 
     output = Iterate.AVERAGE
@@ -84,15 +88,13 @@ class XFP:
     def __init__(
         self, *, step_size: float | None = None, offset: int = 0, tie_break: str = "uniform"
     ) -> None:
-        if step_size is not None and not (np.isfinite(step_size) and 0.0 < step_size <= 1.0):
-            raise ValueError(f"step_size must be None or a number in (0, 1], got {step_size!r}")
-        if offset not in (0, 1):
-            raise ValueError(f"offset must be 0 or 1, got {offset!r}")
-        if tie_break not in ("uniform", "lowest"):
-            raise ValueError(f"tie_break must be 'uniform' or 'lowest', got {tie_break!r}")
-        self.step_size = None if step_size is None else float(step_size)
-        self.offset = int(offset)
-        self.tie_break = tie_break
+        self.step_size = (
+            None
+            if step_size is None
+            else check_real("step_size", step_size, minimum=0.0, maximum=1.0, min_inclusive=False)
+        )
+        self.offset = check_int("offset", offset, minimum=0, maximum=1)
+        self.tie_break = check_choice("tie_break", tie_break, ("uniform", "lowest"))
 
     def config(self) -> dict[str, Any]:
         """The configuration as JSON-ready values."""
