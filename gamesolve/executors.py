@@ -31,16 +31,19 @@ a name.
 from __future__ import annotations
 
 import contextlib
+import importlib
 import inspect
 import logging
 import os
 import socket
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Protocol, TypeVar, runtime_checkable
 from urllib.parse import urlsplit
 
-from gamesolve.errors import GamesolveError
+from gamesolve.errors import GamesolveError, InvalidArgumentError
+from gamesolve.validation import check_choice, check_int, check_real
 
 __all__ = [
     "EXECUTORS",
@@ -48,6 +51,7 @@ __all__ = [
     "InProcessExecutor",
     "LocalExecutor",
     "RayExecutor",
+    "check_executor",
     "make_executor",
 ]
 
@@ -59,8 +63,9 @@ R = TypeVar("R")
 #: Executor names accepted by :func:`make_executor`.
 EXECUTORS = ("inprocess", "local", "ray")
 
-#: Seconds to wait for a TCP connection to a Ray address before declaring it unreachable.
-RAY_CONNECT_TIMEOUT = 3.0
+#: Seconds to wait for a Ray address to answer (a TCP connection, then the cluster's GCS) before
+#: declaring it unreachable.
+RAY_CONNECT_TIMEOUT = 2.0
 
 
 @runtime_checkable
@@ -123,7 +128,7 @@ class LocalExecutor(_Base):
         preload: Modules the fork server imports once, before forking workers.
 
     Raises:
-        ValueError: ``workers`` < 1 or an unknown ``start_method``.
+        InvalidArgumentError: ``workers`` is not an integer >= 1, or an unknown ``start_method``.
     """
 
     name = "local"
@@ -137,17 +142,13 @@ class LocalExecutor(_Base):
     ) -> None:
         import multiprocessing
 
-        if workers is None:
-            workers = _available_cpus()
-        if int(workers) < 1:
-            raise ValueError(f"workers must be >= 1, got {workers!r}")
+        workers = _available_cpus() if workers is None else check_int("workers", workers, minimum=1)
         if start_method is None:
             start_method = (
                 "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
             )
-        if start_method not in ("spawn", "forkserver", "fork"):
-            raise ValueError(f"start_method must be 'spawn', 'forkserver' or 'fork', got {start_method!r}")
-        self.workers = int(workers)
+        start_method = check_choice("start_method", start_method, ("spawn", "forkserver", "fork"))
+        self.workers = workers
         self.start_method = start_method
         self.preload = tuple(preload)
         self._pool: Any = None
@@ -198,16 +199,26 @@ class RayExecutor(_Base):
     Functions and policies must be importable on the workers (an installed package), or shipped
     by value with ``ray.cloudpickle.register_pickle_by_value(module)`` (scripts, notebooks).
 
+    An explicit address is checked before Ray is asked to join it, because ``ray.init`` retries
+    an address that does not answer as a Ray cluster for about 20 s and logs a line per try: the
+    address must parse, accept a TCP connection and answer an HTTP/2 preface as gRPC servers do
+    (within ``connect_timeout`` seconds), and for ``host:port`` a GCS client handshake must
+    succeed (within ``connect_timeout`` seconds more), with Ray's own log lines held back.
+
     Args:
         address: ``None`` (``RAY_ADDRESS`` if set, else start a local instance; an instance
-            already initialized in this process is reused either way), ``"auto"``,
-            ``"host:port"`` of a running cluster's head, or ``"ray://host:port"`` (Ray client).
-        workers: CPUs for a locally started instance (default: all); ignored on a cluster.
-        connect_timeout: Seconds to wait for a TCP connection to ``address``.
+            already initialized in this process is reused either way), ``"auto"``, ``"local"``,
+            ``"host:port"`` of a running cluster's head (a bare ``host`` means port 6379), or
+            ``"ray://host:port"`` (Ray client; port 10001 if left out).
+        workers: CPUs for a locally started instance (an integer >= 1; default: all); ignored on
+            a cluster.
+        connect_timeout: Seconds (finite, > 0) to wait for ``address`` to answer, per check.
 
     Raises:
-        GamesolveError: Ray is not installed, or ``address`` cannot be reached (the message names
-            the address).
+        InvalidArgumentError: ``address`` does not parse, or ``workers`` or ``connect_timeout`` is
+            out of range.
+        GamesolveError: Ray is not installed, or ``address`` cannot be reached or is not a Ray
+            cluster (the message names the address).
     """
 
     name = "ray"
@@ -219,19 +230,25 @@ class RayExecutor(_Base):
         workers: int | None = None,
         connect_timeout: float = RAY_CONNECT_TIMEOUT,
     ) -> None:
+        workers = None if workers is None else check_int("workers", workers, minimum=1)
+        connect_timeout = check_real("connect_timeout", connect_timeout, minimum=0.0, min_inclusive=False)
+        if address is None and os.environ.get("RAY_ADDRESS"):
+            address = os.environ["RAY_ADDRESS"]  # what ray.init() would join anyway
+        remote = address not in (None, "auto", "local")
+        if remote:
+            host, port, client = _parse_ray_address(address)
+            _check_reachable(str(address), host, port, connect_timeout)
         try:
             import ray
         except ImportError:
             raise GamesolveError(
                 "the Ray executor needs ray; install it with `pip install gamesolve[ray]`"
             ) from None
-        if address is None and os.environ.get("RAY_ADDRESS"):
-            address = os.environ["RAY_ADDRESS"]  # what ray.init() would join anyway
         self.address = address
         self._remote: dict[Any, Any] = {}
         self._owns_ray = False
-        if address not in (None, "auto", "local"):
-            _check_reachable(str(address), connect_timeout)
+        if remote and not client and not ray.is_initialized():
+            _check_gcs(str(address), f"{host}:{port}", connect_timeout)
         if ray.is_initialized():
             log.debug("using the Ray instance already initialized in this process")
             return
@@ -307,25 +324,151 @@ def _available_cpus() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def _check_reachable(address: str, timeout: float) -> None:
-    """Raise :class:`GamesolveError` unless a TCP connection to ``address`` opens within ``timeout``."""
-    text = address if "://" in address else f"tcp://{address}"
+def _parse_ray_address(address: Any) -> tuple[str, int, bool]:
+    """``(host, port, is_client)`` of a Ray address, or :class:`InvalidArgumentError` naming it."""
+    expected = "host:port or ray://host:port (or auto, local)"
+    if not isinstance(address, str) or not address.strip():
+        raise InvalidArgumentError(f"Ray address {address!r} is not of the form {expected}")
+    text = address.strip()
+    client = text.startswith("ray://")
+    if "://" in text and not client:
+        raise InvalidArgumentError(f"Ray address {address!r} is not of the form {expected}")
     try:
-        parts = urlsplit(text)
+        parts = urlsplit(text if client else f"tcp://{text}")
         host, port = parts.hostname, parts.port
-    except ValueError:
+    except ValueError:  # a port that is not a number in [0, 65535]
         host, port = None, None
-    if not host:
-        raise GamesolveError(f"Ray address {address!r} is not of the form host:port or ray://host:port")
-    if port is None:
-        port = 10001 if text.startswith("ray://") else 6379
+    if not host or (parts.path not in ("", "/")) or any(c.isspace() for c in text) or port == 0:
+        raise InvalidArgumentError(f"Ray address {address!r} is not of the form {expected}")
+    return host, port if port is not None else (10001 if client else 6379), client
+
+
+#: An HTTP/2 client connection preface and an empty SETTINGS frame (RFC 9113, section 3.4).
+_HTTP2_PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + bytes([0, 0, 0, 4, 0, 0, 0, 0, 0])
+
+
+def _check_reachable(address: str, host: str, port: int, timeout: float) -> None:
+    """Raise :class:`GamesolveError` unless ``host:port`` accepts a connection and speaks HTTP/2.
+
+    Ray's GCS and its client server are gRPC servers, so they answer an HTTP/2 connection preface
+    with a SETTINGS frame at once; a closed port, a web server or a port that never answers fails
+    here, within ``timeout`` seconds in all.
+    """
+    deadline = time.monotonic() + timeout
     try:
-        with socket.create_connection((host, port), timeout=timeout):
-            pass
+        connection = socket.create_connection((host, port), timeout=timeout)
     except OSError as exc:
         raise GamesolveError(
             f"cannot reach the Ray cluster at {address!r} ({host}:{port}): {exc or 'connection failed'}"
         ) from None
+    head = b""
+    with connection:
+        try:
+            connection.settimeout(max(deadline - time.monotonic(), 0.05))
+            connection.sendall(_HTTP2_PREFACE)
+            while len(head) < 9:  # one frame header: length (3), type (1), flags (1), stream (4)
+                chunk = connection.recv(9 - len(head))
+                if not chunk:
+                    break
+                head += chunk
+        except OSError:  # a timeout or a reset: judged by what arrived
+            pass
+    if len(head) == 9 and head[3] == 4 and head[5:9] == bytes(4):  # SETTINGS on stream 0
+        return
+    answer = f"it answered {head[:24]!r}" if head else f"no answer within {timeout:g} s"
+    raise GamesolveError(
+        f"cannot join a Ray cluster at {address!r} ({host}:{port}): not a Ray (gRPC) port; {answer}"
+    )
+
+
+def _check_gcs(address: str, gcs: str, timeout: float) -> None:
+    """Raise :class:`GamesolveError` unless a Ray GCS answers at ``gcs`` within ``timeout`` seconds.
+
+    A port can accept connections without being a Ray cluster (another service, a proxy); one
+    GCS client handshake tells the two apart in milliseconds, where ``ray.init`` would retry for
+    about 20 s. The handshake runs in a daemon thread (a silent server would hold it for 40 s) with
+    this process's stderr pointed at ``/dev/null``: Ray's C++ client logs each failed try there.
+    """
+    gcs_client = importlib.import_module("ray._raylet").GcsClient
+
+    outcome: dict[str, Any] = {}
+
+    def handshake() -> None:
+        try:
+            gcs_client(address=gcs)
+            outcome["ok"] = True
+        except Exception as exc:  # RpcError and friends from Ray's C++ client
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=handshake, name="gamesolve-ray-check", daemon=True)
+    with _stderr_to_devnull():
+        thread.start()
+        thread.join(timeout)
+    if outcome.get("ok"):
+        return
+    reason = " ".join(str(outcome.get("error") or f"no answer within {timeout:g} s").split())
+    raise GamesolveError(f"cannot join a Ray cluster at {address!r} ({gcs}): {reason}")
+
+
+@contextlib.contextmanager
+def _stderr_to_devnull() -> Iterator[None]:
+    """Point file descriptor 2 at ``/dev/null`` for the duration (C++ logging bypasses Python)."""
+    try:
+        saved = os.dup(2)
+    except OSError:  # no stderr to silence
+        yield
+        return
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(devnull, 2)
+        finally:
+            os.close(devnull)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+def check_executor(spec: Any, *, workers: Any = None, address: Any = None) -> str | Executor:
+    """Check an executor choice at the door, without starting or connecting anything.
+
+    Args:
+        spec: A name (``"inprocess"``, ``"local"``, ``"ray"``), an object with ``map``, or ``None``
+            (``"local"``).
+        workers: ``None`` or an integer >= 1.
+        address: ``None`` or a Ray address that parses (see :class:`RayExecutor`); only with
+            ``"ray"``.
+
+    Returns:
+        The lower-cased name, or the executor object itself.
+
+    Raises:
+        InvalidArgumentError: An unknown name, a bad ``workers``, an address that does not parse,
+            or an address without ``"ray"``.
+    """
+    if workers is not None:
+        check_int("workers", workers, minimum=1)
+    if spec is None:
+        spec = "local"
+    if not isinstance(spec, str):
+        if not callable(getattr(spec, "map", None)):
+            raise InvalidArgumentError(
+                f"executor must be one of {', '.join(EXECUTORS)} or an object with map(fn, tasks), "
+                f"got {spec!r}"
+            )
+        return spec
+    name = spec.strip().lower()
+    if name not in EXECUTORS:
+        raise InvalidArgumentError(
+            f"unknown executor {spec!r}; expected one of {', '.join(EXECUTORS)} or an executor object"
+        )
+    if address is not None:
+        if name != "ray":
+            raise InvalidArgumentError(f"address applies to the ray executor, not {name!r}")
+        if address not in ("auto", "local"):
+            _parse_ray_address(address)
+    return name
 
 
 def make_executor(
@@ -339,14 +482,18 @@ def make_executor(
         address: Ray cluster address for ``"ray"`` (see :class:`RayExecutor`).
 
     Raises:
-        ValueError: Unknown name.
+        InvalidArgumentError: Unknown name, or bad ``workers`` or ``address``.
+        TypeError: ``spec`` is neither a name nor an object with ``map``.
         GamesolveError: Ray missing or unreachable.
     """
     if spec is None:
         spec = "local"
     if not isinstance(spec, str):
         if not callable(getattr(spec, "map", None)):
-            raise TypeError(f"executor must be a name or an object with map(fn, tasks), got {spec!r}")
+            raise TypeError(
+                f"executor must be one of {', '.join(EXECUTORS)} or an object with map(fn, tasks), "
+                f"got {spec!r}"
+            )
         return spec
     name = spec.strip().lower()
     if name == "inprocess":
@@ -355,4 +502,6 @@ def make_executor(
         return LocalExecutor(workers)
     if name == "ray":
         return RayExecutor(address, workers=workers)
-    raise ValueError(f"unknown executor {spec!r}; expected one of {list(EXECUTORS)} or an executor object")
+    raise InvalidArgumentError(
+        f"unknown executor {spec!r}; expected one of {', '.join(EXECUTORS)} or an executor object"
+    )

@@ -59,6 +59,7 @@ from __future__ import annotations
 import importlib
 import logging
 import math
+import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -69,12 +70,13 @@ import numpy as np
 from numpy.typing import NDArray
 
 from gamesolve.compiled import CHANCE_NODE, TERMINAL_NODE, CompiledGame, as_compiled
-from gamesolve.errors import InvalidPolicyError, UnsupportedGame
+from gamesolve.errors import InvalidArgumentError, InvalidPolicyError, UnsupportedGame
 from gamesolve.evaluation import expected_values
 from gamesolve.kernels.evaluation import reach_kernel
 from gamesolve.normal_form import MixedProfile, TensorGame
 from gamesolve.policy import TabularPolicy
 from gamesolve.rl_env import ResponseEnv, normal_form_tree, sample_returns, tabular_actor
+from gamesolve.validation import check_choice, check_int, check_real
 
 __all__ = [
     "ExploitabilityBound",
@@ -244,25 +246,18 @@ def _check_policy(game: CompiledGame, policy: TabularPolicy) -> TabularPolicy:
 def _players(game: CompiledGame, players: Sequence[int] | None) -> list[int]:
     if players is None:
         return list(range(game.num_players))
-    out = []
-    for p in players:
-        if isinstance(p, bool) or not isinstance(p, int | np.integer):
-            raise ValueError(f"players must be integers, got {p!r}")
-        game._check_player(int(p))
-        out.append(int(p))
+    if isinstance(players, str | bytes) or not hasattr(players, "__iter__"):
+        raise InvalidArgumentError(f"players must be a list of player indices, got {players!r}")
+    out = [check_int("players", p, minimum=0, maximum=game.num_players - 1) for p in players]
     if not out or len(set(out)) != len(out):
-        raise ValueError(f"players must be distinct and non-empty, got {list(players)}")
+        raise InvalidArgumentError(f"players must be distinct and non-empty, got {list(players)}")
     return out
 
 
 def _check_confidence(confidence: float) -> float:
-    try:
-        c = float(confidence)
-    except (TypeError, ValueError):
-        raise ValueError(f"confidence must be a number in (0, 1), got {confidence!r}") from None
-    if not 0.0 < c < 1.0:
-        raise ValueError(f"confidence must be in (0, 1), got {confidence!r}")
-    return c
+    return check_real(
+        "confidence", confidence, minimum=0.0, maximum=1.0, min_inclusive=False, max_inclusive=False
+    )
 
 
 # ------------------------------------------------------------------------------ RL-BR
@@ -297,30 +292,31 @@ def rl_exploitability_bound(
             ``[I, A]`` array; a :class:`~gamesolve.normal_form.MixedProfile` on normal-form games).
         oracle: ``"dqn"`` (default), ``"ppo"``, or an object with the
             :mod:`solvers.rl_oracles` ``train`` method.
-        steps: Training transitions per player.
-        episodes: Evaluation episodes per player.
-        seed: Seed of training and evaluation (independent streams per player).
-        confidence: Level of the confidence interval.
+        steps: Training transitions per player (an integer >= 1).
+        episodes: Evaluation episodes per player (an integer >= 2: the interval needs a sample
+            variance).
+        seed: Seed of training and evaluation (an integer >= 0; independent streams per player).
+        confidence: Level of the confidence interval, in ``(0, 1)``.
         oracle_options: Keyword options of the oracle (``DQNOracle`` / ``PPOOracle``).
         on_policy: ``"exact"`` (default: ``u_i(policy)`` by :func:`gamesolve.expected_values`)
             or ``"sampled"`` (``episodes`` more episodes per player with everyone on ``policy``).
         players: Which players to respond for (default all; the sum then runs over these only).
 
     Raises:
+        InvalidArgumentError: Bad ``steps``, ``episodes``, ``seed``, ``confidence``,
+            ``on_policy``, ``oracle``, ``oracle_options`` or ``players`` (checked before any
+            training; the message names the argument and what it accepts).
         InvalidPolicyError: ``policy`` does not fit the game.
         UnsupportedGame: The game is neither extensive-form nor two-player normal-form.
-        ValueError: Bad ``players``, ``steps``, ``episodes``, ``confidence`` or ``on_policy``.
     """
     start = time.perf_counter()
+    steps = check_int("steps", steps, minimum=1)
+    episodes = check_int("episodes", episodes, minimum=2)
+    seed = check_int("seed", seed, minimum=0)
+    level = _check_confidence(confidence)
+    on_policy = check_choice("on_policy", on_policy, ("exact", "sampled"))
     compiled, profile = _game_and_policy(game, policy)
     who = _players(compiled, players)
-    level = _check_confidence(confidence)
-    if isinstance(episodes, bool) or not isinstance(episodes, int | np.integer) or episodes < 2:
-        raise ValueError(f"episodes must be an integer >= 2, got {episodes!r}")
-    if isinstance(steps, bool) or not isinstance(steps, int | np.integer) or steps < 1:
-        raise ValueError(f"steps must be a positive integer, got {steps!r}")
-    if on_policy not in ("exact", "sampled"):
-        raise ValueError(f"on_policy must be 'exact' or 'sampled', got {on_policy!r}")
     trainer, name = _oracle(oracle, oracle_options)
     exact_values = expected_values(compiled, profile)
     streams = np.random.SeedSequence(seed).spawn(compiled.num_players)
@@ -374,20 +370,29 @@ def rl_exploitability_bound(
 
 
 def _oracle(oracle: str | Any, options: dict[str, Any] | None) -> tuple[Any, str]:
+    if options is not None and not isinstance(options, dict):
+        raise InvalidArgumentError(
+            f"oracle_options must be a mapping of option names to values, got {options!r}"
+        )
     if isinstance(oracle, str):
+        if oracle.strip().lower() not in ("dqn", "ppo"):
+            raise InvalidArgumentError(
+                f"oracle must be 'dqn', 'ppo' or an object with train(), got {oracle!r}"
+            )
         key = oracle.strip().lower()
-        if key not in ("dqn", "ppo"):
-            raise ValueError(f"oracle must be 'dqn', 'ppo' or an object with train(), got {oracle!r}")
         try:
             module = importlib.import_module("solvers.rl_oracles")
         except ImportError as exc:  # pragma: no cover - torch missing
             raise ImportError(f"the RL bound needs torch and solvers.rl_oracles ({exc})") from None
         factory = module.dqn_oracle if key == "dqn" else module.ppo_oracle
-        return factory(**(options or {})), key
+        try:
+            return factory(**(options or {})), key
+        except InvalidArgumentError as exc:
+            raise InvalidArgumentError(f"oracle_options: {exc}") from None
     if not callable(getattr(oracle, "train", None)):
-        raise ValueError("oracle must be 'dqn', 'ppo' or an object with a train() method")
+        raise InvalidArgumentError("oracle must be 'dqn', 'ppo' or an object with a train() method")
     if options:
-        raise ValueError("oracle_options apply to the named oracles 'dqn' and 'ppo' only")
+        raise InvalidArgumentError("oracle_options apply to the named oracles 'dqn' and 'ppo' only")
     return oracle, type(oracle).__name__
 
 
@@ -499,31 +504,42 @@ def call_slots(game: Any, player: int) -> NDArray[np.int64]:
 def _rollout_rows(
     game: CompiledGame, player: int, rollout: str | int | TabularPolicy
 ) -> tuple[NDArray[np.float64], str]:
-    """``[I, A]`` rollout probabilities (only ``player``'s rows are meaningful) and a label."""
+    """``[I, A]`` rollout probabilities (only ``player``'s rows are meaningful) and a label.
+
+    Raises:
+        InvalidArgumentError: ``rollout`` is not ``"call"``, ``"uniform"``, an action id of
+            ``player`` or a policy; the message lists the legal values.
+    """
     mine = game.infosets_of(player)
     probs = np.zeros((game.num_infosets, game.max_actions))
     if isinstance(rollout, TabularPolicy):
         probs[mine] = _check_policy(game, rollout).probs[mine]
         return probs, "policy"
+    actions = game.infoset_actions[mine]
+    legal_ids = sorted({int(a) for a in actions[game.legal_mask[mine]]})
+    legal = (
+        f"rollout must be 'call', 'uniform', an action id of player {player} "
+        f"({', '.join(map(str, legal_ids))}) or a TabularPolicy"
+    )
+    if isinstance(rollout, str) and re.fullmatch(r"\s*[+-]?\d+\s*", rollout):
+        rollout = int(rollout)  # an action id as text (a command line gives it so)
     if isinstance(rollout, str):
-        if rollout == "uniform":
+        key = rollout.strip().lower()
+        if key == "uniform":
             probs[mine] = game.legal_mask[mine] / game.infoset_num_actions[mine][:, None]
             return probs, "uniform"
-        if rollout != "call":
-            raise ValueError(
-                f"rollout must be 'call', 'uniform', an action id or a TabularPolicy, got {rollout!r}"
-            )
+        if key != "call":
+            raise InvalidArgumentError(f"{legal}; got {rollout!r}")
         probs[mine, call_slots(game, player)[mine]] = 1.0
         return probs, "call"
     if isinstance(rollout, bool) or not isinstance(rollout, int | np.integer):
-        raise ValueError(
-            f"rollout must be 'call', 'uniform', an action id or a TabularPolicy, got {rollout!r}"
-        )
+        raise InvalidArgumentError(f"{legal}; got {rollout!r}")
     action = int(rollout)
-    actions = game.infoset_actions[mine]
-    has = (actions == action).any(axis=1)
+    has = ((actions == action) & game.legal_mask[mine]).any(axis=1)
     if not has.any():
-        raise ValueError(f"action id {action} is legal at none of player {player}'s infosets")
+        raise InvalidArgumentError(
+            f"{legal}; action id {action} is legal at none of player {player}'s infosets"
+        )
     slots = np.where(has, np.argmax(actions == action, axis=1), call_slots(game, player)[mine])
     probs[mine, slots] = 1.0
     return probs, f"action {action}"
@@ -538,13 +554,11 @@ def local_best_response(
 
     Raises:
         InvalidPolicyError: ``policy`` (or a rollout policy) does not fit the game.
-        ValueError: Bad ``player`` or ``rollout``.
+        InvalidArgumentError: Bad ``player`` or ``rollout`` (the message lists the legal values).
     """
     compiled, profile = _game_and_policy(game, policy)
-    if isinstance(player, bool) or not isinstance(player, int | np.integer):
-        raise ValueError(f"player must be an integer, got {player!r}")
-    compiled._check_player(int(player))
-    return _lbr(compiled, profile, int(player), rollout)[0]
+    player = check_int("player", player, minimum=0, maximum=compiled.num_players - 1)
+    return _lbr(compiled, profile, player, rollout)[0]
 
 
 def _lbr(
@@ -602,24 +616,31 @@ def lbr_exploitability_bound(
         game: A compiled or compilable extensive-form game, or a two-player normal-form game.
         policy: The fixed profile (as for :func:`rl_exploitability_bound`).
         rollout: The LBR player's continuation: ``"call"`` (default), ``"uniform"``, an action id
-            or a :class:`~gamesolve.policy.TabularPolicy`; or a list of these, in which case every
+            (an ``int``, or its decimal text as a command line gives it: ``"2"``) legal at one of
+            the player's infosets at least (elsewhere the player calls), or a
+            :class:`~gamesolve.policy.TabularPolicy`; or a list of these, in which case every
             player keeps the LBR of the rollout with the largest (exact) gain: each is a valid
             strategy, so the best of them is still a bound.
         players: Which players to respond for (default all).
 
     Raises:
         InvalidPolicyError: ``policy`` does not fit the game.
-        ValueError: Bad ``rollout`` or ``players``.
+        InvalidArgumentError: Bad ``rollout`` (the message lists the legal values: ``call``,
+            ``uniform`` and the player's action ids) or ``players``; checked for every player
+            before any response is computed.
     """
     start = time.perf_counter()
     compiled, profile = _game_and_policy(game, policy)
     who = _players(compiled, players)
-    if isinstance(rollout, str | int | np.integer | TabularPolicy):
+    if isinstance(rollout, str | int | np.integer | TabularPolicy) or not hasattr(rollout, "__iter__"):
         rollouts: list[Any] = [rollout]
     else:
         rollouts = list(rollout)
         if not rollouts:
-            raise ValueError("rollout must name at least one rollout policy")
+            raise InvalidArgumentError("rollout must name at least one rollout policy")
+    for p in who:  # every rollout is checked before the first response is computed
+        for r in rollouts:
+            _rollout_rows(compiled, p, r)
     on = expected_values(compiled, profile)
     gains, values, responses, labels = [], [], [], []
     for p in who:

@@ -42,13 +42,14 @@
 
 from __future__ import annotations
 
+import inspect
 import io
 import json
 import logging
 import math
 import os
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
@@ -56,8 +57,9 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from gamesolve.errors import GamesolveError, UnsupportedGame
+from gamesolve.errors import GamesolveError, InvalidArgumentError, UnsupportedGame
 from gamesolve.normal_form import TensorGame, normal_form_game
+from gamesolve.validation import check_choice, check_int, check_real
 
 __all__ = [
     "META_GAME_FORMAT",
@@ -424,10 +426,9 @@ class MetaGame:
         have zero width; entries from a single episode are ``(-inf, inf)``.
 
         Raises:
-            ValueError: ``level`` not in ``(0, 1)``.
+            InvalidArgumentError: ``level`` not a number in ``(0, 1)``.
         """
-        if not 0.0 < level < 1.0:
-            raise ValueError(f"level must be in (0, 1), got {level!r}")
+        level = _level(level)
         from scipy import stats
 
         counts = np.broadcast_to(self.counts, self.payoffs.shape)
@@ -471,17 +472,28 @@ class MetaGame:
                 ``alpharank``: ``alpha=100.0``, ``population_size=50``. ``nash``: ``tol``.
 
         Raises:
-            ValueError: Unknown method or option.
+            InvalidArgumentError: Unknown method, unknown option (the message lists the known
+                ones) or an option value out of range.
             UnsupportedGame: Elo and Nash averaging need two players.
         """
-        key = method.strip().lower().replace("-", "").replace("_", "")
-        if key == "elo":
-            return _elo(self, **options)
-        if key == "alpharank":
-            return _alpharank(self, **options)
-        if key in ("nash", "nashaveraging"):
-            return _nash_averaging(self, **options)
-        raise ValueError(f"unknown rating method {method!r}; expected one of {list(RATING_METHODS)}")
+        key = method.strip().lower().replace("-", "").replace("_", "") if isinstance(method, str) else ""
+        rate: dict[str, Callable[..., Ratings]] = {
+            "elo": _elo,
+            "alpharank": _alpharank,
+            "nash": _nash_averaging,
+            "nashaveraging": _nash_averaging,
+        }
+        if key not in rate:
+            raise InvalidArgumentError(
+                f"unknown rating method {method!r}; expected one of {', '.join(RATING_METHODS)}"
+            )
+        known = [name for name in inspect.signature(rate[key]).parameters if name != "meta"]
+        unknown = sorted(set(options) - set(known))
+        if unknown:
+            raise InvalidArgumentError(
+                f"unknown option {unknown[0]!r} of the {method} ratings; known options: {', '.join(known)}"
+            )
+        return rate[key](self, **options)
 
     # ------------------------------------------------------------------ plots
     def heatmap(
@@ -494,12 +506,12 @@ class MetaGame:
 
         Raises:
             UnsupportedGame: Not a two-player meta-game.
-            ValueError: ``player`` out of range.
+            InvalidArgumentError: ``player`` not 0 or 1, or ``level`` not in ``(0, 1)``.
             GamesolveError: matplotlib is not installed.
         """
         self._require_two_players("heatmap")
-        if player not in (0, 1):
-            raise ValueError(f"player must be 0 or 1, got {player!r}")
+        player = check_int("player", player, minimum=0, maximum=1)
+        level = _level(level)
         try:
             from matplotlib.backends.backend_agg import FigureCanvasAgg
             from matplotlib.colors import TwoSlopeNorm
@@ -545,6 +557,11 @@ class MetaGame:
         kind = "exact" if self.exact else "sampled"
         sym = ", symmetric" if self.symmetric else ""
         return f"MetaGame({'x'.join(map(str, self.sizes))}, {kind}{sym})"
+
+
+def _level(level: Any) -> float:
+    """A confidence level: a number strictly between 0 and 1."""
+    return check_real("level", level, minimum=0.0, maximum=1.0, min_inclusive=False, max_inclusive=False)
 
 
 def _nan_out(a: NDArray[np.float64]) -> Any:
@@ -700,7 +717,16 @@ def _pairs(
 
 def _score_range(meta: MetaGame, d: NDArray[np.float64], payoff_range: Any) -> tuple[float, float]:
     if payoff_range is not None:
-        lo, hi = (float(x) for x in payoff_range)
+        if (
+            isinstance(payoff_range, str | bytes)
+            or not hasattr(payoff_range, "__len__")
+            or len(payoff_range) != 2
+        ):
+            raise InvalidArgumentError(f"payoff_range must be (low, high), got {payoff_range!r}")
+        lo = check_real("payoff_range[0]", payoff_range[0])
+        hi = check_real("payoff_range[1]", payoff_range[1])
+        if not hi > lo:
+            raise InvalidArgumentError(f"payoff_range must be (low, high) with low < high, got {(lo, hi)}")
     elif meta.payoff_range is not None:
         r = meta.payoff_range
         lo = (float(r[0, 0]) - float(r[1, 1])) / 2.0
@@ -800,10 +826,11 @@ def _elo(
     seed: int = 0,
 ) -> Ratings:
     meta._require_two_players("Elo ratings")
-    if uncertainty not in ("delta", "bootstrap"):
-        raise ValueError(f"uncertainty must be 'delta' or 'bootstrap', got {uncertainty!r}")
-    if prior_std is not None and not prior_std > 0:
-        raise ValueError(f"prior_std must be > 0 (Elo points), got {prior_std!r}")
+    uncertainty = check_choice("uncertainty", uncertainty, ("delta", "bootstrap"))
+    if prior_std is not None:
+        prior_std = check_real("prior_std", prior_std, minimum=0.0, min_inclusive=False)
+    bootstrap = check_int("bootstrap", bootstrap, minimum=2)
+    seed = check_int("seed", seed, minimum=0)
     names, seats = _agents(meta)
     k, ii, jj, d, se, w = _pairs(meta)
     if ii.shape[0] == 0:  # a single agent: nothing to compare
@@ -851,6 +878,8 @@ def _elo(
 def _alpharank(meta: MetaGame, *, alpha: float = 100.0, population_size: int = 50) -> Ratings:
     from gamesolve.alpharank import alpha_rank
 
+    alpha = check_real("alpha", alpha, minimum=0.0, min_inclusive=False)
+    population_size = check_int("population_size", population_size, minimum=2)
     result = alpha_rank(meta.to_normal_form(), alpha=alpha, population_size=population_size)
     names, seats = _agents(meta)
     # a symmetric population: the seats' marginals are equal up to sampling noise; average them
@@ -911,7 +940,7 @@ def _nash_averaging(meta: MetaGame, *, tol: float | None = None) -> Ratings:
     names, seats = _agents(meta)
     d, _ = meta.agent_payoffs()
     scale = max(1.0, float(np.abs(d).max(initial=0.0)))
-    tol = 1e-9 * scale if tol is None else float(tol)
+    tol = 1e-9 * scale if tol is None else check_real("tol", tol, minimum=0.0, min_inclusive=False)
     if meta.symmetric:
         a = (d - d.T) / 2.0  # a_ij = (d_ij - d_ji) / 2: antisymmetric
         p = _max_entropy_maximin(a, 0.0, tol)

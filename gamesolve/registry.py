@@ -473,21 +473,43 @@ def available_solvers() -> list[tuple[str, str]]:
     ]
 
 
-def parse_options(items: list[str] | tuple[str, ...] | None) -> dict[str, Any]:
+def parse_options(
+    items: list[str] | tuple[str, ...] | None, *, flags: dict[str, Any] | tuple[str, ...] = ()
+) -> dict[str, Any]:
     """Solver options from ``KEY=VALUE`` strings (values read as JSON when they parse, else text).
 
+    ``nan``, ``inf`` and ``-inf`` (any case) are read as floats, so that the solver's check can say
+    that the option must be finite rather than that it got a string.
+
+    Args:
+        items: The ``--set`` arguments.
+        flags: Options the command sets through flags of its own (``meta_solver`` for
+            ``--meta-solver``); ``--set`` may not give them a second time.
+
     Raises:
-        ValueError: An item without ``=`` or with an empty key.
+        InvalidArgumentError: An item without ``=``, with an empty key, a key given twice, or a key
+            that one of ``flags`` sets.
     """
+    from gamesolve.errors import InvalidArgumentError
+
     options: dict[str, Any] = {}
     for item in items or ():
         key, sep, raw = item.partition("=")
+        key = key.strip().replace("-", "_")
         if not sep or not key:
-            raise ValueError(f"--set expects KEY=VALUE, got {item!r}")
+            raise InvalidArgumentError(f"--set expects KEY=VALUE, got {item!r}")
+        if key in options:
+            raise InvalidArgumentError(f"--set {key} is given twice")
+        if key in flags:
+            flag = "--" + key.replace("_", "-")
+            raise InvalidArgumentError(f"--set {key}=... repeats the {flag} flag; give it once, as {flag}")
+        if raw.strip().lower().lstrip("+-") in ("nan", "inf", "infinity"):
+            options[key] = float(raw.strip().lower().replace("infinity", "inf"))
+            continue
         try:
-            options[key.replace("-", "_")] = json.loads(raw)
+            options[key] = json.loads(raw)
         except json.JSONDecodeError:
-            options[key.replace("-", "_")] = raw
+            options[key] = raw
     return options
 
 
@@ -502,15 +524,47 @@ def make_solver(name: str, *, game: Any = None, **options: Any) -> Any:
         **options: The solver's configuration.
 
     Raises:
-        ValueError: Unknown name (the message lists the known ones) or bad options.
+        InvalidArgumentError: Unknown name (the message lists the known ones), an unknown option
+            (the message lists the solver's options) or an option the solver refuses; the message
+            names the solver, e.g. ``bad options for solver 'dcfr': alpha must be a finite number,
+            got nan``.
     """
-    entry = _SOLVERS.get(name.strip().lower())
+    import difflib
+    import inspect
+
+    from gamesolve.errors import GamesolveError, InvalidArgumentError
+
+    entry = _SOLVERS.get(name.strip().lower()) if isinstance(name, str) else None
     if entry is None:
         known = ", ".join(sorted(_SOLVERS))
-        raise ValueError(f"unknown solver {name!r}; known solvers: {known}")
+        raise InvalidArgumentError(f"unknown solver {name!r}; known solvers: {known}")
     entry = entry.for_game(game)
     factory = _resolve(entry.entry_point)
+    fixed = dict(entry.kwargs)
     try:
-        return factory(**{**dict(entry.kwargs), **options})
+        parameters = list(inspect.signature(factory).parameters.values())
+    except (TypeError, ValueError):  # pragma: no cover - a factory without a signature
+        parameters = []
+    if parameters and not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters):
+        accepted = [
+            p.name
+            for p in parameters
+            if p.kind in (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+        ]
+        unknown = [key for key in options if key not in accepted]
+        if unknown:
+            close = difflib.get_close_matches(unknown[0], accepted, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            listed = ", ".join(p for p in accepted if p not in fixed) or "none"
+            raise InvalidArgumentError(
+                f"bad options for solver {name!r}: unknown option {unknown[0]!r}{hint}; "
+                f"known options: {listed}"
+            )
+    try:
+        return factory(**{**fixed, **options})
     except TypeError as exc:
-        raise ValueError(f"bad options for solver {name!r}: {exc}") from None
+        if isinstance(exc, GamesolveError):  # UnsupportedGame is a TypeError too
+            raise
+        raise InvalidArgumentError(f"bad options for solver {name!r}: {exc}") from None
+    except InvalidArgumentError as exc:
+        raise InvalidArgumentError(f"bad options for solver {name!r}: {exc}") from None

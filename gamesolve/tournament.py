@@ -60,12 +60,13 @@ from numpy.typing import NDArray
 
 from gamesolve.compiled import CompiledGame, as_compiled
 from gamesolve.errors import InvalidPolicyError, UnsupportedGame
-from gamesolve.executors import Executor, InProcessExecutor, make_executor
+from gamesolve.executors import Executor, InProcessExecutor, check_executor, make_executor
 from gamesolve.kernels.matches import compiled_match_blocks, markov_match_blocks, normal_form_match_blocks
 from gamesolve.normal_form import TensorGame
 from gamesolve.policy import TabularPolicy
 from gamesolve.population import MetaGame, Population
 from gamesolve.protocols import ExtensiveFormGame
+from gamesolve.validation import check_bool, check_int
 
 __all__ = ["BLOCK_SIZE", "LOOP_BLOCK_SIZE", "tournament"]
 
@@ -600,18 +601,21 @@ def tournament(
     Raises:
         InvalidPolicyError: A member does not fit the game (the message names the player and the
             member index).
-        ValueError: ``episodes < 1``, a negative seed, contradictory ``exact``/``episodes``, or a
-            ``previous`` meta-game that is not a prefix of this population.
+        InvalidArgumentError: ``episodes``, ``seed``, ``workers`` or ``max_steps`` not an integer
+            in range, ``exact`` or ``progress`` not a boolean, an unknown executor, or a Ray
+            address that does not parse (checked before anything runs).
+        ValueError: Contradictory ``exact``/``episodes``, or a ``previous`` meta-game that is not
+            a prefix of this population.
         UnsupportedGame: Not a game a tournament can play.
         GamesolveError: The Ray cluster cannot be reached (before any match is played).
     """
     kind = _kind_of(game)
-    if episodes is not None and (isinstance(episodes, bool) or int(episodes) != episodes or episodes < 1):
-        raise ValueError(f"episodes must be a positive integer, got {episodes!r}")
-    if not isinstance(seed, int | np.integer) or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
-    if max_steps is not None and max_steps < 1:
-        raise ValueError(f"max_steps must be >= 1, got {max_steps!r}")
+    episodes = None if episodes is None else check_int("episodes", episodes, minimum=1)
+    seed = check_int("seed", seed, minimum=0)
+    max_steps = None if max_steps is None else check_int("max_steps", max_steps, minimum=1)
+    exact = None if exact is None else check_bool("exact", exact)
+    progress = None if progress is None else check_bool("progress", progress)
+    check_executor(executor, workers=workers, address=address)
     compiled = as_compiled(game) if kind == "compiled" else None
     spec = compiled.spec if compiled is not None else game.spec
     n_players = int(spec.num_players)

@@ -30,6 +30,7 @@ from gamesolve.kernels.matrix_game import solve_matrix_games
 from gamesolve.markov import MarkovProfile, TabularMarkovGame, nash_conv
 from gamesolve.run import Iterate, SolveResult, one_shot_result
 from gamesolve.spec import GameKind, GameSpec
+from gamesolve.validation import check_bool, check_int, check_real
 
 __all__ = ["MinimaxQ", "ShapleyIteration", "check_markov", "prepare_markov", "shapley_values"]
 
@@ -85,20 +86,25 @@ def shapley_values(
 
     Args:
         game: A two-player zero-sum tabular Markov game.
-        tolerance: Sup-norm distance to the fixed point guaranteed by the contraction bound.
-        max_sweeps: Largest number of sweeps.
-        time_limit: Seconds allowed (the run stops early, unconverged).
+        tolerance: Sup-norm distance to the fixed point guaranteed by the contraction bound
+            (finite, > 0).
+        max_sweeps: Largest number of sweeps (an integer >= 1).
+        time_limit: Seconds allowed, > 0 (the run stops early, unconverged); ``None`` or
+            ``inf``: no limit.
         progress: A tqdm-like bar to update once per sweep, or ``None``.
+
+    Raises:
+        InvalidArgumentError: ``tolerance``, ``max_sweeps`` or ``time_limit`` out of range.
 
     Returns:
         Player 0's values ``[S]``, the stationary maximin/minimax profile of the final lookahead
         games, and facts about the run (``sweeps``, ``residual``, ``error_bound``, ``converged``,
         ``seconds``).
     """
-    if not tolerance > 0:
-        raise ValueError(f"tolerance must be positive, got {tolerance}")
-    if max_sweeps < 1:
-        raise ValueError(f"max_sweeps must be >= 1, got {max_sweeps}")
+    tolerance = check_real("tolerance", tolerance, minimum=0.0, min_inclusive=False)
+    max_sweeps = check_int("max_sweeps", max_sweeps, minimum=1)
+    if time_limit is not None:
+        time_limit = check_real("time_limit", time_limit, minimum=0.0, min_inclusive=False, allow_inf=True)
     gamma = game.discount
     live = ~game.terminal  # [S]
     values = np.zeros(game.num_states)  # [S]
@@ -146,9 +152,12 @@ class ShapleyIteration:
     of that profile at the initial distribution (best responses by policy iteration).
 
     Args:
-        tolerance: Guaranteed sup-norm distance of the values to the game's values.
-        max_sweeps: Largest number of sweeps.
+        tolerance: Guaranteed sup-norm distance of the values to the game's values (finite, > 0).
+        max_sweeps: Largest number of sweeps (an integer >= 1).
         evaluate: Compute the exact NashConv of the output profile (on by default).
+
+    Raises:
+        InvalidArgumentError: An option out of range, naming it.
     """
 
     exact = True
@@ -156,13 +165,9 @@ class ShapleyIteration:
     name = "shapley"
 
     def __init__(self, tolerance: float = 1e-10, max_sweeps: int = 1_000_000, evaluate: bool = True) -> None:
-        if not float(tolerance) > 0:
-            raise ValueError(f"tolerance must be positive, got {tolerance!r}")
-        if int(max_sweeps) < 1:
-            raise ValueError(f"max_sweeps must be >= 1, got {max_sweeps!r}")
-        self.tolerance = float(tolerance)
-        self.max_sweeps = int(max_sweeps)
-        self.evaluate = bool(evaluate)
+        self.tolerance = check_real("tolerance", tolerance, minimum=0.0, min_inclusive=False)
+        self.max_sweeps = check_int("max_sweeps", max_sweeps, minimum=1)
+        self.evaluate = check_bool("evaluate", evaluate)
 
     def config(self) -> dict[str, Any]:
         """The configuration as JSON-ready values."""
@@ -244,11 +249,14 @@ class MinimaxQ:
     profile read from ``Q``, and the exploitability is exact (best responses on the tabular game).
 
     Args:
-        epsilon: Exploration probability of each player at each step.
-        omega: Step-size exponent: ``alpha = max(alpha_min, (1 + visits) ** -omega)``.
-        alpha_min: Floor of the step size (0 keeps the Robbins-Monro conditions).
-        horizon: Steps before an episode is cut and restarted from the initial distribution
-            (default: the game's ``default_horizon``).
+        epsilon: Exploration probability of each player at each step, in ``[0, 1]``.
+        omega: Step-size exponent in ``(0, 1]``: ``alpha = max(alpha_min, (1 + visits) ** -omega)``.
+        alpha_min: Floor of the step size, in ``[0, 1]`` (0 keeps the Robbins-Monro conditions).
+        horizon: Steps before an episode is cut and restarted from the initial distribution (an
+            integer >= 1; default: the game's ``default_horizon``).
+
+    Raises:
+        InvalidArgumentError: An option out of range, naming it.
     """
 
     name = "minimax-q"
@@ -257,18 +265,10 @@ class MinimaxQ:
     def __init__(
         self, epsilon: float = 0.2, omega: float = 0.6, alpha_min: float = 0.0, horizon: int | None = None
     ) -> None:
-        if not 0.0 <= float(epsilon) <= 1.0:
-            raise ValueError(f"epsilon must be in [0, 1], got {epsilon!r}")
-        if not 0.0 < float(omega) <= 1.0:
-            raise ValueError(f"omega must be in (0, 1], got {omega!r}")
-        if not 0.0 <= float(alpha_min) <= 1.0:
-            raise ValueError(f"alpha_min must be in [0, 1], got {alpha_min!r}")
-        if horizon is not None and int(horizon) < 1:
-            raise ValueError(f"horizon must be >= 1, got {horizon!r}")
-        self.epsilon = float(epsilon)
-        self.omega = float(omega)
-        self.alpha_min = float(alpha_min)
-        self.horizon = None if horizon is None else int(horizon)
+        self.epsilon = check_real("epsilon", epsilon, minimum=0.0, maximum=1.0)
+        self.omega = check_real("omega", omega, minimum=0.0, maximum=1.0, min_inclusive=False)
+        self.alpha_min = check_real("alpha_min", alpha_min, minimum=0.0, maximum=1.0)
+        self.horizon = None if horizon is None else check_int("horizon", horizon, minimum=1)
 
     def config(self) -> dict[str, Any]:
         """The configuration as JSON-ready values."""

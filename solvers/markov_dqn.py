@@ -35,7 +35,9 @@ from gamesolve.kernels.matrix_game import solve_matrix_games
 from gamesolve.markov import MarkovProfile, SampledMarkovGame, TabularMarkovGame, nash_conv
 from gamesolve.run import Iterate, rng_from_array, rng_to_array
 from gamesolve.spec import GameKind, GameSpec
+from gamesolve.validation import check_choice, check_int, check_real
 from solvers.markov import check_markov
+from solvers.rl_oracles import check_widths
 
 __all__ = ["MinimaxDQN"]
 
@@ -46,19 +48,25 @@ class MinimaxDQN:
     """The registry's ``"minimax-dqn"`` solver.
 
     Args:
-        hidden: Widths of the hidden layers (ReLU).
-        learning_rate: Adam step size.
-        batch_size: Minibatch size.
-        buffer_size: Replay capacity (oldest transitions are overwritten).
-        warmup: Steps of play before the first update.
-        train_every: Environment steps per gradient step.
-        target_sync: Steps between copies of the online weights into the target network.
-        epsilon_start: Exploration probability at the first step (each player independently).
-        epsilon_end: Exploration probability after ``epsilon_steps`` steps (linear decay).
-        epsilon_steps: Length of the decay.
-        horizon: Step limit of an episode (default: the game's ``default_horizon``, else 1000).
+        hidden: Widths of the hidden layers (ReLU), a non-empty list of integers >= 1.
+        learning_rate: Adam step size (finite, > 0).
+        batch_size: Minibatch size (>= 1).
+        buffer_size: Replay capacity (>= ``batch_size``; oldest transitions are overwritten).
+        warmup: Steps of play before the first update (>= 0).
+        train_every: Environment steps per gradient step (>= 1).
+        target_sync: Steps between copies of the online weights into the target network (>= 1).
+        epsilon_start: Exploration probability at the first step (each player independently), in
+            ``[0, 1]``.
+        epsilon_end: Exploration probability after ``epsilon_steps`` steps (linear decay), in
+            ``[0, 1]``.
+        epsilon_steps: Length of the decay (>= 1).
+        horizon: Step limit of an episode (>= 1; default: the game's ``default_horizon``, else
+            1000).
         device: ``"cpu"`` (default), ``"cuda"`` or ``"auto"`` (CUDA when available).
-        threads: torch CPU threads (default 1).
+        threads: torch CPU threads (>= 1; default 1).
+
+    Raises:
+        InvalidArgumentError: An option outside these ranges, naming it.
     """
 
     name = "minimax-dqn"
@@ -80,38 +88,19 @@ class MinimaxDQN:
         device: str = "cpu",
         threads: int = 1,
     ) -> None:
-        checks = {
-            "learning_rate": float(learning_rate) > 0,
-            "batch_size": int(batch_size) >= 1,
-            "buffer_size": int(buffer_size) >= int(batch_size),
-            "warmup": int(warmup) >= 0,
-            "train_every": int(train_every) >= 1,
-            "target_sync": int(target_sync) >= 1,
-            "epsilon_start": 0.0 <= float(epsilon_start) <= 1.0,
-            "epsilon_end": 0.0 <= float(epsilon_end) <= 1.0,
-            "epsilon_steps": int(epsilon_steps) >= 1,
-            "horizon": horizon is None or int(horizon) >= 1,
-            "threads": int(threads) >= 1,
-            "hidden": len(hidden) >= 1 and all(int(h) >= 1 for h in hidden),
-        }
-        for option, ok in checks.items():
-            if not ok:
-                raise ValueError(f"minimax-dqn: bad value for option {option}")
-        if device not in ("cpu", "cuda", "auto"):
-            raise ValueError(f"device must be 'cpu', 'cuda' or 'auto', got {device!r}")
-        self.hidden = tuple(int(h) for h in hidden)
-        self.learning_rate = float(learning_rate)
-        self.batch_size = int(batch_size)
-        self.buffer_size = int(buffer_size)
-        self.warmup = int(warmup)
-        self.train_every = int(train_every)
-        self.target_sync = int(target_sync)
-        self.epsilon_start = float(epsilon_start)
-        self.epsilon_end = float(epsilon_end)
-        self.epsilon_steps = int(epsilon_steps)
-        self.horizon = None if horizon is None else int(horizon)
-        self.device = device
-        self.threads = int(threads)
+        self.hidden = check_widths("hidden", hidden)
+        self.learning_rate = check_real("learning_rate", learning_rate, minimum=0.0, min_inclusive=False)
+        self.batch_size = check_int("batch_size", batch_size, minimum=1)
+        self.buffer_size = check_int("buffer_size", buffer_size, minimum=self.batch_size)
+        self.warmup = check_int("warmup", warmup, minimum=0)
+        self.train_every = check_int("train_every", train_every, minimum=1)
+        self.target_sync = check_int("target_sync", target_sync, minimum=1)
+        self.epsilon_start = check_real("epsilon_start", epsilon_start, minimum=0.0, maximum=1.0)
+        self.epsilon_end = check_real("epsilon_end", epsilon_end, minimum=0.0, maximum=1.0)
+        self.epsilon_steps = check_int("epsilon_steps", epsilon_steps, minimum=1)
+        self.horizon = None if horizon is None else check_int("horizon", horizon, minimum=1)
+        self.device = check_choice("device", device, ("cpu", "cuda", "auto"))
+        self.threads = check_int("threads", threads, minimum=1)
         self._episode: Any = None
         self._nets: dict[str, tuple[NDArray[Any], Any]] = {}
 

@@ -123,7 +123,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from gamesolve.compiled import TERMINAL_NODE, CompiledGame, as_compiled
-from gamesolve.errors import UnsupportedGame
+from gamesolve.errors import InvalidArgumentError, UnsupportedGame
 from gamesolve.evaluation import evaluate as evaluate_profile
 from gamesolve.evaluation import exploitability as tree_exploitability
 from gamesolve.evaluation import nash_conv
@@ -134,7 +134,9 @@ from gamesolve.policy import TabularPolicy
 from gamesolve.run import Iterate, rng_from_array, rng_to_array
 from gamesolve.sequence_form import payoff_matrices
 from gamesolve.spec import GameKind, GameSpec, Utility
+from gamesolve.validation import check_choice, check_int, check_real
 from solvers.lp import solve_zero_sum_lp
+from solvers.rl_oracles import check_widths
 
 __all__ = [
     "GRAPHS",
@@ -162,12 +164,8 @@ _MASKED = -1e9  # logit of an illegal action (exp underflows to exactly 0)
 
 
 def _check_sizes(n: int, n_max: int | None) -> int:
-    if int(n) < 1:
-        raise ValueError(f"population size must be >= 1, got {n}")
-    size = int(n) if n_max is None else int(n_max)
-    if size < n:
-        raise ValueError(f"n_max ({n_max}) must be at least the population size ({n})")
-    return size
+    n = check_int("n", n, minimum=1)
+    return n if n_max is None else check_int("n_max", n_max, minimum=n)
 
 
 def self_play_graph(n: int, n_max: int | None = None) -> NDArray[np.float64]:
@@ -268,7 +266,7 @@ def interaction_graph(name: str, payoffs: ArrayLike, n_max: int | None = None) -
         return self_play_graph(n, n_max)
     if name == "cycle":
         return cycle_graph(n, n_max)
-    raise ValueError(f"unknown interaction graph {name!r}; known: {', '.join(GRAPHS)}")
+    raise InvalidArgumentError(f"unknown interaction graph {name!r}; known: {', '.join(GRAPHS)}")
 
 
 # ------------------------------------------------------------------------------- the arenas
@@ -542,28 +540,32 @@ class NeuPL:
             table indexed by the row of ``Sigma``, trained by exact best responses).
         training: ``"exact"`` (default: exact counterfactual policy gradient, or exact best
             responses for the table) or ``"rl"`` (sampled episodes and PPO).
-        max_population: ``N_max``, the largest population (the conditioning vector's length).
+        max_population: ``N_max``, the largest population (the conditioning vector's length; an
+            integer >= 1).
         initial: The initial policy (row ``sigma = 0``): ``"uniform"`` or ``"first"`` (first legal
             action everywhere; rock in rock-paper-scissors).
-        hidden: Hidden layer widths of the network (ReLU).
-        learning_rate: Adam step size.
-        train_steps: Gradient steps per iteration with ``training="exact"``.
+        hidden: Hidden layer widths of the network (ReLU), a non-empty list of integers >= 1.
+        learning_rate: Adam step size (finite, > 0).
+        train_steps: Gradient steps per iteration with ``training="exact"`` (>= 1).
         temperature: Temperature of the soft best-response targets of ``training="exact"``, as a
-            fraction of the largest absolute payoff of the game.
-        episodes: Episodes sampled per iteration with ``training="rl"``.
-        ppo_epochs: Passes over each iteration's transitions.
-        minibatch: PPO minibatch size (transitions).
-        clip: PPO ratio clip.
-        entropy_coef: Entropy bonus weight.
-        value_coef: Value-loss weight.
-        max_grad_norm: Global gradient-norm clip.
-        meta_episodes: ``None`` (default): exact payoff matrix. An even number: matches per pair
-            of policies to estimate ``U`` by sampling (zero-sum: ``U[j, i] = -U[i, j]``).
+            fraction of the largest absolute payoff of the game (finite, > 0).
+        episodes: Episodes sampled per iteration with ``training="rl"`` (>= 1).
+        ppo_epochs: Passes over each iteration's transitions (>= 1).
+        minibatch: PPO minibatch size (transitions; >= 1).
+        clip: PPO ratio clip (finite, > 0).
+        entropy_coef: Entropy bonus weight (finite, >= 0).
+        value_coef: Value-loss weight (finite, >= 0).
+        max_grad_norm: Global gradient-norm clip (finite, > 0).
+        meta_episodes: ``None`` (default): exact payoff matrix. An even number (>= 2): matches
+            per pair of policies to estimate ``U`` by sampling (zero-sum: ``U[j, i] = -U[i, j]``).
         growth_tolerance: Tolerance of the growth trigger, as a fraction of the game's largest
-            absolute payoff.
-        patience: Iterations of the plateau test.
+            absolute payoff (finite, >= 0).
+        patience: Iterations of the plateau test (>= 1).
         device: ``"cpu"`` (default), ``"cuda"`` or ``"auto"``.
-        threads: torch CPU threads during a step (default 1).
+        threads: torch CPU threads during a step (>= 1; default 1).
+
+    Raises:
+        InvalidArgumentError: An unknown choice or a value outside these ranges, naming the option.
     """
 
     name = "neupl"
@@ -594,62 +596,37 @@ class NeuPL:
         device: str = "cpu",
         threads: int = 1,
     ) -> None:
-        if graph not in GRAPHS:
-            raise ValueError(f"graph must be one of {', '.join(GRAPHS)}; got {graph!r}")
-        if policy not in ("network", "tabular"):
-            raise ValueError(f"policy must be 'network' or 'tabular', got {policy!r}")
-        if training not in ("exact", "rl"):
-            raise ValueError(f"training must be 'exact' or 'rl', got {training!r}")
-        if policy == "tabular" and training != "exact":
-            raise ValueError("the tabular policy trains by exact best responses only (training='exact')")
-        if initial not in ("uniform", "first"):
-            raise ValueError(f"initial must be 'uniform' or 'first', got {initial!r}")
-        if device not in ("cpu", "cuda", "auto"):
-            raise ValueError(f"device must be 'cpu', 'cuda' or 'auto', got {device!r}")
-        if isinstance(max_population, bool) or int(max_population) != max_population or max_population < 1:
-            raise ValueError(f"max_population (N_max) must be an integer >= 1, got {max_population!r}")
-        checks = {
-            "hidden": len(hidden) >= 1 and all(int(h) >= 1 for h in hidden),
-            "learning_rate": np.isfinite(learning_rate) and learning_rate > 0,
-            "train_steps": int(train_steps) >= 1,
-            "temperature": np.isfinite(temperature) and temperature > 0,
-            "episodes": int(episodes) >= 1,
-            "ppo_epochs": int(ppo_epochs) >= 1,
-            "minibatch": int(minibatch) >= 1,
-            "clip": np.isfinite(clip) and clip > 0,
-            "entropy_coef": np.isfinite(entropy_coef) and entropy_coef >= 0,
-            "value_coef": np.isfinite(value_coef) and value_coef >= 0,
-            "max_grad_norm": np.isfinite(max_grad_norm) and max_grad_norm > 0,
-            "meta_episodes": meta_episodes is None
-            or (int(meta_episodes) >= 2 and int(meta_episodes) % 2 == 0),
-            "growth_tolerance": np.isfinite(growth_tolerance) and growth_tolerance >= 0,
-            "patience": int(patience) >= 1,
-            "threads": int(threads) >= 1,
-        }
-        for option, ok in checks.items():
-            if not ok:
-                raise ValueError(f"neupl: bad value for option {option}")
-        self.graph = graph
-        self.policy_kind = policy
-        self.training = training
-        self.max_population = int(max_population)
-        self.initial = initial
-        self.hidden = tuple(int(h) for h in hidden)
-        self.learning_rate = float(learning_rate)
-        self.train_steps = int(train_steps)
-        self.temperature = float(temperature)
-        self.episodes = int(episodes)
-        self.ppo_epochs = int(ppo_epochs)
-        self.minibatch = int(minibatch)
-        self.clip = float(clip)
-        self.entropy_coef = float(entropy_coef)
-        self.value_coef = float(value_coef)
-        self.max_grad_norm = float(max_grad_norm)
-        self.meta_episodes = None if meta_episodes is None else int(meta_episodes)
-        self.growth_tolerance = float(growth_tolerance)
-        self.patience = int(patience)
-        self.device = device
-        self.threads = int(threads)
+        self.graph = check_choice("graph", graph, GRAPHS)
+        self.policy_kind = check_choice("policy", policy, ("network", "tabular"))
+        self.training = check_choice("training", training, ("exact", "rl"))
+        if self.policy_kind == "tabular" and self.training != "exact":
+            raise InvalidArgumentError(
+                "the tabular policy trains by exact best responses only (training='exact')"
+            )
+        self.max_population = check_int("max_population", max_population, minimum=1)
+        self.initial = check_choice("initial", initial, ("uniform", "first"))
+        self.hidden = check_widths("hidden", hidden)
+        self.learning_rate = check_real("learning_rate", learning_rate, minimum=0.0, min_inclusive=False)
+        self.train_steps = check_int("train_steps", train_steps, minimum=1)
+        self.temperature = check_real("temperature", temperature, minimum=0.0, min_inclusive=False)
+        self.episodes = check_int("episodes", episodes, minimum=1)
+        self.ppo_epochs = check_int("ppo_epochs", ppo_epochs, minimum=1)
+        self.minibatch = check_int("minibatch", minibatch, minimum=1)
+        self.clip = check_real("clip", clip, minimum=0.0, min_inclusive=False)
+        self.entropy_coef = check_real("entropy_coef", entropy_coef, minimum=0.0)
+        self.value_coef = check_real("value_coef", value_coef, minimum=0.0)
+        self.max_grad_norm = check_real("max_grad_norm", max_grad_norm, minimum=0.0, min_inclusive=False)
+        self.meta_episodes = (
+            None if meta_episodes is None else check_int("meta_episodes", meta_episodes, minimum=2)
+        )
+        if self.meta_episodes is not None and self.meta_episodes % 2:
+            raise InvalidArgumentError(
+                f"meta_episodes must be even (half the matches from each seat), got {self.meta_episodes}"
+            )
+        self.growth_tolerance = check_real("growth_tolerance", growth_tolerance, minimum=0.0)
+        self.patience = check_int("patience", patience, minimum=1)
+        self.device = check_choice("device", device, ("cpu", "cuda", "auto"))
+        self.threads = check_int("threads", threads, minimum=1)
         self._arena: tuple[Any, _Arena] | None = None
         self._last_state: dict[str, NDArray[Any]] | None = None
 
@@ -1266,18 +1243,18 @@ def run_neupl_cli(args: argparse.Namespace) -> Any:
     """
     import gamesolve
     from gamesolve.io import atomic_write_text
-    from gamesolve.registry import parse_options
+    from gamesolve.registry import make_solver, parse_options
 
-    options = parse_options(getattr(args, "set", None))
+    flags = {
+        "graph": args.graph,
+        "policy": args.policy,
+        "training": args.training,
+        "max_population": args.max_population,
+        "meta_episodes": getattr(args, "meta_episodes", None),
+    }
+    options = parse_options(getattr(args, "set", None), flags=flags)
+    solver = make_solver("neupl", **flags, **options)  # unknown or bad options fail here, in one line
     game = gamesolve.load_game(args.game)
-    solver = NeuPL(
-        graph=args.graph,
-        policy=args.policy,
-        training=args.training,
-        max_population=args.max_population,
-        meta_episodes=getattr(args, "meta_episodes", None),
-        **options,
-    )
     checkpoint = resume = None
     folder = getattr(args, "checkpoint", None)
     if folder:

@@ -104,9 +104,10 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from gamesolve.compiled import CompiledGame
-from gamesolve.errors import GamesolveError, UnsupportedGame
+from gamesolve.errors import GamesolveError, InvalidArgumentError, UnsupportedGame
 from gamesolve.evaluation import exploitability as exact_exploitability
 from gamesolve.evaluation import nash_conv as exact_nash_conv
+from gamesolve.executors import check_executor
 from gamesolve.kernels.evaluation import best_response_kernel, reach_kernel
 from gamesolve.mixture import mix_profile_from_plans
 from gamesolve.normal_form import MixedProfile, TensorGame, normal_form_game, zero_sum
@@ -114,6 +115,7 @@ from gamesolve.policy import TabularPolicy
 from gamesolve.run import Iterate, SolveResult
 from gamesolve.sequence_form import behavior_to_plans
 from gamesolve.spec import GameKind, GameSpec
+from gamesolve.validation import check_choice, check_int, check_real
 from solvers._common import prepare_extensive_form
 
 __all__ = [
@@ -253,9 +255,14 @@ def projected_replicator_dynamics(
     The same iteration as :class:`solvers.dynamics.Replicator` with ``projected=True`` (payoffs
     scaled to ``max |u| = 1``, simultaneous Euler steps, projection onto ``{x : x_a >= gamma}``),
     run in a numba kernel for two players (about 100x faster) and by that class otherwise.
+
+    Raises:
+        InvalidArgumentError: ``iterations`` not an integer >= 1, ``dt`` not a finite number > 0,
+            or ``gamma`` not in ``[0, 1)``.
     """
-    if iterations < 1:
-        raise ValueError(f"iterations must be >= 1, got {iterations}")
+    iterations = check_int("iterations", iterations, minimum=1)
+    dt = check_real("dt", dt, minimum=0.0, min_inclusive=False)
+    gamma = check_real("gamma", gamma, minimum=0.0, maximum=1.0, max_inclusive=False)
     scale = max(float(np.abs(game.payoffs).max()), 1e-12)
     if game.num_players == 2:
         m, n = game.num_actions
@@ -280,12 +287,43 @@ def projected_replicator_dynamics(
 
 @dataclass(frozen=True)
 class _MetaConfig:
+    """Meta-solver options, checked when built (:class:`InvalidArgumentError` names the option)."""
+
     prd_iterations: int = 100_000
     prd_dt: float = 1e-3
     prd_gamma: float = 1e-6
     alpharank_alpha: float = 100.0
     alpharank_population_size: int = 50
     meta_iterations: int = 10_000
+
+    def __post_init__(self) -> None:
+        checked = {
+            "prd_iterations": check_int("prd_iterations", self.prd_iterations, minimum=1),
+            "prd_dt": check_real("prd_dt", self.prd_dt, minimum=0.0, min_inclusive=False),
+            "prd_gamma": check_real(
+                "prd_gamma", self.prd_gamma, minimum=0.0, maximum=1.0, max_inclusive=False
+            ),
+            "alpharank_alpha": check_real(
+                "alpharank_alpha", self.alpharank_alpha, minimum=0.0, min_inclusive=False
+            ),
+            "alpharank_population_size": check_int(
+                "alpharank_population_size", self.alpharank_population_size, minimum=2
+            ),
+            "meta_iterations": check_int("meta_iterations", self.meta_iterations, minimum=1),
+        }
+        for key, value in checked.items():
+            object.__setattr__(self, key, value)
+
+    @classmethod
+    def of(cls, options: dict[str, Any]) -> _MetaConfig:
+        """The configuration from keyword options; unknown names are refused with the known ones."""
+        known = list(cls.__dataclass_fields__)
+        unknown = sorted(set(options) - set(known))
+        if unknown:
+            raise InvalidArgumentError(
+                f"unknown meta-solver option {unknown[0]!r}; known options: {', '.join(known)}"
+            )
+        return cls(**options)
 
 
 def _dedupe(payoffs: NDArray[np.float64]) -> list[NDArray[np.int64]]:
@@ -377,12 +415,10 @@ def solve_meta_game(
             ``alpharank_population_size``, ``meta_iterations``.
 
     Raises:
-        ValueError: Unknown meta-solver or options.
+        InvalidArgumentError: Unknown meta-solver option or an option out of range.
+        ValueError: Unknown meta-solver.
     """
-    try:
-        cfg = _MetaConfig(**options)
-    except TypeError as exc:
-        raise ValueError(f"bad meta-solver options: {exc}") from None
+    cfg = _MetaConfig.of(options)
     u = np.asarray(payoffs, dtype=np.float64)
     sizes = u.shape[1:]
     key = name.strip().lower()
@@ -439,7 +475,7 @@ def solve_meta_game(
 
 def _check_meta_name(option: str, name: Any) -> str:
     if not isinstance(name, str) or not name.strip():
-        raise ValueError(f"{option} must be a meta-solver name, got {name!r}")
+        raise InvalidArgumentError(f"{option} must be a meta-solver name, got {name!r}")
     key = name.strip().lower()
     if key in META_SOLVERS:
         return key
@@ -448,7 +484,7 @@ def _check_meta_name(option: str, name: Any) -> str:
     registry = {n for n, _ in available_solvers()} - {"psro", "self-play", "fsp"}
     if key in registry:
         return key
-    raise ValueError(
+    raise InvalidArgumentError(
         f"unknown {option} {name!r}; use one of {', '.join(META_SOLVERS)} or a normal-form solver "
         "of the registry (lp, homotopy, replicator, regret-matching, ...; see gamesolve.available_solvers())"
     )
@@ -891,20 +927,29 @@ class PSRO:
             same as ``meta_solver``).
         initial: The first member of every population: ``"first"`` (slot 0 everywhere, e.g. Rock;
             default), ``"uniform"`` or ``"random"`` (seeded).
-        episodes: ``None`` (default) for the exact meta-game; a number of sampled matches per new
-            profile (needs :mod:`gamesolve.tournament`).
-        executor: Where sampled matches run (:mod:`gamesolve.executors`; default in-process).
-            Results do not depend on it, so it is not part of :meth:`config`.
-        epsilon: A response must improve on the meta-strategy by more than this (utility units)
-            to count; when none does, the population stops growing (Double Oracle termination).
-        oracle_steps: Environment steps per RL response.
-        oracle_options: Keyword options of the RL oracle factory (``dqn_oracle`` / ``ppo_oracle``).
-        prd_iterations, prd_dt, prd_gamma: Projected replicator dynamics (algorithms.md §6).
-        alpharank_alpha, alpharank_population_size: alpha-Rank's ``alpha`` and ``m``.
-        meta_iterations: Iterations of an iterative registry solver used as meta-solver.
+        episodes: ``None`` (default) for the exact meta-game; a number (an integer >= 1) of sampled
+            matches per new profile (needs :mod:`gamesolve.tournament`).
+        executor: Where sampled matches run (:mod:`gamesolve.executors`; a name or an executor
+            object; default in-process). Results do not depend on it, so it is not part of
+            :meth:`config`.
+        epsilon: A response must improve on the meta-strategy by more than this (utility units;
+            finite, >= 0) to count; when none does, the population stops growing (Double Oracle
+            termination).
+        oracle_steps: Environment steps per RL response (an integer >= 1).
+        oracle_options: Keyword options of the RL oracle factory (``dqn_oracle`` / ``ppo_oracle``),
+            checked when the solver is built; only with ``oracle="dqn"`` or ``"ppo"``.
+        prd_iterations, prd_dt, prd_gamma: Projected replicator dynamics (algorithms.md §6):
+            iterations >= 1, ``dt`` finite and > 0, ``gamma`` in ``[0, 1)``.
+        alpharank_alpha, alpharank_population_size: alpha-Rank's ``alpha`` (finite, > 0) and ``m``
+            (an integer >= 2).
+        meta_iterations: Iterations (>= 1) of an iterative registry solver used as meta-solver.
 
     ``Iterate.AVERAGE`` (the output) is the reporting meta-strategy's mixture; ``Iterate.CURRENT``
     is the profile of every player's newest member.
+
+    Raises:
+        InvalidArgumentError: An unknown oracle, meta-solver, initial member or oracle option, or
+            a value out of the ranges above, naming the option.
     """
 
     name = "psro"
@@ -930,13 +975,9 @@ class PSRO:
         meta_iterations: int = 10_000,
     ) -> None:
         if isinstance(oracle, str):
-            if oracle.strip().lower() not in _ORACLES:
-                raise ValueError(
-                    f"oracle must be one of {', '.join(_ORACLES)} or an oracle object, got {oracle!r}"
-                )
-            oracle = oracle.strip().lower()
+            oracle = check_choice("oracle", oracle.strip(), _ORACLES)
         elif not callable(getattr(oracle, "train", None)):
-            raise ValueError(
+            raise InvalidArgumentError(
                 f"oracle must be one of {', '.join(_ORACLES)} or an object with a train() method"
             )
         self.oracle = oracle
@@ -945,24 +986,24 @@ class PSRO:
             # anytime is a reporting solver: training against it repeats the same responses
             training_meta_solver = "nash" if self.meta_solver == "anytime" else self.meta_solver
         self.training_meta_solver = _check_meta_name("training_meta_solver", training_meta_solver)
-        if initial not in _INITIAL:
-            raise ValueError(f"initial must be one of {', '.join(_INITIAL)}, got {initial!r}")
-        self.initial = initial
-        if episodes is not None and (
-            isinstance(episodes, bool) or not isinstance(episodes, int) or episodes < 1
-        ):
-            raise ValueError(
-                f"episodes must be None (exact meta-game) or a positive integer, got {episodes!r}"
+        self.initial = check_choice("initial", initial, _INITIAL)
+        self.episodes = None if episodes is None else check_int("episodes", episodes, minimum=1)
+        self.executor = check_executor(executor)
+        self.epsilon = check_real("epsilon", epsilon, minimum=0.0)
+        self.oracle_steps = check_int("oracle_steps", oracle_steps, minimum=1)
+        if oracle_options is not None and not isinstance(oracle_options, dict):
+            raise InvalidArgumentError(
+                f"oracle_options must be a mapping of option names to values, got {oracle_options!r}"
             )
-        self.episodes = episodes
-        self.executor = executor
-        if not (isinstance(epsilon, int | float) and math.isfinite(epsilon) and epsilon >= 0):
-            raise ValueError(f"epsilon must be a finite number >= 0, got {epsilon!r}")
-        self.epsilon = float(epsilon)
-        if isinstance(oracle_steps, bool) or not isinstance(oracle_steps, int) or oracle_steps < 1:
-            raise ValueError(f"oracle_steps must be a positive integer, got {oracle_steps!r}")
-        self.oracle_steps = oracle_steps
         self.oracle_options = dict(oracle_options or {})
+        self._rl: Any = None
+        if self.oracle_options and not (isinstance(oracle, str) and oracle in ("dqn", "ppo")):
+            raise InvalidArgumentError(
+                "oracle_options configure the dqn and ppo oracles; "
+                f"oracle={oracle if isinstance(oracle, str) else type(oracle).__name__!r} takes none"
+            )
+        if isinstance(oracle, str) and oracle != "exact":
+            self._rl = self._rl_oracle()  # checks oracle_options now, before any work
         meta = {
             "prd_iterations": prd_iterations,
             "prd_dt": prd_dt,
@@ -971,22 +1012,8 @@ class PSRO:
             "alpharank_population_size": alpharank_population_size,
             "meta_iterations": meta_iterations,
         }
-        for key in ("prd_iterations", "alpharank_population_size", "meta_iterations"):
-            value = meta[key]
-            if (
-                isinstance(value, bool)
-                or not isinstance(value, int)
-                or value < (2 if "population" in key else 1)
-            ):
-                raise ValueError(f"{key} must be a positive integer, got {value!r}")
-        for key in ("prd_dt", "alpharank_alpha"):
-            value = meta[key]
-            if not (isinstance(value, int | float) and value > 0 and not math.isnan(value)):
-                raise ValueError(f"{key} must be a positive number, got {value!r}")
-        if not (isinstance(prd_gamma, int | float) and 0 <= prd_gamma < 1):
-            raise ValueError(f"prd_gamma must be in [0, 1), got {prd_gamma!r}")
+        meta = dict(vars(_MetaConfig.of(meta)))
         self._meta_options = meta
-        self._rl: Any = None
         self._stash: tuple[Any, State] | None = None
 
     # ------------------------------------------------------------------------ protocol
@@ -1317,7 +1344,10 @@ class PSRO:
                 f"oracle={self.oracle!r} needs solvers.rl_oracles and torch ({exc}); use oracle='exact'"
             ) from None
         factory = rl_oracles.dqn_oracle if self.oracle == "dqn" else rl_oracles.ppo_oracle
-        self._rl = factory(**self.oracle_options)
+        try:
+            self._rl = factory(**self.oracle_options)
+        except InvalidArgumentError as exc:
+            raise InvalidArgumentError(f"oracle_options: {exc}") from None
         return self._rl
 
     def _rl_response(
@@ -1444,18 +1474,18 @@ def run_psro_cli(args: argparse.Namespace) -> SolveResult:
 
     import gamesolve
     from gamesolve.io import atomic_write_text
-    from gamesolve.registry import parse_options
+    from gamesolve.registry import make_solver, parse_options
 
-    options = parse_options(getattr(args, "set", None))
+    flags = {
+        "oracle": args.oracle,
+        "meta_solver": args.meta_solver,
+        "training_meta_solver": getattr(args, "training_meta_solver", None),
+        "episodes": getattr(args, "episodes", None),
+        "executor": getattr(args, "executor", None) or "inprocess",
+    }
+    options = parse_options(getattr(args, "set", None), flags=flags)
+    solver = make_solver("psro", **flags, **options)  # unknown or bad options fail here, in one line
     game = gamesolve.load_game(args.game)
-    solver = PSRO(
-        oracle=args.oracle,
-        meta_solver=args.meta_solver,
-        training_meta_solver=getattr(args, "training_meta_solver", None),
-        episodes=getattr(args, "episodes", None),
-        executor=getattr(args, "executor", None) or "inprocess",
-        **options,
-    )
     checkpoint = resume = None
     folder = getattr(args, "checkpoint", None)
     if folder:

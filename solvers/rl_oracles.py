@@ -54,6 +54,7 @@ iterations, about 0.04 after 400 000 DQN steps.
 
 from __future__ import annotations
 
+import inspect
 import json
 import logging
 import math
@@ -65,10 +66,11 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from gamesolve.compiled import CompiledGame, as_compiled
-from gamesolve.errors import InvalidPolicyError
+from gamesolve.errors import InvalidArgumentError, InvalidPolicyError
 from gamesolve.normal_form import TensorGame
 from gamesolve.policy import TabularPolicy
 from gamesolve.rl_env import FEATURE_KINDS, ResponseEnv, TimeStep, normal_form_tree
+from gamesolve.validation import check_bool, check_choice, check_int, check_real
 
 __all__ = [
     "DQNOracle",
@@ -436,33 +438,24 @@ class _Oracle:
         draw: str,
     ) -> None:
         self.kind = kind
-        hidden_t = tuple(hidden)
-        if not hidden_t or any(isinstance(h, bool) or not isinstance(h, int) or h < 1 for h in hidden_t):
-            raise ValueError(
-                f"{self.kind}: hidden must be a non-empty list of positive integers, got {hidden!r}"
-            )
-        _check_int(self.kind, "num_envs", num_envs, 1)
-        _check_int(self.kind, "threads", threads, 1)
-        if device not in _DEVICES:
-            raise ValueError(f"{self.kind}: device must be one of {', '.join(_DEVICES)}, got {device!r}")
+        self.hidden = _option(kind, check_widths, "hidden", hidden)
+        self.num_envs = _option(kind, check_int, "num_envs", num_envs, minimum=1)
+        self.threads = _option(kind, check_int, "threads", threads, minimum=1)
+        self.device = _option(kind, check_choice, "device", device, _DEVICES)
         if not (features is None or callable(features) or features in FEATURE_KINDS):
-            raise ValueError(
+            raise InvalidArgumentError(
                 f"{self.kind}: features must be one of {', '.join(FEATURE_KINDS)} or a function "
                 f"(game, player) -> [n_p, F], got {features!r}"
             )
-        self.hidden = hidden_t
-        self.num_envs = int(num_envs)
-        self.device = device
-        self.threads = int(threads)
         self.features = features
-        self.draw = draw
+        self.draw = _option(kind, check_choice, "draw", draw, ("profile", "seat"))
 
     def _env(
         self, game: Any, player: int, opponents: Sequence[Any], weights: ArrayLike | None
     ) -> ResponseEnv:
         compiled = _compiled_of(game)
         if isinstance(player, bool) or not isinstance(player, int | np.integer):
-            raise ValueError(f"player must be an integer, got {player!r}")
+            raise InvalidArgumentError(f"player must be an integer, got {player!r}")
         compiled._check_player(int(player))
         feats = self.features(compiled, int(player)) if callable(self.features) else self.features
         return ResponseEnv(
@@ -481,24 +474,45 @@ class _Oracle:
         return torch, device
 
 
-def _check_int(kind: str, name: str, value: Any, low: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < low:
-        raise ValueError(f"{kind}: {name} must be an integer >= {low}, got {value!r}")
+def check_widths(name: str, value: Any) -> tuple[int, ...]:
+    """Hidden-layer widths: a non-empty list of integers >= 1, or InvalidArgumentError naming ``name``."""
+    if isinstance(value, str | bytes) or not hasattr(value, "__iter__"):
+        raise InvalidArgumentError(f"{name} must be a non-empty list of integers >= 1, got {value!r}")
+    widths = tuple(check_int(f"{name}[{k}]", h, minimum=1) for k, h in enumerate(value))
+    if not widths:
+        raise InvalidArgumentError(f"{name} must be a non-empty list of integers >= 1, got {value!r}")
+    return widths
 
 
-def _check_float(kind: str, name: str, value: Any, low: float, high: float = math.inf) -> None:
+def _option(kind: str, check: Callable[..., Any], name: str, value: Any, *args: Any, **kwargs: Any) -> Any:
+    """``check(name, value, ...)`` with the oracle's name in front of the message."""
     try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{kind}: {name} must be a number, got {value!r}") from None
-    if not (low <= v <= high):
-        raise ValueError(f"{kind}: {name} must lie in [{low}, {high}], got {value!r}")
+        return check(name, value, *args, **kwargs)
+    except InvalidArgumentError as exc:
+        raise InvalidArgumentError(f"{kind}: {exc}") from None
+
+
+def _positive(kind: str, name: str, value: Any) -> float:
+    return float(_option(kind, check_real, name, value, minimum=0.0, min_inclusive=False))
+
+
+def _fraction(kind: str, name: str, value: Any) -> float:
+    return float(_option(kind, check_real, name, value, minimum=0.0, maximum=1.0))
 
 
 def _check_steps(steps: Any) -> int:
-    if isinstance(steps, bool) or not isinstance(steps, int | np.integer) or steps < 1:
-        raise ValueError(f"steps must be a positive integer, got {steps!r}")
-    return int(steps)
+    return check_int("steps", steps, minimum=1)
+
+
+def _build(cls: Any, config: dict[str, Any]) -> Any:
+    """``cls(**config)``, refusing unknown option names with the list of known ones."""
+    known = [p for p in inspect.signature(cls).parameters if p != "self"]
+    unknown = sorted(set(config) - set(known))
+    if unknown:
+        raise InvalidArgumentError(
+            f"unknown {cls.name} oracle option {unknown[0]!r}; known options: {', '.join(known)}"
+        )
+    return cls(**config)
 
 
 def _to_torch(
@@ -578,27 +592,32 @@ class DQNOracle:
     """Double DQN best response (the ``"dqn"`` oracle).
 
     Args:
-        hidden: Hidden layer widths (ReLU).
-        learning_rate: Adam step size.
-        batch_size: Minibatch size.
-        buffer_size: Replay capacity in transitions.
-        warmup: Transitions collected before the first update.
-        updates_per_step: Gradient steps per batched environment step (``num_envs`` transitions).
-        target_sync: Gradient steps between copies of the online weights into the target network.
-        epsilon_start: Exploration probability at the start.
-        epsilon_end: Exploration probability after the decay.
-        epsilon_fraction: Fraction of ``steps`` over which epsilon decays linearly.
+        hidden: Hidden layer widths (ReLU), a non-empty list of integers >= 1.
+        learning_rate: Adam step size (finite, > 0).
+        batch_size: Minibatch size (>= 1).
+        buffer_size: Replay capacity in transitions (>= ``batch_size``).
+        warmup: Transitions collected before the first update (>= 0).
+        updates_per_step: Gradient steps per batched environment step (``num_envs`` transitions;
+            >= 1).
+        target_sync: Gradient steps between copies of the online weights into the target network
+            (>= 1).
+        epsilon_start: Exploration probability at the start, in ``[0, 1]``.
+        epsilon_end: Exploration probability after the decay, in ``[0, 1]``.
+        epsilon_fraction: Fraction of ``steps`` over which epsilon decays linearly, in ``[0, 1]``.
         anneal_lr: Decay the learning rate linearly to 0 over the budget (default ``True``): the
             last Q-values are then an average rather than a noisy last SGD step, which matters
             where two actions' values are close (responses to near-equilibrium policies).
-        num_envs: Parallel episodes.
+        num_envs: Parallel episodes (>= 1).
         device: ``"cpu"`` (default), ``"cuda"`` or ``"auto"`` (CUDA when available).
-        threads: torch CPU threads during training (default 1; restored afterwards).
+        threads: torch CPU threads during training (>= 1; default 1; restored afterwards).
         features: Observation features: a kind of :func:`gamesolve.rl_env.infoset_features`
             (default ``"auto"``: the infoset's known chance outcomes and moves when they tell every
             infoset apart, else those plus the one-hot) or a function ``(game, player) -> [n_p, F]``.
         draw: How opponents are drawn each episode: ``"profile"`` or ``"seat"``
             (see :class:`~gamesolve.rl_env.ResponseEnv`).
+
+    Raises:
+        InvalidArgumentError: An option outside these ranges, naming it.
     """
 
     name = "dqn"
@@ -632,25 +651,16 @@ class DQNOracle:
             features=features,
             draw=draw,
         )
-        _check_float("dqn", "learning_rate", learning_rate, 1e-12)
-        _check_int("dqn", "batch_size", batch_size, 1)
-        _check_int("dqn", "buffer_size", buffer_size, int(batch_size))
-        _check_int("dqn", "warmup", warmup, 0)
-        _check_int("dqn", "updates_per_step", updates_per_step, 1)
-        _check_int("dqn", "target_sync", target_sync, 1)
-        _check_float("dqn", "epsilon_start", epsilon_start, 0.0, 1.0)
-        _check_float("dqn", "epsilon_end", epsilon_end, 0.0, 1.0)
-        _check_float("dqn", "epsilon_fraction", epsilon_fraction, 0.0, 1.0)
-        self.learning_rate = float(learning_rate)
-        self.batch_size = int(batch_size)
-        self.buffer_size = int(buffer_size)
-        self.warmup = int(warmup)
-        self.updates_per_step = int(updates_per_step)
-        self.target_sync = int(target_sync)
-        self.epsilon_start = float(epsilon_start)
-        self.epsilon_end = float(epsilon_end)
-        self.epsilon_fraction = float(epsilon_fraction)
-        self.anneal_lr = bool(anneal_lr)
+        self.learning_rate = _positive("dqn", "learning_rate", learning_rate)
+        self.batch_size = _option("dqn", check_int, "batch_size", batch_size, minimum=1)
+        self.buffer_size = _option("dqn", check_int, "buffer_size", buffer_size, minimum=self.batch_size)
+        self.warmup = _option("dqn", check_int, "warmup", warmup, minimum=0)
+        self.updates_per_step = _option("dqn", check_int, "updates_per_step", updates_per_step, minimum=1)
+        self.target_sync = _option("dqn", check_int, "target_sync", target_sync, minimum=1)
+        self.epsilon_start = _fraction("dqn", "epsilon_start", epsilon_start)
+        self.epsilon_end = _fraction("dqn", "epsilon_end", epsilon_end)
+        self.epsilon_fraction = _fraction("dqn", "epsilon_fraction", epsilon_fraction)
+        self.anneal_lr = _option("dqn", check_bool, "anneal_lr", anneal_lr)
 
     def config(self) -> dict[str, Any]:
         """The configuration as JSON-ready values."""
@@ -700,9 +710,11 @@ class DQNOracle:
 
         Raises:
             InvalidPolicyError: An opponent does not fit the game.
-            ValueError: Bad player, weights or steps.
+            InvalidArgumentError: Bad player or steps.
+            ValueError: Bad weights.
         """
         steps = _check_steps(steps)
+        seed = check_int("seed", seed, minimum=0)
         env = self._base._env(game, player, opponents, weights)
         torch, device = self._base._torch()
         rng = np.random.default_rng(np.random.SeedSequence(seed))
@@ -831,25 +843,28 @@ class PPOOracle:
     """PPO best response (the ``"ppo"`` oracle).
 
     Args:
-        hidden: Hidden layer widths of the actor and of the critic (ReLU).
-        learning_rate: Adam step size at the start (annealed linearly to 0).
+        hidden: Hidden layer widths of the actor and of the critic (ReLU), integers >= 1.
+        learning_rate: Adam step size at the start (annealed linearly to 0; finite, > 0).
         rollout_length: Batched environment steps per update (``num_envs * rollout_length``
-            transitions per batch).
-        epochs: Passes over each batch.
-        minibatches: Minibatches per pass.
-        clip: PPO ratio clip.
-        gae_lambda: GAE lambda (no discounting: gamma = 1).
+            transitions per batch; >= 1).
+        epochs: Passes over each batch (>= 1).
+        minibatches: Minibatches per pass (>= 1).
+        clip: PPO ratio clip (finite, > 0).
+        gae_lambda: GAE lambda in ``[0, 1]`` (no discounting: gamma = 1).
         entropy_coef: Entropy bonus at the start (annealed linearly to 0, so the policy can become
-            the deterministic best response).
-        value_coef: Weight of the critic's squared error.
-        max_grad_norm: Gradient clipping norm.
-        num_envs: Parallel episodes.
+            the deterministic best response; finite, >= 0).
+        value_coef: Weight of the critic's squared error (finite, >= 0).
+        max_grad_norm: Gradient clipping norm (finite, > 0).
+        num_envs: Parallel episodes (>= 1).
         device: ``"cpu"`` (default), ``"cuda"`` or ``"auto"``.
-        threads: torch CPU threads during training (default 1).
+        threads: torch CPU threads during training (>= 1; default 1).
         features: Observation features: a kind of :func:`gamesolve.rl_env.infoset_features`
             (default ``"auto"``: the infoset's known chance outcomes and moves when they tell every
             infoset apart, else those plus the one-hot) or a function ``(game, player) -> [n_p, F]``.
         draw: ``"profile"`` or ``"seat"`` (see :class:`~gamesolve.rl_env.ResponseEnv`).
+
+    Raises:
+        InvalidArgumentError: An option outside these ranges, naming it.
     """
 
     name = "ppo"
@@ -882,24 +897,15 @@ class PPOOracle:
             features=features,
             draw=draw,
         )
-        _check_float("ppo", "learning_rate", learning_rate, 1e-12)
-        _check_int("ppo", "rollout_length", rollout_length, 1)
-        _check_int("ppo", "epochs", epochs, 1)
-        _check_int("ppo", "minibatches", minibatches, 1)
-        _check_float("ppo", "clip", clip, 1e-6)
-        _check_float("ppo", "gae_lambda", gae_lambda, 0.0, 1.0)
-        _check_float("ppo", "entropy_coef", entropy_coef, 0.0)
-        _check_float("ppo", "value_coef", value_coef, 0.0)
-        _check_float("ppo", "max_grad_norm", max_grad_norm, 1e-12)
-        self.learning_rate = float(learning_rate)
-        self.rollout_length = int(rollout_length)
-        self.epochs = int(epochs)
-        self.minibatches = int(minibatches)
-        self.clip = float(clip)
-        self.gae_lambda = float(gae_lambda)
-        self.entropy_coef = float(entropy_coef)
-        self.value_coef = float(value_coef)
-        self.max_grad_norm = float(max_grad_norm)
+        self.learning_rate = _positive("ppo", "learning_rate", learning_rate)
+        self.rollout_length = _option("ppo", check_int, "rollout_length", rollout_length, minimum=1)
+        self.epochs = _option("ppo", check_int, "epochs", epochs, minimum=1)
+        self.minibatches = _option("ppo", check_int, "minibatches", minibatches, minimum=1)
+        self.clip = _positive("ppo", "clip", clip)
+        self.gae_lambda = _fraction("ppo", "gae_lambda", gae_lambda)
+        self.entropy_coef = float(_option("ppo", check_real, "entropy_coef", entropy_coef, minimum=0.0))
+        self.value_coef = float(_option("ppo", check_real, "value_coef", value_coef, minimum=0.0))
+        self.max_grad_norm = _positive("ppo", "max_grad_norm", max_grad_norm)
 
     def config(self) -> dict[str, Any]:
         """The configuration as JSON-ready values."""
@@ -941,6 +947,7 @@ class PPOOracle:
         ``num_envs * rollout_length`` transitions.
         """
         steps = _check_steps(steps)
+        seed = check_int("seed", seed, minimum=0)
         env = self._base._env(game, player, opponents, weights)
         torch, device = self._base._torch()
         rng = np.random.default_rng(np.random.SeedSequence(seed))
@@ -1083,10 +1090,22 @@ class PPOOracle:
 
 
 def dqn_oracle(**config: Any) -> DQNOracle:
-    """A :class:`DQNOracle` with the given keyword configuration."""
-    return DQNOracle(**config)
+    """A :class:`DQNOracle` with the given keyword configuration.
+
+    Raises:
+        InvalidArgumentError: An unknown option name (the message lists the known ones) or a bad
+            value.
+    """
+    oracle: DQNOracle = _build(DQNOracle, config)
+    return oracle
 
 
 def ppo_oracle(**config: Any) -> PPOOracle:
-    """A :class:`PPOOracle` with the given keyword configuration."""
-    return PPOOracle(**config)
+    """A :class:`PPOOracle` with the given keyword configuration.
+
+    Raises:
+        InvalidArgumentError: An unknown option name (the message lists the known ones) or a bad
+            value.
+    """
+    oracle: PPOOracle = _build(PPOOracle, config)
+    return oracle

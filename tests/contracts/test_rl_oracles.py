@@ -255,7 +255,7 @@ def test_bad_configuration_and_input(kuhn_game, leduc_game):
         rl.DQNOracle(features="pixels")
     with pytest.raises(ValueError, match="clip"):
         rl.PPOOracle(clip=-1)
-    with pytest.raises(TypeError):
+    with pytest.raises(gamesolve.InvalidArgumentError, match=r"'learning_rat'; known options: hidden, "):
         rl.dqn_oracle(learning_rat=1e-3)
     uniform = gamesolve.uniform_policy(kuhn_game)
     with pytest.raises(ValueError, match="steps"):
