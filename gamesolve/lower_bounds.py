@@ -472,7 +472,7 @@ def call_slots(game: Any, player: int) -> NDArray[np.int64]:
     slot 0. See the module docstring.
     """
     compiled = as_compiled(game) if not isinstance(game, TensorGame) else normal_form_tree(game)
-    compiled._check_player(player)
+    player = check_int("player", player, minimum=0, maximum=compiled.num_players - 1)
     depth = _depths(compiled)
     path = _action_paths(compiled, depth)
     util = compiled.terminal_utility[:, player]

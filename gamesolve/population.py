@@ -179,10 +179,10 @@ class Population:
         """One list of policies for every seat (a mapping gives names and policies at once).
 
         Raises:
-            ValueError: ``players`` < 1, no policies, or names of the wrong length.
+            InvalidArgumentError: ``players`` not an integer >= 1.
+            ValueError: No policies, or names of the wrong length.
         """
-        if players < 1:
-            raise ValueError(f"players must be >= 1, got {players}")
+        players = check_int("players", players, minimum=1)
         if isinstance(policies, Mapping):
             if names is not None:
                 raise ValueError("names are taken from the mapping's keys; do not pass names too")
@@ -214,12 +214,14 @@ class Population:
         """A new population with ``policy`` appended to ``player``'s members (every seat if symmetric).
 
         Raises:
-            ValueError: ``player`` out of range (``None`` is allowed only for symmetric populations).
+            InvalidArgumentError: ``player`` out of range (``None`` is allowed only for symmetric
+                populations).
         """
         seats = range(self.num_players) if self.is_symmetric else None
         if seats is None:
-            if player is None or not 0 <= player < self.num_players:
-                raise ValueError(f"player must be in [0, {self.num_players}), got {player!r}")
+            if player is None:
+                raise InvalidArgumentError("player must be given (None only for a symmetric population)")
+            player = check_int("player", player, minimum=0, maximum=self.num_players - 1)
             seats = range(player, player + 1)
         members = [list(seat) for seat in self.members]
         names = [list(seat) for seat in self.names]

@@ -356,3 +356,21 @@ def test_cli_psro_and_neupl_bad_options_are_one_line(capsys, tmp_path, argv, exp
     assert expected in err and err.strip().count("\n") == 0
     assert "exploitability" not in out
     assert not (tmp_path / "run").exists()
+
+
+def test_call_slots_and_population_players_are_checked(kuhn, uniform):
+    from gamesolve.lower_bounds import call_slots
+    from gamesolve.population import Population
+
+    with pytest.raises(InvalidArgumentError, match="player must be >= 0 and <= 1, got 2"):
+        call_slots(kuhn, 2)
+    with pytest.raises(InvalidArgumentError, match="player must be an integer, got 'a'"):
+        call_slots(kuhn, "a")
+    population = Population(members=((uniform,), (uniform,)))
+    with pytest.raises(InvalidArgumentError, match="player must be >= 0 and <= 1, got 2"):
+        population.add(2, uniform)
+    with pytest.raises(InvalidArgumentError, match=r"player must be an integer, got 1\.5"):
+        population.add(1.5, uniform)
+    with pytest.raises(InvalidArgumentError, match=r"players must be an integer, got 2\.5"):
+        Population.symmetric([uniform], players=2.5)
+    assert population.add(1, uniform).sizes == (1, 2)
