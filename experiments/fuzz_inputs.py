@@ -97,7 +97,9 @@ class Config:
             ``game_timeout``, as they may compile a game).
         game_timeout: Per-case limit for the ``game_string`` family.
         workers: Worker processes running cases in parallel.
-        memory_gb: Address-space limit of each worker, so a runaway allocation fails one case.
+        memory_gb: Address-space limit of each worker, so a runaway allocation fails one case;
+            gamesolve's memory budget (``GAMESOLVE_MEMORY_BUDGET``) is set to half of it unless
+            the environment sets one.
         restart_every: Cases a worker runs before it is replaced by a fresh one.
         only: Run only these case indices (reproduction); their inputs are kept.
         out: Output folder (``result.json``, ``failures/``).
@@ -1582,6 +1584,9 @@ class _Process:
 
     def start(self) -> None:
         env = dict(os.environ, PYTHONPATH=str(_ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+        # gamesolve's own size budget sits below the worker's address-space limit, so a game too
+        # large for the worker is refused by the library (a clean error), not by the limit.
+        env.setdefault("GAMESOLVE_MEMORY_BUDGET", str(int(self.cfg.memory_gb * (1 << 30)) // 2))
         command = [sys.executable, "-m", "experiments.fuzz_inputs", "--worker"]
         with open(self.log_path, "ab") as log_file:
             self.proc = subprocess.Popen(
