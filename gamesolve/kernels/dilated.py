@@ -63,6 +63,8 @@ from gamesolve.kernels.evaluation import reach_numpy
 __all__ = [
     "behavior_from_sequence",
     "behavior_from_sequence_numpy",
+    "chance_and_uniform_reach",
+    "chance_and_uniform_reach_numpy",
     "local_softmax",
     "local_softmax_numpy",
     "mirror_prox_iterations",
@@ -89,6 +91,71 @@ _Arrays = tuple[NDArray[Any], ...]
 
 
 # ----------------------------------------------------------------------------- building blocks
+
+
+@numba.njit(cache=True, nogil=True)
+def chance_and_uniform_reach(
+    node_player: NDArray[Any],  # [N] int8 node codes
+    node_first_child: NDArray[Any],  # [N]
+    node_num_children: NDArray[Any],  # [N]
+    node_prob: NDArray[np.float64],  # [N] probability of the edge into each node
+    chance: NDArray[np.float64],  # [N] out: product of the chance probabilities above each node
+    uniform: NDArray[np.float64],  # [N] out: reach when every player plays uniformly
+) -> None:
+    """Each node's chance reach and uniform-play reach, in one forward pass (``parent < child``)."""
+    n_nodes = node_player.shape[0]
+    if n_nodes == 0:
+        return
+    chance[0] = 1.0
+    uniform[0] = 1.0
+    for n in range(n_nodes):
+        player = node_player[n]
+        if player == _TERMINAL:
+            continue
+        first = node_first_child[n]
+        k = node_num_children[n]
+        for c in range(first, first + k):
+            if player == _CHANCE:
+                chance[c] = chance[n] * node_prob[c]
+                uniform[c] = uniform[n] * node_prob[c]
+            else:
+                chance[c] = chance[n]
+                uniform[c] = uniform[n] / k
+
+
+def chance_and_uniform_reach_numpy(
+    node_player: NDArray[Any],
+    node_first_child: NDArray[Any],
+    node_num_children: NDArray[Any],
+    node_prob: NDArray[np.float64],
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Twin of :func:`chance_and_uniform_reach`: the same products, one depth level at a time."""
+    n_nodes = node_player.shape[0]
+    chance = np.zeros(n_nodes)
+    uniform = np.zeros(n_nodes)
+    if n_nodes == 0:
+        return chance, uniform
+    chance[0] = uniform[0] = 1.0
+    parent = np.full(n_nodes, -1, dtype=np.int64)
+    inner = np.flatnonzero(node_player != _TERMINAL)
+    counts = np.asarray(node_num_children)[inner].astype(np.int64)
+    children = np.repeat(np.asarray(node_first_child)[inner].astype(np.int64), counts) + (
+        np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
+    )
+    parent[children] = np.repeat(inner, counts)
+    frontier = np.array([0])
+    while frontier.size:
+        kids = np.flatnonzero(np.isin(parent, frontier))
+        if not kids.size:
+            break
+        up = parent[kids]
+        at_chance = node_player[up] == _CHANCE
+        factor = np.where(at_chance, node_prob[kids], 1.0)
+        chance[kids] = chance[up] * factor
+        width = np.asarray(node_num_children)[up]
+        uniform[kids] = uniform[up] * np.where(at_chance, node_prob[kids], 1.0 / width)
+        frontier = kids
+    return chance, uniform
 
 
 @numba.njit(cache=True, nogil=True)

@@ -331,3 +331,21 @@ def test_annealed_temperature_and_slingshot_magnet(kuhn, rng):
     mask = g.legal_mask
     np.testing.assert_allclose(np.exp(magnet3)[mask], out3[mask], rtol=1e-12)
     assert not np.allclose(out2, out3)
+
+
+@pytest.mark.parametrize("name", ["kuhn_poker", "leduc_poker", "kuhn(players=3)", "leduc(ranks=4,suits=3)"])
+def test_chance_and_uniform_reach_kernel_matches_its_twin(name):
+    from gamesolve.kernels.dilated import chance_and_uniform_reach, chance_and_uniform_reach_numpy
+
+    game = gamesolve.as_compiled(gamesolve.load_game(name))
+    arrays = (game.node_player, game.node_first_child, game.node_num_children, game.node_prob)
+    chance = np.zeros(game.num_nodes)
+    uniform = np.zeros(game.num_nodes)
+    chance_and_uniform_reach(*arrays, chance, uniform)
+    twin_chance, twin_uniform = chance_and_uniform_reach_numpy(*arrays)
+    np.testing.assert_allclose(chance, twin_chance, rtol=1e-13, atol=0)
+    np.testing.assert_allclose(uniform, twin_uniform, rtol=1e-13, atol=0)
+    terminal = game.node_player == gamesolve.TERMINAL
+    # Uniform play reaches every terminal with total probability 1.
+    assert uniform[terminal].sum() == pytest.approx(1.0, abs=1e-12)
+    assert chance.min() >= 0 and chance.max() == 1.0
