@@ -27,7 +27,7 @@ import os
 import stat
 import tempfile
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -160,7 +160,7 @@ def check_output_path(path: str | os.PathLike[str], *, what: str = "output") -> 
     return target
 
 
-def check_output_paths(paths: dict[str, str | os.PathLike[str] | None]) -> dict[str, Path]:
+def check_output_paths(paths: Mapping[str, str | os.PathLike[str] | None]) -> dict[str, Path]:
     """Check several outputs at once (``{what: path}``); ``None`` entries are skipped.
 
     Raises:

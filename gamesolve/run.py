@@ -12,44 +12,61 @@ from __future__ import annotations
 
 import contextlib
 import enum
-import hashlib
-import io
 import json
 import logging
+import math
 import os
 import signal
 import sys
 import threading
 import time
-import zipfile
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 from numpy.typing import NDArray
 
-from gamesolve.compiled import CompiledGame
-from gamesolve.errors import CheckpointError
+from gamesolve.checkpoint import (
+    CHECKPOINT_FORMAT,
+    StateRules,
+    check_resume,
+    check_state,
+    game_fingerprint,
+    guard_checkpoint_target,
+    hash_str,
+    load_checkpoint,
+    read_checkpoint_meta,
+    rng_from_array,
+    rng_to_array,
+    save_checkpoint,
+)
+from gamesolve.errors import CheckpointError, InvalidArgumentError, OutputPathError
 from gamesolve.evaluation import exploitability as exact_exploitability
 from gamesolve.evaluation import nash_conv as exact_nash_conv
+from gamesolve.io import check_output_path
 from gamesolve.spec import GameSpec
+from gamesolve.validation import check_bool, check_int, check_real
 
 __all__ = [
+    "CHECKPOINT_FORMAT",
     "CheckpointError",
     "History",
     "Iterate",
     "IterativeSolver",
     "SolveResult",
+    "StateRules",
     "Stop",
     "game_fingerprint",
+    "hash_str",
+    "load_checkpoint",
+    "rng_from_array",
+    "rng_to_array",
+    "save_checkpoint",
     "solve",
 ]
 
 log = logging.getLogger(__name__)
-
-CHECKPOINT_FORMAT = "gamesolve.checkpoint/1"
 
 
 class Iterate(enum.Enum):
@@ -191,14 +208,18 @@ class History:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> History:
-        """Inverse of :meth:`to_dict`."""
+        """Inverse of :meth:`to_dict` (``None``, which JSON writes for NaN, reads back as NaN)."""
+
+        def floats(key: str) -> tuple[float, ...]:
+            return tuple(math.nan if x is None else float(x) for x in data.get(key, ()))
+
         return cls(
             iteration=tuple(int(x) for x in data.get("iteration", ())),
-            wall_time=tuple(float(x) for x in data.get("wall_time", ())),
-            exploitability=tuple(float(x) for x in data.get("exploitability", ())),
-            nash_conv=tuple(float(x) for x in data.get("nash_conv", ())),
-            average_exploitability=tuple(float(x) for x in data.get("average_exploitability", ())),
-            current_exploitability=tuple(float(x) for x in data.get("current_exploitability", ())),
+            wall_time=floats("wall_time"),
+            exploitability=floats("exploitability"),
+            nash_conv=floats("nash_conv"),
+            average_exploitability=floats("average_exploitability"),
+            current_exploitability=floats("current_exploitability"),
         )
 
 
@@ -225,6 +246,8 @@ class SolveResult:
         message: Why the run stopped.
         value: Expected utility of every player under ``policy``; for Markov games, player 0's
             value in every state ``[S]`` (a read-only array).
+        extras: Solver-specific figures (JSON-ready where possible).
+        interrupted: Whether the run ended on Ctrl-C (the result holds the last iterate).
     """
 
     game: str
@@ -243,6 +266,7 @@ class SolveResult:
     message: str
     value: tuple[float, ...] | NDArray[np.float64] = field(default=())
     extras: dict[str, Any] = field(default_factory=dict)
+    interrupted: bool = False
 
     @property
     def last_policy(self) -> Any:
@@ -290,19 +314,6 @@ class SolveResult:
             **({"profile": profile} if profile is not None else {}),
             **{k: _jsonable(v) for k, v in self.extras.items()},
         }
-
-
-def rng_to_array(rng: np.random.Generator) -> NDArray[np.uint8]:
-    """A generator's exact state as a byte array, so solver states stay plain ``.npz`` arrays."""
-    return np.frombuffer(json.dumps(rng.bit_generator.state).encode(), dtype=np.uint8).copy()
-
-
-def rng_from_array(data: NDArray[Any]) -> np.random.Generator:
-    """The generator saved by :func:`rng_to_array`, continuing exactly where it stopped."""
-    state = json.loads(bytes(np.asarray(data, dtype=np.uint8)).decode())
-    bit = getattr(np.random, state["bit_generator"])()
-    bit.state = state
-    return np.random.Generator(bit)
 
 
 def _jsonable(value: Any) -> Any:
@@ -360,110 +371,6 @@ def one_shot_result(
     )
 
 
-def game_fingerprint(game: Any) -> dict[str, Any]:
-    """Numbers identifying a game, stored in checkpoints to refuse a wrong game."""
-    custom = getattr(game, "fingerprint", None)
-    if callable(custom):
-        return dict(custom())
-    matrix = getattr(game, "transition_matrix", None)
-    if matrix is not None:  # a tabular Markov game
-        hasher = hashlib.sha256()
-        for part in (matrix.indptr, matrix.indices, matrix.data, game.reward_flat, game.terminal):
-            hasher.update(np.ascontiguousarray(part).tobytes())
-        return {"name": game.spec.name, "states": game.num_states, "sha256": hasher.hexdigest()[:16]}
-    payoffs = getattr(game, "payoffs", None)
-    if payoffs is not None and not isinstance(game, CompiledGame):
-        digest = hashlib.sha256(np.ascontiguousarray(payoffs).tobytes()).hexdigest()[:16]
-        return {"name": game.spec.name, "shape": list(payoffs.shape), "payoffs_sha256": digest}
-    keys_hash = 0
-    for key in game.infosets.keys:
-        keys_hash = (keys_hash * 1_000_003 + hash_str(key)) % (1 << 61)
-    return {
-        "name": game.spec.name,
-        "nodes": game.num_nodes,
-        "infosets": game.num_infosets,
-        "terminals": game.num_terminals,
-        "keys_hash": keys_hash,
-    }
-
-
-def hash_str(text: str) -> int:
-    """A stable (process-independent) 61-bit hash of a string (FNV-1a)."""
-    h = 0xCBF29CE484222325
-    for byte in text.encode("utf-8"):
-        h = ((h ^ byte) * 0x100000001B3) & 0xFFFFFFFFFFFFFFFF
-    return h % (1 << 61)
-
-
-# ------------------------------------------------------------------------------------ checkpoints
-
-
-def save_checkpoint(
-    path: str | os.PathLike[str],
-    *,
-    game: CompiledGame,
-    solver: IterativeSolver,
-    seed: int,
-    iteration: int,
-    wall_time: float,
-    history: History,
-    state: Mapping[str, NDArray[Any]],
-) -> None:
-    """Write a checkpoint atomically (an ``.npz`` with the state arrays and a JSON header)."""
-    meta = {
-        "format": CHECKPOINT_FORMAT,
-        "game": game_fingerprint(game),
-        "solver": solver.name,
-        "config": solver.config(),
-        "seed": seed,
-        "iteration": iteration,
-        "wall_time": wall_time,
-        "history": history.to_dict(),
-    }
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.tmp{os.getpid()}")
-    try:
-        with open(tmp, "wb") as fh:
-            buffer = io.BytesIO()
-            persistent = {k: v for k, v in state.items() if not k.startswith("_")}
-            persistent["__meta__"] = np.frombuffer(json.dumps(meta).encode("utf-8"), dtype=np.uint8)
-            np.savez(buffer, **persistent)  # type: ignore[arg-type]
-            fh.write(buffer.getvalue())
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, target)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-
-
-def load_checkpoint(path: str | os.PathLike[str]) -> tuple[dict[str, Any], dict[str, NDArray[Any]]]:
-    """Read a checkpoint: ``(metadata, state arrays)``.
-
-    Raises:
-        CheckpointError: The file is missing, unreadable or not a gamesolve checkpoint.
-    """
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            arrays = {k: np.array(data[k]) for k in data.files}
-    except FileNotFoundError:
-        raise CheckpointError(f"checkpoint {os.fspath(path)!r} does not exist") from None
-    except TypeError:  # np.load gave a bare array (an .npy file): no context manager, no members
-        raise CheckpointError(f"{os.fspath(path)!r} is not a gamesolve checkpoint") from None
-    except (OSError, ValueError, EOFError, NotImplementedError, zipfile.BadZipFile) as exc:
-        # EOFError: empty file or a damaged member header; NotImplementedError: damaged zip flags.
-        raise CheckpointError(f"checkpoint {os.fspath(path)!r} is unreadable: {exc}") from None
-    raw = arrays.pop("__meta__", None)
-    try:
-        meta = json.loads(bytes(raw).decode("utf-8")) if raw is not None else {}
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        meta = {}
-    if not isinstance(meta, dict) or meta.get("format") != CHECKPOINT_FORMAT:
-        raise CheckpointError(f"{os.fspath(path)!r} is not a gamesolve checkpoint")
-    return meta, arrays
-
-
 # ---------------------------------------------------------------------------------------- the loop
 
 
@@ -491,6 +398,51 @@ def _progress_bar(enabled: bool | None, total: int | None, desc: str) -> Any:
     return tqdm(total=total, desc=desc, unit="it", dynamic_ncols=True, leave=True)
 
 
+#: With a time limit and no evaluation schedule, evaluations may take this share of the time spent.
+EVAL_TIME_SHARE = 0.1
+
+#: ... and are spaced so that each comes at least this factor later than the previous one.
+EVAL_SPACING = 1.05
+
+
+def _check_loop_arguments(
+    *,
+    iterations: Any,
+    time_limit: Any,
+    target_exploitability: Any,
+    eval_every: Any,
+    seed: Any,
+    callback: Any,
+    checkpoint: Any,
+    checkpoint_every: Any,
+    overwrite: Any,
+    progress: Any,
+) -> tuple[int | None, float | None, float | None, int | None, int, int | None]:
+    """Every argument of :func:`solve` that is not the game or the solver, checked at the door."""
+    iterations = None if iterations is None else check_int("iterations", iterations, minimum=0)
+    time_limit = (
+        None if time_limit is None else check_real("time_limit", time_limit, minimum=0.0, min_inclusive=False)
+    )
+    target = (
+        None
+        if target_exploitability is None
+        else check_real("target_exploitability", target_exploitability, minimum=0.0)
+    )
+    eval_every = None if eval_every is None else check_int("eval_every", eval_every, minimum=1)
+    seed = check_int("seed", seed, minimum=0)
+    checkpoint_every = (
+        None if checkpoint_every is None else check_int("checkpoint_every", checkpoint_every, minimum=1)
+    )
+    if checkpoint_every is not None and checkpoint is None:
+        raise InvalidArgumentError("checkpoint_every needs a checkpoint path (checkpoint=...)")
+    if callback is not None and not callable(callback):
+        raise InvalidArgumentError(f"callback must be callable, got {type(callback).__name__}")
+    check_bool("overwrite", overwrite)
+    if progress is not None:
+        check_bool("progress", progress)
+    return iterations, time_limit, target, eval_every, seed, checkpoint_every
+
+
 def solve(
     game: Any,
     solver: str | IterativeSolver | ExactSolver,
@@ -504,218 +456,412 @@ def solve(
     checkpoint: str | os.PathLike[str] | None = None,
     checkpoint_every: int | None = None,
     resume: str | os.PathLike[str] | None = None,
+    overwrite: bool = False,
     progress: bool | None = None,
     **solver_options: Any,
 ) -> SolveResult:
-    """Run an iterative solver on a game.
+    """Run a solver on a game.
+
+    Every argument is checked before any work starts (numbers, paths, the checkpoint to resume),
+    so a bad option fails in a second with an error naming it, not after a long run.
 
     Args:
         game: A game the solver accepts: extensive-form (anything :func:`~gamesolve.as_compiled`
             accepts) for the CFR family, a :class:`~gamesolve.normal_form.TensorGame` for
-            normal-form solvers.
+            normal-form solvers, a tabular Markov game for the Markov solvers.
         solver: A registry name (``"cfr"``, ``"cfr+"``, ``"lcfr"``, ``"dcfr"``, ``"pcfr+"``,
             ``"mccfr-es"``, ``"mccfr-os"``, ``"lp"``, ...; see
             :func:`~gamesolve.registry.available_solvers`) or a configured solver object. Exact
-            solvers (LPs) ignore the iteration options.
+            solvers (LPs, enumeration) answer in one call: they honour ``time_limit`` and ignore
+            the other budget options (with a logged warning).
         iterations: Total iteration budget (counting iterations done before a resume).
-        time_limit: Seconds of iterating allowed in this call.
-        target_exploitability: Stop as soon as an evaluation reaches this exploitability.
+        time_limit: Seconds of wall clock for the solving: everything after the game is prepared
+            (compiled) and the solver's state is set up (a resumed checkpoint read, one-time
+            matrices built), evaluations, checkpoints and the final report included. With no
+            ``eval_every`` and no ``iterations``, evaluations are scheduled to take at most about
+            10% of the time.
+        target_exploitability: Stop as soon as an evaluation reaches this exploitability (>= 0).
         eval_every: Evaluate the exact exploitability every this many iterations (default: about
-            50 evaluations over the budget). The final iterate is always evaluated.
-        seed: Seed of the solver's random generator (sampling solvers).
+            50 evaluations over the iteration budget, or every 20 iterations without one). The
+            final iterate is always evaluated.
+        seed: Seed of the solver's random generator (sampling solvers), an integer >= 0.
         callback: Called after every iteration with ``(iteration, last exploitability or None)``;
             return :data:`Stop` to end the run.
         checkpoint: Path of a checkpoint file to write every ``checkpoint_every`` iterations and at
-            the end (also on Ctrl-C).
+            the end (also on Ctrl-C). An existing file there is replaced only when it is the
+            ``resume`` file or when ``overwrite`` is true.
         checkpoint_every: Iterations between checkpoints (default: only at the end).
         resume: A checkpoint to continue from; it must come from the same game, solver,
-            configuration and seed.
+            configuration and seed, and every array in it is checked against the game first.
+        overwrite: Replace an existing file at ``checkpoint`` (another run's checkpoint included).
         progress: Show a progress bar (default: when stderr is a terminal).
         **solver_options: Options passed to the solver when it is given by name.
 
     Returns:
-        A :class:`SolveResult`.
+        A :class:`SolveResult`. If a checkpoint write fails during the run, the run goes on, the
+        error is logged, and the result's ``extras["checkpoint_error"]`` and message say so.
 
     Raises:
-        ValueError: No stopping rule, or a non-positive budget.
+        InvalidArgumentError: A bad number (NaN, negative, not an integer), no stopping rule, or
+            options that do not fit together.
+        OutputPathError: ``checkpoint`` cannot be written.
         UnsupportedGame: The solver does not handle this game.
-        CheckpointError: ``resume`` does not match this run.
+        CheckpointError: ``resume`` is damaged or does not match this run, or ``checkpoint`` holds
+            a file that would be lost.
     """
+    iterations, time_limit, target, eval_every, seed, checkpoint_every = _check_loop_arguments(
+        iterations=iterations,
+        time_limit=time_limit,
+        target_exploitability=target_exploitability,
+        eval_every=eval_every,
+        seed=seed,
+        callback=callback,
+        checkpoint=checkpoint,
+        checkpoint_every=checkpoint_every,
+        overwrite=overwrite,
+        progress=progress,
+    )
     algo = _resolve_solver(solver, solver_options, game)
-    prepared = algo.prepare(game)
-    algo.check(prepared.spec)
     if getattr(algo, "exact", False):
-        if time_limit is not None and not time_limit > 0:
-            raise ValueError(f"time_limit must be positive seconds, got {time_limit}")
+        if checkpoint is not None or resume is not None:
+            raise InvalidArgumentError(
+                f"{algo.name} computes its answer in one call and keeps no state to checkpoint or "
+                "resume; drop checkpoint= / resume="
+            )
+        prepared = algo.prepare(game)
+        algo.check(prepared.spec)
+        ignored = [
+            name
+            for name, value in (
+                ("iterations", iterations),
+                ("target_exploitability", target),
+                ("eval_every", eval_every),
+                ("callback", callback),
+            )
+            if value is not None
+        ]
+        if ignored:
+            log.warning("%s answers in one call; %s does not apply", algo.name, ", ".join(ignored))
         if getattr(algo, "accepts_limits", False):
             return algo.run(prepared, seed=seed, time_limit=time_limit, progress=progress)
         return algo.run(prepared, seed=seed)
-    if iterations is None and time_limit is None and target_exploitability is None:
-        raise ValueError("give at least one of iterations, time_limit or target_exploitability")
-    if iterations is not None and iterations < 0:
-        raise ValueError(f"iterations must be >= 0, got {iterations}")
-    if time_limit is not None and not time_limit > 0:
-        raise ValueError(f"time_limit must be positive seconds, got {time_limit}")
-    if eval_every is not None and eval_every < 1:
-        raise ValueError(f"eval_every must be >= 1, got {eval_every}")
-    if checkpoint_every is not None and checkpoint_every < 1:
-        raise ValueError(f"checkpoint_every must be >= 1, got {checkpoint_every}")
-    if eval_every is None:
-        eval_every = max(1, (iterations or 1000) // 50)
-
-    start_iteration = 0
-    elapsed_before = 0.0
-    history = History()
+    if checkpoint is not None:
+        check_output_path(checkpoint, what="checkpoint")  # before the game is compiled
     if resume is not None:
-        meta, state = load_checkpoint(resume)
-        _check_resume(meta, prepared, algo, seed, resume)
-        start_iteration = int(meta["iteration"])
-        elapsed_before = float(meta["wall_time"])
-        history = History.from_dict(meta.get("history", {}))
+        read_checkpoint_meta(resume)  # a missing or foreign file fails before the work too
+    prepared = algo.prepare(game)
+    algo.check(prepared.spec)
+    if iterations is None and time_limit is None and target is None:
+        default = getattr(algo, "default_iterations", None)
+        if default is None:
+            raise InvalidArgumentError("give at least one of iterations, time_limit or target_exploitability")
+        iterations = int(default)
+    if checkpoint is not None:
+        guard_checkpoint_target(
+            checkpoint, resume=resume, overwrite=bool(overwrite), game=prepared, solver=algo, seed=seed
+        )
+    loop = _Loop(
+        algo,
+        prepared,
+        seed=seed,
+        iterations=iterations,
+        time_limit=time_limit,
+        target=target,
+        eval_every=eval_every,
+        callback=callback,
+        checkpoint=checkpoint,
+        checkpoint_every=checkpoint_every,
+        progress=progress,
+    )
+    if resume is not None:
+        loop.restore(resume)
     else:
-        state = algo.init(prepared, np.random.default_rng(seed))
+        loop.state = algo.init(prepared, np.random.default_rng(seed))
+    warm_up = getattr(algo, "warm_up", None)  # one-time setup (cached matrices, scratch arrays)
+    if callable(warm_up):
+        warm_up(prepared, loop.state)
+    # The budget starts now: it bounds the solving, not loading, compiling or setting up.
+    loop.deadline = None if time_limit is None else time.perf_counter() + time_limit
+    return loop.run()
 
-    hist: dict[str, list[Any]] = {k: list(v) for k, v in history.to_dict().items()}
-    track_iterates = bool(getattr(algo, "track_iterates", False))
-    if track_iterates:
-        hist.setdefault("average_exploitability", [])
-        hist.setdefault("current_exploitability", [])
-    bar = _progress_bar(progress, iterations, f"{algo.name} on {prepared.spec.name}")
-    if bar is not None and start_iteration:
-        bar.update(start_iteration)
-    it = start_iteration
-    last_expl: float | None = hist["exploitability"][-1] if hist["exploitability"] else None
-    converged = False
-    message = ""
-    iter_time = 0.0
-    last_eval_it = hist["iteration"][-1] if hist["iteration"] else -1
 
-    custom = getattr(algo, "evaluate", None)
-    finished = getattr(algo, "finished", None)  # a solver that can tell it is done (PSRO)
-    postfix = getattr(algo, "progress_info", None)  # extra progress-bar fields (population size)
+class _Loop:
+    """The iteration loop of :func:`solve`, with its clocks, schedule and history."""
 
-    def measure(pol: Any) -> float:
-        return float(custom(prepared, pol)) if callable(custom) else exact_exploitability(prepared, pol)
+    def __init__(
+        self,
+        algo: Any,
+        prepared: Any,
+        *,
+        seed: int,
+        iterations: int | None,
+        time_limit: float | None,
+        target: float | None,
+        eval_every: int | None,
+        callback: Callable[[int, float | None], Any] | None,
+        checkpoint: str | os.PathLike[str] | None,
+        checkpoint_every: int | None,
+        progress: bool | None,
+    ) -> None:
+        self.algo = algo
+        self.prepared = prepared
+        self.seed = seed
+        self.iterations = iterations
+        self.deadline: float | None = None  # set by solve() once the state is ready
+        self.time_limit = time_limit
+        self.target = target
+        # Only a time limit: evaluate on a clock schedule that keeps evaluation cheap.
+        self.adaptive = eval_every is None and iterations is None and time_limit is not None
+        self.eval_every = eval_every if eval_every is not None else max(1, (iterations or 1000) // 50)
+        self.callback = callback
+        self.checkpoint = checkpoint
+        self.checkpoint_every = checkpoint_every
+        self.progress = progress
+        self.state: dict[str, NDArray[Any]] = {}
+        self.start_iteration = 0
+        self.elapsed_before = 0.0
+        self.hist: dict[str, list[Any]] = {k: list(v) for k, v in History().to_dict().items()}
+        self.track_iterates = bool(getattr(algo, "track_iterates", False))
+        self.custom_evaluate = getattr(algo, "evaluate", None)
+        self.stops_itself = callable(getattr(algo, "finished", None))
+        self.it = 0
+        self.iter_time = 0.0
+        self.eval_cost = 0.0  # seconds of the last evaluation
+        self.eval_spent = 0.0  # seconds of every evaluation in this call
+        self.checkpoint_cost = 0.0
+        self.checkpoint_error: str | None = None
+        self.last_eval_it = -1
 
-    def evaluate_now() -> float:
-        nonlocal last_eval_it
-        value = measure(algo.policy(prepared, state, algo.output))
-        if track_iterates:
+    def restore(self, resume: str | os.PathLike[str]) -> None:
+        """Load and check a checkpoint; nothing in it reaches the solver unchecked."""
+        meta, loaded = load_checkpoint(resume)
+        self.start_iteration = check_resume(meta, self.prepared, self.algo, self.seed, resume)
+        template = self.algo.init(self.prepared, np.random.default_rng(self.seed))
+        check_state(self.algo, self.prepared, template, loaded, iteration=self.start_iteration, path=resume)
+        self.state = loaded
+        self.elapsed_before = float(meta["wall_time"])
+        self.hist = {k: list(v) for k, v in History.from_dict(meta.get("history", {})).to_dict().items()}
+        self.it = self.start_iteration
+        if self.hist["iteration"]:
+            self.last_eval_it = self.hist["iteration"][-1]
+
+    # ------------------------------------------------------------------------------ measurement
+
+    def _measure(self, policy: Any) -> float:
+        if callable(self.custom_evaluate):
+            return float(self.custom_evaluate(self.prepared, policy))
+        return exact_exploitability(self.prepared, policy)
+
+    def evaluate(self, output_value: float | None = None) -> float:
+        """Append one history row for the current iterate; returns the output's exploitability."""
+        t0 = time.perf_counter()
+        algo, prepared, state = self.algo, self.prepared, self.state
+        measured = output_value is None
+        value = (
+            output_value
+            if output_value is not None
+            else self._measure(algo.policy(prepared, state, algo.output))
+        )
+        if self.track_iterates:
+            self.hist.setdefault("average_exploitability", [])
+            self.hist.setdefault("current_exploitability", [])
             for which, key in ((Iterate.AVERAGE, "average"), (Iterate.CURRENT, "current")):
-                other = value if which == algo.output else measure(algo.policy(prepared, state, which))
-                hist[f"{key}_exploitability"].append(other)
-        hist["iteration"].append(it)
-        hist["wall_time"].append(elapsed_before + iter_time)
-        hist["exploitability"].append(value)
-        hist["nash_conv"].append(value * prepared.spec.num_players)
-        last_eval_it = it
+                other = value if which == algo.output else self._measure(algo.policy(prepared, state, which))
+                self.hist[f"{key}_exploitability"].append(other)
+        self.hist["iteration"].append(self.it)
+        self.hist["wall_time"].append(self.elapsed_before + self.iter_time)
+        self.hist["exploitability"].append(value)
+        self.hist["nash_conv"].append(value * prepared.spec.num_players)
+        self.last_eval_it = self.it
+        seconds = time.perf_counter() - t0
+        if measured:  # a reused figure says nothing about what an evaluation costs
+            self.eval_cost = seconds
+        self.eval_spent += seconds
         return value
 
-    def write_checkpoint() -> None:
-        if checkpoint is not None:
-            save_checkpoint(
-                checkpoint,
-                game=prepared,
-                solver=algo,
-                seed=seed,
-                iteration=it,
-                wall_time=elapsed_before + iter_time,
-                history=History.from_dict(hist),
-                state=state,
-            )
-
-    per_iteration = 0.0
-    with _deferred_sigint() as interrupted:
+    def write_checkpoint(self) -> None:
+        """Write the checkpoint; a failure is logged and reported, never fatal to the run."""
+        if self.checkpoint is None:
+            return
+        t0 = time.perf_counter()
         try:
-            if it == 0 and last_eval_it < 0:
-                last_expl = evaluate_now()
-            while True:
-                if interrupted():
-                    raise KeyboardInterrupt
-                if (
-                    target_exploitability is not None
-                    and last_expl is not None
-                    and last_expl <= target_exploitability
-                ):
-                    converged = True
-                    message = f"reached exploitability {last_expl:.3g} <= {target_exploitability:g}"
-                    break
-                done = finished(prepared, state) if callable(finished) else None
-                if done:
-                    converged, message = True, done
-                    break
-                if iterations is not None and it >= iterations:
-                    message = f"completed {iterations} iterations"
-                    break
-                if time_limit is not None and iter_time >= time_limit:
-                    message = f"time limit of {time_limit:g} s reached"
-                    break
-                # Run up to the next evaluation / checkpoint / budget boundary in one call, in
-                # chunks of at most ~50 ms so time limits, progress and Ctrl-C stay responsive.
-                chunk = eval_every - it % eval_every
-                if checkpoint is not None and checkpoint_every is not None:
-                    chunk = min(chunk, checkpoint_every - it % checkpoint_every)
-                if iterations is not None:
-                    chunk = min(chunk, iterations - it)
-                if callback is not None:
-                    chunk = 1
-                elif per_iteration > 0:
-                    chunk = max(1, min(chunk, int(0.05 / per_iteration)))
-                else:
-                    chunk = 1
-                t0 = time.perf_counter()
-                algo.step(prepared, state, chunk)
-                spent = time.perf_counter() - t0
-                iter_time += spent
-                per_iteration = spent / chunk
-                it += chunk
-                if it % eval_every == 0:
-                    last_expl = evaluate_now()
-                if bar is not None:
-                    bar.update(chunk)
-                    if last_expl is not None:
-                        extra = postfix(prepared, state) if callable(postfix) else {}
-                        bar.set_postfix(expl=f"{last_expl:.3e}", **extra, refresh=False)
-                if checkpoint is not None and checkpoint_every is not None and it % checkpoint_every == 0:
-                    write_checkpoint()
-                if callback is not None and callback(it, last_expl) is Stop:
-                    message = "stopped by callback"
-                    break
-        except KeyboardInterrupt:
-            message = f"interrupted after {it} iterations"
-            log.warning("run interrupted by the user after %d iterations", it)
-        finally:
-            if bar is not None:
-                bar.close()
+            save_checkpoint(
+                self.checkpoint,
+                game=self.prepared,
+                solver=self.algo,
+                seed=self.seed,
+                iteration=self.it,
+                wall_time=self.elapsed_before + self.iter_time,
+                history=History.from_dict(self.hist),
+                state=self.state,
+            )
+            self.checkpoint_error = None
+        except (OSError, OutputPathError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            self.checkpoint_error = f"could not write checkpoint {os.fspath(self.checkpoint)!r}: {reason}"
+            log.error("%s (at iteration %d); the run goes on", self.checkpoint_error, self.it)
+        self.checkpoint_cost = time.perf_counter() - t0
 
-    if last_eval_it != it:
-        last_expl = evaluate_now()
-        if target_exploitability is not None and last_expl <= target_exploitability and not converged:
-            converged = True
-    write_checkpoint()
-    policy = algo.policy(prepared, state, algo.output)
-    custom_report = getattr(algo, "report", None)
-    report = custom_report(prepared, policy) if callable(custom_report) else exact_nash_conv(prepared, policy)
-    return SolveResult(
-        game=prepared.spec.name,
-        solver=algo.name,
-        config=algo.config(),
-        seed=seed,
-        iterations=it,
-        wall_time=elapsed_before + iter_time,
-        average_policy=algo.policy(prepared, state, Iterate.AVERAGE),
-        current_policy=algo.policy(prepared, state, Iterate.CURRENT),
-        policy=policy,
-        exploitability=report.exploitability,
-        nash_conv=report.nash_conv,
-        history=History.from_dict(hist),
-        converged=converged,
-        message=message,
-        value=algo.values(prepared, state)
-        if callable(getattr(algo, "values", None))
-        else report.on_policy_values,
-        extras=dict(getattr(report, "extras", None) or {}),
-    )
+    # ---------------------------------------------------------------------------------- clocks
+
+    def _reserve(self) -> float:
+        """Seconds to keep for the final report (an evaluation and a bit more) and checkpoint."""
+        evaluations = 2.5 if self.track_iterates else 1.5
+        return evaluations * self.eval_cost + self.checkpoint_cost + 0.01
+
+    def _out_of_time(self, per_iteration: float) -> bool:
+        if self.deadline is None:
+            return False
+        return time.perf_counter() + self._reserve() + per_iteration >= self.deadline
+
+    def _evaluation_due(self, loop_started: float) -> bool:
+        if self.adaptive:
+            spent = time.perf_counter() - loop_started
+            last_wall = self.hist["wall_time"][-1] - self.elapsed_before if self.hist["wall_time"] else 0.0
+            cheap = self.eval_spent + self.eval_cost <= EVAL_TIME_SHARE * spent
+            spaced = self.iter_time >= EVAL_SPACING * last_wall
+            due = cheap and spaced
+        else:
+            due = self.it % self.eval_every == 0
+        if due and self.deadline is not None:
+            # An evaluation that would run into the time kept for the final one is skipped.
+            due = time.perf_counter() + self.eval_cost + self._reserve() < self.deadline
+        return due
+
+    def _chunk(self, per_iteration: float) -> int:
+        """Iterations to run in one call: up to the next boundary, about 50 ms at a time."""
+        it = self.it
+        chunk = 1 << 30 if self.adaptive else self.eval_every - it % self.eval_every
+        if self.checkpoint is not None and self.checkpoint_every is not None:
+            chunk = min(chunk, self.checkpoint_every - it % self.checkpoint_every)
+        if self.iterations is not None:
+            chunk = min(chunk, self.iterations - it)
+        if self.callback is not None or per_iteration <= 0 or self.stops_itself:
+            return 1  # a solver that can tell it is done is asked after every iteration
+        chunk = max(1, min(chunk, int(0.05 / per_iteration)))
+        if self.deadline is not None:
+            room = self.deadline - time.perf_counter() - self._reserve()
+            chunk = max(1, min(chunk, int(room / per_iteration)))
+        return chunk
+
+    # ------------------------------------------------------------------------------------ loop
+
+    def run(self) -> SolveResult:
+        """Iterate until a stopping rule holds, then evaluate, checkpoint and report."""
+        algo, prepared = self.algo, self.prepared
+        finished = getattr(algo, "finished", None)  # a solver that can tell it is done (PSRO)
+        postfix = getattr(algo, "progress_info", None)  # extra progress-bar fields
+        bar = _progress_bar(self.progress, self.iterations, f"{algo.name} on {prepared.spec.name}")
+        if bar is not None and self.start_iteration:
+            bar.update(min(self.start_iteration, self.iterations or self.start_iteration))
+        hist = self.hist
+        last_expl: float | None = hist["exploitability"][-1] if hist["exploitability"] else None
+        if last_expl is not None and not math.isfinite(last_expl):
+            last_expl = None
+        converged = False
+        interrupted = False
+        message = ""
+        per_iteration = 0.0
+        loop_started = time.perf_counter()
+        with _deferred_sigint() as was_interrupted:
+            try:
+                if self.it == 0 and self.last_eval_it < 0:
+                    last_expl = self.evaluate()
+                while True:
+                    if was_interrupted():
+                        raise KeyboardInterrupt
+                    if self.target is not None and last_expl is not None and last_expl <= self.target:
+                        converged = True
+                        message = f"reached exploitability {last_expl:.3g} <= {self.target:g}"
+                        break
+                    done = finished(prepared, self.state) if callable(finished) else None
+                    if done:
+                        converged, message = True, str(done)
+                        break
+                    if self.iterations is not None and self.it >= self.iterations:
+                        if self.it == self.start_iteration and self.start_iteration > 0:
+                            message = (
+                                f"nothing to do: the checkpoint is at iteration {self.it}, at or past the "
+                                f"budget of {self.iterations} iterations"
+                            )
+                        else:
+                            message = f"completed {self.iterations} iterations"
+                        break
+                    if self._out_of_time(per_iteration):
+                        message = f"time limit of {self.time_limit:g} s reached"
+                        break
+                    chunk = self._chunk(per_iteration)
+                    t0 = time.perf_counter()
+                    algo.step(prepared, self.state, chunk)
+                    spent = time.perf_counter() - t0
+                    self.iter_time += spent
+                    per_iteration = spent / chunk
+                    self.it += chunk
+                    if self._evaluation_due(loop_started):
+                        last_expl = self.evaluate()
+                    if bar is not None:
+                        bar.update(chunk)
+                        if last_expl is not None:
+                            extra = postfix(prepared, self.state) if callable(postfix) else {}
+                            bar.set_postfix(expl=f"{last_expl:.3e}", **extra, refresh=False)
+                    every = self.checkpoint_every
+                    if every is not None and self.it % every == 0:
+                        self.write_checkpoint()
+                    if self.callback is not None and self.callback(self.it, last_expl) is Stop:
+                        message = "stopped by callback"
+                        break
+            except KeyboardInterrupt:
+                interrupted = True
+                message = f"interrupted after {self.it} iterations"
+                log.warning("run interrupted by the user after %d iterations", self.it)
+            finally:
+                if bar is not None:
+                    bar.close()
+        return self._finish(converged=converged, interrupted=interrupted, message=message)
+
+    def _finish(self, *, converged: bool, interrupted: bool, message: str) -> SolveResult:
+        algo, prepared, state = self.algo, self.prepared, self.state
+        policy = algo.policy(prepared, state, algo.output)
+        custom_report = getattr(algo, "report", None)
+        report = (
+            custom_report(prepared, policy) if callable(custom_report) else exact_nash_conv(prepared, policy)
+        )
+        if self.last_eval_it != self.it:
+            # The report already holds the output's exploitability unless the solver measures its own.
+            reuse = (
+                None if callable(self.custom_evaluate) or callable(custom_report) else report.exploitability
+            )
+            value = self.evaluate(reuse)
+            if self.target is not None and value <= self.target and not converged and not interrupted:
+                converged = True
+        self.write_checkpoint()
+        extras = dict(getattr(report, "extras", None) or {})
+        more = getattr(algo, "extras", None)
+        if callable(more):
+            extras.update(more(prepared, state))
+        if self.checkpoint_error is not None:
+            extras["checkpoint_error"] = self.checkpoint_error
+            message = f"{message}; {self.checkpoint_error}" if message else self.checkpoint_error
+        values = getattr(algo, "values", None)
+        return SolveResult(
+            game=prepared.spec.name,
+            solver=algo.name,
+            config=algo.config(),
+            seed=self.seed,
+            iterations=self.it,
+            wall_time=self.elapsed_before + self.iter_time,
+            average_policy=algo.policy(prepared, state, Iterate.AVERAGE),
+            current_policy=algo.policy(prepared, state, Iterate.CURRENT),
+            policy=policy,
+            exploitability=report.exploitability,
+            nash_conv=report.nash_conv,
+            history=History.from_dict(self.hist),
+            converged=converged,
+            message=message,
+            value=values(prepared, state) if callable(values) else report.on_policy_values,
+            extras=extras,
+            interrupted=interrupted,
+        )
 
 
 @contextlib.contextmanager
@@ -740,22 +886,3 @@ def _deferred_sigint() -> Iterator[Callable[[], bool]]:
         yield lambda: flag["hit"]
     finally:
         signal.signal(signal.SIGINT, previous)
-
-
-def _check_resume(
-    meta: Mapping[str, Any], game: CompiledGame, solver: IterativeSolver, seed: int, path: Any
-) -> None:
-    where = os.fspath(path)
-    if meta.get("game") != game_fingerprint(game):
-        name = (meta.get("game") or {}).get("name", "?")
-        raise CheckpointError(f"checkpoint {where!r} is for game {name!r}, not this {game.spec.name!r}")
-    if meta.get("solver") != solver.name:
-        raise CheckpointError(
-            f"checkpoint {where!r} is for solver {meta.get('solver')!r}, not {solver.name!r}"
-        )
-    if meta.get("config") != solver.config():
-        raise CheckpointError(
-            f"checkpoint {where!r} was written with solver config {meta.get('config')}, not {solver.config()}"
-        )
-    if int(meta.get("seed", -1)) != seed:
-        raise CheckpointError(f"checkpoint {where!r} was written with seed {meta.get('seed')}, not {seed}")

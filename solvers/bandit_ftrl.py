@@ -66,6 +66,7 @@ from typing import Any, ClassVar
 import numpy as np
 from numpy.typing import NDArray
 
+from gamesolve.checkpoint import StateRules
 from gamesolve.compiled import CompiledGame
 from gamesolve.kernels.bandit import average_plan, ftrl_episodes
 from gamesolve.kernels.mccfr import max_depth
@@ -186,6 +187,9 @@ class _TrajectoryFTRL:
         if self.adaptive:
             return game.legal_mask / game.infoset_num_actions[:, None]
         return treeplex_geometry(game).balanced_policy
+
+    #: What a resumed state must satisfy before any kernel sees it.
+    state_rules = StateRules(counter="t", nonnegative=frozenset({"rate", "count_x", "count_xa"}))
 
     def init(self, game: CompiledGame, rng: np.random.Generator) -> dict[str, NDArray[Any]]:
         """Logits at the reference policy, no visits, and the sampling key drawn from ``rng``."""

@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from gamesolve.checkpoint import StateRules, check_distributions
 from gamesolve.compiled import CompiledGame
 from gamesolve.errors import InvalidArgumentError
 from gamesolve.kernels.cfr import cfr_iteration
@@ -237,6 +238,20 @@ class CFR:
     def check(self, spec: GameSpec) -> None:
         """Any extensive-form game (any number of players, any utility)."""
         check_extensive_form(self.name, spec)
+
+    @property
+    def state_rules(self) -> StateRules:
+        """What a resumed state must satisfy before any kernel sees it."""
+        floored = {"regrets"} if self.rule.floor_zero else set()
+        return StateRules(
+            counter="t",
+            nonnegative=frozenset({"avg", "probs", *floored}),
+            probabilities=frozenset({"probs"}),
+        )
+
+    def check_state(self, game: CompiledGame, state: dict[str, NDArray[Any]]) -> None:
+        """The current strategy is a distribution over the legal actions of every infoset."""
+        check_distributions("probs", state["probs"], game.legal_mask)
 
     def init(self, game: CompiledGame, rng: np.random.Generator) -> dict[str, NDArray[Any]]:
         """Uniform current strategy, zero regrets and zero cumulative strategy."""

@@ -57,10 +57,12 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from gamesolve.checkpoint import StateRules, check_distributions
 from gamesolve.compiled import CompiledGame
 from gamesolve.errors import InvalidArgumentError, InvalidPolicyError, UnsupportedGame
 from gamesolve.kernels.dilated import (
     behavior_from_sequence,
+    chance_and_uniform_reach,
     local_softmax,
     mirror_prox_iterations,
     mmd_iterations,
@@ -69,7 +71,6 @@ from gamesolve.kernels.dilated import (
     sequence_losses,
 )
 from gamesolve.policy import TabularPolicy
-from gamesolve.protocols import CHANCE, TERMINAL
 from gamesolve.run import Iterate
 from gamesolve.sequence_form import sequence_form as sequence_form_of
 from gamesolve.spec import GameSpec
@@ -138,21 +139,9 @@ def _chance_and_uniform_reach(game: CompiledGame) -> tuple[NDArray[np.float64], 
     """``([N], [N])``: each node's chance reach, and its reach when every player plays uniformly."""
     chance = np.zeros(game.num_nodes)
     uniform = np.zeros(game.num_nodes)
-    if game.num_nodes:
-        chance[0] = uniform[0] = 1.0
-    for n in range(game.num_nodes):
-        player = int(game.node_player[n])
-        if player == TERMINAL:
-            continue
-        first = int(game.node_first_child[n])
-        k = int(game.node_num_children[n])
-        if player == CHANCE:
-            q = game.node_prob[first : first + k]
-            chance[first : first + k] = chance[n] * q
-            uniform[first : first + k] = uniform[n] * q
-        else:
-            chance[first : first + k] = chance[n]
-            uniform[first : first + k] = uniform[n] / k
+    chance_and_uniform_reach(
+        game.node_player, game.node_first_child, game.node_num_children, game.node_prob, chance, uniform
+    )
     return chance, uniform
 
 
@@ -445,6 +434,19 @@ class _Dilated:
                 "equilibrium in other games"
             ) from None
 
+    #: What a resumed state must satisfy before any kernel sees it.
+    state_rules = StateRules(
+        counter="t",
+        nonnegative=frozenset({"probs", "half_probs", "avg_seq"}),
+        probabilities=frozenset({"probs", "half_probs"}),
+    )
+
+    def check_state(self, game: CompiledGame, state: State) -> None:
+        """The current strategies are distributions over the legal actions of every infoset."""
+        for key in ("probs", "half_probs"):
+            if key in state:
+                check_distributions(key, state[key], game.legal_mask)
+
     def init(self, game: CompiledGame, rng: np.random.Generator) -> State:
         """Uniform behavior strategies, an empty average."""
         del rng  # deterministic
@@ -458,6 +460,15 @@ class _Dilated:
             "loss": np.zeros(n_seq),
             "avg_seq": np.zeros(n_seq),
         }
+
+    def warm_up(self, game: CompiledGame, state: State) -> None:
+        """One-time setup before the run's clock starts: payoff matrices, weights and the step."""
+        self._scratch(game, state)
+        self.step_size(game)
+
+    def step_size(self, game: CompiledGame) -> float:
+        """The base step used on ``game`` (each method defines its own)."""
+        raise NotImplementedError
 
     def _scratch(self, game: CompiledGame, state: State) -> State:
         """Per-run work arrays, kept in ``state`` under ``_`` names (never checkpointed)."""

@@ -56,6 +56,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from gamesolve.checkpoint import StateRules
 from gamesolve.errors import InvalidArgumentError
 from gamesolve.normal_form import MixedProfile, TensorGame
 from gamesolve.report import ExploitabilityReport
@@ -319,6 +320,9 @@ class _Base(abc.ABC):
     def _accumulate(self, state: State, point: NDArray[np.float64], w: float = 1.0) -> None:
         state["avg"] += w * point
         state["weight"] = np.asarray(float(state["weight"]) + w)
+
+    #: What a resumed state must satisfy before any update sees it.
+    state_rules = StateRules(counter="t", nonnegative=frozenset({"weight", "joint"}))
 
     def init(self, game: TensorGame, rng: np.random.Generator) -> State:
         """Start at the start profile (uniform by default)."""

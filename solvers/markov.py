@@ -19,16 +19,19 @@ infinitely often.
 from __future__ import annotations
 
 import logging
+import math
 import time
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
+from gamesolve.checkpoint import StateRules, check_distributions
 from gamesolve.errors import UnsupportedGame
 from gamesolve.kernels.matrix_game import solve_matrix_games
 from gamesolve.markov import MarkovProfile, TabularMarkovGame, nash_conv
-from gamesolve.run import Iterate, SolveResult, one_shot_result
+from gamesolve.run import Iterate
 from gamesolve.spec import GameKind, GameSpec
 from gamesolve.validation import check_bool, check_int, check_real
 
@@ -144,34 +147,60 @@ def shapley_values(
     return values, MarkovProfile.of(game, [x, y]), facts
 
 
+@dataclass(frozen=True)
+class _Unevaluated:
+    """The report of a run with ``evaluate=False``: NaN where the exact figures would be."""
+
+    exploitability: float = math.nan
+    nash_conv: float = math.nan
+    on_policy_values: tuple[float, ...] = ()
+
+
 class ShapleyIteration:
-    """The registry's ``"shapley"`` solver: :func:`shapley_values` through :func:`gamesolve.solve`.
+    """The registry's ``"shapley"`` solver: Shapley value iteration through :func:`gamesolve.solve`.
+
+    One iteration is one sweep, so ``iterations``, ``time_limit``, checkpoints and resume work as
+    for every iterative solver; the run stops by itself once the contraction bound guarantees
+    ``tolerance`` (at most ``max_sweeps`` sweeps when no budget is given). The state is the value
+    vector ``values [S]`` (player 0's), the last sweep's ``residual`` and the sweep counter ``t``.
 
     The result's ``value`` is player 0's value in every state ``[S]``, its ``policy`` the
-    stationary :class:`~gamesolve.markov.MarkovProfile`, and its ``nash_conv`` the exact NashConv
-    of that profile at the initial distribution (best responses by policy iteration).
+    stationary :class:`~gamesolve.markov.MarkovProfile` (maximin / minimax strategies of the
+    lookahead games), its ``nash_conv`` the exact NashConv of that profile at the initial
+    distribution (best responses by policy iteration), and ``extras`` the ``sweeps``, the last
+    ``residual`` and the ``error_bound`` on the values.
 
     Args:
         tolerance: Guaranteed sup-norm distance of the values to the game's values (finite, > 0).
-        max_sweeps: Largest number of sweeps (an integer >= 1).
-        evaluate: Compute the exact NashConv of the output profile (on by default).
+        max_sweeps: Sweeps allowed when the caller gives no other budget (an integer >= 1).
+        evaluate: Compute the exact NashConv of the profiles (on by default; off gives NaN).
 
     Raises:
         InvalidArgumentError: An option out of range, naming it.
     """
 
-    exact = True
-    accepts_limits = True
     name = "shapley"
+    output = Iterate.CURRENT
+    state_rules = StateRules(counter="t")
 
     def __init__(self, tolerance: float = 1e-10, max_sweeps: int = 1_000_000, evaluate: bool = True) -> None:
         self.tolerance = check_real("tolerance", tolerance, minimum=0.0, min_inclusive=False)
         self.max_sweeps = check_int("max_sweeps", max_sweeps, minimum=1)
-        self.evaluate = check_bool("evaluate", evaluate)
+        self.evaluate_profiles = check_bool("evaluate", evaluate)
+        self._cache: tuple[int, int, MarkovProfile] | None = None
+
+    @property
+    def default_iterations(self) -> int:
+        """The sweep budget used when the caller gives no stopping rule."""
+        return self.max_sweeps
 
     def config(self) -> dict[str, Any]:
         """The configuration as JSON-ready values."""
-        return {"tolerance": self.tolerance, "max_sweeps": self.max_sweeps, "evaluate": self.evaluate}
+        return {
+            "tolerance": self.tolerance,
+            "max_sweeps": self.max_sweeps,
+            "evaluate": self.evaluate_profiles,
+        }
 
     def prepare(self, game: Any) -> TabularMarkovGame:
         """The tabular Markov game."""
@@ -181,63 +210,79 @@ class ShapleyIteration:
         """Two-player zero-sum Markov games only."""
         check_markov(self.name, spec)
 
-    def run(
-        self,
-        game: TabularMarkovGame,
-        *,
-        seed: int,
-        time_limit: float | None = None,
-        progress: bool | None = None,
-    ) -> SolveResult:
-        """Iterate to the tolerance (or the time limit) and evaluate the profile."""
-        from gamesolve.run import _progress_bar
+    def init(self, game: TabularMarkovGame, rng: np.random.Generator) -> dict[str, NDArray[Any]]:
+        """Zero values; no sweep yet."""
+        del rng  # deterministic
+        return {
+            "t": np.zeros((), dtype=np.int64),
+            "values": np.zeros(game.num_states),  # [S] player 0's values
+            "residual": np.asarray(np.inf),  # sup-norm change of the last sweep
+        }
 
-        bar = _progress_bar(progress, None, f"shapley on {game.spec.name}")
-        try:
-            values, profile, facts = shapley_values(
-                game,
-                tolerance=self.tolerance,
-                max_sweeps=self.max_sweeps,
-                time_limit=time_limit,
-                progress=bar,
-            )
-        finally:
-            if bar is not None:
-                bar.close()
-        if self.evaluate:
-            report = nash_conv(game, profile)
-            expl, conv = report.exploitability, report.nash_conv
-        else:
-            expl = conv = float("nan")
-        if facts["converged"]:
-            message = (
-                f"converged in {facts['sweeps']} sweeps: values within {facts['error_bound']:.2e} of the "
-                f"game's values"
-            )
-        elif facts["sweeps"] >= self.max_sweeps:
-            message = f"stopped after max_sweeps={self.max_sweeps}; values within {facts['error_bound']:.2e}"
-        else:
-            message = (
-                f"time limit reached after {facts['sweeps']} sweeps; values within {facts['error_bound']:.2e}"
-            )
-        result = one_shot_result(
-            game_name=game.spec.name,
-            solver=self.name,
-            config=self.config(),
-            seed=seed,
-            policy=profile,
-            seconds=facts["seconds"],
-            exploitability=expl,
-            nash_conv=conv,
-            value=_readonly(values),
-            message=message,
-            extras={k: facts[k] for k in ("sweeps", "residual", "error_bound")},
-        )
-        if not facts["converged"]:
-            from dataclasses import replace
+    def _threshold(self, game: TabularMarkovGame) -> float:
+        gamma = game.discount
+        return self.tolerance * (1.0 - gamma) / gamma if gamma > 0 else math.inf
 
-            result = replace(result, converged=False)
-        return result
+    def step(self, game: TabularMarkovGame, state: dict[str, NDArray[Any]], iterations: int = 1) -> None:
+        """Run ``iterations`` sweeps (none once converged: they are counted but change nothing)."""
+        live = ~game.terminal  # [S]
+        values = state["values"]
+        residual = float(state["residual"])
+        threshold = self._threshold(game)
+        for _ in range(iterations):
+            if residual < threshold:
+                continue
+            nxt = np.zeros_like(values)
+            nxt[live] = solve_matrix_games(_lookahead(game, values)[live])[0]
+            residual = float(np.abs(nxt - values).max(initial=0.0))
+            values = nxt
+        state["values"] = values
+        state["residual"] = np.asarray(residual)
+        state["t"] = np.asarray(int(state["t"]) + iterations, dtype=np.int64)
+
+    def finished(self, game: TabularMarkovGame, state: dict[str, NDArray[Any]]) -> str | None:
+        """A message once the values are within ``tolerance`` of the game's values."""
+        residual = float(state["residual"])
+        if residual < self._threshold(game):
+            bound = residual * game.discount / (1.0 - game.discount)
+            return f"converged in {int(state['t'])} sweeps: values within {bound:.2e} of the game's values"
+        return None
+
+    def policy(
+        self, game: TabularMarkovGame, state: dict[str, NDArray[Any]], which: Iterate
+    ) -> MarkovProfile:
+        """The maximin / minimax strategies of the current lookahead games (every iterate alike)."""
+        del which
+        key = (id(state["values"]), int(state["t"]))
+        if self._cache is not None and self._cache[:2] == key:
+            return self._cache[2]
+        live = ~game.terminal
+        x = np.full((game.num_states, game.num_actions[0]), 1.0 / game.num_actions[0])
+        y = np.full((game.num_states, game.num_actions[1]), 1.0 / game.num_actions[1])
+        if live.any():
+            _, x[live], y[live] = solve_matrix_games(_lookahead(game, state["values"])[live])
+        profile = MarkovProfile.of(game, [x, y])
+        self._cache = (*key, profile)
+        return profile
+
+    def evaluate(self, game: TabularMarkovGame, policy: MarkovProfile) -> float:
+        """Exact exploitability of ``policy`` (NaN with ``evaluate=False``)."""
+        return nash_conv(game, policy).exploitability if self.evaluate_profiles else math.nan
+
+    def report(self, game: TabularMarkovGame, policy: MarkovProfile) -> Any:
+        """The exact NashConv report of ``policy`` (NaN figures with ``evaluate=False``)."""
+        return nash_conv(game, policy) if self.evaluate_profiles else _Unevaluated()
+
+    def values(self, game: TabularMarkovGame, state: dict[str, NDArray[Any]]) -> NDArray[np.float64]:
+        """Player 0's values ``[S]`` (read-only)."""
+        return _readonly(state["values"])
+
+    def extras(self, game: TabularMarkovGame, state: dict[str, NDArray[Any]]) -> dict[str, Any]:
+        """Sweeps done, the last residual and the guaranteed error bound on the values."""
+        residual = float(state["residual"])
+        gamma = game.discount
+        bound = residual * gamma / (1.0 - gamma) if math.isfinite(residual) else math.inf
+        return {"sweeps": int(state["t"]), "residual": residual, "error_bound": bound}
 
 
 class MinimaxQ:
@@ -286,6 +331,25 @@ class MinimaxQ:
     def check(self, spec: GameSpec) -> None:
         """Two-player zero-sum Markov games only."""
         check_markov(self.name, spec)
+
+    #: What a resumed state must satisfy before the kernel sees it.
+    state_rules = StateRules(
+        nonnegative=frozenset({"visits", "counters"}), probabilities=frozenset({"x", "y"})
+    )
+
+    def check_state(self, game: TabularMarkovGame, state: dict[str, NDArray[Any]]) -> None:
+        """The current state is a state of the game; strategies are distributions."""
+        s, in_episode, _ = (int(v) for v in state["counters"])
+        if not 0 <= s < game.num_states:
+            raise ValueError(f"the current state {s} is not a state of this game (0..{game.num_states - 1})")
+        if in_episode < 0:
+            raise ValueError(f"the episode step {in_episode} is negative")
+        check_distributions("x", state["x"])
+        check_distributions("y", state["y"])
+
+    def state_counter(self, state: dict[str, NDArray[Any]]) -> int:
+        """Iterations done (environment steps), as a checkpoint's header must say."""
+        return int(state["counters"][2])
 
     def init(self, game: TabularMarkovGame, rng: np.random.Generator) -> dict[str, NDArray[Any]]:
         """Zero ``Q``, uniform strategies, a start state drawn from the initial distribution."""

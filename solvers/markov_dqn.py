@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from gamesolve.checkpoint import StateRules
 from gamesolve.errors import UnsupportedGame
 from gamesolve.kernels.matrix_game import solve_matrix_games
 from gamesolve.markov import MarkovProfile, SampledMarkovGame, TabularMarkovGame, nash_conv
@@ -152,6 +153,28 @@ class MinimaxDQN:
         n_a, n_b = game.num_actions
         widths = [obs_dim, *self.hidden, n_a * n_b]
         return list(itertools.pairwise(widths))
+
+    #: What a resumed state must satisfy before any update sees it.
+    state_rules = StateRules(nonnegative=frozenset({"counters"}), generators=frozenset({"rng"}))
+
+    def check_state(self, game: Any, state: dict[str, NDArray[Any]]) -> None:
+        """Counters, buffer indices and stored joint actions are in range for this game."""
+        step, size, head, _, current, _ = (int(v) for v in state["counters"])
+        if not 0 <= size <= self.buffer_size or not 0 <= head < self.buffer_size:
+            raise ValueError(f"replay-buffer size {size} / head {head} out of range for {self.buffer_size}")
+        if not 0 <= current < game.num_states:
+            raise ValueError(f"the current state {current} is not a state of this game")
+        joints = state["buf_joint"][:size]
+        n_joint = game.num_actions[0] * game.num_actions[1]
+        if joints.size and (joints.min() < 0 or joints.max() >= n_joint):
+            raise ValueError(
+                f"stored joint actions must lie in [0, {n_joint}), found {joints.min()}..{joints.max()}"
+            )
+        del step
+
+    def state_counter(self, state: dict[str, NDArray[Any]]) -> int:
+        """Iterations done (environment steps), as a checkpoint's header must say."""
+        return int(state["counters"][0])
 
     def init(self, game: Any, rng: np.random.Generator) -> dict[str, NDArray[Any]]:
         """Fresh weights (He-uniform from ``rng``), empty buffer, zero Adam moments."""

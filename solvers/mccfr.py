@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from gamesolve.checkpoint import StateRules
 from gamesolve.compiled import CompiledGame
 from gamesolve.kernels.cfr import regret_matching
 from gamesolve.kernels.mccfr import external_sampling_iterations, max_depth, outcome_sampling_iterations
@@ -61,6 +62,9 @@ class _MonteCarloCFR(abc.ABC):
     def check(self, spec: GameSpec) -> None:
         """Any extensive-form game (any number of players, any utility)."""
         check_extensive_form(self.name, spec)
+
+    #: What a resumed state must satisfy before any kernel sees it.
+    state_rules = StateRules(counter="t", nonnegative=frozenset({"avg"}))
 
     def init(self, game: CompiledGame, rng: np.random.Generator) -> dict[str, NDArray[Any]]:
         """Zero regrets and cumulative strategy, and the sampling key drawn from ``rng``."""

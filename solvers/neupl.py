@@ -122,6 +122,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from gamesolve.checkpoint import StateRules
 from gamesolve.compiled import TERMINAL_NODE, CompiledGame, as_compiled
 from gamesolve.errors import InvalidArgumentError, UnsupportedGame
 from gamesolve.evaluation import evaluate as evaluate_profile
@@ -697,6 +698,31 @@ class NeuPL:
 
     def _initial_size(self) -> int:
         return 1 if self.graph in ("self-play", "cycle") else min(2, self.max_population)
+
+    #: What a resumed state must satisfy before any update sees it.
+    state_rules = StateRules(
+        counter="iteration",
+        nonnegative=frozenset(
+            {
+                "counts",
+                "stderr",
+                "env_steps",
+                "evaluation_steps",
+                "episodes",
+                "adam_t",
+                "since_growth",
+                "probs",
+            }
+        ),
+        probabilities=frozenset({"probs", "table"}),
+        generators=frozenset({"rng"}),
+    )
+
+    def check_state(self, game: CompiledGame | TensorGame, state: dict[str, NDArray[Any]]) -> None:
+        """The population size lies in ``[1, max_population]``."""
+        size = int(state["size"])
+        if not 1 <= size <= self.max_population:
+            raise ValueError(f"the population size {size} is outside [1, {self.max_population}]")
 
     def init(self, game: CompiledGame | TensorGame, rng: np.random.Generator) -> dict[str, NDArray[Any]]:
         """Fresh weights (or table), the first ``Sigma`` and ``U``; nothing trained yet."""

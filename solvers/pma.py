@@ -47,6 +47,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from gamesolve.checkpoint import StateRules
 from gamesolve.errors import UnsupportedGame
 from gamesolve.mean_field import (
     MeanFieldGame,
@@ -107,6 +108,9 @@ class PolicyMirrorAscent:
                 f"pma solves mean-field games (one representative agent), not "
                 f"{spec.num_players}-player {spec.kind.value} games"
             )
+
+    #: What a resumed state must satisfy before any update sees it.
+    state_rules = StateRules(counter="t", nonnegative=frozenset({"mu"}), probabilities=frozenset({"mu"}))
 
     def init(self, game: MeanFieldGame, rng: np.random.Generator) -> State:
         """Start at the uniform policy (``rng`` is unused: exact PMA is deterministic)."""

@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from gamesolve.checkpoint import StateRules
 from gamesolve.errors import InvalidArgumentError, UnsupportedGame
 from gamesolve.preference import PreferenceGame
 from gamesolve.report import ExploitabilityReport
@@ -61,6 +62,11 @@ class _PreferenceSolver(abc.ABC):
         """Preference games only."""
         if spec.kind is not GameKind.PREFERENCE:
             raise UnsupportedGame(f"{self.name} solves preference games, not {spec.kind.value} games")
+
+    #: What a resumed state must satisfy before any update sees it.
+    state_rules = StateRules(
+        counter="t", nonnegative=frozenset({"pi", "avg"}), probabilities=frozenset({"pi"})
+    )
 
     def init(self, game: PreferenceGame, rng: np.random.Generator) -> dict[str, NDArray[Any]]:
         """Start at the reference policy."""

@@ -103,6 +103,7 @@ import numba
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from gamesolve.checkpoint import StateRules, check_distributions
 from gamesolve.compiled import CompiledGame
 from gamesolve.errors import GamesolveError, InvalidArgumentError, UnsupportedGame
 from gamesolve.evaluation import exploitability as exact_exploitability
@@ -131,6 +132,9 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+
+#: Players and meta-game axes whose arrays a resumed state is checked for.
+_MAX_CHECKED_AXES = 16
 
 State = dict[str, NDArray[Any]]
 
@@ -1078,6 +1082,58 @@ class PSRO:
                 spec.num_players,
                 spec.utility.value,
             )
+
+    @property
+    def state_rules(self) -> StateRules:
+        """What a resumed state must satisfy: populations may have grown along their first axes."""
+        every_axis = tuple(range(_MAX_CHECKED_AXES))
+        growing: dict[str, tuple[int, ...]] = {
+            key: every_axis for key in ("payoffs", "stderr", "counts", "meta_joint", "train_joint")
+        }
+        per_player = {
+            f"{prefix}{p}" for prefix in ("pop", "born", "meta", "train") for p in range(_MAX_CHECKED_AXES)
+        }
+        growing.update({key: (0,) for key in per_player})
+        probabilities = {key for key in per_player if not key.startswith("born")} | {
+            "meta_joint",
+            "train_joint",
+        }
+        return StateRules(
+            counter="t",
+            nonnegative=frozenset({"stderr", "counts", "done", *probabilities, *per_player}),
+            probabilities=frozenset(probabilities),
+            growing=growing,
+        )
+
+    def check_state(self, game: CompiledGame | TensorGame, state: State) -> None:
+        """Every population, meta-game and meta-strategy agrees on the population sizes."""
+        players = game.spec.num_players
+        sizes = tuple(int(state[f"pop{p}"].shape[0]) for p in range(players))
+        if min(sizes) < 1:
+            raise ValueError("every player's population must hold at least one member")
+        if state["payoffs"].shape != (players, *sizes) or state["stderr"].shape != (players, *sizes):
+            raise ValueError(
+                f"the meta-game has shape {state['payoffs'].shape}, expected {(players, *sizes)}"
+            )
+        if state["counts"].shape != sizes:
+            raise ValueError(f"the meta-game counts have shape {state['counts'].shape}, expected {sizes}")
+        legal = game.legal_mask if isinstance(game, CompiledGame) else None
+        for p, k in enumerate(sizes):
+            for prefix in ("born", "meta", "train"):
+                if state[f"{prefix}{p}"].shape != (k,):
+                    raise ValueError(
+                        f"array '{prefix}{p}' has shape {state[f'{prefix}{p}'].shape}, expected ({k},)"
+                    )
+            check_distributions(f"pop{p}", state[f"pop{p}"], legal)
+            for prefix in ("meta", "train"):
+                check_distributions(f"{prefix}{p}", state[f"{prefix}{p}"])
+        for key in ("meta_joint", "train_joint"):
+            if key in state:
+                if state[key].shape != sizes:
+                    raise ValueError(f"array {key!r} has shape {state[key].shape}, expected {sizes}")
+                check_distributions(key, state[key].reshape(1, -1))
+        if int(state["done"]) not in (0, 1):
+            raise ValueError(f"array 'done' must be 0 or 1, got {int(state['done'])}")
 
     def init(self, game: CompiledGame | TensorGame, rng: np.random.Generator) -> State:
         """One initial member per player, its meta-game and meta-strategies."""

@@ -47,6 +47,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from gamesolve.checkpoint import StateRules, check_distributions
 from gamesolve.compiled import CompiledGame
 from gamesolve.errors import UnsupportedGame
 from gamesolve.kernels.evaluation import best_response_kernel, reach_kernel
@@ -115,6 +116,17 @@ class XFP:
                 self.name,
                 spec.name,
             )
+
+    #: What a resumed state must satisfy before any kernel sees it.
+    state_rules = StateRules(
+        counter="t",
+        nonnegative=frozenset({"avg_plan", "br_probs"}),
+        probabilities=frozenset({"avg_plan", "br_probs"}),
+    )
+
+    def check_state(self, game: CompiledGame, state: dict[str, NDArray[Any]]) -> None:
+        """The best response is a distribution over the legal actions of every infoset."""
+        check_distributions("br_probs", state["br_probs"], game.legal_mask)
 
     def init(self, game: CompiledGame, rng: np.random.Generator) -> dict[str, NDArray[Any]]:
         """The uniform profile as the initial average; no best response yet."""

@@ -219,9 +219,10 @@ def test_time_limit_stops_the_run(leduc):
     assert result.message == "time limit of 0.3 s reached"
     assert not result.converged
     assert result.iterations > 0
-    # Iteration time (evaluation excluded) passes the limit by at most one ~50 ms chunk.
-    assert 0.3 <= result.wall_time < 1.0
-    assert elapsed < 10.0
+    # The limit bounds the whole call, evaluations included (within 10% or 1 s), and the
+    # iterating itself used most of it.
+    assert 0.15 <= result.wall_time <= 0.3
+    assert elapsed < 0.3 + 1.0
     assert result.history.iteration[-1] == result.iterations
 
 
@@ -493,8 +494,8 @@ def test_ctrl_c_stops_after_the_current_iteration(kuhn, tmp_path):
         ({"iterations": -1}, "iterations must be >= 0, got -1"),
         ({"iterations": 10, "eval_every": 0}, "eval_every must be >= 1, got 0"),
         ({"iterations": 10, "checkpoint_every": 0}, "checkpoint_every must be >= 1, got 0"),
-        ({"time_limit": 0.0}, "time_limit must be positive"),
-        ({"time_limit": -1.0}, "time_limit must be positive"),
+        ({"time_limit": 0.0}, "time_limit must be > 0, got 0"),
+        ({"time_limit": -1.0}, "time_limit must be > 0, got -1"),
     ],
 )
 def test_bad_arguments_raise_value_error_naming_them(kuhn, kwargs, match):
