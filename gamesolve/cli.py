@@ -16,24 +16,26 @@ User errors (bad game names, bad policy files) print one line to stderr and exit
 from __future__ import annotations
 
 import argparse
-import json
 import logging
+import os
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 import gamesolve
-from gamesolve.errors import GamesolveError
-from gamesolve.io import atomic_write_text
+from gamesolve.errors import GamesolveError, OutputPathError
+from gamesolve.io import atomic_write_text, atomic_write_with, check_output_paths, json_text
 from gamesolve.registry import parse_options
 
 __all__ = ["main"]
 
 EXIT_USER_ERROR = 2
+EXIT_OUTPUT_FAILED = 1
+EXIT_INTERRUPTED = 130
 
 
 class UserError(Exception):
@@ -45,10 +47,14 @@ def _load_policy(compiled: gamesolve.CompiledGame, spec: str) -> gamesolve.Tabul
         return gamesolve.TabularPolicy.uniform(compiled)
     if spec == "first":
         return gamesolve.TabularPolicy.first_action(compiled)
-    path = Path(spec)
-    if not path.is_file():
-        raise UserError(f"policy file {spec!r} does not exist (or use 'uniform' / 'first')")
-    return gamesolve.TabularPolicy.from_json(compiled, path)
+    _require_existing(spec, "policy file")
+    return gamesolve.TabularPolicy.from_json(compiled, spec)
+
+
+def _require_existing(spec: str, what: str) -> None:
+    """A policy argument that is neither a keyword nor an existing path: say what else it may be."""
+    if not os.path.lexists(spec):
+        raise UserError(f"{what} {spec!r} does not exist (or use 'uniform' / 'first')")
 
 
 def _fmt_bytes(n: float) -> str:
@@ -140,9 +146,10 @@ def info_dict(name: str) -> dict[str, Any]:
 
 def cmd_info(args: argparse.Namespace) -> int:
     """Print size figures of a game."""
+    check_outputs({"--json": args.json})
     info = info_dict(args.game)
     if args.json:
-        atomic_write_text(args.json, json.dumps(info, indent=2))
+        atomic_write_text(args.json, json_text(info, indent=2), what="--json")
     if info["kind"] == "markov":
         print(f"game            {info['game']} (Markov game)")
         print(f"players         {info['players']} ({info['utility'].replace('_', '-')})")
@@ -181,18 +188,8 @@ def _load_profile(game: gamesolve.TensorGame, spec: str) -> gamesolve.MixedProfi
         return gamesolve.MixedProfile.uniform(game)
     if spec == "first":
         return gamesolve.MixedProfile.pure(game, [0] * game.num_players)
-    path = Path(spec)
-    if not path.is_file():
-        raise UserError(f"profile file {spec!r} does not exist (or use 'uniform' / 'first')")
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise UserError(f"profile file {spec!r} is not valid JSON: {exc}") from None
-    if isinstance(data, dict):
-        data = data.get("profile", data)
-    if not isinstance(data, list):
-        raise UserError(f"profile file {spec!r} must hold a list of per-player probability lists")
-    return gamesolve.MixedProfile.of(game, data)
+    _require_existing(spec, "profile file")
+    return gamesolve.MixedProfile.from_json(game, spec)
 
 
 def _evaluate_markov(name: str, game: gamesolve.TabularMarkovGame, spec: str) -> dict[str, Any]:
@@ -203,10 +200,8 @@ def _evaluate_markov(name: str, game: gamesolve.TabularMarkovGame, spec: str) ->
             game, [np.eye(n)[np.zeros(game.num_states, dtype=int)] for n in game.num_actions]
         )
     else:
-        path = Path(spec)
-        if not path.is_file():
-            raise UserError(f"policy file {spec!r} does not exist (or use 'uniform' / 'first')")
-        profile = gamesolve.MarkovProfile.from_json(game, path.read_text(encoding="utf-8"))
+        _require_existing(spec, "policy file")
+        profile = gamesolve.MarkovProfile.from_file(game, spec)
     start = time.perf_counter()
     report = gamesolve.nash_conv(game, profile)
     seconds = time.perf_counter() - start
@@ -273,17 +268,20 @@ def bound_dict(args: argparse.Namespace) -> dict[str, Any]:
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
     """Print NashConv, exploitability and per-player values of a policy (or a lower bound)."""
+    check_outputs({"--json": args.json}, inputs={"--policy": args.policy})
     if args.bound:
         bound = bound_dict(args)
-        if args.json:
-            atomic_write_text(args.json, json.dumps(bound, indent=2))
         _print_bound(bound)
-        return 0
+        failures = write_outputs(
+            [("--json", args.json, lambda p: atomic_write_text(p, json_text(bound, indent=2), what="--json"))]
+        )
+        return EXIT_OUTPUT_FAILED if failures else 0
     result = evaluate_dict(args.game, args.policy)
-    if args.json:
-        atomic_write_text(args.json, json.dumps(result, indent=2))
     _print_evaluation(result)
-    return 0
+    failures = write_outputs(
+        [("--json", args.json, lambda p: atomic_write_text(p, json_text(result, indent=2), what="--json"))]
+    )
+    return EXIT_OUTPUT_FAILED if failures else 0
 
 
 def _print_evaluation(result: dict[str, Any]) -> None:
@@ -316,17 +314,23 @@ def _print_curve(result: gamesolve.SolveResult, rows: int = 15) -> None:
         print(f"{hist.iteration[i]:>10}  {hist.wall_time[i]:>9.3f}  {hist.exploitability[i]:>14.6e}")
 
 
-def write_plot(result: gamesolve.SolveResult, path: str | Path) -> None:
-    """Exploitability against iterations and wall time, as a PNG (needs matplotlib)."""
+def _require_matplotlib() -> None:
     try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
+        import matplotlib  # noqa: F401
     except ImportError:
         raise UserError("--plot needs matplotlib: pip install 'gamesolve[plot]'") from None
+
+
+def write_plot(result: gamesolve.SolveResult, path: str | Path) -> None:
+    """Exploitability against iterations and wall time, as a PNG (needs matplotlib)."""
+    _require_matplotlib()
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
     hist = result.history
-    keep = [i for i, it in enumerate(hist.iteration) if it > 0]
+    keep = [i for i, it in enumerate(hist.iteration) if it > 0 and np.isfinite(hist.exploitability[i])]
     fig, axes = plt.subplots(1, 2, figsize=(10, 4))
     ys = [max(hist.exploitability[i], 1e-16) for i in keep]
     axes[0].loglog([hist.iteration[i] for i in keep], ys, label=result.solver)
@@ -339,43 +343,138 @@ def write_plot(result: gamesolve.SolveResult, path: str | Path) -> None:
         ax.legend()
     fig.suptitle(f"{result.solver} on {result.game}")
     fig.tight_layout()
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.tmp.png")
-    fig.savefig(tmp, dpi=120)
-    plt.close(fig)
-    tmp.replace(target)
+    try:
+        atomic_write_with(path, lambda tmp: fig.savefig(tmp, dpi=120, format="png"), what="--plot")
+    finally:
+        plt.close(fig)
 
 
-def run_solve(args: argparse.Namespace) -> gamesolve.SolveResult:
-    """Run ``gamesolve solve`` and write its outputs; returns the result."""
-    if args.resume and not Path(args.resume).is_file():
-        raise UserError(f"resume file {args.resume!r} does not exist")
+def check_outputs(
+    outputs: dict[str, str | None],
+    *,
+    inputs: dict[str, str | None] | None = None,
+    may_replace_inputs: frozenset[str] | set[str] = frozenset(),
+) -> None:
+    """Check every output path before any work; outputs must differ from each other and the inputs.
+
+    Raises:
+        OutputPathError: A path that cannot be written, or two that collide.
+    """
+    targets = check_output_paths(outputs)
+    for what, path in (inputs or {}).items():
+        if path is None:
+            continue
+        source = Path(os.path.realpath(path))
+        for out, target in targets.items():
+            if target == source and out not in may_replace_inputs:
+                raise OutputPathError(
+                    f"{out} {outputs[out]!r} would overwrite the {what} file; give another path"
+                )
+
+
+def write_outputs(writers: list[tuple[str, str | None, Callable[[str], Any]]]) -> list[str]:
+    """Write every output even if one fails; returns the one-line failures (also printed).
+
+    Args:
+        writers: ``(what, path, write)`` triples; entries with no path are skipped.
+    """
+    failures = []
+    for what, path, write in writers:
+        if path is None:
+            continue
+        try:
+            write(path)
+        except (OSError, GamesolveError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            failures.append(f"could not write {what} {path!r}: {reason}")
+            print(f"gamesolve: error: {failures[-1]}", file=sys.stderr)
+        else:
+            print(f"wrote {path}")
+    return failures
+
+
+def _policy_payload(result: gamesolve.SolveResult) -> str:
+    if isinstance(result.policy, gamesolve.MarkovProfile):
+        return result.policy.to_json()
+    payload = result.to_dict().get("profile") or result.to_dict().get("distribution")
+    return json_text({"profile": payload})
+
+
+def _write_policy(result: gamesolve.SolveResult, path: str) -> None:
+    if isinstance(result.policy, gamesolve.TabularPolicy):
+        result.policy.to_json(path)
+    else:
+        atomic_write_text(path, _policy_payload(result), what="--policy-out")
+
+
+def run_solve(args: argparse.Namespace) -> tuple[gamesolve.SolveResult, int]:
+    """Run ``gamesolve solve`` and write its outputs; returns the result and the exit status.
+
+    Every output path is checked before the game is loaded. If an output cannot be written after
+    the run, the others are still written, the result is still printed, and the status is 1;
+    after Ctrl-C it is 130.
+    """
+    if args.plot:
+        _require_matplotlib()
+    check_outputs(
+        {
+            "--json": args.json,
+            "--policy-out": args.policy_out,
+            "--plot": args.plot,
+            "--checkpoint": args.checkpoint,
+        },
+        inputs={"--resume": args.resume},
+        may_replace_inputs={"--checkpoint"},  # continuing a run in place
+    )
+    if args.checkpoint_every is not None and not args.checkpoint:
+        raise UserError("--checkpoint-every needs --checkpoint FILE")
     game = gamesolve.load_game(args.game)
     try:
         solver = gamesolve.make_solver(args.solver, game=game, **_parse_options(args.set))
     except ValueError as exc:
+        if isinstance(exc, GamesolveError):
+            raise
         raise UserError(str(exc)) from None
     exact = getattr(solver, "exact", False)
-    if (
-        not exact
-        and args.iterations is None
+    if exact:
+        given = [
+            flag
+            for flag, value in (
+                ("--iterations", args.iterations),
+                ("--target-exploitability", args.target_exploitability),
+                ("--eval-every", args.eval_every),
+            )
+            if value is not None
+        ]
+        if args.checkpoint or args.resume:
+            raise UserError(
+                f"{solver.name} answers in one call and keeps no state: drop --checkpoint / --resume"
+            )
+        if given:
+            print(
+                f"note: {solver.name} answers in one call; {', '.join(given)} does not apply", file=sys.stderr
+            )
+    elif (
+        args.iterations is None
         and args.time_limit is None
         and args.target_exploitability is None
+        and getattr(solver, "default_iterations", None) is None
     ):
         raise UserError("give --iterations, --time-limit or --target-exploitability")
+    time_limit = args.time_limit
     try:
         result = gamesolve.solve(
             game,
             solver,
-            iterations=args.iterations,
-            time_limit=args.time_limit,
-            target_exploitability=args.target_exploitability,
-            eval_every=args.eval_every,
+            iterations=None if exact else args.iterations,
+            time_limit=time_limit,
+            target_exploitability=None if exact else args.target_exploitability,
+            eval_every=None if exact else args.eval_every,
             seed=args.seed,
             checkpoint=args.checkpoint,
             checkpoint_every=args.checkpoint_every,
             resume=args.resume,
+            overwrite=getattr(args, "overwrite", False),
             progress=None if not args.no_progress else False,
         )
     except ValueError as exc:
@@ -393,22 +492,29 @@ def run_solve(args: argparse.Namespace) -> gamesolve.SolveResult:
         _print_markov_solution(game, result)
     else:
         print("values          " + ", ".join(f"{v:+.6f}" for v in result.value))
-    if args.json:
-        atomic_write_text(args.json, json.dumps(result.to_dict(), indent=2))
-        print(f"wrote {args.json}")
-    if args.policy_out:
-        if isinstance(result.policy, gamesolve.TabularPolicy):
-            result.policy.to_json(args.policy_out)
-        elif isinstance(result.policy, gamesolve.MarkovProfile):
-            atomic_write_text(args.policy_out, result.policy.to_json())
-        else:
-            payload = result.to_dict().get("profile") or result.to_dict().get("distribution")
-            atomic_write_text(args.policy_out, json.dumps({"profile": payload}))
-        print(f"wrote {args.policy_out}")
-    if args.plot:
-        write_plot(result, args.plot)
-        print(f"wrote {args.plot}")
-    return result
+    failures = write_outputs(
+        [
+            (
+                "--json",
+                args.json,
+                lambda p: atomic_write_text(p, json_text(result.to_dict(), indent=2), what="--json"),
+            ),
+            ("--policy-out", args.policy_out, lambda p: _write_policy(result, p)),
+            ("--plot", args.plot, lambda p: write_plot(result, p)),
+        ]
+    )
+    if "checkpoint_error" in result.extras:
+        failures.append(str(result.extras["checkpoint_error"]))
+        print(f"gamesolve: error: {result.extras['checkpoint_error']}", file=sys.stderr)
+    if failures:
+        print(
+            f"gamesolve: {len(failures)} output(s) failed; the result above is complete "
+            "(rerun with other paths to save it)",
+            file=sys.stderr,
+        )
+    if result.interrupted:
+        return result, EXIT_INTERRUPTED
+    return result, (EXIT_OUTPUT_FAILED if failures else 0)
 
 
 def _print_markov_solution(game: gamesolve.TabularMarkovGame, result: gamesolve.SolveResult) -> None:
@@ -454,17 +560,37 @@ def _print_solution(game: Any, result: gamesolve.SolveResult) -> None:
 
 
 def cmd_solve(args: argparse.Namespace) -> int:
-    """Solve a game with an iterative solver."""
-    run_solve(args)
-    return 0
+    """Solve a game (any solver); 0 on success, 1 if an output failed, 130 after Ctrl-C."""
+    _, status = run_solve(args)
+    return status
+
+
+def _check_checkpoint_folder(folder: str | None, file_name: str) -> None:
+    """A ``--checkpoint DIR`` of psro / neupl must be a folder (or not exist yet) that can be written."""
+    if not folder:
+        return
+    path = Path(folder)
+    if path.exists() and not path.is_dir():
+        raise UserError(f"--checkpoint expects a folder, got the file {folder!r}")
+    check_outputs({"--checkpoint": str(path / file_name)})
+
+
+def _status(result: gamesolve.SolveResult, failures: list[str]) -> int:
+    """The exit status of a finished run: 130 after Ctrl-C, 1 if an output failed, else 0."""
+    if "checkpoint_error" in result.extras:
+        print(f"gamesolve: error: {result.extras['checkpoint_error']}", file=sys.stderr)
+        failures = [*failures, str(result.extras["checkpoint_error"])]
+    if result.interrupted:
+        return EXIT_INTERRUPTED
+    return EXIT_OUTPUT_FAILED if failures else 0
 
 
 def cmd_psro(args: argparse.Namespace) -> int:
     """Run PSRO and print the exploitability curve, the population and the output's figures."""
     from solvers.psro import result_summary, run_psro_cli
 
-    if args.checkpoint and Path(args.checkpoint).exists() and not Path(args.checkpoint).is_dir():
-        raise UserError(f"--checkpoint expects a folder, got the file {args.checkpoint!r}")
+    _check_checkpoint_folder(args.checkpoint, "psro.npz")
+    check_outputs({"--json": args.json})
     try:
         result = run_psro_cli(args)
     except ValueError as exc:
@@ -488,18 +614,26 @@ def cmd_psro(args: argparse.Namespace) -> int:
     for p, weights in enumerate(result.extras["meta_strategy"]):
         top = np.argsort(-np.asarray(weights))[:5]
         print(f"meta-strategy {p} " + ", ".join(f"#{k}: {weights[k]:.3f}" for k in top if weights[k] > 1e-9))
-    if args.json:
-        atomic_write_text(args.json, json.dumps(result_summary(result), indent=2))
-        print(f"wrote {args.json}")
+    failures = write_outputs(
+        [
+            (
+                "--json",
+                args.json,
+                lambda p: atomic_write_text(p, json_text(result_summary(result), indent=2), what="--json"),
+            )
+        ]
+    )
     if args.checkpoint:
         print(f"checkpoint      {Path(args.checkpoint) / 'psro.npz'} (rerun the command to continue)")
-    return 0
+    return _status(result, failures)
 
 
 def cmd_neupl(args: argparse.Namespace) -> int:
     """Run NeuPL on a symmetric two-player zero-sum game."""
     from solvers.neupl import result_summary, run_neupl_cli
 
+    _check_checkpoint_folder(getattr(args, "checkpoint", None), "neupl.npz")
+    check_outputs({"--json": args.json})
     try:
         result = run_neupl_cli(args)
     except ValueError as exc:
@@ -519,14 +653,23 @@ def cmd_neupl(args: argparse.Namespace) -> int:
     print("meta-strategy   " + ", ".join(f"{w:.3f}" for w in result.extras["meta_strategy"]))
     if args.training == "rl":
         print(f"env steps       {result.extras['env_steps']:,}")
-    if args.json:
-        atomic_write_text(args.json, json.dumps(result_summary(result), indent=2))
-        print(f"wrote {args.json}")
-    return 0
+    failures = write_outputs(
+        [
+            (
+                "--json",
+                args.json,
+                lambda p: atomic_write_text(p, json_text(result_summary(result), indent=2), what="--json"),
+            )
+        ]
+    )
+    return _status(result, failures)
 
 
 def cmd_tournament(args: argparse.Namespace) -> int:
     """Play every pairing of the given policies; print ratings, write a heatmap."""
+    if args.heatmap:
+        _require_matplotlib()
+    check_outputs({"--json": args.json, "--heatmap": args.heatmap})
     game = gamesolve.load_game(args.game)
     if len(args.policies) < 2:
         raise UserError("--policies needs at least two policies (files, 'uniform' or 'first')")
@@ -552,13 +695,17 @@ def cmd_tournament(args: argparse.Namespace) -> int:
     how = "exact expected values" if meta.exact else f"{args.episodes:,} sampled episodes per pairing"
     print(f"tournament on {args.game}: {len(names)} policies, {how}")
     print(meta.ratings(args.ratings).table())
-    if args.heatmap:
-        meta.heatmap(args.heatmap)
-        print(f"wrote {args.heatmap}")
-    if args.json:
-        atomic_write_text(args.json, json.dumps(meta.to_dict(), indent=2))
-        print(f"wrote {args.json}")
-    return 0
+    failures = write_outputs(
+        [
+            ("--heatmap", args.heatmap, meta.heatmap),
+            (
+                "--json",
+                args.json,
+                lambda p: atomic_write_text(p, json_text(meta.to_dict(), indent=2), what="--json"),
+            ),
+        ]
+    )
+    return EXIT_OUTPUT_FAILED if failures else 0
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -588,12 +735,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
         checkpoint=None,
         checkpoint_every=None,
         resume=None,
+        overwrite=False,
         no_progress=False,
     )
-    run_solve(solve_args)
+    _, status = run_solve(solve_args)
     if not has_plot:
         print("(matplotlib is not installed, so no plot was written)")
-    return 0
+    return status
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -646,7 +794,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--solver", default="cfr+", help=f"one of: {solver_names} (default: cfr+)")
     p.add_argument("--set", action="append", metavar="KEY=VALUE", help="solver option, e.g. --set alpha=2")
     p.add_argument("--iterations", type=int, help="iteration budget")
-    p.add_argument("--time-limit", type=float, metavar="S", help="seconds of solving allowed")
+    p.add_argument(
+        "--time-limit",
+        type=float,
+        metavar="S",
+        help="seconds of solving allowed, evaluations included (loading the game is not counted)",
+    )
     p.add_argument("--target-exploitability", type=float, metavar="E", help="stop once reached")
     p.add_argument("--eval-every", type=int, metavar="K", help="evaluate every K iterations")
     p.add_argument("--seed", type=int, default=0, help="seed (sampling solvers)")
@@ -658,6 +811,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--checkpoint-every", type=int, metavar="K", help="iterations between checkpoints")
     p.add_argument("--resume", metavar="FILE", help="continue from a checkpoint")
+    p.add_argument(
+        "--overwrite", action="store_true", help="replace an existing checkpoint (even of another run)"
+    )
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     p.set_defaults(func=cmd_solve)
 
@@ -697,6 +853,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--set", action="append", metavar="KEY=VALUE", help="PSRO option, e.g. --set prd_iterations=20000"
     )
     p.add_argument("--json", metavar="OUT", help="write the result summary as JSON")
+    p.add_argument(
+        "--overwrite", action="store_true", help="start over even if the --checkpoint folder holds a run"
+    )
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     p.set_defaults(func=cmd_psro)
 
@@ -705,6 +864,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_cli_arguments(p)
     p.add_argument("--json", metavar="OUT", help="write the result summary as JSON")
+    p.add_argument(
+        "--overwrite", action="store_true", help="start over even if the --checkpoint folder holds a run"
+    )
     p.set_defaults(func=cmd_neupl)
 
     p = sub.add_parser("tournament", help="play every pairing of policies; ratings table and heatmap")
@@ -755,7 +917,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USER_ERROR
     except KeyboardInterrupt:
         print("gamesolve: interrupted", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
 
 
 if __name__ == "__main__":  # pragma: no cover

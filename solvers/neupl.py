@@ -113,7 +113,6 @@ from __future__ import annotations
 import argparse
 import importlib
 import itertools
-import json
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -1268,7 +1267,7 @@ def run_neupl_cli(args: argparse.Namespace) -> Any:
     :class:`~gamesolve.run.SolveResult`.
     """
     import gamesolve
-    from gamesolve.io import atomic_write_text
+    from gamesolve.io import atomic_write_text, json_text
     from gamesolve.registry import make_solver, parse_options
 
     flags = {
@@ -1285,7 +1284,8 @@ def run_neupl_cli(args: argparse.Namespace) -> Any:
     folder = getattr(args, "checkpoint", None)
     if folder:
         checkpoint = Path(folder) / "neupl.npz"
-        resume = checkpoint if checkpoint.is_file() else None
+        overwrite = bool(getattr(args, "overwrite", False))
+        resume = checkpoint if checkpoint.is_file() and not overwrite else None
     result = gamesolve.solve(
         game,
         solver,
@@ -1296,10 +1296,11 @@ def run_neupl_cli(args: argparse.Namespace) -> Any:
         checkpoint=checkpoint,
         checkpoint_every=1 if checkpoint is not None else None,
         resume=resume,
+        overwrite=bool(getattr(args, "overwrite", False)),
         progress=None if not getattr(args, "no_progress", False) else False,
     )
     if folder:
-        atomic_write_text(Path(folder) / "result.json", json.dumps(result_summary(result), indent=2))
+        atomic_write_text(Path(folder) / "result.json", json_text(result_summary(result), indent=2))
     return result
 
 

@@ -1526,10 +1526,8 @@ def run_psro_cli(args: argparse.Namespace) -> SolveResult:
     writes ``psro.npz`` there after every iteration and resumes from it when it exists, plus
     ``result.json`` at the end), ``seed``, ``set`` (``KEY=VALUE`` options) and ``no_progress``.
     """
-    import json
-
     import gamesolve
-    from gamesolve.io import atomic_write_text
+    from gamesolve.io import atomic_write_text, json_text
     from gamesolve.registry import make_solver, parse_options
 
     flags = {
@@ -1546,7 +1544,8 @@ def run_psro_cli(args: argparse.Namespace) -> SolveResult:
     folder = getattr(args, "checkpoint", None)
     if folder:
         checkpoint = Path(folder) / "psro.npz"
-        resume = checkpoint if checkpoint.is_file() else None
+        overwrite = bool(getattr(args, "overwrite", False))
+        resume = checkpoint if checkpoint.is_file() and not overwrite else None
     result = gamesolve.solve(
         game,
         solver,
@@ -1557,10 +1556,11 @@ def run_psro_cli(args: argparse.Namespace) -> SolveResult:
         checkpoint=checkpoint,
         checkpoint_every=1 if checkpoint is not None else None,
         resume=resume,
+        overwrite=bool(getattr(args, "overwrite", False)),
         progress=None if not getattr(args, "no_progress", False) else False,
     )
     if folder:
-        atomic_write_text(Path(folder) / "result.json", json.dumps(result_summary(result), indent=2))
+        atomic_write_text(Path(folder) / "result.json", json_text(result_summary(result), indent=2))
     return result
 
 
