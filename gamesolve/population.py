@@ -48,16 +48,15 @@ import json
 import logging
 import math
 import os
-import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from gamesolve.errors import GamesolveError, InvalidArgumentError, UnsupportedGame
+from gamesolve.io import atomic_write_bytes
 from gamesolve.normal_form import TensorGame, normal_form_game
 from gamesolve.validation import check_choice, check_int, check_real
 
@@ -553,7 +552,7 @@ class MetaGame:
                     ax.text(j, i, text, ha="center", va="center", fontsize=7)
         buffer = io.BytesIO()
         fig.savefig(buffer, format="png")
-        _atomic_write_bytes(path, buffer.getvalue())
+        atomic_write_bytes(path, buffer.getvalue(), what="heatmap")
 
     def __repr__(self) -> str:
         kind = "exact" if self.exact else "sampled"
@@ -577,23 +576,6 @@ def _nan_in(nested: Any) -> Any:
     if isinstance(nested, list):
         return [_nan_in(x) for x in nested]
     return np.nan if nested is None else nested
-
-
-def _atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
-    """Write ``data`` through a temporary file in the same folder and a rename."""
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 # ---------------------------------------------------------------------------------------------
