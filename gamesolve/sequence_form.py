@@ -336,19 +336,33 @@ class SequenceForm:
         Raises:
             UnsupportedGame: The game does not have exactly two players.
         """
+        return self.payoff_matrix(self.terminal_utility[:, 0]), self.payoff_matrix(
+            self.terminal_utility[:, 1]
+        )
+
+    def payoff_matrix(self, values: ArrayLike) -> sp.csr_matrix:
+        """``[S_0, S_1]`` CSR ``A[s0, s1] = sum_{z: s(z) = (s0, s1)} c(z) values[z]`` (two players).
+
+        ``values`` ``[T']`` are payoffs at the form's terminals (those of ``terminal_utility``),
+        e.g. one player's utilities rescaled for an LP
+        (:meth:`gamesolve.certify.PayoffScale.normalize`).
+
+        Raises:
+            UnsupportedGame: The game does not have exactly two players.
+            ValueError: ``values`` has the wrong shape.
+        """
         if self.num_players != 2:
             raise UnsupportedGame(
                 f"payoff matrices exist for two-player games; {self.game.spec.name!r} has "
                 f"{self.num_players} players (use SequenceForm.expected_utilities, the per-terminal form)"
             )
+        weights = np.asarray(values, dtype=np.float64)
+        if weights.shape != self.terminal_chance.shape:
+            raise ValueError(f"values must have shape {self.terminal_chance.shape}, got {weights.shape}")
         shape = (int(self.game.num_sequences[0]), int(self.game.num_sequences[1]))
         rows, cols = self.terminal_seq[:, 0], self.terminal_seq[:, 1]
-        out = []
-        for p in range(2):
-            weights = self.terminal_chance * self.terminal_utility[:, p]
-            # COO -> CSR sums the entries of terminals that share a sequence pair.
-            out.append(sp.csr_matrix(sp.coo_matrix((weights, (rows, cols)), shape=shape)))
-        return out[0], out[1]
+        # COO -> CSR sums the entries of terminals that share a sequence pair.
+        return sp.csr_matrix(sp.coo_matrix((self.terminal_chance * weights, (rows, cols)), shape=shape))
 
     def expected_utilities(self, plans: Sequence[ArrayLike] | NDArray[np.float64]) -> NDArray[np.float64]:
         """``[P]`` expected utility of every player, for any number of players.

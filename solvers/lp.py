@@ -1,40 +1,175 @@
-"""Two-player zero-sum Nash equilibria by linear programming (scipy's HiGHS).
+"""Two-player zero-sum Nash equilibria by linear programming (scipy's HiGHS), certified.
 
-For a zero-sum game with row payoff matrix ``A`` (row maximizes ``x^T A y``) the value and a
-maximin strategy solve ``max v`` subject to ``A^T x >= v 1``, ``sum(x) = 1``, ``x >= 0``. We pose
-the equivalent positive form (von Neumann's reduction): shift ``A`` so that every entry is at least
-1, then ``min 1^T u`` subject to ``B^T u >= 1``, ``u >= 0``; ``x = u / sum(u)`` and the value is
-``1 / sum(u) - shift``. The column player's minimax strategy is read from the dual multipliers of
-the same LP, so one solve yields both strategies (nashpy solves two LPs).
+For a zero-sum game with row payoff matrix ``A`` (the row player maximizes ``x^T A y``) a maximin
+strategy and the value solve ``max v`` subject to ``A^T x >= v 1``, ``1^T x = 1``, ``x >= 0``; the
+multipliers of ``A^T x >= v 1`` are a minimax strategy of the column player (LP duality, von
+Neumann 1928), so one HiGHS solve yields both strategies.
 
-Exact up to the LP tolerance; the returned profile is checked: its duality gap is reported in the
-result, and a gap above ``gap_tolerance`` raises.
+**Any finite payoffs.** HiGHS rejects matrix entries of ``1e15`` and more ("Model error"), drops
+entries below ``1e-9`` and works to absolute tolerances around ``1e-7``, so the LP is posed on the
+payoffs mapped exactly onto ``[0, 1)`` (:class:`gamesolve.certify.PayoffScale`: powers of two and
+one shift, which change neither the equilibria nor, after unscaling, the value). Payoffs near
+``1e308`` (where ``max - min`` overflows) and near ``1e-300`` (where every difference is below any
+tolerance) then solve like any others, and ``A * 10^k`` gives the same strategies for every ``k``.
+
+**Certificate.** The returned profile's duality gap ``max_i (A y)_i - min_j (x^T A)_j`` (the sum of
+both players' regrets, an upper bound on how far ``x^T A y`` is from the value) is computed on
+the normalized payoffs, so it cannot overflow, and reported in payoff units and relative to the
+payoff range; a relative gap above ``gap_tolerance`` raises. Before that the LP answer is
+*polished*: the supports are read off, the equalizing equations on them are solved directly,
+and the result is kept when its gap is no larger; on nondegenerate games this gives the
+equilibrium to rounding.
+
+**Payoffs on many scales.** What a floating-point LP cannot do is resolve payoff differences far
+below the payoff range (``1e15`` next to ``1``): its answer is then an equilibrium only up to a
+gap relative to the largest payoff, although the equilibrium strategies are still well defined
+and may depend on the small differences. When two distinct payoffs are closer than ``1e-8`` of the
+range and the game is small (at most 256 entries) the game is solved exactly in rational
+arithmetic (:func:`gamesolve.certify.exact_zero_sum`) and the exact strategies, rounded to
+floats, are returned; larger such games keep the LP answer and the message says how far it is
+certified.
+
+**Time limit.** ``time_limit`` (seconds) bounds the whole call: HiGHS gets what remains after a
+reserve for moving the data in and out, with presolve off (HiGHS's presolve does not look at the
+clock). When it runs out the result is the uniform profile, marked not converged (HiGHS keeps no
+usable point of an unfinished solve; scipy hands none back).
+
+>>> import gamesolve
+>>> solution = solve_zero_sum_lp(gamesolve.zero_sum([[1e15, 1], [-1, 0]]))
+>>> [s.tolist() for s in solution.profile.strategies], solution.value, solution.exact
+([[1.0, 0.0], [0.0, 1.0]], 1.0, True)
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+import math
 import time
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import scipy.sparse as sp
 from numpy.typing import NDArray
 from scipy.optimize import linprog
 
+from gamesolve.certify import exact_zero_sum, ldexp, payoff_scale
 from gamesolve.errors import GamesolveError
 from gamesolve.normal_form import MixedProfile, TensorGame
 from gamesolve.normal_form import nash_conv as normal_form_nash_conv
 from gamesolve.run import SolveResult, one_shot_result
 from gamesolve.spec import GameSpec
+from gamesolve.validation import check_choice, check_real
 from solvers._common import check_normal_form, prepare_normal_form, require_two_player_zero_sum
 
-__all__ = ["ZeroSumLP", "ZeroSumSolution", "exact_result", "solve_zero_sum_lp"]
+__all__ = [
+    "ZeroSumLP",
+    "ZeroSumSolution",
+    "check_time_limit",
+    "exact_result",
+    "highs_linprog",
+    "solve_zero_sum_lp",
+]
 
 log = logging.getLogger(__name__)
 
 #: Above this many matrix entries the interior-point method beats dual simplex on dense games.
 _IPM_ENTRIES = 250_000
+_METHODS = ("auto", "highs", "highs-ds", "highs-ipm")
+#: HiGHS feasibility tolerances on the normalized payoffs (its default is 1e-7).
+_FEASIBILITY_TOL = 1e-10
+#: Two distinct normalized payoffs closer than this are below what the LP resolves reliably.
+_RESOLUTION = 1e-8
+#: Largest game (entries) solved in rational arithmetic when its payoffs are on many scales.
+_EXACT_ENTRIES = 256
+#: Entries above which the finest payoff difference is not looked for (a sort of the payoffs).
+_SCAN_ENTRIES = 4_000_000
+#: Support threshold of the polish (probabilities below it are taken as zero).
+_SUPPORT = 1e-9
+
+
+# ---------------------------------------------------------------------------- HiGHS through scipy
+
+
+def check_time_limit(value: Any) -> float | None:
+    """``None`` or positive finite seconds (``InvalidArgumentError`` naming ``time_limit``)."""
+    if value is None:
+        return None
+    return check_real("time_limit", value, minimum=0.0, min_inclusive=False)
+
+
+def transfer_seconds(nonzeros: int, columns: int) -> float:
+    """Seconds to reserve for scipy moving an LP into HiGHS and its solution back.
+
+    scipy converts the constraint matrix to CSC (about 0.2 µs per nonzero) and reads the bound
+    multipliers column by column in Python (about 7.5 µs per column), as measured on a loaded
+    two-core machine on a 133,000-column, 6-million-nonzero LP; the constants here are a quarter
+    to a third higher.
+    """
+    return 0.02 + 2.5e-7 * nonzeros + 1e-5 * columns
+
+
+def highs_linprog(
+    c: NDArray[np.float64],
+    *,
+    bounds: Any,
+    method: str,
+    what: str,
+    a_ub: Any = None,
+    b_ub: NDArray[np.float64] | None = None,
+    a_eq: Any = None,
+    b_eq: NDArray[np.float64] | None = None,
+    time_limit: float | None = None,
+    tolerance: float = _FEASIBILITY_TOL,
+) -> Any:
+    """One silent HiGHS solve through :func:`scipy.optimize.linprog`.
+
+    Args:
+        c: ``[V]`` objective coefficients (minimized).
+        bounds: Variable bounds, as for ``linprog``.
+        method: ``"highs"``, ``"highs-ds"`` or ``"highs-ipm"``.
+        what: The LP's name for messages ("the zero-sum LP").
+        a_ub: Inequality matrix ``A_ub x <= b_ub`` (dense or sparse), or ``None``.
+        b_ub: Its right-hand side.
+        a_eq: Equality matrix ``A_eq x = b_eq``, or ``None``.
+        b_eq: Its right-hand side.
+        time_limit: Seconds HiGHS may run (``None``: no limit). With a limit, presolve is off:
+            HiGHS's presolve does not look at the clock (on a 133,000-row sequence-form LP it
+            ran 12 s past a 2 s limit).
+        tolerance: Primal and dual feasibility tolerance.
+
+    Returns:
+        scipy's ``OptimizeResult`` of an optimal solve, or ``None`` when the time limit stopped
+        HiGHS (it then hands back no point).
+
+    Raises:
+        GamesolveError: HiGHS or scipy refuse the data, or the LP is infeasible or unbounded.
+    """
+    options: dict[str, Any] = {
+        "primal_feasibility_tolerance": tolerance,
+        "dual_feasibility_tolerance": tolerance,
+        "disp": False,
+    }
+    if method == "highs-ipm":
+        options["ipm_optimality_tolerance"] = 1e-12
+    if time_limit is not None:
+        options["time_limit"] = max(float(time_limit), 1e-3)
+        options["presolve"] = False
+    try:
+        res = linprog(
+            c, A_ub=a_ub, b_ub=b_ub, A_eq=a_eq, b_eq=b_eq, bounds=bounds, method=method, options=options
+        )
+    except ValueError as exc:  # scipy's input checks (should not happen on normalized data)
+        raise GamesolveError(f"scipy refused {what}: {exc}") from None
+    if res.status == 1:
+        return None
+    if res.status != 0 or res.x is None:
+        raise GamesolveError(f"HiGHS could not solve {what}: {res.message}")
+    return res
+
+
+# ------------------------------------------------------------------------------ the zero-sum LP
 
 
 @dataclass(frozen=True)
@@ -44,66 +179,241 @@ class ZeroSumSolution:
     Attributes:
         profile: Maximin strategy of the row player and minimax strategy of the column player.
         value: The game value for the row player.
-        gap: Duality gap of ``profile`` (``max (A y) - min (A^T x)``), ideally ~1e-12.
-        method: The HiGHS method used.
+        gap: Duality gap of ``profile`` (``max (A y) - min (A^T x)``) in payoff units.
+        method: The HiGHS method used (``"exact"`` when the rational solve gave the answer,
+            ``"none"`` for a game whose payoffs are all equal).
+        relative_gap: ``gap`` divided by the payoff range (``max A - min A``).
+        exact: Whether the strategies are the exact rational equilibrium, rounded to floats.
+        converged: ``False`` when the time limit stopped the solve (the profile is then uniform).
+        message: One line on how the answer was found and certified.
     """
 
     profile: MixedProfile
     value: float
     gap: float
     method: str
+    relative_gap: float = 0.0
+    exact: bool = False
+    converged: bool = True
+    message: str = ""
 
 
 def _clean(vec: NDArray[np.float64]) -> NDArray[np.float64]:
     vec = np.maximum(vec, 0.0)
     total = vec.sum()
     if not total > 0:
-        raise GamesolveError("LP returned an empty strategy; the solver failed")
+        raise GamesolveError("the zero-sum LP returned an empty strategy; HiGHS failed")
     return vec / total
 
 
+def _gap(a: NDArray[np.float64], x: NDArray[np.float64], y: NDArray[np.float64]) -> float:
+    """Duality gap ``max_i (a y)_i - min_j (x^T a)_j`` of a profile on payoffs ``a`` ``[m, n]``."""
+    return max(float((a @ y).max()) - float((x @ a).min()), 0.0)
+
+
+def _equalize(
+    b: NDArray[np.float64], rows: NDArray[np.intp], cols: NDArray[np.intp]
+) -> NDArray[np.float64] | None:
+    """``x`` on ``rows`` with ``x^T b[rows, cols] = v 1`` and ``1^T x = 1`` (square systems only)."""
+    k = rows.size
+    system = np.zeros((k + 1, k + 1))
+    system[:k, :k] = b[np.ix_(rows, cols)].T
+    system[:k, k] = -1.0
+    system[k, :k] = 1.0
+    rhs = np.zeros(k + 1)
+    rhs[k] = 1.0
+    try:
+        sol = np.linalg.solve(system, rhs)
+    except np.linalg.LinAlgError:
+        return None
+    part = sol[:k]
+    if not np.isfinite(part).all() or part.min() < -1e-12:
+        return None
+    out = np.zeros(b.shape[0])
+    out[rows] = np.maximum(part, 0.0)
+    return out / out.sum()
+
+
+def _polish(
+    b: NDArray[np.float64], x: NDArray[np.float64], y: NDArray[np.float64]
+) -> tuple[NDArray[np.float64], NDArray[np.float64]] | None:
+    """The profile that equalizes payoffs on the supports of ``(x, y)``, where those are square."""
+    rows = np.flatnonzero(x > _SUPPORT)
+    cols = np.flatnonzero(y > _SUPPORT)
+    if rows.size != cols.size or rows.size == 0:
+        return None
+    new_x = _equalize(b, rows, cols)
+    new_y = _equalize(b.T, cols, rows)
+    if new_x is None or new_y is None:
+        return None
+    return new_x, new_y
+
+
+def _finest_difference(a: NDArray[np.float64]) -> float:
+    """The smallest difference between two distinct payoffs ``a`` (``inf`` when there is none).
+
+    ``a`` must lie in ``[-1, 1]`` (scaled by a power of two), so no difference overflows; two
+    distinct payoffs that the scaling took below the smallest subnormal count as ``0`` apart.
+    """
+    if a.size > _SCAN_ENTRIES:
+        return math.inf
+    values = np.unique(a)
+    return float(np.diff(values).min()) if values.size > 1 else math.inf
+
+
 def solve_zero_sum_lp(
-    game: TensorGame, *, method: str | None = None, gap_tolerance: float = 1e-7
+    game: TensorGame,
+    *,
+    method: str | None = None,
+    gap_tolerance: float = 1e-7,
+    time_limit: float | None = None,
 ) -> ZeroSumSolution:
-    """Solve a two-player zero-sum (or constant-sum) game exactly by one LP.
+    """Solve a two-player zero-sum (or constant-sum) game by one LP, for any finite payoffs.
+
+    See the module docstring for the normalization, the polish, the exact fallback and the
+    certificate.
 
     Args:
         game: A two-player zero-sum or constant-sum :class:`~gamesolve.normal_form.TensorGame`.
-        method: ``"highs-ds"`` (dual simplex), ``"highs-ipm"`` (interior point) or ``None`` to
-            choose by size.
-        gap_tolerance: Largest acceptable duality gap, relative to the payoff range.
+        method: ``"highs-ds"`` (dual simplex), ``"highs-ipm"`` (interior point), ``"highs"``
+            (HiGHS chooses) or ``None`` / ``"auto"`` to choose by size.
+        gap_tolerance: Largest acceptable duality gap, relative to the payoff range, in ``(0, 1]``.
+        time_limit: Seconds for the whole solve (``None``: no limit). When they run out the
+            solution is the uniform profile with ``converged=False``.
 
     Raises:
         UnsupportedGame: The game is not two-player zero-sum or constant-sum.
+        InvalidArgumentError: A bad ``method``, ``gap_tolerance`` or ``time_limit``.
         GamesolveError: HiGHS fails, or the returned profile's gap exceeds the tolerance.
     """
+    chosen = _check_method(method)
+    tol = check_real("gap_tolerance", gap_tolerance, minimum=0.0, maximum=1.0, min_inclusive=False)
+    limit = check_time_limit(time_limit)
     require_two_player_zero_sum("the zero-sum LP", game.spec)
+    started = time.perf_counter()
+    deadline = None if limit is None else started + limit
     a = game.payoffs[0]  # [m, n] row payoffs
     m, n = a.shape
-    if method is None:
-        method = "highs-ipm" if m * n > _IPM_ENTRIES else "highs-ds"
-    shift = 1.0 - float(a.min())
-    b = a + shift  # every entry >= 1, so the value of the shifted game is >= 1 > 0
-    res = linprog(
-        np.ones(m),
-        A_ub=-b.T,
-        b_ub=-np.ones(n),
-        bounds=(0.0, None),
-        method=method,
+    scale = payoff_scale(a)
+    if scale.constant:  # every profile is an equilibrium
+        profile = MixedProfile.uniform(game)
+        return ZeroSumSolution(profile, float(a.flat[0]), 0.0, "none", message="every payoff is the same")
+    if chosen == "auto":
+        chosen = "highs-ipm" if m * n > _IPM_ENTRIES else "highs-ds"
+    b = scale.normalize(a)  # [m, n] in [0, 1): what HiGHS sees
+    a1 = np.ldexp(a, -scale.exponent)  # [m, n] in [-1, 1]: exact, for the certificate and value
+    spread = float(a1.max() - a1.min())
+    x_y = _highs_maximin(b, chosen, deadline)
+    if x_y is None:
+        return _timed_out(game, a1, spread, scale.exponent, limit, chosen)
+    x, y = x_y
+    gap = _gap(a1, x, y)
+    polished = _polish(b, x, y)
+    if polished is not None and _gap(a1, *polished) <= gap:
+        (x, y), gap = polished, _gap(a1, *polished)
+    finest = _finest_difference(a1)
+    fine = finest < _RESOLUTION * spread  # payoff differences below what the LP resolves
+    exact_value: float | None = None
+    note = ""
+    if fine and m * n <= _EXACT_ENTRIES:
+        rational = exact_zero_sum(a, deadline=deadline)
+        if rational is not None:
+            x = np.array([float(p) for p in rational.row])
+            y = np.array([float(p) for p in rational.column])
+            gap, exact_value = _gap(a1, x, y), float(rational.value)
+            chosen = "exact"
+    exact = exact_value is not None
+    if fine and not exact:
+        note = (
+            f"; payoffs differ by as little as {finest / spread:.1e} of their range, below "
+            "what the LP resolves, so the strategies are certified only by the gap"
+        )
+        log.warning("zero-sum LP %dx%d: %s", m, n, note[2:])
+    relative = gap / spread
+    if relative > tol:
+        raise GamesolveError(
+            f"the zero-sum LP's profile has duality gap {relative:.3e} of the payoff range, above "
+            f"gap_tolerance={tol:g}; HiGHS's tolerances are too loose for this game"
+        )
+    value = ldexp(float(x @ a1 @ y), scale.exponent) if exact_value is None else exact_value
+    gap_units = ldexp(gap, scale.exponent)
+    how = "exactly in rational arithmetic" if exact else f"by HiGHS ({chosen})"
+    message = (
+        f"solved {how}, game value {value:.12g}, duality gap {gap_units:.3g} "
+        f"({relative:.1e} of the payoff range){note}"
     )
-    if res.status != 0 or res.x is None:
-        raise GamesolveError(f"HiGHS could not solve the zero-sum LP: {res.message}")
-    u = np.asarray(res.x)  # [m]
-    x = _clean(u)
-    y = _clean(-np.asarray(res.ineqlin.marginals))  # [n] duals of B^T u >= 1
-    value = 1.0 / float(u.sum()) - shift
-    gap = float((a @ y).max() - (x @ a).min())
-    scale = max(1.0, float(np.ptp(a)))
-    if gap > gap_tolerance * scale:
-        raise GamesolveError(f"LP solution has duality gap {gap:.3e}; HiGHS tolerance too loose")
-    log.debug("zero-sum LP %dx%d by %s: value %.12g, gap %.2e", m, n, method, value, gap)
+    log.debug("zero-sum LP %dx%d: %s", m, n, message)
     return ZeroSumSolution(
-        profile=MixedProfile.of(game, [x, y]), value=value, gap=max(gap, 0.0), method=method
+        profile=MixedProfile.of(game, [x, y]),
+        value=value,
+        gap=gap_units,
+        method=chosen,
+        relative_gap=relative,
+        exact=exact,
+        message=message,
+    )
+
+
+def _check_method(method: Any) -> str:
+    if method is None:
+        return "auto"
+    return check_choice("method", method, _METHODS)
+
+
+def _highs_maximin(
+    b: NDArray[np.float64], method: str, deadline: float | None
+) -> tuple[NDArray[np.float64], NDArray[np.float64]] | None:
+    """``max v`` s.t. ``b^T x >= v 1``, ``1^T x = 1``, ``x >= 0``.
+
+    Returns ``(x, y)`` with ``y`` read from the duals, or ``None`` when the deadline came first.
+    """
+    m, n = b.shape
+    c = np.zeros(m + 1)
+    c[-1] = -1.0  # minimize -v
+    a_ub = sp.csr_matrix(np.hstack([-b.T, np.ones((n, 1))]))  # v - b^T x <= 0
+    a_eq = sp.csr_matrix(np.append(np.ones(m), 0.0)[None, :])
+    budget = None
+    if deadline is not None:
+        budget = deadline - time.perf_counter() - transfer_seconds(a_ub.nnz, m + 1)
+        if budget <= 0:
+            return None
+    res = highs_linprog(
+        c,
+        a_ub=a_ub,
+        b_ub=np.zeros(n),
+        a_eq=a_eq,
+        b_eq=np.ones(1),
+        bounds=[(0.0, None)] * m + [(None, None)],
+        method=method,
+        what="the zero-sum LP",
+        time_limit=budget,
+    )
+    if res is None:
+        return None
+    x = _clean(np.asarray(res.x[:m]))
+    y = _clean(-np.asarray(res.ineqlin.marginals))  # multipliers of v - b^T x <= 0
+    return x, y
+
+
+def _timed_out(
+    game: TensorGame, a1: NDArray[np.float64], spread: float, exponent: int, limit: float | None, method: str
+) -> ZeroSumSolution:
+    m, n = a1.shape
+    x, y = np.full(m, 1.0 / m), np.full(n, 1.0 / n)
+    gap = _gap(a1, x, y)
+    message = (
+        f"time limit of {limit:g} s reached before HiGHS ({method}) finished; returned the uniform "
+        "profile (an unfinished HiGHS solve gives no point)"
+    )
+    log.info("zero-sum LP %dx%d: %s", m, n, message)
+    return ZeroSumSolution(
+        profile=MixedProfile.uniform(game),
+        value=ldexp(float(x @ a1 @ y), exponent),
+        gap=ldexp(gap, exponent),
+        method=method,
+        relative_gap=gap / spread,
+        converged=False,
+        message=message,
     )
 
 
@@ -119,7 +429,8 @@ def exact_result(
     extras: dict[str, Any] | None = None,
 ) -> SolveResult:
     """A :class:`~gamesolve.run.SolveResult` for a one-shot normal-form solver."""
-    report = normal_form_nash_conv(game, profile)
+    with np.errstate(over="ignore", invalid="ignore"):  # payoffs near 1e308: a regret may be inf
+        report = normal_form_nash_conv(game, profile)
     return one_shot_result(
         game_name=game.spec.name,
         solver=solver,
@@ -138,21 +449,30 @@ def exact_result(
 class ZeroSumLP:
     """The registry's ``"lp"`` solver: :func:`solve_zero_sum_lp` through :func:`gamesolve.solve`.
 
+    ``result.extras`` holds ``game_value``, ``duality_gap`` (payoff units), ``relative_gap``
+    (of the payoff range) and ``exact`` (whether the strategies are the exact rational
+    equilibrium). With a time limit that runs out, ``result.converged`` is ``False`` and the
+    policy is uniform.
+
     Args:
-        method: HiGHS method (``"highs-ds"``, ``"highs-ipm"``) or ``None`` to choose by size.
+        method: HiGHS method (``"highs-ds"``, ``"highs-ipm"``, ``"highs"``) or ``None`` /
+            ``"auto"`` to choose by size.
+        gap_tolerance: Largest acceptable duality gap, relative to the payoff range, in ``(0, 1]``.
     """
 
     exact = True
+    accepts_limits = True
     name = "lp"
 
-    def __init__(self, method: str | None = None) -> None:
-        if method not in (None, "highs-ds", "highs-ipm", "highs"):
-            raise ValueError(f"method must be 'highs-ds', 'highs-ipm', 'highs' or None, got {method!r}")
-        self.method = method
+    def __init__(self, method: str | None = None, gap_tolerance: float = 1e-7) -> None:
+        self.method = None if method is None else _check_method(method)
+        self.gap_tolerance = check_real(
+            "gap_tolerance", gap_tolerance, minimum=0.0, maximum=1.0, min_inclusive=False
+        )
 
     def config(self) -> dict[str, Any]:
         """The configuration as JSON-ready values."""
-        return {"method": self.method}
+        return {"method": self.method, "gap_tolerance": self.gap_tolerance}
 
     def prepare(self, game: Any) -> TensorGame:
         """The game as a tensor game."""
@@ -163,18 +483,40 @@ class ZeroSumLP:
         check_normal_form(self.name, spec)
         require_two_player_zero_sum(self.name, spec)
 
-    def run(self, game: TensorGame, *, seed: int) -> SolveResult:
-        """Solve once; the value is in ``result.extras['game_value']``."""
+    def run(
+        self,
+        game: TensorGame,
+        *,
+        seed: int = 0,
+        time_limit: float | None = None,
+        progress: bool | None = None,
+    ) -> SolveResult:
+        """Solve once (``time_limit`` bounds the call; ``progress`` is ignored: one LP shows none)."""
+        del progress
         start = time.perf_counter()
-        solution = solve_zero_sum_lp(game, method=self.method)
+        solution = solve_zero_sum_lp(
+            game, method=self.method, gap_tolerance=self.gap_tolerance, time_limit=time_limit
+        )
         seconds = time.perf_counter() - start
-        return exact_result(
+        result = exact_result(
             game,
             solver=self.name,
             config=self.config(),
             seed=seed,
             profile=solution.profile,
             seconds=seconds,
-            message=f"solved by HiGHS ({solution.method}), game value {solution.value:.12g}",
-            extras={"game_value": solution.value},
+            message=solution.message,
+            extras={
+                "game_value": solution.value,
+                "duality_gap": solution.gap,
+                "relative_gap": solution.relative_gap,
+                "exact": solution.exact,
+            },
         )
+        if solution.converged:
+            return result
+        return _not_converged(result)
+
+
+def _not_converged(result: SolveResult) -> SolveResult:
+    return dataclasses.replace(result, converged=False)

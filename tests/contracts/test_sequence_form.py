@@ -425,5 +425,6 @@ def test_second_lp_recovers_when_the_duals_are_not_optimal(games, monkeypatch):
 
 
 def test_unreachable_tolerance_raises(games):
+    # Leduc: NashConv about 7e-17 of the payoff range (Kuhn's certifies as exactly 0)
     with pytest.raises(gamesolve.GamesolveError, match="NashConv"):
-        solve_sequence_form_lp(games["kuhn"], tolerance=1e-300)
+        solve_sequence_form_lp(games["leduc"], tolerance=1e-300)
