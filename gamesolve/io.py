@@ -324,4 +324,7 @@ def read_json_file(
     except RecursionError:
         raise InputFileError(f"{what} {shown!r} nests JSON arrays or objects too deeply to read") from None
     except ValueError as exc:  # integers past Python's digit limit, NaN / Infinity tokens
-        raise InputFileError(f"{what} {shown!r} cannot be read: {exc}") from None
+        reason = str(exc)
+        if "digits" in reason:  # Python's own text advises programmers to raise the limit
+            reason = "it holds an integer with thousands of digits, far beyond any count or probability"
+        raise InputFileError(f"{what} {shown!r} cannot be read: {reason}") from None
