@@ -41,6 +41,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from gamesolve.budget import SizeEstimate
 from gamesolve.errors import GameNotFoundError
 from gamesolve.normal_form import TensorGame, bimatrix, normal_form_game, zero_sum
 
@@ -216,6 +217,10 @@ def _check_size(name: str, num_players: int, shape: tuple[int, ...]) -> None:
             f"{name} gives a payoff tensor of {entries} entries, more than MAX_PAYOFF_ENTRIES "
             f"({MAX_PAYOFF_ENTRIES})"
         )
+    # The draws, the payoff tensor and the game's checked copy: about 33 bytes an entry (measured).
+    SizeEstimate(
+        f"a {'x'.join(map(str, shape))} game", "build", 40 * entries, entries, "payoff entries"
+    ).require()
 
 
 def _check_real(name: str, value: Any) -> float:

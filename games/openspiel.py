@@ -281,13 +281,13 @@ class OpenSpielGame:
         with self._lock:
             if self._compiled is None:
                 estimate = self.size_estimate()
+                estimate.require(max_index=MAX_INDEX)
                 if max_nodes is not None and estimate.count > 10 * max_nodes:
                     raise UnsupportedGame(
                         f"{self._name} has {estimate.detail} (estimated by sampling), more than "
                         f"max_nodes={max_nodes:,}; too large to compile exactly (pass a larger "
                         "max_nodes to compile() to try anyway)"
                     )
-                estimate.require(max_index=MAX_INDEX)
                 pyspiel = _pyspiel()
                 try:
                     with _quiet_stderr():
