@@ -9,9 +9,24 @@ A correlated distribution ``z`` over joint actions is
   to a fixed action before seeing the recommendation:
   ``sum_a z(a) [u_i(a_i', a_-i) - u_i(a)] <= epsilon`` for all ``i, a_i'``.
 
-Both sets are polytopes, so any linear objective (maximum welfare by default) is an LP. The LP is
-posed in cvxpy and solved by HiGHS; the returned distribution is cleaned (clipped at 0,
-renormalized) and its largest deviation gains are recomputed exactly in numpy.
+Both sets are polytopes, so any linear objective (maximum welfare by default) is an LP, solved by
+HiGHS through :func:`scipy.optimize.linprog` (silently: no solver banner reaches stdout); the
+returned distribution is cleaned (clipped at 0, renormalized) and its largest deviation gains are
+recomputed in numpy.
+
+**Any finite payoffs.** Both sets are unchanged when one player's payoffs are multiplied by a
+positive number (with its ``epsilon``), so each player's payoffs are scaled by a power of two
+(exact) to ``max |u_i|`` in ``[0.5, 1)`` before the LP, and the objective likewise; payoffs near
+``1e308`` (whose differences overflow) and near ``1e-300`` (below every solver tolerance) then
+solve like any others. Values, welfare, the objective and the deviation gains are computed on the
+scaled payoffs and mapped back, so they overflow only where the true number is beyond the float
+range (welfare ``2e308`` is reported as ``inf``). The certificate is each player's largest
+deviation gain as a fraction of its payoff range (``relative_gains``).
+
+**Time limit.** ``time_limit`` seconds bound the call; HiGHS gets what remains after a reserve for
+moving the data, with presolve off (HiGHS's presolve does not look at the clock). When they run
+out the solution is the uniform distribution, marked ``converged=False`` (an unfinished HiGHS solve
+gives no point).
 
 **Constrained equilibria** (Bernasconi, Castiglioni, Marchesi, Trovò & Gatti, ICML 2023,
 "Constrained Phi-Equilibria"), in the tractable case where each player's constraints involve only
@@ -36,6 +51,7 @@ version can be non-convex and hard, so it is not offered.)
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from collections.abc import Sequence
@@ -46,15 +62,20 @@ import numpy as np
 import scipy.sparse as sp
 from numpy.typing import ArrayLike, NDArray
 
-from gamesolve.errors import GamesolveError, MalformedGameError
+from gamesolve.certify import binary_exponent, ldexp
+from gamesolve.errors import GamesolveError, InvalidArgumentError, MalformedGameError
 from gamesolve.normal_form import TensorGame
 from gamesolve.run import SolveResult, one_shot_result
 from gamesolve.spec import GameSpec
+from gamesolve.validation import check_choice, check_real
 from solvers._common import check_normal_form, prepare_normal_form
+from solvers.lp import check_time_limit, highs_linprog, transfer_seconds
 
 __all__ = ["CorrelatedLP", "CorrelatedSolution", "correlated_equilibrium", "deviation_gains"]
 
 log = logging.getLogger(__name__)
+
+_KINDS = ("ce", "cce")
 
 
 @dataclass(frozen=True)
@@ -65,11 +86,15 @@ class CorrelatedSolution:
         kind: ``"ce"`` or ``"cce"``.
         distribution: ``[A0, ..., A_{P-1}]`` probabilities of joint actions (read-only).
         values: ``[P]`` expected payoff of every player.
-        welfare: Sum of the players' expected payoffs.
+        welfare: Sum of the players' expected payoffs (``inf`` where it overflows).
         objective: Value of the LP objective at the distribution.
         max_deviation_gain: Per player, the largest gain of any deviation of the kind (<= epsilon
             up to solver tolerance).
         epsilon: The slack allowed in the incentive constraints.
+        relative_gains: Per player, ``max_deviation_gain`` as a fraction of that player's payoff
+            range (``0`` for a player whose payoffs are all equal).
+        converged: ``False`` when the time limit stopped HiGHS (the distribution is then uniform).
+        message: One line on how the answer was found.
     """
 
     kind: str
@@ -79,6 +104,9 @@ class CorrelatedSolution:
     objective: float
     max_deviation_gain: tuple[float, ...]
     epsilon: float
+    relative_gains: tuple[float, ...] = ()
+    converged: bool = True
+    message: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready summary."""
@@ -90,25 +118,47 @@ class CorrelatedSolution:
             "objective": self.objective,
             "max_deviation_gain": list(self.max_deviation_gain),
             "epsilon": self.epsilon,
+            "relative_gains": list(self.relative_gains),
+            "converged": self.converged,
         }
 
 
-def _player_views(game: TensorGame, i: int) -> tuple[NDArray[np.float64], NDArray[np.int64]]:
+@dataclass(frozen=True)
+class _Scaled:
+    """Every player's payoffs times ``2^-exponents[i]`` (``[P, A0, ..., A_{P-1}]``, in ``[-1, 1]``)."""
+
+    payoffs: NDArray[np.float64]
+    exponents: tuple[int, ...]
+
+    @classmethod
+    def of(cls, game: TensorGame) -> _Scaled:
+        exponents = tuple(binary_exponent(float(np.abs(u).max(initial=0.0))) for u in game.payoffs)
+        scaled = np.stack([np.ldexp(u, -e) for u, e in zip(game.payoffs, exponents, strict=True)])
+        return cls(scaled, exponents)
+
+    def unscale(self, i: int, value: float) -> float:
+        return ldexp(value, self.exponents[i])
+
+
+def _player_views(payoffs: NDArray[np.float64], i: int) -> tuple[NDArray[np.float64], NDArray[np.int64]]:
     """Player ``i``'s payoffs and joint-action indices with ``i``'s axis first: ``[m_i, R]`` each."""
-    shape = game.num_actions
+    shape = payoffs.shape[1:]
     index = np.arange(int(np.prod(shape)), dtype=np.int64).reshape(shape)
-    u = np.moveaxis(game.payoffs[i], i, 0).reshape(shape[i], -1)
+    u = np.moveaxis(payoffs[i], i, 0).reshape(shape[i], -1)
     idx = np.moveaxis(index, i, 0).reshape(shape[i], -1)
     return u, idx
 
 
-def _incentive_rows(game: TensorGame, kind: str) -> sp.csr_matrix:
-    """Sparse rows ``G`` with ``G z <= epsilon`` the CE or CCE incentive constraints (z flattened)."""
-    n_joint = int(np.prod(game.num_actions))
-    rows, cols, vals = [], [], []
+def _incentive_rows(payoffs: NDArray[np.float64], kind: str) -> tuple[sp.csr_matrix, NDArray[np.int64]]:
+    """Sparse rows ``G`` with ``G z <= epsilon`` the CE or CCE incentive constraints (z flattened).
+
+    Returns ``G`` ``[K, n]`` and the player of each row ``[K]``.
+    """
+    n_joint = int(np.prod(payoffs.shape[1:]))
+    rows, cols, vals, owners = [], [], [], []
     row = 0
-    for i in range(game.num_players):
-        u, idx = _player_views(game, i)  # [m, R]
+    for i in range(payoffs.shape[0]):
+        u, idx = _player_views(payoffs, i)  # [m, R]
         m = u.shape[0]
         for dev in range(m):
             diff = u[dev][None, :] - u  # [m, R]: gain of switching each recommended a to dev
@@ -119,17 +169,20 @@ def _incentive_rows(game: TensorGame, kind: str) -> sp.csr_matrix:
                     rows.append(np.full(idx.shape[1], row))
                     cols.append(idx[a])
                     vals.append(diff[a])
+                    owners.append(i)
                     row += 1
             else:
                 rows.append(np.full(idx.size, row))
                 cols.append(idx.ravel())
                 vals.append(diff.ravel())
+                owners.append(i)
                 row += 1
     if not rows:  # every player has one action: no deviation, no constraint
-        return sp.csr_matrix((0, n_joint))
-    return sp.csr_matrix(
+        return sp.csr_matrix((0, n_joint)), np.zeros(0, dtype=np.int64)
+    matrix = sp.csr_matrix(
         (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(row, n_joint)
     )
+    return matrix, np.asarray(owners, dtype=np.int64)
 
 
 def deviation_gains(
@@ -146,47 +199,69 @@ def deviation_gains(
     committing to one action. With ``constraints`` (per player ``None`` or ``[K_i, m_i]`` costs,
     as in :func:`correlated_equilibrium`): the largest gain of a *safe* deviation, a swap map
     (``"ce"``, total gain over all recommendations) or a committed strategy (``"cce"``) whose
-    strategies satisfy the player's constraints; computed by small LPs.
+    strategies satisfy the player's constraints; computed by small LPs. Computed on payoffs
+    scaled by powers of two, so a gain overflows only where it exceeds the float range.
 
     Raises:
         MalformedGameError: ``distribution`` has the wrong shape.
         ValueError: Bad ``kind`` or ``constraints``, or a player's constraints admit no strategy.
     """
-    if kind not in ("ce", "cce"):
-        raise ValueError(f"kind must be 'ce' or 'cce', got {kind!r}")
+    kind = check_choice("kind", kind, _KINDS)
     z = np.asarray(distribution, dtype=np.float64)
     if z.shape != game.num_actions:
         raise MalformedGameError(f"distribution must have shape {game.num_actions}, got {z.shape}")
     costs = None if constraints is None else _cost_matrices(game, constraints)
-    out = np.empty(game.num_players)
-    for i in range(game.num_players):
-        u, idx = _player_views(game, i)
-        zi = z.reshape(-1)[idx]  # [m, R]
-        follow = float((zi * u).sum())
-        swap = zi @ u.T  # [a, b]: payoff of playing b whenever a is recommended
-        if costs is None:
-            if kind == "ce":
-                out[i] = float((swap - np.diag(swap)[:, None]).max())
-            else:
-                out[i] = float(swap.sum(axis=0).max()) - follow
-            continue
+    return np.array(
+        [_scaled_gain(_Scaled.of(game), z, kind, costs, i, unscale=True) for i in range(game.num_players)]
+    )
+
+
+def _scaled_gain(
+    scaled: _Scaled,
+    z: NDArray[np.float64],
+    kind: str,
+    costs: list[NDArray[np.float64] | None] | None,
+    i: int,
+    *,
+    unscale: bool,
+) -> float:
+    """Player ``i``'s largest deviation gain, on its scaled payoffs (``unscale``: in payoff units)."""
+    u, idx = _player_views(scaled.payoffs, i)
+    zi = z.reshape(-1)[idx]  # [m, R]
+    follow = float((zi * u).sum())
+    swap = zi @ u.T  # [a, b]: payoff of playing b whenever a is recommended
+    if costs is None:
+        if kind == "ce":
+            gain = float((swap - np.diag(swap)[:, None]).max())
+        else:
+            gain = float(swap.sum(axis=0).max()) - follow
+    else:
         rows = swap if kind == "ce" else swap.sum(axis=0, keepdims=True)
-        out[i] = sum(_best_safe_payoff(costs[i], row, i) for row in rows) - follow
-    return out
+        gain = sum(_best_safe_payoff(costs[i], row, i) for row in rows) - follow
+    return scaled.unscale(i, gain) if unscale else gain
 
 
 def _best_safe_payoff(cost: NDArray[np.float64] | None, payoff: NDArray[np.float64], player: int) -> float:
-    """``max s^T payoff`` over mixed strategies ``s`` with ``cost @ s <= 0``."""
+    """``max s^T payoff`` over mixed strategies ``s`` with ``cost @ s <= 0`` (``payoff`` in [-1, 1])."""
     if cost is None:
         return float(payoff.max())
-    from scipy.optimize import linprog
-
     m = payoff.shape[0]
-    res = linprog(
-        -payoff, A_ub=cost, b_ub=np.zeros(cost.shape[0]), A_eq=np.ones((1, m)), b_eq=[1.0], method="highs"
-    )
-    if res.status != 0:
-        raise ValueError(f"constraints[{player}] admit no mixed strategy of player {player}")
+    try:
+        res = highs_linprog(
+            -payoff,
+            a_ub=cost,
+            b_ub=np.zeros(cost.shape[0]),
+            a_eq=np.ones((1, m)),
+            b_eq=np.ones(1),
+            bounds=(0.0, None),
+            method="highs",
+            what=f"player {player}'s safe best response",
+            tolerance=1e-9,
+        )
+    except GamesolveError:
+        raise InvalidArgumentError(
+            f"constraints[{player}] admit no mixed strategy of player {player}"
+        ) from None
     return float(-res.fun)
 
 
@@ -197,92 +272,171 @@ def correlated_equilibrium(
     objective: str | ArrayLike = "welfare",
     epsilon: float = 0.0,
     constraints: Sequence[ArrayLike | None] | None = None,
+    time_limit: float | None = None,
 ) -> CorrelatedSolution:
     """An optimal correlated (``kind="ce"``) or coarse correlated (``"cce"``) equilibrium.
 
     Args:
         game: An N-player normal-form game.
         kind: ``"ce"`` or ``"cce"``.
-        objective: ``"welfare"`` (sum of payoffs, the default), a ``[P]`` vector of player
-            weights, or a full ``[A0, ..., A_{P-1}]`` array of coefficients; always maximized.
-        epsilon: Allowed gain of any deviation (``epsilon``-CE / CCE); must be >= 0.
+        objective: ``"welfare"`` (sum of payoffs, the default), a ``[P]`` vector of finite player
+            weights, or a full ``[A0, ..., A_{P-1}]`` array of finite coefficients; always
+            maximized.
+        epsilon: Allowed gain of any deviation (``epsilon``-CE / CCE), in payoff units; finite
+            and ``>= 0``.
         constraints: Per player, ``None`` or a ``[K_i, m_i]`` array of cost vectors over that
             player's own actions: the distribution must satisfy ``E_z[c_ij(a_i)] <= 0`` and only
             safe deviations (into strategies that satisfy the constraints) count. See the module
             docstring.
+        time_limit: Seconds for the call (``None``: no limit); when they run out the solution is
+            the uniform distribution with ``converged=False``.
 
     Raises:
-        ValueError: Bad ``kind``, ``epsilon``, ``objective`` or ``constraints`` (named in the message).
+        InvalidArgumentError: Bad ``kind``, ``epsilon``, ``objective``, ``constraints`` or
+            ``time_limit`` (named in the message; also a ``ValueError``).
         GamesolveError: The LP is infeasible (possible only with constraints) or the solver fails.
     """
-    import cvxpy as cp
-
-    if kind not in ("ce", "cce"):
-        raise ValueError(f"kind must be 'ce' or 'cce', got {kind!r}")
-    if not np.isfinite(epsilon) or epsilon < 0:
-        raise ValueError(f"epsilon must be a finite number >= 0, got {epsilon!r}")
+    kind = check_choice("kind", kind, _KINDS)
+    eps = check_real("epsilon", epsilon, minimum=0.0)
+    limit = check_time_limit(time_limit)
+    started = time.perf_counter()
     shape = game.num_actions
     n_joint = int(np.prod(shape))
-    coef = _objective(game, objective)
-    z = cp.Variable(n_joint, nonneg=True)
-    cons = [cp.sum(z) == 1]
+    scaled = _Scaled.of(game)
+    coef, coef_exponent = _objective(game, scaled, objective)  # [n] in [-1, 1], times 2^coef_exponent
     costs = None if constraints is None else _cost_matrices(game, constraints)
+    eps_scaled = np.array([ldexp(eps, -e) for e in scaled.exponents])  # [P] each player's epsilon
     if costs is None:
-        cons.append(_incentive_rows(game, kind) @ z <= epsilon)
+        g_mat, owners = _incentive_rows(scaled.payoffs, kind)
+        a_ub: sp.csr_matrix = g_mat
+        b_ub = eps_scaled[owners]
+        n_vars = n_joint
+        bounds: Any = (0.0, None)
     else:
-        cons.extend(_constrained_rows(game, z, kind, costs, epsilon))
-    problem = cp.Problem(cp.Maximize(coef @ z), cons)
-    try:
-        problem.solve(solver=cp.HIGHS)
-    except cp.error.SolverError as exc:
-        raise GamesolveError(f"the {kind.upper()} LP failed: {exc}") from None
-    if problem.status not in (cp.OPTIMAL, cp.OPTIMAL_INACCURATE) or z.value is None:
-        raise GamesolveError(
-            f"the {kind.upper()} LP is {problem.status}; no equilibrium satisfies the constraints"
+        a_ub, b_ub, n_vars, bounds = _constrained_lp(scaled, kind, costs, eps_scaled)
+    c = np.zeros(n_vars)
+    c[:n_joint] = -coef  # maximize coef @ z
+    a_eq = sp.csr_matrix(
+        (np.ones(n_joint), (np.zeros(n_joint, dtype=np.int64), np.arange(n_joint))), shape=(1, n_vars)
+    )
+    budget = None
+    if limit is not None:
+        budget = limit - (time.perf_counter() - started) - transfer_seconds(a_ub.nnz + n_joint, n_vars) - 0.02
+    res = None
+    if budget is None or budget > 0:
+        res = highs_linprog(
+            c,
+            a_ub=a_ub,
+            b_ub=b_ub,
+            a_eq=a_eq,
+            b_eq=np.ones(1),
+            bounds=bounds,
+            method="highs",
+            what=f"the {kind.upper()} LP",
+            time_limit=budget,
+            infeasible="no distribution satisfies the constraints",
         )
-    dist = np.maximum(np.asarray(z.value, dtype=np.float64), 0.0)
-    dist /= dist.sum()
+    if res is None:
+        dist = np.full(n_joint, 1.0 / n_joint)
+        message = (
+            f"time limit of {limit:g} s reached before HiGHS finished the {kind.upper()} LP; "
+            "returned the uniform distribution (an unfinished HiGHS solve gives no point)"
+        )
+        log.info("%s LP on %s: %s", kind, game.spec.name, message)
+    else:
+        dist = np.maximum(np.asarray(res.x[:n_joint], dtype=np.float64), 0.0)
+        dist /= dist.sum()
+        message = ""
     dist_nd = dist.reshape(shape)
-    values = tuple(float((game.payoffs[i] * dist_nd).sum()) for i in range(game.num_players))
-    gains = deviation_gains(game, dist_nd, kind, constraints=costs)
+    values = tuple(
+        scaled.unscale(i, float((scaled.payoffs[i] * dist_nd).sum())) for i in range(game.num_players)
+    )
+    gains = [_scaled_gain(scaled, dist_nd, kind, costs, i, unscale=False) for i in range(game.num_players)]
+    relative = tuple(max(g, 0.0) / _spread(scaled.payoffs[i]) for i, g in enumerate(gains))
+    welfare = float(sum(values))
+    objective_value = ldexp(float(coef @ dist), coef_exponent)
+    if not message:
+        message = (
+            f"optimal {kind.upper()}: welfare {welfare:.10g}, largest deviation gain "
+            f"{max(relative, default=0.0):.1e} of the payoff range"
+        )
     dist_nd.setflags(write=False)
-    log.debug("%s LP on %s: objective %.6g", kind, game.spec.name, float(coef @ dist))
+    log.debug("%s LP on %s: %s", kind, game.spec.name, message)
     return CorrelatedSolution(
         kind=kind,
         distribution=dist_nd,
         values=values,
-        welfare=float(sum(values)),
-        objective=float(coef @ dist),
-        max_deviation_gain=tuple(float(g) for g in gains),
-        epsilon=float(epsilon),
+        welfare=welfare,
+        objective=objective_value,
+        max_deviation_gain=tuple(scaled.unscale(i, g) for i, g in enumerate(gains)),
+        epsilon=eps,
+        relative_gains=relative,
+        converged=res is not None,
+        message=message,
     )
 
 
-def _objective(game: TensorGame, objective: str | ArrayLike) -> NDArray[np.float64]:
+def _spread(u: NDArray[np.float64]) -> float:
+    """``max - min`` of scaled payoffs (1 when they are all equal, so a ratio stays a gain)."""
+    spread = float(u.max() - u.min())
+    return spread if spread > 0 else 1.0
+
+
+def _objective(
+    game: TensorGame, scaled: _Scaled, objective: str | ArrayLike
+) -> tuple[NDArray[np.float64], int]:
+    """The objective ``[n]`` scaled into ``[-1, 1]``, and the power of two it was scaled by."""
+    weights: NDArray[np.float64] | None = None
+    full: NDArray[np.float64] | None = None
     if isinstance(objective, str):
-        if objective != "welfare":
-            raise ValueError(
-                "objective must be 'welfare', a [P] weight vector or a payoff-shaped array, "
-                f"got {objective!r}"
+        check_choice("objective", objective, ("welfare",))
+        weights = np.ones(game.num_players)
+    else:
+        try:
+            arr = np.asarray(objective, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise InvalidArgumentError(
+                "objective must be 'welfare', a [P] weight vector or a payoff-shaped array of numbers"
+            ) from None
+        if arr.shape not in ((game.num_players,), game.num_actions):
+            raise InvalidArgumentError(
+                f"objective must be a [P]={game.num_players} weight vector or an array of shape "
+                f"{game.num_actions}, got shape {arr.shape}"
             )
-        return game.payoffs.sum(axis=0).ravel()
-    arr = np.asarray(objective, dtype=np.float64)
-    if arr.shape == (game.num_players,):
-        return np.tensordot(arr, game.payoffs, axes=(0, 0)).ravel()
-    if arr.shape == game.num_actions:
-        return arr.ravel()
-    raise ValueError(
-        f"objective must be a [P]={game.num_players} weight vector or an array of shape "
-        f"{game.num_actions}, got {arr.shape}"
+        if not np.isfinite(arr).all():
+            raise InvalidArgumentError(f"objective must hold finite numbers, got {arr.ravel().tolist()[:6]}")
+        if arr.shape == (game.num_players,):
+            weights = arr
+        else:
+            full = arr
+    if full is not None:
+        exponent = binary_exponent(float(np.abs(full).max()))
+        return np.ldexp(full, -exponent).ravel(), exponent
+    assert weights is not None
+    # sum_i w_i u_i = 2^(ew + E) sum_i (w_i 2^-ew) (u_i 2^-e_i) 2^(e_i - E), every term in [-1, 1]
+    ew = binary_exponent(float(np.abs(weights).max()))
+    top = max(scaled.exponents)
+    coef = sum(
+        np.ldexp(weights[i], -ew) * np.ldexp(scaled.payoffs[i], e - top)
+        for i, e in enumerate(scaled.exponents)
     )
+    coef = np.asarray(coef, dtype=np.float64).ravel()
+    extra = binary_exponent(float(np.abs(coef).max()))  # at most log2(P)
+    return np.ldexp(coef, -extra), ew + top + extra
 
 
 def _cost_matrices(
     game: TensorGame, constraints: Sequence[ArrayLike | None]
 ) -> list[NDArray[np.float64] | None]:
-    """Validate per-player cost arrays: ``None`` or finite ``[K_i, m_i]``."""
+    """Validate per-player cost arrays: ``None`` or finite ``[K_i, m_i]``; rows scaled to ``max |c| ~ 1``.
+
+    A constraint ``c s <= 0`` is unchanged by scaling its row by a positive number, so each row
+    is scaled by a power of two to keep HiGHS's coefficients in range.
+    """
+    if isinstance(constraints, str | bytes) or not hasattr(constraints, "__len__"):
+        raise InvalidArgumentError("constraints must be a sequence with one entry (None or costs) per player")
     if len(constraints) != game.num_players:
-        raise ValueError(
+        raise InvalidArgumentError(
             f"constraints must have one entry per player ({game.num_players}), got {len(constraints)}"
         )
     out: list[NDArray[np.float64] | None] = []
@@ -291,24 +445,30 @@ def _cost_matrices(
             out.append(None)
             continue
         m = game.num_actions[i]
-        c = np.atleast_2d(np.asarray(raw, dtype=np.float64))
+        try:
+            c = np.atleast_2d(np.asarray(raw, dtype=np.float64))
+        except (TypeError, ValueError):
+            raise InvalidArgumentError(
+                f"constraints[{i}] must be a finite [K, {m}] array of numbers"
+            ) from None
         if c.ndim != 2 or c.shape[1] != m or not np.all(np.isfinite(c)):
-            raise ValueError(
+            raise InvalidArgumentError(
                 f"constraints[{i}] must be a finite [K, {m}] array over player {i}'s actions, got {c.shape}"
             )
-        out.append(c)
+        exps = np.array([binary_exponent(float(np.abs(row).max())) for row in c], dtype=np.int64)
+        out.append(np.ldexp(c, -exps[:, None]))
     return out
 
 
-def _swap_rows(game: TensorGame, i: int) -> tuple[sp.csr_matrix, sp.csr_matrix, sp.csr_matrix]:
+def _swap_rows(payoffs: NDArray[np.float64], i: int) -> tuple[sp.csr_matrix, sp.csr_matrix, sp.csr_matrix]:
     """Linear maps of the flattened ``z`` for player ``i``.
 
     Returns ``G`` (``[m*m, n]``: row ``a*m + b`` is ``sum_{a_-i} z(a, a_-i) u_i(b, a_-i)``), ``own``
     (``[1, n]``: ``u_i(z)``) and ``marg`` (``[m, n]``: the marginal ``q_i(z)``).
     """
-    u, idx = _player_views(game, i)  # [m, R]
+    u, idx = _player_views(payoffs, i)  # [m, R]
     m, r = u.shape
-    n = int(np.prod(game.num_actions))
+    n = int(np.prod(payoffs.shape[1:]))
     rows = (np.arange(m)[:, None, None] * m + np.arange(m)[None, :, None]) * np.ones(
         (1, 1, r), dtype=np.int64
     )
@@ -320,41 +480,65 @@ def _swap_rows(game: TensorGame, i: int) -> tuple[sp.csr_matrix, sp.csr_matrix, 
     return big, own, marg
 
 
-def _constrained_rows(
-    game: TensorGame, z: Any, kind: str, costs: list[NDArray[np.float64] | None], epsilon: float
-) -> list[Any]:
-    """The cvxpy constraints of the constrained CE / CCE (module docstring), dualized per player."""
-    import cvxpy as cp
+def _constrained_lp(
+    scaled: _Scaled, kind: str, costs: list[NDArray[np.float64] | None], eps: NDArray[np.float64]
+) -> tuple[sp.csr_matrix, NDArray[np.float64], int, list[tuple[float | None, float | None]]]:
+    """``(A_ub, b_ub, number of variables, bounds)`` of the constrained CE / CCE (module docstring).
 
-    out = []
-    for i in range(game.num_players):
-        m = game.num_actions[i]
-        big, own, marg = _swap_rows(game, i)
+    Variables: ``z`` ``[n]``, then per player its dual pair: CCE ``t`` (1, free) and ``lambda``
+    (``K_i``, >= 0); CE ``t`` (``m_i``, free) and ``lambda`` (``m_i K_i``, >= 0).
+    """
+    payoffs = scaled.payoffs
+    n = int(np.prod(payoffs.shape[1:]))
+    blocks: list[
+        tuple[sp.csr_matrix, sp.csr_matrix | None, NDArray[np.float64]]
+    ] = []  # (z part, extra part, rhs)
+    extra_sizes: list[int] = []
+    extra_bounds: list[tuple[float | None, float | None]] = []
+    for i in range(payoffs.shape[0]):
+        m = payoffs.shape[1 + i]
+        big, own, marg = _swap_rows(payoffs, i)
         c = costs[i]
-        if c is None:
+        k = 0 if c is None else c.shape[0]
+        if c is not None:
+            blocks.append((sp.csr_matrix(c @ marg), None, np.zeros(k)))  # C_i q_i(z) <= 0
+        else:
             c = np.zeros((0, m))
-        else:
-            out.append(c @ (marg @ z) <= 0)  # the distribution satisfies i's constraints
+        n_t = 1 if kind == "cce" else m
+        extra_sizes.append(n_t + n_t * k)
+        extra_bounds += [(None, None)] * n_t + [(0.0, None)] * (n_t * k)
         if kind == "cce":
-            # g_i(z)[b] = sum_a G[a, b]: the payoff of committing to b
-            gain = sp.kron(np.ones((1, m)), sp.eye(m), format="csr") @ big
-            t = cp.Variable()
-            if c.shape[0]:
-                lam = cp.Variable(c.shape[0], nonneg=True)
-                out.append(t + c.T @ lam >= gain @ z)
-            else:
-                out.append(t >= gain @ z)
-            out.append(t <= own @ z + epsilon)
+            # g_i(z)[b] = sum_a G[a, b]: committing to b;  g(z) - t 1 - C^T lambda <= 0
+            gain = sp.kron(np.ones((1, m)), sp.eye(m), format="csr") @ big  # [m, n]
+            t_part = -np.ones((m, 1))
+            lam_part = -c.T  # [m, k]
         else:
-            # row a*m + b: t_a + sum_k lambda[a, k] c[k, b] >= G[a, b]
-            t_vec = cp.Variable(m)
-            lhs = sp.kron(sp.eye(m), np.ones((m, 1)), format="csr") @ t_vec
-            if c.shape[0]:
-                lam = cp.Variable(m * c.shape[0], nonneg=True)
-                lhs = lhs + sp.kron(sp.eye(m), c.T, format="csr") @ lam
-            out.append(lhs >= big @ z)
-            out.append(cp.sum(t_vec) <= own @ z + epsilon)
-    return out
+            # row a*m + b: G[a, b] - t_a - sum_k lambda[a, k] c[k, b] <= 0
+            gain = big  # [m*m, n]
+            t_part = -sp.kron(sp.eye(m), np.ones((m, 1))).toarray()  # [m*m, m]
+            lam_part = -sp.kron(sp.eye(m), c.T).toarray()  # [m*m, m*k]
+        extra = sp.csr_matrix(np.hstack([t_part, lam_part]))
+        blocks.append((sp.csr_matrix(gain), (i, extra), np.zeros(gain.shape[0])))
+        # sum t - u_i(z) <= eps_i
+        t_sum = np.zeros((1, n_t + n_t * k))
+        t_sum[0, :n_t] = 1.0
+        blocks.append((sp.csr_matrix(-own), (i, sp.csr_matrix(t_sum)), np.array([eps[i]])))
+    offsets = np.concatenate(([0], np.cumsum(extra_sizes))).astype(int)
+    n_extra = int(offsets[-1])
+    rows_z, rows_x, rhs = [], [], []
+    for z_part, extra_part, b in blocks:
+        rows_z.append(z_part)
+        if extra_part is None:
+            rows_x.append(sp.csr_matrix((z_part.shape[0], n_extra)))
+        else:
+            i, mat = extra_part
+            left = sp.csr_matrix((mat.shape[0], int(offsets[i])))
+            right = sp.csr_matrix((mat.shape[0], n_extra - int(offsets[i + 1])))
+            rows_x.append(sp.hstack([left, mat, right], format="csr"))
+        rhs.append(b)
+    a_ub = sp.hstack([sp.vstack(rows_z), sp.vstack(rows_x)], format="csr")
+    bounds: list[tuple[float | None, float | None]] = [(0.0, None)] * n + extra_bounds
+    return a_ub, np.concatenate(rhs), n + n_extra, bounds
 
 
 class CorrelatedLP:
@@ -362,10 +546,20 @@ class CorrelatedLP:
 
     The result's ``policy`` is the joint distribution ``[A0, ..., A_{P-1}]``; ``nash_conv`` is the
     sum and ``exploitability`` the largest of the players' best deviation gains (0 at an exact
-    equilibrium); ``extras`` carries values, welfare and the objective.
+    equilibrium); ``extras`` carries values, welfare, the objective and ``relative_gains`` (each
+    player's largest gain as a fraction of its payoff range). With a time limit that runs out,
+    ``result.converged`` is ``False`` and the distribution is uniform.
+
+    Args:
+        kind: ``"ce"`` or ``"cce"``.
+        objective: ``"welfare"``, ``[P]`` finite player weights or a payoff-shaped array.
+        epsilon: Allowed deviation gain (payoff units), finite and ``>= 0``.
+        constraints: Per player ``None`` or finite ``[K_i, m_i]`` costs (see
+            :func:`correlated_equilibrium`).
     """
 
     exact = True
+    accepts_limits = True
 
     def __init__(
         self,
@@ -374,12 +568,22 @@ class CorrelatedLP:
         epsilon: float = 0.0,
         constraints: Sequence[ArrayLike | None] | None = None,
     ) -> None:
-        if kind not in ("ce", "cce"):
-            raise ValueError(f"kind must be 'ce' or 'cce', got {kind!r}")
-        self.kind = kind
-        self.name = kind
+        self.kind = check_choice("kind", kind, _KINDS)
+        self.name = self.kind
+        if isinstance(objective, str):
+            check_choice("objective", objective, ("welfare",))
+        else:
+            _check_numbers("objective", objective)
         self.objective = objective
-        self.epsilon = float(epsilon)
+        self.epsilon = check_real("epsilon", epsilon, minimum=0.0)
+        if constraints is not None:
+            if isinstance(constraints, str | bytes) or not hasattr(constraints, "__len__"):
+                raise InvalidArgumentError(
+                    "constraints must be a sequence with one entry (None or costs) per player"
+                )
+            for i, c in enumerate(constraints):
+                if c is not None:
+                    _check_numbers(f"constraints[{i}]", c)
         self.constraints = constraints
 
     def config(self) -> dict[str, Any]:
@@ -400,15 +604,28 @@ class CorrelatedLP:
         """Any normal-form game."""
         check_normal_form(self.name, spec)
 
-    def run(self, game: TensorGame, *, seed: int) -> SolveResult:
-        """Solve the LP once."""
+    def run(
+        self,
+        game: TensorGame,
+        *,
+        seed: int = 0,
+        time_limit: float | None = None,
+        progress: bool | None = None,
+    ) -> SolveResult:
+        """Solve the LP once (``time_limit`` bounds the call; ``progress`` is ignored)."""
+        del progress
         start = time.perf_counter()
         sol = correlated_equilibrium(
-            game, kind=self.kind, objective=self.objective, epsilon=self.epsilon, constraints=self.constraints
+            game,
+            kind=self.kind,
+            objective=self.objective,
+            epsilon=self.epsilon,
+            constraints=self.constraints,
+            time_limit=time_limit,
         )
         seconds = time.perf_counter() - start
         gains = [max(g, 0.0) for g in sol.max_deviation_gain]
-        return one_shot_result(
+        result = one_shot_result(
             game_name=game.spec.name,
             solver=self.name,
             config=self.config(),
@@ -418,10 +635,24 @@ class CorrelatedLP:
             exploitability=max(gains),
             nash_conv=sum(gains),
             value=sol.values,
-            message=f"optimal {self.kind.upper()}: welfare {sol.welfare:.10g}",
+            message=sol.message,
             extras={
                 "distribution": sol.distribution.tolist(),
                 "welfare": sol.welfare,
                 "objective": sol.objective,
+                "relative_gains": list(sol.relative_gains),
             },
+        )
+        return result if sol.converged else dataclasses.replace(result, converged=False)
+
+
+def _check_numbers(name: str, value: Any) -> None:
+    """``value`` must be an array of finite numbers (``InvalidArgumentError`` naming ``name``)."""
+    try:
+        arr = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise InvalidArgumentError(f"{name} must be an array of numbers, got {value!r:.60}") from None
+    if arr.size == 0 or not np.isfinite(arr).all():
+        raise InvalidArgumentError(
+            f"{name} must be a non-empty array of finite numbers, got {arr.ravel().tolist()[:6]}"
         )

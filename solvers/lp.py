@@ -26,8 +26,8 @@ gap relative to the largest payoff, although the equilibrium strategies are stil
 and may depend on the small differences. When two distinct payoffs are closer than ``1e-8`` of the
 range and the game is small (at most 256 entries) the game is solved exactly in rational
 arithmetic (:func:`gamesolve.certify.exact_zero_sum`) and the exact strategies, rounded to
-floats, are returned; larger such games keep the LP answer and the message says how far it is
-certified.
+floats, are returned. Larger games are not scanned (among a million random payoffs two are always
+that close) and keep the LP answer, certified by its relative gap.
 
 **Time limit.** ``time_limit`` (seconds) bounds the whole call: HiGHS gets what remains after a
 reserve for moving the data in and out, with presolve off (HiGHS's presolve does not look at the
@@ -83,8 +83,6 @@ _FEASIBILITY_TOL = 1e-10
 _RESOLUTION = 1e-8
 #: Largest game (entries) solved in rational arithmetic when its payoffs are on many scales.
 _EXACT_ENTRIES = 256
-#: Entries above which the finest payoff difference is not looked for (a sort of the payoffs).
-_SCAN_ENTRIES = 4_000_000
 #: Support threshold of the polish (probabilities below it are taken as zero).
 _SUPPORT = 1e-9
 
@@ -122,6 +120,7 @@ def highs_linprog(
     b_eq: NDArray[np.float64] | None = None,
     time_limit: float | None = None,
     tolerance: float = _FEASIBILITY_TOL,
+    infeasible: str | None = None,
 ) -> Any:
     """One silent HiGHS solve through :func:`scipy.optimize.linprog`.
 
@@ -138,6 +137,7 @@ def highs_linprog(
             HiGHS's presolve does not look at the clock (on a 133,000-row sequence-form LP it
             ran 12 s past a 2 s limit).
         tolerance: Primal and dual feasibility tolerance.
+        infeasible: What an infeasible LP means, for the message (``None``: a generic one).
 
     Returns:
         scipy's ``OptimizeResult`` of an optimal solve, or ``None`` when the time limit stopped
@@ -164,6 +164,8 @@ def highs_linprog(
         raise GamesolveError(f"scipy refused {what}: {exc}") from None
     if res.status == 1:
         return None
+    if res.status == 2 and infeasible is not None:
+        raise GamesolveError(f"{what} is infeasible: {infeasible}")
     if res.status != 0 or res.x is None:
         raise GamesolveError(f"HiGHS could not solve {what}: {res.message}")
     return res
@@ -255,8 +257,6 @@ def _finest_difference(a: NDArray[np.float64]) -> float:
     ``a`` must lie in ``[-1, 1]`` (scaled by a power of two), so no difference overflows; two
     distinct payoffs that the scaling took below the smallest subnormal count as ``0`` apart.
     """
-    if a.size > _SCAN_ENTRIES:
-        return math.inf
     values = np.unique(a)
     return float(np.diff(values).min()) if values.size > 1 else math.inf
 
@@ -304,18 +304,19 @@ def solve_zero_sum_lp(
     a1 = np.ldexp(a, -scale.exponent)  # [m, n] in [-1, 1]: exact, for the certificate and value
     spread = float(a1.max() - a1.min())
     x_y = _highs_maximin(b, chosen, deadline)
-    if x_y is None:
-        return _timed_out(game, a1, spread, scale.exponent, limit, chosen)
+    if isinstance(x_y, str):
+        return _timed_out(game, a1, spread, scale.exponent, f"time limit of {limit:g} s {x_y} ({chosen})")
     x, y = x_y
     gap = _gap(a1, x, y)
     polished = _polish(b, x, y)
     if polished is not None and _gap(a1, *polished) <= gap:
         (x, y), gap = polished, _gap(a1, *polished)
-    finest = _finest_difference(a1)
+    # Only small games are scanned: among a million random payoffs two are always that close.
+    finest = _finest_difference(a1) if m * n <= _EXACT_ENTRIES else math.inf
     fine = finest < _RESOLUTION * spread  # payoff differences below what the LP resolves
     exact_value: float | None = None
     note = ""
-    if fine and m * n <= _EXACT_ENTRIES:
+    if fine:
         rational = exact_zero_sum(a, deadline=deadline)
         if rational is not None:
             x = np.array([float(p) for p in rational.row])
@@ -323,12 +324,12 @@ def solve_zero_sum_lp(
             gap, exact_value = _gap(a1, x, y), float(rational.value)
             chosen = "exact"
     exact = exact_value is not None
-    if fine and not exact:
+    if fine and not exact:  # the time limit stopped the rational solve
         note = (
             f"; payoffs differ by as little as {finest / spread:.1e} of their range, below "
             "what the LP resolves, so the strategies are certified only by the gap"
         )
-        log.warning("zero-sum LP %dx%d: %s", m, n, note[2:])
+        log.info("zero-sum LP %dx%d: %s", m, n, note[2:])
     relative = gap / spread
     if relative > tol:
         raise GamesolveError(
@@ -362,10 +363,11 @@ def _check_method(method: Any) -> str:
 
 def _highs_maximin(
     b: NDArray[np.float64], method: str, deadline: float | None
-) -> tuple[NDArray[np.float64], NDArray[np.float64]] | None:
+) -> tuple[NDArray[np.float64], NDArray[np.float64]] | str:
     """``max v`` s.t. ``b^T x >= v 1``, ``1^T x = 1``, ``x >= 0``.
 
-    Returns ``(x, y)`` with ``y`` read from the duals, or ``None`` when the deadline came first.
+    Returns ``(x, y)`` with ``y`` read from the duals, or, when the deadline came first, what
+    happened ("too short to start HiGHS", "reached before HiGHS finished").
     """
     m, n = b.shape
     c = np.zeros(m + 1)
@@ -376,7 +378,7 @@ def _highs_maximin(
     if deadline is not None:
         budget = deadline - time.perf_counter() - transfer_seconds(a_ub.nnz, m + 1)
         if budget <= 0:
-            return None
+            return "too short to start HiGHS"
     res = highs_linprog(
         c,
         a_ub=a_ub,
@@ -389,28 +391,25 @@ def _highs_maximin(
         time_limit=budget,
     )
     if res is None:
-        return None
+        return "reached before HiGHS finished"
     x = _clean(np.asarray(res.x[:m]))
     y = _clean(-np.asarray(res.ineqlin.marginals))  # multipliers of v - b^T x <= 0
     return x, y
 
 
 def _timed_out(
-    game: TensorGame, a1: NDArray[np.float64], spread: float, exponent: int, limit: float | None, method: str
+    game: TensorGame, a1: NDArray[np.float64], spread: float, exponent: int, what: str
 ) -> ZeroSumSolution:
     m, n = a1.shape
     x, y = np.full(m, 1.0 / m), np.full(n, 1.0 / n)
     gap = _gap(a1, x, y)
-    message = (
-        f"time limit of {limit:g} s reached before HiGHS ({method}) finished; returned the uniform "
-        "profile (an unfinished HiGHS solve gives no point)"
-    )
+    message = f"{what}; returned the uniform profile (an unfinished HiGHS solve gives no point)"
     log.info("zero-sum LP %dx%d: %s", m, n, message)
     return ZeroSumSolution(
         profile=MixedProfile.uniform(game),
         value=ldexp(float(x @ a1 @ y), exponent),
         gap=ldexp(gap, exponent),
-        method=method,
+        method="none",
         relative_gap=gap / spread,
         converged=False,
         message=message,
