@@ -5,6 +5,8 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+from gamesolve.validation import check_choice
+
 __all__ = ["correlated_equilibrium", "equilibria"]
 
 
@@ -12,7 +14,8 @@ def correlated_equilibrium(game: Any, **kwargs: Any) -> Any:
     """An optimal correlated or coarse correlated equilibrium by LP.
 
     See :func:`solvers.correlated.correlated_equilibrium` for the arguments (``kind="ce"|"cce"``,
-    ``objective="welfare"`` or weights, ``epsilon``, ``constraints``).
+    ``objective="welfare"`` or weights, ``epsilon``, ``constraints``, ``time_limit``). Any finite
+    payoffs solve (each player's are rescaled by a power of two), silently.
     """
     module = importlib.import_module("solvers.correlated")
     return module.correlated_equilibrium(game, **kwargs)
@@ -29,11 +32,13 @@ def equilibria(game: Any, method: str = "enumerate", **kwargs: Any) -> Any:
 
     Returns:
         A list of :class:`~gamesolve.normal_form.MixedProfile`.
+
+    Raises:
+        InvalidArgumentError: ``method`` is none of the three.
     """
+    method = check_choice("method", method, ("enumerate", "lemke-howson", "homotopy"))
     if method == "enumerate":
         return importlib.import_module("solvers.enumeration").enumerate_equilibria(game, **kwargs)
     if method == "lemke-howson":
         return importlib.import_module("solvers.lemke_howson").all_labels(game, **kwargs)
-    if method == "homotopy":
-        return importlib.import_module("solvers.homotopy").nash_homotopy(game, **kwargs)
-    raise ValueError(f"method must be 'enumerate', 'lemke-howson' or 'homotopy', got {method!r}")
+    return importlib.import_module("solvers.homotopy").nash_homotopy(game, **kwargs)

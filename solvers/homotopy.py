@@ -73,8 +73,9 @@ from gamesolve.kernels import homotopy as kernels
 from gamesolve.normal_form import MixedProfile, TensorGame
 from gamesolve.run import History, SolveResult
 from gamesolve.spec import GameSpec
+from gamesolve.validation import check_int, check_real
 from solvers._common import check_normal_form, prepare_normal_form
-from solvers.lp import exact_result
+from solvers.lp import check_time_limit, exact_result
 
 __all__ = ["ContinuationStep", "LogitPath", "NashHomotopy", "nash_homotopy"]
 
@@ -158,9 +159,15 @@ def _softmax(logits: NDArray[np.float64]) -> NDArray[np.float64]:
     return z / z.sum()
 
 
-def _payoff_range(game: TensorGame) -> float:
-    """Largest spread ``max u_i - min u_i`` over players (at least ``1e-12``)."""
-    return max(max(float(np.ptp(game.payoffs[i])) for i in range(game.num_players)), 1e-12)
+def _payoff_scale(game: TensorGame) -> float:
+    """``max |u|`` over every payoff (``1`` when every payoff is 0), the unit of the scaled payoffs."""
+    top = float(np.abs(game.payoffs).max())
+    return top if top > 0 else 1.0
+
+
+def _scaled_spread(game: TensorGame, scale: float) -> float:
+    """Largest spread ``max u_i - min u_i`` over players, in units of ``scale`` (at most 2: no overflow)."""
+    return max(float(np.ptp(game.payoffs[i] / scale)) for i in range(game.num_players))
 
 
 # ----------------------------------------------------------------------------- the path core
@@ -191,7 +198,9 @@ class LogitPath:
     """The logit QRE principal branch of one game, in reduced log-probabilities (see the module doc).
 
     ``lambda`` here is the precision on payoffs scaled to ``max |u| = 1``; divide it by
-    :attr:`scale` (``max |u|``) for the precision in ``1 / payoff`` units.
+    :attr:`scale` (``max |u|``) for the precision in ``1 / payoff`` units. Payoffs of any finite
+    size work: near ``1e308`` nothing is computed in payoff units that could overflow, and near
+    ``1e-300`` the scaled payoffs are as well resolved as any others.
 
     Args:
         game: A normal-form game.
@@ -199,14 +208,20 @@ class LogitPath:
 
     def __init__(self, game: TensorGame) -> None:
         self.game = game
-        self.scale = max(float(np.abs(game.payoffs).max()), 1e-12)
+        self.scale = _payoff_scale(game)
         sizes = [m - 1 for m in game.num_actions]
         self.offsets = tuple(int(v) for v in np.concatenate(([0], np.cumsum(sizes))))
         self.size = self.offsets[-1]  # N, the number of free logits
         # flattened payoffs / scale [P, M], action counts [P], action and logit offsets [P + 1]
         self._u, self._sizes, self._aoff, self._roff = kernels.flat_layout(game.payoffs, self.scale)
         self._splits = [int(v) for v in self._aoff[1:-1]]
-        self.spread = _payoff_range(game)  # largest max u_i - min u_i, in payoff units
+        self.scaled_spread = _scaled_spread(game, self.scale)  # largest max u_i - min u_i, over scale
+
+    def fraction(self, gap: float) -> float:
+        """A NashConv in payoff units as a fraction of the payoff range (``0`` / ``inf`` if it is 0)."""
+        if self.scaled_spread > 0:
+            return gap / self.scale / self.scaled_spread
+        return 0.0 if gap <= 0 else math.inf
 
     # -- coordinates
     def profile(self, theta: NDArray[np.float64]) -> list[NDArray[np.float64]]:
@@ -563,7 +578,6 @@ def _polish(
     + O(1 / lambda^2)``, so it heads straight at ``x*``; a candidate that the branch is not heading
     for (cosine below ``_MIN_HEADING_COS``) is another equilibrium the branch only passes near.
     """
-    limit = tolerance * path.spread
     for supports in candidates:
         found = _support_newton(path, supports, here)
         if found is None:
@@ -578,35 +592,82 @@ def _polish(
             log.debug("polish on supports %s: the branch is not heading there; rejected", supports)
             continue
         gap = _nash_conv(path, np.concatenate(found))
-        if gap <= limit:
+        if path.fraction(gap) <= tolerance:
             return found, supports, gap
-        log.debug("polish on supports %s: NashConv %.3g above %.3g", supports, gap, limit)
+        log.debug(
+            "polish on supports %s: NashConv %.3g of the range, above %.3g",
+            supports,
+            path.fraction(gap),
+            tolerance,
+        )
     return None
+
+
+def _purify(
+    path: LogitPath, found: tuple[list[NDArray[np.float64]], tuple[tuple[int, ...], ...], float]
+) -> tuple[list[NDArray[np.float64]], tuple[tuple[int, ...], ...], float]:
+    """Drop support actions that pay less than the best by more than rounding can explain.
+
+    A polished profile meets ``tolerance`` relative to the payoff range, which on payoffs on many
+    scales (``1e15`` next to ``1``) lets an action that pays ``1`` less than the best keep
+    probability. Here each action's payoff ``g_i,a`` against the others is compared with the
+    best one using a bound on its rounding error (the number of terms times the unit roundoff
+    times ``sum |u| x``, the magnitude of what was added). Actions worse beyond both bounds leave
+    the support, the profile is renormalized on what remains and the comparison repeated (a
+    smaller support of one player can expose another's); then the equations are solved again on
+    the final supports, and the result is kept when its NashConv is not larger.
+    """
+    strategies, supports, gap = found
+    flat = np.concatenate(strategies)
+    terms = int(np.prod(path._sizes)) // path._sizes + path._sizes.shape[0]  # [P] terms per sum
+    eps = float(np.finfo(np.float64).eps)
+    current = [tuple(s) for s in supports]
+    grads = np.empty(flat.size)
+    sizes = np.empty(flat.size)
+    changed = False
+    for _ in range(flat.size):
+        kernels.payoff_gradients(path._u, path._sizes, path._aoff, flat, grads)
+        kernels.payoff_gradients(np.abs(path._u), path._sizes, path._aoff, flat, sizes)
+        dropped = False
+        for i, support in enumerate(current):
+            lo, hi = int(path._aoff[i]), int(path._aoff[i + 1])
+            g = grads[lo:hi]
+            bound = float(terms[i]) * eps * sizes[lo:hi]
+            best = int(np.argmax(g))
+            keep = tuple(a for a in support if g[a] + bound[a] >= g[best] - bound[best])
+            if keep and keep != support:
+                current[i], dropped = keep, True
+                part = np.zeros(hi - lo)
+                part[list(keep)] = np.maximum(flat[lo:hi][list(keep)], 0.0)
+                flat[lo:hi] = (
+                    part / part.sum()
+                    if part.sum() > 0
+                    else part + np.isin(np.arange(hi - lo), keep) / len(keep)
+                )
+        if not dropped:
+            break
+        changed = True
+    if not changed:
+        return found
+    purified = _support_newton(path, current, flat)
+    if purified is None:
+        return found
+    new_gap = _nash_conv(path, np.concatenate(purified))
+    if not new_gap <= gap:
+        return found
+    log.debug("purified supports %s -> %s: NashConv %.3g -> %.3g", supports, current, gap, new_gap)
+    return purified, tuple(current), new_gap
 
 
 # ------------------------------------------------------------------------------- the solver
 
 
 def _check_tolerance(value: Any) -> float:
-    ok = not isinstance(value, bool) and isinstance(value, int | float | np.floating | np.integer)
-    if not (ok and math.isfinite(float(value)) and 0.0 < float(value) < 1.0):
-        raise ValueError(f"tolerance must be a number in (0, 1), got {value!r}")
-    return float(value)
+    return check_real("tolerance", value, minimum=0.0, maximum=1.0, min_inclusive=False, max_inclusive=False)
 
 
 def _check_steps(value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
-        raise ValueError(f"max_steps must be an integer >= 1, got {value!r}")
-    return int(value)
-
-
-def _check_time_limit(value: Any) -> float | None:
-    if value is None:
-        return None
-    ok = not isinstance(value, bool) and isinstance(value, int | float | np.floating | np.integer)
-    if not (ok and float(value) > 0 and not math.isnan(float(value))):
-        raise ValueError(f"time_limit must be positive seconds or None, got {value!r}")
-    return float(value)
+    return check_int("max_steps", value, minimum=1)
 
 
 def _nash_conv(path: LogitPath, x: NDArray[np.float64]) -> float:
@@ -667,10 +728,7 @@ class NashHomotopy:
     def __init__(self, tolerance: float = 1e-10, max_steps: int = 2000, first_step: float = 0.25) -> None:
         self.tolerance = _check_tolerance(tolerance)
         self.max_steps = _check_steps(max_steps)
-        ok = not isinstance(first_step, bool) and isinstance(first_step, int | float | np.floating)
-        if not (ok and math.isfinite(float(first_step)) and float(first_step) > 0):
-            raise ValueError(f"first_step must be a positive number, got {first_step!r}")
-        self.first_step = float(first_step)
+        self.first_step = check_real("first_step", first_step, minimum=0.0, min_inclusive=False)
 
     def config(self) -> dict[str, Any]:
         """The configuration as JSON-ready values."""
@@ -702,7 +760,7 @@ class NashHomotopy:
             progress: Show a tqdm bar with ``lambda`` and the branch point's NashConv (default:
                 when stderr is a terminal).
         """
-        limit = _check_time_limit(time_limit)
+        limit = check_time_limit(time_limit)
         started = time.perf_counter()
         path = LogitPath(game)
         theta, tangent = path.start()
@@ -710,7 +768,6 @@ class NashHomotopy:
         flat = path.flat_profile(theta)  # [sum A_i]
         gap = _nash_conv(path, flat)
         best = (gap, flat, lam)
-        spread = path.spread
         history: list[tuple[int, float, float]] = [(0, 0.0, gap)]
         attempts, last_attempt = 0, math.inf
         tried: set[tuple[tuple[int, ...], ...]] = set()
@@ -722,7 +779,7 @@ class NashHomotopy:
             while True:
                 # -- polish when the branch point is close to an equilibrium
                 # (the candidate supports are read only near an equilibrium: they cost a few µs)
-                near = gap <= _POLISH_START * spread
+                near = path.fraction(gap) <= _POLISH_START
                 ordered = _supports(np.split(flat, path._splits)) if near else []
                 candidates = set(ordered)
                 if near and (gap <= 0.5 * last_attempt or not candidates <= tried):
@@ -732,6 +789,7 @@ class NashHomotopy:
                     heading = path.heading(theta, tangent)
                     found = _polish(path, flat, ordered, heading, self.tolerance)
                     if found is not None:
+                        found = _purify(path, found)
                         break
                 if steps >= self.max_steps:
                     message = f"max_steps={self.max_steps} reached without an exact equilibrium"
