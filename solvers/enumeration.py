@@ -1,10 +1,10 @@
-"""All Nash equilibria of a nondegenerate bimatrix game, by vertex enumeration.
+"""Every extreme Nash equilibrium of a bimatrix game by vertex enumeration, degenerate games included.
 
 Method (von Stengel 2002, "Computing equilibria for two-person games", Handbook of Game Theory
-vol. 3, ch. 45, on best-response polytopes and equilibrium enumeration; Avis, Rosenberg, Savani &
-von Stengel 2010, "Enumeration of Nash equilibria for two-player games", Economic Theory 42):
-with both payoff matrices made positive (each by a positive affine map, which keeps the
-equilibria), the best-response polytopes are
+vol. 3, ch. 45, on best-response polytopes and equilibrium enumeration; Avis, Rosenberg,
+Savani & von Stengel 2010, "Enumeration of Nash equilibria for two-player games", Economic
+Theory 42): with both payoff matrices made positive (each by a positive affine map, which keeps
+the equilibria), the best-response polytopes are
 
 * ``P = {x in R^m : x >= 0, B^T x <= 1}``, with label ``i`` where ``x_i = 0`` and label ``m + j``
   where ``(B^T x)_j = 1`` (column ``j`` is a best response to ``x``);
@@ -12,40 +12,71 @@ equilibria), the best-response polytopes are
   where ``y_j = 0``.
 
 ``(x, y)`` rescaled to probability vectors is a Nash equilibrium exactly when ``(x, y) != (0, 0)``
-is a vertex pair that is *completely labeled*: every label ``0 .. m + n - 1`` appears at ``x`` or
-at ``y``. In a nondegenerate game a vertex of ``P`` has exactly ``m`` labels and one of ``Q``
-exactly ``n``, so the partner of a vertex of ``P`` is the vertex of ``Q`` whose label set is the
-complement, and matching is a hash look-up.
+is *completely labeled*: every label ``0 .. m + n - 1`` appears at ``x`` or at ``y``. The
+*extreme* equilibria are the completely labeled pairs of vertices; every equilibrium is a
+convex combination of extreme ones inside a Nash subset (below).
 
-Vertices are listed by a depth-first search of each polytope's vertex graph in dictionary form
-(one simplex pivot per edge): from every vertex, each of its ``d`` nonbasic variables is tried as
-entering variable; the minimum-ratio test names the neighbour, whose tight-label bit mask (the
-nonbasic variables) is looked up in an open-addressing hash table and visited if new. Going back
-up the search tree pivots back. Every ``refactor_every`` pivots the dictionary is recomputed from
-its basis by Gauss-Jordan elimination with partial pivoting, so float rounding cannot drift along
-long walks. lrs (the reverse search of Avis and Fukuda used by lrsnash) needs no table but several
-pivots per vertex; with the table each vertex costs about two pivots.
+Vertices are listed by a depth-first search of each polytope's graph of bases in dictionary form
+(one simplex pivot per edge): from every basis, each of its ``d`` nonbasic variables is tried as
+entering variable; the ratio test names the neighbour, whose bit mask of nonbasic labels is
+looked up in an open-addressing hash table and visited if new. Going back up the search tree
+pivots back. Every ``refactor_every`` pivots the dictionary is recomputed from its basis by
+Gauss-Jordan elimination with partial pivoting, so float rounding cannot drift along long walks.
+With the table each basis costs about two pivots.
 
-Degeneracy. A game is nondegenerate when no mixed strategy with support size ``k`` has more than
-``k`` pure best responses; this is the case exactly when every vertex of ``P`` and ``Q`` is simple
-(all basic variables positive). A tie in a ratio test means that the neighbour is a point with
-more than ``d`` labels, and since the vertex graph of a polytope is connected, a degenerate
-polytope always shows such a tie during the search. The search stops at the first one and
-:func:`enumerate_equilibria` raises :class:`~gamesolve.errors.UnsupportedGame` naming the
-strategy and its best responses. Ties are judged with an absolute tolerance ``tol`` on the
-normalized polytopes (payoffs mapped into ``[1, 2]``, so all coordinates lie in ``[0, 1]``):
-games within ``tol`` of a degenerate one are reported as (numerically) degenerate, never solved
-on a guess.
+Degenerate games. A game is nondegenerate when no mixed strategy with support size ``k`` has
+more than ``k`` pure best responses; then every vertex of ``P`` and ``Q`` is simple (exactly
+``d`` labels, one basis) and the partner of a vertex of ``P`` is the vertex of ``Q`` whose label
+set is the complement: matching is a hash look-up. In a degenerate game a vertex may carry more
+than ``d`` labels (some basic variables are zero) and ratio tests tie. Ties are broken by the
+lexicographic rule (Dantzig, Orden & Wolfe 1955, "The generalized simplex method for minimizing
+a linear form under linear inequality restraints", Pacific J. Math. 5; as used for vertex
+enumeration by Avis & Fukuda 1992, "A pivoting algorithm for convex hulls and vertex enumeration
+of arrangements and polyhedra", Discrete Comput. Geom. 8): the tied rows of ``[value | B^{-1}]``
+divided by the entering column are compared lexicographically, which pivots exactly as on the
+right-hand side ``1 + (eps, eps^2, ...)`` for an infinitesimal ``eps``. That perturbed polytope
+is simple, its bases are the *lexicographically feasible* bases, its graph is connected, and
+every vertex of the original polytope is the point of at least one of them; so the search visits
+at most as many bases as a nondegenerate polytope of the same size has vertices. A vertex is a
+point, not a basis: the bases are grouped by their *tight* labels (the nonbasic ones plus those
+of basic variables at zero), one group per vertex, and a vertex pair is an equilibrium when the
+union of its tight labels covers all labels (a bit test per pair). Nondegenerate games keep the
+hash look-up. At a degenerate vertex the ratio tests compare values that should be equal or zero
+and the lexicographic rule reads ``B^{-1}``, where rounding left by earlier pivots decides
+wrongly (a pivot on an entry that is zero up to rounding derails the search), so the dictionary
+is recomputed from its basis after every pivot that lands on a degenerate vertex. Ties and
+zeros are judged with an absolute tolerance ``tol`` on the normalized polytopes (payoffs mapped
+into ``[1, 2]``, so all coordinates lie in ``[0, 1]``): games within ``tol`` of a degenerate one
+are solved as that degenerate game. Each equilibrium is then re-solved from the payoffs on its
+supports.
+
+Nash subsets (Avis, Rosenberg, Savani & von Stengel 2010; Winkels 1979 and Jansen 1981 on
+the maximal Nash subsets of bimatrix games): a set ``X`` of extreme strategies of player 0 and a
+set ``Y`` of player 1 such that every pair in ``X x Y`` is an extreme equilibrium form a
+*Nash subset*; then every profile in ``conv(X) x conv(Y)`` is an equilibrium. The maximal Nash
+subsets (maximal bicliques of the bipartite graph of extreme equilibria, Gambit's "cliques") are
+the maximal convex sets of equilibria, and their union is the whole equilibrium set. They are
+listed as the closed sets of that graph: the common neighbourhoods of sets of row strategies,
+built by intersecting neighbourhoods one row at a time (Ganter & Wille 1999, "Formal Concept
+Analysis", on closed sets of a binary relation).
 
 Every kernel (``@numba.njit(cache=True)``) takes only arrays and scalars and writes into
 preallocated outputs; ``*_numpy`` twins compute the same thing another way (brute force over all
-bases with batched solves, and a Python dict) and exist for the tests.
+bases with batched solves, and Python sets) and exist for the tests. The vertex kernel is
+resumable: it stops after a budget of steps with its state in arrays, so
+:func:`extreme_equilibria` checks a time limit between chunks of a few milliseconds.
 
 >>> import gamesolve
->>> from solvers.enumeration import enumerate_equilibria
+>>> from solvers.enumeration import enumerate_equilibria, extreme_equilibria
 >>> bos = gamesolve.bimatrix([[3, 0], [0, 2]], [[2, 0], [0, 3]])
 >>> [[p.round(3).tolist() for p in eq] for eq in enumerate_equilibria(bos)]
 [[[1.0, 0.0], [1.0, 0.0]], [[0.0, 1.0], [0.0, 1.0]], [[0.6, 0.4], [0.4, 0.6]]]
+>>> row_indifferent = gamesolve.bimatrix([[1, 1], [1, 1]], [[1, 0], [0, 1]])
+>>> found = extreme_equilibria(row_indifferent)
+>>> [s.round(3).tolist() for s in found.strategies[0]], [s.tolist() for s in found.strategies[1]]
+([[1.0, 0.0], [0.0, 1.0], [0.5, 0.5]], [[1.0, 0.0], [0.0, 1.0]])
+>>> found.nash_subsets
+(((0, 2), (0,)), ((1, 2), (1,)), ((2,), (0, 1)))
 """
 
 from __future__ import annotations
@@ -53,22 +84,33 @@ from __future__ import annotations
 import itertools
 import logging
 import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import numba
 import numpy as np
 from numpy.typing import NDArray
 
-from gamesolve.errors import UnsupportedGame
+from gamesolve.errors import GamesolveError, UnsupportedGame
 from gamesolve.normal_form import MixedProfile, TensorGame
+from gamesolve.validation import check_bool, check_int, check_real
 
 __all__ = [
-    "DEGENERATE",
     "OVERFLOW",
+    "PAUSED",
     "UNBOUNDED",
+    "ExtremeEquilibria",
+    "TimeLimitError",
+    "cover_match_kernel",
+    "cover_match_numpy",
     "enumerate_equilibria",
+    "extreme_equilibria",
+    "grow_kernel",
     "match_kernel",
     "match_numpy",
+    "maximal_nash_subsets",
     "normalized_matrices",
     "polytope_vertices_kernel",
     "polytope_vertices_numpy",
@@ -81,16 +123,40 @@ log = logging.getLogger(__name__)
 
 #: Kernel status codes (non-negative returns are counts).
 OVERFLOW = -1
-DEGENERATE = -2
+PAUSED = -2
 UNBOUNDED = -3
 
 _PARALLEL_MIN_CELLS = 64  # smaller games run both polytopes in the calling thread
 _EPS_COLUMN = 1e-13  # tableau entries at most this are treated as non-positive in ratio tests
+_CHUNK_SECONDS = 0.02  # target length of one kernel call between time-limit checks
+_FIRST_BUDGET = 1 << 15  # steps of the first kernel call (small games finish within it)
+_FIRST_CAPACITY = 256  # bases the buffers hold at first (they grow fourfold as needed)
 _HASH_MUL1 = np.uint64(0x9E3779B97F4A7C15)
 _HASH_MUL2 = np.uint64(0xBF58476D1CE4E5B9)
 _SHIFT = np.uint64(31)
 _ONE = np.uint64(1)
 _LOW6 = np.uint64(63)
+
+
+class TimeLimitError(GamesolveError, TimeoutError):
+    """The time limit ran out before a two-player exact solver found any equilibrium."""
+
+
+def check_time_limit(value: Any) -> float | None:
+    """``None`` (no limit) or positive seconds; ``inf`` means no limit.
+
+    Raises:
+        InvalidArgumentError: Anything else (NaN, zero, negative, a string, a bool).
+    """
+    if value is None:
+        return None
+    seconds = check_real("time_limit", value, minimum=0.0, min_inclusive=False, allow_inf=True)
+    return None if seconds == float("inf") else seconds
+
+
+def check_tolerance(name: str, value: Any) -> float:
+    """A tie tolerance on the normalized polytopes: finite, in ``(0, 1e-3]``."""
+    return check_real(name, value, minimum=0.0, min_inclusive=False, maximum=1e-3)
 
 
 # --------------------------------------------------------------------------------------------
@@ -100,6 +166,9 @@ _LOW6 = np.uint64(63)
 
 def normalized_matrices(game: TensorGame) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """Both payoff matrices mapped affinely into ``[1, 2]`` (equilibria unchanged).
+
+    Payoffs are divided by their largest magnitude first, so any finite payoffs (up to the
+    largest float) map without overflow.
 
     Returns:
         ``(A, B)``, each ``[m, n]``; a constant matrix becomes all ones.
@@ -114,6 +183,9 @@ def normalized_matrices(game: TensorGame) -> tuple[NDArray[np.float64], NDArray[
     out = []
     for k in range(2):
         mat = np.asarray(game.payoffs[k], dtype=np.float64)  # [m, n]
+        scale = float(np.abs(mat).max(initial=0.0))
+        if scale > 0.0:
+            mat = mat / scale
         lo, hi = float(mat.min()), float(mat.max())
         span = hi - lo
         out.append(np.ones_like(mat) if span <= 0.0 else 1.0 + (mat - lo) / span)
@@ -149,7 +221,9 @@ def polytopes(
 #
 # A dictionary of {z >= 0 : C z + s = 1} reads x_B[r] + sum_c T[r, c] x_N[c] = T[r, d]. It is
 # stored transposed, ``tab[c, r] = T[r, c]`` with ``tab[d, r]`` the basic values, so a column
-# (ratio test) and each row of the pivot update are contiguous.
+# (ratio test) and each row of the pivot update are contiguous. ``T = B^{-1} [C | I]``, so the
+# column of a nonbasic slack ``s_j`` is column ``j`` of ``B^{-1}``; a basic slack's is a unit
+# vector.
 # --------------------------------------------------------------------------------------------
 
 
@@ -291,6 +365,66 @@ def _min_ratio(
     return p
 
 
+@numba.njit(cache=True, nogil=True)
+def _has_zero(
+    tab: NDArray[np.float64],  # [d + 1, k]
+    tol: float,
+) -> bool:
+    """Whether some basic value is at most ``tol`` (the basis sits at a degenerate vertex)."""
+    d = tab.shape[0] - 1
+    for r in range(tab.shape[1]):  # noqa: SIM110 (a plain loop in numba)
+        if tab[d, r] <= tol:
+            return True
+    return False
+
+
+@numba.njit(cache=True, nogil=True)
+def _lex_ratio_test(
+    tab: NDArray[np.float64],  # [d + 1, k] transposed dictionary
+    where: NDArray[np.int64],  # [d + k] row r >= 0 if basic, -(c + 1) if nonbasic in column c
+    c: int,  # entering column
+    tol: float,
+    ties: NDArray[np.int64],  # [k] scratch
+) -> int:
+    """Leaving row of the lexicographic minimum-ratio test for entering column ``c`` (-1: none).
+
+    Rows whose ratio is within ``tol`` of the minimum tie; among them the rows of ``B^{-1}``
+    divided by the entering column are compared entry by entry (initial slack ``0, 1, ...``)
+    and the smallest is kept. Without a tie this costs one extra pass over the column.
+    """
+    k = tab.shape[1]
+    d = tab.shape[0] - 1
+    p = _min_ratio(tab, c)
+    if p < 0:
+        return -1
+    theta = tab[d, p] / tab[c, p]
+    n_ties = 0
+    for r in range(k):
+        t = tab[c, r]
+        if t > _EPS_COLUMN and tab[d, r] - t * theta <= tol:
+            ties[n_ties] = r
+            n_ties += 1
+    j = 0
+    while n_ties > 1 and j < k:
+        at = where[d + j]  # slack j: basic in row ``at`` (unit column) or nonbasic in column -(at + 1)
+        low = np.inf
+        for i in range(n_ties):
+            r = ties[i]
+            entry = (1.0 if r == at else 0.0) if at >= 0 else tab[-(at + 1), r]
+            low = min(low, entry / tab[c, r])
+        bound = low + tol * max(1.0, abs(low))
+        kept = 0
+        for i in range(n_ties):
+            r = ties[i]
+            entry = (1.0 if r == at else 0.0) if at >= 0 else tab[-(at + 1), r]
+            if entry / tab[c, r] <= bound:
+                ties[kept] = r
+                kept += 1
+        n_ties = kept
+        j += 1
+    return ties[0] if n_ties >= 1 else p
+
+
 # --------------------------------------------------------------------------------------------
 # Label masks and the hash table
 # --------------------------------------------------------------------------------------------
@@ -304,6 +438,11 @@ def _flip(words: NDArray[np.uint64], label: int) -> None:
 @numba.njit(cache=True, nogil=True)
 def _flip_at(table: NDArray[np.uint64], row: int, offset: int, label: int) -> None:
     table[row, offset + (label >> 6)] ^= _ONE << (np.uint64(label) & _LOW6)
+
+
+@numba.njit(cache=True, nogil=True)
+def _set_at(table: NDArray[np.uint64], row: int, offset: int, label: int) -> None:
+    table[row, offset + (label >> 6)] |= _ONE << (np.uint64(label) & _LOW6)
 
 
 @numba.njit(cache=True, nogil=True)
@@ -347,55 +486,79 @@ def _slot(
 def polytope_vertices_kernel(
     cmat: NDArray[np.float64],  # [k, d] positive constraint matrix of {z >= 0 : C z <= 1}
     labels: NDArray[np.int64],  # [d + k] label of every variable (z first, then slacks)
-    tol: float,  # basic values at most tol count as zero (degeneracy)
-    refactor_every: int,  # recompute the dictionary from its basis after this many pivots
-    tab: NDArray[np.float64],  # [d + 1, k] scratch: the current dictionary (transposed)
+    tol: float,  # ratios within tol tie; basic values at most tol count as zero
+    refactor_every: int,  # recompute the dictionary after this many pivots (and at degenerate vertices)
+    budget: int,  # return PAUSED after this many steps (ratio tests and pivots)
+    tab: NDArray[np.float64],  # [d + 1, k] state: the current dictionary (transposed)
     work: NDArray[np.float64],  # [k, k + d + 1] scratch for refactorization
-    table: NDArray[np.uint64],  # [H, 2W] scratch hash table (key, edges tried), H = 2^h >= 2 cap
-    stack: NDArray[np.int64],  # [cap, 4] scratch: next column, arrival row and column, table row
-    masks: NDArray[np.uint64],  # [cap, W] out: bit mask of the labels of every vertex
-    bad: NDArray[np.uint8],  # [L] out: labels of a point with too many labels (on DEGENERATE)
+    dic: NDArray[np.int64],  # [3, d + k] state: basis [:k], nonbasis [:d], where (see _pivot)
+    table: NDArray[np.uint64],  # [H, 2W] state: hash table (key, edges tried), H = 2^h >= 2 cap
+    stack: NDArray[np.int64],  # [cap, 4] state: next column, arrival row and column, table row
+    masks: NDArray[np.uint64],  # [cap, W] out: nonbasic labels of every basis visited
+    tight: NDArray[np.uint64],  # [cap, W] out: tight labels (nonbasic, or basic at zero) of each
+    state: NDArray[
+        np.int64
+    ],  # [4] state: count, depth, pivots since refactor, flags (1 started, 2 degenerate)
 ) -> int:
-    """All vertices of a simple polytope by depth-first search of its vertex graph.
+    """All lexicographically feasible bases of a polytope, by depth-first search (resumable).
 
-    Vertex 0 is the origin. The mask of a vertex has bit ``labels[v]`` set for every nonbasic
-    (zero) variable ``v``, that is for every tight constraint. Each edge is ratio-tested once:
-    in an undirected depth-first search every non-tree edge joins a vertex to an ancestor still
-    on the stack, so finding the edge from below marks it as tried at the ancestor.
+    Basis 0 is the origin. The mask of a basis has bit ``labels[v]`` set for every nonbasic
+    variable ``v``; its tight mask adds the labels of basic variables at most ``tol`` (a
+    degenerate vertex); in a nondegenerate polytope both agree. Each edge is ratio-tested once:
+    in an undirected depth-first search every non-tree edge joins a basis to an ancestor still
+    on the stack, so finding the edge from below marks it as tried at the ancestor. Call with
+    ``state`` zeroed to start; a ``PAUSED`` return keeps everything needed to continue in the
+    state arrays, and the next call goes on where this one stopped.
 
     Returns:
-        The number of vertices, or ``OVERFLOW`` (more than ``cap`` vertices), ``DEGENERATE`` (a
-        ratio-test tie: ``bad`` then flags the labels of a point with more than ``d`` labels) or
-        ``UNBOUNDED`` (an edge without end; impossible for positive ``C``).
+        The number of bases once the search is complete, or ``PAUSED`` (``budget`` steps done),
+        ``OVERFLOW`` (more than ``cap`` bases: resumable once :func:`grow_kernel` has moved the
+        state into larger buffers) or ``UNBOUNDED`` (an edge without end; impossible for
+        positive ``C``).
     """
     k, d = cmat.shape
     cap = masks.shape[0]
     n_words = masks.shape[1]
-    basis = np.empty(k, dtype=np.int64)
-    nonbasis = np.empty(d, dtype=np.int64)
-    where = np.empty(d + k, dtype=np.int64)
+    basis = dic[0, :k]
+    nonbasis = dic[1, :d]
+    where = dic[2, :]
     colc = np.empty(k, dtype=np.float64)
+    ties = np.empty(k, dtype=np.int64)
     current = np.zeros(n_words, dtype=np.uint64)
     key = np.empty(n_words, dtype=np.uint64)
-    table[:, :] = 0
-    if cap < 1:
-        return OVERFLOW
-    _initial_dictionary(cmat, tab, basis, nonbasis, where)
-    for c in range(d):
-        _flip(current, labels[c])
-    slot = _slot(table, current)
-    table[slot, :n_words] = current
-    masks[0, :] = current
-    count = 1
-    depth = 0
-    stack[0, 0] = 0
-    stack[0, 3] = slot
-    since_refactor = 0
-    while True:
+    if state[3] & 1 == 0:
+        table[:, :] = 0
+        if cap < 1:
+            return OVERFLOW
+        _initial_dictionary(cmat, tab, basis, nonbasis, where)
+        for c in range(d):
+            _flip(current, labels[c])
+        slot = _slot(table, current)
+        table[slot, :n_words] = current
+        masks[0, :] = current
+        tight[0, :] = current  # the slacks are 1 at the origin
+        stack[0, 0] = 0
+        stack[0, 3] = slot
+        state[0] = 1
+        state[1] = 0
+        state[2] = 0
+        state[3] = 1
+    else:
+        for w in range(n_words):
+            current[w] = table[stack[state[1], 3], w]
+    count = state[0]
+    depth = state[1]
+    since_refactor = state[2]
+    flags = state[3]
+    status = PAUSED
+    steps = 0
+    while steps < budget:
+        steps += 1
         c = stack[depth, 0]
         here = stack[depth, 3]
-        if c == d:  # every edge of this vertex tried: go back to the parent
+        if c == d:  # every edge of this basis tried: go back to the parent
             if depth == 0:
+                status = count
                 break
             p_back = stack[depth, 1]
             c_back = stack[depth, 2]
@@ -403,7 +566,7 @@ def polytope_vertices_kernel(
             _flip(current, labels[nonbasis[c_back]])
             _pivot(tab, basis, nonbasis, where, colc, p_back, c_back)
             since_refactor += 1
-            if since_refactor >= refactor_every:
+            if since_refactor >= refactor_every or (flags & 2 and _has_zero(tab, tol)):
                 _refactor(cmat, basis, nonbasis, tab, work)
                 since_refactor = 0
             depth -= 1
@@ -413,23 +576,10 @@ def polytope_vertices_kernel(
         if _has_at(table, here, n_words, entering_label):
             continue
         _flip_at(table, here, n_words, entering_label)
-        p = _min_ratio(tab, c)
+        p = _lex_ratio_test(tab, where, c, tol, ties)
         if p < 0:
-            return UNBOUNDED
-        theta = tab[d, p] / tab[c, p]
-        tie = theta <= tol
-        for r in range(k):
-            if r != p and tab[c, r] > _EPS_COLUMN and tab[d, r] - tab[c, r] * theta <= tol:
-                tie = True
-        if tie:
-            bad[:] = 0
-            for j in range(d):
-                if j != c:
-                    bad[labels[nonbasis[j]]] = 1
-            for r in range(k):
-                if tab[d, r] - tab[c, r] * theta <= tol:
-                    bad[labels[basis[r]]] = 1
-            return DEGENERATE
+            status = UNBOUNDED
+            break
         leaving_label = labels[basis[p]]
         for w in range(n_words):
             key[w] = current[w]
@@ -443,17 +593,25 @@ def polytope_vertices_kernel(
         if seen:
             _flip_at(table, slot, n_words, leaving_label)  # the edge back from there is tried
             continue
-        if count == cap:
-            return OVERFLOW
+        if count == cap:  # undo this step so that the search resumes here in larger buffers
+            stack[depth, 0] = c
+            _flip_at(table, here, n_words, entering_label)
+            status = OVERFLOW
+            break
         _pivot(tab, basis, nonbasis, where, colc, p, c)
         since_refactor += 1
-        if since_refactor >= refactor_every:
+        if since_refactor >= refactor_every or _has_zero(tab, tol):
             _refactor(cmat, basis, nonbasis, tab, work)
             since_refactor = 0
         for w in range(n_words):
             current[w] = key[w]
             masks[count, w] = key[w]
+            tight[count, w] = key[w]
             table[slot, w] = key[w]
+        for r in range(k):
+            if tab[d, r] <= tol:  # a basic variable at zero: a degenerate vertex
+                _set_at(tight, count, 0, labels[basis[r]])
+                flags |= 2
         _flip_at(table, slot, n_words, leaving_label)
         count += 1
         depth += 1
@@ -461,7 +619,37 @@ def polytope_vertices_kernel(
         stack[depth, 1] = p
         stack[depth, 2] = c
         stack[depth, 3] = slot
-    return count
+    state[0] = count
+    state[1] = depth
+    state[2] = since_refactor
+    state[3] = flags
+    return status
+
+
+@numba.njit(cache=True, nogil=True)
+def grow_kernel(
+    table: NDArray[np.uint64],  # [H, 2W] the full hash table
+    new_table: NDArray[np.uint64],  # [H', 2W] out: the same entries rehashed, H' > H a power of two
+    stack: NDArray[np.int64],  # [>= depth + 1, 4] the search stack (its table rows are remapped)
+    depth: int,
+) -> None:
+    """Move a paused search's hash table into a larger one, keeping the stack's table rows valid."""
+    n_words = table.shape[1] // 2
+    new_table[:, :] = 0
+    remap = np.full(table.shape[0], -1, dtype=np.int64)
+    for row in range(table.shape[0]):
+        empty = True
+        for w in range(n_words):
+            if table[row, w] != 0:
+                empty = False
+        if empty:
+            continue
+        slot = _slot(new_table, table[row, :n_words])
+        for w in range(2 * n_words):
+            new_table[slot, w] = table[row, w]
+        remap[row] = slot
+    for level in range(depth + 1):
+        stack[level, 3] = remap[stack[level, 3]]
 
 
 def polytope_vertices_numpy(
@@ -471,13 +659,14 @@ def polytope_vertices_numpy(
 ) -> tuple[int, NDArray[np.uint64], NDArray[np.float64]]:
     """Twin of :func:`polytope_vertices_kernel` by brute force over every basis.
 
-    Solves all ``C(d + k, k)`` basis systems in one batched call and keeps the feasible
-    solutions. Exponential; for tests on small polytopes only.
+    Solves all ``C(d + k, k)`` basis systems in one batched call, keeps the feasible solutions
+    and merges bases at the same point (same tight labels). Exponential; for tests on small
+    polytopes only.
 
     Returns:
-        ``(status, masks [V, W], points [V, d])``: ``status`` is the vertex count, or
-        ``DEGENERATE`` when a feasible basic solution has a basic value at most ``tol``. The
-        origin comes first; the other vertices follow in no particular order.
+        ``(count, masks [V, W], points [V, d])``: the number of distinct vertices, the tight
+        labels (variables at most ``tol``) of each and its coordinates; the origin first, the
+        other vertices in no particular order.
     """
     k, d = cmat.shape
     n_vars = d + k
@@ -490,22 +679,21 @@ def polytope_vertices_numpy(
     sol = np.linalg.solve(mats, np.ones((mats.shape[0], k, 1)))[..., 0]  # [S', k]
     feasible = np.all(sol >= -tol, axis=1)
     bases, sol = bases[feasible], sol[feasible]
-    if np.any(sol <= tol):
-        return DEGENERATE, np.zeros((0, n_words), np.uint64), np.zeros((0, d))
-    values = np.zeros((bases.shape[0], n_vars))  # [V, d + k]
+    values = np.zeros((bases.shape[0], n_vars))  # [S'', d + k]
     np.put_along_axis(values, bases, sol, axis=1)
-    masks = np.zeros((bases.shape[0], n_words), dtype=np.uint64)  # [V, W]
+    masks = np.zeros((bases.shape[0], n_words), dtype=np.uint64)  # [S'', W]
     for v in range(n_vars):
-        tight = values[:, v] == 0.0
+        at_zero = values[:, v] <= tol
         word, bit = divmod(int(labels[v]), 64)
-        masks[tight, word] |= np.uint64(1) << np.uint64(bit)
-    points = values[:, :d]  # [V, d]
+        masks[at_zero, word] |= np.uint64(1) << np.uint64(bit)
+    _, first = np.unique(masks, axis=0, return_index=True)
+    masks, points = masks[first], values[first, :d]  # [V, W], [V, d]
     order = np.argsort(np.abs(points).sum(axis=1), kind="stable")  # the origin first
-    return int(bases.shape[0]), masks[order], np.ascontiguousarray(points[order])
+    return int(masks.shape[0]), masks[order], np.ascontiguousarray(points[order])
 
 
 # --------------------------------------------------------------------------------------------
-# Matching kernel and its twin
+# Matching kernels and their twins
 # --------------------------------------------------------------------------------------------
 
 
@@ -559,13 +747,138 @@ def match_numpy(
     return np.array(out, dtype=np.int64).reshape(-1, 2)
 
 
+@numba.njit(cache=True, nogil=True)
+def cover_match_kernel(
+    tight_p: NDArray[np.uint64],  # [VP, W] tight labels of P's vertices (vertex 0 the origin)
+    tight_q: NDArray[np.uint64],  # [VQ, W] tight labels of Q's vertices (vertex 0 the origin)
+    full: NDArray[np.uint64],  # [W] mask of all m + n labels
+    start: int,  # first vertex of P to scan (>= 1)
+    stop: int,  # one past the last vertex of P to scan
+    pairs: NDArray[np.int64],  # [cap, 2] out: (vertex of P, vertex of Q) of every equilibrium
+) -> int:
+    """Vertex pairs whose tight labels together cover every label (any polytopes).
+
+    Scans P's vertices ``start .. stop - 1`` against every vertex of ``Q`` but the origin.
+
+    Returns:
+        The number of pairs, or ``OVERFLOW`` if more than ``cap``.
+    """
+    n_words = full.shape[0]
+    need = np.empty(n_words, dtype=np.uint64)
+    count = 0
+    for i in range(start, stop):
+        for w in range(n_words):
+            need[w] = full[w] & ~tight_p[i, w]
+        for j in range(1, tight_q.shape[0]):
+            ok = True
+            for w in range(n_words):
+                if need[w] & ~tight_q[j, w] != 0:
+                    ok = False
+                    break
+            if ok:
+                if count == pairs.shape[0]:
+                    return OVERFLOW
+                pairs[count, 0] = i
+                pairs[count, 1] = j
+                count += 1
+    return count
+
+
+def cover_match_numpy(
+    tight_p: NDArray[np.uint64],  # [VP, W]
+    tight_q: NDArray[np.uint64],  # [VQ, W]
+    full: NDArray[np.uint64],  # [W]
+) -> NDArray[np.int64]:
+    """Twin of :func:`cover_match_kernel` over all of ``P`` by broadcasting; ``[E, 2]`` pairs."""
+    union = tight_p[1:, None, :] | tight_q[None, 1:, :]  # [VP - 1, VQ - 1, W]
+    hit = np.all(union == full[None, None, :], axis=2)  # [VP - 1, VQ - 1]
+    return (np.argwhere(hit) + 1).astype(np.int64).reshape(-1, 2)
+
+
 # --------------------------------------------------------------------------------------------
-# Public API
+# Driving the kernels: buffers, chunks and deadlines
 # --------------------------------------------------------------------------------------------
 
 
-def _labels_of(mask: NDArray[np.uint64], n_labels: int) -> list[int]:
-    return [lab for lab in range(n_labels) if (int(mask[lab >> 6]) >> (lab & 63)) & 1]
+def _table_rows(n_keys: int) -> int:
+    """A power of two at least twice ``n_keys`` (load factor at most one half)."""
+    return 1 << int(2 * max(n_keys, 1) - 1).bit_length()
+
+
+class _Walk:
+    """One polytope's resumable vertex search: its kernel state and output buffers.
+
+    The buffers start at ``capacity`` bases and grow fourfold, with the search going on where
+    it stopped, until they fit or ``max_vertices`` is reached.
+    """
+
+    def __init__(
+        self,
+        cmat: NDArray[np.float64],  # [k, d]
+        labels: NDArray[np.int64],  # [d + k]
+        tol: float,
+        refactor_every: int,
+        max_vertices: int,
+        capacity: int,
+    ) -> None:
+        k, d = cmat.shape
+        self.cmat, self.labels = cmat, labels
+        self.tol, self.refactor_every, self.max_vertices = tol, refactor_every, max_vertices
+        self.n_words = (d + k + 63) // 64
+        self.tab = np.empty((d + 1, k))  # [d + 1, k]
+        self.work = np.empty((k, k + d + 1))  # [k, k + d + 1]
+        self.dic = np.empty((3, d + k), dtype=np.int64)  # [3, d + k]
+        self.budget = _FIRST_BUDGET
+        self.status = PAUSED
+        self.cap = max(1, min(max_vertices, capacity))
+        self.table = np.empty((_table_rows(self.cap), 2 * self.n_words), dtype=np.uint64)  # [H, 2W]
+        self.stack = np.empty((self.cap, 4), dtype=np.int64)  # [cap, 4]
+        self.masks = np.empty((self.cap, self.n_words), dtype=np.uint64)  # [cap, W]
+        self.tight = np.empty((self.cap, self.n_words), dtype=np.uint64)  # [cap, W]
+        self.state = np.zeros(4, dtype=np.int64)  # [4]
+
+    def _grow(self) -> None:
+        """Fourfold buffers holding everything found so far; the search resumes where it stopped."""
+        cap = min(self.max_vertices, self.cap * 4)
+        count = self.count
+        table = np.empty((_table_rows(cap), self.table.shape[1]), dtype=np.uint64)
+        grow_kernel(self.table, table, self.stack, int(self.state[1]))
+        self.table = table
+        for name in ("stack", "masks", "tight"):
+            old = getattr(self, name)
+            new = np.empty((cap, old.shape[1]), dtype=old.dtype)
+            new[:count] = old[:count]
+            setattr(self, name, new)
+        self.cap = cap
+
+    @property
+    def count(self) -> int:
+        """Bases found so far (the origin included)."""
+        return int(self.state[0])
+
+    @property
+    def degenerate(self) -> bool:
+        """Whether a degenerate vertex has been seen."""
+        return bool(self.state[3] & 2)
+
+    def advance(self, seconds: float | None = None) -> int:
+        """Run one chunk (about ``seconds`` long, or to the end when None); returns the status."""
+        budget = self.budget if seconds is not None else np.iinfo(np.int64).max
+        start = time.perf_counter()
+        status = int(
+            polytope_vertices_kernel(
+                self.cmat, self.labels, self.tol, self.refactor_every, budget, self.tab, self.work,
+                self.dic, self.table, self.stack, self.masks, self.tight, self.state,
+            )
+        )  # fmt: skip
+        if seconds is not None and status == PAUSED:  # a full chunk: aim the next at ``seconds``
+            spent = max(time.perf_counter() - start, 1e-6)
+            self.budget = int(min(max(self.budget * min(seconds / spent, 4.0), 64), 1 << 40))
+        if status == OVERFLOW and self.cap < self.max_vertices:
+            self._grow()
+            status = PAUSED
+        self.status = status
+        return status
 
 
 def _vertices(
@@ -574,51 +887,121 @@ def _vertices(
     tol: float,
     refactor_every: int,
     max_vertices: int,
-    initial_capacity: int = 1 << 14,
-) -> tuple[int, NDArray[np.uint64], NDArray[np.uint8]]:
-    """Run the vertex kernel, growing its buffers (eightfold) until they fit."""
-    k, d = cmat.shape
-    n_labels = d + k
-    n_words = (n_labels + 63) // 64
-    tab = np.empty((d + 1, k))
-    work = np.empty((k, k + d + 1))
-    bad = np.zeros(n_labels, dtype=np.uint8)
-    cap = max(1, min(max_vertices, initial_capacity))
+    initial_capacity: int = 256,
+) -> tuple[int, NDArray[np.uint64], NDArray[np.uint64]]:
+    """Run one polytope's search to the end, growing its buffers until they fit.
+
+    Returns:
+        ``(status, masks [V, W], tight [V, W])``: the number of bases (or ``OVERFLOW``), and the
+        nonbasic and tight labels of each basis.
+    """
+    walk = _Walk(cmat, labels, tol, refactor_every, max_vertices, initial_capacity)
+    while walk.advance() == PAUSED:
+        pass
+    return walk.status, walk.masks[: walk.count], walk.tight[: walk.count]
+
+
+def _walk_polytopes(
+    walks: list[_Walk],
+    deadline: float | None,
+    parallel: bool,
+    on_progress: Callable[[int, int], None] | None,
+) -> None:
+    """Advance both searches until they end or ``deadline`` (``perf_counter`` seconds) passes.
+
+    Without a deadline or progress callback each search runs in one call. Otherwise the calls
+    last about ``_CHUNK_SECONDS`` and alternate between the two polytopes, so a search stopped
+    by the deadline has found vertices of both.
+    """
+    chunked = deadline is not None or on_progress is not None
+    seconds = _CHUNK_SECONDS if chunked else None
+
+    def finish(walk: _Walk) -> None:
+        while walk.advance(seconds) == PAUSED:
+            if deadline is not None and time.perf_counter() >= deadline:
+                return
+
+    if parallel:
+        errors: list[BaseException] = []
+
+        def helper_run() -> None:
+            try:
+                finish(walks[1])
+            except BaseException as exc:  # re-raised in the calling thread
+                errors.append(exc)
+
+        helper = threading.Thread(target=helper_run, name="enumerate-Q")
+        helper.start()
+        try:
+            finish(walks[0])
+        finally:
+            helper.join()
+        if errors:
+            raise errors[0]
+        if on_progress is not None:
+            on_progress(walks[0].count, walks[1].count)
+        return
     while True:
-        table = np.empty((_table_rows(cap), 2 * n_words), dtype=np.uint64)
-        stack = np.empty((cap, 4), dtype=np.int64)
-        masks = np.empty((cap, n_words), dtype=np.uint64)
-        status = int(
-            polytope_vertices_kernel(cmat, labels, tol, refactor_every, tab, work, table, stack, masks, bad)
-        )
-        if status != OVERFLOW:
-            return status, masks[: max(status, 0)], bad
-        if cap >= max_vertices:
-            return status, masks[:0], bad
-        cap = min(max_vertices, cap * 8)
+        active = [w for w in walks if w.status == PAUSED]
+        if not active:
+            return
+        for walk in active:
+            walk.advance(seconds)
+        if on_progress is not None:
+            on_progress(walks[0].count, walks[1].count)
+        if deadline is not None and time.perf_counter() >= deadline:
+            return
 
 
-def _table_rows(n_keys: int) -> int:
-    """A power of two at least twice ``n_keys`` (load factor at most one half)."""
-    return 1 << int(2 * max(n_keys, 1) - 1).bit_length()
+def _bits(masks: NDArray[np.uint64], n_labels: int) -> NDArray[np.bool_]:
+    """``[V, L]`` booleans: label ``l`` is set in mask ``v``."""
+    labs = np.arange(n_labels)
+    return ((masks[:, labs >> 6] >> (labs & 63).astype(np.uint64)) & _ONE).astype(bool)
 
 
-def _degeneracy_message(player: int, bad: NDArray[np.uint8], m: int, n: int) -> str:
-    flagged = np.flatnonzero(bad).tolist()
-    if player == 0:
-        support = [i for i in range(m) if i not in flagged]
-        responses = [lab - m for lab in flagged if lab >= m]
-        other = 1
-    else:
-        support = [lab - m for lab in range(m, m + n) if lab not in flagged]
-        responses = [lab for lab in flagged if lab < m]
-        other = 0
-    return (
-        f"the game is degenerate: a mixed strategy of player {player} with support {support} "
-        f"({len(support)} actions) has {len(responses)} pure best responses {responses} of player "
-        f"{other}; vertex enumeration handles nondegenerate games only (perturb the payoffs, or "
-        "use solvers.lemke_howson for one equilibrium)"
-    )
+def _distinct_vertices(walk: _Walk) -> tuple[NDArray[np.uint64], NDArray[np.uint64]]:
+    """One basis per vertex: ``(masks [V, W], tight [V, W])`` in the order first visited."""
+    masks, tight = walk.masks[: walk.count], walk.tight[: walk.count]
+    if not walk.degenerate:
+        return masks, tight
+    _, first = np.unique(tight, axis=0, return_index=True)
+    first.sort()  # the origin (basis 0) stays first
+    return masks[first], tight[first]
+
+
+def _pairs(
+    found: list[tuple[NDArray[np.uint64], NDArray[np.uint64]]],
+    n_labels: int,
+    degenerate: bool,
+    deadline: float | None,
+) -> tuple[NDArray[np.int64], bool]:
+    """Completely labeled vertex pairs ``[E, 2]``, and whether every pair was checked in time."""
+    (masks_p, tight_p), (masks_q, tight_q) = found
+    n_words = masks_p.shape[1]
+    full = np.zeros(n_words, dtype=np.uint64)  # [W]
+    for lab in range(n_labels):
+        full[lab >> 6] |= np.uint64(1) << np.uint64(lab & 63)
+    if not degenerate:
+        table = np.empty((_table_rows(masks_q.shape[0]), n_words + 1), dtype=np.uint64)
+        pairs = np.empty((min(masks_p.shape[0], masks_q.shape[0]), 2), dtype=np.int64)  # [cap, 2]
+        count = int(match_kernel(masks_p, masks_q, full, table, pairs))
+        return pairs[:count], True
+    vp, vq = tight_p.shape[0], tight_q.shape[0]
+    rows = max(1, (1 << 22) // max(vq, 1))  # P vertices per kernel call: ~4M pair tests
+    chunks: list[NDArray[np.int64]] = []
+    pairs = np.empty((max(16, vp + vq), 2), dtype=np.int64)  # [cap, 2]
+    start = 1
+    while start < vp:
+        stop = min(vp, start + rows)
+        count = int(cover_match_kernel(tight_p, tight_q, full, start, stop, pairs))
+        if count == OVERFLOW:
+            pairs = np.empty((pairs.shape[0] * 8, 2), dtype=np.int64)
+            continue
+        chunks.append(pairs[:count].copy())
+        start = stop
+        if deadline is not None and start < vp and time.perf_counter() >= deadline:
+            return np.concatenate(chunks), False
+    return (np.concatenate(chunks) if chunks else np.zeros((0, 2), dtype=np.int64)), True
 
 
 def _solve_support(
@@ -626,6 +1009,137 @@ def _solve_support(
 ) -> NDArray[np.float64]:
     """Solve ``mat @ v = 1`` (square, nonsingular by construction)."""
     return np.asarray(np.linalg.solve(mat, np.ones(mat.shape[0])), dtype=np.float64)
+
+
+def _vertex_strategy(
+    mat: NDArray[np.float64],  # [s, s] basis matrix: equations by rows
+    basic: NDArray[np.int64],  # [s] the basic own variables (support, maybe with zeros)
+    zero: NDArray[np.bool_],  # [a] own variables at zero (tight labels)
+    size: int,
+) -> NDArray[np.float64] | None:
+    """The normalized strategy of a vertex from its basis; None if the system is ill-conditioned."""
+    out = np.zeros(size)  # [a]
+    try:
+        out[basic] = _solve_support(mat)
+    except np.linalg.LinAlgError:
+        return None
+    out[zero] = 0.0
+    if not np.all(np.isfinite(out)) or out.min() < -1e-9 or out.sum() <= 0.0:
+        return None
+    out = np.clip(out, 0.0, None)
+    return np.asarray(out / out.sum(), dtype=np.float64)
+
+
+def _strategies_of(
+    player: int,
+    a: NDArray[np.float64],  # [m, n]
+    b: NDArray[np.float64],  # [m, n]
+    masks: NDArray[np.uint64],  # [V, W] nonbasic labels of one basis per vertex
+    tight: NDArray[np.uint64],  # [V, W] tight labels of each vertex
+    which: NDArray[np.int64],  # [U] the vertices wanted
+    deadline: float | None,
+) -> dict[int, tuple[tuple[Any, ...], NDArray[np.float64]]]:
+    """Strategies of the vertices ``which`` of player ``player``'s polytope, re-solved from payoffs.
+
+    Stops early (returning what it has) once ``deadline`` passes.
+
+    Returns:
+        Per vertex, its sort key (support size, support, probabilities) and read-only strategy.
+
+    Raises:
+        UnsupportedGame: A basis system is singular or its solution clearly negative.
+    """
+    m, n = a.shape
+    nonbasic = _bits(masks[which], m + n)  # [U, m + n]
+    at_zero = _bits(tight[which], m + n)  # [U, m + n]
+    out: dict[int, tuple[tuple[Any, ...], NDArray[np.float64]]] = {}
+    for u, vertex in enumerate(which.tolist()):
+        if deadline is not None and u % 64 == 63 and time.perf_counter() >= deadline:
+            break
+        if player == 0:  # x basic where label i is not nonbasic; columns m + j nonbasic are tight
+            basic = np.flatnonzero(~nonbasic[u, :m])
+            equations = np.flatnonzero(nonbasic[u, m:])
+            strategy = _vertex_strategy(b[np.ix_(basic, equations)].T, basic, at_zero[u, :m], m)
+        else:  # y basic where label m + j is not nonbasic; rows i nonbasic are tight
+            basic = np.flatnonzero(~nonbasic[u, m:])
+            equations = np.flatnonzero(nonbasic[u, :m])
+            strategy = _vertex_strategy(a[np.ix_(equations, basic)], basic, at_zero[u, m:], n)
+        if strategy is None:
+            raise UnsupportedGame(
+                f"a vertex of player {player}'s best-response polytope with support {basic.tolist()} "
+                "cannot be solved accurately in float64 (ill-conditioned support system); the game "
+                "is too close to degenerate"
+            )
+        out[vertex] = (_strategy_key(strategy), _readonly(strategy))
+    return out
+
+
+def maximal_nash_subsets(
+    pairs: list[tuple[int, int]] | NDArray[np.int64],
+    deadline: float | None = None,
+) -> tuple[list[tuple[tuple[int, ...], tuple[int, ...]]], bool]:
+    """The maximal bicliques ``(rows, columns)`` of the bipartite graph with edges ``pairs``.
+
+    A biclique is a pair of sets with every ``(row, column)`` an edge; maximal ones are the
+    closed sets ``columns = common neighbours of rows``, ``rows = common neighbours of
+    columns``. The closed column sets are the intersections of row neighbourhoods, built one
+    row at a time.
+
+    Args:
+        pairs: ``[E, 2]`` edges (row index, column index).
+        deadline: ``perf_counter`` seconds after which the listing stops.
+
+    Returns:
+        ``(subsets, complete)``: the maximal bicliques, each as two sorted index tuples, sorted;
+        ``complete`` is False if the deadline stopped the listing.
+    """
+    edges = [(int(row), int(col)) for row, col in pairs]
+    if len({r for r, _ in edges}) == len(edges) == len({c for _, c in edges}):  # a matching
+        return sorted(((r,), (c,)) for r, c in edges), True
+    neighbours: dict[int, int] = {}
+    for row, col in edges:
+        neighbours[row] = neighbours.get(row, 0) | (1 << col)
+    closed: set[int] = set()
+    complete = True
+    for step, cols in enumerate(neighbours.values()):
+        if deadline is not None and step % 16 == 15 and time.perf_counter() >= deadline:
+            complete = False
+            break
+        new = {cols}
+        for other in closed:
+            both = other & cols
+            if both:
+                new.add(both)
+        closed |= new
+    subsets = []
+    for cols in closed:
+        rows = tuple(sorted(r for r, nb in neighbours.items() if nb & cols == cols))
+        members = tuple(c for c in range(cols.bit_length()) if (cols >> c) & 1)
+        subsets.append((rows, members))
+    subsets.sort()
+    return subsets, complete
+
+
+def sort_key(profile: MixedProfile) -> tuple[Any, ...]:
+    """Deterministic order: by support size, then supports, then probabilities."""
+    supports = tuple(tuple(np.flatnonzero(s > 0).tolist()) for s in profile)
+    return (max(len(s) for s in supports), supports, tuple(tuple(s.tolist()) for s in profile))
+
+
+def _strategy_key(strategy: NDArray[np.float64]) -> tuple[Any, ...]:
+    support = tuple(np.flatnonzero(strategy > 0).tolist())
+    return (len(support), support, tuple(strategy.tolist()))
+
+
+def _profile_key(row: tuple[Any, ...], col: tuple[Any, ...]) -> tuple[Any, ...]:
+    """:func:`sort_key` of a profile from its strategies' :func:`_strategy_key`."""
+    return (max(row[0], col[0]), (row[1], col[1]), (row[2], col[2]))
+
+
+def _readonly(a: NDArray[Any]) -> NDArray[Any]:
+    a = np.ascontiguousarray(a)
+    a.setflags(write=False)
+    return a
 
 
 def profile_from_supports(
@@ -665,10 +1179,172 @@ def profile_from_supports(
     return MixedProfile.of(game, [x / x.sum(), y / y.sum()])
 
 
-def sort_key(profile: MixedProfile) -> tuple[Any, ...]:
-    """Deterministic order: by support size, then supports, then probabilities."""
-    supports = tuple(tuple(np.flatnonzero(s > 0).tolist()) for s in profile)
-    return (max(len(s) for s in supports), supports, tuple(tuple(s.tolist()) for s in profile))
+# --------------------------------------------------------------------------------------------
+# Public API
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ExtremeEquilibria:
+    """The extreme Nash equilibria of a bimatrix game and its maximal Nash subsets.
+
+    Attributes:
+        equilibria: Every extreme equilibrium, sorted by support size, then supports, then
+            probabilities.
+        strategies: Per player, the distinct extreme strategies that occur in ``equilibria``,
+            ``[X, m]`` and ``[Y, n]`` float64 (read-only), each sorted by support size, support,
+            probabilities.
+        pairs: ``[E, 2]`` int64 (read-only): row ``e`` holds the indices into ``strategies[0]``
+            and ``strategies[1]`` of ``equilibria[e]``.
+        nash_subsets: The maximal Nash subsets, sorted; each is ``(rows, columns)``, two sorted
+            tuples of indices into ``strategies[0]`` and ``strategies[1]`` such that every
+            ``(row, column)`` pair is an extreme equilibrium and no index can be added to either
+            side. Every profile in ``conv(rows) x conv(columns)`` is an equilibrium; these
+            products are the maximal convex sets of equilibria and cover the equilibrium set. A
+            nondegenerate game has one subset per equilibrium, each ``((i,), (j,))``.
+        complete: False when the time limit stopped the search; the fields then hold what was
+            found (every listed equilibrium is exact, the lists may miss some).
+        degenerate: Whether a best-response polytope has a vertex with more labels than its
+            dimension (then ties in ratio tests were broken lexicographically).
+        vertices: ``(VP, VQ)``, the numbers of vertices of ``P`` and ``Q`` found (origins
+            included).
+        bases: ``(BP, BQ)``, the numbers of lexicographically feasible bases visited (equal to
+            ``vertices`` in nondegenerate games).
+    """
+
+    equilibria: tuple[MixedProfile, ...]
+    strategies: tuple[NDArray[np.float64], NDArray[np.float64]]
+    pairs: NDArray[np.int64]
+    nash_subsets: tuple[tuple[tuple[int, ...], tuple[int, ...]], ...]
+    complete: bool
+    degenerate: bool
+    vertices: tuple[int, int]
+    bases: tuple[int, int]
+
+    def extras(self) -> dict[str, Any]:
+        """JSON-ready lists for :attr:`~gamesolve.run.SolveResult.extras`.
+
+        Keys: ``equilibria`` (per equilibrium, per player, probabilities), ``extreme_strategies``
+        (per player, the distinct extreme strategies), ``equilibrium_pairs`` (per equilibrium,
+        its two indices into ``extreme_strategies``), ``nash_subsets`` (per maximal Nash subset,
+        ``[rows, columns]`` index lists into ``extreme_strategies``), ``degenerate``,
+        ``vertices`` and ``complete``.
+        """
+        return {
+            "equilibria": [e.to_lists() for e in self.equilibria],
+            "extreme_strategies": [[s.tolist() for s in self.strategies[k]] for k in range(2)],
+            "equilibrium_pairs": self.pairs.tolist(),
+            "nash_subsets": [[list(rows), list(cols)] for rows, cols in self.nash_subsets],
+            "degenerate": self.degenerate,
+            "vertices": list(self.vertices),
+            "complete": self.complete,
+        }
+
+
+def extreme_equilibria(
+    game: TensorGame,
+    *,
+    tol: float = 1e-9,
+    refactor_every: int = 32,
+    max_vertices: int = 5_000_000,
+    parallel: bool = False,
+    time_limit: float | None = None,
+    on_progress: Callable[[int, int], None] | None = None,
+) -> ExtremeEquilibria:
+    """Every extreme Nash equilibrium of a two-player game and its maximal Nash subsets.
+
+    Enumerates the vertices of both best-response polytopes (lexicographic pivoting where the
+    game is degenerate) and pairs those whose labels together are complete (von Stengel 2002,
+    Handbook of Game Theory ch. 45; Avis, Rosenberg, Savani & von Stengel 2010). The extreme
+    equilibria are the ones Gambit's ``enummixed`` lists. See the module docstring.
+
+    Args:
+        game: A two-player :class:`~gamesolve.normal_form.TensorGame`.
+        tol: Tie and zero tolerance on the normalized polytopes (coordinates in ``[0, 1]``), in
+            ``(0, 1e-3]``.
+        refactor_every: Pivots between recomputations of the dictionary from its basis (>= 1).
+        max_vertices: Give up (raise) when a polytope has more bases than this (>= 1).
+        parallel: Enumerate the two polytopes in two threads (the kernels release the GIL), for
+            games with at least 64 cells. Pays off only where two cores are really free.
+        time_limit: Seconds allowed (None: no limit). The search stops between chunks of a few
+            milliseconds and the result lists what was found, with ``complete=False``.
+        on_progress: Called with the numbers of bases of ``P`` and ``Q`` found so far, after
+            every chunk (chunks last about 20 ms when given).
+
+    Returns:
+        The equilibria, their extreme strategies and the maximal Nash subsets.
+
+    Raises:
+        InvalidArgumentError: An option is out of range.
+        UnsupportedGame: Not a two-player game; a polytope has more than ``max_vertices`` bases;
+            or a vertex cannot be solved accurately in float64.
+    """
+    tol = check_tolerance("tol", tol)
+    refactor_every = check_int("refactor_every", refactor_every, minimum=1)
+    max_vertices = check_int("max_vertices", max_vertices, minimum=1)
+    parallel = check_bool("parallel", parallel)
+    limit = check_time_limit(time_limit)
+    started = time.perf_counter()
+    deadline = None if limit is None else started + limit
+    search_deadline = None if limit is None else started + 0.85 * limit
+    a, b = normalized_matrices(game)
+    m, n = a.shape
+    walks = [_Walk(c, lab, tol, refactor_every, max_vertices, _FIRST_CAPACITY) for c, lab in polytopes(a, b)]
+    _walk_polytopes(walks, search_deadline, parallel and m * n >= _PARALLEL_MIN_CELLS, on_progress)
+    complete = True
+    for player, walk in enumerate(walks):
+        if walk.status == OVERFLOW:
+            raise UnsupportedGame(
+                f"the best-response polytope of player {player} has more than {max_vertices} bases; "
+                "raise max_vertices or use solvers.lemke_howson for one equilibrium"
+            )
+        if walk.status == UNBOUNDED:
+            raise UnsupportedGame(
+                f"vertex enumeration hit an unbounded ratio test on player {player}'s polytope "
+                "(numerical trouble: payoffs too close to degenerate for float64)"
+            )
+        complete &= walk.status >= 0
+    degenerate = walks[0].degenerate or walks[1].degenerate
+    found = [_distinct_vertices(walk) for walk in walks]
+    log.debug(
+        "vertex enumeration: %d vertices (%d bases) of P, %d (%d) of Q%s",
+        found[0][0].shape[0], walks[0].count, found[1][0].shape[0], walks[1].count,
+        ", degenerate" if degenerate else "",
+    )  # fmt: skip
+    pairs, matched_all = _pairs(found, m + n, degenerate, deadline)
+    complete &= matched_all
+    solved = [
+        _strategies_of(k, a, b, *found[k], np.unique(pairs[:, k]), deadline) for k in range(2)
+    ]  # vertex -> (sort key, read-only strategy)
+    listed = [(u, v) for u, v in pairs.tolist() if u in solved[0] and v in solved[1]]
+    complete &= len(listed) == pairs.shape[0]  # the deadline may have stopped the solving
+    orders: list[dict[int, int]] = []  # per player: vertex -> index among sorted extreme strategies
+    for k in range(2):
+        keyed = solved[k]
+        used = sorted({pair[k] for pair in listed}, key=lambda v: keyed[v][0])
+        orders.append({v: i for i, v in enumerate(used)})
+    strategies = tuple(
+        _readonly(np.array([solved[k][v][1] for v in orders[k]]).reshape(len(orders[k]), (m, n)[k]))
+        for k in range(2)
+    )
+    keys = [[solved[k][v][0] for v in orders[k]] for k in range(2)]
+    indexed = [(orders[0][u], orders[1][v]) for u, v in listed]
+    indexed.sort(key=lambda e: _profile_key(keys[0][e[0]], keys[1][e[1]]))
+    profiles = tuple(MixedProfile((strategies[0][i], strategies[1][j])) for i, j in indexed)
+    subsets, listed_all = maximal_nash_subsets(indexed, deadline)
+    complete &= listed_all
+    if not complete:
+        log.info("vertex enumeration stopped by the time limit of %g s", limit)
+    return ExtremeEquilibria(
+        equilibria=profiles,
+        strategies=(strategies[0], strategies[1]),
+        pairs=_readonly(np.array(indexed, dtype=np.int64).reshape(-1, 2)),
+        nash_subsets=tuple(subsets),
+        complete=complete,
+        degenerate=degenerate,
+        vertices=(int(found[0][0].shape[0]), int(found[1][0].shape[0])),
+        bases=(walks[0].count, walks[1].count),
+    )
 
 
 def enumerate_equilibria(
@@ -679,80 +1355,29 @@ def enumerate_equilibria(
     max_vertices: int = 5_000_000,
     parallel: bool = False,
 ) -> list[MixedProfile]:
-    """All Nash equilibria of a nondegenerate two-player game (vertex enumeration).
+    """Every extreme Nash equilibrium of a two-player game (vertex enumeration).
 
-    Enumerates the vertices of both best-response polytopes and matches completely labeled
-    pairs (von Stengel 2002, Handbook of Game Theory ch. 45; Avis, Rosenberg,
-    Savani & von Stengel 2010). See the module docstring for the method.
+    :func:`extreme_equilibria` without a time limit, returning only the equilibria. In a
+    nondegenerate game these are all its equilibria, an odd number; in a degenerate game every
+    equilibrium is a convex combination of extreme ones (see
+    :attr:`ExtremeEquilibria.nash_subsets`).
 
     Args:
         game: A two-player :class:`~gamesolve.normal_form.TensorGame`.
-        tol: Degeneracy tolerance on the normalized polytopes (coordinates in ``[0, 1]``).
+        tol: Tie and zero tolerance on the normalized polytopes, in ``(0, 1e-3]``.
         refactor_every: Pivots between recomputations of the dictionary from its basis.
-        max_vertices: Give up (raise) when a polytope has more vertices than this.
-        parallel: Enumerate the two polytopes in two threads (the kernels release the GIL), for
-            games with at least 64 cells. Pays off only where two cores are really free.
+        max_vertices: Give up (raise) when a polytope has more bases than this.
+        parallel: Enumerate the two polytopes in two threads, for games with at least 64 cells.
 
     Returns:
-        Every equilibrium, sorted by support size, then supports, then probabilities. A
-        nondegenerate game has finitely many, an odd number.
+        Every extreme equilibrium, sorted by support size, then supports, then probabilities.
 
     Raises:
-        UnsupportedGame: Not a two-player game; the game is degenerate (the message names a
-            mixed strategy with more pure best responses than its support size); or a polytope
-            has more than ``max_vertices`` vertices.
+        InvalidArgumentError: An option is out of range.
+        UnsupportedGame: Not a two-player game; a polytope has more than ``max_vertices`` bases;
+            or a vertex cannot be solved accurately in float64.
     """
-    a, b = normalized_matrices(game)
-    m, n = a.shape
-    both = polytopes(a, b)
-    results: list[Any] = [None, None]
-
-    def run(player: int) -> None:
-        try:
-            results[player] = _vertices(*both[player], tol, refactor_every, max_vertices)
-        except BaseException as exc:  # re-raised in the calling thread
-            results[player] = exc
-
-    if parallel and m * n >= _PARALLEL_MIN_CELLS:
-        helper = threading.Thread(target=run, args=(1,), name="enumerate-Q")
-        helper.start()
-        run(0)
-        helper.join()
-    else:
-        run(0)
-        run(1)
-    found = []
-    for player in range(2):
-        if isinstance(results[player], BaseException):
-            raise results[player]
-        status, masks, bad = results[player]
-        if status == DEGENERATE:
-            raise UnsupportedGame(_degeneracy_message(player, bad, m, n))
-        if status == OVERFLOW:
-            raise UnsupportedGame(
-                f"the best-response polytope of player {player} has more than {max_vertices} vertices; "
-                "raise max_vertices or use solvers.lemke_howson for one equilibrium"
-            )
-        if status < 0:
-            raise UnsupportedGame(f"vertex enumeration failed with status {status} on player {player}")
-        found.append(masks)
-    masks_p, masks_q = found
-    log.debug("vertex enumeration: %d vertices of P, %d of Q", masks_p.shape[0], masks_q.shape[0])
-    n_words = masks_p.shape[1]
-    full = np.zeros(n_words, dtype=np.uint64)  # [W]
-    for lab in range(m + n):
-        full[lab >> 6] |= np.uint64(1) << np.uint64(lab & 63)
-    table = np.empty((_table_rows(masks_q.shape[0]), n_words + 1), dtype=np.uint64)
-    pairs = np.empty((min(masks_p.shape[0], masks_q.shape[0]), 2), dtype=np.int64)  # [cap, 2]
-    count = int(match_kernel(masks_p, masks_q, full, table, pairs))
-    out = []
-    for i, j in pairs[:count]:
-        labels_at_p = set(_labels_of(masks_p[i], m + n))
-        labels_at_q = set(_labels_of(masks_q[j], m + n))
-        rows_x = np.array([r for r in range(m) if r not in labels_at_p], dtype=np.int64)
-        tight_cols = np.array([lab - m for lab in sorted(labels_at_p) if lab >= m], dtype=np.int64)
-        cols_y = np.array([c for c in range(n) if m + c not in labels_at_q], dtype=np.int64)
-        tight_rows = np.array([lab for lab in sorted(labels_at_q) if lab < m], dtype=np.int64)
-        out.append(profile_from_supports(game, a, b, rows_x, tight_cols, cols_y, tight_rows))
-    out.sort(key=sort_key)
-    return out
+    found = extreme_equilibria(
+        game, tol=tol, refactor_every=refactor_every, max_vertices=max_vertices, parallel=parallel
+    )
+    return list(found.equilibria)

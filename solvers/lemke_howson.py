@@ -25,6 +25,13 @@ small (default ``1e-12``): on long paths of nondegenerate games a loose toleranc
 near-ties as ties and leaves the path. After the last pivot the equilibrium is re-solved from the
 payoffs on its supports, so rounding along the path does not reach the result.
 
+Time limits. The kernel is resumable: its whole state lives in arrays
+(:func:`lemke_howson_state`), and :func:`lemke_howson` runs it in chunks of a few milliseconds,
+checking the time limit (and letting Ctrl-C through) between chunks. A path cut short by the
+time limit has no equilibrium to offer, so :func:`lemke_howson` raises
+:class:`~solvers.enumeration.TimeLimitError`; :func:`all_labels` returns the equilibria of the
+paths that ended in time and raises only when none did.
+
 >>> import gamesolve
 >>> from solvers.lemke_howson import lemke_howson
 >>> game = gamesolve.bimatrix([[3, 3], [2, 5], [0, 6]], [[3, 2], [2, 6], [3, 1]])
@@ -35,6 +42,9 @@ payoffs on its supports, so rounding along the path does not reach the result.
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Callable
+from typing import Any
 
 import numba
 import numpy as np
@@ -42,8 +52,13 @@ from numpy.typing import NDArray
 
 from gamesolve.errors import GamesolveError
 from gamesolve.normal_form import MixedProfile, TensorGame
+from gamesolve.validation import check_int, check_real
 from solvers.enumeration import (
+    _CHUNK_SECONDS,
     _EPS_COLUMN,
+    TimeLimitError,
+    check_time_limit,
+    check_tolerance,
     normalized_matrices,
     profile_from_supports,
     sort_key,
@@ -52,10 +67,15 @@ from solvers.enumeration import (
 __all__ = [
     "LemkeHowsonError",
     "PivotLimitError",
+    "TimeLimitError",
     "all_labels",
+    "all_labels_within",
     "lemke_howson",
+    "lemke_howson_basics",
     "lemke_howson_kernel",
     "lemke_howson_numpy",
+    "lemke_howson_resume",
+    "lemke_howson_state",
 ]
 
 log = logging.getLogger(__name__)
@@ -64,6 +84,9 @@ log = logging.getLogger(__name__)
 DONE = 0
 PIVOT_LIMIT = 1
 UNBOUNDED = 2
+PAUSED = 3
+
+_FIRST_BUDGET = 1 << 12  # pivots of the first chunk; later chunks aim at _CHUNK_SECONDS
 
 
 class LemkeHowsonError(GamesolveError, RuntimeError):
@@ -370,56 +393,96 @@ def _small_pivot(
     return leaving
 
 
+def lemke_howson_state(
+    m: int, n: int
+) -> tuple[NDArray[np.int64], NDArray[np.float64], NDArray[np.float64], NDArray[np.int64]]:
+    """Zeroed state arrays of :func:`lemke_howson_resume` for an ``m x n`` game.
+
+    Returns:
+        ``(ints [2, 4, m + n], reals [2, 3, m + n], kinv [2, S, S], scalars [8])`` with
+        ``S = min(m, n)``: per polytope (P, then Q) the basic z-variables, tight constraints
+        and both position maps; the basic values, slack values and a scratch column; the
+        basis inverse; and the path's label, side, pivot counts and support sizes.
+    """
+    size = max(1, min(m, n))
+    return (
+        np.zeros((2, 4, m + n), dtype=np.int64),
+        np.zeros((2, 3, m + n), dtype=np.float64),
+        np.zeros((2, size, size), dtype=np.float64),
+        np.zeros(8, dtype=np.int64),
+    )
+
+
 @numba.njit(cache=True, nogil=True, fastmath={"contract"})
-def lemke_howson_kernel(
+def lemke_howson_resume(
     ct_p: NDArray[np.float64],  # [m, n] P's constraint matrix transposed (B, positive)
     ct_q: NDArray[np.float64],  # [n, m] Q's constraint matrix transposed (A^T, positive)
     initial_label: int,  # the missing label, 0 .. m + n - 1
-    max_pivots: int,
+    budget: int,  # pivots allowed in this call
     tol: float,  # ratio-test tie tolerance on the normalized polytopes
     refactor_every: int,  # recompute K^{-1} from scratch after max(refactor_every, s) pivots
-    basic_p: NDArray[np.uint8],  # [m + n] out: 1 where P's variable is basic (x_i = i, s_j = m + j)
-    basic_q: NDArray[np.uint8],  # [n + m] out: 1 where Q's variable is basic (y_j = j, r_i = n + i)
-    info: NDArray[np.int64],  # [1] out: number of pivots
+    ints: NDArray[np.int64],  # [2, 4, m + n] state: zset, tset, zpos, tpos of P and of Q
+    reals: NDArray[np.float64],  # [2, 3, m + n] state: zval, sval, rate of P and of Q
+    kinv: NDArray[np.float64],  # [2, S, S] state: K^{-1} of P and of Q
+    scalars: NDArray[np.int64],  # [8] state: label, in P, pivots, since P, since Q, |Z_P|, |Z_Q|, started
 ) -> int:
-    """Follow the Lemke-Howson path that drops ``initial_label``.
+    """Follow the Lemke-Howson path that drops ``initial_label`` for up to ``budget`` pivots.
+
+    Call with zeroed state (:func:`lemke_howson_state`) to start; after ``PAUSED`` the state
+    arrays hold the path so far and the next call goes on from there.
 
     Returns:
-        ``DONE``, ``PIVOT_LIMIT`` or ``UNBOUNDED`` (a column without a positive entry, which
-        positive constraint matrices rule out except through rounding).
+        ``DONE``, ``PAUSED`` (``budget`` pivots made) or ``UNBOUNDED`` (a column without a
+        positive entry, which positive constraint matrices rule out except through rounding).
     """
     m, n = ct_p.shape
     cap = min(m, n)
     # P: d = m, k = n; Q: d = n, k = m
-    zset_p = np.empty(cap, np.int64)
-    tset_p = np.empty(cap, np.int64)
-    zpos_p = np.full(m, -1, np.int64)
-    tpos_p = np.full(n, -1, np.int64)
-    size_p = np.zeros(1, np.int64)
-    kinv_p = np.empty((cap, cap))
-    zval_p = np.empty(cap)
-    sval_p = np.ones(n)
-    rate_p = np.empty(n)
-    zset_q = np.empty(cap, np.int64)
-    tset_q = np.empty(cap, np.int64)
-    zpos_q = np.full(n, -1, np.int64)
-    tpos_q = np.full(m, -1, np.int64)
-    size_q = np.zeros(1, np.int64)
-    kinv_q = np.empty((cap, cap))
-    zval_q = np.empty(cap)
-    sval_q = np.ones(m)
-    rate_q = np.empty(m)
+    zset_p = ints[0, 0, :cap]
+    tset_p = ints[0, 1, :cap]
+    zpos_p = ints[0, 2, :m]
+    tpos_p = ints[0, 3, :n]
+    zval_p = reals[0, 0, :cap]
+    sval_p = reals[0, 1, :n]
+    rate_p = reals[0, 2, :n]
+    zset_q = ints[1, 0, :cap]
+    tset_q = ints[1, 1, :cap]
+    zpos_q = ints[1, 2, :n]
+    tpos_q = ints[1, 3, :m]
+    zval_q = reals[1, 0, :cap]
+    sval_q = reals[1, 1, :m]
+    rate_q = reals[1, 2, :m]
+    kinv_p = kinv[0]
+    kinv_q = kinv[1]
+    size_p = scalars[5:6]
+    size_q = scalars[6:7]
+    if scalars[7] == 0:
+        zpos_p[:] = -1
+        tpos_p[:] = -1
+        sval_p[:] = 1.0
+        zpos_q[:] = -1
+        tpos_q[:] = -1
+        sval_q[:] = 1.0
+        scalars[0] = initial_label
+        scalars[1] = 1 if initial_label < m else 0
+        scalars[2] = 0
+        scalars[3] = 0
+        scalars[4] = 0
+        size_p[0] = 0
+        size_q[0] = 0
+        scalars[7] = 1
     u = np.empty(cap)
     v = np.empty(cap)
     work = np.empty((cap, 2 * cap))
     ties = np.empty(cap + max(m, n), np.int64)
-    label = initial_label
-    in_p = label < m
-    pivots = 0
-    status = PIVOT_LIMIT
-    since_p = 0
-    since_q = 0
-    while pivots < max_pivots:
+    label = scalars[0]
+    in_p = scalars[1] == 1
+    pivots = scalars[2]
+    since_p = scalars[3]
+    since_q = scalars[4]
+    status = PAUSED
+    made = 0
+    while made < budget:
         if in_p:  # P's variable of label l has id l
             leaving = _small_pivot(
                 ct_p, label, tol, zset_p, tset_p, zpos_p, tpos_p, size_p,
@@ -446,12 +509,33 @@ def lemke_howson_kernel(
             status = UNBOUNDED
             break
         pivots += 1
+        made += 1
         label = new_label
         if label == initial_label:
             status = DONE
             break
         in_p = not in_p
-    info[0] = pivots
+    scalars[0] = label
+    scalars[1] = 1 if in_p else 0
+    scalars[2] = pivots
+    scalars[3] = since_p
+    scalars[4] = since_q
+    return status
+
+
+@numba.njit(cache=True, nogil=True)
+def lemke_howson_basics(
+    ints: NDArray[np.int64],  # [2, 4, m + n] state of lemke_howson_resume
+    m: int,
+    n: int,
+    basic_p: NDArray[np.uint8],  # [m + n] out: 1 where P's variable is basic (x_i = i, s_j = m + j)
+    basic_q: NDArray[np.uint8],  # [n + m] out: 1 where Q's variable is basic (y_j = j, r_i = n + i)
+) -> None:
+    """The basic variables of both polytopes at the current point of a path."""
+    zpos_p = ints[0, 2, :m]
+    tpos_p = ints[0, 3, :n]
+    zpos_q = ints[1, 2, :n]
+    tpos_q = ints[1, 3, :m]
     basic_p[:] = 0
     basic_q[:] = 0
     for i in range(m):
@@ -465,6 +549,38 @@ def lemke_howson_kernel(
     for i in range(m):
         if tpos_q[i] < 0:
             basic_q[n + i] = 1
+
+
+@numba.njit(cache=True, nogil=True)
+def lemke_howson_kernel(
+    ct_p: NDArray[np.float64],  # [m, n] P's constraint matrix transposed (B, positive)
+    ct_q: NDArray[np.float64],  # [n, m] Q's constraint matrix transposed (A^T, positive)
+    initial_label: int,  # the missing label, 0 .. m + n - 1
+    max_pivots: int,
+    tol: float,  # ratio-test tie tolerance on the normalized polytopes
+    refactor_every: int,  # recompute K^{-1} from scratch after max(refactor_every, s) pivots
+    basic_p: NDArray[np.uint8],  # [m + n] out: 1 where P's variable is basic (x_i = i, s_j = m + j)
+    basic_q: NDArray[np.uint8],  # [n + m] out: 1 where Q's variable is basic (y_j = j, r_i = n + i)
+    info: NDArray[np.int64],  # [1] out: number of pivots
+) -> int:
+    """Follow the Lemke-Howson path that drops ``initial_label`` in one call.
+
+    Returns:
+        ``DONE``, ``PIVOT_LIMIT`` or ``UNBOUNDED`` (see :func:`lemke_howson_resume`).
+    """
+    m, n = ct_p.shape
+    size = max(1, min(m, n))
+    ints = np.zeros((2, 4, m + n), dtype=np.int64)
+    reals = np.zeros((2, 3, m + n), dtype=np.float64)
+    kinv = np.zeros((2, size, size), dtype=np.float64)
+    scalars = np.zeros(8, dtype=np.int64)
+    status = lemke_howson_resume(
+        ct_p, ct_q, initial_label, max_pivots, tol, refactor_every, ints, reals, kinv, scalars
+    )
+    if status == PAUSED:
+        status = PIVOT_LIMIT
+    info[0] = scalars[2]
+    lemke_howson_basics(ints, m, n, basic_p, basic_q)
     return status
 
 
@@ -555,6 +671,14 @@ def _profile(
     return profile_from_supports(game, a, b, rows_x, tight_cols, cols_y, tight_rows)
 
 
+def _check_options(max_pivots: Any, tol: Any, refactor_every: Any) -> tuple[int, float, int]:
+    return (
+        check_int("max_pivots", max_pivots, minimum=1),
+        check_tolerance("tol", tol),
+        check_int("refactor_every", refactor_every, minimum=1),
+    )
+
+
 def lemke_howson(
     game: TensorGame,
     initial_label: int = 0,
@@ -563,6 +687,8 @@ def lemke_howson(
     tol: float = 1e-12,
     refactor_every: int = 16,
     check: float | None = 1e-7,
+    time_limit: float | None = None,
+    on_progress: Callable[[int], None] | None = None,
 ) -> MixedProfile:
     """One Nash equilibrium of a two-player game by Lemke-Howson with lexicographic pivoting.
 
@@ -572,56 +698,85 @@ def lemke_howson(
     equilibrium, also in degenerate games thanks to the lexicographic rule; different labels may
     reach different equilibria, and some equilibria may be reachable from no label.
 
+    The kernel pivots in chunks of a few milliseconds; between chunks the time limit is checked
+    and ``on_progress`` is called, and Ctrl-C is honoured.
+
     Args:
         game: A two-player :class:`~gamesolve.normal_form.TensorGame`.
-        initial_label: The label dropped first, ``0 <= initial_label < m + n``.
-        max_pivots: Stop with :class:`PivotLimitError` after this many pivots (paths can be
-            exponentially long, Savani & von Stengel 2006).
-        tol: Ratio-test tie tolerance on the normalized polytopes (coordinates in ``[0, 1]``).
+        initial_label: The label dropped first, an integer with ``0 <= initial_label < m + n``.
+        max_pivots: Stop with :class:`PivotLimitError` after this many pivots (>= 1; paths can
+            be exponentially long, Savani & von Stengel 2006).
+        tol: Ratio-test tie tolerance on the normalized polytopes (coordinates in ``[0, 1]``),
+            in ``(0, 1e-3]``.
         refactor_every: Recompute the basis inverse from scratch after ``max(refactor_every, s)``
-            pivots, ``s`` the current support size (the recomputation costs ``O(s^3)``).
+            pivots, ``s`` the current support size (the recomputation costs ``O(s^3)``; >= 1).
         check: Raise :class:`LemkeHowsonError` if the result's NashConv, with each player's
-            payoffs scaled to ``[1, 2]``, exceeds this (``None`` skips the check).
+            payoffs scaled to ``[1, 2]``, exceeds this (positive; ``None`` skips the check).
+        time_limit: Seconds allowed (positive; ``None`` or ``inf``: no limit).
+        on_progress: Called with the number of pivots so far after every chunk.
 
     Returns:
         The equilibrium, re-solved from the payoffs on its supports.
 
     Raises:
         UnsupportedGame: Not a two-player game.
-        ValueError: ``initial_label`` out of range, or ``max_pivots`` < 1.
+        InvalidArgumentError: An option is out of range (the message names it).
         PivotLimitError: More than ``max_pivots`` pivots.
+        TimeLimitError: The time limit ran out before the path ended (the message gives the
+            pivots made).
         LemkeHowsonError: Numerical failure (an unbounded ratio test, or a result that fails the
             NashConv check).
     """
+    max_pivots, tol, refactor_every = _check_options(max_pivots, tol, refactor_every)
+    if check is not None:
+        check = check_real("check", check, minimum=0.0, min_inclusive=False)
+    limit = check_time_limit(time_limit)
     a, b = normalized_matrices(game)
     m, n = a.shape
-    if not 0 <= int(initial_label) < m + n:
-        raise ValueError(f"initial_label must be in [0, {m + n}) for a {m}x{n} game, got {initial_label!r}")
-    if max_pivots < 1:
-        raise ValueError(f"max_pivots must be at least 1, got {max_pivots!r}")
+    label = check_int("initial_label", initial_label, minimum=0, maximum=m + n - 1)
+    started = time.perf_counter()
     ct_p = np.ascontiguousarray(b)  # [m, n] = C_P^T
     ct_q = np.ascontiguousarray(a.T)  # [n, m] = C_Q^T
-    basic_p = np.empty(m + n, dtype=np.uint8)  # [m + n]
-    basic_q = np.empty(n + m, dtype=np.uint8)  # [n + m]
-    info = np.zeros(1, dtype=np.int64)
-    status = int(
-        lemke_howson_kernel(
-            ct_p, ct_q, int(initial_label), int(max_pivots), float(tol), int(refactor_every),
-            basic_p, basic_q, info,
+    ints, reals, kinv, scalars = lemke_howson_state(m, n)
+    budget = _FIRST_BUDGET
+    status = PAUSED
+    while status == PAUSED:
+        left = max_pivots - int(scalars[2])
+        if left <= 0:
+            status = PIVOT_LIMIT
+            break
+        if limit is not None and time.perf_counter() - started >= limit:
+            raise TimeLimitError(
+                f"Lemke-Howson from label {label} reached the time limit of {limit:g} s after "
+                f"{int(scalars[2])} pivots on a {m}x{n} game without an equilibrium (found 0)"
+            )
+        chunk_start = time.perf_counter()
+        step = min(budget, left)
+        status = int(
+            lemke_howson_resume(
+                ct_p, ct_q, label, step, float(tol), refactor_every, ints, reals, kinv, scalars
+            )
         )
-    )  # fmt: skip
+        spent = max(time.perf_counter() - chunk_start, 1e-6)
+        budget = int(min(max(budget * min(_CHUNK_SECONDS / spent, 4.0), 16), 1 << 40))
+        if on_progress is not None:
+            on_progress(int(scalars[2]))
+    pivots = int(scalars[2])
     if status == PIVOT_LIMIT:
         raise PivotLimitError(
-            f"Lemke-Howson from label {initial_label} did not finish within {max_pivots} pivots on a "
+            f"Lemke-Howson from label {label} did not finish within {max_pivots} pivots on a "
             f"{m}x{n} game; raise max_pivots, try another initial_label, or (small games) use "
             "solvers.enumeration.enumerate_equilibria"
         )
     if status != DONE:
         raise LemkeHowsonError(
-            f"Lemke-Howson from label {initial_label} hit an unbounded ratio test after {info[0]} pivots "
+            f"Lemke-Howson from label {label} hit an unbounded ratio test after {pivots} pivots "
             "(numerical trouble: payoffs too close to degenerate for float64)"
         )
-    log.debug("Lemke-Howson from label %d: %d pivots", initial_label, int(info[0]))
+    log.debug("Lemke-Howson from label %d: %d pivots", label, pivots)
+    basic_p = np.empty(m + n, dtype=np.uint8)  # [m + n]
+    basic_q = np.empty(n + m, dtype=np.uint8)  # [n + m]
+    lemke_howson_basics(ints, m, n, basic_p, basic_q)
     profile = _profile(game, a, b, basic_p, basic_q)
     if check is not None:
         # the regrets on the normalized matrices (payoffs mapped into [1, 2] per player)
@@ -631,7 +786,7 @@ def lemke_howson(
         conv = float(ay.max() - x @ ay + xb.max() - xb @ y)
         if conv > check:
             raise LemkeHowsonError(
-                f"Lemke-Howson from label {initial_label} ended at a profile with NashConv {conv:.3g} "
+                f"Lemke-Howson from label {label} ended at a profile with NashConv {conv:.3g} "
                 "(payoffs scaled to [1, 2]); the game is too close to degenerate for float64"
             )
     return profile
@@ -643,6 +798,9 @@ def all_labels(
     max_pivots: int = 10_000_000,
     tol: float = 1e-12,
     atol: float = 1e-6,
+    refactor_every: int = 16,
+    time_limit: float | None = None,
+    on_progress: Callable[[int], None] | None = None,
 ) -> list[MixedProfile]:
     """The distinct equilibria that Lemke-Howson reaches from each of the ``m + n`` labels.
 
@@ -650,18 +808,79 @@ def all_labels(
         game: A two-player game.
         max_pivots: Per run, as in :func:`lemke_howson`.
         tol: Ratio-test tolerance, as in :func:`lemke_howson`.
-        atol: Two results within this (max absolute difference) are the same equilibrium.
+        atol: Two results within this (max absolute difference) are the same equilibrium
+            (positive).
+        refactor_every: As in :func:`lemke_howson`.
+        time_limit: Seconds allowed for all the runs together (``None``: no limit). When it
+            runs out the equilibria found so far are returned; use :func:`all_labels_within` to
+            learn whether every label was tried.
+        on_progress: Called with the number of labels done after each run.
 
     Returns:
         Distinct equilibria in the deterministic order of
         :func:`solvers.enumeration.enumerate_equilibria` (by support size, supports,
         probabilities).
+
+    Raises:
+        TimeLimitError: The time limit ran out before any path ended.
     """
+    found, _ = all_labels_within(
+        game,
+        max_pivots=max_pivots,
+        tol=tol,
+        atol=atol,
+        refactor_every=refactor_every,
+        time_limit=time_limit,
+        on_progress=on_progress,
+    )
+    return found
+
+
+def all_labels_within(
+    game: TensorGame,
+    *,
+    max_pivots: int = 10_000_000,
+    tol: float = 1e-12,
+    atol: float = 1e-6,
+    refactor_every: int = 16,
+    time_limit: float | None = None,
+    on_progress: Callable[[int], None] | None = None,
+) -> tuple[list[MixedProfile], int]:
+    """:func:`all_labels`, also returning how many labels were followed to the end.
+
+    Returns:
+        ``(equilibria, labels_done)``; ``labels_done < m + n`` when the time limit stopped the
+        runs (the equilibria found are exact).
+
+    Raises:
+        TimeLimitError: The time limit ran out before any path ended.
+    """
+    max_pivots, tol, refactor_every = _check_options(max_pivots, tol, refactor_every)
+    atol = check_real("atol", atol, minimum=0.0, min_inclusive=False)
+    limit = check_time_limit(time_limit)
     m, n = normalized_matrices(game)[0].shape  # raises UnsupportedGame unless two players
+    started = time.perf_counter()
     found: list[MixedProfile] = []
+    done = 0
     for label in range(m + n):
-        eq = lemke_howson(game, label, max_pivots=max_pivots, tol=tol)
+        left = None if limit is None else limit - (time.perf_counter() - started)
+        if left is not None and left <= 0:
+            break
+        try:
+            eq = lemke_howson(
+                game, label, max_pivots=max_pivots, tol=tol, refactor_every=refactor_every, time_limit=left
+            )
+        except TimeLimitError:
+            break
+        done += 1
+        if on_progress is not None:
+            on_progress(done)
         if not any(all(np.max(np.abs(u - v)) <= atol for u, v in zip(eq, old, strict=True)) for old in found):
             found.append(eq)
+    if not found:
+        raise TimeLimitError(
+            f"Lemke-Howson reached the time limit of {limit:g} s on a {m}x{n} game before any path "
+            "ended (found 0 equilibria)"
+        )
     found.sort(key=sort_key)
-    return found
+    return found, done

@@ -14,7 +14,6 @@ import pytest
 import gamesolve
 from gamesolve.certify import certify
 from solvers.enumeration import (
-    DEGENERATE,
     _table_rows,
     _vertices,
     enumerate_equilibria,
@@ -130,7 +129,7 @@ def test_enumeration_vertex_limit_is_reported():
 
 
 # --------------------------------------------------------------------------------------------
-# Degeneracy is detected and reported, never solved on a guess
+# Degenerate games (vertex enumeration of them: tests/contracts/test_enumeration_degenerate.py)
 # --------------------------------------------------------------------------------------------
 
 DEGENERATE_GAMES = {
@@ -140,34 +139,6 @@ DEGENERATE_GAMES = {
     # the same tie on the other side: row player indifferent against column 0
     "column_side": ([[2, 0], [2, 1]], [[1, 0], [0, 1]]),
 }
-
-
-@pytest.mark.parametrize("name", sorted(DEGENERATE_GAMES))
-def test_degenerate_games_are_reported(name):
-    a, b = DEGENERATE_GAMES[name]
-    game = gamesolve.bimatrix(a, b)
-    with pytest.raises(gamesolve.UnsupportedGame, match="degenerate") as info:
-        enumerate_equilibria(game)
-    assert "pure best responses" in str(info.value)
-    # the brute-force twin agrees that some polytope is degenerate
-    statuses = [polytope_vertices_numpy(c, lab, 1e-9)[0] for c, lab in polytopes(*normalized_matrices(game))]
-    assert DEGENERATE in statuses
-
-
-def test_degeneracy_message_names_the_strategy_and_its_best_responses():
-    a, b = DEGENERATE_GAMES["pure_two_best_responses"]
-    with pytest.raises(gamesolve.UnsupportedGame) as info:
-        enumerate_equilibria(gamesolve.bimatrix(a, b))
-    assert "player 0 with support [0]" in str(info.value)
-    assert "[0, 1] of player 1" in str(info.value)
-
-
-def test_near_degenerate_payoffs_are_reported_not_guessed():
-    a, b = DEGENERATE_GAMES["pure_two_best_responses"]
-    b = np.array(b, dtype=float)
-    b[0, 1] += 1e-12  # within tolerance of a tie
-    with pytest.raises(gamesolve.UnsupportedGame, match="degenerate"):
-        enumerate_equilibria(gamesolve.bimatrix(a, b))
 
 
 @pytest.mark.parametrize("name", sorted(DEGENERATE_GAMES))
