@@ -362,8 +362,13 @@ def _parameter_hint(name: str) -> str:
         _, params = parse_game_string(name)
     except GameNotFoundError:
         return ""
-    shown = ", ".join(f"{k}={v}" for k, v in params.items())
+    shown = ", ".join(f"{k}={v if len(v) <= 30 else v[:20] + '...'}" for k, v in params.items())
     return f"; check its parameters {shown}" if shown else ""
+
+
+def _shown(name: str) -> str:
+    """``repr(name)``, shortened so that a message stays one readable line."""
+    return repr(name) if len(name) <= 100 else f"{name[:60]!r}...({len(name):,} characters)"
 
 
 def _probe(game: Any, name: str) -> None:
@@ -380,7 +385,7 @@ def _probe(game: Any, name: str) -> None:
     hint = _parameter_hint(name)
     if int(game.num_distinct_actions()) < 1 or int(game.max_game_length()) < 1:
         raise GameNotFoundError(
-            f"OpenSpiel game {name!r} has no actions or no moves with these parameters{hint}"
+            f"OpenSpiel game {_shown(name)} has no actions or no moves with these parameters{hint}"
         )
     rng = np.random.default_rng(0)
     try:
@@ -394,19 +399,21 @@ def _probe(game: Any, name: str) -> None:
                 elif state.is_simultaneous_node():
                     joint = [list(state.legal_actions(p)) for p in range(game.num_players())]
                     if any(not acts for acts in joint):
-                        raise GameNotFoundError(f"OpenSpiel game {name!r} offers a player no action{hint}")
+                        raise GameNotFoundError(
+                            f"OpenSpiel game {_shown(name)} offers a player no action{hint}"
+                        )
                     state.apply_actions([int(acts[int(rng.integers(len(acts)))]) for acts in joint])
                     continue
                 else:
                     choices = state.legal_actions()
                 if not choices:
                     raise GameNotFoundError(
-                        f"OpenSpiel game {name!r} reaches a history that is not terminal but offers no "
+                        f"OpenSpiel game {_shown(name)} reaches a history that is not terminal but offers no "
                         f"action{hint}"
                     )
                 state.apply_action(int(choices[int(rng.integers(len(choices)))]))
     except (pyspiel.SpielError, RuntimeError, ValueError, IndexError, OverflowError, MemoryError) as exc:
-        raise GameNotFoundError(f"OpenSpiel cannot play {name!r}: {_first_line(exc)}{hint}") from None
+        raise GameNotFoundError(f"OpenSpiel cannot play {_shown(name)}: {_first_line(exc)}{hint}") from None
 
 
 def load(name: str) -> OpenSpielGame:
@@ -426,12 +433,12 @@ def load(name: str) -> OpenSpielGame:
     if short not in known:
         close = difflib.get_close_matches(short, known, n=3)
         hint = f"; did you mean {', '.join(close)}?" if close else "; run 'gamesolve games' for the list"
-        raise GameNotFoundError(f"unknown game {name!r}{hint}")
+        raise GameNotFoundError(f"unknown game {_shown(name)}{hint}")
     try:
         with _quiet_stderr():
             game = pyspiel.load_game(name)
     except Exception as exc:  # pyspiel raises plain RuntimeError/SpielError
-        raise GameNotFoundError(f"OpenSpiel cannot load {name!r}: {_first_line(exc)}") from exc
+        raise GameNotFoundError(f"OpenSpiel cannot load {_shown(name)}: {_first_line(exc)}") from exc
     _probe(game, name)
     if game.get_type().dynamics == pyspiel.GameType.Dynamics.SIMULTANEOUS:
         log.info("converting simultaneous-move game %s to turn-based form", name)

@@ -103,6 +103,18 @@ _NATIVE: dict[str, GameEntry] = {
 _GAME_STRING = re.compile(r"^\s*([A-Za-z_][\w\-]*)\s*(?:\((.*)\))?\s*$", re.DOTALL)
 
 
+def _shown(text: str, limit: int = 100) -> str:
+    """``repr(text)``, shortened so that a message stays one readable line."""
+    if len(text) <= limit:
+        return repr(text)
+    return f"{text[: limit * 2 // 3]!r}...({len(text):,} characters)"
+
+
+def _short(value: str) -> str:
+    """A parameter value for a message: itself, or its start when it is long."""
+    return value if len(value) <= 30 else f"{value[:20]}..."
+
+
 def _split_parameters(body: str, text: str) -> list[str]:
     """Split ``body`` at the commas outside parentheses (values may be nested game strings)."""
     parts: list[str] = []
@@ -114,12 +126,12 @@ def _split_parameters(body: str, text: str) -> list[str]:
         elif char == ")":
             depth -= 1
             if depth < 0:
-                raise GameNotFoundError(f"unbalanced ')' in game string {text!r}")
+                raise GameNotFoundError(f"unbalanced ')' in game string {_shown(text)}")
         elif char == "," and depth == 0:
             parts.append(body[start:i])
             start = i + 1
     if depth != 0:
-        raise GameNotFoundError(f"unbalanced '(' in game string {text!r}")
+        raise GameNotFoundError(f"unbalanced '(' in game string {_shown(text)}")
     parts.append(body[start:])
     return parts
 
@@ -138,7 +150,7 @@ def parse_game_string(text: str) -> tuple[str, dict[str, str]]:
         raise GameNotFoundError(f"game must be a game string, got {type(text).__name__}")
     match = _GAME_STRING.match(text)
     if not match:
-        raise GameNotFoundError(f"cannot parse game string {text!r}; expected name or name(k=v,...)")
+        raise GameNotFoundError(f"cannot parse game string {_shown(text)}; expected name or name(k=v,...)")
     name, body = match.group(1), match.group(2)
     params: dict[str, str] = {}
     if body and body.strip():
@@ -147,12 +159,12 @@ def parse_game_string(text: str) -> tuple[str, dict[str, str]]:
             key, value = key.strip(), value.strip()
             if not sep or not key:
                 raise GameNotFoundError(
-                    f"bad parameter {part.strip()!r} in game string {text!r}; expected k=v"
+                    f"bad parameter {_shown(part.strip(), 40)} in game string {_shown(text)}; expected k=v"
                 )
             if key in params:
                 raise GameNotFoundError(
-                    f"parameter {key!r} is given twice in game string {text!r} "
-                    f"({key}={params[key]} and {key}={value})"
+                    f"parameter {key!r} is given twice in game string {_shown(text)} "
+                    f"({key}={_short(params[key])} and {key}={_short(value)})"
                 )
             nested = _GAME_STRING.match(value)
             if nested and nested.group(2) is not None:

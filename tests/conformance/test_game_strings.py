@@ -66,6 +66,21 @@ def test_malformed_game_strings_are_refused(text: str, pattern: str) -> None:
     assert "\n" not in str(info.value)
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "kuhn(bogus=1,bogus=" + "9" * 5000 + ")",
+        "soccer(discount=" + "9" * 5000,
+        "liars_dice(dice_sides=" + "9" * 5000 + ")",
+        "kuhn_poker(players=" + "9" * 5000 + ")",
+    ],
+)
+def test_messages_stay_short_for_huge_strings(text: str) -> None:
+    with pytest.raises(GameNotFoundError) as info:
+        gamesolve.load_game(text)
+    assert "\n" not in str(info.value) and len(str(info.value)) < 300, str(info.value)[:400]
+
+
 def test_duplicates_are_refused_before_openspiel_sees_them() -> None:
     """OpenSpiel itself keeps the last value silently; the registry refuses either way."""
     with pytest.raises(GameNotFoundError, match="'players' is given twice"):
