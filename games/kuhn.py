@@ -220,7 +220,7 @@ class KuhnPoker:
         """Peak memory of :meth:`compile`, from the exact history and infoset counts."""
         n = self._num_players
         per_node = GENERIC_BYTES_PER_NODE + 4 * n
-        key_bytes = 200 + n + 2  # per infoset: the key string, its map entries and legal actions
+        key_bytes = 200 + (n + 2) + 16  # per infoset: the key string, map entries, two legal actions
         return SizeEstimate(
             self._spec.name,
             "compile",

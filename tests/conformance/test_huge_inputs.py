@@ -413,6 +413,16 @@ def test_native_counts_are_exact() -> None:
         assert (leduc.num_histories(), leduc.num_infosets()) == (compiled.num_nodes, compiled.num_infosets)
 
 
+def test_a_budget_equal_to_the_estimate_is_enough() -> None:
+    """The up-front estimate and the walk's running estimate agree: no refusal half way."""
+    for players in (3, 4):
+        game = kuhn_mod.load(players)
+        with memory_budget(game.size_estimate().nbytes):
+            assert game.compile().num_nodes == game.num_histories()
+        with memory_budget(game.size_estimate().nbytes - 1), pytest.raises(GameTooLargeError):
+            kuhn_mod.load(players).compile()
+
+
 def test_mean_field_generator_checks_the_budget_too() -> None:
     rng = np.random.default_rng(0)
     with pytest.raises(GameTooLargeError, match=r"random_mean_field_game\(states=100000,actions=4\)"):
