@@ -25,6 +25,7 @@ import json
 import math
 import os
 import stat
+import sys
 import tempfile
 import threading
 from collections.abc import Callable, Iterator, Mapping
@@ -326,5 +327,6 @@ def read_json_file(
     except ValueError as exc:  # integers past Python's digit limit, NaN / Infinity tokens
         reason = str(exc)
         if "digits" in reason:  # Python's own text advises programmers to raise the limit
-            reason = "it holds an integer with thousands of digits, far beyond any count or probability"
+            limit = sys.get_int_max_str_digits()
+            reason = f"it holds an integer with more than {limit} digits, far beyond any count or probability"
         raise InputFileError(f"{what} {shown!r} cannot be read: {reason}") from None
