@@ -338,8 +338,13 @@ def correlated_equilibrium(
         )
     if res is None:
         dist = np.full(n_joint, 1.0 / n_joint)
+        where = (
+            "too short to start HiGHS on"
+            if budget is not None and budget <= 0
+            else "reached before HiGHS finished"
+        )
         message = (
-            f"time limit of {limit:g} s reached before HiGHS finished the {kind.upper()} LP; "
+            f"time limit of {limit:g} s {where} the {kind.upper()} LP; "
             "returned the uniform distribution (an unfinished HiGHS solve gives no point)"
         )
         log.info("%s LP on %s: %s", kind, game.spec.name, message)
@@ -413,16 +418,17 @@ def _objective(
         exponent = binary_exponent(float(np.abs(full).max()))
         return np.ldexp(full, -exponent).ravel(), exponent
     assert weights is not None
-    # sum_i w_i u_i = 2^(ew + E) sum_i (w_i 2^-ew) (u_i 2^-e_i) 2^(e_i - E), every term in [-1, 1]
-    ew = binary_exponent(float(np.abs(weights).max()))
-    top = max(scaled.exponents)
+    # sum_i w_i u_i = 2^E sum_i (w_i 2^-f_i) (u_i 2^-e_i) 2^(f_i + e_i - E) with E = max_i (f_i + e_i):
+    # every factor is in [-1, 1], so nothing overflows and only negligible terms can underflow
+    f = [binary_exponent(float(w)) for w in weights]
+    top = max(fi + ei for fi, ei in zip(f, scaled.exponents, strict=True))
     coef = sum(
-        np.ldexp(weights[i], -ew) * np.ldexp(scaled.payoffs[i], e - top)
+        np.ldexp(weights[i], -f[i]) * np.ldexp(scaled.payoffs[i], f[i] + e - top)
         for i, e in enumerate(scaled.exponents)
     )
     coef = np.asarray(coef, dtype=np.float64).ravel()
     extra = binary_exponent(float(np.abs(coef).max()))  # at most log2(P)
-    return np.ldexp(coef, -extra), ew + top + extra
+    return np.ldexp(coef, -extra), top + extra
 
 
 def _cost_matrices(

@@ -38,14 +38,7 @@ LEGAL: dict[tuple[str, str, str], str] = {
 
 #: Options of solvers that another change of issue 12 validates (lp, sequence-lp, ce, cce,
 #: homotopy, enumerate, lemke-howson) and that still fail here; the marks come off with that change.
-OTHER_CHANGE = {
-    ("sequence-lp", "tolerance"),
-    ("homotopy", "tolerance"),
-    ("homotopy", "max_steps"),
-    ("homotopy", "first_step"),
-    ("ce", "epsilon"),
-    ("cce", "epsilon"),
-}
+OTHER_CHANGE: set[tuple[str, str]] = set()  # lp, sequence-lp, ce, cce and homotopy: validated
 
 
 def _annotation_is_numeric(annotation: Any) -> bool:
