@@ -30,6 +30,10 @@ __all__ = ["DEFAULT_MAX_NODES", "OpenSpielGame", "OpenSpielState", "load"]
 
 #: Largest tree :meth:`OpenSpielGame.compile` walks unless told otherwise (seconds to a minute, by game).
 DEFAULT_MAX_NODES = 2_000_000
+#: A game whose longest allowed history is this many times deeper than any sampled one has a tree
+#: the rollouts did not explore; its estimate is a lower bound.
+UNEXPLORED_DEPTH_FACTOR = 8
+
 #: Wall-clock seconds :meth:`OpenSpielGame.size_estimate` may spend on random rollouts.
 ESTIMATE_SECONDS = 0.25
 #: Most rollouts :meth:`OpenSpielGame.size_estimate` runs (small trees stop here, well under a second).
@@ -149,6 +153,7 @@ class OpenSpielGame:
         self._normal_form: Any = None
         self._compiled: CompiledGame | None = None
         self._lock = threading.Lock()
+        self._deepest_sample = 0  # deepest history reached by the size estimate's rollouts
         self._spec = GameSpec(
             name=name,
             kind=GameKind.EXTENSIVE_FORM,
@@ -216,7 +221,8 @@ class OpenSpielGame:
         try:
             with _quiet_stderr():
                 while done < rollouts:
-                    nodes, key_bytes = self._rollout(rng, max_steps, deadline)
+                    nodes, key_bytes, depth = self._rollout(rng, max_steps, deadline)
+                    self._deepest_sample = max(self._deepest_sample, depth)
                     total_nodes += nodes
                     total_key_bytes += key_bytes
                     done += 1
@@ -234,13 +240,15 @@ class OpenSpielGame:
         log.debug("estimated %s at %d histories, %d bytes, from %d rollouts", self._name, nodes, nbytes, done)
         return SizeEstimate(self._name, "compile", nbytes, nodes, "histories", exact=False)
 
-    def _rollout(self, rng: np.random.Generator, max_steps: int, deadline: float) -> tuple[int, int]:
-        """One uniform random path: Knuth-weighted counts of histories and of key bytes."""
+    def _rollout(self, rng: np.random.Generator, max_steps: int, deadline: float) -> tuple[int, int, int]:
+        """One uniform random path: Knuth-weighted counts of histories and of key bytes, and its depth."""
         state = self._game.new_initial_state()
         weight = 1  # number of histories at this depth, as estimated by this path (exact int)
         nodes = 1
         key_bytes = 0
+        depth = 0
         for step in range(max_steps):
+            depth = step
             if state.is_terminal():
                 break
             if state.is_chance_node():
@@ -259,7 +267,7 @@ class OpenSpielGame:
             state.apply_action(int(choices[int(rng.integers(len(choices)))]))
             if step % 64 == 63 and time.perf_counter() > deadline:
                 break
-        return nodes, key_bytes
+        return nodes, key_bytes, depth
 
     def compile(self, *, max_nodes: int | None = DEFAULT_MAX_NODES) -> CompiledGame:
         """Compile once (walking every history) and cache the result.
@@ -288,10 +296,33 @@ class OpenSpielGame:
                         f"max_nodes={max_nodes:,}; too large to compile exactly (pass a larger "
                         "max_nodes to compile() to try anyway)"
                     )
+                longest = _max_history_length(self._game)
+                unexplored = longest > max(50, UNEXPLORED_DEPTH_FACTOR * max(self._deepest_sample, 1))
+                if max_nodes is not None and unexplored and estimate.count > max_nodes // 100:
+                    # Random play never came near the longest histories OpenSpiel allows, so the
+                    # estimate only counts the shallow part of the tree (oshi_zumo's horizon).
+                    raise UnsupportedGame(
+                        f"{self._name}: random play reaches depth {self._deepest_sample} of the "
+                        f"{longest} OpenSpiel allows, so the sampled {estimate.detail} is only a lower "
+                        f"bound and the tree may be far larger than max_nodes={max_nodes:,}; too large "
+                        "to compile exactly (pass a larger max_nodes to compile() to try anyway)"
+                    )
                 pyspiel = _pyspiel()
+                # With an unexplored depth the walk itself is the only measure: give it a tenth of
+                # the node limit (seconds, not minutes) before calling the tree too large.
+                walk_limit = max_nodes if max_nodes is None or not unexplored else max_nodes // 10
                 try:
                     with _quiet_stderr():
-                        self._compiled = compile_game(self, max_nodes=max_nodes)
+                        self._compiled = compile_game(self, max_nodes=walk_limit)
+                except UnsupportedGame:
+                    if walk_limit == max_nodes:
+                        raise
+                    raise UnsupportedGame(
+                        f"{self._name}: random play reaches depth {self._deepest_sample} of the "
+                        f"{longest} OpenSpiel allows, and walking the tree passed {walk_limit:,} "
+                        f"histories; it may be far larger than max_nodes={max_nodes:,}, too large to "
+                        "compile exactly (pass a larger max_nodes to compile() to try anyway)"
+                    ) from None
                 except pyspiel.SpielError as exc:
                     raise MalformedGameError(
                         f"OpenSpiel fails while walking {self._name!r}: {_first_line(exc)}"
@@ -434,16 +465,58 @@ def load(name: str) -> OpenSpielGame:
         close = difflib.get_close_matches(short, known, n=3)
         hint = f"; did you mean {', '.join(close)}?" if close else "; run 'gamesolve games' for the list"
         raise GameNotFoundError(f"unknown game {_shown(name)}{hint}")
+    _check_integer_parameters(pyspiel, short, name)
     try:
         with _quiet_stderr():
             game = pyspiel.load_game(name)
     except Exception as exc:  # pyspiel raises plain RuntimeError/SpielError
         raise GameNotFoundError(f"OpenSpiel cannot load {_shown(name)}: {_first_line(exc)}") from exc
     _probe(game, name)
-    if game.get_type().dynamics == pyspiel.GameType.Dynamics.SIMULTANEOUS:
-        log.info("converting simultaneous-move game %s to turn-based form", name)
-        return OpenSpielGame(pyspiel.convert_to_turn_based(game), name, simultaneous=game)
-    return OpenSpielGame(game, name)
+    try:
+        if game.get_type().dynamics == pyspiel.GameType.Dynamics.SIMULTANEOUS:
+            log.info("converting simultaneous-move game %s to turn-based form", name)
+            return OpenSpielGame(pyspiel.convert_to_turn_based(game), name, simultaneous=game)
+        return OpenSpielGame(game, name)
+    except ValueError as exc:  # the spec refuses what OpenSpiel built (no players, ...)
+        raise GameNotFoundError(f"OpenSpiel game {_shown(name)} cannot be used: {exc}") from None
+
+
+#: Parameter names that count players (checked against the game's player range before loading).
+_PLAYER_PARAMETERS = frozenset({"players", "numplayers", "num_players"})
+
+
+def _check_integer_parameters(pyspiel: Any, short: str, name: str) -> None:
+    """Refuse integer parameters OpenSpiel may crash on (a segfault, not an error) before loading.
+
+    A player count outside the game's declared range, and a negative value for an integer whose
+    default is not negative (``universal_poker(numPlayers=-5)`` ends the process inside OpenSpiel).
+    """
+    from gamesolve.registry import parse_game_string
+
+    gtype = next((t for t in pyspiel.registered_games() if t.short_name == short), None)
+    if gtype is None:
+        return
+    _, params = parse_game_string(name)
+    spec = dict(gtype.parameter_specification)
+    for key, raw in params.items():
+        default = spec.get(key)
+        if isinstance(default, bool) or not isinstance(default, int):
+            continue
+        try:
+            value = int(raw)
+        except ValueError:
+            continue  # OpenSpiel reports values of the wrong type itself
+        given = raw if len(raw) <= 40 else f"{raw[:37]}..."
+        low, high = int(gtype.min_num_players), int(gtype.max_num_players)
+        if key.lower() in _PLAYER_PARAMETERS and not low <= value <= high:
+            raise GameNotFoundError(
+                f"bad parameter {key}={given} for OpenSpiel game {short!r}: it takes {low} to {high} players"
+            )
+        if default >= 0 and value < 0:
+            raise GameNotFoundError(
+                f"bad parameter {key}={given} for OpenSpiel game {short!r}: expected an integer >= 0 "
+                f"(default {default})"
+            )
 
 
 def registered_names() -> list[str]:

@@ -167,6 +167,10 @@ def test_unknown_native_parameter_lists_the_known_ones() -> None:
         ("goofspiel(num_cards=0)", "num_cards=0"),
         ("kuhn_poker(players=20)", "kuhn_poker"),
         ("leduc_poker(players=1)", "leduc_poker"),
+        # OpenSpiel ends the process on these (a segfault): refused before it sees them
+        ("universal_poker(numPlayers=-5)", "numPlayers=-5"),
+        ("goofspiel(players=-0)", "players=-0"),
+        ("goofspiel(num_cards=-3)", "num_cards=-3"),
     ],
 )
 def test_openspiel_parameter_errors_are_one_line(text: str, shown: str) -> None:
@@ -174,6 +178,11 @@ def test_openspiel_parameter_errors_are_one_line(text: str, shown: str) -> None:
         gamesolve.load_game(text)
     message = str(info.value)
     assert "\n" not in message and shown in message and text.split("(")[0] in message, message
+
+
+def test_negative_defaults_stay_legal() -> None:
+    game = gamesolve.load_game("goofspiel(num_turns=-1,num_cards=3)")  # -1: every card is played
+    assert game.spec.num_players == 2
 
 
 @pytest.mark.parametrize(

@@ -296,6 +296,19 @@ def test_openspiel_far_beyond_max_nodes_is_refused_before_walking() -> None:
     assert seconds < FAST_SECONDS
 
 
+def test_openspiel_tree_deeper_than_random_play_reaches_is_refused_up_front() -> None:
+    # oshi_zumo's horizon allows histories of 2,000 moves; random play ends within a few dozen, so
+    # sampling sees only the shallow part of a tree that exceeds any max_nodes (the walk took 65 s
+    # to find that out).
+    game = gamesolve.load_game("oshi_zumo(coins=3)")
+    exc, seconds, _ = _refusal(game.compile, UnsupportedGame)
+    assert re.search(r"random play reaches depth \d+ of the 2001 OpenSpiel allows", str(exc)), str(exc)
+    assert "lower bound" in str(exc)
+    assert seconds < FAST_SECONDS
+    short = gamesolve.load_game("oshi_zumo(coins=4,horizon=5)")  # a short horizon still compiles
+    assert short.compile().num_nodes == 31_159
+
+
 # ---------------------------------------------------------------------------------------------
 # The walk itself stops at the budget when nothing is known in advance
 # ---------------------------------------------------------------------------------------------
