@@ -10,6 +10,7 @@ import logging
 from typing import Any
 
 from gamesolve.alpharank import AlphaRankResult, alpha_rank
+from gamesolve.budget import get_memory_budget, memory_budget, set_memory_budget
 from gamesolve.certify import certify
 from gamesolve.compiled import CompiledGame, InfosetIndex, as_compiled, compile_game
 from gamesolve.errors import (
@@ -129,6 +130,7 @@ __all__ = [
     "expected_values",
     "exploitability",
     "from_pettingzoo",
+    "get_memory_budget",
     "kl_divergence",
     "lbr_exploitability_bound",
     "load_game",
@@ -136,10 +138,12 @@ __all__ = [
     "make_solver",
     "markov_game",
     "mean_field_game",
+    "memory_budget",
     "nash_conv",
     "normal_form_game",
     "preference_game",
     "rl_exploitability_bound",
+    "set_memory_budget",
     "solve",
     "to_pettingzoo",
     "tournament",

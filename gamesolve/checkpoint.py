@@ -199,18 +199,10 @@ def save_checkpoint(
 
 
 def _available_memory() -> int:
-    """Bytes of memory a checkpoint may occupy once loaded (half the machine's, at least 256 MiB)."""
-    try:
-        from gamesolve.budget import memory_budget_bytes  # type: ignore[attr-defined]
+    """Bytes a checkpoint may occupy once loaded: the memory budget (:mod:`gamesolve.budget`)."""
+    from gamesolve.budget import get_memory_budget
 
-        return int(memory_budget_bytes())
-    except (ImportError, AttributeError, TypeError, ValueError):
-        pass
-    try:
-        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (ValueError, OSError, AttributeError):
-        total = 8 << 30
-    return max(total // 2, 256 << 20)
+    return int(get_memory_budget())
 
 
 def _open_archive(path: str | os.PathLike[str]) -> tuple[str, zipfile.ZipFile]:
@@ -330,7 +322,7 @@ def load_checkpoint(path: str | os.PathLike[str]) -> tuple[dict[str, Any], dict[
         if total > limit:
             raise CheckpointError(
                 f"checkpoint {where!r} would take {total / 2**30:.2f} GiB to load, more than the "
-                f"{limit / 2**30:.2f} GiB memory budget"
+                f"{limit / 2**30:.2f} GiB memory budget (GAMESOLVE_MEMORY_BUDGET)"
             )
         arrays: dict[str, NDArray[Any]] = {}
         for info in members:

@@ -751,6 +751,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"gamesolve {gamesolve.__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
+    parser.add_argument(
+        "--memory-budget",
+        metavar="SIZE",
+        help="memory the work may use, e.g. 8G, 512M or 75%% (default: half the machine's; "
+        "also settable as GAMESOLVE_MEMORY_BUDGET); larger games are refused up front with an estimate",
+    )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("games", help="list loadable games")
@@ -911,6 +917,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(levelname)s %(name)s: %(message)s",
     )
     try:
+        if args.memory_budget is not None:
+            from gamesolve.budget import set_memory_budget
+
+            set_memory_budget(args.memory_budget)
         return int(args.func(args))
     except (GamesolveError, UserError, OSError) as exc:
         print(f"gamesolve: error: {exc}", file=sys.stderr)

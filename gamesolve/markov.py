@@ -206,13 +206,17 @@ class TabularMarkovGame:
         """Dense transition probabilities ``[S, A0, ..., A_{P-1}, S]`` (for small games).
 
         Raises:
-            MemoryError: The dense array would exceed 2**28 entries; use ``transition_matrix``.
+            GameTooLargeError: The dense array would exceed the memory budget
+                (:mod:`gamesolve.budget`); ``transition_matrix`` holds the same numbers sparsely.
         """
+        from gamesolve.budget import require_memory
+
         entries = self.num_states * self.num_joint_actions * self.num_states
-        if entries > 1 << 28:
-            raise MemoryError(
-                f"the dense transition array would have {entries:,} entries; use transition_matrix"
-            )
+        require_memory(
+            f"the dense transition array of {self.spec.name}",
+            16.0 * entries,  # the float64 array and the dense copy it is reshaped from
+            detail=f"{entries:,} entries; transition_matrix holds them sparsely",
+        )
         dense = self.transition_matrix.toarray()
         return _readonly(dense.reshape(self.num_states, *self.num_actions, self.num_states))
 
