@@ -13,7 +13,15 @@ Measured in one run, on one machine (absolute times drift between runs; ratios a
    pivots at 500x500), so ours and QuantEcon's are both capped at ``lh_max_pivots`` pivots (the
    same work along the same path); pygambit has no pivot cap and gets ``peer_timeout`` seconds.
 
-Peers run in forked child processes with a wall-clock limit (numba code compiled in the parent is
+3. Degenerate games: all extreme equilibria of seeded random ``n x n`` games with integer
+   payoffs ``0 .. 3`` (almost all degenerate) against seeded random games of the same sizes with
+   payoffs uniform in ``[0, 1)`` (nondegenerate), and against
+   ``pygambit.nash.enummixed_solve(rational=False)`` on the same degenerate instances, in this
+   process (both warm; Gambit's game objects built beforehand). Statistic for each: per game
+   the median of ``repeats`` calls, summed over the ``degenerate_games`` games of a size. The
+   extreme-equilibrium sets must coincide (Gambit's merged where it lists one twice).
+
+Peers of 1 and 2 run in forked child processes with a wall-clock limit (numba code compiled in the parent is
 inherited, so QuantEcon's compilation is excluded as ours is); building pygambit's game object is
 timed separately and excluded. Ours: median of ``repeats`` calls after a warm-up.
 
@@ -32,6 +40,7 @@ import statistics
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -39,7 +48,7 @@ import numpy as np
 import gamesolve
 from experiments._common import package_version
 from gamesolve.io import atomic_write_text
-from solvers.enumeration import enumerate_equilibria, normalized_matrices
+from solvers.enumeration import enumerate_equilibria, extreme_equilibria, normalized_matrices
 from solvers.lemke_howson import PivotLimitError, lemke_howson, lemke_howson_kernel
 
 
@@ -52,6 +61,8 @@ class Config:
     lh_sizes: tuple[int, ...] = (200, 500)
     lh_seeds: tuple[int, ...] = (0, 1, 2)
     lh_max_pivots: int = 200_000
+    degenerate_sizes: tuple[int, ...] = (4, 6, 8)
+    degenerate_games: int = 20
     repeats: int = 5
     peer_timeout: float = 120.0
     build_timeout: float = 180.0
@@ -286,6 +297,62 @@ def bench_lemke_howson(n: int, seed: int, cfg: Config) -> dict[str, Any]:
 
 
 # --------------------------------------------------------------------------------------------
+# 3. Degenerate games
+# --------------------------------------------------------------------------------------------
+
+
+def integer_game(n: int, seed: int) -> gamesolve.TensorGame:
+    """The seeded random ``n x n`` game with integer payoffs ``0 .. 3`` (nearly always degenerate)."""
+    rng = np.random.default_rng([seed, n, 3])
+    return gamesolve.bimatrix(
+        rng.integers(0, 4, (n, n)), rng.integers(0, 4, (n, n)), name=f"int{n}x{n}-{seed}"
+    )
+
+
+def bench_degenerate(n: int, cfg: Config) -> dict[str, Any]:
+    """Degenerate against nondegenerate games of one size, and against pygambit, in this process."""
+    import pygambit
+
+    seeds = range(cfg.degenerate_games)
+    degenerate = [integer_game(n, s) for s in seeds]
+    generic = [random_game(n, s) for s in seeds]
+    gambit_games = [
+        pygambit.StrategicGame.from_arrays(np.array(g.payoffs[0]), np.array(g.payoffs[1])) for g in degenerate
+    ]
+    t_deg = t_gen = t_gambit = 0.0
+    same = True
+    flagged = 0
+    equilibria = 0
+    for game, g in zip(degenerate, gambit_games, strict=True):
+        seconds, found = _median_seconds(partial(extreme_equilibria, game), cfg.repeats)
+        t_deg += seconds
+        flagged += found.degenerate
+        equilibria += len(found.equilibria)
+        seconds, res = _median_seconds(partial(pygambit.nash.enummixed_solve, g, rational=False), cfg.repeats)
+        t_gambit += seconds
+        theirs = {tuple(tuple(float(p) for _, p in eq[pl]) for pl in g.players) for eq in res.equilibria}
+        same &= _same_set(
+            [[np.asarray(s) for s in eq] for eq in found.equilibria],
+            [[np.array(s) for s in eq] for eq in theirs],
+        )
+    for game in generic:
+        seconds, _ = _median_seconds(partial(extreme_equilibria, game), cfg.repeats)
+        t_gen += seconds
+    return {
+        "n": n,
+        "games": cfg.degenerate_games,
+        "degenerate_games": flagged,
+        "extreme_equilibria": equilibria,
+        "ours_degenerate_seconds": t_deg,
+        "ours_nondegenerate_seconds": t_gen,
+        "gambit_degenerate_seconds": t_gambit,
+        "degenerate_over_nondegenerate": t_deg / t_gen,
+        "gambit_over_ours": t_gambit / t_deg,
+        "same_equilibria": same,
+    }
+
+
+# --------------------------------------------------------------------------------------------
 # Driver
 # --------------------------------------------------------------------------------------------
 
@@ -314,6 +381,7 @@ def main(cfg: Config) -> dict[str, Any]:
     _warm_up()
     enum_rows = [bench_enumeration(n, s, cfg) for n in cfg.enum_sizes for s in cfg.enum_seeds]
     lh_rows = [bench_lemke_howson(n, s, cfg) for n in cfg.lh_sizes for s in cfg.lh_seeds]
+    degenerate_rows = [bench_degenerate(n, cfg) for n in cfg.degenerate_sizes]
     result = {
         "config": asdict(cfg),
         "machine": {
@@ -325,6 +393,7 @@ def main(cfg: Config) -> dict[str, Any]:
         "versions": {d: package_version(d) for d in ("numba", "numpy", "pygambit", "quantecon")},
         "enumeration": enum_rows,
         "lemke_howson": lh_rows,
+        "degenerate": degenerate_rows,
     }
     atomic_write_text(f"{cfg.out}/result.json", json.dumps(result, indent=2))
     print("All equilibria (ratio = peer time / our time)")
@@ -346,6 +415,21 @@ def main(cfg: Config) -> dict[str, Any]:
             f"{r['n']}x{r['n']} s{r['seed']:<5}{r['pivots']:>9}{r['ours_seconds'] * 1e3:>10.2f}   "
             f"{_fmt(qe):<28}{_fmt(r['gambit']):<26} same_path={qe.get('same_path')}"
         )
+    print(
+        f"\nDegenerate games (integer payoffs 0..3) against nondegenerate ones and pygambit enummixed; "
+        f"sums over {cfg.degenerate_games} games of per-game medians"
+    )
+    print(
+        f"{'size':<8}{'degen.':>7}{'ours deg ms':>13}{'ours nondeg ms':>16}{'deg/nondeg':>12}"
+        f"{'gambit ms':>11}{'gambit/ours':>13}"
+    )
+    for r in degenerate_rows:
+        print(
+            f"{r['n']}x{r['n']:<5}{r['degenerate_games']:>7}{r['ours_degenerate_seconds'] * 1e3:>13.2f}"
+            f"{r['ours_nondegenerate_seconds'] * 1e3:>16.2f}{r['degenerate_over_nondegenerate']:>12.2f}"
+            f"{r['gambit_degenerate_seconds'] * 1e3:>11.1f}{r['gambit_over_ours']:>13.1f}"
+            f" same={r['same_equilibria']}"
+        )
     print(f"\nwrote {cfg.out}/result.json")
     return result
 
@@ -357,6 +441,8 @@ if __name__ == "__main__":
     parser.add_argument("--lh-sizes", type=int, nargs="*", default=list(Config.lh_sizes))
     parser.add_argument("--lh-seeds", type=int, nargs="*", default=list(Config.lh_seeds))
     parser.add_argument("--lh-max-pivots", type=int, default=Config.lh_max_pivots)
+    parser.add_argument("--degenerate-sizes", type=int, nargs="*", default=list(Config.degenerate_sizes))
+    parser.add_argument("--degenerate-games", type=int, default=Config.degenerate_games)
     parser.add_argument("--repeats", type=int, default=Config.repeats)
     parser.add_argument("--peer-timeout", type=float, default=Config.peer_timeout)
     parser.add_argument("--out", default=Config.out)
@@ -368,6 +454,8 @@ if __name__ == "__main__":
             lh_sizes=tuple(ns.lh_sizes),
             lh_seeds=tuple(ns.lh_seeds),
             lh_max_pivots=ns.lh_max_pivots,
+            degenerate_sizes=tuple(ns.degenerate_sizes),
+            degenerate_games=ns.degenerate_games,
             repeats=ns.repeats,
             peer_timeout=ns.peer_timeout,
             out=ns.out,

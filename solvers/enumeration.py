@@ -105,9 +105,11 @@ __all__ = [
     "TimeLimitError",
     "cover_match_kernel",
     "cover_match_numpy",
+    "distinct_kernel",
     "enumerate_equilibria",
     "extreme_equilibria",
     "grow_kernel",
+    "label_index_kernel",
     "match_kernel",
     "match_numpy",
     "maximal_nash_subsets",
@@ -117,6 +119,8 @@ __all__ = [
     "polytopes",
     "profile_from_supports",
     "sort_key",
+    "vertex_points_kernel",
+    "vertex_points_numpy",
 ]
 
 log = logging.getLogger(__name__)
@@ -128,6 +132,7 @@ UNBOUNDED = -3
 
 _PARALLEL_MIN_CELLS = 64  # smaller games run both polytopes in the calling thread
 _EPS_COLUMN = 1e-13  # tableau entries at most this are treated as non-positive in ratio tests
+_EPS_PIVOT = 1e-9  # the same in the vertex search, where degenerate vertices leave rounding noise
 _CHUNK_SECONDS = 0.02  # target length of one kernel call between time-limit checks
 _FIRST_BUDGET = 1 << 15  # steps of the first kernel call (small games finish within it)
 _FIRST_CAPACITY = 256  # bases the buffers hold at first (they grow fourfold as needed)
@@ -358,7 +363,7 @@ def _min_ratio(
     best_den = 1.0
     for r in range(k):
         t = tab[c, r]
-        if t > _EPS_COLUMN:
+        if t > _EPS_PIVOT:
             num = tab[d, r]
             if p < 0 or num * best_den < best_num * t:
                 p, best_num, best_den = r, num, t
@@ -385,6 +390,7 @@ def _lex_ratio_test(
     c: int,  # entering column
     tol: float,
     ties: NDArray[np.int64],  # [k] scratch
+    vals: NDArray[np.float64],  # [k] scratch
 ) -> int:
     """Leaving row of the lexicographic minimum-ratio test for entering column ``c`` (-1: none).
 
@@ -401,25 +407,30 @@ def _lex_ratio_test(
     n_ties = 0
     for r in range(k):
         t = tab[c, r]
-        if t > _EPS_COLUMN and tab[d, r] - t * theta <= tol:
+        if t > _EPS_PIVOT and tab[d, r] - t * theta <= tol:
             ties[n_ties] = r
             n_ties += 1
     j = 0
     while n_ties > 1 and j < k:
         at = where[d + j]  # slack j: basic in row ``at`` (unit column) or nonbasic in column -(at + 1)
-        low = np.inf
-        for i in range(n_ties):
-            r = ties[i]
-            entry = (1.0 if r == at else 0.0) if at >= 0 else tab[-(at + 1), r]
-            low = min(low, entry / tab[c, r])
-        bound = low + tol * max(1.0, abs(low))
         kept = 0
-        for i in range(n_ties):
-            r = ties[i]
-            entry = (1.0 if r == at else 0.0) if at >= 0 else tab[-(at + 1), r]
-            if entry / tab[c, r] <= bound:
-                ties[kept] = r
-                kept += 1
+        if at >= 0:  # entries 0 except 1 / t > 0 in row ``at``: that row is the largest, drop it
+            for i in range(n_ties):
+                if ties[i] != at:
+                    ties[kept] = ties[i]
+                    kept += 1
+        else:
+            col = -(at + 1)
+            low = np.inf
+            for i in range(n_ties):
+                r = ties[i]
+                vals[i] = tab[col, r] / tab[c, r]
+                low = min(low, vals[i])
+            bound = low + tol * max(1.0, abs(low))
+            for i in range(n_ties):
+                if vals[i] <= bound:
+                    ties[kept] = ties[i]
+                    kept += 1
         n_ties = kept
         j += 1
     return ties[0] if n_ties >= 1 else p
@@ -524,6 +535,7 @@ def polytope_vertices_kernel(
     where = dic[2, :]
     colc = np.empty(k, dtype=np.float64)
     ties = np.empty(k, dtype=np.int64)
+    vals = np.empty(k, dtype=np.float64)
     current = np.zeros(n_words, dtype=np.uint64)
     key = np.empty(n_words, dtype=np.uint64)
     if state[3] & 1 == 0:
@@ -566,7 +578,7 @@ def polytope_vertices_kernel(
             _flip(current, labels[nonbasis[c_back]])
             _pivot(tab, basis, nonbasis, where, colc, p_back, c_back)
             since_refactor += 1
-            if since_refactor >= refactor_every or (flags & 2 and _has_zero(tab, tol)):
+            if since_refactor >= refactor_every:
                 _refactor(cmat, basis, nonbasis, tab, work)
                 since_refactor = 0
             depth -= 1
@@ -576,7 +588,7 @@ def polytope_vertices_kernel(
         if _has_at(table, here, n_words, entering_label):
             continue
         _flip_at(table, here, n_words, entering_label)
-        p = _lex_ratio_test(tab, where, c, tol, ties)
+        p = _lex_ratio_test(tab, where, c, tol, ties, vals)
         if p < 0:
             status = UNBOUNDED
             break
@@ -600,7 +612,7 @@ def polytope_vertices_kernel(
             break
         _pivot(tab, basis, nonbasis, where, colc, p, c)
         since_refactor += 1
-        if since_refactor >= refactor_every or _has_zero(tab, tol):
+        if since_refactor >= refactor_every:
             _refactor(cmat, basis, nonbasis, tab, work)
             since_refactor = 0
         for w in range(n_words):
@@ -748,40 +760,78 @@ def match_numpy(
 
 
 @numba.njit(cache=True, nogil=True)
+def label_index_kernel(
+    tight: NDArray[np.uint64],  # [V, W] tight labels of a polytope's vertices (vertex 0 the origin)
+    index: NDArray[np.uint64],  # [L, ceil(V / 64)] out: bit v of row l set when vertex v >= 1 has label l
+) -> None:
+    """For every label, the bit set of the vertices (origin excluded) that carry it."""
+    index[:, :] = 0
+    for v in range(1, tight.shape[0]):
+        bit = _ONE << (np.uint64(v) & _LOW6)
+        for lab in range(index.shape[0]):
+            if _has_at(tight, v, 0, lab):
+                index[lab, v >> 6] |= bit
+
+
+@numba.njit(cache=True, nogil=True)
 def cover_match_kernel(
     tight_p: NDArray[np.uint64],  # [VP, W] tight labels of P's vertices (vertex 0 the origin)
-    tight_q: NDArray[np.uint64],  # [VQ, W] tight labels of Q's vertices (vertex 0 the origin)
-    full: NDArray[np.uint64],  # [W] mask of all m + n labels
+    index_q: NDArray[np.uint64],  # [L, WQ] label_index_kernel of Q's vertices
     start: int,  # first vertex of P to scan (>= 1)
     stop: int,  # one past the last vertex of P to scan
     pairs: NDArray[np.int64],  # [cap, 2] out: (vertex of P, vertex of Q) of every equilibrium
 ) -> int:
     """Vertex pairs whose tight labels together cover every label (any polytopes).
 
-    Scans P's vertices ``start .. stop - 1`` against every vertex of ``Q`` but the origin.
+    For each vertex of ``P`` in ``start .. stop - 1``, the vertices of ``Q`` that carry every
+    label missing at it are the intersection of those labels' rows of ``index_q``: a few word
+    operations per label instead of a test per pair.
 
     Returns:
         The number of pairs, or ``OVERFLOW`` if more than ``cap``.
     """
-    n_words = full.shape[0]
-    need = np.empty(n_words, dtype=np.uint64)
+    n_labels, n_blocks = index_q.shape
+    acc = np.empty(n_blocks, dtype=np.uint64)
     count = 0
     for i in range(start, stop):
-        for w in range(n_words):
-            need[w] = full[w] & ~tight_p[i, w]
-        for j in range(1, tight_q.shape[0]):
-            ok = True
-            for w in range(n_words):
-                if need[w] & ~tight_q[j, w] != 0:
-                    ok = False
-                    break
-            if ok:
+        for w in range(n_blocks):
+            acc[w] = ~np.uint64(0)
+        acc[0] &= ~_ONE  # not Q's origin
+        alive = True
+        for lab in range(n_labels):
+            if _has_at(tight_p, i, 0, lab):
+                continue
+            alive = False
+            for w in range(n_blocks):
+                acc[w] &= index_q[lab, w]
+                if acc[w] != 0:
+                    alive = True
+            if not alive:
+                break
+        if not alive:
+            continue
+        for w in range(n_blocks):
+            word = acc[w]
+            while word != 0:
+                low = word & (~word + _ONE)  # the lowest set bit
+                j = w * 64 + _bit_position(low)
+                word ^= low
                 if count == pairs.shape[0]:
                     return OVERFLOW
                 pairs[count, 0] = i
                 pairs[count, 1] = j
                 count += 1
     return count
+
+
+@numba.njit(cache=True, nogil=True)
+def _bit_position(single: np.uint64) -> int:
+    """Index of the only set bit of ``single``."""
+    pos = 0
+    while single > _ONE:
+        single >>= _ONE
+        pos += 1
+    return pos
 
 
 def cover_match_numpy(
@@ -959,14 +1009,44 @@ def _bits(masks: NDArray[np.uint64], n_labels: int) -> NDArray[np.bool_]:
     return ((masks[:, labs >> 6] >> (labs & 63).astype(np.uint64)) & _ONE).astype(bool)
 
 
+@numba.njit(cache=True, nogil=True)
+def distinct_kernel(
+    tight: NDArray[np.uint64],  # [B, W] tight labels of every basis (never all zero)
+    table: NDArray[np.uint64],  # [H, W] scratch hash table, H a power of two >= 2 B
+    first: NDArray[np.int64],  # [B] out: the first basis of each distinct row, in order
+) -> int:
+    """The distinct rows of ``tight`` (the vertices), each by its first basis; returns their count."""
+    n_words = tight.shape[1]
+    table[:, :] = 0
+    count = 0
+    for row in range(tight.shape[0]):
+        slot = _slot(table, tight[row])
+        empty = True
+        for w in range(n_words):
+            if table[slot, w] != 0:
+                empty = False
+        if empty:  # a new vertex (otherwise the slot holds this very key)
+            for w in range(n_words):
+                table[slot, w] = tight[row, w]
+            first[count] = row
+            count += 1
+    return count
+
+
 def _distinct_vertices(walk: _Walk) -> tuple[NDArray[np.uint64], NDArray[np.uint64]]:
     """One basis per vertex: ``(masks [V, W], tight [V, W])`` in the order first visited."""
     masks, tight = walk.masks[: walk.count], walk.tight[: walk.count]
     if not walk.degenerate:
         return masks, tight
-    _, first = np.unique(tight, axis=0, return_index=True)
-    first.sort()  # the origin (basis 0) stays first
-    return masks[first], tight[first]
+    # a basis with no basic variable at zero is the only basis of its (simple) vertex
+    shared = np.flatnonzero(np.any(tight != masks, axis=1))  # [S] bases of degenerate vertices
+    first = np.empty(shared.shape[0], dtype=np.int64)  # [S]
+    table = np.empty((_table_rows(shared.shape[0]), tight.shape[1]), dtype=np.uint64)
+    count = distinct_kernel(tight[shared], table, first)
+    keep = np.ones(tight.shape[0], dtype=bool)  # [B]
+    keep[shared] = False
+    keep[shared[first[:count]]] = True
+    return masks[keep], tight[keep]  # in the order first visited: the origin (basis 0) first
 
 
 def _pairs(
@@ -977,23 +1057,25 @@ def _pairs(
 ) -> tuple[NDArray[np.int64], bool]:
     """Completely labeled vertex pairs ``[E, 2]``, and whether every pair was checked in time."""
     (masks_p, tight_p), (masks_q, tight_q) = found
-    n_words = masks_p.shape[1]
-    full = np.zeros(n_words, dtype=np.uint64)  # [W]
-    for lab in range(n_labels):
-        full[lab >> 6] |= np.uint64(1) << np.uint64(lab & 63)
     if not degenerate:
+        n_words = masks_p.shape[1]
+        full = np.full(n_words, ~np.uint64(0), dtype=np.uint64)  # [W] all m + n labels
+        if n_labels % 64:
+            full[-1] = (np.uint64(1) << np.uint64(n_labels % 64)) - _ONE
         table = np.empty((_table_rows(masks_q.shape[0]), n_words + 1), dtype=np.uint64)
         pairs = np.empty((min(masks_p.shape[0], masks_q.shape[0]), 2), dtype=np.int64)  # [cap, 2]
         count = int(match_kernel(masks_p, masks_q, full, table, pairs))
         return pairs[:count], True
     vp, vq = tight_p.shape[0], tight_q.shape[0]
-    rows = max(1, (1 << 22) // max(vq, 1))  # P vertices per kernel call: ~4M pair tests
+    index_q = np.empty((n_labels, (vq + 63) // 64), dtype=np.uint64)  # [L, WQ]
+    label_index_kernel(tight_q, index_q)
+    rows = max(1, (1 << 20) // max(n_labels * index_q.shape[1], 1))  # P vertices per kernel call
     chunks: list[NDArray[np.int64]] = []
     pairs = np.empty((max(16, vp + vq), 2), dtype=np.int64)  # [cap, 2]
     start = 1
     while start < vp:
         stop = min(vp, start + rows)
-        count = int(cover_match_kernel(tight_p, tight_q, full, start, stop, pairs))
+        count = int(cover_match_kernel(tight_p, index_q, start, stop, pairs))
         if count == OVERFLOW:
             pairs = np.empty((pairs.shape[0] * 8, 2), dtype=np.int64)
             continue
@@ -1011,37 +1093,146 @@ def _solve_support(
     return np.asarray(np.linalg.solve(mat, np.ones(mat.shape[0])), dtype=np.float64)
 
 
-def _vertex_strategy(
-    mat: NDArray[np.float64],  # [s, s] basis matrix: equations by rows
-    basic: NDArray[np.int64],  # [s] the basic own variables (support, maybe with zeros)
-    zero: NDArray[np.bool_],  # [a] own variables at zero (tight labels)
-    size: int,
-) -> NDArray[np.float64] | None:
-    """The normalized strategy of a vertex from its basis; None if the system is ill-conditioned."""
-    out = np.zeros(size)  # [a]
-    try:
-        out[basic] = _solve_support(mat)
-    except np.linalg.LinAlgError:
-        return None
-    out[zero] = 0.0
-    if not np.all(np.isfinite(out)) or out.min() < -1e-9 or out.sum() <= 0.0:
-        return None
-    out = np.clip(out, 0.0, None)
-    return np.asarray(out / out.sum(), dtype=np.float64)
+@numba.njit(cache=True, nogil=True)
+def vertex_points_kernel(
+    cmat: NDArray[np.float64],  # [k, d] constraint matrix of {z >= 0 : C z <= 1} (normalized payoffs)
+    labels: NDArray[np.int64],  # [d + k] label of every variable (z first, then slacks)
+    masks: NDArray[np.uint64],  # [V, W] nonbasic labels of one basis per vertex
+    tight: NDArray[np.uint64],  # [V, W] tight labels of each vertex
+    which: NDArray[np.int64],  # [U] the vertices wanted
+    out: NDArray[np.float64],  # [U, d] out: each vertex scaled to a probability vector
+    failed: NDArray[np.uint8],  # [U] out: 1 where the basis system is singular or its solution negative
+) -> int:
+    """The points of the vertices ``which``, re-solved from ``C`` and scaled to sum to one.
+
+    The basic z-variables of a vertex's basis solve ``C[T, Z] z_Z = 1`` (``T`` the rows whose
+    slack is nonbasic); variables with a tight label are set to exactly zero. Gaussian elimination
+    with partial pivoting, ``O(s^3)`` for support size ``s``.
+
+    Returns:
+        The number of failed vertices.
+    """
+    k, d = cmat.shape
+    size = min(k, d)
+    zs = np.empty(size, dtype=np.int64)
+    ts = np.empty(size, dtype=np.int64)
+    mat = np.empty((size, size + 1), dtype=np.float64)
+    n_failed = 0
+    for u in range(which.shape[0]):
+        vertex = which[u]
+        s = 0
+        t = 0
+        for v in range(d):
+            if not _has_at(masks, vertex, 0, labels[v]):
+                zs[s] = v
+                s += 1
+        for j in range(k):
+            if _has_at(masks, vertex, 0, labels[d + j]):
+                ts[t] = j
+                t += 1
+        failed[u] = 0
+        for v in range(d):
+            out[u, v] = 0.0
+        if s != t or s == 0:
+            failed[u] = 1
+            n_failed += 1
+            continue
+        for r in range(s):
+            for q in range(s):
+                mat[r, q] = cmat[ts[r], zs[q]]
+            mat[r, s] = 1.0
+        singular = False
+        for q in range(s):
+            best = q
+            best_abs = abs(mat[q, q])
+            for r in range(q + 1, s):
+                if abs(mat[r, q]) > best_abs:
+                    best, best_abs = r, abs(mat[r, q])
+            if best_abs < 1e-300:
+                singular = True
+                break
+            if best != q:
+                for j in range(q, s + 1):
+                    tmp = mat[q, j]
+                    mat[q, j] = mat[best, j]
+                    mat[best, j] = tmp
+            for r in range(q + 1, s):
+                f = mat[r, q] / mat[q, q]
+                if f != 0.0:
+                    for j in range(q, s + 1):
+                        mat[r, j] -= f * mat[q, j]
+        if singular:
+            failed[u] = 1
+            n_failed += 1
+            continue
+        total = 0.0
+        low = 0.0
+        for q in range(s - 1, -1, -1):
+            acc = mat[q, s]
+            for j in range(q + 1, s):
+                acc -= mat[q, j] * out[u, zs[j]]
+            value = acc / mat[q, q]
+            out[u, zs[q]] = value
+        for q in range(s):
+            v = zs[q]
+            if _has_at(tight, vertex, 0, labels[v]):
+                out[u, v] = 0.0
+            value = out[u, v]
+            if not np.isfinite(value):
+                low = -np.inf
+            low = min(low, value)
+            if value > 0.0:
+                total += value
+            else:
+                out[u, v] = 0.0
+        if low < -1e-9 or not total > 0.0:
+            failed[u] = 1
+            n_failed += 1
+            continue
+        for q in range(s):
+            out[u, zs[q]] /= total
+    return n_failed
+
+
+def vertex_points_numpy(
+    cmat: NDArray[np.float64],  # [k, d]
+    labels: NDArray[np.int64],  # [d + k]
+    masks: NDArray[np.uint64],  # [V, W]
+    tight: NDArray[np.uint64],  # [V, W]
+    which: NDArray[np.int64],  # [U]
+) -> tuple[NDArray[np.float64], NDArray[np.uint8]]:
+    """Twin of :func:`vertex_points_kernel` with ``numpy.linalg.solve``; ``(out [U, d], failed [U])``."""
+    k, d = cmat.shape
+    nonbasic = _bits(masks[which], d + k)[:, labels]  # [U, d + k] by variable
+    zero = _bits(tight[which], d + k)[:, labels[:d]]  # [U, d]
+    out = np.zeros((which.shape[0], d))
+    failed = np.zeros(which.shape[0], dtype=np.uint8)
+    for u in range(which.shape[0]):
+        basic = np.flatnonzero(~nonbasic[u, :d])
+        rows = np.flatnonzero(nonbasic[u, d:])
+        try:
+            out[u, basic] = np.linalg.solve(cmat[np.ix_(rows, basic)], np.ones(basic.size))
+        except np.linalg.LinAlgError:
+            failed[u] = 1
+            continue
+        out[u, zero[u]] = 0.0
+        if not np.all(np.isfinite(out[u])) or out[u].min() < -1e-9 or out[u].sum() <= 0.0:
+            failed[u] = 1
+            out[u] = 0.0
+            continue
+        out[u] = np.clip(out[u], 0.0, None)
+        out[u] /= out[u].sum()
+    return out, failed
 
 
 def _strategies_of(
     player: int,
-    a: NDArray[np.float64],  # [m, n]
-    b: NDArray[np.float64],  # [m, n]
+    polytope: tuple[NDArray[np.float64], NDArray[np.int64]],
     masks: NDArray[np.uint64],  # [V, W] nonbasic labels of one basis per vertex
     tight: NDArray[np.uint64],  # [V, W] tight labels of each vertex
     which: NDArray[np.int64],  # [U] the vertices wanted
-    deadline: float | None,
 ) -> dict[int, tuple[tuple[Any, ...], NDArray[np.float64]]]:
     """Strategies of the vertices ``which`` of player ``player``'s polytope, re-solved from payoffs.
-
-    Stops early (returning what it has) once ``deadline`` passes.
 
     Returns:
         Per vertex, its sort key (support size, support, probabilities) and read-only strategy.
@@ -1049,29 +1240,17 @@ def _strategies_of(
     Raises:
         UnsupportedGame: A basis system is singular or its solution clearly negative.
     """
-    m, n = a.shape
-    nonbasic = _bits(masks[which], m + n)  # [U, m + n]
-    at_zero = _bits(tight[which], m + n)  # [U, m + n]
-    out: dict[int, tuple[tuple[Any, ...], NDArray[np.float64]]] = {}
-    for u, vertex in enumerate(which.tolist()):
-        if deadline is not None and u % 64 == 63 and time.perf_counter() >= deadline:
-            break
-        if player == 0:  # x basic where label i is not nonbasic; columns m + j nonbasic are tight
-            basic = np.flatnonzero(~nonbasic[u, :m])
-            equations = np.flatnonzero(nonbasic[u, m:])
-            strategy = _vertex_strategy(b[np.ix_(basic, equations)].T, basic, at_zero[u, :m], m)
-        else:  # y basic where label m + j is not nonbasic; rows i nonbasic are tight
-            basic = np.flatnonzero(~nonbasic[u, m:])
-            equations = np.flatnonzero(nonbasic[u, :m])
-            strategy = _vertex_strategy(a[np.ix_(equations, basic)], basic, at_zero[u, m:], n)
-        if strategy is None:
-            raise UnsupportedGame(
-                f"a vertex of player {player}'s best-response polytope with support {basic.tolist()} "
-                "cannot be solved accurately in float64 (ill-conditioned support system); the game "
-                "is too close to degenerate"
-            )
-        out[vertex] = (_strategy_key(strategy), _readonly(strategy))
-    return out
+    cmat, labels = polytope
+    out = np.empty((which.shape[0], cmat.shape[1]))  # [U, d]
+    failed = np.empty(which.shape[0], dtype=np.uint8)  # [U]
+    if vertex_points_kernel(cmat, labels, masks, tight, which, out, failed):
+        vertex = int(which[np.flatnonzero(failed)[0]])
+        raise UnsupportedGame(
+            f"vertex {vertex} of player {player}'s best-response polytope cannot be solved accurately "
+            "in float64 (ill-conditioned basis system); the game is too close to degenerate"
+        )
+    out.setflags(write=False)
+    return {int(v): (_strategy_key(out[u]), out[u]) for u, v in enumerate(which.tolist())}
 
 
 def maximal_nash_subsets(
@@ -1083,7 +1262,7 @@ def maximal_nash_subsets(
     A biclique is a pair of sets with every ``(row, column)`` an edge; maximal ones are the
     closed sets ``columns = common neighbours of rows``, ``rows = common neighbours of
     columns``. The closed column sets are the intersections of row neighbourhoods, built one
-    row at a time.
+    row at a time; an isolated edge (both ends of degree one) is a biclique by itself.
 
     Args:
         pairs: ``[E, 2]`` edges (row index, column index).
@@ -1094,11 +1273,18 @@ def maximal_nash_subsets(
         ``complete`` is False if the deadline stopped the listing.
     """
     edges = [(int(row), int(col)) for row, col in pairs]
-    if len({r for r, _ in edges}) == len(edges) == len({c for _, c in edges}):  # a matching
-        return sorted(((r,), (c,)) for r, c in edges), True
-    neighbours: dict[int, int] = {}
+    row_degree: dict[int, int] = {}
+    col_degree: dict[int, int] = {}
     for row, col in edges:
-        neighbours[row] = neighbours.get(row, 0) | (1 << col)
+        row_degree[row] = row_degree.get(row, 0) + 1
+        col_degree[col] = col_degree.get(col, 0) + 1
+    subsets: list[tuple[tuple[int, ...], tuple[int, ...]]] = []
+    neighbours: dict[int, int] = {}  # rows of the edges that are not isolated: column bit sets
+    for row, col in edges:
+        if row_degree[row] == 1 and col_degree[col] == 1:  # an isolated equilibrium
+            subsets.append(((row,), (col,)))
+        else:
+            neighbours[row] = neighbours.get(row, 0) | (1 << col)
     closed: set[int] = set()
     complete = True
     for step, cols in enumerate(neighbours.values()):
@@ -1111,7 +1297,6 @@ def maximal_nash_subsets(
             if both:
                 new.add(both)
         closed |= new
-    subsets = []
     for cols in closed:
         rows = tuple(sorted(r for r, nb in neighbours.items() if nb & cols == cols))
         members = tuple(c for c in range(cols.bit_length()) if (cols >> c) & 1)
@@ -1127,8 +1312,9 @@ def sort_key(profile: MixedProfile) -> tuple[Any, ...]:
 
 
 def _strategy_key(strategy: NDArray[np.float64]) -> tuple[Any, ...]:
-    support = tuple(np.flatnonzero(strategy > 0).tolist())
-    return (len(support), support, tuple(strategy.tolist()))
+    values = tuple(strategy.tolist())
+    support = tuple(i for i, p in enumerate(values) if p > 0)
+    return (len(support), support, values)
 
 
 def _profile_key(row: tuple[Any, ...], col: tuple[Any, ...]) -> tuple[Any, ...]:
@@ -1289,7 +1475,8 @@ def extreme_equilibria(
     search_deadline = None if limit is None else started + 0.85 * limit
     a, b = normalized_matrices(game)
     m, n = a.shape
-    walks = [_Walk(c, lab, tol, refactor_every, max_vertices, _FIRST_CAPACITY) for c, lab in polytopes(a, b)]
+    both = polytopes(a, b)
+    walks = [_Walk(c, lab, tol, refactor_every, max_vertices, _FIRST_CAPACITY) for c, lab in both]
     _walk_polytopes(walks, search_deadline, parallel and m * n >= _PARALLEL_MIN_CELLS, on_progress)
     complete = True
     for player, walk in enumerate(walks):
@@ -1314,10 +1501,9 @@ def extreme_equilibria(
     pairs, matched_all = _pairs(found, m + n, degenerate, deadline)
     complete &= matched_all
     solved = [
-        _strategies_of(k, a, b, *found[k], np.unique(pairs[:, k]), deadline) for k in range(2)
+        _strategies_of(k, both[k], *found[k], np.unique(pairs[:, k])) for k in range(2)
     ]  # vertex -> (sort key, read-only strategy)
-    listed = [(u, v) for u, v in pairs.tolist() if u in solved[0] and v in solved[1]]
-    complete &= len(listed) == pairs.shape[0]  # the deadline may have stopped the solving
+    listed = pairs.tolist()
     orders: list[dict[int, int]] = []  # per player: vertex -> index among sorted extreme strategies
     for k in range(2):
         keyed = solved[k]

@@ -24,13 +24,17 @@ from solvers.enumeration import (
     _vertices,
     cover_match_kernel,
     cover_match_numpy,
+    distinct_kernel,
     enumerate_equilibria,
     extreme_equilibria,
+    label_index_kernel,
     match_kernel,
     maximal_nash_subsets,
     normalized_matrices,
     polytope_vertices_numpy,
     polytopes,
+    vertex_points_kernel,
+    vertex_points_numpy,
 )
 from solvers.lemke_howson import all_labels, all_labels_within, lemke_howson
 from solvers.two_player import EquilibriumEnumeration, LemkeHowson
@@ -245,17 +249,37 @@ def test_cover_match_kernel_matches_twin(seed):
     a, b = normalized_matrices(gamesolve.bimatrix(*_random_integer_game(seed, (5, 4), 2)))
     tight_p, tight_q = (_vertex_masks(_vertices(c, lab, 1e-9, 32, 10**6)[2]) for c, lab in polytopes(a, b))
     full = np.array([(1 << 9) - 1], dtype=np.uint64)
+    index_q = np.empty((9, (tight_q.shape[0] + 63) // 64), dtype=np.uint64)
+    label_index_kernel(tight_q, index_q)
+    for v in range(1, tight_q.shape[0]):  # the index lists each vertex under each of its labels
+        for lab in range(9):
+            in_index = bool((int(index_q[lab, v >> 6]) >> (v & 63)) & 1)
+            assert in_index == bool((int(tight_q[v, 0]) >> lab) & 1)
     pairs = np.empty((tight_p.shape[0] * tight_q.shape[0], 2), dtype=np.int64)
-    count = cover_match_kernel(tight_p, tight_q, full, 1, tight_p.shape[0], pairs)
+    count = cover_match_kernel(tight_p, index_q, 1, tight_p.shape[0], pairs)
     twin = cover_match_numpy(tight_p, tight_q, full)
     assert count == twin.shape[0] >= 1
     assert sorted(map(tuple, pairs[:count].tolist())) == sorted(map(tuple, twin.tolist()))
     # a buffer too small says so; a range of rows gives the pairs of those rows
-    assert cover_match_kernel(tight_p, tight_q, full, 1, tight_p.shape[0], pairs[: count - 1]) == -1
-    part = cover_match_kernel(tight_p, tight_q, full, 2, 4, pairs)
+    assert cover_match_kernel(tight_p, index_q, 1, tight_p.shape[0], pairs[: count - 1]) == -1
+    part = cover_match_kernel(tight_p, index_q, 2, 4, pairs)
     assert sorted(map(tuple, pairs[:part].tolist())) == sorted(
         t for t in map(tuple, twin.tolist()) if 2 <= t[0] < 4
     )
+
+
+def test_cover_match_over_many_vertices_uses_several_index_words():
+    """Over 64 vertices of Q: the label index needs several 64-bit words per label."""
+    a, b = normalized_matrices(gamesolve.bimatrix(*_random_integer_game(1, (8, 8), 3)))
+    tight_p, tight_q = (_vertex_masks(_vertices(c, lab, 1e-9, 32, 10**6)[2]) for c, lab in polytopes(a, b))
+    assert tight_q.shape[0] > 128  # 200 vertices: four words per label
+    index_q = np.empty((16, (tight_q.shape[0] + 63) // 64), dtype=np.uint64)
+    label_index_kernel(tight_q, index_q)
+    pairs = np.empty((tight_p.shape[0] * tight_q.shape[0], 2), dtype=np.int64)
+    count = cover_match_kernel(tight_p, index_q, 1, tight_p.shape[0], pairs)
+    twin = cover_match_numpy(tight_p, tight_q, np.array([(1 << 16) - 1], dtype=np.uint64))
+    assert count == twin.shape[0] >= 1
+    assert sorted(map(tuple, pairs[:count].tolist())) == sorted(map(tuple, twin.tolist()))
 
 
 def test_cover_match_equals_hash_match_on_nondegenerate_polytopes():
@@ -263,13 +287,57 @@ def test_cover_match_equals_hash_match_on_nondegenerate_polytopes():
     a, b = normalized_matrices(gamesolve.bimatrix(rng.random((5, 6)), rng.random((5, 6))))
     masks = [_vertices(c, lab, 1e-9, 32, 10**6)[1] for c, lab in polytopes(a, b)]
     full = np.array([(1 << 11) - 1], dtype=np.uint64)
+    index_q = np.empty((11, (masks[1].shape[0] + 63) // 64), dtype=np.uint64)
+    label_index_kernel(masks[1], index_q)
     pairs = np.empty((masks[0].shape[0] * masks[1].shape[0], 2), dtype=np.int64)
-    count = cover_match_kernel(masks[0], masks[1], full, 1, masks[0].shape[0], pairs)
+    count = cover_match_kernel(masks[0], index_q, 1, masks[0].shape[0], pairs)
     table = np.empty((_table_rows(masks[1].shape[0]), 2), dtype=np.uint64)
     hashed = np.empty((masks[0].shape[0], 2), dtype=np.int64)
     hashed_count = match_kernel(masks[0], masks[1], full, table, hashed)
     assert count == hashed_count >= 1
     assert sorted(map(tuple, pairs[:count].tolist())) == sorted(map(tuple, hashed[:hashed_count].tolist()))
+
+
+def test_distinct_kernel_keeps_first_bases_in_order():
+    a, b = normalized_matrices(gamesolve.bimatrix(*CLASSIC["zero"]))
+    for c, lab in polytopes(a, b):
+        tight = _vertices(c, lab, 1e-9, 32, 10**6)[2]
+        first = np.empty(tight.shape[0], dtype=np.int64)
+        table = np.empty((_table_rows(tight.shape[0]), 1), dtype=np.uint64)
+        count = distinct_kernel(tight, table, first)
+        _, reference = np.unique(tight, axis=0, return_index=True)
+        assert first[:count].tolist() == sorted(reference.tolist())
+        assert first[0] == 0 and count == c.shape[1] + 1  # a simplex: the origin and d unit vectors
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_vertex_points_kernel_matches_twin(seed):
+    a, b = normalized_matrices(gamesolve.bimatrix(*_random_integer_game(seed, (5, 6), 3)))
+    for c, lab in polytopes(a, b):
+        _, masks, tight = _vertices(c, lab, 1e-9, 32, 10**6)
+        which = np.arange(1, masks.shape[0], dtype=np.int64)  # every basis but the origin
+        out = np.empty((which.shape[0], c.shape[1]))
+        failed = np.empty(which.shape[0], dtype=np.uint8)
+        assert vertex_points_kernel(c, lab, masks, tight, which, out, failed) == 0
+        twin, twin_failed = vertex_points_numpy(c, lab, masks, tight, which)
+        assert not twin_failed.any()
+        np.testing.assert_allclose(out, twin, rtol=0, atol=1e-12)
+        np.testing.assert_allclose(out.sum(axis=1), 1.0, rtol=0, atol=1e-12)
+        # bases of one vertex give one point
+        for v in range(which.shape[0]):
+            same = np.flatnonzero((tight[which] == tight[which[v]]).all(axis=1))
+            np.testing.assert_allclose(out[same], np.repeat(out[v : v + 1], same.size, axis=0), atol=1e-12)
+
+
+def test_vertex_points_kernel_reports_a_singular_basis():
+    c = np.array([[1.0, 1.0], [1.0, 1.0]])  # two equal rows: the basis {x0, x1} is singular
+    lab = np.arange(4, dtype=np.int64)
+    masks = np.array([[0b1100]], dtype=np.uint64)  # both slacks nonbasic
+    out = np.empty((1, 2))
+    failed = np.empty(1, dtype=np.uint8)
+    assert vertex_points_kernel(c, lab, masks, masks, np.array([0]), out, failed) == 1
+    assert failed[0] == 1
+    assert vertex_points_numpy(c, lab, masks, masks, np.array([0]))[1][0] == 1
 
 
 def _bicliques_brute_force(edges):
