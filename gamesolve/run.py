@@ -476,8 +476,9 @@ def solve(
             the other budget options (with a logged warning).
         iterations: Total iteration budget (counting iterations done before a resume).
         time_limit: Seconds of wall clock for the solving: everything after the game is prepared
-            (compiled) and the solver's state is set up (a resumed checkpoint read, one-time
-            matrices built), evaluations, checkpoints and the final report included. With no
+            (compiled, and game-derived matrices built by the solver's ``warm_up``), the solver's
+            initial state (or the resumed checkpoint), evaluations, checkpoints and the final
+            report included. With no
             ``eval_every`` and no ``iterations``, evaluations are scheduled to take at most about
             10% of the time.
         target_exploitability: Stop as soon as an evaluation reaches this exploitability (>= 0).
@@ -573,15 +574,16 @@ def solve(
         checkpoint_every=checkpoint_every,
         progress=progress,
     )
+    warm_up = getattr(algo, "warm_up", None)  # game-derived setup, like compiling (cached per game)
+    if callable(warm_up):
+        warm_up(prepared)
+    # The budget starts now: it bounds the solver's own work (its state, iterations, evaluations,
+    # checkpoints, the final report), not loading or compiling the game.
+    loop.deadline = None if time_limit is None else time.perf_counter() + time_limit
     if resume is not None:
         loop.restore(resume)
     else:
         loop.state = algo.init(prepared, np.random.default_rng(seed))
-    warm_up = getattr(algo, "warm_up", None)  # one-time setup (cached matrices, scratch arrays)
-    if callable(warm_up):
-        warm_up(prepared, loop.state)
-    # The budget starts now: it bounds the solving, not loading, compiling or setting up.
-    loop.deadline = None if time_limit is None else time.perf_counter() + time_limit
     return loop.run()
 
 

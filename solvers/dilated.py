@@ -278,6 +278,24 @@ def _payoff_arrays(game: CompiledGame) -> _PayoffArrays:
     return out[0], out[1], out[2], out[3], out[4], out[5]
 
 
+def _game_setup(game: CompiledGame, weights: str | list[float]) -> dict[str, Any]:
+    """The payoff arrays and the infoset weights of ``game``, computed once per game and scheme.
+
+    Shared between runs: the kernels only read them (they stay writeable arrays so the kernels'
+    compiled signatures do not change).
+    """
+    per_game = _SETUP.setdefault(game, {})
+    if "payoffs" not in per_game:
+        per_game["payoffs"] = _payoff_arrays(game)
+    key = f"weights:{weights}"
+    if key not in per_game:
+        per_game[key] = infoset_weights(game, weights)
+    return {"payoffs": per_game["payoffs"], "weights": per_game[key]}
+
+
+_SETUP: weakref.WeakKeyDictionary[CompiledGame, dict[str, Any]] = weakref.WeakKeyDictionary()
+
+
 def _infoset_arrays(game: CompiledGame) -> _InfosetArrays:
     """The infoset arrays that lead the arguments of the treeplex kernels (before ``seq_offset``)."""
     return game.infoset_player, game.infoset_num_actions, game.infoset_first_seq, game.infoset_parent_seq
@@ -461,9 +479,13 @@ class _Dilated:
             "avg_seq": np.zeros(n_seq),
         }
 
-    def warm_up(self, game: CompiledGame, state: State) -> None:
-        """One-time setup before the run's clock starts: payoff matrices, weights and the step."""
-        self._scratch(game, state)
+    def warm_up(self, game: CompiledGame) -> None:
+        """Game-derived setup, cached per game, before a run's clock starts.
+
+        The sequence-form payoff matrices, the infoset weights and the step size depend on the game
+        alone (seconds on games with millions of histories), like compiling it.
+        """
+        _game_setup(game, self.weights)
         self.step_size(game)
 
     def step_size(self, game: CompiledGame) -> float:
@@ -474,7 +496,8 @@ class _Dilated:
         """Per-run work arrays, kept in ``state`` under ``_`` names (never checkpointed)."""
         if _PAYOFF_KEYS[-1] not in state:
             n_seq = int(game.num_sequences.sum())
-            state["_weights"] = infoset_weights(game, self.weights)
+            setup = _game_setup(game, self.weights)
+            state["_weights"] = setup["weights"]
             state["_offset"] = _seq_offset(game)
             state["_below"] = np.empty(n_seq)
             state["_seq"] = np.empty(n_seq)
@@ -483,7 +506,7 @@ class _Dilated:
             state["_root_values"] = np.empty(2)
             m = game.infoset_num_actions[:, None].astype(np.float64)
             state["_log_start"] = np.where(game.legal_mask, -np.log(m), 0.0)
-            for key, array in zip(_PAYOFF_KEYS, _payoff_arrays(game), strict=True):
+            for key, array in zip(_PAYOFF_KEYS, setup["payoffs"], strict=True):
                 state[key] = array
         return state
 
