@@ -51,13 +51,18 @@ def _readonly(a: NDArray[Any]) -> NDArray[Any]:
 
 def classify_utility(payoffs: NDArray[np.float64], atol: float = 1e-12) -> Utility:
     """The utility kind of a payoff tensor ``[P, ...]`` (zero, constant, identical or general sum)."""
-    total = payoffs.sum(axis=0)
-    scale = max(1.0, float(np.abs(payoffs).max(initial=0.0)))
-    if np.allclose(total, 0.0, atol=atol * scale, rtol=0.0):
+    # In units of a power of two at least the largest payoff (exact), so that sums of payoffs
+    # near 1e308 cannot overflow; the tolerance is relative to max(1, max |u|) as before.
+    largest = float(np.abs(payoffs).max(initial=0.0))
+    exponent = math.frexp(max(1.0, largest))[1]
+    units = np.ldexp(payoffs, -exponent)  # [P, ...] entries in [-1, 1]
+    tol = atol * math.ldexp(max(1.0, largest), -exponent)  # the same tolerance, in those units
+    total = units.sum(axis=0)
+    if np.allclose(total, 0.0, atol=tol, rtol=0.0):
         return Utility.ZERO_SUM
-    if np.allclose(total, total.flat[0], atol=atol * scale, rtol=0.0):
+    if np.allclose(total, total.flat[0], atol=tol, rtol=0.0):
         return Utility.CONSTANT_SUM
-    if payoffs.shape[0] > 1 and np.allclose(payoffs, payoffs[:1], atol=atol * scale, rtol=0.0):
+    if payoffs.shape[0] > 1 and np.allclose(units, units[:1], atol=tol, rtol=0.0):
         return Utility.IDENTICAL
     return Utility.GENERAL_SUM
 

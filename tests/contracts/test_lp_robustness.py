@@ -444,3 +444,14 @@ def test_infeasible_constraints_are_one_clean_error():
     with pytest.raises(GamesolveError, match="infeasible") as caught:
         correlated_equilibrium(gamesolve.load_game("chicken"), constraints=[[[1.0, 1.0]], None])
     assert "\n" not in str(caught.value)
+
+
+def test_building_games_near_the_float_limit_warns_about_nothing():
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # an overflow in the utility check would be a RuntimeWarning
+        general = gamesolve.bimatrix([[1.7e308, 1], [-1.7e308, 0]], [[0, 1e308], [1, 0]])
+        zero = gamesolve.zero_sum([[1.7e308, 1], [-1.7e308, 0]])
+    assert general.spec.utility is gamesolve.Utility.GENERAL_SUM
+    assert zero.spec.utility is gamesolve.Utility.ZERO_SUM
