@@ -681,6 +681,10 @@ class NeuPL:
                 f"{spec.utility.value.replace('_', '-')} with {spec.num_players} players"
             )
 
+    def warm_up(self, game: CompiledGame | TensorGame) -> None:
+        """Game-derived setup before a run's clock starts: the arena's payoff matrices and samplers."""
+        self._arena_of(game)
+
     def _arena_of(self, game: CompiledGame | TensorGame) -> _Arena:
         if self._arena is None or self._arena[0] is not game:
             arena: _Arena = _MatrixArena(game) if isinstance(game, TensorGame) else _TreeArena(game)
