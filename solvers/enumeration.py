@@ -37,14 +37,17 @@ divided by the entering column are compared lexicographically, which pivots exac
 right-hand side ``1 + (eps, eps^2, ...)`` for an infinitesimal ``eps``. That perturbed polytope
 is simple, its bases are the *lexicographically feasible* bases, its graph is connected, and
 every vertex of the original polytope is the point of at least one of them; so the search visits
-at most as many bases as a nondegenerate polytope of the same size has vertices. A vertex is a
+no more bases than a simple polytope with as many facets can have vertices (McMullen's upper
+bound), and in practice about as many as a nondegenerate game of the same size. A vertex is a
 point, not a basis: the bases are grouped by their *tight* labels (the nonbasic ones plus those
 of basic variables at zero), one group per vertex, and a vertex pair is an equilibrium when the
-union of its tight labels covers all labels (a bit test per pair). Nondegenerate games keep the
-hash look-up. At a degenerate vertex the ratio tests compare values that should be equal or zero
-and the lexicographic rule reads ``B^{-1}``, where rounding left by earlier pivots decides
-wrongly (a pivot on an entry that is zero up to rounding derails the search), so the dictionary
-is recomputed from its basis after every pivot that lands on a degenerate vertex. Ties and
+union of its tight labels covers all labels: the vertices of ``Q`` that carry every label missing
+at a vertex of ``P`` are the intersection of per-label bit sets. Nondegenerate games keep the
+hash look-up. At a degenerate vertex, dictionary entries that are zero in exact arithmetic carry
+rounding noise, and a ratio test that pivots on one (a zero basic value over a noise entry is a
+ratio of 0) derails the search; so entries up to ``1e-9`` count as zero in the ratio tests. That
+costs nothing in accuracy: the entering variable never exceeds 1 on the normalized polytopes, so
+a row skipped this way could only have stopped the step ``1e-9`` earlier. Ties and
 zeros are judged with an absolute tolerance ``tol`` on the normalized polytopes (payoffs mapped
 into ``[1, 2]``, so all coordinates lie in ``[0, 1]``): games within ``tol`` of a degenerate one
 are solved as that degenerate game. Each equilibrium is then re-solved from the payoffs on its
@@ -371,19 +374,6 @@ def _min_ratio(
 
 
 @numba.njit(cache=True, nogil=True)
-def _has_zero(
-    tab: NDArray[np.float64],  # [d + 1, k]
-    tol: float,
-) -> bool:
-    """Whether some basic value is at most ``tol`` (the basis sits at a degenerate vertex)."""
-    d = tab.shape[0] - 1
-    for r in range(tab.shape[1]):  # noqa: SIM110 (a plain loop in numba)
-        if tab[d, r] <= tol:
-            return True
-    return False
-
-
-@numba.njit(cache=True, nogil=True)
 def _lex_ratio_test(
     tab: NDArray[np.float64],  # [d + 1, k] transposed dictionary
     where: NDArray[np.int64],  # [d + k] row r >= 0 if basic, -(c + 1) if nonbasic in column c
@@ -498,7 +488,7 @@ def polytope_vertices_kernel(
     cmat: NDArray[np.float64],  # [k, d] positive constraint matrix of {z >= 0 : C z <= 1}
     labels: NDArray[np.int64],  # [d + k] label of every variable (z first, then slacks)
     tol: float,  # ratios within tol tie; basic values at most tol count as zero
-    refactor_every: int,  # recompute the dictionary after this many pivots (and at degenerate vertices)
+    refactor_every: int,  # recompute the dictionary from its basis after this many pivots
     budget: int,  # return PAUSED after this many steps (ratio tests and pivots)
     tab: NDArray[np.float64],  # [d + 1, k] state: the current dictionary (transposed)
     work: NDArray[np.float64],  # [k, k + d + 1] scratch for refactorization

@@ -146,6 +146,36 @@ def test_classic_degenerate_games_match_gambit(name):
     _assert_same_as_gambit(*CLASSIC[name])
 
 
+def _duplicated_columns_game():
+    """9 x 27, payoffs 0 .. 12, seven distinct columns repeated (like a reduced normal form)."""
+    values = np.array([0, 1, 2, 3, 4, 6, 7, 8, 9, 12])
+    rng = np.random.default_rng([228, 11])
+    distinct = int(rng.integers(4, 10))
+    b = rng.choice(values, (9, distinct))
+    a = rng.choice(values, (9, distinct))
+    cols = rng.integers(0, distinct, 27)
+    return a[:, cols], b[:, cols]
+
+
+def test_game_with_many_duplicated_columns():
+    """Ratio tests at its degenerate vertices see rounding noise: with a pivot threshold of 1e-13
+    instead of 1e-9 the search pivoted on noise and derailed (an unbounded ratio test or a
+    division by zero). 1923 extreme equilibria: pygambit 17.0.0b2's enummixed in rational
+    arithmetic lists the same set (in 453 s; its cliques stop at 700 columns, so they differ)."""
+    game = gamesolve.bimatrix(*_duplicated_columns_game())
+    found = extreme_equilibria(game)
+    assert len(found.equilibria) == 1923
+    assert found.bases == (318, 27788) and found.vertices == (235, 26659)
+    accurate = extreme_equilibria(game, refactor_every=1)  # the dictionary recomputed at every pivot
+    assert accurate.equilibria == found.equilibria and accurate.nash_subsets == found.nash_subsets
+    assert max(gamesolve.nash_conv(game, eq).nash_conv for eq in found.equilibria) <= 1e-9
+    # every extreme equilibrium lies in a maximal Nash subset, and every subset is a biclique
+    pairs = set(map(tuple, found.pairs.tolist()))
+    assert sorted(len(c) for r, c in found.nash_subsets) == [2, 4, 18, 20, 129, 180, 400, 450, 720]
+    assert all(len(r) == 1 for r, _ in found.nash_subsets)
+    assert {(i, j) for r, c in found.nash_subsets for i in r for j in c} == pairs
+
+
 def test_zero_game_every_pure_pair_in_one_subset():
     found = extreme_equilibria(gamesolve.bimatrix(*CLASSIC["zero"]))
     assert len(found.equilibria) == 12 and found.degenerate
