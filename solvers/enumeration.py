@@ -1001,25 +1001,35 @@ def _bits(masks: NDArray[np.uint64], n_labels: int) -> NDArray[np.bool_]:
 
 @numba.njit(cache=True, nogil=True)
 def distinct_kernel(
+    masks: NDArray[np.uint64],  # [B, W] nonbasic labels of every basis
     tight: NDArray[np.uint64],  # [B, W] tight labels of every basis (never all zero)
     table: NDArray[np.uint64],  # [H, W] scratch hash table, H a power of two >= 2 B
-    first: NDArray[np.int64],  # [B] out: the first basis of each distinct row, in order
+    first: NDArray[np.int64],  # [B] out: the first basis of each vertex, in the order visited
 ) -> int:
-    """The distinct rows of ``tight`` (the vertices), each by its first basis; returns their count."""
+    """One basis per vertex (the first visited); returns the number of vertices.
+
+    A basis whose tight labels are its nonbasic ones (no basic variable at zero) is the only
+    basis of its simple vertex; the others are grouped by their tight labels in a hash table.
+    """
     n_words = tight.shape[1]
     table[:, :] = 0
     count = 0
     for row in range(tight.shape[0]):
-        slot = _slot(table, tight[row])
-        empty = True
+        simple = True
         for w in range(n_words):
-            if table[slot, w] != 0:
-                empty = False
-        if empty:  # a new vertex (otherwise the slot holds this very key)
+            if tight[row, w] != masks[row, w]:
+                simple = False
+        if not simple:
+            slot = _slot(table, tight[row])
+            for w in range(n_words):
+                if table[slot, w] != 0:
+                    simple = True  # seen: the slot holds this very key
+            if simple:
+                continue
             for w in range(n_words):
                 table[slot, w] = tight[row, w]
-            first[count] = row
-            count += 1
+        first[count] = row
+        count += 1
     return count
 
 
@@ -1028,15 +1038,10 @@ def _distinct_vertices(walk: _Walk) -> tuple[NDArray[np.uint64], NDArray[np.uint
     masks, tight = walk.masks[: walk.count], walk.tight[: walk.count]
     if not walk.degenerate:
         return masks, tight
-    # a basis with no basic variable at zero is the only basis of its (simple) vertex
-    shared = np.flatnonzero(np.any(tight != masks, axis=1))  # [S] bases of degenerate vertices
-    first = np.empty(shared.shape[0], dtype=np.int64)  # [S]
-    table = np.empty((_table_rows(shared.shape[0]), tight.shape[1]), dtype=np.uint64)
-    count = distinct_kernel(tight[shared], table, first)
-    keep = np.ones(tight.shape[0], dtype=bool)  # [B]
-    keep[shared] = False
-    keep[shared[first[:count]]] = True
-    return masks[keep], tight[keep]  # in the order first visited: the origin (basis 0) first
+    first = np.empty(tight.shape[0], dtype=np.int64)  # [B]
+    table = np.empty((_table_rows(tight.shape[0]), tight.shape[1]), dtype=np.uint64)  # [H, W]
+    count = distinct_kernel(masks, tight, table, first)
+    return masks[first[:count]], tight[first[:count]]  # the origin (basis 0) first
 
 
 def _pairs(
@@ -1506,7 +1511,8 @@ def extreme_equilibria(
     keys = [[solved[k][v][0] for v in orders[k]] for k in range(2)]
     indexed = [(orders[0][u], orders[1][v]) for u, v in listed]
     indexed.sort(key=lambda e: _profile_key(keys[0][e[0]], keys[1][e[1]]))
-    profiles = tuple(MixedProfile((strategies[0][i], strategies[1][j])) for i, j in indexed)
+    rows, cols = list(strategies[0]), list(strategies[1])  # read-only views, shared by the profiles
+    profiles = tuple(MixedProfile((rows[i], cols[j])) for i, j in indexed)
     subsets, listed_all = maximal_nash_subsets(indexed, deadline)
     complete &= listed_all
     if not complete:

@@ -331,13 +331,25 @@ def test_cover_match_equals_hash_match_on_nondegenerate_polytopes():
 def test_distinct_kernel_keeps_first_bases_in_order():
     a, b = normalized_matrices(gamesolve.bimatrix(*CLASSIC["zero"]))
     for c, lab in polytopes(a, b):
-        tight = _vertices(c, lab, 1e-9, 32, 10**6)[2]
+        _, masks, tight = _vertices(c, lab, 1e-9, 32, 10**6)
         first = np.empty(tight.shape[0], dtype=np.int64)
         table = np.empty((_table_rows(tight.shape[0]), 1), dtype=np.uint64)
-        count = distinct_kernel(tight, table, first)
+        count = distinct_kernel(masks, tight, table, first)
         _, reference = np.unique(tight, axis=0, return_index=True)
         assert first[:count].tolist() == sorted(reference.tolist())
         assert first[0] == 0 and count == c.shape[1] + 1  # a simplex: the origin and d unit vectors
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_distinct_kernel_on_mixed_simple_and_degenerate_vertices(seed):
+    a, b = normalized_matrices(gamesolve.bimatrix(*_random_integer_game(seed, (6, 5), 3)))
+    for c, lab in polytopes(a, b):
+        _, masks, tight = _vertices(c, lab, 1e-9, 32, 10**6)
+        first = np.empty(tight.shape[0], dtype=np.int64)
+        table = np.empty((_table_rows(tight.shape[0]), 1), dtype=np.uint64)
+        count = distinct_kernel(masks, tight, table, first)
+        _, reference = np.unique(tight, axis=0, return_index=True)
+        assert first[:count].tolist() == sorted(reference.tolist())
 
 
 @pytest.mark.parametrize("seed", range(6))
