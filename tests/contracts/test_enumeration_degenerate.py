@@ -612,3 +612,16 @@ def test_infinite_time_limit_means_none():
     game = gamesolve.bimatrix(*CLASSIC["column_side"])
     assert EquilibriumEnumeration().run(game, time_limit=float("inf"), progress=False).converged
     assert lemke_howson(game, time_limit=float("inf")) == lemke_howson(game)
+
+
+def test_progress_bars_go_to_stderr(capsys):
+    game = gamesolve.bimatrix(*_random_integer_game(2, (6, 6), 3))
+    found = EquilibriumEnumeration().run(game, progress=True)
+    path = LemkeHowson(initial_label=3).run(game, progress=True)
+    every = LemkeHowson(initial_label=None).run(game, progress=True)
+    out, err = capsys.readouterr()
+    assert out == ""  # library code prints nothing on stdout
+    assert "enumerate on" in err and "bases P=" in err
+    assert "lemke-howson on" in err and "pivot" in err and "label" in err
+    assert found.converged and path.converged and every.converged
+    assert every.extras["labels_done"] == 12
