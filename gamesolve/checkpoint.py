@@ -24,7 +24,6 @@ import itertools
 import json
 import math
 import os
-import stat
 import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -37,7 +36,7 @@ from numpy.typing import NDArray
 
 from gamesolve.compiled import CompiledGame
 from gamesolve.errors import CheckpointError
-from gamesolve.io import atomic_output, check_output_path, file_kind, json_ready
+from gamesolve.io import atomic_output, check_output_path, json_ready, stat_input_file
 
 __all__ = [
     "CHECKPOINT_FORMAT",
@@ -207,14 +206,7 @@ def _available_memory() -> int:
 
 def _open_archive(path: str | os.PathLike[str]) -> tuple[str, zipfile.ZipFile]:
     where = os.fspath(path)
-    try:
-        info = os.stat(where)
-    except FileNotFoundError:
-        raise CheckpointError(f"checkpoint {where!r} does not exist") from None
-    except OSError as exc:
-        raise CheckpointError(f"checkpoint {where!r} cannot be read: {exc.strerror or exc}") from None
-    if not stat.S_ISREG(info.st_mode):
-        raise CheckpointError(f"checkpoint {where!r} is a {file_kind(info.st_mode)}, not a checkpoint file")
+    info = stat_input_file(path, what="checkpoint", error=CheckpointError)
     if info.st_size == 0:
         raise CheckpointError(f"checkpoint {where!r} is empty")
     try:

@@ -47,6 +47,7 @@ __all__ = [
     "json_text",
     "read_json_file",
     "resolve_output",
+    "stat_input_file",
 ]
 
 #: Largest JSON input read by :func:`read_json_file` unless the caller allows more.
@@ -271,6 +272,28 @@ def json_text(value: Any, *, indent: int | None = None) -> str:
     return json.dumps(json_ready(value), indent=indent, allow_nan=False)
 
 
+def stat_input_file(
+    path: str | os.PathLike[str], *, what: str, error: type[InputFileError] = InputFileError
+) -> os.stat_result:
+    """``os.stat`` of an input file that must exist and be a regular file, else ``error`` in words.
+
+    Args:
+        path: The file.
+        what: How the user knows the file (``"checkpoint"``), used in messages.
+        error: The :class:`~gamesolve.errors.InputFileError` subclass to raise.
+    """
+    shown = os.fspath(path)
+    try:
+        info = os.stat(shown)
+    except FileNotFoundError:
+        raise error(f"{what} {shown!r} does not exist") from None
+    except OSError as exc:
+        raise error(f"{what} {shown!r} cannot be read: {exc.strerror or exc}") from None
+    if not stat.S_ISREG(info.st_mode):
+        raise error(f"{what} {shown!r} is a {file_kind(info.st_mode)}, not a regular file")
+    return info
+
+
 def _reject_constant(token: str) -> Any:
     raise ValueError(f"the token {token} is not JSON (write null or a number)")
 
@@ -290,14 +313,7 @@ def read_json_file(
             JSON, nested too deeply, or holding a number Python refuses to convert.
     """
     shown = os.fspath(path)
-    try:
-        info = os.stat(shown)
-    except FileNotFoundError:
-        raise InputFileError(f"{what} {shown!r} does not exist") from None
-    except OSError as exc:
-        raise InputFileError(f"{what} {shown!r} cannot be read: {exc.strerror or exc}") from None
-    if not stat.S_ISREG(info.st_mode):
-        raise InputFileError(f"{what} {shown!r} is a {file_kind(info.st_mode)}, not a regular file")
+    info = stat_input_file(path, what=what)
     if info.st_size > max_bytes:
         raise InputFileError(
             f"{what} {shown!r} holds {info.st_size:,} bytes, more than the {max_bytes:,} allowed"

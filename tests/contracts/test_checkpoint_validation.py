@@ -234,7 +234,7 @@ def test_resume_from_a_policy_file_or_dev_null_says_what_it_is(tmp_path):
     gamesolve.TabularPolicy.uniform(gamesolve.as_compiled(kuhn)).to_json(policy)
     with pytest.raises(CheckpointError, match="is a JSON file"):
         _solve(kuhn, "cfr", {}, iterations=5, resume=policy)
-    with pytest.raises(CheckpointError, match=r"is a character device, not a checkpoint file"):
+    with pytest.raises(CheckpointError, match=r"is a character device, not a regular file"):
         _solve(kuhn, "cfr", {}, iterations=5, resume="/dev/null")
     with pytest.raises(CheckpointError, match="is a directory"):
         _solve(kuhn, "cfr", {}, iterations=5, resume=tmp_path)

@@ -187,7 +187,7 @@ def test_resume_past_the_budget_says_so(capsys, tmp_path):
     ("make", "needle"),
     [
         (lambda d: _policy_file(d), "is a JSON file"),
-        (lambda d: "/dev/null", "is a character device, not a checkpoint file"),
+        (lambda d: "/dev/null", "is a character device, not a regular file"),
         (lambda d: str(d / "missing.npz"), "does not exist"),
     ],
 )
