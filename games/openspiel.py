@@ -22,7 +22,7 @@ import numpy as np
 
 from gamesolve.budget import GENERIC_BYTES_PER_NODE, MAX_INDEX, SizeEstimate, get_memory_budget
 from gamesolve.compiled import CompiledGame, compile_game
-from gamesolve.errors import GameNotFoundError, MalformedGameError, UnsupportedGame
+from gamesolve.errors import GameNotFoundError, GameTooLargeError, MalformedGameError, UnsupportedGame
 from gamesolve.protocols import State
 from gamesolve.spec import GameKind, GameSpec, Utility
 
@@ -481,6 +481,11 @@ def load(name: str) -> OpenSpielGame:
         raise GameNotFoundError(f"OpenSpiel game {_shown(name)} cannot be used: {exc}") from None
 
 
+#: Integer parameters of OpenSpiel games may be at most this many times their default (seeds
+#: excepted): OpenSpiel builds some games eagerly (blotto's action list: 5 s at 100 times the
+#: default coins, over a minute at 1,000 times) in C++ that holds the interpreter.
+PARAMETER_FACTOR = 100
+
 #: Parameter names that count players (checked against the game's player range before loading).
 _PLAYER_PARAMETERS = frozenset({"players", "numplayers", "num_players"})
 
@@ -488,8 +493,10 @@ _PLAYER_PARAMETERS = frozenset({"players", "numplayers", "num_players"})
 def _check_integer_parameters(pyspiel: Any, short: str, name: str) -> None:
     """Refuse integer parameters OpenSpiel may crash on (a segfault, not an error) before loading.
 
-    A player count outside the game's declared range, and a negative value for an integer whose
-    default is not negative (``universal_poker(numPlayers=-5)`` ends the process inside OpenSpiel).
+    A player count outside the game's declared range, a negative value for an integer whose
+    default is not negative (``universal_poker(numPlayers=-5)`` ends the process inside OpenSpiel),
+    and a value more than :data:`PARAMETER_FACTOR` times the default (``blotto(coins=10000000)``
+    holds the interpreter inside OpenSpiel's C++ indefinitely).
     """
     from gamesolve.registry import parse_game_string
 
@@ -511,6 +518,12 @@ def _check_integer_parameters(pyspiel: Any, short: str, name: str) -> None:
         if key.lower() in _PLAYER_PARAMETERS and not low <= value <= high:
             raise GameNotFoundError(
                 f"bad parameter {key}={given} for OpenSpiel game {short!r}: it takes {low} to {high} players"
+            )
+        if "seed" not in key.lower() and abs(value) > PARAMETER_FACTOR * max(abs(default), 1):
+            raise GameTooLargeError(
+                f"parameter {key}={given} of OpenSpiel game {short!r} is more than {PARAMETER_FACTOR} times "
+                f"its default ({default}); OpenSpiel may build such a game for minutes inside its C++, "
+                "where it cannot be interrupted, so it is refused"
             )
         if default >= 0 and value < 0:
             raise GameNotFoundError(

@@ -1134,6 +1134,9 @@ class PSRO:
                 check_distributions(key, state[key].reshape(1, -1))
         if int(state["done"]) not in (0, 1):
             raise ValueError(f"array 'done' must be 0 or 1, got {int(state['done'])}")
+        gains = state["gains"]
+        if int(state["t"]) > 0 and not np.isfinite(gains).all():
+            raise ValueError("array 'gains' must hold the last iteration's best-response gains, not NaN")
 
     def init(self, game: CompiledGame | TensorGame, rng: np.random.Generator) -> State:
         """One initial member per player, its meta-game and meta-strategies."""

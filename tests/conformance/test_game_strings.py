@@ -16,7 +16,7 @@ import time
 import pytest
 
 import gamesolve
-from gamesolve.errors import GameNotFoundError
+from gamesolve.errors import GameNotFoundError, GameTooLargeError
 from gamesolve.registry import parse_game_string
 
 # ---------------------------------------------------------------------------------------------
@@ -203,3 +203,15 @@ def test_cli_reports_openspiel_parameter_errors_in_one_line() -> None:
     lines = [line for line in (out.stdout + out.stderr).splitlines() if line.strip()]
     assert out.returncode == 2
     assert len(lines) == 1 and "liars_dice(numdice=0)" in lines[0] and "numdice=0" in lines[0], lines
+
+
+def test_openspiel_parameters_far_beyond_their_default_are_refused_before_loading() -> None:
+    # OpenSpiel builds blotto's action list inside C++ that holds the interpreter: 10,000,000
+    # coins never returned. The refusal is immediate and names the parameter.
+    start = time.perf_counter()
+    with pytest.raises(
+        GameTooLargeError, match=r"coins=10000000 of OpenSpiel game 'blotto' is more than 100 times"
+    ):
+        gamesolve.load_game("blotto(coins=10000000,players=2)")
+    assert time.perf_counter() - start < 5.0
+    assert gamesolve.load_game("blotto(coins=12)").spec.num_players == 2

@@ -242,3 +242,21 @@ def test_resume_from_a_policy_file_or_dev_null_says_what_it_is(tmp_path):
     empty.write_bytes(b"")
     with pytest.raises(CheckpointError, match="is empty"):
         read_checkpoint_meta(empty)
+
+
+def test_huge_finite_values_and_psro_gains_after_the_start_are_refused(tmp_path):
+    kuhn = _game("kuhn_poker")
+    path = tmp_path / "os.npz"
+    _solve(kuhn, "mccfr-os", {}, iterations=200, checkpoint=path)
+    meta, arrays = load_checkpoint(path)
+    _write(path, meta, {**arrays, "regrets": np.full_like(arrays["regrets"], 1e300)})
+    with pytest.raises(CheckpointError, match="beyond 1e\\+200 in magnitude"):
+        _solve(kuhn, "mccfr-os", {}, iterations=260, resume=path)
+
+    psro = tmp_path / "psro.npz"
+    _solve(kuhn, "psro", {}, iterations=3, checkpoint=psro)
+    meta, arrays = load_checkpoint(psro)
+    for gains in (np.full(2, np.nan), np.full(2, np.inf)):
+        _write(psro, meta, {**arrays, "gains": gains})
+        with pytest.raises(CheckpointError, match="gains"):
+            _solve(kuhn, "psro", {}, iterations=4, resume=psro)
