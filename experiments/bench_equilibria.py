@@ -18,8 +18,10 @@ Measured in one run, on one machine (absolute times drift between runs; ratios a
    payoffs uniform in ``[0, 1)`` (nondegenerate), and against
    ``pygambit.nash.enummixed_solve(rational=False)`` on the same degenerate instances, in this
    process (both warm; Gambit's game objects built beforehand). Statistic for each: per game
-   the median of ``repeats`` calls, summed over the ``degenerate_games`` games of a size. The
-   extreme-equilibrium sets must coincide (Gambit's merged where it lists one twice).
+   the median of ``repeats`` calls, summed over the ``degenerate_games`` games of a size. Up to
+   ``degenerate_rational_up_to`` our extreme-equilibrium sets are checked against Gambit's exact
+   ``rational=True`` ones (duplicates merged: Gambit lists a degenerate vertex once per basis),
+   and the games where Gambit's float version differs from its exact one are counted.
 
 Peers of 1 and 2 run in forked child processes with a wall-clock limit (numba code compiled in the parent is
 inherited, so QuantEcon's compilation is excluded as ours is); building pygambit's game object is
@@ -61,8 +63,9 @@ class Config:
     lh_sizes: tuple[int, ...] = (200, 500)
     lh_seeds: tuple[int, ...] = (0, 1, 2)
     lh_max_pivots: int = 200_000
-    degenerate_sizes: tuple[int, ...] = (4, 6, 8)
+    degenerate_sizes: tuple[int, ...] = (4, 6, 8, 10)
     degenerate_games: int = 20
+    degenerate_rational_up_to: int = 8
     repeats: int = 5
     peer_timeout: float = 120.0
     build_timeout: float = 180.0
@@ -309,6 +312,12 @@ def integer_game(n: int, seed: int) -> gamesolve.TensorGame:
     )
 
 
+def _gambit_set(g: Any, result: Any) -> list[list[np.ndarray]]:
+    """Gambit's equilibria as float vectors, duplicates merged (it lists a degenerate vertex per basis)."""
+    distinct = {tuple(tuple(float(p) for _, p in eq[pl]) for pl in g.players) for eq in result.equilibria}
+    return [[np.array(s) for s in eq] for eq in distinct]
+
+
 def bench_degenerate(n: int, cfg: Config) -> dict[str, Any]:
     """Degenerate against nondegenerate games of one size, and against pygambit, in this process."""
     import pygambit
@@ -320,35 +329,39 @@ def bench_degenerate(n: int, cfg: Config) -> dict[str, Any]:
         pygambit.StrategicGame.from_arrays(np.array(g.payoffs[0]), np.array(g.payoffs[1])) for g in degenerate
     ]
     t_deg = t_gen = t_gambit = 0.0
-    same = True
-    flagged = 0
-    equilibria = 0
+    flagged = equilibria = generic_equilibria = 0
+    same_as_rational: bool | None = True if n <= cfg.degenerate_rational_up_to else None
+    float_gambit_differs = 0
     for game, g in zip(degenerate, gambit_games, strict=True):
         seconds, found = _median_seconds(partial(extreme_equilibria, game), cfg.repeats)
         t_deg += seconds
         flagged += found.degenerate
         equilibria += len(found.equilibria)
+        ours = [[np.asarray(s) for s in eq] for eq in found.equilibria]
         seconds, res = _median_seconds(partial(pygambit.nash.enummixed_solve, g, rational=False), cfg.repeats)
         t_gambit += seconds
-        theirs = {tuple(tuple(float(p) for _, p in eq[pl]) for pl in g.players) for eq in res.equilibria}
-        same &= _same_set(
-            [[np.asarray(s) for s in eq] for eq in found.equilibria],
-            [[np.array(s) for s in eq] for eq in theirs],
-        )
+        if same_as_rational is not None:  # the exact oracle (slow: seconds per 10x10 game)
+            exact = pygambit.nash.enummixed_solve(g, rational=True)
+            same_as_rational &= _same_set(ours, _gambit_set(g, exact), atol=1e-9)
+            float_gambit_differs += not _same_set(_gambit_set(g, res), _gambit_set(g, exact), atol=1e-9)
     for game in generic:
-        seconds, _ = _median_seconds(partial(extreme_equilibria, game), cfg.repeats)
+        seconds, found = _median_seconds(partial(extreme_equilibria, game), cfg.repeats)
         t_gen += seconds
+        generic_equilibria += len(found.equilibria)
     return {
         "n": n,
         "games": cfg.degenerate_games,
         "degenerate_games": flagged,
         "extreme_equilibria": equilibria,
+        "nondegenerate_equilibria": generic_equilibria,
         "ours_degenerate_seconds": t_deg,
         "ours_nondegenerate_seconds": t_gen,
         "gambit_degenerate_seconds": t_gambit,
         "degenerate_over_nondegenerate": t_deg / t_gen,
+        "per_equilibrium_degenerate_over_nondegenerate": (t_deg / equilibria) / (t_gen / generic_equilibria),
         "gambit_over_ours": t_gambit / t_deg,
-        "same_equilibria": same,
+        "same_as_gambit_rational": same_as_rational,
+        "float_gambit_wrong_games": float_gambit_differs if same_as_rational is not None else None,
     }
 
 
@@ -420,15 +433,17 @@ def main(cfg: Config) -> dict[str, Any]:
         f"sums over {cfg.degenerate_games} games of per-game medians"
     )
     print(
-        f"{'size':<8}{'degen.':>7}{'ours deg ms':>13}{'ours nondeg ms':>16}{'deg/nondeg':>12}"
-        f"{'gambit ms':>11}{'gambit/ours':>13}"
+        f"{'size':<8}{'degen.':>7}{'eq deg/nondeg':>15}{'ours deg ms':>13}{'ours nondeg ms':>16}"
+        f"{'deg/nondeg':>12}{'per eq':>8}{'gambit ms':>11}{'gambit/ours':>13}"
     )
     for r in degenerate_rows:
+        equilibria = f"{r['extreme_equilibria']}/{r['nondegenerate_equilibria']}"
         print(
-            f"{r['n']}x{r['n']:<5}{r['degenerate_games']:>7}{r['ours_degenerate_seconds'] * 1e3:>13.2f}"
-            f"{r['ours_nondegenerate_seconds'] * 1e3:>16.2f}{r['degenerate_over_nondegenerate']:>12.2f}"
+            f"{r['n']}x{r['n']:<5}{r['degenerate_games']:>7}{equilibria:>15}"
+            f"{r['ours_degenerate_seconds'] * 1e3:>13.2f}{r['ours_nondegenerate_seconds'] * 1e3:>16.2f}"
+            f"{r['degenerate_over_nondegenerate']:>12.2f}{r['per_equilibrium_degenerate_over_nondegenerate']:>8.2f}"
             f"{r['gambit_degenerate_seconds'] * 1e3:>11.1f}{r['gambit_over_ours']:>13.1f}"
-            f" same={r['same_equilibria']}"
+            f"  exact={r['same_as_gambit_rational']} float gambit wrong on {r['float_gambit_wrong_games']}"
         )
     print(f"\nwrote {cfg.out}/result.json")
     return result
@@ -443,6 +458,7 @@ if __name__ == "__main__":
     parser.add_argument("--lh-max-pivots", type=int, default=Config.lh_max_pivots)
     parser.add_argument("--degenerate-sizes", type=int, nargs="*", default=list(Config.degenerate_sizes))
     parser.add_argument("--degenerate-games", type=int, default=Config.degenerate_games)
+    parser.add_argument("--degenerate-rational-up-to", type=int, default=Config.degenerate_rational_up_to)
     parser.add_argument("--repeats", type=int, default=Config.repeats)
     parser.add_argument("--peer-timeout", type=float, default=Config.peer_timeout)
     parser.add_argument("--out", default=Config.out)
@@ -456,6 +472,7 @@ if __name__ == "__main__":
             lh_max_pivots=ns.lh_max_pivots,
             degenerate_sizes=tuple(ns.degenerate_sizes),
             degenerate_games=ns.degenerate_games,
+            degenerate_rational_up_to=ns.degenerate_rational_up_to,
             repeats=ns.repeats,
             peer_timeout=ns.peer_timeout,
             out=ns.out,

@@ -138,7 +138,7 @@ _EPS_COLUMN = 1e-13  # tableau entries at most this are treated as non-positive 
 _EPS_PIVOT = 1e-9  # the same in the vertex search, where degenerate vertices leave rounding noise
 _CHUNK_SECONDS = 0.02  # target length of one kernel call between time-limit checks
 _FIRST_BUDGET = 1 << 15  # steps of the first kernel call (small games finish within it)
-_FIRST_CAPACITY = 256  # bases the buffers hold at first (they grow fourfold as needed)
+_FIRST_CAPACITY = (256, 1 << 14)  # bases the buffers hold at first: 2^(min(m, n) + 2) in this range
 _HASH_MUL1 = np.uint64(0x9E3779B97F4A7C15)
 _HASH_MUL2 = np.uint64(0xBF58476D1CE4E5B9)
 _SHIFT = np.uint64(31)
@@ -374,26 +374,23 @@ def _min_ratio(
 
 
 @numba.njit(cache=True, nogil=True)
-def _lex_ratio_test(
+def _lex_tie_break(
     tab: NDArray[np.float64],  # [d + 1, k] transposed dictionary
     where: NDArray[np.int64],  # [d + k] row r >= 0 if basic, -(c + 1) if nonbasic in column c
     c: int,  # entering column
+    theta: float,  # the minimum ratio
     tol: float,
     ties: NDArray[np.int64],  # [k] scratch
     vals: NDArray[np.float64],  # [k] scratch
 ) -> int:
-    """Leaving row of the lexicographic minimum-ratio test for entering column ``c`` (-1: none).
+    """Leaving row among the rows whose ratio ties with the minimum ``theta`` (within ``tol``).
 
-    Rows whose ratio is within ``tol`` of the minimum tie; among them the rows of ``B^{-1}``
-    divided by the entering column are compared entry by entry (initial slack ``0, 1, ...``)
-    and the smallest is kept. Without a tie this costs one extra pass over the column.
+    The rows of ``B^{-1}`` divided by the entering column are compared entry by entry (initial
+    slack ``0, 1, ...``) and the lexicographically smallest is kept: the pivot the right-hand
+    side ``1 + (eps, eps^2, ...)`` would give for an infinitesimal ``eps``.
     """
     k = tab.shape[1]
     d = tab.shape[0] - 1
-    p = _min_ratio(tab, c)
-    if p < 0:
-        return -1
-    theta = tab[d, p] / tab[c, p]
     n_ties = 0
     for r in range(k):
         t = tab[c, r]
@@ -423,7 +420,7 @@ def _lex_ratio_test(
                     kept += 1
         n_ties = kept
         j += 1
-    return ties[0] if n_ties >= 1 else p
+    return ties[0]
 
 
 # --------------------------------------------------------------------------------------------
@@ -578,10 +575,15 @@ def polytope_vertices_kernel(
         if _has_at(table, here, n_words, entering_label):
             continue
         _flip_at(table, here, n_words, entering_label)
-        p = _lex_ratio_test(tab, where, c, tol, ties, vals)
+        p = _min_ratio(tab, c)  # the lexicographic ratio test, inlined for the common case
         if p < 0:
             status = UNBOUNDED
             break
+        theta = tab[d, p] / tab[c, p]
+        for r in range(k):
+            if r != p and tab[c, r] > _EPS_PIVOT and tab[d, r] - tab[c, r] * theta <= tol:
+                p = _lex_tie_break(tab, where, c, theta, tol, ties, vals)
+                break
         leaving_label = labels[basis[p]]
         for w in range(n_words):
             key[w] = current[w]
@@ -1471,7 +1473,9 @@ def extreme_equilibria(
     a, b = normalized_matrices(game)
     m, n = a.shape
     both = polytopes(a, b)
-    walks = [_Walk(c, lab, tol, refactor_every, max_vertices, _FIRST_CAPACITY) for c, lab in both]
+    low, high = _FIRST_CAPACITY  # vertex counts grow about as 2^min(m, n); the buffers grow fourfold
+    capacity = min(high, max(low, 1 << min(min(m, n) + 2, 30)))
+    walks = [_Walk(c, lab, tol, refactor_every, max_vertices, capacity) for c, lab in both]
     _walk_polytopes(walks, search_deadline, parallel and m * n >= _PARALLEL_MIN_CELLS, on_progress)
     complete = True
     for player, walk in enumerate(walks):
