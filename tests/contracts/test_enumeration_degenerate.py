@@ -9,6 +9,7 @@ subsets for the bicliques, and games whose equilibria are known in closed form.
 from __future__ import annotations
 
 import itertools
+import re
 import time
 from fractions import Fraction
 
@@ -462,7 +463,8 @@ def test_enumerate_solver_reports_the_time_limit():
         return
     assert time.perf_counter() - start <= 0.6 + 1.0
     assert not result.converged
-    assert "time limit of 0.6 s reached" in result.message or "time limit of 0.5" in result.message
+    # the run loop may pass the seconds left after preparing the game (0.59...)
+    assert re.match(r"time limit of 0\.[56]\d* s reached: found \d+ extreme equilibri", result.message)
     assert f"found {len(result.extras['equilibria'])} extreme equilibri" in result.message
     assert result.extras["complete"] is False
 
