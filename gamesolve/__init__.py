@@ -24,6 +24,7 @@ from gamesolve.errors import (
     MalformedGameError,
     NotPerfectRecallError,
     OutputPathError,
+    TimeLimitError,
     UnsupportedGame,
 )
 from gamesolve.evaluation import (
@@ -113,6 +114,7 @@ __all__ = [
     "TabularMarkovGame",
     "TabularPolicy",
     "TensorGame",
+    "TimeLimitError",
     "UnsupportedGame",
     "Utility",
     "__version__",

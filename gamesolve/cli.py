@@ -535,6 +535,31 @@ def _print_markov_solution(game: gamesolve.TabularMarkovGame, result: gamesolve.
         print(f"... {game.num_states - len(shown)} more states (--policy-out / --json for all)")
 
 
+def _print_nash_subsets(names: Sequence[Sequence[str]], extras: dict[str, Any]) -> None:
+    """Print a degenerate game's maximal Nash subsets with their extreme strategies.
+
+    Any mixture of a subset's player-0 strategies against any mixture of its player-1 strategies
+    is an equilibrium; the subsets are the maximal such sets.
+    """
+    strategies = extras["extreme_strategies"]
+
+    def show(player: int, k: int) -> str:
+        parts = [f"{names[player][a]}: {q:.6f}" for a, q in enumerate(strategies[player][k]) if q > 1e-9]
+        return ", ".join(parts)
+
+    subsets = extras["nash_subsets"]
+    print(
+        f"{len(extras['equilibria'])} extreme equilibria in {len(subsets)} maximal Nash subset(s): any "
+        "mixture of a subset's player-0 strategies against any mixture of its player-1 strategies is "
+        "an equilibrium"
+    )
+    for k, (rows, columns) in enumerate(subsets):
+        print(f"subset {k + 1}:")
+        for player, members in ((0, rows), (1, columns)):
+            for index in members:
+                print(f"  player {player}  {show(player, index)}")
+
+
 def _print_solution(game: Any, result: gamesolve.SolveResult) -> None:
     """Print a normal-form solution: the profile (or joint distribution) with action names."""
     if not isinstance(game, gamesolve.TensorGame):
@@ -543,6 +568,9 @@ def _print_solution(game: Any, result: gamesolve.SolveResult) -> None:
         except (AttributeError, GamesolveError):
             return
     names = game.action_names
+    if isinstance(result.policy, gamesolve.MixedProfile) and result.extras.get("degenerate"):
+        _print_nash_subsets(names, result.extras)
+        return
     if isinstance(result.policy, gamesolve.MixedProfile):
         profiles = result.extras.get("equilibria") or [result.policy.to_lists()]
         for k, profile in enumerate(profiles):

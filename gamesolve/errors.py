@@ -19,6 +19,7 @@ __all__ = [
     "MalformedGameError",
     "NotPerfectRecallError",
     "OutputPathError",
+    "TimeLimitError",
     "UnsupportedGame",
 ]
 
@@ -65,3 +66,7 @@ class OutputPathError(GamesolveError, ValueError):
 
 class GameTooLargeError(GamesolveError, ValueError):
     """The requested work would exceed the memory or size budget; refused before it starts."""
+
+
+class TimeLimitError(GamesolveError, TimeoutError):
+    """The time limit ran out before an exact solver had any answer to return."""

@@ -96,7 +96,7 @@ import numba
 import numpy as np
 from numpy.typing import NDArray
 
-from gamesolve.errors import GamesolveError, UnsupportedGame
+from gamesolve.errors import TimeLimitError, UnsupportedGame
 from gamesolve.normal_form import MixedProfile, TensorGame
 from gamesolve.validation import check_bool, check_int, check_real
 
@@ -144,10 +144,6 @@ _HASH_MUL2 = np.uint64(0xBF58476D1CE4E5B9)
 _SHIFT = np.uint64(31)
 _ONE = np.uint64(1)
 _LOW6 = np.uint64(63)
-
-
-class TimeLimitError(GamesolveError, TimeoutError):
-    """The time limit ran out before a two-player exact solver found any equilibrium."""
 
 
 def check_time_limit(value: Any) -> float | None:

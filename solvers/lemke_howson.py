@@ -29,7 +29,7 @@ Time limits. The kernel is resumable: its whole state lives in arrays
 (:func:`lemke_howson_state`), and :func:`lemke_howson` runs it in chunks of a few milliseconds,
 checking the time limit (and letting Ctrl-C through) between chunks. A path cut short by the
 time limit has no equilibrium to offer, so :func:`lemke_howson` raises
-:class:`~solvers.enumeration.TimeLimitError`; :func:`all_labels` returns the equilibria of the
+:class:`~gamesolve.errors.TimeLimitError`; :func:`all_labels` returns the equilibria of the
 paths that ended in time and raises only when none did.
 
 >>> import gamesolve

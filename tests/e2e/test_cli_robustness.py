@@ -276,3 +276,13 @@ def test_ctrl_c_writes_the_outputs_and_exits_130(capsys, tmp_path):
     assert data["message"].startswith("interrupted after")
     assert load_checkpoint(ck)[0]["iteration"] == data["iterations"] > 0
     assert "interrupted after" in out
+
+
+def test_degenerate_games_print_their_maximal_nash_subsets(capsys, tmp_path):
+    path = tmp_path / "d.nfg"
+    # Column 1 pays both players 1 whatever the row: rows are indifferent, so one subset {1, 2} x {1}.
+    path.write_text('NFG 1 R "d" { "1" "2" } { 2 2 }\n1 1 1 1 0 0 0 0\n')
+    code, out, _ = run(capsys, "solve", str(path), "--solver", "enumerate")
+    assert code == 0
+    assert "2 extreme equilibria in 1 maximal Nash subset(s)" in out
+    assert out.count("  player 0  ") == 2 and out.count("  player 1  ") == 1
