@@ -493,8 +493,9 @@ _PLAYER_PARAMETERS = frozenset({"players", "numplayers", "num_players"})
 def _check_integer_parameters(pyspiel: Any, short: str, name: str) -> None:
     """Refuse integer parameters OpenSpiel may crash on (a segfault, not an error) before loading.
 
-    A player count outside the game's declared range, a negative value for an integer whose
-    default is not negative (``universal_poker(numPlayers=-5)`` ends the process inside OpenSpiel),
+    A player count outside the game's declared range, a value below 1 for an integer whose default
+    is at least 1 and a negative value for one whose default is not negative
+    (``universal_poker(numPlayers=-5)`` and ``numRanks=0`` end the process inside OpenSpiel),
     and a value more than :data:`PARAMETER_FACTOR` times the default (``blotto(coins=10000000)``
     holds the interpreter inside OpenSpiel's C++ indefinitely).
     """
@@ -517,7 +518,8 @@ def _check_integer_parameters(pyspiel: Any, short: str, name: str) -> None:
         low, high = int(gtype.min_num_players), int(gtype.max_num_players)
         if key.lower() in _PLAYER_PARAMETERS and not low <= value <= high:
             raise GameNotFoundError(
-                f"bad parameter {key}={given} for OpenSpiel game {short!r}: it takes {low} to {high} players"
+                f"bad parameter {key}={given} in {_shown(name)}: OpenSpiel's {short} takes {low} to "
+                f"{high} players"
             )
         if "seed" not in key.lower() and abs(value) > PARAMETER_FACTOR * max(abs(default), 1):
             raise GameTooLargeError(
@@ -525,9 +527,14 @@ def _check_integer_parameters(pyspiel: Any, short: str, name: str) -> None:
                 f"its default ({default}); OpenSpiel may build such a game for minutes inside its C++, "
                 "where it cannot be interrupted, so it is refused"
             )
+        if default >= 1 and value < 1 and "seed" not in key.lower():
+            raise GameNotFoundError(
+                f"bad parameter {key}={given} in {_shown(name)}: OpenSpiel's {short} expects an integer >= 1 "
+                f"(default {default})"
+            )
         if default >= 0 and value < 0:
             raise GameNotFoundError(
-                f"bad parameter {key}={given} for OpenSpiel game {short!r}: expected an integer >= 0 "
+                f"bad parameter {key}={given} in {_shown(name)}: OpenSpiel's {short} expects an integer >= 0 "
                 f"(default {default})"
             )
 

@@ -324,6 +324,15 @@ class _Base(abc.ABC):
     #: What a resumed state must satisfy before any update sees it.
     state_rules = StateRules(counter="t", nonnegative=frozenset({"weight", "joint"}))
 
+    def check_state(self, game: TensorGame, state: State) -> None:
+        """Every player's part of the current and the average profile has positive mass."""
+        for key in ("x", "avg"):
+            if key == "avg" and float(state["weight"]) <= 0:
+                continue  # no average yet: the current profile is reported
+            for p, part in enumerate(self._split(game, state[key])):
+                if not float(np.maximum(part, 0.0).sum()) > 0:
+                    raise ValueError(f"array {key!r} gives player {p} no probability mass")
+
     def init(self, game: TensorGame, rng: np.random.Generator) -> State:
         """Start at the start profile (uniform by default)."""
         del rng

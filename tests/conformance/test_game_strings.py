@@ -171,6 +171,7 @@ def test_unknown_native_parameter_lists_the_known_ones() -> None:
         ("universal_poker(numPlayers=-5)", "numPlayers=-5"),
         ("goofspiel(players=-0)", "players=-0"),
         ("goofspiel(num_cards=-3)", "num_cards=-3"),
+        ("universal_poker(numRanks=0)", "numRanks=0"),
     ],
 )
 def test_openspiel_parameter_errors_are_one_line(text: str, shown: str) -> None:

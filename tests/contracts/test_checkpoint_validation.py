@@ -260,3 +260,13 @@ def test_huge_finite_values_and_psro_gains_after_the_start_are_refused(tmp_path)
         _write(psro, meta, {**arrays, "gains": gains})
         with pytest.raises(CheckpointError, match="gains"):
             _solve(kuhn, "psro", {}, iterations=4, resume=psro)
+
+
+def test_a_dynamics_profile_without_mass_is_refused(tmp_path):
+    rps = _game("rps")
+    path = tmp_path / "rm.npz"
+    _solve(rps, "regret-matching", {}, iterations=20, checkpoint=path)
+    meta, arrays = load_checkpoint(path)
+    _write(path, meta, {**arrays, "avg": -arrays["avg"]})  # finite, but no positive mass
+    with pytest.raises(CheckpointError, match="array 'avg' gives player 0 no probability mass"):
+        _solve(rps, "regret-matching", {}, iterations=30, resume=path)
