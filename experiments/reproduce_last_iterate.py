@@ -21,7 +21,7 @@ import numpy as np
 
 import gamesolve
 from gamesolve.io import atomic_write_text
-from gamesolve.run import Iterate
+from gamesolve.solver import Iterate
 from solvers.dynamics import (
     AcceleratedOptimisticGradient,
     ExtraGradient,

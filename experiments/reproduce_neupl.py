@@ -40,7 +40,7 @@ import numpy as np
 import gamesolve
 from experiments._common import package_version
 from gamesolve.io import atomic_write_text
-from gamesolve.run import Iterate
+from gamesolve.solver import Iterate
 
 log = logging.getLogger(__name__)
 

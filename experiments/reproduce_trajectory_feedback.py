@@ -28,7 +28,7 @@ import numpy as np
 
 import gamesolve
 from gamesolve.io import atomic_write_text
-from gamesolve.run import Iterate
+from gamesolve.solver import Iterate
 from solvers.bandit_ftrl import AdaptiveFTRL, BalancedFTRL
 from solvers.mccfr import OutcomeSamplingMCCFR
 

@@ -65,7 +65,9 @@ from gamesolve.protocols import (
     State,
 )
 from gamesolve.registry import available_games, available_solvers, load_game, make_solver
-from gamesolve.run import History, Iterate, SolveResult, Stop, solve
+from gamesolve.results import History, SolveResult
+from gamesolve.run import solve
+from gamesolve.solver import ExactSolver, Iterate, IterativeSolver, Stop
 from gamesolve.spec import GameKind, GameSpec, Utility
 from gamesolve.tournament import tournament
 
@@ -79,6 +81,7 @@ __all__ = [
     "BestResponse",
     "CheckpointError",
     "CompiledGame",
+    "ExactSolver",
     "Executor",
     "ExploitabilityBound",
     "ExploitabilityReport",
@@ -94,6 +97,7 @@ __all__ = [
     "InvalidArgumentError",
     "InvalidPolicyError",
     "Iterate",
+    "IterativeSolver",
     "MalformedGameError",
     "MarkovEpisode",
     "MarkovGame",

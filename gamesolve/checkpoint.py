@@ -34,9 +34,9 @@ import numpy as np
 from numpy.lib import format as npy_format
 from numpy.typing import NDArray
 
-from gamesolve.compiled import CompiledGame
 from gamesolve.errors import CheckpointError
 from gamesolve.io import atomic_output, check_output_path, json_ready, stat_input_file
+from gamesolve.spec import GameKind
 
 __all__ = [
     "CHECKPOINT_FORMAT",
@@ -74,8 +74,8 @@ class StateRules:
 
     Attributes:
         counter: Name of the 0-d integer array that counts iterations; it must equal the
-            checkpoint's iteration. (A solver whose count lives inside a larger array defines
-            ``state_counter(state) -> int`` instead.)
+            checkpoint's iteration. (A solver whose count lives inside a larger array overrides
+            its ``state_counter(state)`` hook instead.)
         nonnegative: Arrays whose entries are never negative (cumulative weights, CFR+ regrets,
             visit counts, probabilities).
         probabilities: Arrays whose entries lie in ``[0, 1]``.
@@ -103,33 +103,37 @@ def hash_str(text: str) -> int:
     return h % (1 << 61)
 
 
+def _digest(*parts: Any) -> str:
+    hasher = hashlib.sha256()
+    for part in parts:
+        hasher.update(np.ascontiguousarray(part).tobytes())
+    return hasher.hexdigest()[:16]
+
+
 def game_fingerprint(game: Any) -> dict[str, Any]:
-    """Numbers identifying a game, stored in checkpoints to refuse a wrong game."""
-    custom = getattr(game, "fingerprint", None)
-    if callable(custom):
-        return dict(custom())
-    matrix = getattr(game, "transition_matrix", None)
-    if matrix is not None:  # a tabular Markov game
-        hasher = hashlib.sha256()
-        for part in (matrix.indptr, matrix.indices, matrix.data, game.reward_flat, game.terminal):
-            hasher.update(np.ascontiguousarray(part).tobytes())
-        return {"name": game.spec.name, "states": game.num_states, "sha256": hasher.hexdigest()[:16]}
-    preference = getattr(game, "preference", None)
-    if preference is not None:  # a preference game
-        hasher = hashlib.sha256()
-        for part in (preference, game.reference, np.asarray(float(game.beta))):
-            hasher.update(np.ascontiguousarray(part, dtype=np.float64).tobytes())
-        digest = hasher.hexdigest()[:16]
-        return {"name": game.spec.name, "shape": list(np.shape(preference)), "sha256": digest}
-    payoffs = getattr(game, "payoffs", None)
-    if payoffs is not None and not isinstance(game, CompiledGame):
-        digest = hashlib.sha256(np.ascontiguousarray(payoffs).tobytes()).hexdigest()[:16]
-        return {"name": game.spec.name, "shape": list(payoffs.shape), "payoffs_sha256": digest}
+    """Numbers identifying a prepared game, stored in checkpoints to refuse a wrong game.
+
+    The game's :class:`~gamesolve.spec.GameSpec` says which arrays identify it.
+    """
+    kind = game.spec.kind
+    name = game.spec.name
+    if kind is GameKind.MEAN_FIELD:
+        return dict(game.fingerprint())
+    if kind is GameKind.MARKOV:
+        matrix = game.transition_matrix
+        digest = _digest(matrix.indptr, matrix.indices, matrix.data, game.reward_flat, game.terminal)
+        return {"name": name, "states": game.num_states, "sha256": digest}
+    if kind is GameKind.PREFERENCE:
+        parts = (game.preference, game.reference, np.asarray(float(game.beta)))
+        digest = _digest(*(np.asarray(p, dtype=np.float64) for p in parts))
+        return {"name": name, "shape": list(np.shape(game.preference)), "sha256": digest}
+    if kind is GameKind.NORMAL_FORM:
+        return {"name": name, "shape": list(game.payoffs.shape), "payoffs_sha256": _digest(game.payoffs)}
     keys_hash = 0
     for key in game.infosets.keys:
         keys_hash = (keys_hash * 1_000_003 + hash_str(key)) % (1 << 61)
     return {
-        "name": game.spec.name,
+        "name": name,
         "nodes": game.num_nodes,
         "infosets": game.num_infosets,
         "terminals": game.num_terminals,
@@ -423,7 +427,8 @@ def check_state(
     """Check loaded state arrays against a fresh state of the same solver on the same game.
 
     Args:
-        solver: The solver (its ``state_rules`` and optional ``check_state(game, state)`` apply).
+        solver: The :class:`~gamesolve.solver.IterativeSolver` (its ``state_rules``,
+            ``state_counter`` and ``check_state`` apply).
         game: The prepared game.
         template: A fresh ``solver.init(game, rng)``.
         state: The arrays read from the checkpoint.
@@ -434,7 +439,7 @@ def check_state(
         CheckpointError: Naming the first array that does not fit and why.
     """
     where = os.fspath(path)
-    rules: StateRules = getattr(solver, "state_rules", None) or StateRules()
+    rules: StateRules = solver.state_rules
     expected = {k for k in template if not k.startswith("_")}
     missing = sorted(expected - set(state))
     extra = sorted(set(state) - expected)
@@ -483,23 +488,21 @@ def check_state(
             raise CheckpointError(f"checkpoint {where!r}: array {key!r} holds negative values")
         if key in rules.probabilities and got.size and ((got < 0).any() or (got > 1 + 1e-9).any()):
             raise CheckpointError(f"checkpoint {where!r}: array {key!r} holds values outside [0, 1]")
-    counted = getattr(solver, "state_counter", None)
-    if rules.counter is not None or callable(counted):
-        try:
-            count = int(state[rules.counter]) if rules.counter is not None else int(counted(state))  # type: ignore[misc]
-        except (TypeError, ValueError, IndexError) as exc:
-            raise CheckpointError(f"checkpoint {where!r}: the iteration counter is damaged ({exc})") from None
-        if count != iteration:
-            raise CheckpointError(
-                f"checkpoint {where!r}: the header says iteration {iteration} but the state's counter says "
-                f"{count}"
-            )
-    custom = getattr(solver, "check_state", None)
-    if callable(custom):
-        try:
-            custom(game, state)
-        except (ValueError, IndexError, KeyError, TypeError) as exc:
-            raise CheckpointError(f"checkpoint {where!r}: {exc}") from None
+    try:
+        count = solver.state_counter(state)
+        if count is None and rules.counter is not None:
+            count = int(state[rules.counter])
+    except (TypeError, ValueError, IndexError) as exc:
+        raise CheckpointError(f"checkpoint {where!r}: the iteration counter is damaged ({exc})") from None
+    if count is not None and int(count) != iteration:
+        raise CheckpointError(
+            f"checkpoint {where!r}: the header says iteration {iteration} but the state's counter "
+            f"says {count}"
+        )
+    try:
+        solver.check_state(game, state)
+    except (ValueError, IndexError, KeyError, TypeError) as exc:
+        raise CheckpointError(f"checkpoint {where!r}: {exc}") from None
 
 
 def check_distributions(name: str, probs: NDArray[Any], legal: NDArray[Any] | None = None) -> None:

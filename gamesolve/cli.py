@@ -30,6 +30,7 @@ import gamesolve
 from gamesolve.errors import GamesolveError, OutputPathError
 from gamesolve.io import atomic_write_text, atomic_write_with, check_output_paths, json_text
 from gamesolve.registry import parse_options
+from gamesolve.solver import ExactSolver
 
 __all__ = ["main"]
 
@@ -435,7 +436,7 @@ def run_solve(args: argparse.Namespace) -> tuple[gamesolve.SolveResult, int]:
         if isinstance(exc, GamesolveError):
             raise
         raise UserError(str(exc)) from None
-    exact = getattr(solver, "exact", False)
+    exact = isinstance(solver, ExactSolver)
     if exact:
         given = [
             flag
@@ -458,7 +459,7 @@ def run_solve(args: argparse.Namespace) -> tuple[gamesolve.SolveResult, int]:
         args.iterations is None
         and args.time_limit is None
         and args.target_exploitability is None
-        and getattr(solver, "default_iterations", None) is None
+        and solver.default_iterations is None
     ):
         raise UserError("give --iterations, --time-limit or --target-exploitability")
     time_limit = args.time_limit

@@ -1,4 +1,4 @@
-"""The one run loop that drives every iterative solver, and the result type of every solver.
+"""The one run loop that drives every solver: :func:`solve`.
 
 ``solve(game, solver, ...)`` resolves a registry name (``"cfr+"``) or takes a configured solver
 object, checks the game at the door, and iterates until an iteration budget, a time limit or a
@@ -6,13 +6,15 @@ target exploitability is met, the callback returns :data:`Stop`, or the user pre
 evaluates the exact exploitability of the solver's output every ``eval_every`` iterations, shows a
 progress bar on terminals, and can write a checkpoint every ``checkpoint_every`` iterations from
 which :func:`solve` resumes to the same numbers as an uninterrupted run.
+
+The hooks it calls are declared once in :mod:`gamesolve.solver`; results are
+:mod:`gamesolve.results`, checkpoints :mod:`gamesolve.checkpoint`. The names of those modules are
+re-exported here for code written against the older layout.
 """
 
 from __future__ import annotations
 
 import contextlib
-import enum
-import json
 import logging
 import math
 import os
@@ -21,8 +23,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
-from typing import Any, Protocol, runtime_checkable
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -42,24 +43,26 @@ from gamesolve.checkpoint import (
     save_checkpoint,
 )
 from gamesolve.errors import CheckpointError, InvalidArgumentError, OutputPathError
-from gamesolve.evaluation import exploitability as exact_exploitability
-from gamesolve.evaluation import nash_conv as exact_nash_conv
 from gamesolve.io import check_output_path
-from gamesolve.spec import GameSpec
+from gamesolve.results import History, SolveResult, one_shot_result
+from gamesolve.solver import ExactSolver, Iterate, IterativeSolver, Solver, Stop
 from gamesolve.validation import check_bool, check_int, check_real
 
 __all__ = [
     "CHECKPOINT_FORMAT",
     "CheckpointError",
+    "ExactSolver",
     "History",
     "Iterate",
     "IterativeSolver",
     "SolveResult",
+    "Solver",
     "StateRules",
     "Stop",
     "game_fingerprint",
     "hash_str",
     "load_checkpoint",
+    "one_shot_result",
     "rng_from_array",
     "rng_to_array",
     "save_checkpoint",
@@ -69,322 +72,24 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 
-class Iterate(enum.Enum):
-    """Which of a solver's policies to read."""
-
-    AVERAGE = "average"
-    CURRENT = "current"
-
-
-class _StopType:
-    _instance: _StopType | None = None
-
-    def __new__(cls) -> _StopType:
-        if cls._instance is None:
-            cls._instance = super().__new__(cls)
-        return cls._instance
-
-    def __repr__(self) -> str:
-        return "Stop"
-
-
-#: Return this from a ``solve`` callback to end the run after the current iteration.
-Stop = _StopType()
-
-
-@runtime_checkable
-class IterativeSolver(Protocol):
-    """What :func:`solve` needs from an iterative solver.
-
-    The solver object holds configuration only; all mutable numbers live in the state it returns
-    from :meth:`init`, a mapping of named numpy arrays (and 0-d arrays for scalars) so that a
-    checkpoint is a plain ``.npz`` file.
-    """
-
-    name: str
-
-    def config(self) -> dict[str, Any]:
-        """The configuration as JSON-ready values (recorded in results and checkpoints)."""
-        ...
-
-    def prepare(self, game: Any) -> Any:
-        """The solver's representation of ``game`` (a compiled game, a tensor game, ...)."""
-        ...
-
-    def check(self, spec: GameSpec) -> None:
-        """Raise :class:`~gamesolve.errors.UnsupportedGame` if the game is outside the solver's scope."""
-        ...
-
-    def init(self, game: Any, rng: np.random.Generator) -> dict[str, NDArray[Any]]:
-        """Fresh solver state for the prepared ``game``."""
-        ...
-
-    def step(self, game: Any, state: dict[str, NDArray[Any]], iterations: int = 1) -> None:
-        """Advance ``state`` by ``iterations`` iterations, in place."""
-        ...
-
-    def policy(self, game: Any, state: dict[str, NDArray[Any]], which: Iterate) -> Any:
-        """The requested iterate: a tabular policy, or a mixed profile for normal-form games."""
-        ...
-
-    @property
-    def output(self) -> Iterate:
-        """The iterate whose exploitability converges (reported as the result's policy)."""
-        ...
-
-
-@runtime_checkable
-class ExactSolver(Protocol):
-    """A solver that computes its answer in one call (LPs, enumeration)."""
-
-    name: str
-    exact: bool
-
-    def config(self) -> dict[str, Any]:
-        """The configuration as JSON-ready values."""
-        ...
-
-    def prepare(self, game: Any) -> Any:
-        """The solver's representation of ``game``."""
-        ...
-
-    def check(self, spec: GameSpec) -> None:
-        """Raise :class:`~gamesolve.errors.UnsupportedGame` if the game is outside the solver's scope."""
-        ...
-
-    def run(self, game: Any, *, seed: int) -> SolveResult:
-        """Solve the prepared game."""
-        ...
-
-
-@dataclass(frozen=True)
-class History:
-    """Metrics recorded at each evaluation, by column.
-
-    Attributes:
-        iteration: ``[K]`` iteration numbers.
-        wall_time: ``[K]`` seconds since the start of the run (evaluation time excluded).
-        exploitability: ``[K]`` exploitability of the solver's output policy.
-        nash_conv: ``[K]`` NashConv of the same policy.
-        average_exploitability: ``[K]`` exploitability of the average iterate, for solvers that
-            report both iterates (``track_iterates = True``: the first-order methods); else empty.
-        current_exploitability: ``[K]`` the same for the last (current) iterate.
-    """
-
-    iteration: tuple[int, ...] = ()
-    wall_time: tuple[float, ...] = ()
-    exploitability: tuple[float, ...] = ()
-    nash_conv: tuple[float, ...] = ()
-    average_exploitability: tuple[float, ...] = ()
-    current_exploitability: tuple[float, ...] = ()
-
-    def __len__(self) -> int:
-        return len(self.iteration)
-
-    def to_dict(self) -> dict[str, list[float] | list[int]]:
-        """Columns as lists (the per-iterate columns only when recorded)."""
-        out: dict[str, list[float] | list[int]] = {
-            "iteration": list(self.iteration),
-            "wall_time": list(self.wall_time),
-            "exploitability": list(self.exploitability),
-            "nash_conv": list(self.nash_conv),
-        }
-        if self.average_exploitability:
-            out["average_exploitability"] = list(self.average_exploitability)
-            out["current_exploitability"] = list(self.current_exploitability)
-        return out
-
-    def to_json(self) -> str:
-        """The columns as a JSON object."""
-        return json.dumps(self.to_dict())
-
-    def to_frame(self) -> Any:
-        """A ``pandas.DataFrame`` with one row per evaluation (needs pandas)."""
-        try:
-            import pandas as pd
-        except ImportError as exc:
-            raise ImportError("History.to_frame() needs pandas: pip install pandas") from exc
-        return pd.DataFrame(self.to_dict())
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> History:
-        """Inverse of :meth:`to_dict` (``None``, which JSON writes for NaN, reads back as NaN)."""
-
-        def floats(key: str) -> tuple[float, ...]:
-            return tuple(math.nan if x is None else float(x) for x in data.get(key, ()))
-
-        return cls(
-            iteration=tuple(int(x) for x in data.get("iteration", ())),
-            wall_time=floats("wall_time"),
-            exploitability=floats("exploitability"),
-            nash_conv=floats("nash_conv"),
-            average_exploitability=floats("average_exploitability"),
-            current_exploitability=floats("current_exploitability"),
-        )
-
-
-@dataclass(frozen=True)
-class SolveResult:
-    """What every solver returns.
-
-    Attributes:
-        game: Name of the game.
-        solver: Registry name of the solver.
-        config: The solver's configuration.
-        seed: The seed of the run.
-        iterations: Iterations performed (including those before a resume).
-        wall_time: Seconds spent iterating (evaluation excluded), including before a resume.
-        average_policy: The average strategy (for solvers whose average converges).
-        current_policy: The last iterate.
-        policy: The solver's output (the iterate that converges for it): a
-            :class:`~gamesolve.policy.TabularPolicy` for extensive-form games, a
-            :class:`~gamesolve.normal_form.MixedProfile` for normal-form games.
-        exploitability: Exact exploitability of ``policy`` at the end.
-        nash_conv: Exact NashConv of ``policy`` at the end (the duality gap in 2p0s games).
-        history: Metrics at every evaluation.
-        converged: Whether ``target_exploitability`` was reached.
-        message: Why the run stopped.
-        value: Expected utility of every player under ``policy``; for Markov games, player 0's
-            value in every state ``[S]`` (a read-only array).
-        extras: Solver-specific figures (JSON-ready where possible).
-        interrupted: Whether the run ended on Ctrl-C (the result holds the last iterate).
-    """
-
-    game: str
-    solver: str
-    config: dict[str, Any]
-    seed: int
-    iterations: int
-    wall_time: float
-    average_policy: Any
-    current_policy: Any
-    policy: Any
-    exploitability: float
-    nash_conv: float
-    history: History
-    converged: bool
-    message: str
-    value: tuple[float, ...] | NDArray[np.float64] = field(default=())
-    extras: dict[str, Any] = field(default_factory=dict)
-    interrupted: bool = False
-
-    @property
-    def last_policy(self) -> Any:
-        """The last iterate (alias of ``current_policy``)."""
-        return self.current_policy
-
-    @property
-    def population(self) -> Any:
-        """The population a population-learning solver (PSRO, NeuPL) ended with, else ``None``."""
-        return self.extras.get("population")
-
-    @property
-    def meta_game(self) -> Any:
-        """The meta-game of a population-learning solver (PSRO, NeuPL), else ``None``."""
-        return self.extras.get("meta_game")
-
-    @property
-    def profile(self) -> Any:
-        """The output policy (alias used for normal-form games)."""
-        return self.policy
-
-    @property
-    def gap(self) -> float:
-        """NashConv of the output policy (the duality gap in two-player zero-sum games)."""
-        return self.nash_conv
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready summary (tabular policies are left out; write them with ``policy.to_json``)."""
-        profile = self.policy.to_lists() if hasattr(self.policy, "to_lists") else None
-        if profile is None and isinstance(self.policy, np.ndarray):
-            profile = self.policy.tolist()
-        return {
-            "game": self.game,
-            "solver": self.solver,
-            "config": self.config,
-            "seed": self.seed,
-            "iterations": self.iterations,
-            "wall_time": self.wall_time,
-            "exploitability": self.exploitability,
-            "nash_conv": self.nash_conv,
-            "value": list(self.value),
-            "converged": self.converged,
-            "message": self.message,
-            "history": self.history.to_dict(),
-            **({"profile": profile} if profile is not None else {}),
-            **{k: _jsonable(v) for k, v in self.extras.items()},
-        }
-
-
-def _jsonable(value: Any) -> Any:
-    """A JSON-ready form of an ``extras`` value (objects with ``to_dict``, arrays, containers)."""
-    if hasattr(value, "to_dict") and callable(value.to_dict):
-        return value.to_dict()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
-    if value is None or isinstance(value, str | int | float | bool):
-        return value
-    return repr(value)  # an object with no JSON form (a population of policies, a network)
-
-
-def one_shot_result(
-    *,
-    game_name: str,
-    solver: str,
-    config: dict[str, Any],
-    seed: int,
-    policy: Any,
-    seconds: float,
-    exploitability: float,
-    nash_conv: float,
-    value: tuple[float, ...] | NDArray[np.float64],
-    message: str,
-    extras: dict[str, Any] | None = None,
-) -> SolveResult:
-    """The :class:`SolveResult` of an exact solver that answers in one call (one history row)."""
-    history = History(
-        iteration=(1,), wall_time=(seconds,), exploitability=(exploitability,), nash_conv=(nash_conv,)
-    )
-    return SolveResult(
-        game=game_name,
-        solver=solver,
-        config=config,
-        seed=seed,
-        iterations=1,
-        wall_time=seconds,
-        average_policy=policy,
-        current_policy=policy,
-        policy=policy,
-        exploitability=exploitability,
-        nash_conv=nash_conv,
-        history=history,
-        converged=True,
-        message=message,
-        value=value,
-        extras=extras or {},
-    )
-
-
 # ---------------------------------------------------------------------------------------- the loop
 
 
-def _resolve_solver(
-    solver: str | IterativeSolver | ExactSolver, options: Mapping[str, Any], game: Any = None
-) -> Any:
+def _resolve_solver(solver: str | Solver, options: Mapping[str, Any], game: Any = None) -> Solver:
     if isinstance(solver, str):
         from gamesolve.registry import make_solver
 
-        return make_solver(solver, game=game, **options)
+        made = make_solver(solver, game=game, **options)
+        if not isinstance(made, Solver):
+            raise TypeError(f"registry solver {solver!r} does not derive from gamesolve.solver.Solver")
+        return made
     if options:
         raise TypeError("solver options apply only when the solver is given by name")
     if not isinstance(solver, IterativeSolver | ExactSolver):
-        raise TypeError(f"solver must be a registry name or a solver object, got {type(solver).__name__}")
+        raise TypeError(
+            "solver must be a registry name or an object deriving from gamesolve.solver.IterativeSolver "
+            f"or ExactSolver, got {type(solver).__name__}"
+        )
     return solver
 
 
@@ -445,7 +150,7 @@ def _check_loop_arguments(
 
 def solve(
     game: Any,
-    solver: str | IterativeSolver | ExactSolver,
+    solver: str | Solver,
     *,
     iterations: int | None = None,
     time_limit: float | None = None,
@@ -523,7 +228,7 @@ def solve(
         progress=progress,
     )
     algo = _resolve_solver(solver, solver_options, game)
-    if getattr(algo, "exact", False):
+    if isinstance(algo, ExactSolver):
         if checkpoint is not None or resume is not None:
             raise InvalidArgumentError(
                 f"{algo.name} computes its answer in one call and keeps no state to checkpoint or "
@@ -543,9 +248,8 @@ def solve(
         ]
         if ignored:
             log.warning("%s answers in one call; %s does not apply", algo.name, ", ".join(ignored))
-        if getattr(algo, "accepts_limits", False):
-            return algo.run(prepared, seed=seed, time_limit=time_limit, progress=progress)
-        return algo.run(prepared, seed=seed)
+        return algo.run(prepared, seed=seed, time_limit=time_limit, progress=progress)
+    assert isinstance(algo, IterativeSolver)
     if checkpoint is not None:
         check_output_path(checkpoint, what="checkpoint")  # before the game is compiled
     if resume is not None:
@@ -553,7 +257,7 @@ def solve(
     prepared = algo.prepare(game)
     algo.check(prepared.spec)
     if iterations is None and time_limit is None and target is None:
-        default = getattr(algo, "default_iterations", None)
+        default = algo.default_iterations
         if default is None:
             raise InvalidArgumentError("give at least one of iterations, time_limit or target_exploitability")
         iterations = int(default)
@@ -574,9 +278,7 @@ def solve(
         checkpoint_every=checkpoint_every,
         progress=progress,
     )
-    warm_up = getattr(algo, "warm_up", None)  # game-derived setup, like compiling (cached per game)
-    if callable(warm_up):
-        warm_up(prepared)
+    algo.warm_up(prepared)  # game-derived setup, like compiling (cached per game)
     # The budget starts now: it bounds the solver's own work (its state, iterations, evaluations,
     # checkpoints, the final report), not loading or compiling the game.
     loop.deadline = None if time_limit is None else time.perf_counter() + time_limit
@@ -623,9 +325,7 @@ class _Loop:
         self.start_iteration = 0
         self.elapsed_before = 0.0
         self.hist: dict[str, list[Any]] = {k: list(v) for k, v in History().to_dict().items()}
-        self.track_iterates = bool(getattr(algo, "track_iterates", False))
-        self.custom_evaluate = getattr(algo, "evaluate", None)
-        self.stops_itself = callable(getattr(algo, "finished", None))
+        self.track_iterates = algo.track_iterates
         self.it = 0
         self.iter_time = 0.0
         self.eval_cost = 0.0  # seconds of the last evaluation
@@ -650,9 +350,7 @@ class _Loop:
     # ------------------------------------------------------------------------------ measurement
 
     def _measure(self, policy: Any) -> float:
-        if callable(self.custom_evaluate):
-            return float(self.custom_evaluate(self.prepared, policy))
-        return exact_exploitability(self.prepared, policy)
+        return float(self.algo.evaluate(self.prepared, policy))
 
     def evaluate(self, output_value: float | None = None) -> float:
         """Append one history row for the current iterate; returns the output's exploitability."""
@@ -738,7 +436,7 @@ class _Loop:
             chunk = min(chunk, self.checkpoint_every - it % self.checkpoint_every)
         if self.iterations is not None:
             chunk = min(chunk, self.iterations - it)
-        if self.callback is not None or per_iteration <= 0 or self.stops_itself:
+        if self.callback is not None or per_iteration <= 0 or self.algo.can_finish:
             return 1  # a solver that can tell it is done is asked after every iteration
         chunk = max(1, min(chunk, int(0.05 / per_iteration)))
         if self.deadline is not None:
@@ -751,8 +449,6 @@ class _Loop:
     def run(self) -> SolveResult:
         """Iterate until a stopping rule holds, then evaluate, checkpoint and report."""
         algo, prepared = self.algo, self.prepared
-        finished = getattr(algo, "finished", None)  # a solver that can tell it is done (PSRO)
-        postfix = getattr(algo, "progress_info", None)  # extra progress-bar fields
         bar = _progress_bar(self.progress, self.iterations, f"{algo.name} on {prepared.spec.name}")
         if bar is not None and self.start_iteration:
             bar.update(min(self.start_iteration, self.iterations or self.start_iteration))
@@ -776,7 +472,7 @@ class _Loop:
                         converged = True
                         message = f"reached exploitability {last_expl:.3g} <= {self.target:g}"
                         break
-                    done = finished(prepared, self.state) if callable(finished) else None
+                    done = algo.finished(prepared, self.state)
                     if done:
                         converged, message = True, str(done)
                         break
@@ -804,7 +500,7 @@ class _Loop:
                     if bar is not None:
                         bar.update(chunk)
                         if last_expl is not None:
-                            extra = postfix(prepared, self.state) if callable(postfix) else {}
+                            extra = algo.progress_info(prepared, self.state)
                             bar.set_postfix(expl=f"{last_expl:.3e}", **extra, refresh=False)
                     every = self.checkpoint_every
                     if every is not None and self.it % every == 0:
@@ -824,27 +520,20 @@ class _Loop:
     def _finish(self, *, converged: bool, interrupted: bool, message: str) -> SolveResult:
         algo, prepared, state = self.algo, self.prepared, self.state
         policy = algo.policy(prepared, state, algo.output)
-        custom_report = getattr(algo, "report", None)
-        report = (
-            custom_report(prepared, policy) if callable(custom_report) else exact_nash_conv(prepared, policy)
-        )
+        report = algo.report(prepared, policy)
         if self.last_eval_it != self.it:
             # The report already holds the output's exploitability unless the solver measures its own.
-            reuse = (
-                None if callable(self.custom_evaluate) or callable(custom_report) else report.exploitability
-            )
+            reuse = None if algo.measures_itself() else report.exploitability
             value = self.evaluate(reuse)
             if self.target is not None and value <= self.target and not converged and not interrupted:
                 converged = True
         self.write_checkpoint()
-        extras = dict(getattr(report, "extras", None) or {})
-        more = getattr(algo, "extras", None)
-        if callable(more):
-            extras.update(more(prepared, state))
+        extras = dict(getattr(report, "extras", None) or {})  # reports may carry figures of their own
+        extras.update(algo.extras(prepared, state))
         if self.checkpoint_error is not None:
             extras["checkpoint_error"] = self.checkpoint_error
             message = f"{message}; {self.checkpoint_error}" if message else self.checkpoint_error
-        values = getattr(algo, "values", None)
+        values = algo.values(prepared, state)
         return SolveResult(
             game=prepared.spec.name,
             solver=algo.name,
@@ -860,7 +549,7 @@ class _Loop:
             history=History.from_dict(self.hist),
             converged=converged,
             message=message,
-            value=values(prepared, state) if callable(values) else report.on_policy_values,
+            value=report.on_policy_values if values is None else values,
             extras=extras,
             interrupted=interrupted,
         )

@@ -71,7 +71,7 @@ from gamesolve.compiled import CompiledGame
 from gamesolve.kernels.bandit import average_plan, ftrl_episodes
 from gamesolve.kernels.mccfr import max_depth
 from gamesolve.policy import TabularPolicy
-from gamesolve.run import Iterate
+from gamesolve.solver import Iterate, IterativeSolver
 from gamesolve.spec import GameSpec
 from gamesolve.validation import check_int, check_real
 from solvers._common import check_extensive_form, prepare_extensive_form, require_two_player_zero_sum
@@ -146,10 +146,10 @@ def treeplex_geometry(game: CompiledGame) -> TreeplexGeometry:
     return geometry
 
 
-class _TrajectoryFTRL:
+class _TrajectoryFTRL(IterativeSolver):
     """The shared core: state layout, door checks, one kernel; subclasses only pick the rates."""
 
-    name: ClassVar[str] = ""
+    name = ""
     adaptive: ClassVar[bool] = False
     output = Iterate.AVERAGE
     track_iterates = True

@@ -37,7 +37,7 @@ from gamesolve.compiled import CompiledGame
 from gamesolve.errors import InvalidArgumentError
 from gamesolve.kernels.cfr import cfr_iteration
 from gamesolve.policy import TabularPolicy
-from gamesolve.run import Iterate
+from gamesolve.solver import Iterate, IterativeSolver
 from gamesolve.spec import GameSpec
 from gamesolve.validation import check_bool, check_real
 from solvers._common import check_extensive_form, prepare_extensive_form
@@ -157,7 +157,7 @@ def average_strategy(game: CompiledGame, cumulative: NDArray[np.float64]) -> NDA
     return np.where(totals > 0, cumulative / safe, uniform)
 
 
-class CFR:
+class CFR(IterativeSolver):
     """Full-traversal CFR with a configurable regret rule and averaging schedule.
 
     Args:
@@ -221,6 +221,13 @@ class CFR:
         self.alternating = check_bool("alternating", alternating)
         custom = (rule, averaging) != (base_rule, base_avg) or not alternating
         self.name = key if not custom else f"{key}(custom)"
+        # A resumed state: counter t, non-negative averages, RM+ regrets floored at zero.
+        floored = {"regrets"} if self.rule.floor_zero else set()
+        self.state_rules = StateRules(
+            counter="t",
+            nonnegative=frozenset({"avg", "probs", *floored}),
+            probabilities=frozenset({"probs"}),
+        )
 
     def config(self) -> dict[str, Any]:
         """The configuration as JSON-ready values."""
@@ -238,16 +245,6 @@ class CFR:
     def check(self, spec: GameSpec) -> None:
         """Any extensive-form game (any number of players, any utility)."""
         check_extensive_form(self.name, spec)
-
-    @property
-    def state_rules(self) -> StateRules:
-        """What a resumed state must satisfy before any kernel sees it."""
-        floored = {"regrets"} if self.rule.floor_zero else set()
-        return StateRules(
-            counter="t",
-            nonnegative=frozenset({"avg", "probs", *floored}),
-            probabilities=frozenset({"probs"}),
-        )
 
     def check_state(self, game: CompiledGame, state: dict[str, NDArray[Any]]) -> None:
         """The current strategy is a distribution over the legal actions of every infoset."""

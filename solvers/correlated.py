@@ -65,7 +65,8 @@ from numpy.typing import ArrayLike, NDArray
 from gamesolve.certify import binary_exponent, ldexp
 from gamesolve.errors import GamesolveError, InvalidArgumentError, MalformedGameError
 from gamesolve.normal_form import TensorGame
-from gamesolve.run import SolveResult, one_shot_result
+from gamesolve.results import SolveResult, one_shot_result
+from gamesolve.solver import ExactSolver
 from gamesolve.spec import GameSpec
 from gamesolve.validation import check_choice, check_real
 from solvers._common import check_normal_form, prepare_normal_form
@@ -547,7 +548,7 @@ def _constrained_lp(
     return a_ub, np.concatenate(rhs), n + n_extra, bounds
 
 
-class CorrelatedLP:
+class CorrelatedLP(ExactSolver):
     """The registry's ``"ce"`` and ``"cce"`` solvers through :func:`gamesolve.solve`.
 
     The result's ``policy`` is the joint distribution ``[A0, ..., A_{P-1}]``; ``nash_conv`` is the
@@ -563,9 +564,6 @@ class CorrelatedLP:
         constraints: Per player ``None`` or finite ``[K_i, m_i]`` costs (see
             :func:`correlated_equilibrium`).
     """
-
-    exact = True
-    accepts_limits = True
 
     def __init__(
         self,

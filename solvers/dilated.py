@@ -71,8 +71,8 @@ from gamesolve.kernels.dilated import (
     sequence_losses,
 )
 from gamesolve.policy import TabularPolicy
-from gamesolve.run import Iterate
 from gamesolve.sequence_form import sequence_form as sequence_form_of
+from gamesolve.solver import Iterate, IterativeSolver
 from gamesolve.spec import GameSpec
 from gamesolve.validation import check_bool, check_choice, check_int, check_real
 from solvers._common import check_extensive_form, prepare_extensive_form, require_two_player_zero_sum
@@ -422,7 +422,7 @@ def _weights_config(weights: str | Sequence[float] | NDArray[np.float64]) -> str
 # ------------------------------------------------------------------------------------- base
 
 
-class _Dilated:
+class _Dilated(IterativeSolver):
     """Shared plumbing: door checks, uniform start, sequence-form average, scratch arrays."""
 
     name = "dilated"

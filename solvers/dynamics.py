@@ -60,7 +60,7 @@ from gamesolve.checkpoint import StateRules
 from gamesolve.errors import InvalidArgumentError
 from gamesolve.normal_form import MixedProfile, TensorGame
 from gamesolve.report import ExploitabilityReport
-from gamesolve.run import Iterate
+from gamesolve.solver import Iterate, IterativeSolver
 from gamesolve.spec import GameSpec, Utility
 from gamesolve.validation import check_bool, check_choice, check_int, check_real
 from solvers._common import check_normal_form, prepare_normal_form, require_two_player_zero_sum
@@ -263,7 +263,7 @@ def _offsets_of(num_actions: tuple[int, ...]) -> tuple[int, ...]:
     return (0, *itertools.accumulate(num_actions))
 
 
-class _Base(abc.ABC):
+class _Base(IterativeSolver):
     """Shared plumbing: players' strategies live in one flat vector split by offsets."""
 
     name = "dynamics"

@@ -71,7 +71,8 @@ from numpy.typing import NDArray
 
 from gamesolve.kernels import homotopy as kernels
 from gamesolve.normal_form import MixedProfile, TensorGame
-from gamesolve.run import History, SolveResult
+from gamesolve.results import History, SolveResult
+from gamesolve.solver import ExactSolver
 from gamesolve.spec import GameSpec
 from gamesolve.validation import check_int, check_real
 from solvers._common import check_normal_form, prepare_normal_form
@@ -694,7 +695,7 @@ def _progress_bar(enabled: bool | None, desc: str) -> Any:
     return tqdm(desc=desc, unit="step", dynamic_ncols=True, leave=True)
 
 
-class NashHomotopy:
+class NashHomotopy(ExactSolver):
     """One Nash equilibrium of an N-player game: the limit of the logit QRE principal branch.
 
     Follows the branch from uniform play at ``lambda = 0`` with the predictor-corrector core of
@@ -721,8 +722,6 @@ class NashHomotopy:
         first_step: Arclength of the first step (payoffs scaled to ``max |u| = 1``).
     """
 
-    exact = True
-    accepts_limits = True
     name = "homotopy"
 
     def __init__(self, tolerance: float = 1e-10, max_steps: int = 2000, first_step: float = 0.25) -> None:

@@ -58,7 +58,8 @@ from gamesolve.certify import exact_zero_sum, ldexp, payoff_scale
 from gamesolve.errors import GamesolveError
 from gamesolve.normal_form import MixedProfile, TensorGame
 from gamesolve.normal_form import nash_conv as normal_form_nash_conv
-from gamesolve.run import SolveResult, one_shot_result
+from gamesolve.results import SolveResult, one_shot_result
+from gamesolve.solver import ExactSolver
 from gamesolve.spec import GameSpec
 from gamesolve.validation import check_choice, check_real
 from solvers._common import check_normal_form, prepare_normal_form, require_two_player_zero_sum
@@ -445,7 +446,7 @@ def exact_result(
     )
 
 
-class ZeroSumLP:
+class ZeroSumLP(ExactSolver):
     """The registry's ``"lp"`` solver: :func:`solve_zero_sum_lp` through :func:`gamesolve.solve`.
 
     ``result.extras`` holds ``game_value``, ``duality_gap`` (payoff units), ``relative_gap``
@@ -459,8 +460,6 @@ class ZeroSumLP:
         gap_tolerance: Largest acceptable duality gap, relative to the payoff range, in ``(0, 1]``.
     """
 
-    exact = True
-    accepts_limits = True
     name = "lp"
 
     def __init__(self, method: str | None = None, gap_tolerance: float = 1e-7) -> None:

@@ -31,7 +31,7 @@ from gamesolve.checkpoint import StateRules, check_distributions
 from gamesolve.errors import UnsupportedGame
 from gamesolve.kernels.matrix_game import solve_matrix_games
 from gamesolve.markov import MarkovProfile, TabularMarkovGame, nash_conv
-from gamesolve.run import Iterate
+from gamesolve.solver import Iterate, IterativeSolver
 from gamesolve.spec import GameKind, GameSpec
 from gamesolve.validation import check_bool, check_int, check_real
 
@@ -156,7 +156,7 @@ class _Unevaluated:
     on_policy_values: tuple[float, ...] = ()
 
 
-class ShapleyIteration:
+class ShapleyIteration(IterativeSolver):
     """The registry's ``"shapley"`` solver: Shapley value iteration through :func:`gamesolve.solve`.
 
     One iteration is one sweep, so ``iterations``, ``time_limit``, checkpoints and resume work as
@@ -182,17 +182,15 @@ class ShapleyIteration:
     name = "shapley"
     output = Iterate.CURRENT
     state_rules = StateRules(counter="t")
+    #: The run ends by itself once :meth:`finished` says so.
+    can_finish = True
 
     def __init__(self, tolerance: float = 1e-10, max_sweeps: int = 1_000_000, evaluate: bool = True) -> None:
         self.tolerance = check_real("tolerance", tolerance, minimum=0.0, min_inclusive=False)
         self.max_sweeps = check_int("max_sweeps", max_sweeps, minimum=1)
         self.evaluate_profiles = check_bool("evaluate", evaluate)
         self._cache: tuple[int, int, MarkovProfile] | None = None
-
-    @property
-    def default_iterations(self) -> int:
-        """The sweep budget used when the caller gives no stopping rule."""
-        return self.max_sweeps
+        self.default_iterations = self.max_sweeps  # the sweep budget when no stopping rule is given
 
     def config(self) -> dict[str, Any]:
         """The configuration as JSON-ready values."""
@@ -285,7 +283,7 @@ class ShapleyIteration:
         return {"sweeps": int(state["t"]), "residual": residual, "error_bound": bound}
 
 
-class MinimaxQ:
+class MinimaxQ(IterativeSolver):
     """The registry's ``"minimax-q"`` solver: tabular minimax-Q from one stream of self-play.
 
     One iteration is one environment step. Both players act epsilon-greedily around the

@@ -30,11 +30,11 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from gamesolve.checkpoint import StateRules
+from gamesolve.checkpoint import StateRules, rng_from_array, rng_to_array
 from gamesolve.errors import UnsupportedGame
 from gamesolve.kernels.matrix_game import solve_matrix_games
 from gamesolve.markov import MarkovProfile, SampledMarkovGame, TabularMarkovGame, nash_conv
-from gamesolve.run import Iterate, rng_from_array, rng_to_array
+from gamesolve.solver import Iterate, IterativeSolver
 from gamesolve.spec import GameKind, GameSpec
 from gamesolve.validation import check_choice, check_int, check_real
 from solvers.markov import check_markov
@@ -45,7 +45,7 @@ __all__ = ["MinimaxDQN"]
 log = logging.getLogger(__name__)
 
 
-class MinimaxDQN:
+class MinimaxDQN(IterativeSolver):
     """The registry's ``"minimax-dqn"`` solver.
 
     Args:

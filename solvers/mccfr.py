@@ -34,7 +34,7 @@ from gamesolve.compiled import CompiledGame
 from gamesolve.kernels.cfr import regret_matching
 from gamesolve.kernels.mccfr import external_sampling_iterations, max_depth, outcome_sampling_iterations
 from gamesolve.policy import TabularPolicy
-from gamesolve.run import Iterate
+from gamesolve.solver import Iterate, IterativeSolver
 from gamesolve.spec import GameSpec
 from gamesolve.validation import check_real
 from solvers._common import check_extensive_form, prepare_extensive_form
@@ -45,7 +45,7 @@ __all__ = ["ExternalSamplingMCCFR", "OutcomeSamplingMCCFR"]
 log = logging.getLogger(__name__)
 
 
-class _MonteCarloCFR(abc.ABC):
+class _MonteCarloCFR(IterativeSolver):
     """What both sampling schemes share: state layout, scope check and policies."""
 
     name: str = ""

@@ -121,7 +121,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from gamesolve.checkpoint import StateRules
+from gamesolve.checkpoint import StateRules, rng_from_array, rng_to_array
 from gamesolve.compiled import TERMINAL_NODE, CompiledGame, as_compiled
 from gamesolve.errors import InvalidArgumentError, UnsupportedGame
 from gamesolve.evaluation import evaluate as evaluate_profile
@@ -131,8 +131,8 @@ from gamesolve.kernels.cfr import _counterfactual_values
 from gamesolve.mixture import member_plans, mix_profile_from_plans
 from gamesolve.normal_form import MixedProfile, TensorGame, zero_sum
 from gamesolve.policy import TabularPolicy
-from gamesolve.run import Iterate, rng_from_array, rng_to_array
 from gamesolve.sequence_form import payoff_matrices
+from gamesolve.solver import Iterate, IterativeSolver
 from gamesolve.spec import GameKind, GameSpec, Utility
 from gamesolve.validation import check_choice, check_int, check_real
 from solvers.lp import solve_zero_sum_lp
@@ -530,7 +530,7 @@ class NeuPLReport:
 # ------------------------------------------------------------------------------ the solver
 
 
-class NeuPL:
+class NeuPL(IterativeSolver):
     """The registry's ``"neupl"`` solver (see the module docstring).
 
     Args:

@@ -56,7 +56,7 @@ from gamesolve.mean_field import (
     exploitability_report,
     stationary_distribution,
 )
-from gamesolve.run import Iterate
+from gamesolve.solver import Iterate, IterativeSolver
 from gamesolve.spec import GameKind, GameSpec
 from gamesolve.validation import check_real
 
@@ -65,7 +65,7 @@ __all__ = ["PolicyMirrorAscent"]
 State = dict[str, NDArray[Any]]
 
 
-class PolicyMirrorAscent:
+class PolicyMirrorAscent(IterativeSolver):
     """Exact Policy Mirror Ascent on a stationary MFG (Yardim et al., ICML 2023; see the module).
 
     State: ``t`` (0-d int64), ``logits`` ``[S, A]`` float64 (``log pi_k``, normalized per state)

@@ -29,7 +29,7 @@ from gamesolve.checkpoint import StateRules
 from gamesolve.errors import InvalidArgumentError, UnsupportedGame
 from gamesolve.preference import PreferenceGame
 from gamesolve.report import ExploitabilityReport
-from gamesolve.run import Iterate
+from gamesolve.solver import Iterate, IterativeSolver
 from gamesolve.spec import GameKind, GameSpec
 from gamesolve.validation import check_bool, check_real
 
@@ -41,7 +41,7 @@ def _normalize_log(logits: NDArray[np.float64]) -> NDArray[np.float64]:
     return z / z.sum()
 
 
-class _PreferenceSolver(abc.ABC):
+class _PreferenceSolver(IterativeSolver):
     """Shared plumbing: one policy vector ``pi`` in the state; evaluation by the game's gap."""
 
     name = "preference"

@@ -113,8 +113,9 @@ from gamesolve.kernels.evaluation import best_response_kernel, reach_kernel
 from gamesolve.mixture import mix_profile_from_plans
 from gamesolve.normal_form import MixedProfile, TensorGame, normal_form_game, zero_sum
 from gamesolve.policy import TabularPolicy
-from gamesolve.run import Iterate, SolveResult
+from gamesolve.results import SolveResult
 from gamesolve.sequence_form import behavior_to_plans
+from gamesolve.solver import ExactSolver, Iterate, IterativeSolver
 from gamesolve.spec import GameKind, GameSpec
 from gamesolve.validation import check_choice, check_int, check_real
 from solvers._common import prepare_extensive_form
@@ -465,7 +466,7 @@ def solve_meta_game(
         prepared = solver.prepare(game)
     except UnsupportedGame as exc:
         raise ValueError(f"meta-solver {name!r} does not solve normal-form games: {exc}") from None
-    if getattr(solver, "exact", False):
+    if isinstance(solver, ExactSolver):
         result = solver.run(prepared, seed=0)
     else:
         from gamesolve.run import solve
@@ -919,7 +920,29 @@ def _seed_of(state: State, *parts: int) -> int:
     return int(np.random.SeedSequence([base, *parts]).generate_state(1, dtype=np.uint64)[0] >> np.uint64(1))
 
 
-class PSRO:
+def _psro_state_rules() -> StateRules:
+    """What a resumed PSRO state must satisfy: populations may have grown along their first axes."""
+    every_axis = tuple(range(_MAX_CHECKED_AXES))
+    growing: dict[str, tuple[int, ...]] = {
+        key: every_axis for key in ("payoffs", "stderr", "counts", "meta_joint", "train_joint")
+    }
+    per_player = {
+        f"{prefix}{p}" for prefix in ("pop", "born", "meta", "train") for p in range(_MAX_CHECKED_AXES)
+    }
+    growing.update({key: (0,) for key in per_player})
+    probabilities = {key for key in per_player if not key.startswith("born")} | {
+        "meta_joint",
+        "train_joint",
+    }
+    return StateRules(
+        counter="t",
+        nonnegative=frozenset({"stderr", "counts", "done", *probabilities, *per_player}),
+        probabilities=frozenset(probabilities),
+        growing=growing,
+    )
+
+
+class PSRO(IterativeSolver):
     """Policy-Space Response Oracles (see the module docstring).
 
     Args:
@@ -1083,27 +1106,10 @@ class PSRO:
                 spec.utility.value,
             )
 
-    @property
-    def state_rules(self) -> StateRules:
-        """What a resumed state must satisfy: populations may have grown along their first axes."""
-        every_axis = tuple(range(_MAX_CHECKED_AXES))
-        growing: dict[str, tuple[int, ...]] = {
-            key: every_axis for key in ("payoffs", "stderr", "counts", "meta_joint", "train_joint")
-        }
-        per_player = {
-            f"{prefix}{p}" for prefix in ("pop", "born", "meta", "train") for p in range(_MAX_CHECKED_AXES)
-        }
-        growing.update({key: (0,) for key in per_player})
-        probabilities = {key for key in per_player if not key.startswith("born")} | {
-            "meta_joint",
-            "train_joint",
-        }
-        return StateRules(
-            counter="t",
-            nonnegative=frozenset({"stderr", "counts", "done", *probabilities, *per_player}),
-            probabilities=frozenset(probabilities),
-            growing=growing,
-        )
+    #: What a resumed state must satisfy: populations may have grown along their first axes.
+    state_rules = _psro_state_rules()
+    #: The run ends by itself once :meth:`finished` says so.
+    can_finish = True
 
     def check_state(self, game: CompiledGame | TensorGame, state: State) -> None:
         """Every population, meta-game and meta-strategy agrees on the population sizes."""

@@ -58,8 +58,9 @@ from gamesolve.errors import GamesolveError, UnsupportedGame
 from gamesolve.evaluation import nash_conv
 from gamesolve.policy import TabularPolicy, uniform_policy
 from gamesolve.report import ExploitabilityReport
-from gamesolve.run import SolveResult, one_shot_result
+from gamesolve.results import SolveResult, one_shot_result
 from gamesolve.sequence_form import plans_to_policy, policy_to_plans, sequence_form
+from gamesolve.solver import ExactSolver
 from gamesolve.spec import GameKind, GameSpec
 from gamesolve.validation import check_choice, check_real
 from solvers._common import prepare_extensive_form, require_two_player_zero_sum
@@ -364,7 +365,7 @@ def _solution(
     )
 
 
-class SequenceFormLP:
+class SequenceFormLP(ExactSolver):
     """The ``"sequence-lp"`` solver: :func:`solve_sequence_form_lp` through :func:`gamesolve.solve`.
 
     Returns both players' equilibrium strategies as ``result.policy`` (also ``average_policy`` and
@@ -378,8 +379,6 @@ class SequenceFormLP:
         tolerance: Largest acceptable NashConv, relative to the payoff range (default 1e-9).
     """
 
-    exact = True
-    accepts_limits = True
     name = "sequence-lp"
 
     def __init__(self, method: str = "auto", *, tolerance: float = 1e-9) -> None:

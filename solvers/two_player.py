@@ -24,7 +24,8 @@ from typing import Any
 
 from gamesolve.errors import UnsupportedGame
 from gamesolve.normal_form import TensorGame
-from gamesolve.run import SolveResult
+from gamesolve.results import SolveResult
+from gamesolve.solver import ExactSolver
 from gamesolve.spec import GameSpec
 from gamesolve.validation import check_bool, check_int
 from solvers._common import check_normal_form, prepare_normal_form
@@ -52,9 +53,7 @@ def _plural(count: int, word: str) -> str:
     return f"{count} {word[:-2] + 'a' if word.endswith('ium') else word + 's'}"
 
 
-class _TwoPlayerExact(abc.ABC):
-    exact = True
-    accepts_limits = True
+class _TwoPlayerExact(ExactSolver):
     name = "two-player"
 
     def config(self) -> dict[str, Any]:

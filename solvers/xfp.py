@@ -52,8 +52,8 @@ from gamesolve.compiled import CompiledGame
 from gamesolve.errors import UnsupportedGame
 from gamesolve.kernels.evaluation import best_response_kernel, reach_kernel
 from gamesolve.policy import TabularPolicy
-from gamesolve.run import Iterate
 from gamesolve.sequence_form import behavior_to_plans, plans_to_behavior
+from gamesolve.solver import Iterate, IterativeSolver
 from gamesolve.spec import GameKind, GameSpec
 from gamesolve.validation import check_choice, check_int, check_real
 from solvers._common import prepare_extensive_form
@@ -63,7 +63,7 @@ __all__ = ["XFP"]
 log = logging.getLogger(__name__)
 
 
-class XFP:
+class XFP(IterativeSolver):
     """Extensive-form fictitious play with exact best responses (see the module docstring).
 
     Args:

@@ -28,7 +28,7 @@ from gamesolve import (
     UnsupportedGame,
     Utility,
 )
-from gamesolve.run import load_checkpoint
+from gamesolve.checkpoint import load_checkpoint
 from solvers.cfr import CFR, VARIANTS
 
 KUHN_VALUE = (-1.0 / 18.0, 1.0 / 18.0)

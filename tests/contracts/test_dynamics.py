@@ -18,7 +18,7 @@ import gamesolve
 from games import normal_form as nf
 from gamesolve import UnsupportedGame
 from gamesolve.normal_form import MixedProfile, nash_conv, zero_sum
-from gamesolve.run import Iterate
+from gamesolve.solver import Iterate
 from solvers.correlated import deviation_gains
 from solvers.dynamics import (
     AcceleratedOptimisticGradient,

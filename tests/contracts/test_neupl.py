@@ -17,8 +17,7 @@ import numpy as np
 import pytest
 
 import gamesolve
-from gamesolve.errors import UnsupportedGame
-from gamesolve.run import CheckpointError
+from gamesolve.errors import CheckpointError, UnsupportedGame
 from solvers.neupl import (
     NeuPL,
     cycle_graph,
