@@ -33,7 +33,7 @@ import numpy as np
 
 import gamesolve
 from gamesolve.io import atomic_write_text
-from solvers.cfr import CFR
+from gamesolve.solvers.cfr import CFR
 
 
 @dataclass

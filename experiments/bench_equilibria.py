@@ -3,7 +3,7 @@
 Measured in one run, on one machine (absolute times drift between runs; ratios are the figure):
 
 1. All equilibria of seeded random ``n x n`` games (payoffs uniform in ``[0, 1)``): our vertex
-   enumeration (:func:`solvers.enumeration.enumerate_equilibria`, one thread) against
+   enumeration (:func:`gamesolve.solvers.enumeration.enumerate_equilibria`, one thread) against
    ``pygambit.nash.enummixed_solve(rational=False)`` (vertex enumeration in C++) and QuantEcon's
    numba ``support_enumeration``. The sets must coincide (count, and every profile to 1e-6).
 2. One equilibrium of larger random games: our Lemke-Howson from label 0 against QuantEcon's
@@ -50,8 +50,8 @@ import numpy as np
 import gamesolve
 from experiments._common import package_version
 from gamesolve.io import atomic_write_text
-from solvers.enumeration import enumerate_equilibria, extreme_equilibria, normalized_matrices
-from solvers.lemke_howson import PivotLimitError, lemke_howson, lemke_howson_kernel
+from gamesolve.solvers.enumeration import enumerate_equilibria, extreme_equilibria, normalized_matrices
+from gamesolve.solvers.lemke_howson import PivotLimitError, lemke_howson, lemke_howson_kernel
 
 
 @dataclass

@@ -2,7 +2,7 @@
 
 Measured in one run, on one machine:
 
-1. Shapley value iteration (``solvers.markov.shapley_values``) on ``random_markov(states=S,
+1. Shapley value iteration (``gamesolve.solvers.markov.shapley_values``) on ``random_markov(states=S,
    actions=5, successors=4, seed=0)`` for S = 100, 1,000 and 10,000 with 5x5 actions per state:
    sweeps and total seconds to a guaranteed sup-norm error of ``tolerance`` (1e-6), seconds per
    sweep, and the exact NashConv of the output profile (and the seconds it takes). Target: the
@@ -33,10 +33,10 @@ from scipy.optimize import linprog
 
 import gamesolve
 from experiments._common import package_version
-from games.markov import random_markov, soccer
+from gamesolve.games.markov import random_markov, soccer
 from gamesolve.io import atomic_write_text
 from gamesolve.markov import TabularMarkovGame
-from solvers.markov import shapley_values
+from gamesolve.solvers.markov import shapley_values
 
 log = logging.getLogger(__name__)
 
@@ -147,7 +147,7 @@ def minimax_q_row(cfg: Config) -> dict[str, Any]:
     """Steps per second of tabular minimax-Q on soccer (compile excluded)."""
     game = soccer()
     gamesolve.solve(game, "minimax-q", iterations=1000, seed=0, eval_every=1000)  # compile
-    from solvers.markov import MinimaxQ
+    from gamesolve.solvers.markov import MinimaxQ
 
     solver = MinimaxQ()
     state = solver.init(game, np.random.default_rng(0))

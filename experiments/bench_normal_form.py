@@ -28,7 +28,7 @@ import numpy as np
 
 import gamesolve
 from gamesolve.io import atomic_write_text
-from solvers.lp import solve_zero_sum_lp
+from gamesolve.solvers.lp import solve_zero_sum_lp
 
 
 @dataclass

@@ -2,7 +2,7 @@
 
 Measured in one run, on one machine (absolute times drift between runs; ratios are the figure):
 seeded random 3- and 4-player games (payoffs uniform in ``[0, 1)``, every player ``n`` actions),
-solved by :class:`solvers.homotopy.NashHomotopy` (principal logit branch, then an exact polish),
+solved by :class:`gamesolve.solvers.homotopy.NashHomotopy` (principal logit branch, then an exact polish),
 ``pygambit.nash.logit_solve`` (the same branch, stopped at regret ``1e-8`` times the payoff range)
 and ``pygambit.nash.gnm_solve`` (Govindan-Wilson global Newton method from Gambit's default
 perturbation; it may return several equilibria). Every time is the median of ``repeats`` calls
@@ -28,10 +28,10 @@ import numpy as np
 
 import gamesolve
 from experiments._common import package_version
-from games import normal_form as nf
+from gamesolve.games import normal_form as nf
 from gamesolve.io import atomic_write_text
 from gamesolve.normal_form import nash_conv
-from solvers.homotopy import NashHomotopy
+from gamesolve.solvers.homotopy import NashHomotopy
 
 
 @dataclass

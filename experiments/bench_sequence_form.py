@@ -2,7 +2,7 @@
 
 Measured in one run, on one machine:
 
-1. Sequence-form LP (``solvers.sequence_lp``; one ladder per HiGHS method, by default ``"auto"``:
+1. Sequence-form LP (``gamesolve.solvers.sequence_lp``; one ladder per HiGHS method, by default ``"auto"``:
    HiGHS's own choice below 10,000 sequences, interior point above) on Leduc and on generalized
    Leduc with more ranks (``leduc(ranks=R, suits=2)``, R = 3, 4, 5, ...), climbing until one solve
    takes longer than ``budget_seconds`` (60 s). For every rung: sequences per player, nonzeros of
@@ -34,7 +34,7 @@ import gamesolve
 from gamesolve.errors import GamesolveError
 from gamesolve.io import atomic_write_text
 from gamesolve.sequence_form import sequence_form
-from solvers.sequence_lp import solve_sequence_form_lp
+from gamesolve.solvers.sequence_lp import solve_sequence_form_lp
 
 log = logging.getLogger(__name__)
 

@@ -167,7 +167,7 @@ def build_bases(folder: Path) -> dict[str, Any]:
     import pyspiel
 
     import gamesolve
-    from games import nfg
+    from gamesolve.games import nfg
 
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)

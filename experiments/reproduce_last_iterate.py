@@ -22,7 +22,7 @@ import numpy as np
 import gamesolve
 from gamesolve.io import atomic_write_text
 from gamesolve.solver import Iterate
-from solvers.dynamics import (
+from gamesolve.solvers.dynamics import (
     AcceleratedOptimisticGradient,
     ExtraGradient,
     MagneticMirrorDescent,

@@ -1,6 +1,6 @@
 """Reproduction: CFR variants versus dilated-entropy first-order methods on Leduc poker.
 
-Runs CFR+, PCFR+ and DCFR (registry names) and the treeplex methods of :mod:`solvers.dilated`
+Runs CFR+, PCFR+ and DCFR (registry names) and the treeplex methods of :mod:`gamesolve.solvers.dilated`
 (optimistic OMWU, optimistic MMD with an annealed temperature, mirror-prox) through
 :func:`gamesolve.solve`, and plots the exact exploitability of the last iterate (solid) and of the
 average (dashed) against iterations and against wall time (evaluation excluded). The expected
@@ -24,7 +24,7 @@ import numpy as np
 
 import gamesolve
 from gamesolve.io import atomic_write_text
-from solvers.dilated import DilatedMirrorProx, DilatedMMD, DilatedOMD
+from gamesolve.solvers.dilated import DilatedMirrorProx, DilatedMMD, DilatedOMD
 
 
 @dataclass

@@ -7,17 +7,17 @@ weights. Here both learn from sampled episodes only, and we record the *exact* e
 population's Nash mixture (realization-weight mixture of the members, evaluated on the compiled
 game) against the number of environment steps (decisions of the learning agent):
 
-* NeuPL: :class:`solvers.neupl.NeuPL` with ``training="rl"`` (PPO on the conditional policy,
+* NeuPL: :class:`gamesolve.solvers.neupl.NeuPL` with ``training="rl"`` (PPO on the conditional policy,
   PSRO-N graph, exact meta-game), one curve point per iteration;
-* PSRO: :class:`solvers.psro.PSRO` with the Nash meta-solver, the uniform initial policy (as
-  NeuPL's) and the torch RL oracles (``"ppo"`` and ``"dqn"``, :mod:`solvers.rl_oracles`, default
+* PSRO: :class:`gamesolve.solvers.psro.PSRO` with the Nash meta-solver, the uniform initial policy (as
+  NeuPL's) and the torch RL oracles (``"ppo"`` and ``"dqn"``, :mod:`gamesolve.solvers.rl_oracles`, default
   settings), one point per iteration, the steps counted by wrapping the oracle (each iteration
   trains one response per player, ``psro_oracle_steps`` learner transitions each).
 
-Both count the learner's decisions the same way (:mod:`solvers.rl_oracles` counts transitions of
+Both count the learner's decisions the same way (:mod:`gamesolve.solvers.rl_oracles` counts transitions of
 its single-agent environment view) and both use the exact meta-game.
 
-A curve whose parts are missing (no torch, no ``solvers.rl_oracles``) is recorded with the reason
+A curve whose parts are missing (no torch, no ``gamesolve.solvers.rl_oracles``) is recorded with the reason
 instead of numbers. The default budgets run in about ten minutes on two CPU cores.
 
 Run: ``python -m experiments.reproduce_neupl``; writes ``runs/reproduce_neupl/result.json`` and
@@ -47,7 +47,7 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class GameBudget:
-    """What to run on one game (NeuPL's options go to :class:`solvers.neupl.NeuPL`)."""
+    """What to run on one game (NeuPL's options go to :class:`gamesolve.solvers.neupl.NeuPL`)."""
 
     game: str
     neupl_iterations: int
@@ -105,7 +105,7 @@ class CountingOracle:
 
 def neupl_curve(game: Any, budget: GameBudget, cfg: Config) -> dict[str, Any]:
     """NeuPL with PPO on the PSRO-N graph: exploitability of the Nash mixture per env steps."""
-    from solvers.neupl import NeuPL
+    from gamesolve.solvers.neupl import NeuPL
 
     solver = NeuPL(training="rl", **budget.neupl_options)
     compiled = solver.prepare(game)
@@ -142,8 +142,8 @@ def neupl_curve(game: Any, budget: GameBudget, cfg: Config) -> dict[str, Any]:
 def psro_curve(game: Any, budget: GameBudget, oracle_name: str, cfg: Config) -> dict[str, Any]:
     """PSRO (Nash meta-solver) with an RL oracle: exploitability of the meta-Nash per env steps."""
     try:
-        rl_oracles = importlib.import_module("solvers.rl_oracles")
-        from solvers.psro import PSRO
+        rl_oracles = importlib.import_module("gamesolve.solvers.rl_oracles")
+        from gamesolve.solvers.psro import PSRO
     except ImportError as exc:
         return {"skipped": f"PSRO with RL oracles is not available: {exc}"}
     factory = rl_oracles.dqn_oracle if oracle_name == "dqn" else rl_oracles.ppo_oracle

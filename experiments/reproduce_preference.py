@@ -18,10 +18,10 @@ from typing import Any
 
 import numpy as np
 
-from games.preference import random_preference_game
+from gamesolve.games.preference import random_preference_game
 from gamesolve.io import atomic_write_text
 from gamesolve.preference import kl_divergence
-from solvers.preference import EGPO, NashMirrorProx
+from gamesolve.solvers.preference import EGPO, NashMirrorProx
 
 
 @dataclass

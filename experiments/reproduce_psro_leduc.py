@@ -1,6 +1,6 @@
 """Reproduction: PSRO with exact best responses on Leduc poker, per meta-solver, next to CFR+.
 
-Runs :class:`solvers.psro.PSRO` (exact sequence-form best responses, exact meta-game) with the
+Runs :class:`gamesolve.solvers.psro.PSRO` (exact sequence-form best responses, exact meta-game) with the
 meta-solvers of Lanctot et al. 2017 (Nash by LP = Double Oracle, uniform = fictitious self-play,
 projected replicator dynamics with OpenSpiel's defaults, alpha-Rank marginals) plus the "anytime"
 reporting meta-solver (each player's maximin mixture of its population against an unrestricted
@@ -40,7 +40,7 @@ import numpy as np
 import gamesolve
 from experiments._common import package_version
 from gamesolve.io import atomic_write_text
-from solvers.psro import PSRO
+from gamesolve.solvers.psro import PSRO
 
 
 @dataclass

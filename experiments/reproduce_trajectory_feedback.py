@@ -29,8 +29,8 @@ import numpy as np
 import gamesolve
 from gamesolve.io import atomic_write_text
 from gamesolve.solver import Iterate
-from solvers.bandit_ftrl import AdaptiveFTRL, BalancedFTRL
-from solvers.mccfr import OutcomeSamplingMCCFR
+from gamesolve.solvers.bandit_ftrl import AdaptiveFTRL, BalancedFTRL
+from gamesolve.solvers.mccfr import OutcomeSamplingMCCFR
 
 
 @dataclass

@@ -19,10 +19,10 @@ import threading
 from collections.abc import Sequence
 from typing import Any
 
-from games._params import parse_int
 from gamesolve.budget import GENERIC_BYTES_PER_NODE, MAX_INDEX, SizeEstimate
 from gamesolve.compiled import CompiledGame, compile_game
 from gamesolve.errors import UnsupportedGame
+from gamesolve.games._params import parse_int
 from gamesolve.protocols import CHANCE, TERMINAL
 from gamesolve.spec import GameKind, GameSpec, Utility
 

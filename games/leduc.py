@@ -41,10 +41,10 @@ import numba
 import numpy as np
 from numpy.typing import NDArray
 
-from games._params import GameParameterError, parse_int, parse_int_tuple
 from gamesolve.budget import MAX_INDEX, SizeEstimate
 from gamesolve.compiled import CompiledGame, build_compiled_game
 from gamesolve.errors import UnsupportedGame
+from gamesolve.games._params import GameParameterError, parse_int, parse_int_tuple
 from gamesolve.protocols import CHANCE, TERMINAL
 from gamesolve.spec import GameKind, GameSpec, Utility
 

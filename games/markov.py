@@ -20,9 +20,9 @@ import numpy as np
 import scipy.sparse as sp
 from numpy.typing import ArrayLike, NDArray
 
-from games._params import parse_bool, parse_float, parse_int
 from gamesolve.budget import SizeEstimate
 from gamesolve.errors import GameNotFoundError
+from gamesolve.games._params import parse_bool, parse_float, parse_int
 from gamesolve.markov import TabularMarkovGame, markov_game
 
 __all__ = ["fishery", "pursuit_evasion", "random_markov", "repeated", "soccer", "two_state"]
@@ -89,7 +89,7 @@ def repeated(stage: Any = "amp", discount: Any = 0.9) -> TabularMarkovGame:
     """
     gamma = parse_float("repeated", "discount", discount)
     if isinstance(stage, str):
-        from games import normal_form
+        from gamesolve.games import normal_form
 
         maker = getattr(normal_form, stage, None)
         if maker is None:

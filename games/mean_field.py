@@ -26,9 +26,9 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from games._params import GameParameterError, parse_float, parse_int
-from games.normal_form import check_rng
 from gamesolve.budget import SizeEstimate
+from gamesolve.games._params import GameParameterError, parse_float, parse_int
+from gamesolve.games.normal_form import check_rng
 from gamesolve.mean_field import MeanFieldGame, mean_field_game
 
 __all__ = ["crowd_aversion", "random_mean_field_game"]
@@ -37,7 +37,7 @@ _GAME = "crowd_aversion"
 
 
 def _parse_float(name: str, value: Any, *, minimum: float | None = None, below: float | None = None) -> float:
-    """A float parameter of the crowd-aversion game (see :func:`games._params.parse_float`)."""
+    """A float parameter of the crowd-aversion game (see :func:`gamesolve.games._params.parse_float`)."""
     return parse_float(_GAME, name, value, minimum=minimum, below=below)
 
 

@@ -17,7 +17,7 @@ written in the shortest form that reads back to the same float64, so a write-rea
 exact. Malformed input raises :class:`NfgSyntaxError`, a
 :class:`~gamesolve.errors.MalformedGameError` that names the line, column and token at fault.
 
->>> from games import nfg
+>>> from gamesolve.games import nfg
 >>> doc = nfg.parse('NFG 1 R "MP" { "Row" "Col" } { 2 2 } 1 -1 -1 1 -1 1 1 -1')
 >>> doc.game.payoffs[0].tolist(), doc.player_names
 ([[1.0, -1.0], [-1.0, 1.0]], ('Row', 'Col'))

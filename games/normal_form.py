@@ -24,7 +24,7 @@ seed gives the same game: :func:`random_uniform`, :func:`random_zero_sum`,
 :class:`ValueError` naming the argument (:class:`TypeError` when ``rng`` is not a generator).
 
 >>> import numpy as np
->>> from games import normal_form
+>>> from gamesolve.games import normal_form
 >>> normal_form.load("chicken").payoffs[0].tolist()
 [[0.0, 7.0], [2.0, 6.0]]
 >>> normal_form.random_uniform(np.random.default_rng(0), [2, 3, 4]).num_actions

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from games.normal_form import check_rng
 from gamesolve.errors import MalformedGameError
+from gamesolve.games.normal_form import check_rng
 from gamesolve.preference import PreferenceGame, preference_game
 
 __all__ = ["cyclic_preference_game", "random_preference_game"]

@@ -170,9 +170,9 @@ def to_pettingzoo(
 ) -> Any:
     """A PettingZoo env (AEC, or ``ParallelEnv`` with ``parallel=True``) that plays ``game``.
 
-    See :func:`games.pettingzoo.to_pettingzoo`; PettingZoo is imported on first use.
+    See :func:`gamesolve.games.pettingzoo.to_pettingzoo`; PettingZoo is imported on first use.
     """
-    from games.pettingzoo import to_pettingzoo as _to_pettingzoo
+    from gamesolve.games.pettingzoo import to_pettingzoo as _to_pettingzoo
 
     return _to_pettingzoo(game, parallel=parallel, render_mode=render_mode, max_steps=max_steps, seed=seed)
 
@@ -187,9 +187,9 @@ def from_pettingzoo(
 ) -> Any:
     """A PettingZoo env (or env factory) as a sampled Markov game.
 
-    See :func:`games.pettingzoo.from_pettingzoo`; PettingZoo is imported on first use.
+    See :func:`gamesolve.games.pettingzoo.from_pettingzoo`; PettingZoo is imported on first use.
     """
-    from games.pettingzoo import from_pettingzoo as _from_pettingzoo
+    from gamesolve.games.pettingzoo import from_pettingzoo as _from_pettingzoo
 
     return _from_pettingzoo(
         env_or_factory, discount=discount, utility=utility, name=name, has_chance=has_chance
@@ -206,9 +206,9 @@ def compile_pettingzoo(
 ) -> Any:
     """The exact game tree of a small, deep-copyable PettingZoo AEC env (for the reset ``seed``).
 
-    See :func:`games.pettingzoo.compile_pettingzoo`; PettingZoo is imported on first use.
+    See :func:`gamesolve.games.pettingzoo.compile_pettingzoo`; PettingZoo is imported on first use.
     """
-    from games.pettingzoo import compile_pettingzoo as _compile_pettingzoo
+    from gamesolve.games.pettingzoo import compile_pettingzoo as _compile_pettingzoo
 
     return _compile_pettingzoo(
         env, seed=seed, max_nodes=max_nodes, merge_transpositions=merge_transpositions, name=name

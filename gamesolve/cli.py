@@ -616,7 +616,7 @@ def _status(result: gamesolve.SolveResult, failures: list[str]) -> int:
 
 def cmd_psro(args: argparse.Namespace) -> int:
     """Run PSRO and print the exploitability curve, the population and the output's figures."""
-    from solvers.psro import result_summary, run_psro_cli
+    from gamesolve.solvers.psro import result_summary, run_psro_cli
 
     _check_checkpoint_folder(args.checkpoint, "psro.npz")
     check_outputs({"--json": args.json})
@@ -659,7 +659,7 @@ def cmd_psro(args: argparse.Namespace) -> int:
 
 def cmd_neupl(args: argparse.Namespace) -> int:
     """Run NeuPL on a symmetric two-player zero-sum game."""
-    from solvers.neupl import result_summary, run_neupl_cli
+    from gamesolve.solvers.neupl import result_summary, run_neupl_cli
 
     _check_checkpoint_folder(getattr(args, "checkpoint", None), "neupl.npz")
     check_outputs({"--json": args.json})
@@ -895,7 +895,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_psro)
 
     p = sub.add_parser("neupl", help="NeuPL: one conditional network for a whole population")
-    from solvers.neupl import add_cli_arguments
+    from gamesolve.solvers.neupl import add_cli_arguments
 
     add_cli_arguments(p)
     p.add_argument("--json", metavar="OUT", help="write the result summary as JSON")

@@ -7,7 +7,7 @@ so the sum over players of these gains is at most NashConv. Two ways to find goo
 
 * :func:`rl_exploitability_bound` (RL-BR; as in Timbers et al. 2022, "Approximate exploitability:
   learning a best response"): train a reinforcement-learning best response (torch DQN or PPO from
-  :mod:`solvers.rl_oracles`) against the fixed policy, then *estimate* its value from sampled
+  :mod:`gamesolve.solvers.rl_oracles`) against the fixed policy, then *estimate* its value from sampled
   episodes. The bound comes with a confidence interval (normal approximation to the sample mean);
   the on-policy value is exact on compiled games (``on_policy="exact"``) or sampled too.
 * :func:`lbr_exploitability_bound`: local best response (Lisý & Bowling 2017, "Equilibrium
@@ -291,7 +291,7 @@ def rl_exploitability_bound(
         policy: The fixed profile: a :class:`~gamesolve.policy.TabularPolicy` of the game (or its
             ``[I, A]`` array; a :class:`~gamesolve.normal_form.MixedProfile` on normal-form games).
         oracle: ``"dqn"`` (default), ``"ppo"``, or an object with the
-            :mod:`solvers.rl_oracles` ``train`` method.
+            :mod:`gamesolve.solvers.rl_oracles` ``train`` method.
         steps: Training transitions per player (an integer >= 1).
         episodes: Evaluation episodes per player (an integer >= 2: the interval needs a sample
             variance).
@@ -381,9 +381,9 @@ def _oracle(oracle: str | Any, options: dict[str, Any] | None) -> tuple[Any, str
             )
         key = oracle.strip().lower()
         try:
-            module = importlib.import_module("solvers.rl_oracles")
+            module = importlib.import_module("gamesolve.solvers.rl_oracles")
         except ImportError as exc:  # pragma: no cover - torch missing
-            raise ImportError(f"the RL bound needs torch and solvers.rl_oracles ({exc})") from None
+            raise ImportError(f"the RL bound needs torch and gamesolve.solvers.rl_oracles ({exc})") from None
         factory = module.dqn_oracle if key == "dqn" else module.ppo_oracle
         try:
             return factory(**(options or {})), key

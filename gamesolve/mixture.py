@@ -16,7 +16,7 @@ so every expected value is the weighted average of the members' values (an exact
 the tests check to 1e-12).
 
 The computation reuses the sequence-form kernels of :mod:`gamesolve.sequence_form` (the same
-route as :class:`solvers.xfp.XFP`'s average): each member's plan ``[S_p]`` by one forward pass
+route as :class:`gamesolve.solvers.xfp.XFP`'s average): each member's plan ``[S_p]`` by one forward pass
 (numba), a weighted sum of plans (one ``[K] @ [K, S_p]`` product), and one local normalization
 back to behavior probabilities (numba). Callers that mix the same members repeatedly (PSRO) keep
 the plans from :func:`member_plans` and call :func:`mix_plans` or :func:`mix_profile_from_plans`.

@@ -43,7 +43,7 @@ class GameEntry:
     parameters: str = ""
 
 
-#: The normal-form catalog of ``games.normal_form`` (one function per game, named as the game).
+#: The normal-form catalog of ``gamesolve.games.normal_form`` (one function per game, named as the game).
 _NORMAL_FORM_CATALOG: tuple[tuple[str, str], ...] = (
     ("rps", "Rock-paper-scissors (zero-sum; NE uniform, value 0)"),
     ("brps", "Biased rock-paper-scissors (zero-sum; NE (1,10,5)/16, value 0)"),
@@ -56,7 +56,7 @@ _NORMAL_FORM_CATALOG: tuple[tuple[str, str], ...] = (
     ("stag_hunt", "Stag hunt (stag 4, hare 3 or 2, lone stag 0)"),
 )
 
-#: The Markov games of ``games.markov``: (name, description, parameters).
+#: The Markov games of ``gamesolve.games.markov``: (name, description, parameters).
 _MARKOV_CATALOG: tuple[tuple[str, str, str], ...] = (
     ("two_state", "Markov: two-state zero-sum test game (V(s0) = (70 - 20 sqrt 10) / 9)", "discount=0.9"),
     ("repeated", "Markov: a matrix game played forever (value val / (1 - gamma))", "stage=amp, discount=0.9"),
@@ -79,21 +79,21 @@ _NATIVE: dict[str, GameEntry] = {
     for e in (
         GameEntry(
             "kuhn",
-            "games.kuhn:load",
+            "gamesolve.games.kuhn:load",
             "Kuhn poker for N players (same infoset keys as OpenSpiel's kuhn_poker)",
             "players=2",
         ),
         GameEntry(
             "leduc",
-            "games.leduc:load",
+            "gamesolve.games.leduc:load",
             "Generalized Leduc hold'em (same infoset keys as OpenSpiel's leduc_poker at defaults)",
             "ranks=3, suits=2, raises=2, raise_sizes=2/4, ante=1",
         ),
-        *(GameEntry(n, f"games.normal_form:{n}", d) for n, d in _NORMAL_FORM_CATALOG),
-        *(GameEntry(n, f"games.markov:{n}", d, p) for n, d, p in _MARKOV_CATALOG),
+        *(GameEntry(n, f"gamesolve.games.normal_form:{n}", d) for n, d in _NORMAL_FORM_CATALOG),
+        *(GameEntry(n, f"gamesolve.games.markov:{n}", d, p) for n, d, p in _MARKOV_CATALOG),
         GameEntry(
             "crowd_aversion",
-            "games.mean_field:crowd_aversion",
+            "gamesolve.games.mean_field:crowd_aversion",
             "Mean-field: crowd aversion on N states (2: stay/move; N >= 3: ring, left/stay/right)",
             "states=2, crowd_weight=1, move_cost=0.1, bias=0, slip=0, congestion=0, tau=0.5, gamma=0.9",
         ),
@@ -204,7 +204,7 @@ def load_game(name: str | os.PathLike[str], **params: Any) -> Any:
             raise GameNotFoundError(f"keyword parameters do not apply to the game file {name!r}")
         if not os.path.isfile(name.strip()):
             raise GameNotFoundError(f"game file {name!r} does not exist or is not a file")
-        return _resolve("games.nfg:read")(name.strip())
+        return _resolve("gamesolve.games.nfg:read")(name.strip())
     short, string_params = parse_game_string(name)
     entry = _NATIVE.get(short)
     if entry is not None:
@@ -217,7 +217,7 @@ def load_game(name: str | os.PathLike[str], **params: Any) -> Any:
             raise GameNotFoundError(f"bad parameters for game {short!r}: {exc}") from None
     if params:
         raise GameNotFoundError("keyword parameters apply only to native games; put them in the game string")
-    openspiel = importlib.import_module("games.openspiel")
+    openspiel = importlib.import_module("gamesolve.games.openspiel")
     return openspiel.load(name.strip())
 
 
@@ -244,7 +244,7 @@ def available_games(*, include_openspiel: bool = True) -> list[tuple[str, str]]:
     """``(name, description)`` of every loadable game: native ones, then OpenSpiel's."""
     out = [(f"{e.name}({e.parameters})" if e.parameters else e.name, e.description) for e in _NATIVE.values()]
     if include_openspiel:
-        openspiel = importlib.import_module("games.openspiel")
+        openspiel = importlib.import_module("gamesolve.games.openspiel")
         out.extend((n, "OpenSpiel") for n in openspiel.registered_names())
     return out
 
@@ -289,187 +289,248 @@ _SOLVERS: dict[str, SolverEntry] = {
     e.name: e
     for e in (
         SolverEntry(
-            "cfr", "solvers.cfr:CFR", "vanilla CFR (regret matching, uniform average)", (("variant", "cfr"),)
+            "cfr",
+            "gamesolve.solvers.cfr:CFR",
+            "vanilla CFR (regret matching, uniform average)",
+            (("variant", "cfr"),),
         ),
         SolverEntry(
-            "cfr+", "solvers.cfr:CFR", "CFR+ (regret matching+, linear average)", (("variant", "cfr+"),)
+            "cfr+",
+            "gamesolve.solvers.cfr:CFR",
+            "CFR+ (regret matching+, linear average)",
+            (("variant", "cfr+"),),
         ),
         SolverEntry(
-            "lcfr", "solvers.cfr:CFR", "linear CFR (DCFR with alpha=beta=gamma=1)", (("variant", "lcfr"),)
+            "lcfr",
+            "gamesolve.solvers.cfr:CFR",
+            "linear CFR (DCFR with alpha=beta=gamma=1)",
+            (("variant", "lcfr"),),
         ),
         SolverEntry(
-            "dcfr", "solvers.cfr:CFR", "discounted CFR (alpha=1.5, beta=0, gamma=2)", (("variant", "dcfr"),)
+            "dcfr",
+            "gamesolve.solvers.cfr:CFR",
+            "discounted CFR (alpha=1.5, beta=0, gamma=2)",
+            (("variant", "dcfr"),),
         ),
         SolverEntry(
-            "pcfr+", "solvers.cfr:CFR", "predictive CFR+ (quadratic average)", (("variant", "pcfr+"),)
+            "pcfr+",
+            "gamesolve.solvers.cfr:CFR",
+            "predictive CFR+ (quadratic average)",
+            (("variant", "pcfr+"),),
         ),
-        SolverEntry("mccfr-es", "solvers.mccfr:ExternalSamplingMCCFR", "Monte Carlo CFR, external sampling"),
-        SolverEntry("mccfr-os", "solvers.mccfr:OutcomeSamplingMCCFR", "Monte Carlo CFR, outcome sampling"),
+        SolverEntry(
+            "mccfr-es", "gamesolve.solvers.mccfr:ExternalSamplingMCCFR", "Monte Carlo CFR, external sampling"
+        ),
+        SolverEntry(
+            "mccfr-os", "gamesolve.solvers.mccfr:OutcomeSamplingMCCFR", "Monte Carlo CFR, outcome sampling"
+        ),
         SolverEntry(
             "balanced-ftrl",
-            "solvers.bandit_ftrl:BalancedFTRL",
+            "gamesolve.solvers.bandit_ftrl:BalancedFTRL",
             "Balanced FTRL, trajectory feedback (average; 2p0s extensive form)",
         ),
         SolverEntry(
             "adaptive-ftrl",
-            "solvers.bandit_ftrl:AdaptiveFTRL",
+            "gamesolve.solvers.bandit_ftrl:AdaptiveFTRL",
             "Adaptive FTRL, trajectory feedback (average; 2p0s extensive form)",
         ),
-        SolverEntry("lp", "solvers.lp:ZeroSumLP", "two-player zero-sum Nash equilibrium by LP (HiGHS)"),
+        SolverEntry(
+            "lp", "gamesolve.solvers.lp:ZeroSumLP", "two-player zero-sum Nash equilibrium by LP (HiGHS)"
+        ),
         SolverEntry(
             "sequence-lp",
-            "solvers.sequence_lp:SequenceFormLP",
+            "gamesolve.solvers.sequence_lp:SequenceFormLP",
             "two-player zero-sum extensive-form Nash equilibrium by sequence-form LP (HiGHS)",
         ),
-        SolverEntry("xfp", "solvers.xfp:XFP", "extensive-form fictitious play (average)"),
+        SolverEntry("xfp", "gamesolve.solvers.xfp:XFP", "extensive-form fictitious play (average)"),
         SolverEntry(
             "psro",
-            "solvers.psro:PSRO",
+            "gamesolve.solvers.psro:PSRO",
             "PSRO: best-response oracles + meta-solver (nash = Double Oracle, uniform, prd, alpharank, "
             "ce, cce, anytime)",
         ),
         SolverEntry(
             "neupl",
-            "solvers.neupl:NeuPL",
+            "gamesolve.solvers.neupl:NeuPL",
             "NeuPL: one conditional network for a whole population (PSRO-N / FSP / self-play graphs; "
             "symmetric 2p zero-sum)",
         ),
         SolverEntry(
             "fsp",
-            "solvers.psro:PSRO",
+            "gamesolve.solvers.psro:PSRO",
             "fictitious self-play: PSRO with the uniform meta-solver",
             (("meta_solver", "uniform"),),
         ),
         SolverEntry(
             "self-play",
-            "solvers.psro:PSRO",
+            "gamesolve.solvers.psro:PSRO",
             "iterated best response: PSRO against the newest member",
             (("meta_solver", "self-play"),),
         ),
-        SolverEntry("shapley", "solvers.markov:ShapleyIteration", "Shapley value iteration (Markov games)"),
-        SolverEntry("minimax-q", "solvers.markov:MinimaxQ", "tabular minimax-Q self-play (Markov games)"),
-        SolverEntry("minimax-dqn", "solvers.markov_dqn:MinimaxDQN", "Minimax-DQN in torch (Markov games)"),
+        SolverEntry(
+            "shapley", "gamesolve.solvers.markov:ShapleyIteration", "Shapley value iteration (Markov games)"
+        ),
+        SolverEntry(
+            "minimax-q", "gamesolve.solvers.markov:MinimaxQ", "tabular minimax-Q self-play (Markov games)"
+        ),
+        SolverEntry(
+            "minimax-dqn", "gamesolve.solvers.markov_dqn:MinimaxDQN", "Minimax-DQN in torch (Markov games)"
+        ),
         SolverEntry(
             "pma",
-            "solvers.pma:PolicyMirrorAscent",
+            "gamesolve.solvers.pma:PolicyMirrorAscent",
             "policy mirror ascent, entropy-regularized mean-field games (last iterate, linear rate)",
         ),
-        SolverEntry("enumerate", "solvers.two_player:EquilibriumEnumeration", "all equilibria (2 players)"),
-        SolverEntry("lemke-howson", "solvers.two_player:LemkeHowson", "one equilibrium by Lemke-Howson"),
+        SolverEntry(
+            "enumerate", "gamesolve.solvers.two_player:EquilibriumEnumeration", "all equilibria (2 players)"
+        ),
+        SolverEntry(
+            "lemke-howson", "gamesolve.solvers.two_player:LemkeHowson", "one equilibrium by Lemke-Howson"
+        ),
         SolverEntry(
             "homotopy",
-            "solvers.homotopy:NashHomotopy",
+            "gamesolve.solvers.homotopy:NashHomotopy",
             "one Nash equilibrium of an N-player game (logit homotopy, polished to exact)",
         ),
-        SolverEntry("nash-mp", "solvers.preference:NashMirrorProx", "Nash mirror-prox on a preference game"),
-        SolverEntry("egpo", "solvers.preference:EGPO", "extragradient preference optimization"),
-        SolverEntry("preference-mwu", "solvers.preference:PreferenceSelfPlay", "unregularized MWU self-play"),
+        SolverEntry(
+            "nash-mp", "gamesolve.solvers.preference:NashMirrorProx", "Nash mirror-prox on a preference game"
+        ),
+        SolverEntry("egpo", "gamesolve.solvers.preference:EGPO", "extragradient preference optimization"),
+        SolverEntry(
+            "preference-mwu", "gamesolve.solvers.preference:PreferenceSelfPlay", "unregularized MWU self-play"
+        ),
         SolverEntry(
             "preference-omwu",
-            "solvers.preference:PreferenceSelfPlay",
+            "gamesolve.solvers.preference:PreferenceSelfPlay",
             "unregularized optimistic MWU self-play",
             (("optimistic", True),),
         ),
         SolverEntry(
-            "regret-matching", "solvers.dynamics:RegretMatching", "regret matching (average converges)"
+            "regret-matching",
+            "gamesolve.solvers.dynamics:RegretMatching",
+            "regret matching (average converges)",
         ),
         SolverEntry(
             "rm+",
-            "solvers.dynamics:RegretMatching",
+            "gamesolve.solvers.dynamics:RegretMatching",
             "regret matching+, alternating updates, linear averaging (CFR+ on a matrix game)",
             (("plus", True), ("averaging", 1.0), ("alternating", True)),
         ),
-        SolverEntry("hedge", "solvers.dynamics:MirrorDescent", "Hedge / multiplicative weights (average)"),
+        SolverEntry(
+            "hedge", "gamesolve.solvers.dynamics:MirrorDescent", "Hedge / multiplicative weights (average)"
+        ),
         SolverEntry(
             "omd",
-            "solvers.dynamics:MirrorDescent",
+            "gamesolve.solvers.dynamics:MirrorDescent",
             "projected gradient / Euclidean OMD (average)",
             (("geometry", "euclidean"),),
-            _ef("omd", "solvers.dilated:DilatedOMD", "dilated-entropy online mirror descent (average)"),
+            _ef(
+                "omd",
+                "gamesolve.solvers.dilated:DilatedOMD",
+                "dilated-entropy online mirror descent (average)",
+            ),
         ),
         SolverEntry(
             "ftrl",
-            "solvers.dynamics:MirrorDescent",
+            "gamesolve.solvers.dynamics:MirrorDescent",
             "follow the regularized leader (average)",
             (("lazy", True),),
-            _ef("ftrl", "solvers.dilated:DilatedOMD", "dilated-entropy FTRL (average)", lazy=True),
+            _ef("ftrl", "gamesolve.solvers.dilated:DilatedOMD", "dilated-entropy FTRL (average)", lazy=True),
         ),
         SolverEntry(
             "omwu",
-            "solvers.dynamics:MirrorDescent",
+            "gamesolve.solvers.dynamics:MirrorDescent",
             "optimistic MWU (last iterate)",
             (("optimistic", True),),
             _ef(
-                "omwu", "solvers.dilated:DilatedOMD", "dilated optimistic OMD (last iterate)", optimistic=True
+                "omwu",
+                "gamesolve.solvers.dilated:DilatedOMD",
+                "dilated optimistic OMD (last iterate)",
+                optimistic=True,
             ),
         ),
         SolverEntry(
             "extragradient",
-            "solvers.dynamics:ExtraGradient",
+            "gamesolve.solvers.dynamics:ExtraGradient",
             "extragradient, Euclidean (last iterate)",
             extensive=_ef(
                 "extragradient",
-                "solvers.dilated:DilatedMirrorProx",
+                "gamesolve.solvers.dilated:DilatedMirrorProx",
                 "dilated-entropy extragradient (last iterate)",
                 output="last",
             ),
         ),
         SolverEntry(
             "mirror-prox",
-            "solvers.dynamics:ExtraGradient",
+            "gamesolve.solvers.dynamics:ExtraGradient",
             "mirror-prox, entropic (average)",
             (("geometry", "entropy"),),
-            _ef("mirror-prox", "solvers.dilated:DilatedMirrorProx", "dilated-entropy mirror-prox (average)"),
+            _ef(
+                "mirror-prox",
+                "gamesolve.solvers.dilated:DilatedMirrorProx",
+                "dilated-entropy mirror-prox (average)",
+            ),
         ),
         SolverEntry(
             "ogda",
-            "solvers.dynamics:ExtraGradient",
+            "gamesolve.solvers.dynamics:ExtraGradient",
             "optimistic gradient / Popov (last iterate)",
             (("popov", True),),
         ),
         SolverEntry(
-            "aog", "solvers.dynamics:AcceleratedOptimisticGradient", "accelerated optimistic gradient (last)"
+            "aog",
+            "gamesolve.solvers.dynamics:AcceleratedOptimisticGradient",
+            "accelerated optimistic gradient (last)",
         ),
         SolverEntry(
             "mmd",
-            "solvers.dynamics:MagneticMirrorDescent",
+            "gamesolve.solvers.dynamics:MagneticMirrorDescent",
             "magnetic mirror descent (last iterate, QRE)",
             extensive=_ef(
                 "mmd",
-                "solvers.dilated:DilatedMMD",
+                "gamesolve.solvers.dilated:DilatedMMD",
                 "dilated MMD, annealed temperature (last iterate -> Nash; anneal=0 for a QRE)",
                 anneal=1,
             ),
         ),
         SolverEntry(
-            "fictitious-play", "solvers.dynamics:FictitiousPlay", "fictitious play (empirical average)"
+            "fictitious-play",
+            "gamesolve.solvers.dynamics:FictitiousPlay",
+            "fictitious play (empirical average)",
         ),
         SolverEntry(
             "smooth-fp",
-            "solvers.dynamics:FictitiousPlay",
+            "gamesolve.solvers.dynamics:FictitiousPlay",
             "smooth fictitious play (logit QRE)",
             (("temperature", 0.1),),
         ),
-        SolverEntry("replicator", "solvers.dynamics:Replicator", "replicator dynamics (time average)"),
+        SolverEntry(
+            "replicator", "gamesolve.solvers.dynamics:Replicator", "replicator dynamics (time average)"
+        ),
         SolverEntry(
             "projected-replicator",
-            "solvers.dynamics:Replicator",
+            "gamesolve.solvers.dynamics:Replicator",
             "projected replicator dynamics",
             (("projected", True),),
         ),
-        SolverEntry("qre", "solvers.dynamics:LogitQRE", "logit quantal response equilibrium"),
-        SolverEntry("ne-loss-sgd", "solvers.dynamics:NashLossSGD", "Gemp et al. NE loss minimized by SGD"),
+        SolverEntry("qre", "gamesolve.solvers.dynamics:LogitQRE", "logit quantal response equilibrium"),
+        SolverEntry(
+            "ne-loss-sgd", "gamesolve.solvers.dynamics:NashLossSGD", "Gemp et al. NE loss minimized by SGD"
+        ),
         SolverEntry(
             "internal-regret",
-            "solvers.dynamics:InternalRegret",
+            "gamesolve.solvers.dynamics:InternalRegret",
             "internal regret matching (empirical joint play -> correlated equilibrium)",
         ),
         SolverEntry(
-            "ce", "solvers.correlated:CorrelatedLP", "optimal correlated equilibrium (LP)", (("kind", "ce"),)
+            "ce",
+            "gamesolve.solvers.correlated:CorrelatedLP",
+            "optimal correlated equilibrium (LP)",
+            (("kind", "ce"),),
         ),
         SolverEntry(
             "cce",
-            "solvers.correlated:CorrelatedLP",
+            "gamesolve.solvers.correlated:CorrelatedLP",
             "optimal coarse correlated equilibrium (LP)",
             (("kind", "cce"),),
         ),

@@ -3,7 +3,7 @@
 :class:`ResponseEnv` turns a compiled extensive-form game, a learning ``player`` and a fixed
 *mixture* of opponent profiles into an episodic reinforcement-learning environment, batched over
 ``num_envs`` parallel episodes and written in plain numpy (no torch). It is what the RL
-best-response oracles of :mod:`solvers.rl_oracles` train on and what
+best-response oracles of :mod:`gamesolve.solvers.rl_oracles` train on and what
 :func:`gamesolve.lower_bounds.rl_exploitability_bound` evaluates with.
 
 Episodes. At the start of every episode one opponent profile ``k`` is drawn with probability

@@ -29,7 +29,7 @@ list of probability vectors, so give per-seat normal-form strategies as a ``Popu
 
 * compiled games: :class:`~gamesolve.policy.TabularPolicy` of the game or its ``[I, A]`` array
   (only the seat's rows are read), or an object whose ``tabulate(game)`` (or ``tabulate()``)
-  returns one, such as a trained response of :mod:`solvers.rl_oracles`;
+  returns one, such as a trained response of :mod:`gamesolve.solvers.rl_oracles`;
 * normal-form games: a probability vector ``[A_p]`` or a pure strategy index;
 * tabular Markov games: a stationary strategy ``[S, A_p]``, or an
   :class:`~gamesolve.population.ActingPolicy` (sampled only);
@@ -164,7 +164,7 @@ def _compiled_member(game: CompiledGame, member: Any, player: int, k: int) -> ND
     where = _where(player, k)
     tabulate = getattr(member, "tabulate", None)
     if not isinstance(member, TabularPolicy | np.ndarray) and callable(tabulate):
-        try:  # e.g. solvers.rl_oracles' trained responses: tabulate(game) -> TabularPolicy
+        try:  # e.g. gamesolve.solvers.rl_oracles' trained responses: tabulate(game) -> TabularPolicy
             member = tabulate(game)
         except TypeError:
             member = tabulate()

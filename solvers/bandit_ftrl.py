@@ -51,7 +51,7 @@ counter-based hash keyed by one draw from the run's generator, so a run is repro
 and a resumed run is bit-identical to an uninterrupted one.
 
 >>> import gamesolve
->>> from solvers.bandit_ftrl import BalancedFTRL
+>>> from gamesolve.solvers.bandit_ftrl import BalancedFTRL
 >>> kuhn = gamesolve.load_game("kuhn")
 >>> result = gamesolve.solve(kuhn, BalancedFTRL(), iterations=20_000, progress=False)
 >>> result.nash_conv < 0.5
@@ -72,9 +72,13 @@ from gamesolve.kernels.bandit import average_plan, ftrl_episodes
 from gamesolve.kernels.mccfr import max_depth
 from gamesolve.policy import TabularPolicy
 from gamesolve.solver import Iterate, IterativeSolver
+from gamesolve.solvers._common import (
+    check_extensive_form,
+    prepare_extensive_form,
+    require_two_player_zero_sum,
+)
 from gamesolve.spec import GameSpec
 from gamesolve.validation import check_int, check_real
-from solvers._common import check_extensive_form, prepare_extensive_form, require_two_player_zero_sum
 
 __all__ = ["AdaptiveFTRL", "BalancedFTRL", "TreeplexGeometry", "treeplex_geometry"]
 

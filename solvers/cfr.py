@@ -38,9 +38,9 @@ from gamesolve.errors import InvalidArgumentError
 from gamesolve.kernels.cfr import cfr_iteration
 from gamesolve.policy import TabularPolicy
 from gamesolve.solver import Iterate, IterativeSolver
+from gamesolve.solvers._common import check_extensive_form, prepare_extensive_form
 from gamesolve.spec import GameSpec
 from gamesolve.validation import check_bool, check_real
-from solvers._common import check_extensive_form, prepare_extensive_form
 
 __all__ = [
     "CFR",

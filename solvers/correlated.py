@@ -67,10 +67,10 @@ from gamesolve.errors import GamesolveError, InvalidArgumentError, MalformedGame
 from gamesolve.normal_form import TensorGame
 from gamesolve.results import SolveResult, one_shot_result
 from gamesolve.solver import ExactSolver
+from gamesolve.solvers._common import check_normal_form, prepare_normal_form
+from gamesolve.solvers.lp import check_time_limit, highs_linprog, transfer_seconds
 from gamesolve.spec import GameSpec
 from gamesolve.validation import check_choice, check_real
-from solvers._common import check_normal_form, prepare_normal_form
-from solvers.lp import check_time_limit, highs_linprog, transfer_seconds
 
 __all__ = ["CorrelatedLP", "CorrelatedSolution", "correlated_equilibrium", "deviation_gains"]
 

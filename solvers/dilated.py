@@ -40,7 +40,7 @@ Leduc poker and are documented on each class; theory-safe steps (``eta <= 1/L`` 
 Kroer et al. 2020) are much smaller and much slower.
 
 >>> import gamesolve
->>> from solvers.dilated import DilatedOMD
+>>> from gamesolve.solvers.dilated import DilatedOMD
 >>> kuhn = gamesolve.load_game("kuhn")
 >>> result = gamesolve.solve(kuhn, DilatedOMD(optimistic=True), iterations=500, progress=False)
 >>> result.exploitability < 1e-4
@@ -73,9 +73,13 @@ from gamesolve.kernels.dilated import (
 from gamesolve.policy import TabularPolicy
 from gamesolve.sequence_form import sequence_form as sequence_form_of
 from gamesolve.solver import Iterate, IterativeSolver
+from gamesolve.solvers._common import (
+    check_extensive_form,
+    prepare_extensive_form,
+    require_two_player_zero_sum,
+)
 from gamesolve.spec import GameSpec
 from gamesolve.validation import check_bool, check_choice, check_int, check_real
-from solvers._common import check_extensive_form, prepare_extensive_form, require_two_player_zero_sum
 
 __all__ = [
     "DilatedMMD",

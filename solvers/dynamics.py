@@ -61,10 +61,10 @@ from gamesolve.errors import InvalidArgumentError
 from gamesolve.normal_form import MixedProfile, TensorGame
 from gamesolve.report import ExploitabilityReport
 from gamesolve.solver import Iterate, IterativeSolver
+from gamesolve.solvers._common import check_normal_form, prepare_normal_form, require_two_player_zero_sum
+from gamesolve.solvers.homotopy import LogitPath
 from gamesolve.spec import GameSpec, Utility
 from gamesolve.validation import check_bool, check_choice, check_int, check_real
-from solvers._common import check_normal_form, prepare_normal_form, require_two_player_zero_sum
-from solvers.homotopy import LogitPath
 
 __all__ = [
     "AcceleratedOptimisticGradient",
@@ -916,7 +916,8 @@ class LogitQRE(_Base):
       ``lambda = 1 / temperature`` from uniform play at ``lambda = 0`` (the unique QRE there),
       with Newton corrector steps on the logit parametrization ``H(theta, lambda) = theta_i,a -
       lambda (g_i,a - g_i,0) = 0`` (Turocy 2005; the method of Gambit's ``logit`` solver), by the
-      path follower :class:`solvers.homotopy.LogitPath` that :class:`solvers.homotopy.NashHomotopy`
+      path follower :class:`~gamesolve.solvers.homotopy.LogitPath` that
+      :class:`~gamesolve.solvers.homotopy.NashHomotopy`
       shares. The branch may fold back in ``lambda``; arclength steps follow it through turning points, and
       the first crossing of the target ``lambda`` is polished by ``scipy.optimize.root``. One
       iteration is one predictor-corrector step; after the landing the **current iterate** is the
@@ -1056,7 +1057,7 @@ class LogitQRE(_Base):
         state["damping"] = np.asarray(damping)
         state["x"] = (1 - damping) * x + damping * response
 
-    # -- homotopy: the shared path follower of solvers.homotopy on the principal branch
+    # -- homotopy: the shared path follower of gamesolve.solvers.homotopy on the principal branch
     def _target_lambda(self, game: TensorGame) -> float:
         return _max_abs(game) / self.temperature
 
@@ -1494,7 +1495,7 @@ class InternalRegret(_Base):
 
     :func:`gamesolve.solve` reads :meth:`evaluate` and :meth:`report`: the reported "NashConv" of
     this solver is the CE gap (sum over players of the largest swap-deviation gain, computed with
-    :func:`solvers.correlated.deviation_gains`).
+    :func:`gamesolve.solvers.correlated.deviation_gains`).
 
     Args:
         plus: Clip the conditional regrets at zero after every update (an RM+ variant; faster in
@@ -1629,7 +1630,7 @@ class InternalRegret(_Base):
         zero exactly at a correlated equilibrium; ``best_response_values`` are the values after
         each player's best swap ``a -> a'``, and ``best_responses`` those swaps as pairs.
         """
-        from solvers.correlated import deviation_gains
+        from gamesolve.solvers.correlated import deviation_gains
 
         z = np.asarray(policy, dtype=np.float64)
         gains = np.maximum(deviation_gains(game, z, "ce"), 0.0)  # [P]

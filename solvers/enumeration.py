@@ -70,7 +70,7 @@ resumable: it stops after a budget of steps with its state in arrays, so
 :func:`extreme_equilibria` checks a time limit between chunks of a few milliseconds.
 
 >>> import gamesolve
->>> from solvers.enumeration import enumerate_equilibria, extreme_equilibria
+>>> from gamesolve.solvers.enumeration import enumerate_equilibria, extreme_equilibria
 >>> bos = gamesolve.bimatrix([[3, 0], [0, 2]], [[2, 0], [0, 3]])
 >>> [[p.round(3).tolist() for p in eq] for eq in enumerate_equilibria(bos)]
 [[[1.0, 0.0], [1.0, 0.0]], [[0.0, 1.0], [0.0, 1.0]], [[0.6, 0.4], [0.4, 0.6]]]
@@ -1478,7 +1478,7 @@ def extreme_equilibria(
         if walk.status == OVERFLOW:
             raise UnsupportedGame(
                 f"the best-response polytope of player {player} has more than {max_vertices} bases; "
-                "raise max_vertices or use solvers.lemke_howson for one equilibrium"
+                "raise max_vertices or use gamesolve.solvers.lemke_howson for one equilibrium"
             )
         if walk.status == UNBOUNDED:
             raise UnsupportedGame(

@@ -10,7 +10,7 @@ logistic quantal response equilibrium correspondence", Games and Economic Behavi
 as a homotopy; Gambit's ``logit`` solver implements that tracing.
 
 This module holds the one path-following core used by both :class:`NashHomotopy` (this module,
-registry name ``"homotopy"``) and the ``"homotopy"`` method of :class:`solvers.dynamics.LogitQRE`:
+registry name ``"homotopy"``) and the ``"homotopy"`` method of :class:`gamesolve.solvers.dynamics.LogitQRE`:
 
 * :class:`LogitPath`: the branch equations in reduced log-probabilities ``theta_i,a = ln x_i,a -
   ln x_i,0`` (``a >= 1``), ``H(theta, lambda) = theta_i,a - lambda (g_i,a - g_i,0) = 0``, on
@@ -47,7 +47,7 @@ and retries. On generic games the answer is an exact equilibrium to machine prec
 around ``1e-15`` on payoffs in ``[0, 1]``).
 
 >>> import gamesolve
->>> from games import normal_form as nf
+>>> from gamesolve.games import normal_form as nf
 >>> result = gamesolve.solve(nf.amp(), NashHomotopy(), progress=False)
 >>> [round(float(p), 6) for p in result.policy[0]], result.converged
 ([0.4, 0.6], True)
@@ -73,10 +73,10 @@ from gamesolve.kernels import homotopy as kernels
 from gamesolve.normal_form import MixedProfile, TensorGame
 from gamesolve.results import History, SolveResult
 from gamesolve.solver import ExactSolver
+from gamesolve.solvers._common import check_normal_form, prepare_normal_form
+from gamesolve.solvers.lp import check_time_limit, exact_result
 from gamesolve.spec import GameSpec
 from gamesolve.validation import check_int, check_real
-from solvers._common import check_normal_form, prepare_normal_form
-from solvers.lp import check_time_limit, exact_result
 
 __all__ = ["ContinuationStep", "LogitPath", "NashHomotopy", "nash_homotopy"]
 

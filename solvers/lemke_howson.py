@@ -4,7 +4,7 @@ Method (Lemke & Howson 1964, "Equilibrium points of bimatrix games", SIAM J. App
 as presented by von Stengel 2002, "Computing equilibria for two-person games", Handbook of Game
 Theory vol. 3, ch. 45): with both payoff matrices mapped into ``[1, 2]``, take the
 best-response polytopes ``P = {x >= 0 : B^T x <= 1}`` and ``Q = {y >= 0 : A y <= 1}`` with labels
-``0 .. m + n - 1`` (see :mod:`solvers.enumeration`). Starting at the artificial equilibrium
+``0 .. m + n - 1`` (see :mod:`gamesolve.solvers.enumeration`). Starting at the artificial equilibrium
 ``(0, 0)``, the variable with the *missing* label ``k`` enters in its polytope; whichever
 variable leaves carries a label that is now *duplicate*, and its complement enters in the other
 polytope. The path of almost completely labeled pairs ends at a Nash equilibrium the first time
@@ -33,7 +33,7 @@ time limit has no equilibrium to offer, so :func:`lemke_howson` raises
 paths that ended in time and raises only when none did.
 
 >>> import gamesolve
->>> from solvers.lemke_howson import lemke_howson
+>>> from gamesolve.solvers.lemke_howson import lemke_howson
 >>> game = gamesolve.bimatrix([[3, 3], [2, 5], [0, 6]], [[3, 2], [2, 6], [3, 1]])
 >>> [s.round(4).tolist() for s in lemke_howson(game, initial_label=0)]
 [[1.0, 0.0, 0.0], [1.0, 0.0]]
@@ -52,8 +52,7 @@ from numpy.typing import NDArray
 
 from gamesolve.errors import GamesolveError
 from gamesolve.normal_form import MixedProfile, TensorGame
-from gamesolve.validation import check_int, check_real
-from solvers.enumeration import (
+from gamesolve.solvers.enumeration import (
     _CHUNK_SECONDS,
     _EPS_COLUMN,
     TimeLimitError,
@@ -63,6 +62,7 @@ from solvers.enumeration import (
     profile_from_supports,
     sort_key,
 )
+from gamesolve.validation import check_int, check_real
 
 __all__ = [
     "LemkeHowsonError",
@@ -766,7 +766,7 @@ def lemke_howson(
         raise PivotLimitError(
             f"Lemke-Howson from label {label} did not finish within {max_pivots} pivots on a "
             f"{m}x{n} game; raise max_pivots, try another initial_label, or (small games) use "
-            "solvers.enumeration.enumerate_equilibria"
+            "gamesolve.solvers.enumeration.enumerate_equilibria"
         )
     if status != DONE:
         raise LemkeHowsonError(
@@ -818,7 +818,7 @@ def all_labels(
 
     Returns:
         Distinct equilibria in the deterministic order of
-        :func:`solvers.enumeration.enumerate_equilibria` (by support size, supports,
+        :func:`gamesolve.solvers.enumeration.enumerate_equilibria` (by support size, supports,
         probabilities).
 
     Raises:

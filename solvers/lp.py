@@ -60,9 +60,9 @@ from gamesolve.normal_form import MixedProfile, TensorGame
 from gamesolve.normal_form import nash_conv as normal_form_nash_conv
 from gamesolve.results import SolveResult, one_shot_result
 from gamesolve.solver import ExactSolver
+from gamesolve.solvers._common import check_normal_form, prepare_normal_form, require_two_player_zero_sum
 from gamesolve.spec import GameSpec
 from gamesolve.validation import check_choice, check_real
-from solvers._common import check_normal_form, prepare_normal_form, require_two_player_zero_sum
 
 __all__ = [
     "ZeroSumLP",

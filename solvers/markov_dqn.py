@@ -35,10 +35,10 @@ from gamesolve.errors import UnsupportedGame
 from gamesolve.kernels.matrix_game import solve_matrix_games
 from gamesolve.markov import MarkovProfile, SampledMarkovGame, TabularMarkovGame, nash_conv
 from gamesolve.solver import Iterate, IterativeSolver
+from gamesolve.solvers.markov import check_markov
+from gamesolve.solvers.rl_oracles import check_widths
 from gamesolve.spec import GameKind, GameSpec
 from gamesolve.validation import check_choice, check_int, check_real
-from solvers.markov import check_markov
-from solvers.rl_oracles import check_widths
 
 __all__ = ["MinimaxDQN"]
 

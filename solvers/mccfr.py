@@ -35,10 +35,10 @@ from gamesolve.kernels.cfr import regret_matching
 from gamesolve.kernels.mccfr import external_sampling_iterations, max_depth, outcome_sampling_iterations
 from gamesolve.policy import TabularPolicy
 from gamesolve.solver import Iterate, IterativeSolver
+from gamesolve.solvers._common import check_extensive_form, prepare_extensive_form
+from gamesolve.solvers.cfr import average_strategy
 from gamesolve.spec import GameSpec
 from gamesolve.validation import check_real
-from solvers._common import check_extensive_form, prepare_extensive_form
-from solvers.cfr import average_strategy
 
 __all__ = ["ExternalSamplingMCCFR", "OutcomeSamplingMCCFR"]
 

@@ -69,7 +69,7 @@ Training, one :func:`gamesolve.solve` iteration each:
      opponent drawn from ``sigma_i``), then PPO (clipped ratio, value baseline, entropy bonus) on
      the learner's transitions (payoffs divided by ``max |u|``). ``env_steps`` counts the
      learner's decisions (the transitions of a single-agent environment view, as
-     :mod:`solvers.rl_oracles` counts them); matches used only to estimate ``U`` are counted
+     :mod:`gamesolve.solvers.rl_oracles` counts them); matches used only to estimate ``U`` are counted
      separately as ``evaluation_steps``.
 3. ``U <- `` exact expected payoffs of every pair (``meta_episodes=None``) or the sampled mean of
    ``meta_episodes`` matches per pair (seats alternating).
@@ -100,7 +100,7 @@ of an uninterrupted one. Random draws come only from that generator; the network
 (``device="auto"`` uses CUDA when available) with ``threads`` torch threads.
 
 >>> import gamesolve
->>> from solvers.neupl import NeuPL
+>>> from gamesolve.solvers.neupl import NeuPL
 >>> rps = gamesolve.load_game("rps")
 >>> solver = NeuPL(policy="tabular", initial="first", max_population=3)
 >>> result = gamesolve.solve(rps, solver, iterations=2, progress=False)
@@ -133,10 +133,10 @@ from gamesolve.normal_form import MixedProfile, TensorGame, zero_sum
 from gamesolve.policy import TabularPolicy
 from gamesolve.sequence_form import payoff_matrices
 from gamesolve.solver import Iterate, IterativeSolver
+from gamesolve.solvers.lp import solve_zero_sum_lp
+from gamesolve.solvers.rl_oracles import check_widths
 from gamesolve.spec import GameKind, GameSpec, Utility
 from gamesolve.validation import check_choice, check_int, check_real
-from solvers.lp import solve_zero_sum_lp
-from solvers.rl_oracles import check_widths
 
 __all__ = [
     "GRAPHS",

@@ -22,7 +22,7 @@ paper's main exact-PMA result); this solver's output is the last iterate, and
 :func:`gamesolve.solve` reports its regularized exploitability
 (:func:`~gamesolve.mean_field.exploitability`).
 
-The regularization ``tau`` is the game's (``game.tau``; the :func:`games.mean_field.crowd_aversion`
+The regularization ``tau`` is the game's (``game.tau``; the :func:`gamesolve.games.mean_field.crowd_aversion`
 instances default to ``tau = 0.5``). The step size defaults to ``eta = 1``: with ``eta -> inf`` the
 step becomes the soft-greedy map ``softmax(Q / tau)``, faster when the mean-field coupling is weak
 but prone to oscillate when it is strong (on ``crowd_aversion(2, bias=0.3)`` the soft best-response
@@ -32,7 +32,7 @@ per step on the crowd-aversion games (measured: 0.666 at ``tau = 0.5``, 0.495 at
 the rate at which the step contracts when ``Q`` is held fixed.
 
 >>> import gamesolve
->>> from games.mean_field import crowd_aversion
+>>> from gamesolve.games.mean_field import crowd_aversion
 >>> result = gamesolve.solve(crowd_aversion(2), PolicyMirrorAscent(), iterations=200,
 ...                          target_exploitability=1e-10, progress=False)
 >>> result.converged, result.policy.shape

@@ -10,7 +10,7 @@ expected utility of every profile of members (``[P, K_0, ..., K_{P-1}]``). One i
 2. an oracle computes each player's best response to ``sigma_{-i}`` (the opponents playing their
    populations with the weights of ``sigma``): exact on compiled extensive-form games (one
    sequence-form pass, :mod:`gamesolve.kernels.evaluation`) and on normal-form games (the best pure
-   action), or a torch DQN / PPO response from :mod:`solvers.rl_oracles`;
+   action), or a torch DQN / PPO response from :mod:`gamesolve.solvers.rl_oracles`;
 3. the responses join the populations and the new meta-game entries are filled, exactly (the
    sequence form of the members' plans) or by seeded sampled matches
    (:func:`gamesolve.tournament.tournament`, ``episodes=N``);
@@ -29,13 +29,13 @@ of the oracle; the default trains with the reporting one):
 
 * ``"nash"``: the linear program for two-player zero-sum games (PSRO = Double Oracle, finite
   termination with exact responses); otherwise one Nash equilibrium by the logit homotopy of
-  :mod:`solvers.homotopy` (any number of players, general-sum). Members with identical payoffs
+  :mod:`gamesolve.solvers.homotopy` (any number of players, general-sum). Members with identical payoffs
   are merged first (the response to a converged meta-strategy often repeats a member).
 * ``"uniform"``: every member equally: fictitious self-play (Heinrich, Lanctot & Silver 2015).
   The uniform mixture converges in two-player zero-sum games, slowly.
 * ``"prd"``: projected replicator dynamics, OpenSpiel's defaults (``dt = 1e-3``, ``10^5``
   steps, floor ``gamma = 1e-6``; payoffs scaled to ``max |u| = 1``), time average; a numba
-  kernel for two players, :class:`solvers.dynamics.Replicator` for more.
+  kernel for two players, :class:`gamesolve.solvers.dynamics.Replicator` for more.
 * ``"alpharank"``: the per-player marginals of alpha-Rank's stationary distribution
   (:func:`gamesolve.alpha_rank`, ``alpha = 100``, ``m = 50``).
 * ``"ce"`` / ``"cce"``: the maximum-welfare (coarse) correlated equilibrium of the meta-game
@@ -116,9 +116,9 @@ from gamesolve.policy import TabularPolicy
 from gamesolve.results import SolveResult
 from gamesolve.sequence_form import behavior_to_plans
 from gamesolve.solver import ExactSolver, Iterate, IterativeSolver
+from gamesolve.solvers._common import prepare_extensive_form
 from gamesolve.spec import GameKind, GameSpec
 from gamesolve.validation import check_choice, check_int, check_real
-from solvers._common import prepare_extensive_form
 
 __all__ = [
     "META_SOLVERS",
@@ -257,7 +257,7 @@ def projected_replicator_dynamics(
 ) -> MixedProfile:
     """Time average of projected replicator dynamics from uniform play (PSRO's PRD meta-solver).
 
-    The same iteration as :class:`solvers.dynamics.Replicator` with ``projected=True`` (payoffs
+    The same iteration as :class:`gamesolve.solvers.dynamics.Replicator` with ``projected=True`` (payoffs
     scaled to ``max |u| = 1``, simultaneous Euler steps, projection onto ``{x : x_a >= gamma}``),
     run in a numba kernel for two players (about 100x faster) and by that class otherwise.
 
@@ -282,7 +282,7 @@ def projected_replicator_dynamics(
             avg_y,
         )
         return MixedProfile.of(game, [_normalized(avg_x), _normalized(avg_y)])
-    from solvers.dynamics import Replicator
+    from gamesolve.solvers.dynamics import Replicator
 
     solver = Replicator(dt=dt, projected=True, gamma=gamma)
     state = solver.init(game, np.random.default_rng(0))
@@ -350,11 +350,11 @@ def _nash(payoffs: NDArray[np.float64], zero_sum_game: bool) -> MetaStrategy:
     index: tuple[Any, ...] = (slice(None), *np.ix_(*keep))
     reduced = payoffs[index]
     if zero_sum_game:
-        from solvers.lp import solve_zero_sum_lp
+        from gamesolve.solvers.lp import solve_zero_sum_lp
 
         profile = solve_zero_sum_lp(zero_sum(reduced[0], name="psro meta-game")).profile
     else:
-        from solvers.homotopy import NashHomotopy
+        from gamesolve.solvers.homotopy import NashHomotopy
 
         result = NashHomotopy().run(normal_form_game(reduced, name="psro meta-game"), progress=False)
         if not result.converged:
@@ -455,7 +455,7 @@ def solve_meta_game(
         ranked = alpha_rank(game, alpha=cfg.alpharank_alpha, population_size=cfg.alpharank_population_size)
         return MetaStrategy.product(list(ranked.marginals))
     if key in _JOINT:
-        from solvers.correlated import correlated_equilibrium
+        from gamesolve.solvers.correlated import correlated_equilibrium
 
         solution = correlated_equilibrium(game, kind=key, objective="welfare")
         return MetaStrategy.correlated(solution.distribution, key)
@@ -946,7 +946,7 @@ class PSRO(IterativeSolver):
     """Policy-Space Response Oracles (see the module docstring).
 
     Args:
-        oracle: ``"exact"`` (default), ``"dqn"``, ``"ppo"`` (torch, :mod:`solvers.rl_oracles`),
+        oracle: ``"exact"`` (default), ``"dqn"``, ``"ppo"`` (torch, :mod:`gamesolve.solvers.rl_oracles`),
             or an object with that module's ``train(game, player, opponents, weights, *, seed,
             steps)`` method.
         meta_solver: The meta-solver whose mixture is the output (default ``"nash"``).
@@ -1403,10 +1403,11 @@ class PSRO(IterativeSolver):
             self._rl = self.oracle
             return self._rl
         try:
-            rl_oracles = importlib.import_module("solvers.rl_oracles")
+            rl_oracles = importlib.import_module("gamesolve.solvers.rl_oracles")
         except ImportError as exc:
             raise GamesolveError(
-                f"oracle={self.oracle!r} needs solvers.rl_oracles and torch ({exc}); use oracle='exact'"
+                f"oracle={self.oracle!r} needs gamesolve.solvers.rl_oracles and torch ({exc}); "
+                "use oracle='exact'"
             ) from None
         factory = rl_oracles.dqn_oracle if self.oracle == "dqn" else rl_oracles.ppo_oracle
         try:

@@ -22,7 +22,7 @@ most ``tolerance`` times the payoff range (``max u_0 - min u_0``) or the solve r
 (:class:`gamesolve.certify.PayoffScale`: powers of two and a shift, which keep the equilibria;
 the value is mapped back), so utilities of ``1e19`` (which HiGHS refuses as infinite) or
 ``1e-300`` (below every tolerance) solve like poker chips. As for the matrix-game LP
-(:mod:`solvers.lp`), utilities that differ on scales far below their range are resolved only to
+(:mod:`gamesolve.solvers.lp`), utilities that differ on scales far below their range are resolved only to
 HiGHS's tolerance relative to the range, and the certificate says so by being relative.
 
 **Time limit.** ``time_limit`` bounds the whole call, building the LP and evaluating the answer
@@ -34,7 +34,7 @@ uniform policy if player 0's LP did not finish (scipy hands back no point of an 
 or player 0's optimal plan with player 1's plan from its duals if only the second LP did not.
 
 >>> import gamesolve
->>> from solvers.sequence_lp import SequenceFormLP
+>>> from gamesolve.solvers.sequence_lp import SequenceFormLP
 >>> result = gamesolve.solve(gamesolve.load_game("kuhn"), SequenceFormLP())
 >>> round(result.extras["game_value"] * 18, 9), result.nash_conv <= 1e-9
 (-1.0, True)
@@ -61,10 +61,10 @@ from gamesolve.report import ExploitabilityReport
 from gamesolve.results import SolveResult, one_shot_result
 from gamesolve.sequence_form import plans_to_policy, policy_to_plans, sequence_form
 from gamesolve.solver import ExactSolver
+from gamesolve.solvers._common import prepare_extensive_form, require_two_player_zero_sum
+from gamesolve.solvers.lp import check_time_limit, highs_linprog, transfer_seconds
 from gamesolve.spec import GameKind, GameSpec
 from gamesolve.validation import check_choice, check_real
-from solvers._common import prepare_extensive_form, require_two_player_zero_sum
-from solvers.lp import check_time_limit, highs_linprog, transfer_seconds
 
 __all__ = ["SequenceFormLP", "SequenceFormSolution", "solve_sequence_form_lp"]
 

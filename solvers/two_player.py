@@ -3,13 +3,13 @@
 Both return a :class:`~gamesolve.run.SolveResult` whose ``policy`` is the first equilibrium found
 and whose ``extras["equilibria"]`` lists every equilibrium found (as per-player probability
 lists). ``"enumerate"`` adds the extreme strategies and the maximal Nash subsets (see
-:meth:`solvers.enumeration.ExtremeEquilibria.extras`).
+:meth:`gamesolve.solvers.enumeration.ExtremeEquilibria.extras`).
 
 Both honour the run loop's ``time_limit``: the kernels run in chunks of a few milliseconds and
 stop within one chunk of the limit. A run stopped by the limit returns what it found with
 ``converged=False`` and a message saying so and how many equilibria it found; one that found
 none (a single Lemke-Howson path still running, or an enumeration that has paired no vertices
-yet) raises :class:`~solvers.enumeration.TimeLimitError`, since there is no equilibrium to hand
+yet) raises :class:`~gamesolve.solvers.enumeration.TimeLimitError`, since there is no equilibrium to hand
 back. Every option is checked when the solver is built (``InvalidArgumentError`` naming it);
 ``initial_label`` is checked against the game's size when it runs.
 """
@@ -26,12 +26,17 @@ from gamesolve.errors import UnsupportedGame
 from gamesolve.normal_form import TensorGame
 from gamesolve.results import SolveResult
 from gamesolve.solver import ExactSolver
+from gamesolve.solvers._common import check_normal_form, prepare_normal_form
+from gamesolve.solvers.enumeration import (
+    TimeLimitError,
+    check_time_limit,
+    check_tolerance,
+    extreme_equilibria,
+)
+from gamesolve.solvers.lemke_howson import all_labels_within, lemke_howson
+from gamesolve.solvers.lp import exact_result
 from gamesolve.spec import GameSpec
 from gamesolve.validation import check_bool, check_int
-from solvers._common import check_normal_form, prepare_normal_form
-from solvers.enumeration import TimeLimitError, check_time_limit, check_tolerance, extreme_equilibria
-from solvers.lemke_howson import all_labels_within, lemke_howson
-from solvers.lp import exact_result
 
 __all__ = ["EquilibriumEnumeration", "LemkeHowson"]
 
@@ -96,7 +101,7 @@ class EquilibriumEnumeration(_TwoPlayerExact):
     """Every extreme Nash equilibrium and the maximal Nash subsets of a two-player game.
 
     Vertex enumeration of both best-response polytopes (degenerate games included); see
-    :func:`solvers.enumeration.extreme_equilibria`. ``extras`` holds ``equilibria``,
+    :func:`gamesolve.solvers.enumeration.extreme_equilibria`. ``extras`` holds ``equilibria``,
     ``extreme_strategies``, ``equilibrium_pairs``, ``nash_subsets``, ``degenerate``,
     ``vertices`` and ``complete``.
 

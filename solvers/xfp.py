@@ -33,7 +33,7 @@ about 0.02 (the value oscillates around -1/18 with an amplitude that shrinks wit
 exploitability).
 
 >>> import gamesolve
->>> from solvers.xfp import XFP
+>>> from gamesolve.solvers.xfp import XFP
 >>> result = gamesolve.solve(gamesolve.load_game("kuhn"), XFP(), iterations=100, progress=False)
 >>> result.exploitability < 0.025, abs(result.value[0] + 1 / 18) < 1e-3
 (True, True)
@@ -54,9 +54,9 @@ from gamesolve.kernels.evaluation import best_response_kernel, reach_kernel
 from gamesolve.policy import TabularPolicy
 from gamesolve.sequence_form import behavior_to_plans, plans_to_behavior
 from gamesolve.solver import Iterate, IterativeSolver
+from gamesolve.solvers._common import prepare_extensive_form
 from gamesolve.spec import GameKind, GameSpec
 from gamesolve.validation import check_choice, check_int, check_real
-from solvers._common import prepare_extensive_form
 
 __all__ = ["XFP"]
 

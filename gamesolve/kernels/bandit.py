@@ -2,7 +2,7 @@
 
 One call runs ``count`` episodes of self-play with *trajectory (bandit) feedback* (Fiegel, Ménard,
 Kozuno, Munos, Perchet & Valko, ICML 2023, "Adapting to game trees in zero-sum imperfect information
-games"). See :mod:`solvers.bandit_ftrl` for the algorithms and what converges. Per episode ``t``:
+games"). See :mod:`gamesolve.solvers.bandit_ftrl` for the algorithms and what converges. Per episode ``t``:
 
 1. *Sample*: both players play their current policies ``mu^t = exp(logits)`` and chance samples its
    outcomes, from the root to a terminal. On the way down each visited infoset's lazy average is

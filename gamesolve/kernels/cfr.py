@@ -10,7 +10,7 @@ A CFR iteration for player ``i`` is
    and of the current strategy by regret matching.
 
 The rule is described by scalars so that CFR, CFR+, linear CFR, DCFR and predictive CFR+ all run
-through this one traversal (see :mod:`solvers.cfr`):
+through this one traversal (see :mod:`gamesolve.solvers.cfr`):
 
 * ``floor_zero``: clip cumulative regrets at zero after every update (regret matching+);
 * ``discount``: after adding, scale positive regrets by ``t^alpha / (t^alpha + 1)`` and negative

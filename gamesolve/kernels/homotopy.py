@@ -1,4 +1,4 @@
-"""Kernels of the logit-QRE path follower (:mod:`solvers.homotopy`) on a flattened payoff tensor.
+"""Kernels of the logit-QRE path follower (:mod:`gamesolve.solvers.homotopy`) on a flattened payoff tensor.
 
 Layout shared by every kernel (``P`` players, ``A_i`` actions, ``T = sum_i A_i``, ``N = sum_i (A_i
 - 1)``, ``M = prod_i A_i``):
@@ -14,7 +14,7 @@ Layout shared by every kernel (``P`` players, ``A_i`` actions, ``T = sum_i A_i``
   holds ``d g_i / d x_j``, player ``i``'s tensor contracted with every strategy but ``i``'s and
   ``j``'s; the diagonal blocks are zero.
 
-The kernels mirror the numpy code of :mod:`solvers.homotopy` operation for operation where the order
+The kernels mirror the numpy code of :mod:`gamesolve.solvers.homotopy` operation for operation where the order
 matters (the corrector's guards, the step control, the polish's stopping rule), so the path agrees
 with the numpy twins to rounding. Numba cannot catch ``np.linalg.LinAlgError`` inside compiled
 code, so the kernels test for it first (``slogdet`` runs the same LU as ``solve`` and reports an
@@ -342,7 +342,7 @@ def continuation_step(
 ) -> tuple[int, float, float, int, float]:
     """One pseudo-arclength predictor-corrector step from ``start = (theta, lambda)`` ``[N + 1]``.
 
-    Same control as :meth:`solvers.homotopy.LogitPath.step_numpy`: Euler prediction, at most 6
+    Same control as :meth:`gamesolve.solvers.homotopy.LogitPath.step_numpy`: Euler prediction, at most 6
     Newton corrections on ``[H(z); t . (z - z_pred)] = 0`` (fail unless each correction is below 0.3
     of the previous one and their total below ``0.2 arc``), the step halved on failure or when the
     tangent turns by more than ``acos(max_turn_cos)``. Writes the new point, its tangent and its
@@ -457,7 +457,7 @@ def support_newton(
     ``support`` ``[S]`` lists each player's support actions (player ``i``'s at ``soff[i]:soff[i+1]``,
     increasing). Unknowns ``y [S + P]``: the support probabilities and one value ``v_i`` per player;
     equations ``g_i,a(x) = v_i`` on the support and ``sum x_i = 1``. Same start, stopping rule and
-    acceptance as the numpy twin ``solvers.homotopy._support_newton_numpy``.
+    acceptance as the numpy twin ``gamesolve.solvers.homotopy._support_newton_numpy``.
     """
     p = sizes.shape[0]
     t = aoff[p]

@@ -3,7 +3,7 @@
 Each kernel call runs ``count`` iterations; one iteration is one sampled traversal per player as
 the *update player* (player 0, then 1, ...). The current strategy at every visited infoset is
 regret matching on the cumulative regrets at that moment, computed on the fly. See
-:mod:`solvers.mccfr` for the algorithms and what converges (Lanctot et al. 2009).
+:mod:`gamesolve.solvers.mccfr` for the algorithms and what converges (Lanctot et al. 2009).
 
 Randomness is counter-based: every draw is a pure function (a splitmix64-style hash) of a 64-bit
 key, the iteration number, the update player, the node id and a draw index. Kernels therefore hold

@@ -262,7 +262,7 @@ def test_missing_information_state_strings_is_unsupported():
 def test_simultaneous_pyspiel_game_needs_load():
     import pyspiel
 
-    from games.openspiel import OpenSpielGame
+    from gamesolve.games.openspiel import OpenSpielGame
 
     with pytest.raises(UnsupportedGame, match="sequential"):
         OpenSpielGame(pyspiel.load_game("matrix_rps"), "matrix_rps")

@@ -27,11 +27,6 @@ import numpy as np
 import pytest
 
 import gamesolve
-from games import kuhn as kuhn_mod
-from games import leduc as leduc_mod
-from games import nfg as nfg_mod
-from games import normal_form as nf_mod
-from games.mean_field import random_mean_field_game
 from gamesolve import budget
 from gamesolve.budget import (
     ENV_VAR,
@@ -53,6 +48,11 @@ from gamesolve.errors import (
     MalformedGameError,
     UnsupportedGame,
 )
+from gamesolve.games import kuhn as kuhn_mod
+from gamesolve.games import leduc as leduc_mod
+from gamesolve.games import nfg as nfg_mod
+from gamesolve.games import normal_form as nf_mod
+from gamesolve.games.mean_field import random_mean_field_game
 
 GiB = 1024**3
 #: Refusals must be quick even on a loaded two-core machine (they take milliseconds alone).

@@ -17,12 +17,12 @@ from open_spiel.python import policy as os_policy
 from open_spiel.python.algorithms import exploitability as os_exploitability
 
 import gamesolve
-from games import kuhn as kuhn_mod
-from games import leduc as leduc_mod
-from games._params import GameParameterError
-from games.openspiel import load as load_openspiel
 from gamesolve import CompiledGame, GameNotFoundError, TabularPolicy, UnsupportedGame
 from gamesolve.compiled import compile_game
+from gamesolve.games import kuhn as kuhn_mod
+from gamesolve.games import leduc as leduc_mod
+from gamesolve.games._params import GameParameterError
+from gamesolve.games.openspiel import load as load_openspiel
 from gamesolve.protocols import CHANCE, TERMINAL, ExtensiveFormGame, State
 
 ARRAY_FIELDS = (

@@ -22,9 +22,9 @@ import pytest
 from scipy.optimize import linprog
 
 import gamesolve
-from games import nfg
-from games import normal_form as nf
 from gamesolve import GameNotFoundError, MalformedGameError, MixedProfile, TensorGame, Utility
+from gamesolve.games import nfg
+from gamesolve.games import normal_form as nf
 
 TOL = 1e-12
 
@@ -743,5 +743,5 @@ def test_catalog_and_nfg_loading_stay_light(tmp_path):
     loaded = modules_after(
         f"import gamesolve\ngamesolve.load_game('rps')\ngamesolve.load_game({str(path)!r})"
     )
-    assert {"games.normal_form", "games.nfg"} <= loaded
-    assert not {"pyspiel", "games.openspiel", "torch", "ray", "pygambit"} & loaded
+    assert {"gamesolve.games.normal_form", "gamesolve.games.nfg"} <= loaded
+    assert not {"pyspiel", "gamesolve.games.openspiel", "torch", "ray", "pygambit"} & loaded

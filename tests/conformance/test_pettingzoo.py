@@ -23,7 +23,9 @@ from pettingzoo.test import api_test, parallel_api_test, seed_test
 from pettingzoo.test.seed_test import parallel_seed_test
 
 import gamesolve
-from games.pettingzoo import (
+from gamesolve.compiled import TERMINAL_NODE, CompiledGame
+from gamesolve.errors import UnsupportedGame
+from gamesolve.games.pettingzoo import (
     ExtensiveFormEnv,
     MarkovEnv,
     MarkovParallelEnv,
@@ -32,8 +34,6 @@ from games.pettingzoo import (
     from_pettingzoo,
     to_pettingzoo,
 )
-from gamesolve.compiled import TERMINAL_NODE, CompiledGame
-from gamesolve.errors import UnsupportedGame
 from gamesolve.markov import MarkovProfile, TabularMarkovGame, markov_game, policy_values
 from gamesolve.spec import GameKind, Utility
 
@@ -414,7 +414,7 @@ def test_markov_truncates_at_max_steps() -> None:
 
 
 def test_soccer_envs_pass_api_tests() -> None:
-    from games.markov import soccer
+    from gamesolve.games.markov import soccer
 
     game = soccer()
     api_test(to_pettingzoo(game, max_steps=40), num_cycles=200, verbose_progress=False)

@@ -12,7 +12,7 @@ import gamesolve
 from gamesolve.errors import UnsupportedGame
 from gamesolve.kernels.bandit import average_plan, average_plan_py, ftrl_episodes_py
 from gamesolve.solver import Iterate
-from solvers.bandit_ftrl import AdaptiveFTRL, BalancedFTRL, treeplex_geometry
+from gamesolve.solvers.bandit_ftrl import AdaptiveFTRL, BalancedFTRL, treeplex_geometry
 
 SOLVERS = [BalancedFTRL, AdaptiveFTRL]
 

@@ -302,7 +302,7 @@ def test_psro_bad_options(options, expected):
 
 
 def test_psro_meta_options_are_checked_for_direct_meta_solves_too():
-    from solvers.psro import solve_meta_game
+    from gamesolve.solvers.psro import solve_meta_game
 
     payoffs = np.array([[[0.0, 1.0], [-1.0, 0.0]], [[0.0, -1.0], [1.0, 0.0]]])
     with pytest.raises(InvalidArgumentError, match="unknown meta-solver option 'prd_steps'; known options:"):

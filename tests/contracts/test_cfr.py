@@ -1,4 +1,4 @@
-"""Contracts of the CFR family (solvers.cfr) and of the run loop every solver goes through (gamesolve.solve).
+"""Contracts of the CFR family (gamesolve.solvers.cfr) and of the run loop (gamesolve.solve).
 
 Convergence numbers are deterministic (CFR has no randomness); the budgets below were measured
 and carry a margin so that a legitimate change of floating-point order cannot break them.
@@ -29,7 +29,7 @@ from gamesolve import (
     Utility,
 )
 from gamesolve.checkpoint import load_checkpoint
-from solvers.cfr import CFR, VARIANTS
+from gamesolve.solvers.cfr import CFR, VARIANTS
 
 KUHN_VALUE = (-1.0 / 18.0, 1.0 / 18.0)
 

@@ -14,7 +14,7 @@ import pytest
 
 import gamesolve
 from gamesolve.errors import GamesolveError
-from solvers.correlated import correlated_equilibrium, deviation_gains
+from gamesolve.solvers.correlated import correlated_equilibrium, deviation_gains
 
 
 def random_game(shape: tuple[int, ...], seed: int) -> gamesolve.TensorGame:

@@ -1,4 +1,4 @@
-"""Contracts of the dilated-entropy first-order methods (solvers.dilated).
+"""Contracts of the dilated-entropy first-order methods (gamesolve.solvers.dilated).
 
 Everything is deterministic; iteration budgets were measured and carry a margin.
 """
@@ -23,7 +23,7 @@ from gamesolve import (
     Utility,
 )
 from gamesolve.kernels.dilated import local_softmax_numpy, sequence_losses_numpy
-from solvers.dilated import (
+from gamesolve.solvers.dilated import (
     DilatedMirrorProx,
     DilatedMMD,
     DilatedOMD,
@@ -360,6 +360,6 @@ def test_registry_defaults_make_progress_on_poker(game_name):
     game = gamesolve.load_game(game_name)
     for name, bound in REGISTRY_DEFAULTS[game_name].items():
         solver = gamesolve.make_solver(name, game=game)
-        assert type(solver).__module__ == "solvers.dilated", name
+        assert type(solver).__module__ == "gamesolve.solvers.dilated", name
         result = _solve(game, name, iterations=2000, eval_every=2000)
         assert result.exploitability < bound, (name, result.exploitability)

@@ -1,4 +1,4 @@
-"""Contracts of the normal-form learning dynamics (solvers.dynamics) run through gamesolve.solve.
+"""Contracts of the normal-form learning dynamics (gamesolve.solvers.dynamics) run through gamesolve.solve.
 
 Known answers come from algorithms.md (§0 QREs, §2-§6, §8, §10); the QREs were re-derived here by
 a Newton solve, and the homotopy is cross-checked against Gambit's logit path follower. All runs
@@ -15,12 +15,12 @@ import numpy as np
 import pytest
 
 import gamesolve
-from games import normal_form as nf
 from gamesolve import UnsupportedGame
+from gamesolve.games import normal_form as nf
 from gamesolve.normal_form import MixedProfile, nash_conv, zero_sum
 from gamesolve.solver import Iterate
-from solvers.correlated import deviation_gains
-from solvers.dynamics import (
+from gamesolve.solvers.correlated import deviation_gains
+from gamesolve.solvers.dynamics import (
     AcceleratedOptimisticGradient,
     ExtraGradient,
     FictitiousPlay,

@@ -19,7 +19,7 @@ import pytest
 import gamesolve
 from gamesolve.errors import InvalidArgumentError
 from gamesolve.normal_form import MixedProfile
-from solvers.enumeration import (
+from gamesolve.solvers.enumeration import (
     TimeLimitError,
     _table_rows,
     _vertices,
@@ -37,8 +37,8 @@ from solvers.enumeration import (
     vertex_points_kernel,
     vertex_points_numpy,
 )
-from solvers.lemke_howson import all_labels, all_labels_within, lemke_howson
-from solvers.two_player import EquilibriumEnumeration, LemkeHowson
+from gamesolve.solvers.lemke_howson import all_labels, all_labels_within, lemke_howson
+from gamesolve.solvers.two_player import EquilibriumEnumeration, LemkeHowson
 
 pygambit = pytest.importorskip("pygambit")
 

@@ -13,7 +13,7 @@ import pytest
 
 import gamesolve
 from gamesolve.certify import certify
-from solvers.enumeration import (
+from gamesolve.solvers.enumeration import (
     _table_rows,
     _vertices,
     enumerate_equilibria,
@@ -23,7 +23,7 @@ from solvers.enumeration import (
     polytope_vertices_numpy,
     polytopes,
 )
-from solvers.lemke_howson import (
+from gamesolve.solvers.lemke_howson import (
     PivotLimitError,
     all_labels,
     lemke_howson,

@@ -88,7 +88,7 @@ def test_compiled_tournament_is_identical_in_process_and_in_a_pool(leduc, leduc_
 
 
 def test_python_loop_tournament_is_identical_in_a_pool(local_pool):
-    pz = pytest.importorskip("games.pettingzoo")
+    pz = pytest.importorskip("gamesolve.games.pettingzoo")
     classic = pytest.importorskip("pettingzoo.classic")
     game = pz.from_pettingzoo(classic.tictactoe_v3.env, utility="zero_sum")
     reference = tournament(game, {"random": _random}, episodes=64, seed=1, executor="inprocess")
@@ -106,7 +106,7 @@ def test_small_jobs_skip_the_pool_and_unpicklable_policies_fall_back(kuhn, monke
     pair = {"u": gamesolve.uniform_policy(kuhn), "f": gamesolve.TabularPolicy.first_action(kuhn)}
     meta = tournament(kuhn, pair, episodes=5000)  # default executor "local"
     assert np.all(meta.counts == 5000)
-    from games.markov import random_markov
+    from gamesolve.games.markov import random_markov
 
     game = random_markov(states=3, actions=2, successors=2, seed=0, discount=0.5)
     monkeypatch.setattr(module, "_POOL_MIN_SECONDS", 0.0)
@@ -144,7 +144,7 @@ def test_ray_executor_gives_identical_results(ray_instance, leduc, leduc_pair):
 
 
 def test_ray_python_loop_tournament(ray_instance):
-    pz = pytest.importorskip("games.pettingzoo")
+    pz = pytest.importorskip("gamesolve.games.pettingzoo")
     classic = pytest.importorskip("pettingzoo.classic")
     game = pz.from_pettingzoo(classic.tictactoe_v3.env, utility="zero_sum")
     reference = tournament(game, {"random": _random}, episodes=64, seed=2, executor="inprocess")

@@ -1,4 +1,4 @@
-"""Contracts of the N-player Nash homotopy (solvers.homotopy.NashHomotopy) run through gamesolve.solve.
+"""Contracts of the N-player Nash homotopy (gamesolve.solvers.homotopy) run through gamesolve.solve.
 
 Known answers: the catalog games' equilibria (matching pennies and rock-paper-scissors uniform,
 asymmetric matching pennies (0.4, 0.6) for both players) and a three-player cyclic game whose
@@ -17,11 +17,11 @@ import numpy as np
 import pytest
 
 import gamesolve
-from games import normal_form as nf
 from gamesolve.certify import certify
 from gamesolve.errors import GamesolveError, MalformedGameError, UnsupportedGame
+from gamesolve.games import normal_form as nf
 from gamesolve.normal_form import normal_form_game
-from solvers.homotopy import LogitPath, NashHomotopy
+from gamesolve.solvers.homotopy import LogitPath, NashHomotopy
 
 
 def _solve(game, **kwargs):
@@ -234,6 +234,6 @@ def test_bad_time_limit_and_unsupported_games():
         gamesolve.solve(game, NashHomotopy(), time_limit=-1.0, progress=False)
     with pytest.raises(ValueError, match="time_limit"):
         NashHomotopy().run(game, seed=0, time_limit=float("nan"))
-    kuhn = pytest.importorskip("games.kuhn")
+    kuhn = pytest.importorskip("gamesolve.games.kuhn")
     with pytest.raises(UnsupportedGame, match="normal-form"):
         gamesolve.solve(kuhn.KuhnPoker(), NashHomotopy(), progress=False)

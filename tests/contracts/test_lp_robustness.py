@@ -29,10 +29,10 @@ import pytest
 import gamesolve
 from gamesolve.certify import exact_zero_sum, payoff_scale
 from gamesolve.errors import GamesolveError, InvalidArgumentError
-from solvers.correlated import CorrelatedLP, correlated_equilibrium
-from solvers.homotopy import NashHomotopy
-from solvers.lp import ZeroSumLP, solve_zero_sum_lp
-from solvers.sequence_lp import SequenceFormLP, solve_sequence_form_lp
+from gamesolve.solvers.correlated import CorrelatedLP, correlated_equilibrium
+from gamesolve.solvers.homotopy import NashHomotopy
+from gamesolve.solvers.lp import ZeroSumLP, solve_zero_sum_lp
+from gamesolve.solvers.sequence_lp import SequenceFormLP, solve_sequence_form_lp
 
 KUHN_VALUE = -1.0 / 18.0  # Kuhn (1950)
 
@@ -358,7 +358,7 @@ def test_sequence_lp_time_limit_bounds_the_call():
 
 
 def test_sequence_lp_second_lp_out_of_time_returns_the_dual_plans(monkeypatch):
-    import solvers.sequence_lp as module
+    import gamesolve.solvers.sequence_lp as module
 
     real = module._maximin
     calls = []

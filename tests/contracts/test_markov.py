@@ -21,8 +21,8 @@ import pytest
 import scipy.sparse as sp
 
 import gamesolve
-from games import markov as M
 from gamesolve.errors import InvalidPolicyError, MalformedGameError, UnsupportedGame
+from gamesolve.games import markov as M
 from gamesolve.markov import (
     MarkovProfile,
     best_response_values,
@@ -30,7 +30,7 @@ from gamesolve.markov import (
     nash_conv,
     policy_values,
 )
-from solvers.lp import solve_zero_sum_lp
+from gamesolve.solvers.lp import solve_zero_sum_lp
 
 V_TWO_STATE = (70.0 - 20.0 * math.sqrt(10.0)) / 9.0
 
@@ -269,7 +269,7 @@ def test_minimax_q_is_seeded_and_resumes_exactly(tmp_path):
 
 def test_minimax_q_kernel_matches_its_twin():
     from gamesolve.kernels.markov import minimax_q_steps, minimax_q_steps_numpy
-    from solvers.markov import MinimaxQ
+    from gamesolve.solvers.markov import MinimaxQ
 
     game = M.random_markov(states=5, actions="2x3", successors=2, seed=9)
     solver = MinimaxQ(epsilon=0.3)

@@ -14,8 +14,8 @@ import pytest
 pytest.importorskip("torch")
 
 import gamesolve
-from games import markov as M
 from gamesolve.errors import UnsupportedGame
+from gamesolve.games import markov as M
 
 V_TWO_STATE = (70.0 - 20.0 * math.sqrt(10.0)) / 9.0
 

@@ -18,8 +18,8 @@ from gamesolve.kernels.mccfr import (
     stream_seed,
     stream_seed_py,
 )
-from solvers.cfr import CFR
-from solvers.mccfr import ExternalSamplingMCCFR, OutcomeSamplingMCCFR
+from gamesolve.solvers.cfr import CFR
+from gamesolve.solvers.mccfr import ExternalSamplingMCCFR, OutcomeSamplingMCCFR
 
 SOLVERS = ["mccfr-es", "mccfr-os"]
 
@@ -164,7 +164,7 @@ def test_hash_python_version_matches_kernel():
 
 
 def _kernel_step(g, name, state, t_first, count):
-    from solvers.mccfr import _es_scratch, _os_scratch
+    from gamesolve.solvers.mccfr import _es_scratch, _os_scratch
 
     (_es_scratch if name == "mccfr-es" else _os_scratch)(g, state)
     common = (

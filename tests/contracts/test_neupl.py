@@ -18,7 +18,7 @@ import pytest
 
 import gamesolve
 from gamesolve.errors import CheckpointError, UnsupportedGame
-from solvers.neupl import (
+from gamesolve.solvers.neupl import (
     NeuPL,
     cycle_graph,
     fictitious_play_graph,
@@ -104,8 +104,8 @@ def test_tabular_rps_reproduces_psro(rps):
     np.testing.assert_allclose(payoffs, np.stack([RPS_U, -RPS_U]), atol=1e-12)
     if hasattr(result.population, "sizes"):
         assert result.population.sizes == (3, 3)  # one symmetric population, seen from both seats
-    if importlib.util.find_spec("solvers.psro") is not None:
-        from solvers.psro import PSRO
+    if importlib.util.find_spec("gamesolve.solvers.psro") is not None:
+        from gamesolve.solvers.psro import PSRO
 
         psro = gamesolve.solve(rps, PSRO(oracle="exact", meta_solver="nash", initial="first"), iterations=2)
         population = psro.extras["population"]
@@ -301,7 +301,7 @@ def test_bad_games():
 
 
 def test_cli_function(tmp_path):
-    from solvers.neupl import add_cli_arguments, run_neupl_cli
+    from gamesolve.solvers.neupl import add_cli_arguments, run_neupl_cli
 
     parser = argparse.ArgumentParser()
     add_cli_arguments(parser)

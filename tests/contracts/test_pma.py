@@ -10,9 +10,9 @@ from scipy.optimize import brentq
 
 import gamesolve
 import gamesolve.mean_field as mf
-from games.mean_field import crowd_aversion, random_mean_field_game
 from gamesolve.errors import InvalidPolicyError, MalformedGameError, UnsupportedGame
-from solvers.pma import PolicyMirrorAscent
+from gamesolve.games.mean_field import crowd_aversion, random_mean_field_game
+from gamesolve.solvers.pma import PolicyMirrorAscent
 
 
 def run_pma(game: mf.MeanFieldGame, eta: float = 1.0, iterations: int = 100) -> np.ndarray:

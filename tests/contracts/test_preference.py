@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 import gamesolve
-from games.preference import cyclic_preference_game, random_preference_game
+from gamesolve.games.preference import cyclic_preference_game, random_preference_game
 from gamesolve.preference import kl_divergence
-from solvers.preference import EGPO, NashMirrorProx
+from gamesolve.solvers.preference import EGPO, NashMirrorProx
 
 
 def instance(seed: int = 0, n: int = 6, beta: float = 0.1) -> gamesolve.PreferenceGame:

@@ -1,11 +1,11 @@
-"""Contracts of PSRO (solvers.psro) and of policy mixtures (gamesolve.mixture).
+"""Contracts of PSRO (gamesolve.solvers.psro) and of policy mixtures (gamesolve.mixture).
 
 Oracles: the known answers of algorithms.md section 7 (RPS from {Rock}: {R, P, S} after two
 iterations, uniform meta-Nash, exploitability 0), the exact evaluation of gamesolve.evaluation
 (independent of the sequence-form route PSRO uses for its meta-game and best responses), the
 realization-equivalence identity of mixtures (expected values against fixed opponents are the
 weighted average of the members' values, to 1e-12), a reach-formula twin and Monte Carlo sampling
-for gamesolve.mixture, and solvers.dynamics.Replicator for the PRD kernel.
+for gamesolve.mixture, and gamesolve.solvers.dynamics.Replicator for the PRD kernel.
 
 Measured on Kuhn poker with exact best responses, starting from the always-first-action profile:
 the Nash meta-solver (PSRO = Double Oracle) reaches an exact equilibrium at iteration 7 and stops
@@ -29,7 +29,7 @@ import pytest
 import gamesolve
 from gamesolve import CheckpointError, Iterate, TabularPolicy, UnsupportedGame
 from gamesolve.mixture import member_plans, mix_plans, mix_policies, mix_policies_numpy, mix_profile
-from solvers.psro import (
+from gamesolve.solvers.psro import (
     PSRO,
     JointMixture,
     MetaStrategy,
@@ -252,7 +252,7 @@ def test_meta_solvers_on_rps_meta_game():
 
 
 def test_prd_kernel_matches_replicator_class():
-    from solvers.dynamics import Replicator
+    from gamesolve.solvers.dynamics import Replicator
 
     rng = np.random.default_rng(7)
     game = gamesolve.bimatrix(rng.normal(size=(4, 5)), rng.normal(size=(4, 5)))
@@ -464,7 +464,7 @@ def test_oracle_object_path_and_resume(kuhn, tmp_path):
 
 
 def test_rl_oracle_path(kuhn):
-    pytest.importorskip("solvers.rl_oracles")  # helper module; it imports torch lazily
+    pytest.importorskip("gamesolve.solvers.rl_oracles")  # helper module; it imports torch lazily
     result = _solve(kuhn, PSRO(oracle="dqn", oracle_steps=2_000), iterations=1)
     assert result.extras["population_sizes"] == [2, 2]
     assert np.isfinite(result.exploitability)

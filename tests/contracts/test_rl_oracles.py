@@ -19,7 +19,7 @@ from gamesolve.errors import InvalidPolicyError, UnsupportedGame
 from gamesolve.rl_env import ResponseEnv, infoset_features, sample_returns, tabular_actor
 
 torch = pytest.importorskip("torch")
-rl = pytest.importorskip("solvers.rl_oracles")
+rl = pytest.importorskip("gamesolve.solvers.rl_oracles")
 
 
 @pytest.fixture(scope="module")

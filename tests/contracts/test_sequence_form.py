@@ -1,9 +1,9 @@
-"""Contracts of the sequence form (gamesolve.sequence_form) and the sequence-form LP (solvers.sequence_lp).
+"""Contracts of the sequence form (gamesolve.sequence_form) and its LP (gamesolve.solvers.sequence_lp).
 
 Oracles: the tree evaluation of gamesolve.evaluation (expected values, exact NashConv), the numpy
 twins of the conversion kernels, pinned values (Kuhn -1/18; Leduc -0.085606424078, both computed
 by the sequence-form LP in OpenSpiel and in algorithms.md section 11), and the dense normal-form LP
-of random small games (every pure strategy enumerated, solved by solvers.lp), which shares no code
+of random small games (every pure strategy enumerated, solved by gamesolve.solvers.lp), which shares no code
 with the sequence form.
 """
 
@@ -35,8 +35,8 @@ from gamesolve.sequence_form import (
     policy_to_plans,
     sequence_form,
 )
-from solvers.lp import solve_zero_sum_lp
-from solvers.sequence_lp import SequenceFormLP, solve_sequence_form_lp
+from gamesolve.solvers.lp import solve_zero_sum_lp
+from gamesolve.solvers.sequence_lp import SequenceFormLP, solve_sequence_form_lp
 
 KUHN_VALUE = -1.0 / 18.0  # player 0, any NE (algorithms.md section 11)
 LEDUC_VALUE = -0.085606424078  # player 0, sequence-form LP (algorithms.md section 11)
@@ -406,7 +406,7 @@ def test_constant_sum_games_are_solved_like_their_zero_sum_twin():
 
 
 def test_second_lp_recovers_when_the_duals_are_not_optimal(games, monkeypatch):
-    import solvers.sequence_lp as module
+    import gamesolve.solvers.sequence_lp as module
 
     real = module._maximin
     calls = []

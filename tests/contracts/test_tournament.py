@@ -66,7 +66,7 @@ def test_exact_normal_form_and_markov():
     assert meta.payoffs[0, 1, 0] == 1.0 and meta.payoffs[0, 2, 0] == pytest.approx(0.0)
     assert meta.payoffs[0, 0, 2] == pytest.approx(0.0)
     assert meta.payoffs[0, 1, 2] == pytest.approx(0.5 - 0.25)
-    from games.markov import random_markov
+    from gamesolve.games.markov import random_markov
     from gamesolve.markov import policy_values
 
     game = random_markov(states=4, actions=2, successors=2, seed=1, discount=0.7)
@@ -98,7 +98,7 @@ def test_sampled_normal_form_and_markov_agree_with_exact():
     lower, upper = sampled.confidence_interval(0.999)
     assert np.all((lower <= exact.payoffs) & (exact.payoffs <= upper))
     assert sampled.payoffs[0, 0, 0] == 0.0 and sampled.stderr[0, 0, 0] == 0.0  # pure vs pure
-    from games.markov import random_markov
+    from gamesolve.games.markov import random_markov
 
     game = random_markov(states=4, actions=2, successors=2, seed=2, discount=0.6)
     rng = np.random.default_rng(2)
@@ -182,7 +182,7 @@ def test_normal_form_and_markov_kernels_match_their_twins():
     matches.normal_form_match_blocks(payoffs, probs, acts, np.uint64(77), 1, 8, 30, out[0], out[1])
     matches.normal_form_match_blocks_numpy(payoffs, probs, acts, 77, 1, 8, 30, out[2], out[3])
     assert np.array_equal(out[0], out[2]) and np.array_equal(out[1], out[3])
-    from games.markov import random_markov
+    from gamesolve.games.markov import random_markov
 
     game = random_markov(states=3, actions=2, successors=2, seed=0, discount=0.9)
     m = game.transition_matrix
@@ -216,7 +216,7 @@ def _random(player, observation, legal, rng):
 
 
 def test_pettingzoo_rps_and_tic_tac_toe():
-    pz = pytest.importorskip("games.pettingzoo")
+    pz = pytest.importorskip("gamesolve.games.pettingzoo")
     classic = pytest.importorskip("pettingzoo.classic")
     rps = pz.from_pettingzoo(classic.rps_v2.env, utility="zero_sum")
     meta = tournament(rps, {"rock": _rock, "paper": _paper}, episodes=6, executor="inprocess")

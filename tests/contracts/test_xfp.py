@@ -1,4 +1,4 @@
-"""Contracts of extensive-form fictitious play (solvers.xfp).
+"""Contracts of extensive-form fictitious play (gamesolve.solvers.xfp).
 
 Oracles: pinned values (Kuhn -1/18), exact NashConv from gamesolve.evaluation, OpenSpiel's
 Python ``XFPSolver`` for the first iterations, and the behavior-form mixing rule of Heinrich,
@@ -22,7 +22,7 @@ import pytest
 import gamesolve
 from gamesolve import Iterate, TabularPolicy, UnsupportedGame
 from gamesolve.sequence_form import behavior_to_plans
-from solvers.xfp import XFP
+from gamesolve.solvers.xfp import XFP
 
 KUHN_VALUE = (-1.0 / 18.0, 1.0 / 18.0)
 

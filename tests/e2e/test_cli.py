@@ -201,7 +201,7 @@ def test_solve_enumerate_and_lemke_howson_on_catalog_games(capsys, tmp_path):
     ],
 )
 def test_solve_nfg_file_with_every_kind_of_solver(capsys, tmp_path, solver, extra):
-    from games.nfg import write
+    from gamesolve.games.nfg import write
 
     path = tmp_path / "amp.nfg"
     write(gamesolve.load_game("amp"), path)

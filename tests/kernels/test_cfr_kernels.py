@@ -10,7 +10,7 @@ import pytest
 import gamesolve
 from gamesolve.kernels.cfr import cfr_iteration, regret_matching
 from gamesolve.kernels.cfr_numpy import cfr_iteration_numpy, regret_matching_numpy
-from solvers.cfr import VARIANTS, Averaging, RegretRule
+from gamesolve.solvers.cfr import VARIANTS, Averaging, RegretRule
 
 TOL = 1e-10
 GAMES = ["kuhn_poker", "kuhn_poker(players=3)", "leduc_poker"]

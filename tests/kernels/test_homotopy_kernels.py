@@ -1,6 +1,6 @@
 """The numba kernels of the logit path follower agree with their plain-numpy twins.
 
-Twins: ``solvers.homotopy._derivatives`` (einsum contractions), ``LogitPath.equations_numpy``,
+Twins: ``gamesolve.solvers.homotopy._derivatives`` (einsum contractions), ``LogitPath.equations_numpy``,
 ``LogitPath.step_numpy``, ``LogitPath.heading_numpy``, ``_support_newton_numpy`` and
 ``_nash_conv_numpy``. The Jacobian is also checked against central finite differences.
 """
@@ -13,9 +13,9 @@ from typing import Any
 import numpy as np
 import pytest
 
-from games import normal_form as nf
+from gamesolve.games import normal_form as nf
 from gamesolve.kernels import homotopy as kernels
-from solvers import homotopy as H
+from gamesolve.solvers import homotopy as H
 
 TOL = 1e-12
 SHAPES = [(2,), (2, 2), (3, 2), (4, 3), (2, 2, 2), (3, 4, 2), (1, 3, 2), (2, 2, 2, 2), (3, 2, 3, 2)]

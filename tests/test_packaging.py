@@ -1,0 +1,68 @@
+"""One import root: the distribution installs exactly one top-level package, ``gamesolve``.
+
+The repository keeps ``games/`` and ``solvers/`` at its top; they are the packages
+``gamesolve.games`` and ``gamesolve.solvers`` (``gamesolve/games`` and ``gamesolve/solvers`` link to
+them), so nothing generic named ``games`` or ``solvers`` lands in a user's site-packages.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> zipfile.ZipFile:
+    out = tmp_path_factory.mktemp("wheel")
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            str(ROOT),
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            str(out),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
+    (path,) = out.glob("gamesolve-*.whl")
+    return zipfile.ZipFile(path)
+
+
+def test_the_wheel_has_one_top_level_package(wheel: zipfile.ZipFile) -> None:
+    names = wheel.namelist()
+    tops = {name.split("/")[0] for name in names}
+    assert {t for t in tops if not t.endswith(".dist-info")} == {"gamesolve"}
+    top_level = next(n for n in names if n.endswith(".dist-info/top_level.txt"))
+    assert wheel.read(top_level).decode().split() == ["gamesolve"]
+
+
+def test_the_plugins_ship_inside_it_as_files(wheel: zipfile.ZipFile) -> None:
+    names = set(wheel.namelist())
+    for module in ("gamesolve/games/kuhn.py", "gamesolve/games/openspiel.py", "gamesolve/solvers/cfr.py"):
+        assert module in names
+        assert wheel.read(module) == (ROOT / module.removeprefix("gamesolve/")).read_bytes()
+    assert "gamesolve/py.typed" in names
+
+
+def test_no_source_imports_the_old_top_level_names() -> None:
+    old = re.compile(r"^\s*(from|import)\s+(games|solvers)\b", re.MULTILINE)
+    offenders = []
+    for folder in ("gamesolve", "games", "solvers", "experiments", "tests"):
+        for path in (ROOT / folder).rglob("*.py"):
+            if old.search(path.read_text(encoding="utf-8")):
+                offenders.append(str(path.relative_to(ROOT)))
+    assert offenders == []
