@@ -3,7 +3,10 @@
 On biased rock-paper-scissors (payoffs scaled to max |u| = 1) and on seeded random 50x50 zero-sum
 games, run MWU (Hedge), OMWU, extragradient, OGDA, AOG, mirror-prox and MMD, and record the duality
 gap of both the last iterate and the average iterate every few iterations. The expected picture
-(algorithms.md §2-§5): MWU's average converges while its last iterate does not; OMWU, EG, OGDA
+(the papers cited in gamesolve.solvers.dynamics: Syrgkanis et al. 2015 and Wei et al. 2021 for
+Hedge/OMWU, Korpelevich 1976 and Popov 1980 for EG/OGDA, Cai & Zheng 2023 for AOG, Nemirovski 2004
+for mirror-prox, Sokota et al. 2023 for MMD): MWU's average converges while its last iterate does
+not; OMWU, EG, OGDA
 and AOG converge in the last iterate; mirror-prox's average converges at O(1/T); MMD's last
 iterate converges to the QRE at its temperature, so its NE gap levels off near ``alpha ln n``.
 

@@ -4,7 +4,8 @@ Runs CFR+, PCFR+ and DCFR (registry names) and the treeplex methods of :mod:`gam
 (optimistic OMWU, optimistic MMD with an annealed temperature, mirror-prox) through
 :func:`gamesolve.solve`, and plots the exact exploitability of the last iterate (solid) and of the
 average (dashed) against iterations and against wall time (evaluation excluded). The expected
-picture (algorithms.md §1-§5): the CFR averages converge fastest per iteration; annealed
+picture (the rates cited in gamesolve.solvers.cfr and gamesolve.solvers.dilated): the CFR
+averages converge fastest per iteration; annealed
 optimistic MMD's last iterate goes below 1e-3 after about 16k iterations; OMWU's last iterate
 converges, much more slowly (about 3e-2 at 50k, below 1e-3 between 250k and 300k with the
 defaults); mirror-prox's average improves like ``O(1/T)``.

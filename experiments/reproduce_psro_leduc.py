@@ -8,7 +8,8 @@ opponent, trained with Nash; McAleer et al. 2022), and CFR+ through the same run
 panel shows the exact exploitability of each output mixture against PSRO iterations, the right
 one against wall time (evaluation excluded) with CFR+ for scale.
 
-The expected picture (algorithms.md section 7): Double Oracle's meta-Nash mixture falls from
+The expected picture (Lanctot et al. 2017, "A unified game-theoretic approach to multiagent
+reinforcement learning"; McAleer et al. 2022): Double Oracle's meta-Nash mixture falls from
 the always-first-action start but not monotonically (a new restricted equilibrium can be more
 exploitable); the anytime mixture is non-increasing by construction and lowest per iteration;
 fictitious self-play improves slowly (about ``1/sqrt(t)``); PRD tracks Nash closely (it is a

@@ -4,8 +4,9 @@ On Kuhn and Leduc poker, every method learns from sampled episodes only: Balance
 Adaptive FTRL (one episode per iteration) and outcome-sampling MCCFR (``"mccfr-os"``, two episodes
 per iteration, one per update player, so its x-coordinate is ``2 x iterations``). We record the
 exact NashConv of the average profile at log-spaced episode counts, averaged over a few seeds,
-and fit the log-log slope over the last two decades; the claim (algorithms.md §2) is that the
-NashConv of the average falls roughly like ``T^(-1/2)``.
+and fit the log-log slope over the last two decades; the claim (Fiegel et al. 2023, "Adapting to
+game trees in zero-sum imperfect information games": ``O~(1/epsilon^2)`` episodes for an
+``epsilon``-equilibrium) is that the NashConv of the average falls roughly like ``T^(-1/2)``.
 
 As in the paper, the rate multiplier is grid-searched: ``eta = c`` and ``gamma = c *
 gamma_ratio`` (multipliers of the theory scale ``sqrt(iota / (H A_X t))``), one run per ``c`` on a

@@ -1,38 +1,19 @@
 """PettingZoo adapters, both ways, and exact game trees of small PettingZoo games.
 
-Three bridges between gamesolve and `PettingZoo <https://pettingzoo.farama.org>`_ (Terry et al.,
-2021):
+Three bridges to `PettingZoo <https://pettingzoo.farama.org>`_ (Terry et al. 2021, "PettingZoo: Gym
+for multi-agent reinforcement learning", NeurIPS):
 
-* :func:`to_pettingzoo` turns a gamesolve game into a PettingZoo environment that passes
-  ``pettingzoo.test.api_test``:
-
-  - extensive-form games (anything :func:`gamesolve.as_compiled` accepts) become an
-    :class:`ExtensiveFormEnv` (AEC). The env walks the game's own :class:`~gamesolve.State`
-    objects; chance outcomes are drawn from the env's generator, so ``reset(seed=...)`` makes play
-    reproducible. The acting agent observes ``{"observation": one-hot of its information set,
-    "action_mask": legal actions}``; the one-hot is over the compiled game's
-    :class:`~gamesolve.InfosetIndex` (length ``I``), so it determines the information set exactly
-    (:meth:`ExtensiveFormEnv.infoset_key` decodes it). Agents not acting observe zeros. Rewards
-    are the terminal returns, paid once at the end.
-  - normal-form games (:class:`~gamesolve.TensorGame`) and Markov games (anything implementing
-    :class:`~gamesolve.markov.SampledMarkovGame`, e.g. :class:`~gamesolve.markov.TabularMarkovGame`)
-    become a :class:`MarkovEnv` (AEC) or, with ``parallel=True``, a :class:`MarkovParallelEnv`.
-    In the AEC form the players of a simultaneous step choose in turn, and the joint action is
-    applied only when the last one has chosen, so later movers never see earlier movers' choices.
-    Rewards are the stage rewards of every step (undiscounted, as RL libraries expect; the game's
-    discount is ``env.discount``); a step limit ends episodes by truncation.
-
+* :func:`to_pettingzoo` turns a gamesolve game into an environment that passes
+  ``pettingzoo.test.api_test``: an extensive-form game becomes an :class:`ExtensiveFormEnv` (AEC;
+  the acting agent observes the one-hot of its information set and the action mask), a normal-form
+  or Markov game a :class:`MarkovEnv` (AEC) or :class:`MarkovParallelEnv`.
 * :func:`from_pettingzoo` wraps any PettingZoo AEC or parallel environment as a
-  :class:`~gamesolve.markov.SampledMarkovGame` (:class:`PettingZooMarkovGame`), so sampled
-  tournaments and RL best responses can play it.
-
-* :func:`compile_pettingzoo` expands a small AEC environment whose state ``copy.deepcopy`` can
-  copy into an exact extensive-form game (:class:`PettingZooTree`) that
-  :func:`gamesolve.as_compiled` accepts, so ``gamesolve.solve(tree, "cfr+")`` and
-  ``gamesolve.exploitability(tree, policy)`` work on it. States that agree on everything an agent
-  can observe are merged while exploring (a transposition table), the tree size is counted on the
-  resulting graph and refused above ``max_nodes``, and the tree is then unrolled in arrays without
-  calling the environment again.
+  :class:`~gamesolve.markov.SampledMarkovGame`, so sampled tournaments and RL best responses can
+  play it.
+* :func:`compile_pettingzoo` expands a small AEC environment that ``copy.deepcopy`` can copy into an
+  exact extensive-form game (:class:`PettingZooTree`), merging states that agree on everything an
+  agent can observe, so ``gamesolve.solve(tree, "cfr+")`` and ``gamesolve.exploitability`` work on
+  it.
 
 Agents of gamesolve games are named ``"player_0", "player_1", ...``; players of wrapped PettingZoo
 environments are the environment's ``possible_agents`` in order.
@@ -853,6 +834,16 @@ def to_pettingzoo(
     seed: int | None = None,
 ) -> Any:
     """A PettingZoo environment that plays ``game``.
+
+    Extensive-form games walk the game's own :class:`~gamesolve.State` objects, drawing chance
+    outcomes from the env's generator (``reset(seed=...)`` makes play reproducible). The acting
+    agent observes ``{"observation": one-hot of its information set over the compiled game's
+    InfosetIndex, "action_mask": legal actions}`` (:meth:`ExtensiveFormEnv.infoset_key` decodes
+    it); other agents observe zeros; rewards are the terminal returns, paid once at the end. In
+    the AEC form of a simultaneous game the players choose in turn and the joint action applies
+    when the last one has chosen, so later movers never see earlier choices; rewards are the
+    undiscounted stage rewards (the game's discount is ``env.discount``) and a step limit ends an
+    episode by truncation.
 
     Args:
         game: An extensive-form game (anything :func:`gamesolve.as_compiled` accepts, e.g.

@@ -1,26 +1,20 @@
 """Executors: where independent jobs (tournament matches, oracle trainings) run.
 
-An executor maps a picklable, module-level function over a list of tasks and returns the results
-in task order. Three are provided:
+An executor maps a picklable, module-level function over a list of tasks and returns the results in
+task order:
 
 * ``"inprocess"`` (:class:`InProcessExecutor`): a plain loop in the calling process.
 * ``"local"`` (:class:`LocalExecutor`, the default of :func:`gamesolve.tournament.tournament`): a
-  pool of worker processes on this machine. Workers are not forked from the caller (numba's
-  threading layers and torch's thread pools are not safe to fork once running): on Linux they
-  fork from a clean *fork server* that has imported :mod:`gamesolve.tournament` and loaded the
-  match kernels once, so the first pool of a session starts in one to two seconds and later pools
-  in a few milliseconds, with warm kernels (``"spawn"`` re-imports and reloads everything in
-  every worker: 2 to 4 s per pool on two cores). The pool
-  starts on the first :meth:`~LocalExecutor.map` and lives until :meth:`~LocalExecutor.close`.
-  As with any process pool, a script that uses it must guard its entry point with
-  ``if __name__ == "__main__":``.
-* ``"ray"`` (:class:`RayExecutor`, ``pip install gamesolve[ray]``): Ray tasks, on a cluster given
-  by ``address`` (``"host:port"``, ``"ray://host:port"``, ``"auto"``) or on a local Ray instance
-  started on first use. If Ray is already initialized in this process it is used as is.
+  pool of worker processes on this machine. Workers are not forked from the caller (numba's and
+  torch's thread pools are not safe to fork once running): on Linux they fork from a clean fork
+  server that has loaded the match kernels once, so later pools start warm. The pool starts on the
+  first :meth:`~LocalExecutor.map` and lives until :meth:`~LocalExecutor.close`; a script that uses
+  it must guard its entry point with ``if __name__ == "__main__":``.
+* ``"ray"`` (:class:`RayExecutor`, ``pip install gamesolve[ray]``): Ray tasks on the cluster at
+  ``address`` or on a local Ray instance started on first use.
 
-Jobs that draw their randomness from their own seed (as the tournament's do) give identical
-results on every executor. Executors are context managers; :func:`make_executor` builds one from
-a name.
+Jobs that draw their randomness from their own seed (as the tournament's do) give identical results
+on every executor. Executors are context managers; :func:`make_executor` builds one from a name.
 
 >>> from gamesolve.executors import make_executor
 >>> with make_executor("inprocess") as ex:

@@ -1,33 +1,23 @@
 """Stationary, entropy-regularized mean-field games (MFGs) and their exact evaluation.
 
-A stationary mean-field game describes a continuum of identical, anonymous agents. Each agent is in
-a state ``s`` of ``S``, picks an action ``a`` of ``A`` with its stationary policy ``pi(a | s)``,
-earns ``r(s, a, mu)`` and moves to ``s'`` with probability ``P(s' | s, a, mu)``, where ``mu`` (the
-*mean field*, ``[S]``) is the distribution of the population over the states. Rewards are
-discounted by ``gamma`` in ``[0, 1)`` and regularized by the entropy of the policy with weight
-``tau > 0``, as in Yardim, Cayci, Geist & He (ICML 2023, "Policy Mirror Ascent for Efficient and
-Independent Learning in Mean Field Games", Section 2):
+A continuum of identical, anonymous agents: each is in a state ``s`` of ``S``, picks an action ``a``
+of ``A`` with its stationary policy ``pi(a | s)``, earns ``r(s, a, mu)`` and moves to ``s'`` with
+probability ``P(s' | s, a, mu)``, where the mean field ``mu [S]`` is the population's distribution
+over the states. Rewards are discounted by ``gamma`` and regularized by the policy's entropy with
+weight ``tau > 0``, as in Yardim, Cayci, Geist & He 2023 ("Policy Mirror Ascent for Efficient and
+Independent Learning in Mean Field Games", ICML, Section 2). This module computes, exactly:
 
-* the ``tau``-regularized values of ``pi`` in the MDP that a *fixed* mean field ``mu`` induces are
+* :func:`evaluate_policy`: the ``tau``-regularized ``Q`` and ``V`` of ``pi`` in the MDP that a fixed
+  ``mu`` induces (one linear solve);
+* :func:`best_response`: the regularized best response ``softmax(Q* / tau)`` to ``mu``;
+* :func:`stationary_distribution`: the mean field of ``pi``, the fixed point ``mu = mu P_pi(mu)``;
+* :func:`equilibrium_residuals`: how far ``pi`` is from a regularized mean-field Nash equilibrium,
+  ``pi* = softmax(Q_tau^{pi*, mu*} / tau)`` with ``mu*`` the mean field of ``pi*``;
+* :func:`exploitability`: what one agent gains by best-responding to the population playing ``pi``
+  (``>= 0``, zero exactly at an equilibrium on the support of its own mean field).
 
-  ``Q(s, a) = r(s, a, mu) + gamma sum_s' P(s' | s, a, mu) V(s')`` and
-  ``V(s) = sum_a pi(a | s) (Q(s, a) - tau log pi(a | s))``
-
-  (:func:`evaluate_policy`, one linear solve);
-* the regularized best response to ``mu`` is ``softmax(Q*/tau)`` where ``V* = tau logsumexp(Q*/tau)``
-  solves the soft Bellman equation (:func:`best_response`, soft policy iteration);
-* the mean field of ``pi`` is its stationary distribution under the mean-field-dependent
-  dynamics, the fixed point ``mu = mu P_pi(mu)`` with ``P_pi(mu)[s, s'] = sum_a pi(a|s) P(s'|s,a,mu)``
-  (:func:`stationary_distribution`);
-* ``(pi*, mu*)`` is a regularized mean-field Nash equilibrium (MFNE) when ``pi*`` is the
-  regularized best response to ``mu*`` and ``mu*`` is the stationary distribution of ``pi*``;
-  equivalently ``pi* = softmax(Q_tau^{pi*, mu*} / tau)`` (:func:`equilibrium_residuals`);
-* the exploitability of ``pi`` is what one agent gains by best-responding to the population that
-  plays ``pi``: ``sum_s mu_pi(s) (V*_{mu_pi}(s) - V^pi_{mu_pi}(s)) >= 0``, zero exactly when ``pi``
-  is a regularized MFNE policy on the support of its own mean field (:func:`exploitability`).
-
-A stationary MFG is a game of *one representative agent* against the population it belongs to, so
-its :class:`~gamesolve.spec.GameSpec` has ``kind = GameKind.MEAN_FIELD``, ``num_players = 1`` and
+A stationary MFG is a game of one representative agent against its population, so its
+:class:`~gamesolve.spec.GameSpec` has ``kind = GameKind.MEAN_FIELD``, ``num_players = 1`` and
 ``utility = Utility.IDENTICAL``.
 
 >>> import numpy as np, gamesolve.mean_field as mf

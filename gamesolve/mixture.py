@@ -1,25 +1,15 @@
 """Mixtures of behavior policies as one behavior policy (realization weights).
 
-A population learner (PSRO, fictitious self-play) ends with a *mixture* of policies of each
-player: "pick member ``k`` with probability ``w_k`` before the game starts, then follow it". By
-Kuhn's theorem (perfect recall) that mixed strategy has a realization-equivalent behavior
-strategy, the one whose realization plan is the weighted mixture of the members' plans
-(Heinrich, Lanctot & Silver 2015, Theorem 7; von Stengel 1996):
-
-``pi(a|I) = sum_k w_k x_k(I) pi_k(a|I) / sum_k w_k x_k(I)``,
-
-with ``x_k(I)`` member ``k``'s own reach probability of infoset ``I`` (the product of its own
-action probabilities on the way, i.e. its plan at ``I``'s parent sequence) and ``w`` normalized.
-Infosets no member with positive weight reaches get the uniform distribution. The mixture and
-the mixed strategy induce the same distribution over terminal histories against any opponents,
-so every expected value is the weighted average of the members' values (an exact identity that
-the tests check to 1e-12).
-
-The computation reuses the sequence-form kernels of :mod:`gamesolve.sequence_form` (the same
-route as :class:`gamesolve.solvers.xfp.XFP`'s average): each member's plan ``[S_p]`` by one forward pass
-(numba), a weighted sum of plans (one ``[K] @ [K, S_p]`` product), and one local normalization
-back to behavior probabilities (numba). Callers that mix the same members repeatedly (PSRO) keep
-the plans from :func:`member_plans` and call :func:`mix_plans` or :func:`mix_profile_from_plans`.
+A population learner (PSRO, fictitious self-play) ends with a mixture of each player's policies:
+"pick member ``k`` with probability ``w_k``, then follow it". By Kuhn's theorem (perfect recall) it
+has a realization-equivalent behavior strategy, whose realization plan is the weighted mixture of
+the members' plans (Heinrich, Lanctot & Silver 2015, "Fictitious self-play in extensive-form games",
+Theorem 7; von Stengel 1996, "Efficient computation of behavior strategies"): ``pi(a|I) = sum_k w_k
+x_k(I) pi_k(a|I) / sum_k w_k x_k(I)`` with ``x_k(I)`` member ``k``'s own reach of ``I`` (uniform
+where no weighted member reaches). Against any opponents every expected value is then the weighted
+average of the members' values. The computation reuses the sequence-form kernels of
+:mod:`gamesolve.sequence_form`; callers that mix the same members repeatedly keep the plans from
+:func:`member_plans` and call :func:`mix_plans` or :func:`mix_profile_from_plans`.
 
 >>> import gamesolve
 >>> from gamesolve.mixture import mix_policies

@@ -1,43 +1,15 @@
 """Populations of policies, the meta-games a tournament fills, and ratings of their members.
 
-* :class:`Population`: ``members[p][k]`` is policy ``k`` of player (seat) ``p``. A *symmetric*
-  population has one list of policies that plays every seat (agents of a symmetric game, or
-  full-profile policies of a poker game that are rated against each other).
-* :class:`MetaGame`: the normal-form game between population members: ``payoffs [P, K0, K1, ...]``
-  is each player's mean payoff for every profile of members, with standard errors and episode
-  counts when the entries were sampled (:func:`gamesolve.tournament.tournament` fills it).
-* :class:`Ratings`: one number per agent from :meth:`MetaGame.ratings`, with an uncertainty:
-
-  - ``"elo"``: Elo / Bradley-Terry ratings by maximum likelihood (Bradley & Terry 1952; Elo 1978).
-    The win probability of ``i`` over ``j`` is ``1 / (1 + 10 ** (-(r_i - r_j) / 400))``, i.e. the
-    logistic function of ``(r_i - r_j) ln(10) / 400``; ratings are shifted to mean 1500. Each
-    pair's *score* is its payoff mapped into ``[0, 1]``: with the zero-sum part of the payoffs
-    ``d = (u_0 - u_1) / 2`` (the row player's payoff in a zero-sum game) and the range
-    ``[lo, hi]`` a single episode's ``d`` can take, ``s = (d - lo) / (hi - lo)``. For win/loss
-    payoffs ``+1 / -1`` (draw ``0``) the score is the win probability with draws counted half.
-    The range is ``payoff_range=`` if given, else the per-episode payoff range the tournament
-    recorded (terminal utilities of a compiled game, the payoff tensor of a normal-form game),
-    else ``[-M, M]`` with ``M`` the largest ``|d|`` in the meta-game. The fit maximizes the
-    Bernoulli log-likelihood with fractional outcomes, weighted by episode counts (Newton's
-    method). The MLE exists only when the "scored against" graph is strongly connected (no group
-    of agents wins every match against the rest); otherwise a weak ``N(1500, 1000^2)`` prior per
-    rating keeps them finite, and ``Ratings.note`` says so (``prior_std=`` sets a prior
-    explicitly). Uncertainty: standard errors by the delta method from the entries' standard
-    errors (the sampling noise of the meta-game; 0 for exact meta-games), or a seeded parametric
-    bootstrap (``uncertainty="bootstrap"``).
-  - ``"alpharank"``: the mass of each member in alpha-Rank's stationary distribution
-    (:func:`gamesolve.alpharank.alpha_rank`, multi-population; ``alpha`` and
-    ``population_size`` are passed through). A symmetric population reports the average of the
-    seats' marginals (equal up to sampling noise).
-  - ``"nash"``: Nash averaging (Balduzzi, Tuyls, Perolat & Graepel 2018, "Re-evaluating
-    evaluation"): the maximum-entropy Nash equilibrium ``p`` of the two-player zero-sum game with
-    the antisymmetrized meta-game ``A`` (``A_ij = (a_ij - a_ji) / 2`` with ``a_ij`` agent ``i``'s
-    zero-sum payoff ``d`` against ``j`` averaged over seats), and ``rating_i = (A p)_i``: 0 for
-    agents in the support, negative for the others. For a non-symmetric population, the game is
-    ``D = d`` between the two seats, with maxent equilibria ``(p, q)``: row member ``i`` is rated
-    ``(D q)_i``, column member ``j`` ``-(p^T D)_j``. The game value ``v`` comes from one LP; the
-    maxent equilibrium maximizes ``H(p)`` over ``{p in simplex : A^T p >= v - tol}`` (an
-    exponential-cone program solved by cvxpy). Invariant to adding copies of an agent.
+* :class:`Population`: ``members[p][k]`` is policy ``k`` of player (seat) ``p``; a symmetric
+  population has one list of policies that plays every seat.
+* :class:`MetaGame`: the normal-form game between members, ``payoffs [P, K0, K1, ...]`` (each
+  player's mean payoff per profile), with standard errors and episode counts when sampled;
+  :func:`gamesolve.tournament.tournament` fills it.
+* :class:`Ratings`: one number per agent with an uncertainty, from :meth:`MetaGame.ratings`: Elo /
+  Bradley-Terry by maximum likelihood (Bradley & Terry 1952, "Rank analysis of incomplete block
+  designs"; Elo 1978, "The Rating of Chessplayers, Past and Present"), alpha-Rank mass (Omidshafiei
+  et al. 2019, "α-Rank: Multi-agent evaluation by evolution") or Nash averaging (Balduzzi, Tuyls,
+  Perolat & Graepel 2018, "Re-evaluating evaluation").
 """
 
 from __future__ import annotations
@@ -464,7 +436,27 @@ class MetaGame:
             raise UnsupportedGame(f"{what} needs a two-player meta-game; this one has {self.num_players}")
 
     def ratings(self, method: str = "elo", **options: Any) -> Ratings:
-        """Rate the members (see the module docstring for the methods and their options).
+        """Rate the members.
+
+        * ``"elo"``: ratings ``r`` with win probability ``1 / (1 + 10 ** (-(r_i - r_j) / 400))``,
+          shifted to mean 1500, fitted by Newton's method to the Bernoulli log-likelihood with
+          fractional outcomes weighted by episode counts. A pair's score maps the zero-sum part of
+          its payoff, ``d = (u_0 - u_1) / 2``, from the range one episode's ``d`` can take
+          (``payoff_range``, else the range the tournament recorded, else ``[-M, M]`` with ``M``
+          the largest ``|d|``) into ``[0, 1]``; win/loss payoffs give the win rate with draws
+          counted half. When some group of agents wins every match against the rest the estimate
+          does not exist, and a weak ``N(1500, 1000^2)`` prior per rating keeps it finite
+          (``Ratings.note`` says so). Uncertainty: the delta method from the entries' standard
+          errors (0 for exact meta-games), or a seeded parametric bootstrap.
+        * ``"alpharank"``: each member's mass in alpha-Rank's stationary distribution
+          (:func:`gamesolve.alpharank.alpha_rank`, multi-population); a symmetric population
+          reports the average of the seats' marginals.
+        * ``"nash"``: Nash averaging: the maximum-entropy Nash equilibrium ``p`` of the
+          antisymmetrized zero-sum meta-game ``A`` (one LP for the value, then an
+          exponential-cone program in cvxpy) and ``rating_i = (A p)_i``, 0 on the support and
+          negative elsewhere; for a non-symmetric population, with equilibria ``(p, q)`` of ``D``
+          between the seats, row member ``i`` gets ``(D q)_i`` and column member ``j`` gets
+          ``-(p^T D)_j``. Adding copies of an agent changes no rating.
 
         Args:
             method: ``"elo"``, ``"alpharank"`` or ``"nash"``.

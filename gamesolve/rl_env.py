@@ -1,42 +1,20 @@
 """A single-agent environment view of a compiled game: one learner against fixed opponents.
 
-:class:`ResponseEnv` turns a compiled extensive-form game, a learning ``player`` and a fixed
-*mixture* of opponent profiles into an episodic reinforcement-learning environment, batched over
-``num_envs`` parallel episodes and written in plain numpy (no torch). It is what the RL
-best-response oracles of :mod:`gamesolve.solvers.rl_oracles` train on and what
-:func:`gamesolve.lower_bounds.rl_exploitability_bound` evaluates with.
+:class:`ResponseEnv` turns a compiled extensive-form game (or a two-player normal-form game, played
+as a one-decision tree), a learning ``player`` and a fixed mixture of opponent profiles into an
+episodic environment batched over ``num_envs`` episodes, in plain numpy. The RL best-response
+oracles of :mod:`gamesolve.solvers.rl_oracles` train on it and
+:func:`gamesolve.lower_bounds.rl_exploitability_bound` evaluates with it.
 
-Episodes. At the start of every episode one opponent profile ``k`` is drawn with probability
-``weights[k]`` (``draw="profile"``: every other seat follows profile ``k``; ``draw="seat"``: a
-member is drawn independently for every other seat). Chance and the opponents then move by
-sampling the compiled arrays (chance probabilities, the members' ``[I, A]`` rows) from an explicit
-:class:`numpy.random.Generator`, until the learner has to act or the game ends. The learner sees
-
-* ``observation`` ``[B, F]`` float32: a fixed-length encoding of its information state: by
-  default the one-hot vector of its infoset among its own infosets (``F`` = its number of
-  infosets), which is exact for every perfect-recall game; or rows of a user feature matrix;
-* ``legal`` ``[B, A]`` bool: the legal action *slots* (slot ``j`` is action id
-  ``game.infoset_actions[I, j]``; ``A`` is the learner's largest action count);
-
-and chooses a slot. The reward is 0 until the episode ends and then the learner's terminal
-utility (no discount). Episodes in which the learner never acts (the opponents end the game
-first) carry no learning signal: with ``autoreset=True`` they are skipped and counted in
-:attr:`ResponseEnv.skipped_episodes` / :attr:`ResponseEnv.skipped_return`, and
-:func:`sample_returns` includes them, so its mean return is unbiased.
-
-The setting is PSRO's best response to a meta-strategy (Lanctot et al. 2017): the opponents play a
-*mixed* strategy over their population, drawn once per episode. Its expected return equals the
-learner's value against the mixture: with two players, against the realization-weighted behavior
-mixture of the members (:func:`gamesolve.mixture.mix_policies`; Kuhn's theorem), and in general
-against the correlated distribution ``sum_k w_k pi_k`` over the others' profiles (``"profile"``)
-or the product of the per-seat mixtures (``"seat"``). Against a fixed mixture the learner's
-infoset is a sufficient statistic (perfect recall: the posterior over histories in an infoset does
-not depend on the learner's own policy), so the learner faces a finite-horizon MDP whose optimal
-policies are exactly the best responses.
-
-Two-player normal-form games (:class:`~gamesolve.normal_form.TensorGame`) are played as the
-one-decision extensive-form game where the players move in turn without seeing each other's
-move; opponents are then probability vectors (or :class:`~gamesolve.normal_form.MixedProfile`).
+Each episode draws one opponent profile ``k`` with probability ``weights[k]`` (``draw="profile"``)
+or one member per seat (``draw="seat"``); chance and the opponents are sampled from an explicit
+:class:`numpy.random.Generator` until the learner acts or the game ends. The learner sees an
+``observation [B, F]`` float32 (by default the one-hot of its infoset, exact for any perfect-recall
+game) and the ``legal [B, A]`` slots, chooses a slot, and is paid its terminal utility. This is
+PSRO's best response to a meta-strategy (Lanctot et al. 2017): against a fixed mixture the
+learner's infoset is a sufficient statistic, so it faces a finite-horizon MDP whose optimal policies
+are exactly the best responses. Episodes in which the learner never acts are skipped under
+``autoreset=True`` but counted, so :func:`sample_returns` stays unbiased.
 
 >>> import numpy as np, gamesolve
 >>> game = gamesolve.load_game("kuhn")

@@ -2,39 +2,19 @@
 
 ``tournament(game, population)`` evaluates every profile of population members (one member per
 seat) and returns each player's mean payoff per profile, with standard errors and episode counts.
+Members are tabular policies (or objects that tabulate to one) on compiled games, probability
+vectors or pure indices on normal-form games, stationary strategies on tabular Markov games, and
+:class:`~gamesolve.population.ActingPolicy` objects or callables on games that can only be sampled.
 
-Exact evaluation (the default when the game allows it and ``episodes`` is not given):
-
-* compiled extensive-form games: every member's realization plan (one forward pass each), then
-  ``u_i(k_0, ..., k_{P-1}) = sum_z c(z) u_i(z) prod_p x_{p,k_p}(seq_p(z))`` over terminals ``z``
-  with chance reach ``c(z)``: one matrix product for all profiles of a two-player game. It equals
-  :func:`gamesolve.expected_values` of the profile built from each seat's rows.
-* normal-form games: the payoff tensor contracted with the members' mixed strategies.
-* tabular Markov games: :func:`gamesolve.markov.policy_values` at the initial distribution.
-
-Sampled matches (``episodes=N`` per profile): every profile gets its own 64-bit key from
-``np.random.SeedSequence([seed, *profile])``, and episode ``e`` of that profile draws all its
-randomness from ``(key, e)`` (counter-based hashing, :mod:`gamesolve.kernels.matches`). Episodes
-are grouped in fixed blocks (1024 episodes; 32 for Python-loop games) whose means and squared
-deviations are merged in block order, so the meta-game is bit-identical whatever the executor,
-the number of workers and the chunking. Compiled, normal-form and tabular Markov games with
-tabular members run in numba kernels (about a million Leduc poker episodes per second per core);
-games that can only be sampled (:class:`~gamesolve.markov.SampledMarkovGame`, e.g. PettingZoo
-environments wrapped by :func:`gamesolve.from_pettingzoo`) run the ``ActingPolicy`` loop with a
-``np.random.Generator`` per episode seeded from ``(key, e)``.
-
-Members by game (a :class:`~gamesolve.population.Population`, or a plain list/mapping of policies
-for a symmetric population, or one list per seat; a list of number lists is read as a symmetric
-list of probability vectors, so give per-seat normal-form strategies as a ``Population``):
-
-* compiled games: :class:`~gamesolve.policy.TabularPolicy` of the game or its ``[I, A]`` array
-  (only the seat's rows are read), or an object whose ``tabulate(game)`` (or ``tabulate()``)
-  returns one, such as a trained response of :mod:`gamesolve.solvers.rl_oracles`;
-* normal-form games: a probability vector ``[A_p]`` or a pure strategy index;
-* tabular Markov games: a stationary strategy ``[S, A_p]``, or an
-  :class:`~gamesolve.population.ActingPolicy` (sampled only);
-* sampled Markov games: an :class:`~gamesolve.population.ActingPolicy` or a callable
-  ``(player, observation, legal, rng) -> action``.
+Exact evaluation (the default where the game allows it) uses the members' realization plans on
+compiled games (one matrix product for all profiles of a two-player game, equal to
+:func:`gamesolve.expected_values`), the payoff tensor on normal-form games and
+:func:`gamesolve.markov.policy_values` on tabular Markov games. Sampled matches (``episodes=N`` per
+profile) draw all randomness of episode ``e`` of a profile from a key derived from ``(seed,
+profile)`` and ``e`` (counter-based, :mod:`gamesolve.kernels.matches`), and merge fixed blocks of
+episodes in order, so the meta-game is bit-identical whatever the executor, the number of workers
+and the chunking. Tabular members run in numba kernels; sampled games (e.g. PettingZoo environments
+through :func:`gamesolve.from_pettingzoo`) run the ``ActingPolicy`` loop.
 
 >>> import gamesolve
 >>> from gamesolve.tournament import tournament
@@ -577,7 +557,14 @@ def tournament(
             :class:`~gamesolve.markov.SampledMarkovGame` (e.g. a wrapped PettingZoo env).
         policies_or_population: A :class:`~gamesolve.population.Population`; a list or
             ``{name: policy}`` mapping (a symmetric population: the same agents in every seat);
-            or one list of policies per seat.
+            or one list of policies per seat. A list of number lists is read as a symmetric list
+            of probability vectors, so give per-seat normal-form strategies as a ``Population``.
+            Members: on compiled games a :class:`~gamesolve.policy.TabularPolicy` or its ``[I,
+            A]`` array (only the seat's rows are read), or an object whose ``tabulate(game)`` (or
+            ``tabulate()``) returns one; on normal-form games a probability vector ``[A_p]`` or a
+            pure strategy index; on tabular Markov games a stationary strategy ``[S, A_p]`` or an
+            ``ActingPolicy`` (sampled only); on sampled games an ``ActingPolicy`` or a callable
+            ``(player, observation, legal, rng) -> action``.
         episodes: Matches per profile for sampled tournaments (``None``: exact when possible).
         seed: Base seed (a non-negative integer); same seed, same meta-game.
         executor: ``"local"`` (worker processes, default), ``"inprocess"``, ``"ray"``, or an

@@ -1,73 +1,20 @@
 """Every extreme Nash equilibrium of a bimatrix game by vertex enumeration, degenerate games included.
 
-Method (von Stengel 2002, "Computing equilibria for two-person games", Handbook of Game Theory
-vol. 3, ch. 45, on best-response polytopes and equilibrium enumeration; Avis, Rosenberg,
-Savani & von Stengel 2010, "Enumeration of Nash equilibria for two-player games", Economic
-Theory 42): with both payoff matrices made positive (each by a positive affine map, which keeps
-the equilibria), the best-response polytopes are
+Method: von Stengel 2002, "Computing equilibria for two-person games" (Handbook of Game Theory vol.
+3, ch. 45), and Avis, Rosenberg, Savani & von Stengel 2010, "Enumeration of Nash equilibria for
+two-player games" (Economic Theory 42). With both payoff matrices made positive, the best-response
+polytopes are ``P = {x >= 0 : B^T x <= 1}`` and ``Q = {y >= 0 : A y <= 1}``; a pair of vertices,
+rescaled to probability vectors, is an extreme equilibrium exactly when it is completely labeled
+(every pure strategy is unplayed or a best response). Each polytope's vertices are listed by a
+depth-first search over its bases (one simplex pivot per edge, a hash table of visited bases), in
+numba kernels that write into preallocated outputs, have plain-numpy twins for the tests and stop
+after a budget of steps, so :func:`extreme_equilibria` checks a time limit every few milliseconds.
 
-* ``P = {x in R^m : x >= 0, B^T x <= 1}``, with label ``i`` where ``x_i = 0`` and label ``m + j``
-  where ``(B^T x)_j = 1`` (column ``j`` is a best response to ``x``);
-* ``Q = {y in R^n : A y <= 1, y >= 0}``, with label ``i`` where ``(A y)_i = 1`` and label ``m + j``
-  where ``y_j = 0``.
-
-``(x, y)`` rescaled to probability vectors is a Nash equilibrium exactly when ``(x, y) != (0, 0)``
-is *completely labeled*: every label ``0 .. m + n - 1`` appears at ``x`` or at ``y``. The
-*extreme* equilibria are the completely labeled pairs of vertices; every equilibrium is a
-convex combination of extreme ones inside a Nash subset (below).
-
-Vertices are listed by a depth-first search of each polytope's graph of bases in dictionary form
-(one simplex pivot per edge): from every basis, each of its ``d`` nonbasic variables is tried as
-entering variable; the ratio test names the neighbour, whose bit mask of nonbasic labels is
-looked up in an open-addressing hash table and visited if new. Going back up the search tree
-pivots back. Every ``refactor_every`` pivots the dictionary is recomputed from its basis by
-Gauss-Jordan elimination with partial pivoting, so float rounding cannot drift along long walks.
-With the table each basis costs about two pivots.
-
-Degenerate games. A game is nondegenerate when no mixed strategy with support size ``k`` has
-more than ``k`` pure best responses; then every vertex of ``P`` and ``Q`` is simple (exactly
-``d`` labels, one basis) and the partner of a vertex of ``P`` is the vertex of ``Q`` whose label
-set is the complement: matching is a hash look-up. In a degenerate game a vertex may carry more
-than ``d`` labels (some basic variables are zero) and ratio tests tie. Ties are broken by the
-lexicographic rule (Dantzig, Orden & Wolfe 1955, "The generalized simplex method for minimizing
-a linear form under linear inequality restraints", Pacific J. Math. 5; as used for vertex
-enumeration by Avis & Fukuda 1992, "A pivoting algorithm for convex hulls and vertex enumeration
-of arrangements and polyhedra", Discrete Comput. Geom. 8): the tied rows of ``[value | B^{-1}]``
-divided by the entering column are compared lexicographically, which pivots exactly as on the
-right-hand side ``1 + (eps, eps^2, ...)`` for an infinitesimal ``eps``. That perturbed polytope
-is simple, its bases are the *lexicographically feasible* bases, its graph is connected, and
-every vertex of the original polytope is the point of at least one of them; so the search visits
-no more bases than a simple polytope with as many facets can have vertices (McMullen's upper
-bound), and in practice about as many as a nondegenerate game of the same size. A vertex is a
-point, not a basis: the bases are grouped by their *tight* labels (the nonbasic ones plus those
-of basic variables at zero), one group per vertex, and a vertex pair is an equilibrium when the
-union of its tight labels covers all labels: the vertices of ``Q`` that carry every label missing
-at a vertex of ``P`` are the intersection of per-label bit sets. Nondegenerate games keep the
-hash look-up. At a degenerate vertex, dictionary entries that are zero in exact arithmetic carry
-rounding noise, and a ratio test that pivots on one (a zero basic value over a noise entry is a
-ratio of 0) derails the search; so entries up to ``1e-9`` count as zero in the ratio tests. That
-costs nothing in accuracy: the entering variable never exceeds 1 on the normalized polytopes, so
-a row skipped this way could only have stopped the step ``1e-9`` earlier. Ties and
-zeros are judged with an absolute tolerance ``tol`` on the normalized polytopes (payoffs mapped
-into ``[1, 2]``, so all coordinates lie in ``[0, 1]``): games within ``tol`` of a degenerate one
-are solved as that degenerate game. Each equilibrium is then re-solved from the payoffs on its
-supports.
-
-Nash subsets (Avis, Rosenberg, Savani & von Stengel 2010; Winkels 1979 and Jansen 1981 on
-the maximal Nash subsets of bimatrix games): a set ``X`` of extreme strategies of player 0 and a
-set ``Y`` of player 1 such that every pair in ``X x Y`` is an extreme equilibrium form a
-*Nash subset*; then every profile in ``conv(X) x conv(Y)`` is an equilibrium. The maximal Nash
-subsets (maximal bicliques of the bipartite graph of extreme equilibria, Gambit's "cliques") are
-the maximal convex sets of equilibria, and their union is the whole equilibrium set. They are
-listed as the closed sets of that graph: the common neighbourhoods of sets of row strategies,
-built by intersecting neighbourhoods one row at a time (Ganter & Wille 1999, "Formal Concept
-Analysis", on closed sets of a binary relation).
-
-Every kernel (``@numba.njit(cache=True)``) takes only arrays and scalars and writes into
-preallocated outputs; ``*_numpy`` twins compute the same thing another way (brute force over all
-bases with batched solves, and Python sets) and exist for the tests. The vertex kernel is
-resumable: it stops after a budget of steps with its state in arrays, so
-:func:`extreme_equilibria` checks a time limit between chunks of a few milliseconds.
+Degenerate games are handled by the lexicographic pivoting rule (Dantzig, Orden & Wolfe 1955; Avis
+& Fukuda 1992): vertices are grouped by their tight labels and matched by label cover; games within
+``tol`` of a degenerate one are solved as that game. Every equilibrium is a convex combination of
+extreme ones inside a maximal Nash subset (a maximal biclique of the graph of extreme equilibria;
+Winkels 1979, Jansen 1981), and the union of the maximal Nash subsets is the whole equilibrium set.
 
 >>> import gamesolve
 >>> from gamesolve.solvers.enumeration import enumerate_equilibria, extreme_equilibria
@@ -503,6 +450,17 @@ def polytope_vertices_kernel(
     on the stack, so finding the edge from below marks it as tried at the ancestor. Call with
     ``state`` zeroed to start; a ``PAUSED`` return keeps everything needed to continue in the
     state arrays, and the next call goes on where this one stopped.
+
+    Degenerate polytopes: tied ratio tests are broken lexicographically (:func:`_lex_tie_break`;
+    Dantzig, Orden & Wolfe 1955, "The generalized simplex method for minimizing a linear form under
+    linear inequality restraints"; Avis & Fukuda 1992, "A pivoting algorithm for convex hulls and
+    vertex enumeration of arrangements and polyhedra"), which pivots as on the perturbed right-hand
+    side ``1 + (eps, eps^2, ...)``: that polytope is simple, its graph of lexicographically
+    feasible bases is connected and every vertex is the point of at least one basis, so the search
+    visits no more bases than McMullen's upper bound allows. Dictionary entries up to ``1e-9``
+    count as zero in ratio tests: at a degenerate vertex they are rounding noise, and the entering
+    variable never exceeds 1 on the normalized polytopes. Every ``refactor_every`` pivots the
+    dictionary is recomputed from its basis, so rounding cannot drift along long walks.
 
     Returns:
         The number of bases once the search is complete, or ``PAUSED`` (``budget`` steps done),

@@ -1,36 +1,20 @@
 """One Nash equilibrium of a bimatrix game by the Lemke-Howson algorithm.
 
-Method (Lemke & Howson 1964, "Equilibrium points of bimatrix games", SIAM J. Appl. Math. 12;
-as presented by von Stengel 2002, "Computing equilibria for two-person games", Handbook of Game
-Theory vol. 3, ch. 45): with both payoff matrices mapped into ``[1, 2]``, take the
-best-response polytopes ``P = {x >= 0 : B^T x <= 1}`` and ``Q = {y >= 0 : A y <= 1}`` with labels
-``0 .. m + n - 1`` (see :mod:`gamesolve.solvers.enumeration`). Starting at the artificial equilibrium
-``(0, 0)``, the variable with the *missing* label ``k`` enters in its polytope; whichever
-variable leaves carries a label that is now *duplicate*, and its complement enters in the other
-polytope. The path of almost completely labeled pairs ends at a Nash equilibrium the first time
-label ``k`` comes back.
+Lemke & Howson 1964, "Equilibrium points of bimatrix games" (SIAM J. Appl. Math. 12), as presented
+by von Stengel 2002, "Computing equilibria for two-person games" (Handbook of Game Theory vol. 3,
+ch. 45). On the best-response polytopes of :mod:`gamesolve.solvers.enumeration`, the path starts at
+the artificial equilibrium ``(0, 0)`` by letting the variable with the missing label ``k`` enter,
+then alternately lets the complement of the duplicate label enter in the other polytope; the path
+of almost completely labeled pairs ends at a Nash equilibrium the first time label ``k`` returns.
+Lexicographic ratio tests make degenerate games terminate too, and the equilibrium is re-solved
+from the payoffs on its supports, so rounding along the path does not reach the result.
 
-Pivoting (numba kernel). A basis of ``{z >= 0 : C z <= 1}`` is determined by its basic
-``z``-variables ``Z`` (a support) and as many tight constraints ``T``; with ``K = C[T, Z]`` the
-basic values are ``z_Z = K^{-1} 1``. Rather than a full tableau (``O(k d)`` per pivot, as in
-textbook implementations) the kernel keeps ``K^{-1}`` and updates it by rank-one formulas as a
-variable enters or leaves, so a pivot costs ``O(k s + s^2)`` with ``s = |Z|``, the support size
-of the current vertex, which stays far below ``d`` along Lemke-Howson paths in practice.
-``K^{-1}`` is recomputed from scratch every ``max(refactor_every, s)`` pivots. The ratio test is
-*lexicographic* (von Stengel 2002, on degenerate games): ties in the minimum ratio are broken by
-the rows of the basis inverse divided by the entering column, which simulates a generic
-perturbation of the right-hand side, so degenerate games terminate too. A tie is a step that
-leaves another basic value within ``tol`` of zero on the normalized polytopes; ``tol`` must stay
-small (default ``1e-12``): on long paths of nondegenerate games a loose tolerance treats
-near-ties as ties and leaves the path. After the last pivot the equilibrium is re-solved from the
-payoffs on its supports, so rounding along the path does not reach the result.
-
-Time limits. The kernel is resumable: its whole state lives in arrays
-(:func:`lemke_howson_state`), and :func:`lemke_howson` runs it in chunks of a few milliseconds,
-checking the time limit (and letting Ctrl-C through) between chunks. A path cut short by the
-time limit has no equilibrium to offer, so :func:`lemke_howson` raises
-:class:`~gamesolve.errors.TimeLimitError`; :func:`all_labels` returns the equilibria of the
-paths that ended in time and raises only when none did.
+The numba kernel keeps the inverse of the current basis restricted to the support and updates it
+by rank-one formulas (:func:`_small_pivot`), so a pivot costs ``O(k s + s^2)`` for support size
+``s`` rather than a full tableau's ``O(k d)``. The kernel is resumable (its state lives in arrays,
+:func:`lemke_howson_state`), so :func:`lemke_howson` checks the time limit and lets Ctrl-C through
+every few milliseconds; a path cut short raises :class:`~gamesolve.errors.TimeLimitError`, and
+:func:`all_labels` returns the equilibria of the paths that ended in time.
 
 >>> import gamesolve
 >>> from gamesolve.solvers.lemke_howson import lemke_howson
@@ -242,7 +226,16 @@ def _small_pivot(
     rate: NDArray[np.float64],  # [k] scratch: rates of decrease of the slacks
     ties: NDArray[np.int64],  # [S + k] scratch
 ) -> int:
-    """One pivot with lexicographic ratio test; returns the leaving variable id (-1: unbounded)."""
+    """One pivot with lexicographic ratio test; returns the leaving variable id (-1: unbounded).
+
+    A basis of ``{z >= 0 : C z <= 1}`` is its basic ``z``-variables ``Z`` and as many tight
+    constraints ``T``; with ``K = C[T, Z]`` the basic values are ``z_Z = K^{-1} 1``. ``K^{-1}`` is
+    updated by rank-one formulas as a variable enters or leaves (the kernel recomputes it from
+    scratch every ``max(refactor_every, s)`` pivots). Ratio-test ties (another basic value within
+    ``tol`` of zero on the normalized polytopes) are broken by the rows of the basis inverse divided
+    by the entering column, as a generic perturbation of the right-hand side would; ``tol`` must
+    stay small, or near-ties on long nondegenerate paths are taken for ties and the path is lost.
+    """
     d, k = ct.shape
     s = size[0]
     z_entering = entering < d

@@ -1,49 +1,28 @@
 """Torch reinforcement-learning best responses (DQN and PPO) against a fixed opponent mixture.
 
 PSRO's RL oracle (Lanctot et al. 2017) and the RL-BR exploitability bound
-(:func:`gamesolve.lower_bounds.rl_exploitability_bound`) both need an approximate best response of
-one player to fixed opponents. These oracles learn one on the single-agent view of a compiled game,
-:class:`gamesolve.rl_env.ResponseEnv`: the learner observes an encoding of its infoset (by default
-what the infoset knows for certain, the ``"auto"`` kind of :func:`gamesolve.rl_env.infoset_features`:
-own and public chance outcomes and the moves so far, which tell every Kuhn or Leduc infoset apart),
-picks a legal action slot, and is paid its terminal utility; every episode the opponents' profile is
-drawn from the mixture ``weights``.
+(:func:`gamesolve.lower_bounds.rl_exploitability_bound`) need an approximate best response of one
+player to fixed opponents. These oracles learn one on the single-agent view of a compiled game,
+:class:`gamesolve.rl_env.ResponseEnv` (the learner sees an encoding of its infoset, picks a legal
+slot and is paid its terminal utility; each episode draws the opponents from the mixture):
 
-* :class:`DQNOracle`: double DQN (Mnih et al. 2015; van Hasselt, Guez & Silver 2016) with a replay
-  buffer, a target network, epsilon-greedy exploration decaying over the first half of the budget,
-  masked maxima over legal slots, and a learning rate annealed linearly to 0. The response is the
-  greedy policy (``argmax_a Q(I, a)`` over legal slots, ties to the lowest slot).
-* :class:`PPOOracle`: PPO with clipped surrogate and GAE (Schulman et al. 2017; 2016), separate
-  actor and critic networks, masked softmax over legal slots, entropy bonus and learning rate both
-  annealed linearly to 0. The response is the stochastic policy itself.
+* :class:`DQNOracle`: double DQN (Mnih et al. 2015, "Human-level control through deep reinforcement
+  learning"; van Hasselt, Guez & Silver 2016, "Deep reinforcement learning with double
+  Q-learning"); the response is the greedy policy.
+* :class:`PPOOracle`: PPO with clipped surrogate and GAE (Schulman et al. 2017, "Proximal policy
+  optimization algorithms"; Schulman et al. 2016, "High-dimensional continuous control using
+  generalized advantage estimation"); the response is the stochastic policy itself.
 
-Against a fixed mixture the learner's infoset is a Markov state (perfect recall), so both learn
-best responses in the limit; with a finite budget they are approximate, and their exact value
-(:meth:`TrainedResponse.tabulate` then :func:`gamesolve.expected_values`) is never above the exact
-best-response value. Rewards are divided by ``max |u|`` inside training (reported values are not).
+Against a fixed mixture the learner's infoset is a Markov state (perfect recall), so both learn a
+best response in the limit; with a finite budget the exact value of the response is never above the
+best-response value. Defaults are tuned for Kuhn- and Leduc-sized games. All randomness comes from
+one numpy generator seeded by ``seed`` (bit-identical weights on the CPU); the trained response acts
+with a numpy forward pass, so it needs no torch after training and pickles cheaply::
 
-Interface (what PSRO relies on)::
-
-    oracle = dqn_oracle(**config)          # or ppo_oracle(...), DQNOracle(...), PPOOracle(...)
-    trained = oracle.train(game, player, opponents, weights, seed=0, steps=20_000)
-    trained.tabulate()                     # TabularPolicy: player's rows from the network
+    trained = dqn_oracle(**config).train(game, player, opponents, weights, seed=0, steps=20_000)
+    trained.tabulate()                     # TabularPolicy: the player's rows from the network
     trained.act(player, observation, legal, rng)  # ActingPolicy
     trained.state_arrays()                 # numpy arrays; load_response(arrays, game) restores it
-    trained.steps, trained.curve           # transitions used; [M, 2] (steps, mean episode return)
-
-``steps`` counts learner transitions (decisions) summed over the parallel episodes. Everything runs
-on the CPU by default with one torch thread (``device="auto"`` uses CUDA when available). All
-randomness (initial weights, exploration, opponents, chance, minibatches) comes from one numpy
-generator seeded by ``seed``, so on the CPU the same seed gives bit-identical weights. The trained
-response holds its weights as numpy arrays and acts with a numpy forward pass: it does not need
-torch after training and pickles cheaply (process and Ray executors).
-
-Defaults are tuned for Kuhn- and Leduc-sized games (tens to a few thousand infosets). Measured on
-one CPU thread: on Kuhn, 20 000 steps (about 1 s) of DQN or PPO land within 0.012 of the exact
-best-response value against the uniform policy and against CFR after 50 iterations (5 seeds); on
-Leduc, 100 000 steps (about 5 s for DQN, 9 s for PPO) leave 0.04 to 0.17 per player against the
-uniform policy (best-response gains 2.17 and 2.58) and 0.04 to 0.15 against CFR after 100
-iterations, about 0.04 after 400 000 DQN steps.
 
 >>> import gamesolve
 >>> game = gamesolve.load_game("kuhn")

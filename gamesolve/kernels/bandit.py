@@ -1,49 +1,17 @@
 """Trajectory-feedback FTRL kernels: Balanced FTRL and Adaptive FTRL on compiled game arrays.
 
-One call runs ``count`` episodes of self-play with *trajectory (bandit) feedback* (Fiegel, Ménard,
-Kozuno, Munos, Perchet & Valko, ICML 2023, "Adapting to game trees in zero-sum imperfect information
-games"). See :mod:`gamesolve.solvers.bandit_ftrl` for the algorithms and what converges. Per episode ``t``:
+:func:`ftrl_episodes` runs ``count`` episodes of self-play with trajectory (bandit) feedback
+(Fiegel, Ménard, Kozuno, Munos, Perchet & Valko 2023, "Adapting to game trees in zero-sum imperfect
+information games", ICML); :mod:`gamesolve.solvers.bandit_ftrl` describes the algorithms and what
+converges. An episode samples one trajectory from both players' current policies, charges each
+player's implicit-exploration loss estimate to its last visited pair and updates the visited
+infosets only, bottom-up along the trajectory. The average plan is kept lazily (:func:`_sync`), so
+an episode costs ``O(path length)`` and reading the average (:func:`average_plan`) ``O(#sequences)``.
 
-1. *Sample*: both players play their current policies ``mu^t = exp(logits)`` and chance samples its
-   outcomes, from the root to a terminal. On the way down each visited infoset's lazy average is
-   brought up to date (below) and the visited pairs ``(x, a)`` are recorded with the acting
-   player's sequence-form reach ``mu^t_{1:}(x, a)``.
-2. *Loss*: each player observes only its own terminal reward ``r``, turned into the loss
-   ``l = (r_max - r) / (r_max - r_min)`` in ``[0, 1]``; it is charged to the player's *last* visited
-   pair. The implicit-exploration (IX) estimate is ``l / (mu^t_{1:}(x, a) + gamma_x)``; every other
-   visited pair gets the estimate 0.
-3. *Update*, bottom-up along the trajectory only: at each visited infoset the logits are rescaled
-   when the infoset's rate changed (``theta <- rho theta + (1 - rho) theta_ref`` with
-   ``rho = eta_new / eta_old``), the visited logit gets ``-eta_x (l_tilde - V)`` where ``V`` is the
-   value passed up by the player's next infoset on the trajectory, the logits are renormalized
-   (``theta -= ln Z``) and ``V = ln Z / eta_x`` is passed to the player's previous infoset. With fixed
-   rates this is exactly the local closed form of FTRL with the dilated KL regularizer weighted by
-   ``1 / eta_x`` (algorithms.md §2).
-
-Rates (``eta_scale[p]`` and ``gamma_scale[p]`` are the theory scales ``c sqrt(iota / (H A))`` of
-player ``p``; ``T_eff`` is ``horizon`` when it is positive, else the episode number ``t``):
-
-* balanced: ``eta_x = eta_scale / sqrt(T_eff) / pstar[x]`` and the same for ``gamma_x``, where
-  ``pstar[x]`` is the balanced transition product ``p*_{1:}(x)``;
-* adaptive: ``eta_x = eta_scale sqrt(T_eff) / P[x]`` and ``gamma_{x,a} = gamma_scale sqrt(T_eff) /
-  P[x, a]`` with the importance-weighted counts ``P[x, a] = 1 + sum_s 1{(x, a) visited} /
-  (mu^s_{1:}(x, a) + gamma^s_{x,a})`` and ``P[x] = 1 + sum_s (1 / |A_x|) 1{x visited} / (...)``,
-  i.e. ``T_eff / P[x]`` replaces ``1 / p*_{1:}(x)``. The counts grow at visits only.
-
-*Lazy average, exact.* The output is the average sequence-form plan ``sum_t mu^t_{1:}``. Kept
-naively it costs a pass over every sequence per episode. But the policy at an infoset changes only
-when the infoset is visited, so between two visits every episode adds ``mu_{1:}(p(x)) mu(. | x)``
-with the *same* ``mu(. | x)``. Hence ``cum[x, .]`` can be left stale and synchronized on demand:
-``cum[x, a] += (cum[p(x)] - sum_b cum[x, b]) mu(a | x)``, which is exact provided ``cum[p(x)]`` is
-itself current. On a trajectory the parent sequence of every visited infoset was synchronized just
-above it (the empty sequence's total is ``t``), so synchronizing top-down while sampling costs
-``O(path)`` per episode; reading the average synchronizes a copy of every infoset in id order
-(parents first), ``O(#sequences)`` per read (:func:`average_plan`).
-
-Randomness is counter-based (the hash of :mod:`gamesolve.kernels.mccfr`): each episode's draws are a
-pure function of the key, the episode number and the node, so results do not depend on how
-episodes are split between calls and a checkpoint resumes bit-identically. :func:`ftrl_episodes_py`
-is a plain-Python twin with the same draws, used to test the kernel.
+Randomness is counter-based (the hash of :mod:`gamesolve.kernels.mccfr`): an episode's draws are a
+function of the key, the episode number and the node, so results do not depend on how episodes are
+split between calls and a checkpoint resumes bit-identically. :func:`ftrl_episodes_py` is a
+plain-Python twin with the same draws, used to test the kernel.
 """
 
 from __future__ import annotations
@@ -80,7 +48,13 @@ def _sync(
     first: int,  # global sequence id of slot 0
     parent_total: float,  # current cumulative plan of the parent sequence
 ) -> None:
-    """Bring ``cum`` of ``infoset``'s sequences up to date (see the module docstring)."""
+    """Bring ``cum`` of ``infoset``'s sequences up to date (the lazy, exact average).
+
+    The policy at an infoset changes only when the infoset is visited, so between two visits every
+    episode adds ``mu_{1:}(p(x)) mu(. | x)`` with the same ``mu(. | x)``. The missing mass is
+    therefore ``cum[p(x)] - sum_b cum[x, b]``, spread by ``mu(. | x)``; this is exact when
+    ``cum[p(x)]`` is itself current, which synchronizing top-down (parents first) guarantees.
+    """
     have = 0.0
     for k in range(m):
         have += cum[first + k]
@@ -122,7 +96,24 @@ def ftrl_episodes(
     path_slot: NDArray[np.int32],  # [D] scratch: sampled slot at each
     path_plan: NDArray[np.float64],  # [D] scratch: mu_{1:}(x, a) of the visited pair
 ) -> None:
-    """Run ``count`` episodes of Balanced FTRL (``adaptive=False``) or Adaptive FTRL."""
+    """Run ``count`` episodes of Balanced FTRL (``adaptive=False``) or Adaptive FTRL.
+
+    Per episode ``t``: sample a trajectory (synchronizing each visited infoset's average on the way
+    down and recording the visited pairs with their plan ``mu_{1:}(x, a)``); turn each player's
+    terminal reward into the loss ``l = (r_max - r) / (r_max - r_min)`` and charge ``l / (mu_{1:}(x,
+    a) + gamma_x)`` to its last visited pair; then, bottom-up along the trajectory, rescale the
+    logits toward ``ref_logits`` when the infoset's rate changed (``theta <- rho theta + (1 - rho)
+    theta_ref``, ``rho = eta_new / eta_old``), add ``-eta_x (l_tilde - V)`` to the visited logit
+    (``V`` passed up by the player's next infoset), renormalize and pass ``V = ln Z / eta_x`` up.
+    With fixed rates this is the local closed form of FTRL with the dilated KL regularizer weighted
+    by ``1 / eta_x``.
+
+    Rates (``T_eff`` is ``horizon`` when positive, else ``t``): balanced ``eta_x = eta_scale /
+    sqrt(T_eff) / p*_{1:}(x)`` and the same for ``gamma_x``; adaptive ``eta_x = eta_scale sqrt(T_eff)
+    / P[x]`` and ``gamma_{x,a} = gamma_scale sqrt(T_eff) / P[x, a]`` with the importance-weighted
+    counts ``P[x, a] = 1 + sum_s 1{(x, a) visited} / (mu^s_{1:}(x, a) + gamma^s_{x,a})`` and ``P[x]
+    = 1 + sum_s (1 / |A_x|) 1{x visited} / (...)``, which grow at visits only.
+    """
     n_players = terminal_utility.shape[1]
     reach = np.ones(n_players)  # [P]
     value = np.zeros(n_players)  # [P]

@@ -1,52 +1,25 @@
 """Treeplex kernels for first-order methods with the dilated entropy (two-player zero-sum games).
 
-Notation (``S`` = total number of sequences of both players, numbered globally with
+The prox step of the dilated entropy ``psi(x) = sum_I w_I x(p(I)) sum_a b(a|I) ln b(a|I)`` splits
+into one softmax per infoset, taken bottom-up (Hoda, Gilpin, Peña & Sandholm 2010, "Smoothing
+techniques for computing Nash equilibria of sequential games", Mathematics of Operations Research
+35; Farina, Kroer & Sandholm 2019, "Optimistic regret minimization for extensive-form games via
+dilated distance-generating functions", NeurIPS). The kernels are the pieces of that computation on
+the compiled game's arrays (``S`` sequences of both players, numbered globally with
 :attr:`~gamesolve.compiled.CompiledGame.sequence_offset`; ``I`` infosets; ``A`` slots):
 
-* **Sequence-form loss.** Against the opponent's behavior strategy, player ``i``'s loss of
-  sequence ``s`` is ``loss[s] = -sum_{z: seq_i(z) = s} chance(z) * reach_{-i}(z) * u_i(z)``, so that
-  ``<loss_i, x_i>`` is minus player ``i``'s expected utility for any sequence-form strategy
-  ``x_i``. :func:`sequence_losses` computes it with one forward reach pass over the nodes
-  (``parent < child``) and one scatter over the terminals; no recursion, no allocation. The
-  drivers use :func:`sequence_losses_sparse` instead: ``l_0 = -A_0 y``, ``l_1 = -A_1^T x`` with
-  the chance-weighted sequence-form payoff matrices in CSR and the realization plans ``x, y``
-  (one top-down pass over the infosets, which the drivers need anyway for the average): one pass
-  over the nonzeros (at most one per terminal) in place of one over every node.
-* **Local softmax** (algorithms.md §2; Hoda, Gilpin, Peña & Sandholm 2010). The prox step of the
-  dilated entropy ``psi(x) = sum_I w_I x(p(I)) sum_a b(a|I) ln b(a|I)`` decomposes into one softmax
-  per infoset, bottom-up (infoset ids are topologically ordered, so a reverse loop is a bottom-up
-  pass on both treeplexes). :func:`local_softmax` implements the general form
+* :func:`sequence_losses`, :func:`sequence_losses_sparse`: each player's sequence-form loss against
+  the other's strategy (``<loss_i, x_i>`` is minus player ``i``'s expected utility);
+* :func:`local_softmax`: the bottom-up update shared by OMD, FTRL, magnetic mirror descent and the
+  regularized best response;
+* :func:`sequence_form`, :func:`behavior_from_sequence`: ``x(Ia) = x(p(I)) b(a|I)`` and back;
+  averages are taken in sequence form (reach-weighted);
+* :func:`omd_iterations`, :func:`mmd_iterations`, :func:`mirror_prox_iterations`: ``count``
+  iterations of a method in one call, for :mod:`gamesolve.solvers.dilated`.
 
-  ``l_hat(I, a) = loss[Ia] + sum_{I' below Ia} V(I')``,
-  ``logit(I, a) = c_ref ln b_ref(a|I) + c_mag ln rho(a|I) - step * l_hat(I, a) / w_I``,
-  ``b(.|I) = softmax(logit(I, .))``, ``V(I) = -(w_I / step) ln sum_a exp(logit(I, a))``,
-
-  which covers OMD (``b_ref`` = previous iterate, ``loss`` = current loss, ``c_ref = 1``), FTRL
-  (``b_ref`` = the start ``b_0``, ``loss`` = cumulative loss), the regularized best response
-  (``c_ref = c_mag = 0``, ``step = 1 / alpha``) and magnetic mirror descent (below). The root value
-  ``loss[0] + sum_{root infosets} V(I)`` is ``min_x <loss, x> + D(x) / step`` for the matching
-  regularizer ``D``.
-* **MMD** (Sokota et al. 2023, algorithms.md §5): ``x_{t+1} = argmin eta <l, x> + eta alpha
-  D_psi(x, rho) + D_psi(x, x_t)`` (``psi`` itself in place of ``D_psi(., rho)`` for the default
-  magnet). Since ``grad psi(x)[Ia] = w_I ln b(a|I)`` plus a vector that is constant on the
-  treeplex, this is the local softmax with ``c_ref = 1 / (1 + eta alpha)``, ``c_mag = eta alpha /
-  (1 + eta alpha)`` and ``step = eta / (1 + eta alpha)``; :func:`mmd_step_numpy` is the literal
-  OpenSpiel-style computation (gradient of ``psi`` in sequence form, ``g = (eta l - grad psi(x_t))
-  / (1 + eta alpha)``, children's ``<g, b> + w negentropy(b)`` added to the parent sequence) and
-  the tests check that the two agree. :func:`mmd_iterations` also runs the optimistic version
-  (``base_t = mmd(base_{t-1}, l_t)``, play ``mmd(base_t, l_t)``), an annealed temperature
-  ``alpha_t = alpha / t^p`` and a magnet moved every ``magnet_every`` iterations.
-* **Behavior <-> sequence form.** ``x(Ia) = x(p(I)) b(a|I)`` top-down (:func:`sequence_form`),
-  ``b(a|I) = x(Ia) / x(p(I))`` (:func:`behavior_from_sequence`, uniform where ``x(p(I)) = 0``).
-  Averages are taken in sequence form (reach-weighted), then converted.
-
-Strategies are kept as log-probabilities ``log_probs [I, A]`` next to ``probs = exp(log_probs)``,
-so that repeated multiplicative steps never underflow into an absorbing zero. Illegal (padding)
-slots are never read or written.
-
-The driver kernels (:func:`omd_iterations`, :func:`mmd_iterations`, :func:`mirror_prox_iterations`)
-run ``count`` iterations of a method in one call. Every kernel has a plain-numpy twin
-(``*_numpy``) used by the tests.
+Strategies are kept as log-probabilities next to the probabilities, so repeated multiplicative steps
+never underflow into an absorbing zero; padding slots are never read or written. Every kernel has a
+plain-numpy twin (``*_numpy``) used by the tests.
 """
 
 from __future__ import annotations
@@ -174,7 +147,11 @@ def sequence_losses(
     weight: NDArray[np.float64],  # [N, 2] scratch: chance x opponent reach, per player
     loss: NDArray[np.float64],  # [S] out (the blocks of the requested players are overwritten)
 ) -> None:
-    """Sequence-form loss of ``player`` (or both) against the other's behavior in ``probs``."""
+    """Sequence-form loss of ``player`` (or both) against the other's behavior in ``probs``.
+
+    ``loss[s] = -sum_{z: seq_i(z) = s} chance(z) reach_{-i}(z) u_i(z)``: one forward reach pass over
+    the nodes (``parent < child``) and one scatter over the terminals, no recursion, no allocation.
+    """
     n_nodes = node_player.shape[0]
     for p in range(2):
         if player == -1 or player == p:
@@ -338,7 +315,17 @@ def local_softmax(
     probs: NDArray[np.float64],  # [I, A] out
     root_values: NDArray[np.float64],  # [2] out: loss[0] + sum of root infoset values
 ) -> None:
-    """Bottom-up local softmax update (see the module docstring) of ``player``'s infosets."""
+    """Bottom-up local softmax update of ``player``'s infosets (reverse id order: children first).
+
+    Per infoset ``I``: ``l_hat(I, a) = loss[Ia] + sum_{I' below Ia} V(I')``, ``logit(I, a) = c_ref
+    ln b_ref(a|I) + c_mag ln rho(a|I) - step l_hat(I, a) / w_I``, ``b(.|I) = softmax(logit(I, .))``
+    and ``V(I) = -(w_I / step) ln sum_a exp(logit(I, a))``. OMD: ``b_ref`` the previous iterate,
+    ``c_ref = 1``, the current loss; FTRL: ``b_ref`` the start, the cumulative loss; regularized best
+    response: ``c_ref = c_mag = 0``, ``step = 1 / alpha``; magnetic mirror descent: ``c_ref = 1 / (1 +
+    eta alpha)``, ``c_mag = eta alpha / (1 + eta alpha)``, ``step = eta / (1 + eta alpha)`` (the
+    gradient of ``psi`` is ``w_I ln b(a|I)`` plus a vector constant on the treeplex). The root value
+    ``loss[0] + sum_{root I} V(I)`` is ``min_x <loss, x> + D(x) / step`` for the matching regularizer.
+    """
     for s in range(below.shape[0]):
         below[s] = 0.0
     pending = -1  # the infoset whose logits await normalization
@@ -883,7 +870,7 @@ def local_softmax_numpy(
 ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """``(probs [I, A], root_values [2])`` of the plain local update ``b ∝ b_ref exp(-step l_hat / w)``.
 
-    Written as the textbook recursion of algorithms.md §2 with probabilities (not logits).
+    Written as the recursion of Hoda, Gilpin, Peña & Sandholm (2010) with probabilities (not logits).
     """
     slices = _infoset_slices(
         infoset_player, infoset_num_actions, infoset_first_seq, infoset_parent_seq, num_sequences
@@ -915,6 +902,9 @@ def mmd_step_numpy(
     alpha: float,
 ) -> NDArray[np.float64]:
     """One MMD step with the magnet ``psi`` (uniform over reduced pure strategies), literally.
+
+    The OpenSpiel ``mmd_dilated`` computation (Sokota et al. 2023), against which the tests check
+    :func:`local_softmax` with MMD's coefficients:
 
     1. ``x = sequence form of probs``; ``grad psi(x)[Ia] = w_I (ln(x(Ia) / x(p(I))) + 1) - sum_{I'
        below Ia} w_I'`` (the exact sequence-form gradient of the dilated entropy);

@@ -1,46 +1,22 @@
 """Batched exact solver for small two-player zero-sum matrix games (dense simplex per game).
 
-Shapley's value iteration on a Markov game (Shapley, 1953, "Stochastic games", PNAS 39) and the
-minimax-Q / Minimax-DQN targets (Littman, 1994, "Markov games as a framework for multi-agent
-reinforcement learning", ICML; Fan et al., 2020, "A theoretical analysis of deep Q-learning")
-solve one small matrix game per state and sweep, so this module solves ``N`` games ``q [N, A, B]``
-at once: the row player picks ``x [A]`` and maximizes ``x^T q y``, the column player picks
-``y [B]`` and minimizes it.
+Shapley's value iteration (Shapley 1953, "Stochastic games", PNAS 39) and the minimax-Q /
+Minimax-DQN targets (Littman 1994, "Markov games as a framework for multi-agent reinforcement
+learning"; Fan et al. 2020, "A theoretical analysis of deep Q-learning") solve one small matrix game
+per state and sweep, so this module solves ``N`` games ``q [N, A, B]`` at once (the row player
+maximizes ``x^T q y``). Each game is one linear program (Dantzig 1951, "A proof of the equivalence
+of the programming problem and the game problem"): after ``q' = 1 + (q - min q) / ptp(q)``, with
+entries in ``[1, 2]``, the column player's program is ``maximize sum(v) s.t. q' v <= 1, v >= 0``,
+whose optimum is ``1 / value(q')``; ``y = v / sum(v)`` and the dual prices give ``x``. The kernel
+runs the primal simplex method on the condensed tableau from the all-slack basis, with Dantzig's
+pricing and Bland's rule (Bland 1977, "New finite pivoting rules for the simplex method") once
+degenerate pivots pile up, so it cannot cycle.
 
-Each game is solved exactly by the classical reduction to one linear program (Dantzig, 1951, "A
-proof of the equivalence of the programming problem and the game problem", in Koopmans (ed.),
-*Activity Analysis of Production and Allocation*): after the affine map
-``q' = 1 + (q - min q) / ptp(q)`` every entry lies in ``[1, 2]`` (so the value of ``q'`` is
-positive and the map makes the solver scale free), and the column player's program is
-
-    maximize ``sum(v)`` subject to ``q' v <= 1``, ``v >= 0``,
-
-whose optimum is ``1 / value(q')``; ``y = v / sum(v)``, and the optimal dual prices ``u`` of the
-``A`` constraints (the reduced costs of the slack columns in the final tableau) give the row
-player's maximin strategy ``x = u / sum(u)``. The kernel runs the primal simplex method on the
-condensed (Tucker) tableau ``[A + 1, B + 1]`` starting from the all-slack basis, which is feasible
-because the right-hand side is ``1``. It prices with Dantzig's most negative reduced cost and breaks
-ratio-test ties by the largest pivot; after more than ``A + B`` degenerate pivots it switches to
-Bland's smallest-index rule (Bland, 1977, "New finite pivoting rules for the simplex method", Math.
-Oper. Res. 2(2)), which cannot cycle. A pivot cap stops any game that still runs on.
-
-Every answer is certified, not trusted: the kernel measures the duality gap
-``max_i (q y)_i - min_j (x^T q)_j`` of the strategies it returns (both are exact best-response
-values, so the game's value lies between them) and reports the midpoint as the value. When the
-gap exceeds ``GAP_TOLERANCE * max(1, ptp(q))`` (rounding grown along the pivot path; seen only on
-games whose payoffs span about twelve orders of magnitude), the kernel rebuilds the tableau of the
-final basis from ``q`` by Gauss-Jordan elimination, restores feasibility with dual simplex pivots,
-finishes with primal ones and certifies again; a game that still misses the tolerance is flagged,
-and :func:`solve_matrix_games` re-solves it with HiGHS (:func:`scipy.optimize.linprog`), logging
-that at debug level. Its results therefore always carry a gap within tolerance (a warning is
-logged in the never-observed case where HiGHS misses it too). On ordinary input (random, integer,
-degenerate, scaled by ``1e-6`` or ``1e6``) the gap is at rounding level, about ``1e-15 * ptp(q)``.
-
-:func:`solve_matrix_games` runs the serial kernel :func:`simplex_games` (about 0.5 to 0.8 us per
-5x5 game). :func:`simplex_games_parallel` spreads the games over numba's threads with identical
-results; on two idle cores it halves the time of 10,000 5x5 games, but on two cores shared with
-other work it was measured slower than the serial kernel, so it is left for callers that own
-their cores.
+Every answer is certified by its duality gap ``max_i (q y)_i - min_j (x^T q)_j`` and the value
+reported is the midpoint. A game that misses ``GAP_TOLERANCE * max(1, ptp(q))`` is re-solved from a
+freshly reinverted tableau and, failing that, by HiGHS in :func:`solve_matrix_games` (which logs a
+warning if HiGHS misses it too). :func:`simplex_games_parallel` gives identical results over
+numba's threads, for callers that own their cores.
 """
 
 from __future__ import annotations
@@ -409,9 +385,14 @@ def _solve_game(
 ) -> tuple[float, int]:
     """Solve one game into ``xg``, ``yg``; return ``(value, status)``.
 
-    When the strategies of the final tableau miss the gap tolerance, the tableau is rebuilt from
-    ``q`` for the final basis (:func:`_reinvert`), the simplex method resumes from it, and the
-    strategies are certified again.
+    Prices with the most negative reduced cost and breaks ratio-test ties by the largest pivot;
+    after more than ``A + B`` degenerate pivots it switches to Bland's smallest-index rule, and a
+    pivot cap stops any game that still runs on. ``x`` is read from the reduced costs of the slack
+    columns (the dual prices). When the strategies of the final tableau miss the gap tolerance
+    (rounding grown along the pivot path, seen only when payoffs span about twelve orders of
+    magnitude), the tableau is rebuilt from ``q`` for the final basis (:func:`_reinvert`),
+    feasibility is restored by dual simplex pivots, the simplex method resumes, and the strategies
+    are certified again.
     """
     a, b = qg.shape
     lo = qg[0, 0]

@@ -1,7 +1,9 @@
 """Normal-form catalog, GAMUT-style generators and Gambit .nfg files (pygambit as the oracle).
 
-Known answers come from /work/shared/algorithms.md §0 (RPS, matching pennies, AMP, BRPS, chicken);
-the other catalog equilibria are textbook facts re-derived here from indifference conditions and
+Known answers: RPS, matching pennies, asymmetric matching pennies (AMP), OpenSpiel's biased RPS
+(BRPS; Lanctot et al. 2019) and the max-welfare correlated equilibrium of chicken (Aumann 1974,
+"Subjectivity and correlation in randomized strategies"); these and the other catalog equilibria
+are textbook facts re-derived here from indifference conditions and
 checked twice: NashConv 0 with gamesolve, and (for two-player games) the full equilibrium set from
 ``pygambit.nash.enummixed_solve``. pygambit is a test oracle only.
 """
@@ -115,7 +117,7 @@ def test_utility_classification(name):
     assert game.spec.is_two_player_zero_sum is (name in ZERO_SUM)
 
 
-# Equilibria with their expected payoffs. algorithms.md §0: RPS, MP, AMP, BRPS. Others derived
+# Equilibria with their expected payoffs: RPS, MP, AMP, BRPS as in the module docstring. Others derived
 # from indifference: BoS row Opera 3/5 (column indifferent: 2p = 3(1-p)), column Opera 2/5;
 # stag hunt Stag 2/3 (4q = 3q + 2(1-q)); chicken Dare 1/3 (7(1-p) = 2p + 6(1-p)).
 EQUILIBRIA = [
@@ -187,7 +189,7 @@ def test_chicken_payoffs_by_action_name():
 
 
 def test_chicken_max_welfare_correlated_equilibrium():
-    """algorithms.md §0: the max-welfare CE puts 1/4 on DC and CD, 1/2 on CC, welfare 10.5."""
+    """Aumann 1974: the max-welfare CE puts 1/4 on DC and CD, 1/2 on CC, welfare 10.5."""
     game = nf.chicken()
     a, b = game.payoffs  # [2, 2] each
     # CE constraints: for a recommended action and a deviation, the gain is <= 0.

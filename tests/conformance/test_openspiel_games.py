@@ -24,8 +24,8 @@ SMALL_GAMES = [
     "matrix_rps",
 ]
 
-# (decision nodes, chance nodes, terminal nodes, infosets). Kuhn, Leduc and Liar's Dice from the
-# OpenSpiel 2.0.2 measurements in /work/shared/peers.md; the others are recounted in
+# (decision nodes, chance nodes, terminal nodes, infosets). Kuhn, Leduc and Liar's Dice as counted
+# on OpenSpiel 2.0.2's trees; the others are recounted in
 # test_counts_match_a_walk_of_the_pyspiel_tree below.
 KNOWN_SIZES = {
     "kuhn_poker": (24, 4, 30, 12),
@@ -91,7 +91,7 @@ def test_simultaneous_games_are_turn_based(game_loader):
     assert (g.num_nodes, g.num_infosets, g.max_actions) == (13, 2, 3)
     assert list(g.infoset_player) == [0, 1]
     # Rock-paper-scissors: the uniform profile is the equilibrium (value 0); both always playing
-    # the first action lets each player gain 1 (algorithms.md §0).
+    # the first action lets each player gain 1 (by switching to paper).
     assert gamesolve.nash_conv(g, gamesolve.uniform_policy(g)).nash_conv == pytest.approx(0.0, abs=1e-15)
     assert gamesolve.nash_conv(g, TabularPolicy.first_action(g)).nash_conv == pytest.approx(2.0, abs=1e-15)
     goof = game_loader("goofspiel(num_cards=3)")

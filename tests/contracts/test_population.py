@@ -1,10 +1,11 @@
 """Contracts of gamesolve.population: Population, MetaGame, and the three rating methods.
 
-Oracles: alpha-Rank against a stationary distribution built by hand from the chain of
-algorithms.md section 7 and solved with numpy's eigenvectors; Elo against meta-games generated
-from known ratings (exact Bradley-Terry scores, and sampled win/loss matches); Nash averaging
-against its defining properties (RPS: uniform p and equal ratings; a dominated agent gets no
-mass; a copy of an agent changes nobody's rating, Balduzzi et al. 2018).
+Oracles: alpha-Rank against a stationary distribution built by hand from the chain of Omidshafiei
+et al. 2019 ("α-Rank: multi-agent evaluation by evolution") and solved with numpy's eigenvectors;
+Elo against meta-games generated from known ratings (exact Bradley-Terry scores, and sampled
+win/loss matches); Nash averaging against its defining properties (RPS: uniform p and equal
+ratings; a dominated agent gets no mass; a copy of an agent changes nobody's rating, Balduzzi et
+al. 2018).
 """
 
 from __future__ import annotations
@@ -123,7 +124,7 @@ def test_heatmap_written_atomically(tmp_path):
 
 
 def _alpha_rank_by_hand(a, b, alpha, m):
-    """The multi-population chain of algorithms.md section 7, stationary by numpy's eigenvectors."""
+    """The multi-population chain of Omidshafiei et al. 2019, stationary by numpy's eigenvectors."""
     k0, k1 = a.shape
     eta = 1.0 / ((k0 - 1) + (k1 - 1))
     profiles = list(itertools.product(range(k0), range(k1)))

@@ -1,4 +1,9 @@
-"""Preference games, Nash mirror-prox, EGPO and the self-play baselines (algorithms.md §3, §4)."""
+"""Preference games, Nash mirror-prox, EGPO and the self-play baselines.
+
+Nash mirror-prox: Tiapkin et al. 2025, "Accelerating Nash learning from human feedback via mirror
+prox". EGPO: Zhou, Fazel & Du 2025, "Extragradient preference optimization (EGPO): beyond
+last-iterate convergence for Nash learning from human feedback".
+"""
 
 from __future__ import annotations
 

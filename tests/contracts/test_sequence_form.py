@@ -1,8 +1,9 @@
 """Contracts of the sequence form (gamesolve.sequence_form) and its LP (gamesolve.solvers.sequence_lp).
 
 Oracles: the tree evaluation of gamesolve.evaluation (expected values, exact NashConv), the numpy
-twins of the conversion kernels, pinned values (Kuhn -1/18; Leduc -0.085606424078, both computed
-by the sequence-form LP in OpenSpiel and in algorithms.md section 11), and the dense normal-form LP
+twins of the conversion kernels, pinned values (Kuhn -1/18, Kuhn 1950; Leduc -0.085606424078, both
+computed by OpenSpiel's sequence-form LP of Koller, Megiddo & von Stengel 1996, "Efficient
+computation of equilibria for extensive two-person games"), and the dense normal-form LP
 of random small games (every pure strategy enumerated, solved by gamesolve.solvers.lp), which shares no code
 with the sequence form.
 """
@@ -38,8 +39,8 @@ from gamesolve.sequence_form import (
 from gamesolve.solvers.lp import solve_zero_sum_lp
 from gamesolve.solvers.sequence_lp import SequenceFormLP, solve_sequence_form_lp
 
-KUHN_VALUE = -1.0 / 18.0  # player 0, any NE (algorithms.md section 11)
-LEDUC_VALUE = -0.085606424078  # player 0, sequence-form LP (algorithms.md section 11)
+KUHN_VALUE = -1.0 / 18.0  # player 0, any NE (Kuhn 1950)
+LEDUC_VALUE = -0.085606424078  # player 0, sequence-form LP (Koller, Megiddo & von Stengel 1996)
 
 TWO_PLAYER = ["kuhn", "leduc", "liars_dice_tiny"]
 ALL_GAMES = [*TWO_PLAYER, "kuhn3"]

@@ -2,7 +2,8 @@
 
 Oracles: pinned values (Kuhn -1/18), exact NashConv from gamesolve.evaluation, OpenSpiel's
 Python ``XFPSolver`` for the first iterations, and the behavior-form mixing rule of Heinrich,
-Lanctot & Silver 2015 (Theorem 7; algorithms.md section 6) checked against our sequence-form mix.
+Lanctot & Silver 2015, "Fictitious self-play in extensive-form games" (Theorem 7), checked against
+our sequence-form mix.
 
 About the 100-iteration value: fictitious play oscillates around the equilibrium value with an
 amplitude of a few 1e-3 on Kuhn at 100 iterations, and where it lands depends on the schedule
@@ -10,7 +11,7 @@ convention and on how tied best responses are broken (exact ties occur from iter
 the defaults (average of the best responses, ties split evenly) the value is within 2.1e-4 of
 -1/18; with OpenSpiel's conventions (the initial profile counts as a sample, ties to one action)
 it is 2.0e-3 away (OpenSpiel's own run, whose rounding picks the other action of the tie, 3.5e-4).
-The tests pin the default run at the spec's 1e-3, every convention at 3e-3 with the same
+The tests pin the default run at 1e-3, every convention at 3e-3 with the same
 exploitability band, and the value after 1000 iterations.
 """
 

@@ -3,13 +3,16 @@
 Sources:
 * Kuhn poker equilibrium family and game value -1/18 for player 0: H. W. Kuhn, "A simplified
   two-person poker", Contributions to the Theory of Games I (1950); the same family is in
-  /work/shared/algorithms.md §11 and OpenSpiel's ``open_spiel/python/games/data.py``
-  (``kuhn_nash_equilibrium``, citing Wikipedia "Kuhn poker", Optimal strategy).
-* NashConv of the uniform (11/12) and always-first-action (2) policies on Kuhn, and of the uniform
-  (4.7472222222) and always-first-action (2) policies on Leduc: /work/shared/algorithms.md §0 and
-  §11, and OpenSpiel's ``open_spiel/python/algorithms/exploitability_test.py`` (Kuhn uniform
-  exploitability 11/24 = NashConv 11/12 / 2; ``test_2p_nash_conv``: Kuhn first-action 2, Leduc
-  uniform 4.7472222222222, Leduc first-action 2).
+  OpenSpiel's ``open_spiel/python/games/data.py`` (``kuhn_nash_equilibrium``, citing Wikipedia
+  "Kuhn poker", Optimal strategy).
+* NashConv (Lanctot et al. 2017, "A unified game-theoretic approach to multiagent reinforcement
+  learning") of the uniform (11/12) and always-first-action (2) policies on Kuhn, and of the
+  uniform (4.7472222222) and always-first-action (2) policies on Leduc (Southey et al. 2005,
+  "Bayes' bluff: opponent modelling in poker"): OpenSpiel (Lanctot et al. 2019, "OpenSpiel: a
+  framework for reinforcement learning in games"),
+  ``open_spiel/python/algorithms/exploitability_test.py`` (Kuhn uniform exploitability 11/24 =
+  NashConv 11/12 / 2; ``test_2p_nash_conv``: Kuhn first-action 2, Leduc uniform 4.7472222222222,
+  Leduc first-action 2).
 """
 
 from __future__ import annotations
@@ -32,7 +35,7 @@ def _bet(p: float) -> dict[int, float]:
 def kuhn_nash(alpha: float) -> dict[str, dict[int, float]]:
     """Kuhn's equilibrium family, keyed by OpenSpiel info-state strings (card 0=J, 1=Q, 2=K).
 
-    Source: Kuhn (1950); algorithms.md §11. Player 0 keys are ``"c"`` (first move) and ``"cpb"``
+    Source: Kuhn 1950, "A simplified two-person poker". Player 0 keys are ``"c"`` (first move) and ``"cpb"``
     (checked, then faced a bet); player 1 keys are ``"cp"`` (checked to) and ``"cb"`` (faced a bet).
     """
     assert 0.0 <= alpha <= 1.0 / 3.0
@@ -61,7 +64,7 @@ def test_kuhn_has_the_expected_infoset_keys(kuhn):
 
 
 def test_kuhn_uniform_nash_conv(kuhn):
-    # 11/12: algorithms.md §0/§11; OpenSpiel exploitability_test (exploitability 11/24).
+    # 11/12: OpenSpiel's exploitability_test (exploitability 11/24).
     report = gamesolve.nash_conv(kuhn, gamesolve.uniform_policy(kuhn))
     assert report.nash_conv == pytest.approx(11 / 12, abs=TOL)
     assert report.exploitability == pytest.approx(11 / 24, abs=TOL)
@@ -70,14 +73,14 @@ def test_kuhn_uniform_nash_conv(kuhn):
 
 def test_kuhn_uniform_best_response_values(kuhn):
     # Zero-sum: on-policy values sum to 0, so the two BR values sum to NashConv 11/12
-    # (algorithms.md §11).
+    # (NashConv as defined by Lanctot et al. 2017).
     report = gamesolve.nash_conv(kuhn, gamesolve.uniform_policy(kuhn))
     assert sum(report.on_policy_values) == pytest.approx(0.0, abs=TOL)
     assert sum(report.best_response_values) == pytest.approx(11 / 12, abs=TOL)
 
 
 def test_kuhn_first_action_nash_conv(kuhn):
-    # Always check/fold: NashConv 2 (algorithms.md §0/§11).
+    # Always check/fold: NashConv 2 (OpenSpiel's exploitability_test, test_2p_nash_conv).
     report = gamesolve.nash_conv(kuhn, TabularPolicy.first_action(kuhn))
     assert report.nash_conv == pytest.approx(2.0, abs=TOL)
 
@@ -135,14 +138,14 @@ def test_kuhn_perturbed_nash_is_exploitable(kuhn):
 
 
 def test_leduc_uniform_nash_conv(leduc):
-    # 4.7472222222: algorithms.md §0/§11; OpenSpiel exploitability_test (leduc uniform NashConv).
+    # 4.7472222222: OpenSpiel's exploitability_test (Leduc uniform NashConv).
     report = gamesolve.nash_conv(leduc, gamesolve.uniform_policy(leduc))
     assert report.nash_conv == pytest.approx(4.7472222222, abs=1e-9)
     assert report.exploitability == pytest.approx(4.7472222222 / 2, abs=1e-9)
 
 
 def test_leduc_first_action_nash_conv(leduc):
-    # Always fold/check: NashConv 2 (algorithms.md §0/§11).
+    # Always fold/check: NashConv 2 (OpenSpiel's exploitability_test, test_2p_nash_conv).
     report = gamesolve.nash_conv(leduc, TabularPolicy.first_action(leduc))
     assert report.nash_conv == pytest.approx(2.0, abs=1e-12)
 
