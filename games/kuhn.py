@@ -24,6 +24,7 @@ from gamesolve.compiled import CompiledGame, compile_game
 from gamesolve.errors import UnsupportedGame
 from gamesolve.games._params import parse_int
 from gamesolve.protocols import CHANCE, TERMINAL
+from gamesolve.registry import GameEntry
 from gamesolve.spec import GameKind, GameSpec, Utility
 
 __all__ = ["BET", "MAX_PLAYERS", "PASS", "KuhnPoker", "KuhnState", "load"]
@@ -269,3 +270,12 @@ def load(players: Any = 2) -> KuhnPoker:
         GameParameterError: ``players`` is not an integer in range.
     """
     return KuhnPoker(players)
+
+
+#: Declares ``kuhn`` to the registry (entry point ``kuhn`` of the group ``gamesolve.games``).
+KUHN_ENTRY = GameEntry(
+    "kuhn",
+    load,
+    "Kuhn poker for N players (same infoset keys as OpenSpiel's kuhn_poker)",
+    "players=2",
+)

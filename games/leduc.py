@@ -46,6 +46,7 @@ from gamesolve.compiled import CompiledGame, build_compiled_game
 from gamesolve.errors import UnsupportedGame
 from gamesolve.games._params import GameParameterError, parse_int, parse_int_tuple
 from gamesolve.protocols import CHANCE, TERMINAL
+from gamesolve.registry import GameEntry
 from gamesolve.spec import GameKind, GameSpec, Utility
 
 __all__ = [
@@ -902,3 +903,12 @@ def load(
             f"leduc: parameter players must be 2 (only two-player Leduc is implemented), got {n_players}"
         )
     return LeducPoker(ranks=ranks, suits=suits, raises=raises, raise_sizes=raise_sizes, ante=ante)
+
+
+#: Declares ``leduc`` to the registry (entry point ``leduc`` of the group ``gamesolve.games``).
+LEDUC_ENTRY = GameEntry(
+    "leduc",
+    load,
+    "Generalized Leduc hold'em (same infoset keys as OpenSpiel's leduc_poker at defaults)",
+    "ranks=3, suits=2, raises=2, raise_sizes=2/4, ante=1",
+)

@@ -24,6 +24,7 @@ from gamesolve.budget import SizeEstimate
 from gamesolve.errors import GameNotFoundError
 from gamesolve.games._params import parse_bool, parse_float, parse_int
 from gamesolve.markov import TabularMarkovGame, markov_game
+from gamesolve.registry import GameEntry
 
 __all__ = ["fishery", "pursuit_evasion", "random_markov", "repeated", "soccer", "two_state"]
 
@@ -451,3 +452,42 @@ def fishery(players: Any = 3, levels: Any = 6, discount: Any = 0.9, regrowth: An
         state_names=[f"stock={k}" for k in range(top)],
         action_names=[("ask0", "ask1", "ask2")] * n,
     )
+
+
+# Declarations of the Markov games to the registry (entry points of the group gamesolve.games).
+TWO_STATE_ENTRY = GameEntry(
+    "two_state",
+    two_state,
+    "Markov: two-state zero-sum test game (V(s0) = (70 - 20 sqrt 10) / 9)",
+    "discount=0.9",
+)
+REPEATED_ENTRY = GameEntry(
+    "repeated",
+    repeated,
+    "Markov: a matrix game played forever (value val / (1 - gamma))",
+    "stage=amp, discount=0.9",
+)
+SOCCER_ENTRY = GameEntry(
+    "soccer",
+    soccer,
+    "Markov: Littman's grid soccer, point-symmetric start (kickoff value 0)",
+    "rows=4, cols=5, discount=0.9",
+)
+PURSUIT_EVASION_ENTRY = GameEntry(
+    "pursuit_evasion",
+    pursuit_evasion,
+    "Markov: pursuer and evader on a grid (zero-sum)",
+    "size=4, discount=0.95, radius=1",
+)
+RANDOM_MARKOV_ENTRY = GameEntry(
+    "random_markov",
+    random_markov,
+    "Markov: seeded random stochastic game with sparse transitions",
+    "states=100, actions=5, successors=4, seed=0, discount=0.9, players=2, zero_sum=true",
+)
+FISHERY_ENTRY = GameEntry(
+    "fishery",
+    fishery,
+    "Markov: N-player general-sum commons (harvesting a shared stock)",
+    "players=3, levels=6",
+)

@@ -30,6 +30,7 @@ from gamesolve.budget import SizeEstimate
 from gamesolve.games._params import GameParameterError, parse_float, parse_int
 from gamesolve.games.normal_form import check_rng
 from gamesolve.mean_field import MeanFieldGame, mean_field_game
+from gamesolve.registry import GameEntry
 
 __all__ = ["crowd_aversion", "random_mean_field_game"]
 
@@ -221,3 +222,12 @@ def random_mean_field_game(
     return mean_field_game(
         reward, transition, tau=tau, gamma=gamma, num_states=states, num_actions=actions, name=name
     )
+
+
+#: Declares ``crowd_aversion`` to the registry (entry point of the group ``gamesolve.games``).
+CROWD_AVERSION_ENTRY = GameEntry(
+    "crowd_aversion",
+    crowd_aversion,
+    "Mean-field: crowd aversion on N states (2: stay/move; N >= 3: ring, left/stay/right)",
+    "states=2, crowd_weight=1, move_cost=0.1, bias=0, slip=0, congestion=0, tau=0.5, gamma=0.9",
+)

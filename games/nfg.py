@@ -42,6 +42,7 @@ from gamesolve.budget import SizeEstimate
 from gamesolve.errors import GameNotFoundError, MalformedGameError
 from gamesolve.io import atomic_write_text
 from gamesolve.normal_form import TensorGame, normal_form_game
+from gamesolve.registry import LoaderEntry
 
 __all__ = ["MAX_PLAYERS", "NfgDocument", "NfgSyntaxError", "dumps", "parse", "read", "read_document", "write"]
 
@@ -551,3 +552,8 @@ def write(
         ValueError: As :func:`dumps`.
     """
     atomic_write_text(path, dumps(game, form=form, title=title, player_names=player_names, comment=comment))
+
+
+#: Declares the ``.nfg`` file loader to the registry (entry point ``.nfg`` of the group
+#: ``gamesolve.loaders``): game strings ending in ``.nfg`` are read as Gambit files.
+NFG_LOADER = LoaderEntry(".nfg", read, "Gambit strategic-game file")

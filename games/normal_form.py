@@ -44,6 +44,7 @@ from numpy.typing import ArrayLike, NDArray
 from gamesolve.budget import SizeEstimate
 from gamesolve.errors import GameNotFoundError
 from gamesolve.normal_form import TensorGame, bimatrix, normal_form_game, zero_sum
+from gamesolve.registry import GameEntry
 
 __all__ = [
     "MAX_PAYOFF_ENTRIES",
@@ -165,6 +166,18 @@ _CATALOG: dict[str, tuple[Callable[[], TensorGame], str]] = {
 def catalog() -> dict[str, str]:
     """``{name: description}`` of every catalog game, in a fixed order."""
     return {name: description for name, (_, description) in _CATALOG.items()}
+
+
+# Declarations of the catalog games to the registry (entry points of the group ``gamesolve.games``).
+RPS_ENTRY = GameEntry("rps", *_CATALOG["rps"])
+BRPS_ENTRY = GameEntry("brps", *_CATALOG["brps"])
+MATCHING_PENNIES_ENTRY = GameEntry("matching_pennies", *_CATALOG["matching_pennies"])
+AMP_ENTRY = GameEntry("amp", *_CATALOG["amp"])
+CHICKEN_ENTRY = GameEntry("chicken", *_CATALOG["chicken"])
+PRISONERS_DILEMMA_ENTRY = GameEntry("prisoners_dilemma", *_CATALOG["prisoners_dilemma"])
+BATTLE_OF_THE_SEXES_ENTRY = GameEntry("battle_of_the_sexes", *_CATALOG["battle_of_the_sexes"])
+SHAPLEY_ENTRY = GameEntry("shapley", *_CATALOG["shapley"])
+STAG_HUNT_ENTRY = GameEntry("stag_hunt", *_CATALOG["stag_hunt"])
 
 
 def load(name: str) -> TensorGame:

@@ -24,6 +24,7 @@ from gamesolve.budget import GENERIC_BYTES_PER_NODE, MAX_INDEX, SizeEstimate, ge
 from gamesolve.compiled import CompiledGame, compile_game
 from gamesolve.errors import GameNotFoundError, GameTooLargeError, MalformedGameError, UnsupportedGame
 from gamesolve.protocols import State
+from gamesolve.registry import LoaderEntry
 from gamesolve.spec import GameKind, GameSpec, Utility
 
 __all__ = ["DEFAULT_MAX_NODES", "OpenSpielGame", "OpenSpielState", "load"]
@@ -550,3 +551,8 @@ def registered_names() -> list[str]:
             continue
         names.append(gtype.short_name)
     return sorted(names)
+
+
+#: Declares OpenSpiel as the loader of every other game string (entry point ``*`` of the group
+#: ``gamesolve.loaders``); it lists the games of :func:`registered_names`.
+OPENSPIEL_LOADER = LoaderEntry("*", load, "OpenSpiel", registered_names)

@@ -24,6 +24,7 @@ from gamesolve.errors import (
     MalformedGameError,
     NotPerfectRecallError,
     OutputPathError,
+    PluginError,
     TimeLimitError,
     UnsupportedGame,
 )
@@ -108,6 +109,7 @@ __all__ = [
     "NormalFormGame",
     "NotPerfectRecallError",
     "OutputPathError",
+    "PluginError",
     "Population",
     "PreferenceGame",
     "Ratings",
@@ -172,9 +174,11 @@ def to_pettingzoo(
 
     See :func:`gamesolve.games.pettingzoo.to_pettingzoo`; PettingZoo is imported on first use.
     """
-    from gamesolve.games.pettingzoo import to_pettingzoo as _to_pettingzoo
+    from gamesolve.registry import ADAPTERS_GROUP, plugin
 
-    return _to_pettingzoo(game, parallel=parallel, render_mode=render_mode, max_steps=max_steps, seed=seed)
+    return plugin(ADAPTERS_GROUP, "to_pettingzoo")(
+        game, parallel=parallel, render_mode=render_mode, max_steps=max_steps, seed=seed
+    )
 
 
 def from_pettingzoo(
@@ -189,9 +193,9 @@ def from_pettingzoo(
 
     See :func:`gamesolve.games.pettingzoo.from_pettingzoo`; PettingZoo is imported on first use.
     """
-    from gamesolve.games.pettingzoo import from_pettingzoo as _from_pettingzoo
+    from gamesolve.registry import ADAPTERS_GROUP, plugin
 
-    return _from_pettingzoo(
+    return plugin(ADAPTERS_GROUP, "from_pettingzoo")(
         env_or_factory, discount=discount, utility=utility, name=name, has_chance=has_chance
     )
 
@@ -208,8 +212,8 @@ def compile_pettingzoo(
 
     See :func:`gamesolve.games.pettingzoo.compile_pettingzoo`; PettingZoo is imported on first use.
     """
-    from gamesolve.games.pettingzoo import compile_pettingzoo as _compile_pettingzoo
+    from gamesolve.registry import ADAPTERS_GROUP, plugin
 
-    return _compile_pettingzoo(
+    return plugin(ADAPTERS_GROUP, "compile_pettingzoo")(
         env, seed=seed, max_nodes=max_nodes, merge_transpositions=merge_transpositions, name=name
     )

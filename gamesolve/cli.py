@@ -29,7 +29,7 @@ import numpy as np
 import gamesolve
 from gamesolve.errors import GamesolveError, OutputPathError
 from gamesolve.io import atomic_write_text, atomic_write_with, check_output_paths, json_text
-from gamesolve.registry import parse_options
+from gamesolve.registry import parse_options, solver_names
 from gamesolve.solver import ExactSolver
 
 __all__ = ["main"]
@@ -616,7 +616,8 @@ def _status(result: gamesolve.SolveResult, failures: list[str]) -> int:
 
 def cmd_psro(args: argparse.Namespace) -> int:
     """Run PSRO and print the exploitability curve, the population and the output's figures."""
-    from gamesolve.solvers.psro import result_summary, run_psro_cli
+    from gamesolve.population_cli import psro_summary as result_summary
+    from gamesolve.population_cli import run_psro_cli
 
     _check_checkpoint_folder(args.checkpoint, "psro.npz")
     check_outputs({"--json": args.json})
@@ -659,7 +660,8 @@ def cmd_psro(args: argparse.Namespace) -> int:
 
 def cmd_neupl(args: argparse.Namespace) -> int:
     """Run NeuPL on a symmetric two-player zero-sum game."""
-    from gamesolve.solvers.neupl import result_summary, run_neupl_cli
+    from gamesolve.population_cli import neupl_summary as result_summary
+    from gamesolve.population_cli import run_neupl_cli
 
     _check_checkpoint_folder(getattr(args, "checkpoint", None), "neupl.npz")
     check_outputs({"--json": args.json})
@@ -825,8 +827,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("solve", help="solve a game (CFR family, LPs, Shapley iteration, ...)")
     p.add_argument("game", help="game string")
-    solver_names = ", ".join(name for name, _ in gamesolve.available_solvers())
-    p.add_argument("--solver", default="cfr+", help=f"one of: {solver_names} (default: cfr+)")
+    known = ", ".join(solver_names())
+    p.add_argument("--solver", default="cfr+", help=f"one of: {known} (default: cfr+)")
     p.add_argument("--set", action="append", metavar="KEY=VALUE", help="solver option, e.g. --set alpha=2")
     p.add_argument("--iterations", type=int, help="iteration budget")
     p.add_argument(
@@ -895,9 +897,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_psro)
 
     p = sub.add_parser("neupl", help="NeuPL: one conditional network for a whole population")
-    from gamesolve.solvers.neupl import add_cli_arguments
+    from gamesolve.population_cli import add_neupl_arguments
 
-    add_cli_arguments(p)
+    add_neupl_arguments(p)
     p.add_argument("--json", metavar="OUT", help="write the result summary as JSON")
     p.add_argument(
         "--overwrite", action="store_true", help="start over even if the --checkpoint folder holds a run"

@@ -19,6 +19,7 @@ __all__ = [
     "MalformedGameError",
     "NotPerfectRecallError",
     "OutputPathError",
+    "PluginError",
     "TimeLimitError",
     "UnsupportedGame",
 ]
@@ -70,3 +71,7 @@ class GameTooLargeError(GamesolveError, ValueError):
 
 class TimeLimitError(GamesolveError, TimeoutError):
     """The time limit ran out before an exact solver had any answer to return."""
+
+
+class PluginError(GamesolveError, RuntimeError):
+    """An installed plug-in is broken: a name declared by two distributions, or a wrong entry."""

@@ -1,10 +1,10 @@
-"""Top-level entry points of the exact normal-form solvers (imported from ``solvers`` on first use)."""
+"""Top-level entry points of the exact normal-form solvers (entry points of ``gamesolve.equilibria``)."""
 
 from __future__ import annotations
 
-import importlib
 from typing import Any
 
+from gamesolve.registry import EQUILIBRIA_GROUP, plugin
 from gamesolve.validation import check_choice
 
 __all__ = ["correlated_equilibrium", "equilibria"]
@@ -17,8 +17,7 @@ def correlated_equilibrium(game: Any, **kwargs: Any) -> Any:
     ``objective="welfare"`` or weights, ``epsilon``, ``constraints``, ``time_limit``). Any finite
     payoffs solve (each player's are rescaled by a power of two), silently.
     """
-    module = importlib.import_module("gamesolve.solvers.correlated")
-    return module.correlated_equilibrium(game, **kwargs)
+    return plugin(EQUILIBRIA_GROUP, "correlated")(game, **kwargs)
 
 
 def equilibria(game: Any, method: str = "enumerate", **kwargs: Any) -> Any:
@@ -37,8 +36,4 @@ def equilibria(game: Any, method: str = "enumerate", **kwargs: Any) -> Any:
         InvalidArgumentError: ``method`` is none of the three.
     """
     method = check_choice("method", method, ("enumerate", "lemke-howson", "homotopy"))
-    if method == "enumerate":
-        return importlib.import_module("gamesolve.solvers.enumeration").enumerate_equilibria(game, **kwargs)
-    if method == "lemke-howson":
-        return importlib.import_module("gamesolve.solvers.lemke_howson").all_labels(game, **kwargs)
-    return importlib.import_module("gamesolve.solvers.homotopy").nash_homotopy(game, **kwargs)
+    return plugin(EQUILIBRIA_GROUP, method)(game, **kwargs)

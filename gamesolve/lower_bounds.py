@@ -56,7 +56,6 @@ whose text says so.
 
 from __future__ import annotations
 
-import importlib
 import logging
 import math
 import re
@@ -75,6 +74,7 @@ from gamesolve.evaluation import expected_values
 from gamesolve.kernels.evaluation import reach_kernel
 from gamesolve.normal_form import MixedProfile, TensorGame
 from gamesolve.policy import TabularPolicy
+from gamesolve.registry import ORACLES_GROUP, plugin
 from gamesolve.rl_env import ResponseEnv, normal_form_tree, sample_returns, tabular_actor
 from gamesolve.validation import check_choice, check_int, check_real
 
@@ -381,10 +381,9 @@ def _oracle(oracle: str | Any, options: dict[str, Any] | None) -> tuple[Any, str
             )
         key = oracle.strip().lower()
         try:
-            module = importlib.import_module("gamesolve.solvers.rl_oracles")
+            factory = plugin(ORACLES_GROUP, key)
         except ImportError as exc:  # pragma: no cover - torch missing
-            raise ImportError(f"the RL bound needs torch and gamesolve.solvers.rl_oracles ({exc})") from None
-        factory = module.dqn_oracle if key == "dqn" else module.ppo_oracle
+            raise ImportError(f"the RL bound needs torch and the {key} oracle ({exc})") from None
         try:
             return factory(**(options or {})), key
         except InvalidArgumentError as exc:

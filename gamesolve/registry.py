@@ -5,100 +5,109 @@ Game strings use OpenSpiel's syntax: ``name`` or ``name(param=value,...)``. Nati
 string ending in ``.nfg`` is read as a Gambit strategic-game file; any other string is handed to
 OpenSpiel, so every OpenSpiel game with explicit chance and information-state strings loads.
 
-Entry points are strings (``"module:function"``) resolved on first use, so importing gamesolve
-imports neither the ``games`` package nor OpenSpiel.
+The registry names no game or solver: they declare themselves (a :class:`GameEntry`,
+:class:`SolverEntry` or :class:`LoaderEntry` next to what it declares) and reach it as entry points
+of the installed distributions (groups ``gamesolve.games``, ``gamesolve.solvers``,
+``gamesolve.loaders``, ...), read on first use; looking a name up imports only the module that
+declares it, so importing gamesolve imports no plug-in and not OpenSpiel. A third-party
+distribution adds a game or a solver the same way.
 """
 
 from __future__ import annotations
 
 import importlib
+import importlib.metadata
 import inspect
 import json
 import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
-from gamesolve.errors import GameNotFoundError
+from gamesolve.errors import GameNotFoundError, PluginError
 
 __all__ = [
+    "ADAPTERS_GROUP",
+    "EQUILIBRIA_GROUP",
+    "GAMES_GROUP",
+    "LOADERS_GROUP",
+    "ORACLES_GROUP",
+    "SOLVERS_GROUP",
     "GameEntry",
+    "LoaderEntry",
     "SolverEntry",
     "available_games",
     "available_solvers",
+    "clear_cache",
+    "game_entry",
+    "game_names",
     "load_game",
     "make_solver",
     "parse_game_string",
+    "plugin",
+    "solver_entry",
+    "solver_names",
 ]
+
+#: Entry-point group of the games known by name: each entry is a :class:`GameEntry`.
+GAMES_GROUP = "gamesolve.games"
+#: Entry-point group of the solvers known by name: each entry is a :class:`SolverEntry`.
+SOLVERS_GROUP = "gamesolve.solvers"
+#: Entry-point group of the loaders of game strings that are not catalog names: each entry is a
+#: :class:`LoaderEntry`, named by the pattern it serves (a file suffix such as ``.nfg``, or ``*``).
+LOADERS_GROUP = "gamesolve.loaders"
+#: Entry-point group of the functions behind :func:`gamesolve.equilibria` (one per ``method``) and
+#: :func:`gamesolve.correlated_equilibrium` (``correlated``).
+EQUILIBRIA_GROUP = "gamesolve.equilibria"
+#: Entry-point group of the reinforcement-learning best-response oracles (``dqn``, ``ppo``): each
+#: entry is a factory taking the oracle's configuration as keyword arguments.
+ORACLES_GROUP = "gamesolve.oracles"
+#: Entry-point group of the adapters the top-level API forwards to (``to_pettingzoo``, ...).
+ADAPTERS_GROUP = "gamesolve.adapters"
 
 
 @dataclass(frozen=True)
 class GameEntry:
-    """A native game the registry knows by name."""
+    """A game the registry knows by name, declared next to its loader.
+
+    A distribution publishes it as an entry point of the group ``gamesolve.games`` whose name is
+    :attr:`name`, e.g. ``kuhn = "gamesolve.games.kuhn:KUHN_ENTRY"``.
+
+    Attributes:
+        name: The game's short name in game strings (``"kuhn"``).
+        loader: Builds the game from the parameters of the game string (as strings) and keyword
+            parameters; the names of its parameters are the game's parameters.
+        description: One line for listings.
+        parameters: The parameters with their defaults, for listings (``"players=2"``).
+    """
 
     name: str
-    entry_point: str
+    loader: Callable[..., Any]
     description: str
     parameters: str = ""
 
 
-#: The normal-form catalog of ``gamesolve.games.normal_form`` (one function per game, named as the game).
-_NORMAL_FORM_CATALOG: tuple[tuple[str, str], ...] = (
-    ("rps", "Rock-paper-scissors (zero-sum; NE uniform, value 0)"),
-    ("brps", "Biased rock-paper-scissors (zero-sum; NE (1,10,5)/16, value 0)"),
-    ("matching_pennies", "Matching pennies (zero-sum; NE (1/2,1/2), value 0)"),
-    ("amp", "Asymmetric matching pennies [[2,-1],[-1,1]] (zero-sum; NE (0.4,0.6), value 0.2)"),
-    ("chicken", "Chicken, dare/chicken: u1 DD 0, DC 7, CD 2, CC 6; u2 = u1^T"),
-    ("prisoners_dilemma", "Prisoner's dilemma (T=5, R=3, P=1, S=0; NE defect)"),
-    ("battle_of_the_sexes", "Battle of the sexes (3/2 and 2/3 on the diagonal)"),
-    ("shapley", "Shapley's 3x3 cyclic general-sum game (unique NE uniform)"),
-    ("stag_hunt", "Stag hunt (stag 4, hare 3 or 2, lone stag 0)"),
-)
+@dataclass(frozen=True)
+class LoaderEntry:
+    """How the game strings that are not catalog names load.
 
-#: The Markov games of ``gamesolve.games.markov``: (name, description, parameters).
-_MARKOV_CATALOG: tuple[tuple[str, str, str], ...] = (
-    ("two_state", "Markov: two-state zero-sum test game (V(s0) = (70 - 20 sqrt 10) / 9)", "discount=0.9"),
-    ("repeated", "Markov: a matrix game played forever (value val / (1 - gamma))", "stage=amp, discount=0.9"),
-    (
-        "soccer",
-        "Markov: Littman's grid soccer, point-symmetric start (kickoff value 0)",
-        "rows=4, cols=5, discount=0.9",
-    ),
-    ("pursuit_evasion", "Markov: pursuer and evader on a grid (zero-sum)", "size=4, discount=0.95, radius=1"),
-    (
-        "random_markov",
-        "Markov: seeded random stochastic game with sparse transitions",
-        "states=100, actions=5, successors=4, seed=0, discount=0.9, players=2, zero_sum=true",
-    ),
-    ("fishery", "Markov: N-player general-sum commons (harvesting a shared stock)", "players=3, levels=6"),
-)
+    A distribution publishes it as an entry point of the group ``gamesolve.loaders`` whose name is
+    :attr:`pattern`: a file suffix (``".nfg"``: strings ending in it are paths of files that
+    :attr:`load` reads) or ``"*"`` (every other string; one such loader may be installed).
 
-_NATIVE: dict[str, GameEntry] = {
-    e.name: e
-    for e in (
-        GameEntry(
-            "kuhn",
-            "gamesolve.games.kuhn:load",
-            "Kuhn poker for N players (same infoset keys as OpenSpiel's kuhn_poker)",
-            "players=2",
-        ),
-        GameEntry(
-            "leduc",
-            "gamesolve.games.leduc:load",
-            "Generalized Leduc hold'em (same infoset keys as OpenSpiel's leduc_poker at defaults)",
-            "ranks=3, suits=2, raises=2, raise_sizes=2/4, ante=1",
-        ),
-        *(GameEntry(n, f"gamesolve.games.normal_form:{n}", d) for n, d in _NORMAL_FORM_CATALOG),
-        *(GameEntry(n, f"gamesolve.games.markov:{n}", d, p) for n, d, p in _MARKOV_CATALOG),
-        GameEntry(
-            "crowd_aversion",
-            "gamesolve.games.mean_field:crowd_aversion",
-            "Mean-field: crowd aversion on N states (2: stay/move; N >= 3: ring, left/stay/right)",
-            "states=2, crowd_weight=1, move_cost=0.1, bias=0, slip=0, congestion=0, tau=0.5, gamma=0.9",
-        ),
-    )
-}
+    Attributes:
+        pattern: ``".suffix"`` or ``"*"``.
+        load: Builds the game from the stripped string (the path, for a suffix).
+        description: A short label shown next to every game it lists (``"OpenSpiel"``).
+        names: The names of the games it can list, when it has a list; ``None`` otherwise.
+    """
+
+    pattern: str
+    load: Callable[[str], Any]
+    description: str
+    names: Callable[[], Iterable[str]] | None = None
+
 
 _GAME_STRING = re.compile(r"^\s*([A-Za-z_][\w\-]*)\s*(?:\((.*)\))?\s*$", re.DOTALL)
 
@@ -173,9 +182,195 @@ def parse_game_string(text: str) -> tuple[str, dict[str, str]]:
     return name, params
 
 
-def _resolve(entry_point: str) -> Callable[..., Any]:
-    module, _, attr = entry_point.partition(":")
-    return getattr(importlib.import_module(module), attr)
+@dataclass(frozen=True)
+class SolverEntry:
+    """A solver the registry knows by name, declared next to its class.
+
+    A distribution publishes it as an entry point of the group ``gamesolve.solvers`` whose name is
+    :attr:`name`, e.g. ``"cfr+" = "gamesolve.solvers.cfr:CFR_PLUS_ENTRY"``.
+
+    Some names (``"mmd"``, ``"omwu"``, ``"mirror-prox"``, ...) denote one method that exists for
+    normal-form and for extensive-form games; ``extensive`` then is the entry used when the game
+    is extensive-form (``factory`` serves normal-form games).
+
+    Attributes:
+        name: The registry name (``"cfr+"``).
+        factory: Builds the configured solver from keyword options (usually the solver class).
+        description: One line for listings.
+        kwargs: Options the name fixes, passed before the user's (``(("variant", "cfr+"),)``).
+        extensive: The extensive-form side of a name shared with a normal-form method.
+    """
+
+    name: str
+    factory: Callable[..., Any]
+    description: str
+    kwargs: tuple[tuple[str, Any], ...] = ()
+    extensive: SolverEntry | None = None
+
+    def for_game(self, game: Any) -> SolverEntry:
+        """The entry that applies to ``game`` (``None``: the normal-form one)."""
+        if self.extensive is None or game is None or _is_normal_form(game):
+            return self
+        return self.extensive
+
+
+def _is_normal_form(game: Any) -> bool:
+    from gamesolve.normal_form import TensorGame
+    from gamesolve.preference import PreferenceGame
+
+    return isinstance(game, TensorGame | PreferenceGame)
+
+
+# ------------------------------------------------------------------------------ discovery
+
+_T = TypeVar("_T")
+
+#: group -> {name: the entry points of that name}, read from the installed distributions.
+_DISCOVERED: dict[str, dict[str, tuple[importlib.metadata.EntryPoint, ...]]] = {}
+#: (group, name) -> the loaded entry.
+_LOADED: dict[tuple[str, str], Any] = {}
+
+
+def clear_cache() -> None:
+    """Forget the discovered entry points and the loaded entries.
+
+    The registry reads the installed distributions' entry points once, on first use. Call this
+    after installing or removing a plug-in in a running process (tests that add a distribution to
+    ``sys.path`` do); the next lookup reads them again.
+    """
+    _DISCOVERED.clear()
+    _LOADED.clear()
+    importlib.invalidate_caches()
+
+
+def _discovered(group: str) -> dict[str, tuple[importlib.metadata.EntryPoint, ...]]:
+    found = _DISCOVERED.get(group)
+    if found is None:
+        by_name: dict[str, list[importlib.metadata.EntryPoint]] = {}
+        for point in importlib.metadata.entry_points(group=group):
+            by_name.setdefault(point.name, []).append(point)
+        found = {name: tuple(points) for name, points in by_name.items()}
+        _DISCOVERED[group] = found
+    return found
+
+
+def _names(group: str) -> list[str]:
+    """The names published in ``group``, in the order the distributions declare them (no import)."""
+    return list(_discovered(group))
+
+
+def _origin(point: importlib.metadata.EntryPoint) -> str:
+    dist = getattr(point, "dist", None)
+    return f"{dist.name if dist is not None else 'an unknown distribution'} ({point.value})"
+
+
+def plugin(group: str, name: str, kind: type[_T] | None = None) -> Any:
+    """The object published as entry point ``name`` of ``group``, imported on first use and cached.
+
+    Args:
+        group: The entry-point group (:data:`GAMES_GROUP`, :data:`SOLVERS_GROUP`, ...).
+        name: The entry point's name.
+        kind: When given, the class the object must be an instance of.
+
+    Raises:
+        LookupError: No installed distribution publishes ``name`` in ``group``.
+        PluginError: Two distributions publish ``name`` in ``group`` (the message names both), or
+            the object is not a ``kind``.
+    """
+    key = (group, name)
+    if key in _LOADED:
+        return _LOADED[key]
+    points = _discovered(group).get(name)
+    if not points:
+        raise LookupError(f"no installed distribution publishes {name!r} in the entry-point group {group}")
+    if len(points) > 1:
+        raise PluginError(
+            f"{name!r} in the entry-point group {group} is published by more than one distribution: "
+            + " and ".join(sorted(_origin(p) for p in points))
+            + "; uninstall all but one of them"
+        )
+    value = points[0].load()
+    if kind is not None:
+        if not isinstance(value, kind):
+            raise PluginError(
+                f"entry point {name!r} of the group {group}, {_origin(points[0])}, is a "
+                f"{type(value).__name__}, not a {kind.__name__}"
+            )
+        declared = getattr(value, "name", getattr(value, "pattern", name))
+        if declared != name:
+            raise PluginError(
+                f"entry point {name!r} of the group {group}, {_origin(points[0])}, declares the name "
+                f"{declared!r}; the two must be the same"
+            )
+    _LOADED[key] = value
+    return value
+
+
+def game_names() -> list[str]:
+    """The names of the games of the catalog (installed entry points), without importing them."""
+    return _names(GAMES_GROUP)
+
+
+def solver_names() -> list[str]:
+    """The registry names of the installed solvers, without importing them."""
+    return _names(SOLVERS_GROUP)
+
+
+def game_entry(name: str) -> GameEntry:
+    """The :class:`GameEntry` of the catalog game ``name``.
+
+    Raises:
+        GameNotFoundError: No installed distribution declares ``name``.
+        PluginError: Two do, or the entry point is not a :class:`GameEntry`.
+    """
+    if name not in _discovered(GAMES_GROUP):
+        raise GameNotFoundError(f"unknown game {name!r}; catalog games: {', '.join(game_names())}")
+    entry: GameEntry = plugin(GAMES_GROUP, name, GameEntry)
+    return entry
+
+
+def solver_entry(name: str) -> SolverEntry:
+    """The :class:`SolverEntry` of the registry name ``name`` (lower case, as listed).
+
+    Raises:
+        InvalidArgumentError: No installed distribution declares ``name`` (the message lists the
+            known names).
+        PluginError: Two do, or the entry point is not a :class:`SolverEntry`.
+    """
+    from gamesolve.errors import InvalidArgumentError
+
+    if not isinstance(name, str) or name.strip().lower() not in _discovered(SOLVERS_GROUP):
+        known = ", ".join(sorted(solver_names()))
+        raise InvalidArgumentError(f"unknown solver {name!r}; known solvers: {known}")
+    entry: SolverEntry = plugin(SOLVERS_GROUP, name.strip().lower(), SolverEntry)
+    return entry
+
+
+def _loader(pattern: str) -> LoaderEntry:
+    entry: LoaderEntry = plugin(LOADERS_GROUP, pattern, LoaderEntry)
+    return entry
+
+
+def _suffix_loader(text: str) -> str | None:
+    """The pattern of the file loader whose suffix ends ``text``, if one does."""
+    lower = text.lower()
+    for pattern in _names(LOADERS_GROUP):
+        if pattern.startswith(".") and lower.endswith(pattern.lower()):
+            return pattern
+    return None
+
+
+def _fallback_loader() -> LoaderEntry:
+    """The loader of every string that is neither a file nor a catalog name (``*``)."""
+    if "*" not in _discovered(LOADERS_GROUP):
+        raise GameNotFoundError(
+            "no loader of game strings is installed (entry-point group gamesolve.loaders, name '*'); "
+            f"catalog games: {', '.join(game_names())}"
+        )
+    return _loader("*")
+
+
+# ------------------------------------------------------------------------------ games
 
 
 def load_game(name: str | os.PathLike[str], **params: Any) -> Any:
@@ -184,7 +379,9 @@ def load_game(name: str | os.PathLike[str], **params: Any) -> Any:
     Args:
         name: A native game (``"kuhn"``, ``"leduc(ranks=13,suits=4)"``, ``"rps"``), the path of a
             Gambit ``.nfg`` file, or any OpenSpiel game string (``"leduc_poker"``,
-            ``"kuhn_poker(players=3)"``, ``"liars_dice"``).
+            ``"kuhn_poker(players=3)"``, ``"liars_dice"``). More generally: a file whose suffix a
+            loader of the group ``gamesolve.loaders`` serves, a name of the group
+            ``gamesolve.games``, or a string for the ``*`` loader.
         **params: Extra parameters for native games (merged over those in the string).
 
     Returns:
@@ -194,22 +391,23 @@ def load_game(name: str | os.PathLike[str], **params: Any) -> Any:
     Raises:
         GameNotFoundError: Unknown name, missing ``.nfg`` file, or bad parameters.
         MalformedGameError: An ``.nfg`` file that breaks the format.
+        PluginError: Two installed distributions declare the game's name.
     """
     if isinstance(name, os.PathLike):
         name = os.fspath(name)
     if not isinstance(name, str) or not name.strip():
         raise GameNotFoundError(f"game must be a non-empty game string, got {name!r}")
-    if name.strip().lower().endswith(".nfg"):
+    suffix = _suffix_loader(name.strip())
+    if suffix is not None:
         if params:
             raise GameNotFoundError(f"keyword parameters do not apply to the game file {name!r}")
         if not os.path.isfile(name.strip()):
             raise GameNotFoundError(f"game file {name!r} does not exist or is not a file")
-        return _resolve("gamesolve.games.nfg:read")(name.strip())
+        return _loader(suffix).load(name.strip())
     short, string_params = parse_game_string(name)
-    entry = _NATIVE.get(short)
-    if entry is not None:
+    if short in _discovered(GAMES_GROUP):
         merged: dict[str, Any] = {**string_params, **params}
-        factory = _resolve(entry.entry_point)
+        factory = game_entry(short).loader
         _check_parameter_names(short, factory, merged)
         try:
             return factory(**merged)
@@ -217,8 +415,7 @@ def load_game(name: str | os.PathLike[str], **params: Any) -> Any:
             raise GameNotFoundError(f"bad parameters for game {short!r}: {exc}") from None
     if params:
         raise GameNotFoundError("keyword parameters apply only to native games; put them in the game string")
-    openspiel = importlib.import_module("gamesolve.games.openspiel")
-    return openspiel.load(name.strip())
+    return _fallback_loader().load(name.strip())
 
 
 def _check_parameter_names(game: str, factory: Callable[..., Any], params: dict[str, Any]) -> None:
@@ -241,309 +438,34 @@ def _check_parameter_names(game: str, factory: Callable[..., Any], params: dict[
 
 
 def available_games(*, include_openspiel: bool = True) -> list[tuple[str, str]]:
-    """``(name, description)`` of every loadable game: native ones, then OpenSpiel's."""
-    out = [(f"{e.name}({e.parameters})" if e.parameters else e.name, e.description) for e in _NATIVE.values()]
-    if include_openspiel:
-        openspiel = importlib.import_module("gamesolve.games.openspiel")
-        out.extend((n, "OpenSpiel") for n in openspiel.registered_names())
+    """``(name, description)`` of every loadable game: the catalog's, then OpenSpiel's.
+
+    Imports the module of every catalog game; with ``include_openspiel``, also lists the games the
+    ``*`` loader names (OpenSpiel's), described by its label.
+    """
+    out = []
+    for name in game_names():
+        e = game_entry(name)
+        out.append((f"{e.name}({e.parameters})" if e.parameters else e.name, e.description))
+    if include_openspiel and "*" in _discovered(LOADERS_GROUP):
+        loader = _fallback_loader()
+        if loader.names is not None:
+            out.extend((n, loader.description) for n in loader.names())
     return out
 
 
-@dataclass(frozen=True)
-class SolverEntry:
-    """A solver the registry knows by name: an entry point and fixed keyword arguments.
-
-    Some names (``"mmd"``, ``"omwu"``, ``"mirror-prox"``, ...) denote one method that exists for
-    normal-form and for extensive-form games; ``extensive`` then names the entry used when the game
-    is extensive-form (``entry_point`` serves normal-form games).
-    """
-
-    name: str
-    entry_point: str
-    description: str
-    kwargs: tuple[tuple[str, Any], ...] = ()
-    extensive: SolverEntry | None = None
-
-    def for_game(self, game: Any) -> SolverEntry:
-        """The entry that applies to ``game`` (``None``: the normal-form one, if there is one)."""
-        if self.extensive is None:
-            return self
-        if game is None or _is_normal_form(game):
-            return self if self.entry_point else self.extensive
-        return self.extensive
-
-
-def _ef(name: str, entry_point: str, description: str, **kwargs: Any) -> SolverEntry:
-    """The extensive-form side of a name shared with a normal-form method."""
-    return SolverEntry(name, entry_point, description, tuple(kwargs.items()))
-
-
-def _is_normal_form(game: Any) -> bool:
-    from gamesolve.normal_form import TensorGame
-    from gamesolve.preference import PreferenceGame
-
-    return isinstance(game, TensorGame | PreferenceGame)
-
-
-_SOLVERS: dict[str, SolverEntry] = {
-    e.name: e
-    for e in (
-        SolverEntry(
-            "cfr",
-            "gamesolve.solvers.cfr:CFR",
-            "vanilla CFR (regret matching, uniform average)",
-            (("variant", "cfr"),),
-        ),
-        SolverEntry(
-            "cfr+",
-            "gamesolve.solvers.cfr:CFR",
-            "CFR+ (regret matching+, linear average)",
-            (("variant", "cfr+"),),
-        ),
-        SolverEntry(
-            "lcfr",
-            "gamesolve.solvers.cfr:CFR",
-            "linear CFR (DCFR with alpha=beta=gamma=1)",
-            (("variant", "lcfr"),),
-        ),
-        SolverEntry(
-            "dcfr",
-            "gamesolve.solvers.cfr:CFR",
-            "discounted CFR (alpha=1.5, beta=0, gamma=2)",
-            (("variant", "dcfr"),),
-        ),
-        SolverEntry(
-            "pcfr+",
-            "gamesolve.solvers.cfr:CFR",
-            "predictive CFR+ (quadratic average)",
-            (("variant", "pcfr+"),),
-        ),
-        SolverEntry(
-            "mccfr-es", "gamesolve.solvers.mccfr:ExternalSamplingMCCFR", "Monte Carlo CFR, external sampling"
-        ),
-        SolverEntry(
-            "mccfr-os", "gamesolve.solvers.mccfr:OutcomeSamplingMCCFR", "Monte Carlo CFR, outcome sampling"
-        ),
-        SolverEntry(
-            "balanced-ftrl",
-            "gamesolve.solvers.bandit_ftrl:BalancedFTRL",
-            "Balanced FTRL, trajectory feedback (average; 2p0s extensive form)",
-        ),
-        SolverEntry(
-            "adaptive-ftrl",
-            "gamesolve.solvers.bandit_ftrl:AdaptiveFTRL",
-            "Adaptive FTRL, trajectory feedback (average; 2p0s extensive form)",
-        ),
-        SolverEntry(
-            "lp", "gamesolve.solvers.lp:ZeroSumLP", "two-player zero-sum Nash equilibrium by LP (HiGHS)"
-        ),
-        SolverEntry(
-            "sequence-lp",
-            "gamesolve.solvers.sequence_lp:SequenceFormLP",
-            "two-player zero-sum extensive-form Nash equilibrium by sequence-form LP (HiGHS)",
-        ),
-        SolverEntry("xfp", "gamesolve.solvers.xfp:XFP", "extensive-form fictitious play (average)"),
-        SolverEntry(
-            "psro",
-            "gamesolve.solvers.psro:PSRO",
-            "PSRO: best-response oracles + meta-solver (nash = Double Oracle, uniform, prd, alpharank, "
-            "ce, cce, anytime)",
-        ),
-        SolverEntry(
-            "neupl",
-            "gamesolve.solvers.neupl:NeuPL",
-            "NeuPL: one conditional network for a whole population (PSRO-N / FSP / self-play graphs; "
-            "symmetric 2p zero-sum)",
-        ),
-        SolverEntry(
-            "fsp",
-            "gamesolve.solvers.psro:PSRO",
-            "fictitious self-play: PSRO with the uniform meta-solver",
-            (("meta_solver", "uniform"),),
-        ),
-        SolverEntry(
-            "self-play",
-            "gamesolve.solvers.psro:PSRO",
-            "iterated best response: PSRO against the newest member",
-            (("meta_solver", "self-play"),),
-        ),
-        SolverEntry(
-            "shapley", "gamesolve.solvers.markov:ShapleyIteration", "Shapley value iteration (Markov games)"
-        ),
-        SolverEntry(
-            "minimax-q", "gamesolve.solvers.markov:MinimaxQ", "tabular minimax-Q self-play (Markov games)"
-        ),
-        SolverEntry(
-            "minimax-dqn", "gamesolve.solvers.markov_dqn:MinimaxDQN", "Minimax-DQN in torch (Markov games)"
-        ),
-        SolverEntry(
-            "pma",
-            "gamesolve.solvers.pma:PolicyMirrorAscent",
-            "policy mirror ascent, entropy-regularized mean-field games (last iterate, linear rate)",
-        ),
-        SolverEntry(
-            "enumerate", "gamesolve.solvers.two_player:EquilibriumEnumeration", "all equilibria (2 players)"
-        ),
-        SolverEntry(
-            "lemke-howson", "gamesolve.solvers.two_player:LemkeHowson", "one equilibrium by Lemke-Howson"
-        ),
-        SolverEntry(
-            "homotopy",
-            "gamesolve.solvers.homotopy:NashHomotopy",
-            "one Nash equilibrium of an N-player game (logit homotopy, polished to exact)",
-        ),
-        SolverEntry(
-            "nash-mp", "gamesolve.solvers.preference:NashMirrorProx", "Nash mirror-prox on a preference game"
-        ),
-        SolverEntry("egpo", "gamesolve.solvers.preference:EGPO", "extragradient preference optimization"),
-        SolverEntry(
-            "preference-mwu", "gamesolve.solvers.preference:PreferenceSelfPlay", "unregularized MWU self-play"
-        ),
-        SolverEntry(
-            "preference-omwu",
-            "gamesolve.solvers.preference:PreferenceSelfPlay",
-            "unregularized optimistic MWU self-play",
-            (("optimistic", True),),
-        ),
-        SolverEntry(
-            "regret-matching",
-            "gamesolve.solvers.dynamics:RegretMatching",
-            "regret matching (average converges)",
-        ),
-        SolverEntry(
-            "rm+",
-            "gamesolve.solvers.dynamics:RegretMatching",
-            "regret matching+, alternating updates, linear averaging (CFR+ on a matrix game)",
-            (("plus", True), ("averaging", 1.0), ("alternating", True)),
-        ),
-        SolverEntry(
-            "hedge", "gamesolve.solvers.dynamics:MirrorDescent", "Hedge / multiplicative weights (average)"
-        ),
-        SolverEntry(
-            "omd",
-            "gamesolve.solvers.dynamics:MirrorDescent",
-            "projected gradient / Euclidean OMD (average)",
-            (("geometry", "euclidean"),),
-            _ef(
-                "omd",
-                "gamesolve.solvers.dilated:DilatedOMD",
-                "dilated-entropy online mirror descent (average)",
-            ),
-        ),
-        SolverEntry(
-            "ftrl",
-            "gamesolve.solvers.dynamics:MirrorDescent",
-            "follow the regularized leader (average)",
-            (("lazy", True),),
-            _ef("ftrl", "gamesolve.solvers.dilated:DilatedOMD", "dilated-entropy FTRL (average)", lazy=True),
-        ),
-        SolverEntry(
-            "omwu",
-            "gamesolve.solvers.dynamics:MirrorDescent",
-            "optimistic MWU (last iterate)",
-            (("optimistic", True),),
-            _ef(
-                "omwu",
-                "gamesolve.solvers.dilated:DilatedOMD",
-                "dilated optimistic OMD (last iterate)",
-                optimistic=True,
-            ),
-        ),
-        SolverEntry(
-            "extragradient",
-            "gamesolve.solvers.dynamics:ExtraGradient",
-            "extragradient, Euclidean (last iterate)",
-            extensive=_ef(
-                "extragradient",
-                "gamesolve.solvers.dilated:DilatedMirrorProx",
-                "dilated-entropy extragradient (last iterate)",
-                output="last",
-            ),
-        ),
-        SolverEntry(
-            "mirror-prox",
-            "gamesolve.solvers.dynamics:ExtraGradient",
-            "mirror-prox, entropic (average)",
-            (("geometry", "entropy"),),
-            _ef(
-                "mirror-prox",
-                "gamesolve.solvers.dilated:DilatedMirrorProx",
-                "dilated-entropy mirror-prox (average)",
-            ),
-        ),
-        SolverEntry(
-            "ogda",
-            "gamesolve.solvers.dynamics:ExtraGradient",
-            "optimistic gradient / Popov (last iterate)",
-            (("popov", True),),
-        ),
-        SolverEntry(
-            "aog",
-            "gamesolve.solvers.dynamics:AcceleratedOptimisticGradient",
-            "accelerated optimistic gradient (last)",
-        ),
-        SolverEntry(
-            "mmd",
-            "gamesolve.solvers.dynamics:MagneticMirrorDescent",
-            "magnetic mirror descent (last iterate, QRE)",
-            extensive=_ef(
-                "mmd",
-                "gamesolve.solvers.dilated:DilatedMMD",
-                "dilated MMD, annealed temperature (last iterate -> Nash; anneal=0 for a QRE)",
-                anneal=1,
-            ),
-        ),
-        SolverEntry(
-            "fictitious-play",
-            "gamesolve.solvers.dynamics:FictitiousPlay",
-            "fictitious play (empirical average)",
-        ),
-        SolverEntry(
-            "smooth-fp",
-            "gamesolve.solvers.dynamics:FictitiousPlay",
-            "smooth fictitious play (logit QRE)",
-            (("temperature", 0.1),),
-        ),
-        SolverEntry(
-            "replicator", "gamesolve.solvers.dynamics:Replicator", "replicator dynamics (time average)"
-        ),
-        SolverEntry(
-            "projected-replicator",
-            "gamesolve.solvers.dynamics:Replicator",
-            "projected replicator dynamics",
-            (("projected", True),),
-        ),
-        SolverEntry("qre", "gamesolve.solvers.dynamics:LogitQRE", "logit quantal response equilibrium"),
-        SolverEntry(
-            "ne-loss-sgd", "gamesolve.solvers.dynamics:NashLossSGD", "Gemp et al. NE loss minimized by SGD"
-        ),
-        SolverEntry(
-            "internal-regret",
-            "gamesolve.solvers.dynamics:InternalRegret",
-            "internal regret matching (empirical joint play -> correlated equilibrium)",
-        ),
-        SolverEntry(
-            "ce",
-            "gamesolve.solvers.correlated:CorrelatedLP",
-            "optimal correlated equilibrium (LP)",
-            (("kind", "ce"),),
-        ),
-        SolverEntry(
-            "cce",
-            "gamesolve.solvers.correlated:CorrelatedLP",
-            "optimal coarse correlated equilibrium (LP)",
-            (("kind", "cce"),),
-        ),
-    )
-}
+# ------------------------------------------------------------------------------ solvers
 
 
 def available_solvers() -> list[tuple[str, str]]:
-    """``(name, description)`` of every registered solver."""
-    return [
-        (e.name, e.description + (f"; extensive form: {e.extensive.description}" if e.extensive else ""))
-        for e in _SOLVERS.values()
-    ]
+    """``(name, description)`` of every registered solver (imports every solver's module)."""
+    out = []
+    for name in solver_names():
+        e = solver_entry(name)
+        out.append(
+            (e.name, e.description + (f"; extensive form: {e.extensive.description}" if e.extensive else ""))
+        )
+    return out
 
 
 def parse_options(
@@ -601,18 +523,15 @@ def make_solver(name: str, *, game: Any = None, **options: Any) -> Any:
             (the message lists the solver's options) or an option the solver refuses; the message
             names the solver, e.g. ``bad options for solver 'dcfr': alpha must be a finite number,
             got nan``.
+        PluginError: Two installed distributions declare the name.
     """
     import difflib
     import inspect
 
     from gamesolve.errors import GamesolveError, InvalidArgumentError
 
-    entry = _SOLVERS.get(name.strip().lower()) if isinstance(name, str) else None
-    if entry is None:
-        known = ", ".join(sorted(_SOLVERS))
-        raise InvalidArgumentError(f"unknown solver {name!r}; known solvers: {known}")
-    entry = entry.for_game(game)
-    factory = _resolve(entry.entry_point)
+    entry = solver_entry(name).for_game(game)
+    factory = entry.factory
     fixed = dict(entry.kwargs)
     try:
         parameters = list(inspect.signature(factory).parameters.values())

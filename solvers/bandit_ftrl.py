@@ -71,6 +71,7 @@ from gamesolve.compiled import CompiledGame
 from gamesolve.kernels.bandit import average_plan, ftrl_episodes
 from gamesolve.kernels.mccfr import max_depth
 from gamesolve.policy import TabularPolicy
+from gamesolve.registry import SolverEntry
 from gamesolve.solver import Iterate, IterativeSolver
 from gamesolve.solvers._common import (
     check_extensive_form,
@@ -359,3 +360,16 @@ class AdaptiveFTRL(_TrajectoryFTRL):
 
     name = "adaptive-ftrl"
     adaptive = True
+
+
+# Declarations of the registry names this module serves (entry points of the group gamesolve.solvers).
+BALANCED_FTRL_ENTRY = SolverEntry(
+    "balanced-ftrl",
+    BalancedFTRL,
+    "Balanced FTRL, trajectory feedback (average; 2p0s extensive form)",
+)
+ADAPTIVE_FTRL_ENTRY = SolverEntry(
+    "adaptive-ftrl",
+    AdaptiveFTRL,
+    "Adaptive FTRL, trajectory feedback (average; 2p0s extensive form)",
+)

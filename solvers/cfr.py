@@ -37,6 +37,7 @@ from gamesolve.compiled import CompiledGame
 from gamesolve.errors import InvalidArgumentError
 from gamesolve.kernels.cfr import cfr_iteration
 from gamesolve.policy import TabularPolicy
+from gamesolve.registry import SolverEntry
 from gamesolve.solver import Iterate, IterativeSolver
 from gamesolve.solvers._common import check_extensive_form, prepare_extensive_form
 from gamesolve.spec import GameSpec
@@ -322,3 +323,11 @@ def _scratch(game: CompiledGame, state: dict[str, NDArray[Any]]) -> dict[str, ND
         state["_seq_reach"] = np.empty(int(game.num_sequences.max()))
         state["_root_values"] = np.empty(game.num_players)
     return state
+
+
+# Declarations of the registry names this module serves (entry points of the group gamesolve.solvers).
+CFR_ENTRY = SolverEntry("cfr", CFR, "vanilla CFR (regret matching, uniform average)", (("variant", "cfr"),))
+CFR_PLUS_ENTRY = SolverEntry("cfr+", CFR, "CFR+ (regret matching+, linear average)", (("variant", "cfr+"),))
+LCFR_ENTRY = SolverEntry("lcfr", CFR, "linear CFR (DCFR with alpha=beta=gamma=1)", (("variant", "lcfr"),))
+DCFR_ENTRY = SolverEntry("dcfr", CFR, "discounted CFR (alpha=1.5, beta=0, gamma=2)", (("variant", "dcfr"),))
+PCFR_PLUS_ENTRY = SolverEntry("pcfr+", CFR, "predictive CFR+ (quadratic average)", (("variant", "pcfr+"),))

@@ -65,6 +65,7 @@ from numpy.typing import ArrayLike, NDArray
 from gamesolve.certify import binary_exponent, ldexp
 from gamesolve.errors import GamesolveError, InvalidArgumentError, MalformedGameError
 from gamesolve.normal_form import TensorGame
+from gamesolve.registry import SolverEntry
 from gamesolve.results import SolveResult, one_shot_result
 from gamesolve.solver import ExactSolver
 from gamesolve.solvers._common import check_normal_form, prepare_normal_form
@@ -660,3 +661,8 @@ def _check_numbers(name: str, value: Any) -> None:
         raise InvalidArgumentError(
             f"{name} must be a non-empty array of finite numbers, got {arr.ravel().tolist()[:6]}"
         )
+
+
+# Declarations of the registry names this module serves (entry points of the group gamesolve.solvers).
+CE_ENTRY = SolverEntry("ce", CorrelatedLP, "optimal correlated equilibrium (LP)", (("kind", "ce"),))
+CCE_ENTRY = SolverEntry("cce", CorrelatedLP, "optimal coarse correlated equilibrium (LP)", (("kind", "cce"),))

@@ -71,6 +71,7 @@ from gamesolve.kernels.dilated import (
     sequence_losses,
 )
 from gamesolve.policy import TabularPolicy
+from gamesolve.registry import SolverEntry
 from gamesolve.sequence_form import sequence_form as sequence_form_of
 from gamesolve.solver import Iterate, IterativeSolver
 from gamesolve.solvers._common import (
@@ -907,3 +908,32 @@ class DilatedMirrorProx(_Dilated):
             scratch["_root_values"],
         )
         state["t"] = np.asarray(int(state["t"]) + iterations, dtype=np.int64)
+
+
+# The extensive-form sides of registry names shared with normal-form methods (declared in
+# gamesolve.solvers.dynamics, whose entries the group gamesolve.solvers publishes).
+OMD_EXTENSIVE_ENTRY = SolverEntry("omd", DilatedOMD, "dilated-entropy online mirror descent (average)")
+FTRL_EXTENSIVE_ENTRY = SolverEntry("ftrl", DilatedOMD, "dilated-entropy FTRL (average)", (("lazy", True),))
+OMWU_EXTENSIVE_ENTRY = SolverEntry(
+    "omwu",
+    DilatedOMD,
+    "dilated optimistic OMD (last iterate)",
+    (("optimistic", True),),
+)
+EXTRAGRADIENT_EXTENSIVE_ENTRY = SolverEntry(
+    "extragradient",
+    DilatedMirrorProx,
+    "dilated-entropy extragradient (last iterate)",
+    (("output", "last"),),
+)
+MIRROR_PROX_EXTENSIVE_ENTRY = SolverEntry(
+    "mirror-prox",
+    DilatedMirrorProx,
+    "dilated-entropy mirror-prox (average)",
+)
+MMD_EXTENSIVE_ENTRY = SolverEntry(
+    "mmd",
+    DilatedMMD,
+    "dilated MMD, annealed temperature (last iterate -> Nash; anneal=0 for a QRE)",
+    (("anneal", 1),),
+)

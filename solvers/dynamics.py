@@ -59,9 +59,18 @@ from numpy.typing import ArrayLike, NDArray
 from gamesolve.checkpoint import StateRules
 from gamesolve.errors import InvalidArgumentError
 from gamesolve.normal_form import MixedProfile, TensorGame
+from gamesolve.registry import SolverEntry
 from gamesolve.report import ExploitabilityReport
 from gamesolve.solver import Iterate, IterativeSolver
 from gamesolve.solvers._common import check_normal_form, prepare_normal_form, require_two_player_zero_sum
+from gamesolve.solvers.dilated import (
+    EXTRAGRADIENT_EXTENSIVE_ENTRY,
+    FTRL_EXTENSIVE_ENTRY,
+    MIRROR_PROX_EXTENSIVE_ENTRY,
+    MMD_EXTENSIVE_ENTRY,
+    OMD_EXTENSIVE_ENTRY,
+    OMWU_EXTENSIVE_ENTRY,
+)
 from gamesolve.solvers.homotopy import LogitPath
 from gamesolve.spec import GameSpec, Utility
 from gamesolve.validation import check_bool, check_choice, check_int, check_real
@@ -1654,3 +1663,82 @@ class InternalRegret(_Base):
     def evaluate(self, game: TensorGame, policy: ArrayLike) -> float:
         """The CE gap per player (``report(...).exploitability``), what the run loop records."""
         return self.report(game, policy).exploitability
+
+
+# Declarations of the registry names this module serves (entry points of the group gamesolve.solvers).
+REGRET_MATCHING_ENTRY = SolverEntry("regret-matching", RegretMatching, "regret matching (average converges)")
+RM_PLUS_ENTRY = SolverEntry(
+    "rm+",
+    RegretMatching,
+    "regret matching+, alternating updates, linear averaging (CFR+ on a matrix game)",
+    (("plus", True), ("averaging", 1.0), ("alternating", True)),
+)
+HEDGE_ENTRY = SolverEntry("hedge", MirrorDescent, "Hedge / multiplicative weights (average)")
+OMD_ENTRY = SolverEntry(
+    "omd",
+    MirrorDescent,
+    "projected gradient / Euclidean OMD (average)",
+    (("geometry", "euclidean"),),
+    extensive=OMD_EXTENSIVE_ENTRY,
+)
+FTRL_ENTRY = SolverEntry(
+    "ftrl",
+    MirrorDescent,
+    "follow the regularized leader (average)",
+    (("lazy", True),),
+    extensive=FTRL_EXTENSIVE_ENTRY,
+)
+OMWU_ENTRY = SolverEntry(
+    "omwu",
+    MirrorDescent,
+    "optimistic MWU (last iterate)",
+    (("optimistic", True),),
+    extensive=OMWU_EXTENSIVE_ENTRY,
+)
+EXTRAGRADIENT_ENTRY = SolverEntry(
+    "extragradient",
+    ExtraGradient,
+    "extragradient, Euclidean (last iterate)",
+    extensive=EXTRAGRADIENT_EXTENSIVE_ENTRY,
+)
+MIRROR_PROX_ENTRY = SolverEntry(
+    "mirror-prox",
+    ExtraGradient,
+    "mirror-prox, entropic (average)",
+    (("geometry", "entropy"),),
+    extensive=MIRROR_PROX_EXTENSIVE_ENTRY,
+)
+OGDA_ENTRY = SolverEntry(
+    "ogda",
+    ExtraGradient,
+    "optimistic gradient / Popov (last iterate)",
+    (("popov", True),),
+)
+AOG_ENTRY = SolverEntry("aog", AcceleratedOptimisticGradient, "accelerated optimistic gradient (last)")
+MMD_ENTRY = SolverEntry(
+    "mmd",
+    MagneticMirrorDescent,
+    "magnetic mirror descent (last iterate, QRE)",
+    extensive=MMD_EXTENSIVE_ENTRY,
+)
+FICTITIOUS_PLAY_ENTRY = SolverEntry("fictitious-play", FictitiousPlay, "fictitious play (empirical average)")
+SMOOTH_FP_ENTRY = SolverEntry(
+    "smooth-fp",
+    FictitiousPlay,
+    "smooth fictitious play (logit QRE)",
+    (("temperature", 0.1),),
+)
+REPLICATOR_ENTRY = SolverEntry("replicator", Replicator, "replicator dynamics (time average)")
+PROJECTED_REPLICATOR_ENTRY = SolverEntry(
+    "projected-replicator",
+    Replicator,
+    "projected replicator dynamics",
+    (("projected", True),),
+)
+QRE_ENTRY = SolverEntry("qre", LogitQRE, "logit quantal response equilibrium")
+NE_LOSS_SGD_ENTRY = SolverEntry("ne-loss-sgd", NashLossSGD, "Gemp et al. NE loss minimized by SGD")
+INTERNAL_REGRET_ENTRY = SolverEntry(
+    "internal-regret",
+    InternalRegret,
+    "internal regret matching (empirical joint play -> correlated equilibrium)",
+)

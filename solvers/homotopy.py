@@ -71,6 +71,7 @@ from numpy.typing import NDArray
 
 from gamesolve.kernels import homotopy as kernels
 from gamesolve.normal_form import MixedProfile, TensorGame
+from gamesolve.registry import SolverEntry
 from gamesolve.results import History, SolveResult
 from gamesolve.solver import ExactSolver
 from gamesolve.solvers._common import check_normal_form, prepare_normal_form
@@ -883,3 +884,11 @@ def nash_homotopy(game: TensorGame, **options: Any) -> list[MixedProfile]:
     if not result.converged:
         raise GamesolveError(f"the homotopy found no exact equilibrium: {result.message}")
     return [result.policy]
+
+
+# Declarations of the registry names this module serves (entry points of the group gamesolve.solvers).
+HOMOTOPY_ENTRY = SolverEntry(
+    "homotopy",
+    NashHomotopy,
+    "one Nash equilibrium of an N-player game (logit homotopy, polished to exact)",
+)

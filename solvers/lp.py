@@ -58,6 +58,7 @@ from gamesolve.certify import exact_zero_sum, ldexp, payoff_scale
 from gamesolve.errors import GamesolveError
 from gamesolve.normal_form import MixedProfile, TensorGame
 from gamesolve.normal_form import nash_conv as normal_form_nash_conv
+from gamesolve.registry import SolverEntry
 from gamesolve.results import SolveResult, one_shot_result
 from gamesolve.solver import ExactSolver
 from gamesolve.solvers._common import check_normal_form, prepare_normal_form, require_two_player_zero_sum
@@ -518,3 +519,7 @@ class ZeroSumLP(ExactSolver):
 
 def _not_converged(result: SolveResult) -> SolveResult:
     return dataclasses.replace(result, converged=False)
+
+
+# Declarations of the registry names this module serves (entry points of the group gamesolve.solvers).
+LP_ENTRY = SolverEntry("lp", ZeroSumLP, "two-player zero-sum Nash equilibrium by LP (HiGHS)")

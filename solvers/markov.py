@@ -31,6 +31,7 @@ from gamesolve.checkpoint import StateRules, check_distributions
 from gamesolve.errors import UnsupportedGame
 from gamesolve.kernels.matrix_game import solve_matrix_games
 from gamesolve.markov import MarkovProfile, TabularMarkovGame, nash_conv
+from gamesolve.registry import SolverEntry
 from gamesolve.solver import Iterate, IterativeSolver
 from gamesolve.spec import GameKind, GameSpec
 from gamesolve.validation import check_bool, check_int, check_real
@@ -409,3 +410,8 @@ class MinimaxQ(IterativeSolver):
         out = np.where(game.terminal, 0.0, state["values"])
         out.setflags(write=False)
         return out
+
+
+# Declarations of the registry names this module serves (entry points of the group gamesolve.solvers).
+SHAPLEY_ENTRY = SolverEntry("shapley", ShapleyIteration, "Shapley value iteration (Markov games)")
+MINIMAX_Q_ENTRY = SolverEntry("minimax-q", MinimaxQ, "tabular minimax-Q self-play (Markov games)")

@@ -34,6 +34,7 @@ from gamesolve.checkpoint import StateRules, rng_from_array, rng_to_array
 from gamesolve.errors import UnsupportedGame
 from gamesolve.kernels.matrix_game import solve_matrix_games
 from gamesolve.markov import MarkovProfile, SampledMarkovGame, TabularMarkovGame, nash_conv
+from gamesolve.registry import SolverEntry
 from gamesolve.solver import Iterate, IterativeSolver
 from gamesolve.solvers.markov import check_markov
 from gamesolve.solvers.rl_oracles import check_widths
@@ -389,3 +390,7 @@ class MinimaxDQN(IterativeSolver):
         values = np.where(game.terminal, 0.0, self._solve_states(game, state)[0])
         values.setflags(write=False)
         return values
+
+
+# Declarations of the registry names this module serves (entry points of the group gamesolve.solvers).
+MINIMAX_DQN_ENTRY = SolverEntry("minimax-dqn", MinimaxDQN, "Minimax-DQN in torch (Markov games)")

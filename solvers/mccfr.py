@@ -34,6 +34,7 @@ from gamesolve.compiled import CompiledGame
 from gamesolve.kernels.cfr import regret_matching
 from gamesolve.kernels.mccfr import external_sampling_iterations, max_depth, outcome_sampling_iterations
 from gamesolve.policy import TabularPolicy
+from gamesolve.registry import SolverEntry
 from gamesolve.solver import Iterate, IterativeSolver
 from gamesolve.solvers._common import check_extensive_form, prepare_extensive_form
 from gamesolve.solvers.cfr import average_strategy
@@ -239,3 +240,8 @@ def _os_scratch(game: CompiledGame, state: dict[str, NDArray[Any]]) -> None:
     state["_path_opp"] = np.zeros(depth)  # [D]
     state["_path_sample"] = np.zeros(depth)  # [D]
     state["_path_policy"] = np.zeros((depth + 1, game.max_actions))  # [D + 1, A]
+
+
+# Declarations of the registry names this module serves (entry points of the group gamesolve.solvers).
+MCCFR_ES_ENTRY = SolverEntry("mccfr-es", ExternalSamplingMCCFR, "Monte Carlo CFR, external sampling")
+MCCFR_OS_ENTRY = SolverEntry("mccfr-os", OutcomeSamplingMCCFR, "Monte Carlo CFR, outcome sampling")

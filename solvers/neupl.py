@@ -110,12 +110,10 @@ of an uninterrupted one. Random draws come only from that generator; the network
 
 from __future__ import annotations
 
-import argparse
 import importlib
 import itertools
 import logging
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -131,6 +129,7 @@ from gamesolve.kernels.cfr import _counterfactual_values
 from gamesolve.mixture import member_plans, mix_profile_from_plans
 from gamesolve.normal_form import MixedProfile, TensorGame, zero_sum
 from gamesolve.policy import TabularPolicy
+from gamesolve.registry import SolverEntry
 from gamesolve.sequence_form import payoff_matrices
 from gamesolve.solver import Iterate, IterativeSolver
 from gamesolve.solvers.lp import solve_zero_sum_lp
@@ -142,13 +141,11 @@ __all__ = [
     "GRAPHS",
     "NeuPL",
     "NeuPLReport",
-    "add_cli_arguments",
     "cycle_graph",
     "fictitious_play_graph",
     "interaction_graph",
     "meta_nash",
     "psro_n_graph",
-    "run_neupl_cli",
     "self_play_graph",
 ]
 
@@ -1235,88 +1232,10 @@ class _Network:
             self.state[f"v_{k}"][...] = v.cpu().numpy()
 
 
-# ------------------------------------------------------------------------------------------ CLI
-
-
-def add_cli_arguments(parser: argparse.ArgumentParser) -> None:
-    """The options of ``gamesolve neupl GAME ...`` (the CLI adds ``--json`` and printing)."""
-    parser.add_argument("game", help="game string: an extensive-form two-player zero-sum game, or rps-like")
-    parser.add_argument(
-        "--graph", default="psro-n", choices=GRAPHS, help="interaction graph (default psro-n)"
-    )
-    parser.add_argument("--policy", default="network", choices=("network", "tabular"))
-    parser.add_argument("--training", default="exact", choices=("exact", "rl"))
-    parser.add_argument("--max-population", type=int, default=8, metavar="N", help="N_max (default 8)")
-    parser.add_argument("--iterations", type=int, default=50, help="NeuPL iterations (default 50)")
-    parser.add_argument("--target-exploitability", type=float, metavar="E", help="stop once reached")
-    parser.add_argument(
-        "--meta-episodes", type=int, metavar="K", help="estimate U from K matches per pair (default: exact)"
-    )
-    parser.add_argument(
-        "--set", action="append", metavar="KEY=VALUE", help="solver option, e.g. --set episodes=512"
-    )
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument(
-        "--checkpoint",
-        metavar="DIR",
-        help="write DIR/neupl.npz after every iteration (resumed from when present) and DIR/result.json",
-    )
-    parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
-
-
-def run_neupl_cli(args: argparse.Namespace) -> Any:
-    """Run ``gamesolve neupl GAME ...`` from parsed arguments (no printing; the CLI prints).
-
-    Expects the attributes added by :func:`add_cli_arguments`. Returns the
-    :class:`~gamesolve.run.SolveResult`.
-    """
-    import gamesolve
-    from gamesolve.io import atomic_write_text, json_text
-    from gamesolve.registry import make_solver, parse_options
-
-    flags = {
-        "graph": args.graph,
-        "policy": args.policy,
-        "training": args.training,
-        "max_population": args.max_population,
-        "meta_episodes": getattr(args, "meta_episodes", None),
-    }
-    options = parse_options(getattr(args, "set", None), flags=flags)
-    solver = make_solver("neupl", **flags, **options)  # unknown or bad options fail here, in one line
-    game = gamesolve.load_game(args.game)
-    checkpoint = resume = None
-    folder = getattr(args, "checkpoint", None)
-    if folder:
-        checkpoint = Path(folder) / "neupl.npz"
-        overwrite = bool(getattr(args, "overwrite", False))
-        resume = checkpoint if checkpoint.is_file() and not overwrite else None
-    result = gamesolve.solve(
-        game,
-        solver,
-        iterations=args.iterations,
-        target_exploitability=getattr(args, "target_exploitability", None),
-        eval_every=1,
-        seed=getattr(args, "seed", 0),
-        checkpoint=checkpoint,
-        checkpoint_every=1 if checkpoint is not None else None,
-        resume=resume,
-        overwrite=bool(getattr(args, "overwrite", False)),
-        progress=None if not getattr(args, "no_progress", False) else False,
-    )
-    if folder:
-        atomic_write_text(Path(folder) / "result.json", json_text(result_summary(result), indent=2))
-    return result
-
-
-def result_summary(result: Any) -> dict[str, Any]:
-    """A JSON-ready summary of a NeuPL result: no policies; ``U``, ``Sigma`` and the mixture as lists."""
-    import dataclasses
-
-    skip = ("population", "members", "meta_game")
-    light = dataclasses.replace(result, extras={k: v for k, v in result.extras.items() if k not in skip})
-    out = {k: v for k, v in light.to_dict().items() if k != "profile"}
-    meta = result.extras.get("meta_game")
-    stderr = meta.get("stderr") if isinstance(meta, dict) else getattr(meta, "stderr", None)
-    if stderr is not None:
-        out["meta_game_stderr"] = np.asarray(stderr)[0].tolist()
-    return out
+# Declarations of the registry names this module serves (entry points of the group gamesolve.solvers).
+NEUPL_ENTRY = SolverEntry(
+    "neupl",
+    NeuPL,
+    "NeuPL: one conditional network for a whole population (PSRO-N / FSP / self-play graphs; "
+    "symmetric 2p zero-sum)",
+)

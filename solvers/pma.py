@@ -56,6 +56,7 @@ from gamesolve.mean_field import (
     exploitability_report,
     stationary_distribution,
 )
+from gamesolve.registry import SolverEntry
 from gamesolve.solver import Iterate, IterativeSolver
 from gamesolve.spec import GameKind, GameSpec
 from gamesolve.validation import check_real
@@ -151,3 +152,11 @@ class PolicyMirrorAscent(IterativeSolver):
     def report(self, game: MeanFieldGame, policy: ArrayLike) -> MeanFieldReport:
         """The mean-field exploitability report; ``report.extras == {"mu": [S] list}``."""
         return exploitability_report(game, policy)
+
+
+# Declarations of the registry names this module serves (entry points of the group gamesolve.solvers).
+PMA_ENTRY = SolverEntry(
+    "pma",
+    PolicyMirrorAscent,
+    "policy mirror ascent, entropy-regularized mean-field games (last iterate, linear rate)",
+)

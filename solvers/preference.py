@@ -28,6 +28,7 @@ from numpy.typing import NDArray
 from gamesolve.checkpoint import StateRules
 from gamesolve.errors import InvalidArgumentError, UnsupportedGame
 from gamesolve.preference import PreferenceGame
+from gamesolve.registry import SolverEntry
 from gamesolve.report import ExploitabilityReport
 from gamesolve.solver import Iterate, IterativeSolver
 from gamesolve.spec import GameKind, GameSpec
@@ -227,3 +228,15 @@ class PreferenceSelfPlay(_PreferenceSolver):
         state["cumulative"] = state["cumulative"] + g
         target = state["cumulative"] + (g if self.optimistic else 0.0)
         return _normalize_log(np.log(game.reference) + self.eta * target)
+
+
+# Declarations of the registry names this module serves (entry points of the group gamesolve.solvers).
+NASH_MP_ENTRY = SolverEntry("nash-mp", NashMirrorProx, "Nash mirror-prox on a preference game")
+EGPO_ENTRY = SolverEntry("egpo", EGPO, "extragradient preference optimization")
+PREFERENCE_MWU_ENTRY = SolverEntry("preference-mwu", PreferenceSelfPlay, "unregularized MWU self-play")
+PREFERENCE_OMWU_ENTRY = SolverEntry(
+    "preference-omwu",
+    PreferenceSelfPlay,
+    "unregularized optimistic MWU self-play",
+    (("optimistic", True),),
+)

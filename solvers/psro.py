@@ -89,14 +89,12 @@ population keeps its tabulated policy, so no network weights need saving.
 
 from __future__ import annotations
 
-import argparse
 import importlib
 import logging
 import math
 import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numba
@@ -113,7 +111,7 @@ from gamesolve.kernels.evaluation import best_response_kernel, reach_kernel
 from gamesolve.mixture import mix_profile_from_plans
 from gamesolve.normal_form import MixedProfile, TensorGame, normal_form_game, zero_sum
 from gamesolve.policy import TabularPolicy
-from gamesolve.results import SolveResult
+from gamesolve.registry import SolverEntry
 from gamesolve.sequence_form import behavior_to_plans
 from gamesolve.solver import ExactSolver, Iterate, IterativeSolver
 from gamesolve.solvers._common import prepare_extensive_form
@@ -127,8 +125,6 @@ __all__ = [
     "MetaStrategy",
     "PSROReport",
     "projected_replicator_dynamics",
-    "result_summary",
-    "run_psro_cli",
     "solve_meta_game",
 ]
 
@@ -484,9 +480,9 @@ def _check_meta_name(option: str, name: Any) -> str:
     key = name.strip().lower()
     if key in META_SOLVERS:
         return key
-    from gamesolve.registry import available_solvers
+    from gamesolve.registry import solver_names
 
-    registry = {n for n, _ in available_solvers()} - {"psro", "self-play", "fsp"}
+    registry = set(solver_names()) - {"psro", "self-play", "fsp"}
     if key in registry:
         return key
     raise InvalidArgumentError(
@@ -1525,63 +1521,22 @@ def _sampled_meta_game(solver: PSRO, game: Any, backend: _Backend, state: State,
     )
 
 
-# ------------------------------------------------------------------------------------------ CLI
-
-
-def run_psro_cli(args: argparse.Namespace) -> SolveResult:
-    """Run ``gamesolve psro GAME ...`` from parsed arguments (no printing; the CLI prints).
-
-    Expects ``game``, ``oracle``, ``meta_solver``, ``training_meta_solver``, ``iterations``,
-    ``target_exploitability``, ``episodes``, ``executor``, ``checkpoint`` (a folder: the run
-    writes ``psro.npz`` there after every iteration and resumes from it when it exists, plus
-    ``result.json`` at the end), ``seed``, ``set`` (``KEY=VALUE`` options) and ``no_progress``.
-    """
-    import gamesolve
-    from gamesolve.io import atomic_write_text, json_text
-    from gamesolve.registry import make_solver, parse_options
-
-    flags = {
-        "oracle": args.oracle,
-        "meta_solver": args.meta_solver,
-        "training_meta_solver": getattr(args, "training_meta_solver", None),
-        "episodes": getattr(args, "episodes", None),
-        "executor": getattr(args, "executor", None) or "inprocess",
-    }
-    options = parse_options(getattr(args, "set", None), flags=flags)
-    solver = make_solver("psro", **flags, **options)  # unknown or bad options fail here, in one line
-    game = gamesolve.load_game(args.game)
-    checkpoint = resume = None
-    folder = getattr(args, "checkpoint", None)
-    if folder:
-        checkpoint = Path(folder) / "psro.npz"
-        overwrite = bool(getattr(args, "overwrite", False))
-        resume = checkpoint if checkpoint.is_file() and not overwrite else None
-    result = gamesolve.solve(
-        game,
-        solver,
-        iterations=args.iterations,
-        target_exploitability=getattr(args, "target_exploitability", None),
-        eval_every=1,
-        seed=getattr(args, "seed", 0),
-        checkpoint=checkpoint,
-        checkpoint_every=1 if checkpoint is not None else None,
-        resume=resume,
-        overwrite=bool(getattr(args, "overwrite", False)),
-        progress=None if not getattr(args, "no_progress", False) else False,
-    )
-    if folder:
-        atomic_write_text(Path(folder) / "result.json", json_text(result_summary(result), indent=2))
-    return result
-
-
-def result_summary(result: SolveResult) -> dict[str, Any]:
-    """A JSON-ready summary: the result without policies and member arrays."""
-    out = {k: v for k, v in result.to_dict().items() if k not in ("population", "profile")}
-    meta = result.extras.get("meta_game")
-    if meta is not None and not isinstance(meta, dict):
-        out["meta_game"] = {
-            "payoffs": np.asarray(meta.payoffs).tolist(),
-            "stderr": np.asarray(meta.stderr).tolist(),
-            "names": [list(n) for n in meta.names],
-        }
-    return out
+# Declarations of the registry names this module serves (entry points of the group gamesolve.solvers).
+PSRO_ENTRY = SolverEntry(
+    "psro",
+    PSRO,
+    "PSRO: best-response oracles + meta-solver (nash = Double Oracle, uniform, prd, alpharank, "
+    "ce, cce, anytime)",
+)
+FSP_ENTRY = SolverEntry(
+    "fsp",
+    PSRO,
+    "fictitious self-play: PSRO with the uniform meta-solver",
+    (("meta_solver", "uniform"),),
+)
+SELF_PLAY_ENTRY = SolverEntry(
+    "self-play",
+    PSRO,
+    "iterated best response: PSRO against the newest member",
+    (("meta_solver", "self-play"),),
+)

@@ -57,6 +57,7 @@ from gamesolve.compiled import CompiledGame
 from gamesolve.errors import GamesolveError, UnsupportedGame
 from gamesolve.evaluation import nash_conv
 from gamesolve.policy import TabularPolicy, uniform_policy
+from gamesolve.registry import SolverEntry
 from gamesolve.report import ExploitabilityReport
 from gamesolve.results import SolveResult, one_shot_result
 from gamesolve.sequence_form import plans_to_policy, policy_to_plans, sequence_form
@@ -434,3 +435,11 @@ class SequenceFormLP(ExactSolver):
             },
         )
         return result if solution.converged else dataclasses.replace(result, converged=False)
+
+
+# Declarations of the registry names this module serves (entry points of the group gamesolve.solvers).
+SEQUENCE_LP_ENTRY = SolverEntry(
+    "sequence-lp",
+    SequenceFormLP,
+    "two-player zero-sum extensive-form Nash equilibrium by sequence-form LP (HiGHS)",
+)

@@ -24,6 +24,7 @@ from typing import Any
 
 from gamesolve.errors import UnsupportedGame
 from gamesolve.normal_form import TensorGame
+from gamesolve.registry import SolverEntry
 from gamesolve.results import SolveResult
 from gamesolve.solver import ExactSolver
 from gamesolve.solvers._common import check_normal_form, prepare_normal_form
@@ -290,3 +291,8 @@ class LemkeHowson(_TwoPlayerExact):
             extras=extras,
         )
         return dataclasses.replace(result, converged=complete)
+
+
+# Declarations of the registry names this module serves (entry points of the group gamesolve.solvers).
+ENUMERATE_ENTRY = SolverEntry("enumerate", EquilibriumEnumeration, "all equilibria (2 players)")
+LEMKE_HOWSON_ENTRY = SolverEntry("lemke-howson", LemkeHowson, "one equilibrium by Lemke-Howson")

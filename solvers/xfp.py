@@ -52,6 +52,7 @@ from gamesolve.compiled import CompiledGame
 from gamesolve.errors import UnsupportedGame
 from gamesolve.kernels.evaluation import best_response_kernel, reach_kernel
 from gamesolve.policy import TabularPolicy
+from gamesolve.registry import SolverEntry
 from gamesolve.sequence_form import behavior_to_plans, plans_to_behavior
 from gamesolve.solver import Iterate, IterativeSolver
 from gamesolve.solvers._common import prepare_extensive_form
@@ -225,3 +226,7 @@ def _split_ties(
     scale = np.maximum(1.0, np.abs(np.where(legal, values, 0.0)).max(axis=1, keepdims=True))
     tied = values >= best - 1e-12 * scale
     out[:] = tied / tied.sum(axis=1, keepdims=True)
+
+
+# Declarations of the registry names this module serves (entry points of the group gamesolve.solvers).
+XFP_ENTRY = SolverEntry("xfp", XFP, "extensive-form fictitious play (average)")

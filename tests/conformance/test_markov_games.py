@@ -7,9 +7,9 @@ import pytest
 
 import gamesolve
 from gamesolve.markov import MarkovEpisode, SampledMarkovGame, TabularMarkovGame
-from gamesolve.registry import _MARKOV_CATALOG
+from gamesolve.registry import game_entry, game_names
 
-NAMES = [name for name, _, _ in _MARKOV_CATALOG]
+NAMES = [name for name in game_names() if game_entry(name).loader.__module__ == "gamesolve.games.markov"]
 
 
 @pytest.fixture(params=NAMES)

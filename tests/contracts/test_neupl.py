@@ -301,10 +301,10 @@ def test_bad_games():
 
 
 def test_cli_function(tmp_path):
-    from gamesolve.solvers.neupl import add_cli_arguments, run_neupl_cli
+    from gamesolve.population_cli import add_neupl_arguments, run_neupl_cli
 
     parser = argparse.ArgumentParser()
-    add_cli_arguments(parser)
+    add_neupl_arguments(parser)
     argv = ["kuhn", "--policy", "tabular", "--max-population", "6", "--checkpoint", str(tmp_path)]
     first = run_neupl_cli(parser.parse_args([*argv, "--iterations", "2", "--no-progress"]))
     assert (tmp_path / "neupl.npz").is_file()
@@ -318,6 +318,13 @@ def test_cli_function(tmp_path):
     np.testing.assert_array_equal(resumed.policy.probs, straight.policy.probs)
     with pytest.raises(ValueError, match="KEY=VALUE"):
         run_neupl_cli(parser.parse_args(["kuhn", "--set", "oops", "--no-progress"]))
+
+
+def test_cli_graph_choices_are_the_solvers():
+    from gamesolve.population_cli import NEUPL_GRAPHS
+    from gamesolve.solvers.neupl import GRAPHS
+
+    assert NEUPL_GRAPHS == GRAPHS
 
 
 def test_registry_name(rps):

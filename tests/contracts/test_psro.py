@@ -29,12 +29,12 @@ import pytest
 import gamesolve
 from gamesolve import CheckpointError, Iterate, TabularPolicy, UnsupportedGame
 from gamesolve.mixture import member_plans, mix_plans, mix_policies, mix_policies_numpy, mix_profile
+from gamesolve.population_cli import run_psro_cli
 from gamesolve.solvers.psro import (
     PSRO,
     JointMixture,
     MetaStrategy,
     projected_replicator_dynamics,
-    run_psro_cli,
     solve_meta_game,
 )
 
