@@ -7,6 +7,7 @@ them), so nothing generic named ``games`` or ``solvers`` lands in a user's site-
 
 from __future__ import annotations
 
+import configparser
 import re
 import subprocess
 import sys
@@ -56,6 +57,34 @@ def test_the_plugins_ship_inside_it_as_files(wheel: zipfile.ZipFile) -> None:
         assert module in names
         assert wheel.read(module) == (ROOT / module.removeprefix("gamesolve/")).read_bytes()
     assert "gamesolve/py.typed" in names
+
+
+def test_the_plugins_are_published_as_entry_points(wheel: zipfile.ZipFile) -> None:
+    info = next(n for n in wheel.namelist() if n.endswith(".dist-info/entry_points.txt"))
+    points = configparser.ConfigParser(delimiters=("=",), interpolation=None)
+    points.optionxform = str  # keep the names as written
+    points.read_string(wheel.read(info).decode())
+    groups = {g for g in points.sections() if g.startswith("gamesolve.")}
+    assert groups == {
+        "gamesolve.games",
+        "gamesolve.solvers",
+        "gamesolve.loaders",
+        "gamesolve.equilibria",
+        "gamesolve.oracles",
+        "gamesolve.adapters",
+    }
+    names = set(wheel.namelist())
+    for group in sorted(groups):
+        for name, value in points[group].items():
+            module, _, attr = value.partition(":")
+            path = module.replace(".", "/") + ".py"
+            assert path in names, (group, name, value)
+            defined = re.compile(rf"^(def |class )?{re.escape(attr)}\b", re.MULTILINE)
+            assert defined.search(wheel.read(path).decode()), (group, name, value)
+    from gamesolve import registry
+
+    assert list(points["gamesolve.games"]) == registry.game_names()
+    assert list(points["gamesolve.solvers"]) == registry.solver_names()
 
 
 def test_no_source_imports_the_old_top_level_names() -> None:
