@@ -63,7 +63,7 @@ def _default_features(states: int) -> int:
 
 
 def two_state(discount: Any = 0.9) -> TabularMarkovGame:
-    """The two-state game of ``algorithms.md`` 9(b).
+    """A two-state test game for Shapley's value iteration (Shapley 1953, "Stochastic games").
 
     State ``s0`` plays asymmetric matching pennies ``[[2, -1], [-1, 1]]``; joint action (0, 0)
     moves to the absorbing, zero-reward ``s1``, every other joint action stays in ``s0``. With

@@ -1,51 +1,33 @@
 """Lower bounds on NashConv / exploitability where the exact value is out of reach.
 
-Exact NashConv (:func:`gamesolve.nash_conv`) needs a best response of every player, one pass over
-the whole game tree. When that is too expensive, any *valid strategy* ``sigma_i`` of player ``i``
-gives a lower bound: ``u_i(sigma_i, pi_-i) - u_i(pi) <= max_{pi_i'} u_i(pi_i', pi_-i) - u_i(pi)``,
-so the sum over players of these gains is at most NashConv. Two ways to find good ``sigma_i``:
+Any valid strategy ``sigma_i`` of player ``i`` gives ``u_i(sigma_i, pi_-i) - u_i(pi) <=
+max_{pi_i'} u_i(pi_i', pi_-i) - u_i(pi)``, so the sum of these gains is at most NashConv
+(:func:`gamesolve.nash_conv`). Two ways to find good ``sigma_i``, both returning an
+:class:`ExploitabilityBound` of ``kind`` ``"lower bound"``:
 
-* :func:`rl_exploitability_bound` (RL-BR; as in Timbers et al. 2022, "Approximate exploitability:
-  learning a best response"): train a reinforcement-learning best response (torch DQN or PPO from
-  :mod:`gamesolve.solvers.rl_oracles`) against the fixed policy, then *estimate* its value from sampled
-  episodes. The bound comes with a confidence interval (normal approximation to the sample mean);
-  the on-policy value is exact on compiled games (``on_policy="exact"``) or sampled too.
+* :func:`rl_exploitability_bound` (Timbers et al. 2022, "Approximate exploitability: learning a best
+  response"): a torch DQN or PPO best response (:mod:`gamesolve.solvers.rl_oracles`) trained against
+  the fixed policy, its value estimated from sampled episodes with a confidence interval.
 * :func:`lbr_exploitability_bound`: local best response (Lisý & Bowling 2017, "Equilibrium
   approximation quality of current no-limit poker bots"), generalized to any compiled
-  perfect-recall game, evaluated exactly.
+  perfect-recall game and evaluated exactly, so its gain is a true bound, not an estimate.
 
-LBR on compiled trees. At every infoset ``I`` of player ``i`` and for every legal action ``a``,
+Local best response. At every infoset ``I`` of player ``i`` LBR plays ``argmax_a Q(I, a)`` (ties to
+the lowest slot), ``Q(I, a) = sum_{h in I} w(h) V_rollout(h a)``, where ``w(h)`` is the probability
+of ``h`` under the others' policy and chance, and ``V_rollout(h a)`` is ``i``'s exact expected
+utility when ``i`` follows a fixed rollout policy after ``a`` and the others keep their actual
+policy (the paper has both players check/call to the end): one action of look-ahead instead of a
+whole subtree. The rollout is configurable:
 
-``Q(I, a) = sum_{h in I} w(h) V_rollout(h a)``,
-
-where ``w(h)`` is the probability of history ``h`` under the *others'* fixed policy and chance
-(the posterior over the opponents' private information and chance outcomes in ``I`` is
-``w(h) / sum w``; player ``i``'s own reach is the same for every ``h in I`` by perfect recall and
-drops out), and ``V_rollout(h a)`` is ``i``'s exact expected utility after ``h a`` when ``i``
-follows a fixed *rollout* policy from then on and the others keep their policy. LBR plays
-``argmax_a Q(I, a)`` at every infoset (ties to the lowest slot). Each decision thus looks one
-action ahead and assumes a default continuation, instead of solving the whole subtree as a best
-response does. The paper's LBR assumes both players check/call to the end and estimates the
-opponent's fold probability from its policy; here the opponents play their actual policy after
-``a`` (exact on the compiled tree), and the LBR player's rollout is configurable:
-
-* ``"call"`` (default, the paper's): the passive action: the lowest legal slot that does not
-  fold. A *fold* is read off the tree: an action whose child is terminal with a payoff for the
-  actor that is the same for every chance outcome (every terminal with the same sequence of
-  player moves). In Kuhn and Leduc poker this is check when not facing a bet, call when facing one;
-  in games without chance nothing is a fold and ``"call"`` is the lowest slot;
+* ``"call"`` (default, the paper's): the lowest legal slot that does not fold, where a fold is an
+  action whose child is terminal with a payoff for the actor that is the same for every chance
+  outcome (check or call in Kuhn and Leduc poker; the lowest slot in games without chance);
 * ``"uniform"``: uniform over legal actions;
 * an ``int``: that action id wherever it is legal, the ``"call"`` action elsewhere;
 * a :class:`~gamesolve.policy.TabularPolicy`: its rows of player ``i``.
 
-LBR's strategy is a valid pure strategy and its value against ``pi_-i`` is computed exactly, so
-its gain is a true lower bound on the best-response gain (not an estimate). When every decision of
-``i`` is its last one (each episode holds at most one decision of ``i``, e.g. Kuhn's second player
-or a normal-form game) the rollout never matters, ``Q`` is the exact action value and LBR *is* a
-best response: the bound is then tight.
-
-Both functions return an :class:`ExploitabilityBound`, whose ``kind`` is ``"lower bound"`` and
-whose text says so.
+When each episode holds at most one decision of ``i`` (Kuhn's second player, a normal-form game)
+the rollout never matters, LBR is a best response and the bound is tight.
 
 >>> import gamesolve
 >>> game = gamesolve.load_game("kuhn")

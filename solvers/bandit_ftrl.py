@@ -1,54 +1,22 @@
 """Balanced FTRL and Adaptive FTRL: learning from trajectory (bandit) feedback in 2p0s games.
 
-Fiegel, Ménard, Kozuno, Munos, Perchet & Valko (ICML 2023), "Adapting to game trees in zero-sum
-imperfect information games". Each iteration is *one episode* of self-play: both players play
-their current policies, chance samples its outcomes, and each player observes only its own
-terminal reward. There are no counterfactual values and no traversal of unvisited branches; the
-update touches the visited infosets only, bottom-up along the trajectory.
+Fiegel, Ménard, Kozuno, Munos, Perchet & Valko 2023, "Adapting to game trees in zero-sum imperfect
+information games" (ICML). Each iteration is one episode of self-play in which each player observes
+only its own terminal reward: no counterfactual values, no traversal of unvisited branches. Both
+methods run FTRL on each player's treeplex with a dilated-KL regularizer, implicit-exploration (IX)
+loss estimates and per-infoset rates, updating the visited infosets only
+(:mod:`gamesolve.kernels.bandit`). :class:`BalancedFTRL` knows the infoset tree and centers the
+regularizer on the balanced policy (every trajectory endpoint equally likely, :class:`TreeplexGeometry`);
+:class:`AdaptiveFTRL` starts from the uniform policy and learns the weights from importance-weighted
+visit counts. ``eta`` and ``gamma`` multiply the theory's scale ``sqrt(iota / (H A_X T))``; the
+defaults (1 and 0.1) came best or near best in a small grid on Kuhn and Leduc poker
+(``experiments/reproduce_trajectory_feedback.py``).
 
-Both algorithms are FTRL on each player's treeplex with a dilated-KL regularizer, implicit
-exploration (IX) loss estimates ``l / (mu_{1:}(x, a) + gamma_x)`` charged to the player's last
-visited pair, and per-infoset rates (algorithms.md §2 items 1-8):
-
-* **Balanced FTRL** knows the infoset tree. With subtree sizes ``A(x, a) = 1 + sum_{x'} A(x')``
-  (children ``x'`` of ``(x, a)``), ``A(x) = sum_a A(x, a)`` and ``A_X`` the player's total, the
-  regularizer is centered on the *balanced policy* ``mu*(a | x) = A(x, a) / A(x)`` (the first
-  iterate) and weighted by the *balanced transition* product ``p*_{1:}(x)`` (``p*(x' | x, a) =
-  A(x') / A(x, a)``, ``p*(x_1) = A(x_1) / A_X`` at roots), so that ``mu*_{1:}(x, a) p*_{1:}(x) =
-  A(x, a) / A_X``: every trajectory endpoint is equally likely. Rates: ``eta_x = eta / p*_{1:}(x)``
-  and ``gamma_x = gamma / p*_{1:}(x)``.
-* **Adaptive FTRL** does not need the tree in advance: the regularizer is centered on the uniform
-  policy and ``p*_{1:}(x)`` is replaced by an importance-weighted online estimate of the
-  probability of reaching ``x``: ``eta_x = eta T_eff / P(x)`` with ``P(x) = 1 + sum_s (1/|A_x|)
-  1{x visited} / (mu^s_{1:}(visited pair) + gamma)`` (so ``P(x) / t`` estimates the average
-  transition probability), and likewise ``gamma_{x,a}`` with the per-pair count. Because the rates
-  of an infoset shrink when it is visited, its logits are first rescaled toward the uniform logits,
-  ``theta <- rho theta + (1 - rho) theta_unif`` with ``rho = eta_new / eta_old``, which keeps the
-  iterate the FTRL solution for the new rate (exact for the local problem; the values already
-  passed to the parents are not revised, as in the authors' code). The exact normalization of the
-  estimator follows the authors' code (⚠ not the paper text).
-
-Rate schedule. The theory sets ``eta ≈ gamma ≈ sqrt(iota / (H A_X T))`` for a run of ``T`` episodes
-(``H``: the player's largest number of own decisions on one trajectory, ``iota = max(1, ln A_X)``;
-per player, with ``B_Y`` for the second player). ``eta`` and ``gamma`` here are *multipliers* of
-that scale; the defaults ``eta = 1`` and ``gamma = 0.1`` came out best or near best in a small grid
-on Kuhn and Leduc poker (``experiments/reproduce_trajectory_feedback.py``; the authors'
-configurations likewise use an IX parameter twenty times smaller than the learning rate). With
-``horizon_episodes=T`` the rates are constant (Balanced FTRL is then exactly FTRL); by default
-(``None``) they are *anytime*: ``T`` is replaced by the current episode number ``t``, and an
-infoset's rate is refreshed when it is visited (its logits rescaled as in Adaptive FTRL), which
-keeps the per-episode cost proportional to the trajectory length.
-
-What converges: the *average* profile ``mu_bar_{1:} = (1/T) sum_t mu^t_{1:}`` (reach-weighted, read
-out in behavior form), with high probability, not the last iterate. Claimed sample complexity for an
-``epsilon``-Nash equilibrium (the paper's abstract): Balanced FTRL ``O~(H (A_X + B_Y) / epsilon^2)``
-episodes, matching the lower bound ``Omega~(H (A_X + B_Y) / epsilon^2)``; Adaptive FTRL
-``O~(H^2 (A_X + B_Y) / epsilon^2)``. In exploitability per episode that is ``O~(1/sqrt(T))``.
-
-Cost: ``O(path length)`` per episode (sampling, the lazy average and the update); reading the
-average costs ``O(#sequences)`` (see :mod:`gamesolve.kernels.bandit`). Randomness comes from a
-counter-based hash keyed by one draw from the run's generator, so a run is reproducible for a seed
-and a resumed run is bit-identical to an uninterrupted one.
+What converges: the *average* profile, with high probability, not the last iterate. The paper's
+sample complexity for an ``epsilon``-equilibrium is ``O~(H (A_X + B_Y) / epsilon^2)`` episodes for
+Balanced FTRL (matching its lower bound) and ``O~(H^2 (A_X + B_Y) / epsilon^2)`` for Adaptive FTRL,
+i.e. exploitability ``O~(1/sqrt(T))``. An episode costs ``O(path length)``; a seeded run is
+reproducible and a resumed run bit-identical.
 
 >>> import gamesolve
 >>> from gamesolve.solvers.bandit_ftrl import BalancedFTRL
@@ -87,7 +55,11 @@ log = logging.getLogger(__name__)
 
 
 class TreeplexGeometry:
-    """Balanced quantities of both players' infoset trees (Fiegel et al. 2023, §2 items 1-3).
+    """Balanced quantities of both players' infoset trees (Fiegel et al. 2023, Balanced FTRL).
+
+    Subtree sizes ``A(x, a) = 1 + sum_{x' below (x, a)} A(x')`` and ``A(x) = sum_a A(x, a)``; the
+    balanced policy ``mu*(a | x) = A(x, a) / A(x)``; the balanced transition ``p*(x' | x, a) = A(x') /
+    A(x, a)`` (``A(x_1) / A_X`` at a root), so that ``mu*_{1:}(x, a) p*_{1:}(x) = A(x, a) / A_X``.
 
     Attributes:
         global_seq: ``[I]`` int64, global sequence id of each infoset's slot 0.

@@ -1,52 +1,22 @@
-"""Correlated and coarse correlated equilibria of N-player normal-form games, by LP (cvxpy).
+"""Correlated and coarse correlated equilibria of N-player normal-form games, by LP.
 
-A correlated distribution ``z`` over joint actions is
+A distribution ``z`` over joint actions is a correlated equilibrium (CE; Aumann 1974, "Subjectivity
+and correlation in randomized strategies") if no player gains by swapping a recommended action
+``a_i`` for another ``a_i'``: ``sum_{a_-i} z(a_i, a_-i) [u_i(a_i', a_-i) - u_i(a_i, a_-i)] <=
+epsilon``; a coarse correlated equilibrium (CCE; Moulin & Vial 1978, "Strategically zero-sum games")
+if no player gains by committing to a fixed action in advance: ``sum_a z(a) [u_i(a_i', a_-i) -
+u_i(a)] <= epsilon``. Both sets are polytopes, so any linear objective (maximum welfare by default)
+is one LP, solved by HiGHS through :func:`scipy.optimize.linprog`. The returned distribution is
+clipped at 0 and renormalized, and its largest deviation gains are recomputed in numpy and reported
+relative to each player's payoff range. Each player's payoffs are scaled by a power of two before
+the LP, so payoffs of any finite size solve alike; ``time_limit`` bounds the call.
 
-* a **correlated equilibrium** (CE; Aumann 1974) if no player gains by swapping a recommended
-  action ``a_i`` for another ``a_i'``:
-  ``sum_{a_-i} z(a_i, a_-i) [u_i(a_i', a_-i) - u_i(a_i, a_-i)] <= epsilon`` for all ``i, a_i, a_i'``;
-* a **coarse correlated equilibrium** (CCE; Moulin & Vial 1978) if no player gains by committing
-  to a fixed action before seeing the recommendation:
-  ``sum_a z(a) [u_i(a_i', a_-i) - u_i(a)] <= epsilon`` for all ``i, a_i'``.
-
-Both sets are polytopes, so any linear objective (maximum welfare by default) is an LP, solved by
-HiGHS through :func:`scipy.optimize.linprog` (silently: no solver banner reaches stdout); the
-returned distribution is cleaned (clipped at 0, renormalized) and its largest deviation gains are
-recomputed in numpy.
-
-**Any finite payoffs.** Both sets are unchanged when one player's payoffs are multiplied by a
-positive number (with its ``epsilon``), so each player's payoffs are scaled by a power of two
-(exact) to ``max |u_i|`` in ``[0.5, 1)`` before the LP, and the objective likewise; payoffs near
-``1e308`` (whose differences overflow) and near ``1e-300`` (below every solver tolerance) then
-solve like any others. Values, welfare, the objective and the deviation gains are computed on the
-scaled payoffs and mapped back, so they overflow only where the true number is beyond the float
-range (welfare ``2e308`` is reported as ``inf``). The certificate is each player's largest
-deviation gain as a fraction of its payoff range (``relative_gains``).
-
-**Time limit.** ``time_limit`` seconds bound the call; HiGHS gets what remains after a reserve for
-moving the data, with presolve off (HiGHS's presolve does not look at the clock). When they run
-out the solution is the uniform distribution, marked ``converged=False`` (an unfinished HiGHS solve
-gives no point).
-
-**Constrained equilibria** (Bernasconi, Castiglioni, Marchesi, Trovò & Gatti, ICML 2023,
-"Constrained Phi-Equilibria"), in the tractable case where each player's constraints involve only
-its *own* actions: player ``i`` has cost vectors ``c_ij`` over its actions (a ``[K_i, m_i]``
-array ``C_i``), the distribution must satisfy ``C_i q_i(z) <= 0`` for its marginal ``q_i``, and
-only *safe* deviations count, those whose deviating strategies satisfy the constraints. The safe
-set is ``S_i = {s in simplex : C_i s <= 0}``, the same whatever ``z`` is:
-
-* CCE: a coarse deviation commits to one ``s in S_i``; ``max_{s in S_i} s^T g_i(z) <= u_i(z)``
-  is linear in ``z`` through LP duality (``t 1 + C_i^T lambda >= g_i(z)``, ``t <= u_i(z) +
-  epsilon``, ``lambda >= 0``);
-* CE: a swap deviation maps every recommended action ``a`` to its own ``s_a in S_i``; the
-  condition ``sum_a max_{s_a in S_i} s_a^T G_i(z)[a, :] <= u_i(z)`` (with ``G_i(z)[a, b] =
-  sum_{a_-i} z(a, a_-i) u_i(b, a_-i)``) is linear the same way, one dual pair ``(t_a,
-  lambda_a)`` per recommended action. Because every ``s_a`` is feasible, so is the deviated
-  marginal, for every ``z``.
-
-Without constraints both reduce to the ordinary CE / CCE. (Calling a swap deviation safe when only
-its *resulting marginal* is feasible makes the safe set depend on ``z``; the paper shows that
-version can be non-convex and hard, so it is not offered.)
+Constrained equilibria (Bernasconi, Castiglioni, Marchesi, Trovò & Gatti 2023, "Constrained
+Phi-equilibria", ICML) are offered in the tractable case where each player's constraints involve
+only its own actions: the distribution's marginal must satisfy them, and only safe deviations (into
+strategies that satisfy them) count. That case stays one LP through LP duality
+(:func:`_constrained_lp`); the version where a deviation is safe when its resulting marginal is
+feasible can be non-convex and hard, and is not offered.
 """
 
 from __future__ import annotations
@@ -288,8 +258,8 @@ def correlated_equilibrium(
             and ``>= 0``.
         constraints: Per player, ``None`` or a ``[K_i, m_i]`` array of cost vectors over that
             player's own actions: the distribution must satisfy ``E_z[c_ij(a_i)] <= 0`` and only
-            safe deviations (into strategies that satisfy the constraints) count. See the module
-            docstring.
+            safe deviations (into strategies that satisfy the constraints) count (Bernasconi et al.
+            2023; see the module docstring).
         time_limit: Seconds for the call (``None``: no limit); when they run out the solution is
             the uniform distribution with ``converged=False``.
 
@@ -491,7 +461,15 @@ def _swap_rows(payoffs: NDArray[np.float64], i: int) -> tuple[sp.csr_matrix, sp.
 def _constrained_lp(
     scaled: _Scaled, kind: str, costs: list[NDArray[np.float64] | None], eps: NDArray[np.float64]
 ) -> tuple[sp.csr_matrix, NDArray[np.float64], int, list[tuple[float | None, float | None]]]:
-    """``(A_ub, b_ub, number of variables, bounds)`` of the constrained CE / CCE (module docstring).
+    """``(A_ub, b_ub, number of variables, bounds)`` of the constrained CE / CCE.
+
+    Player ``i``'s safe set ``S_i = {s in simplex : C_i s <= 0}`` does not depend on ``z``. CCE: a
+    coarse deviation commits to one ``s in S_i``, and ``max_{s in S_i} s^T g_i(z) <= u_i(z) +
+    epsilon`` is linear in ``z`` by LP duality (``t 1 + C_i^T lambda >= g_i(z)``, ``t <= u_i(z) +
+    epsilon``, ``lambda >= 0``). CE: a swap deviation maps each recommended action ``a`` to its own
+    ``s_a in S_i``; ``sum_a max_{s_a in S_i} s_a^T G_i(z)[a, :] <= u_i(z)`` (``G_i(z)[a, b] =
+    sum_{a_-i} z(a, a_-i) u_i(b, a_-i)``) is linear the same way, one dual pair per recommendation.
+    Without constraints both reduce to the ordinary CE / CCE.
 
     Variables: ``z`` ``[n]``, then per player its dual pair: CCE ``t`` (1, free) and ``lambda``
     (``K_i``, >= 0); CE ``t`` (``m_i``, free) and ``lambda`` (``m_i K_i``, >= 0).

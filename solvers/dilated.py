@@ -1,43 +1,28 @@
 """First-order methods on the treeplex with the dilated entropy (two-player zero-sum games).
 
-Each player's strategy is a point ``x_i`` of its sequence-form polytope (treeplex); the game is the
-bilinear saddle point ``max_x min_y x^T A y``. The methods below are mirror-descent-type
-algorithms whose distance-generating function is the dilated entropy
+The game is the bilinear saddle point ``max_x min_y x^T A y`` over the players' sequence-form
+polytopes (treeplexes). The methods are mirror-descent-type algorithms whose distance-generating
+function is the dilated entropy ``psi(x) = sum_I w_I x(p(I)) sum_a b(a|I) ln b(a|I)``, so every prox
+step is a closed-form bottom-up pass of local softmaxes (Hoda, Gilpin, Peña & Sandholm 2010,
+"Smoothing techniques for computing Nash equilibria of sequential games"; kernels in
+:mod:`gamesolve.kernels.dilated`). An iteration costs one pass over the nonzeros of the sparse
+sequence-form payoff matrices plus passes over the infosets.
 
-``psi(x) = sum_I w_I x(p(I)) sum_a b(a|I) ln b(a|I)``  (``b`` = behavior strategy),
-
-so that every prox step is a closed-form bottom-up pass of local softmaxes (Hoda, Gilpin, Peña &
-Sandholm 2010, "Smoothing techniques for computing Nash equilibria of sequential games"; see
-:mod:`gamesolve.kernels.dilated` and algorithms.md §2). One iteration costs one pass over the
-nonzeros of the sparse sequence-form payoff matrices (the losses ``-A_0 y`` and ``-A_1^T x`` of both
-players against each other's current realization plan, simultaneous updates by default) plus
-passes over the infosets.
-
-Methods (suggested registry names in brackets):
-
-* :class:`DilatedOMD` [``omd``, ``ftrl``, ``omwu``] - online mirror descent / FTRL (the two
-  produce identical iterates for a constant step) and their optimistic version (OMWU / optimistic
-  FTRL; Farina, Kroer & Sandholm 2019). Plain: the **average** converges at ``O(1/sqrt(T))``.
-  Optimistic: the average at ``O(1/T)`` and the **last iterate** converges (Lee, Kroer & Luo 2021,
-  linearly under a unique equilibrium).
-* :class:`DilatedMMD` [``mmd``] - magnetic mirror descent (Sokota et al. 2023), plain or
-  optimistic: the **last iterate** converges linearly to the logit QRE of the reduced normal form
-  at temperature ``alpha``. ``DilatedMMD(anneal=1)`` is the preset for a Nash equilibrium in the
-  last iterate (optimistic, ``alpha_t = alpha / t``, ``"chance"`` infoset weights): Leduc below
-  1e-3 exploitability after about 16k iterations (~4 s), ``O(1/t)`` empirically.
-* :class:`DilatedMirrorProx` [``mirror-prox``, ``extragradient``] - mirror-prox (Nemirovski 2004)
+* :class:`DilatedOMD` [``omd``, ``ftrl``, ``omwu``]: online mirror descent / FTRL (identical
+  iterates for a constant step) and the optimistic version (Farina, Kroer & Sandholm 2019). Plain:
+  the **average** converges at ``O(1/sqrt(T))``; optimistic: the average at ``O(1/T)`` and the
+  **last iterate** converges (Lee, Kroer & Luo 2021; linearly under a unique equilibrium).
+* :class:`DilatedMMD` [``mmd``]: magnetic mirror descent (Sokota et al. 2023, ICLR): the **last iterate**
+  converges linearly to the logit QRE of the reduced normal form at temperature ``alpha``;
+  ``DilatedMMD(anneal=1)`` targets a Nash equilibrium in the last iterate.
+* :class:`DilatedMirrorProx` [``mirror-prox``, ``extragradient``]: mirror-prox (Nemirovski 2004)
   with the dilated entropy (Kroer, Waugh, Kılınç-Karzan & Sandholm 2020, "Faster algorithms for
   extensive-form game solving via improved smoothing functions"): the **average of the half
-  iterates** converges at ``O(1/T)``; read as extragradient, its **last iterate** converges too.
+  iterates** converges at ``O(1/T)``, and its last iterate converges too.
 
-Infoset weights matter as much as the step: see :func:`infoset_weights` (``"chance"``), the
-default of the optimistic methods. Other default step sizes are in units of ``1 / (M d)`` with
-``M = max |u|`` (the largest absolute payoff) and ``d`` the treeplex depth (the largest number of
-decisions one player makes on a path): the sequence-form operator is ``M``-Lipschitz from ``l1``
-to ``l_inf`` on each treeplex, and the dilated entropy with unit weights is, informally, ``1/d``
-as strongly convex per unit of ``l1`` mass along a path. The constants were tuned on Kuhn and
-Leduc poker and are documented on each class; theory-safe steps (``eta <= 1/L`` with ``L`` from
-Kroer et al. 2020) are much smaller and much slower.
+Default steps are in units of ``1 / (M d)`` (``M = max |u|``, ``d`` the treeplex depth), tuned on
+Kuhn and Leduc poker and documented on each class; the infoset weights (:func:`infoset_weights`)
+matter as much as the step.
 
 >>> import gamesolve
 >>> from gamesolve.solvers.dilated import DilatedOMD
@@ -335,10 +320,11 @@ def regularized_gap(
     """Duality gap of the ``alpha``-regularized game at a behavior profile (>= 0; 0 at its equilibrium).
 
     The regularized game has payoffs ``u_i(x, y) - alpha psi(x_i) + alpha psi(x_-i)``; its gap is
-    ``sum_i [max_x' (u_i(x', x_-i) - alpha psi(x')) - (u_i(x) - alpha psi(x_i))]`` (algorithms.md
-    §5, twice the regularized exploitability), with the regularized best responses computed by the
-    same bottom-up softmax as the solvers. With uniform weights its unique zero is the logit QRE
-    of the reduced normal form at temperature ``alpha``.
+    ``sum_i [max_x' (u_i(x', x_-i) - alpha psi(x')) - (u_i(x) - alpha psi(x_i))]``, twice the
+    regularized exploitability (Sokota et al. 2023, "A unified approach to reinforcement learning,
+    quantal response equilibria, and two-player zero-sum games", ICLR), with the regularized best
+    responses computed by the same bottom-up softmax as the solvers. With uniform weights its
+    unique zero is the logit QRE of the reduced normal form at temperature ``alpha``.
     """
     compiled = prepare_extensive_form("regularized_gap", game)
     alpha = check_real("alpha", alpha, minimum=0.0, min_inclusive=False)
@@ -545,7 +531,13 @@ class _Dilated(IterativeSolver):
         return TabularPolicy(game, state["probs"], validate=False)
 
     def _default_unit(self, game: CompiledGame) -> float:
-        """``1 / (M d)``: the step-size unit (see the module docstring)."""
+        """``1 / (M d)``: the step-size unit.
+
+        ``M = max |u|`` and ``d`` is the treeplex depth (the most decisions of one player on a path):
+        the sequence-form operator is ``M``-Lipschitz from ``l1`` to ``l_inf`` on each treeplex, and
+        the dilated entropy with unit weights is, informally, ``1/d`` strongly convex per unit of
+        ``l1`` mass along a path. Theory-safe steps (Kroer et al. 2020) are much smaller.
+        """
         return 1.0 / (_payoff_scale(game) * treeplex_depth(game))
 
     def __repr__(self) -> str:
@@ -563,7 +555,7 @@ class DilatedOMD(_Dilated):
     current strategy:
 
     * OMD (``lazy=False``): ``x_{t+1} = argmin eta <l_t, x> + D_psi(x, x_t)``, i.e. the local
-      softmax with ``b_ref = b_t`` (algorithms.md §2).
+      softmax with ``b_ref = b_t`` (Farina, Kroer & Sandholm 2019).
     * FTRL (``lazy=True``): ``x_{t+1} = argmin eta <L_t, x> + D_psi(x, x_1)`` with ``L_t`` the
       cumulative loss and ``x_1`` uniform (``b_ref = b_1``). For a constant step the two produce
       identical iterates (the dilated entropy is Legendre on the treeplex interior).
@@ -680,7 +672,7 @@ class DilatedMMD(_Dilated):
     ``R = psi`` (magnet uniform over the reduced pure strategies) or ``R = D_psi(., rho)`` for a
     behavior magnet ``rho``. It is the local softmax with ``b_ref = b_t``, exponents ``1 / (1 + eta
     alpha)`` on ``b_t`` and ``eta alpha / (1 + eta alpha)`` on ``rho``, and step ``eta / (1 + eta
-    alpha)`` (the OpenSpiel ``mmd_dilated`` computation, algorithms.md §5). The optimistic version
+    alpha)`` (Sokota et al. 2023, as OpenSpiel's ``mmd_dilated`` computes it). The optimistic version
     (``optimistic=True``; regularized dilated OMWU, cf. Liu, Ozdaglar, Yu & Zhang 2023, "The power
     of regularization in solving extensive-form games") keeps a secondary sequence ``base_t =
     mmd(base_{t-1}, l_t)`` and plays ``mmd(base_t, l_t)``, as :class:`DilatedOMD` does.

@@ -1,46 +1,33 @@
 """Learning dynamics for normal-form games, all driven by :func:`gamesolve.solve`.
 
-Every method here updates one mixed strategy per player from the players' payoff gradients
-``g_i = u_i(., x_-i)`` (the expected payoff of each pure action against the others). Players
-maximize. Each class states which iterate converges and how fast; :func:`gamesolve.solve` evaluates
-the exact NashConv (the duality gap in two-player zero-sum games) of that iterate.
+Every method updates one mixed strategy per player from the payoff gradients ``g_i = u_i(., x_-i)``
+(players maximize); each class states which iterate converges and how fast, and
+:func:`gamesolve.solve` records that iterate's exact NashConv. Temperatures are in payoff units (the
+logit QRE at temperature ``tau`` solves ``x_i = softmax(g_i(x_-i) / tau)``); geometries are
+``"entropy"`` (multiplicative updates) and ``"euclidean"`` (projection onto the simplex).
 
-Temperatures (``alpha``, ``temperature``) are in payoff units: the logit QRE at temperature ``tau``
-solves ``x_i = softmax(g_i(x_-i) / tau)``.
-
-Geometries: ``"entropy"`` (multiplicative updates, KL proximity) and ``"euclidean"`` (projection
-onto the simplex by the sort-based algorithm).
-
-Methods (registry names in brackets):
-
-* :class:`RegretMatching` [``regret-matching``, ``rm+``] - Hart & Mas-Colell 2000; RM+ (Tammelin
-  2014) and predictive RM+ (Farina, Kroer & Sandholm 2021). Average converges, ``O(1/sqrt(T))``.
-* :class:`MirrorDescent` [``hedge``, ``omd``, ``ftrl``, ``omwu``] - Hedge / online mirror descent /
-  FTRL, optionally optimistic (Syrgkanis et al. 2015; Rakhlin & Sridharan 2013). Plain: average
-  converges at ``O(1/sqrt(T))``; optimistic: average at ``O(1/T)`` and, in 2p0s games with a unique
-  equilibrium, the last iterate converges (Wei et al. 2021).
-* :class:`ExtraGradient` [``extragradient``, ``mirror-prox``, ``ogda``] - Korpelevich 1976;
-  Nemirovski 2004; Popov 1980. Average of half-iterates ``O(1/T)``; Euclidean last iterate
-  ``O(1/sqrt(T))`` in general, linear on polyhedral bilinear games.
-* :class:`AcceleratedOptimisticGradient` [``aog``] - Cai & Zheng 2023: optimistic gradient with
-  Halpern anchoring; last-iterate gap ``O(1/T)``.
-* :class:`MagneticMirrorDescent` [``mmd``] - Sokota et al. 2023: last iterate converges linearly
-  to the logit QRE at temperature ``alpha`` (to a Nash equilibrium as ``alpha -> 0``).
-* :class:`FictitiousPlay` [``fictitious-play``, ``smooth-fp``] - Brown 1951 / Robinson 1951;
-  smooth FP (Fudenberg & Kreps 1993) converges to the logit QRE (Hofbauer & Sandholm 2002).
-* :class:`Replicator` [``replicator``, ``projected-replicator``] - Taylor & Jonker 1978; the
-  projected variant is PSRO's meta-solver (Lanctot et al. 2017). Time average converges in 2p0s
-  games with an interior equilibrium.
-* :class:`LogitQRE` [``qre``] - McKelvey & Palfrey 1995: the logit QRE at a given temperature, by
-  entropy-regularized extragradient in 2p0s games (Cen, Wei & Chi 2021; linear rate), by
-  predictor-corrector homotopy in the temperature from uniform play along the principal branch
-  (any game; Turocy 2005), or by damped fixed-point iteration.
-* :class:`NashLossSGD` [``ne-loss-sgd``] - Gemp, Marris & Piliouras 2024: (stochastic) gradient
-  descent on the projected-gradient loss whose zeros are the QREs, with the unbiased two-sample
-  estimator.
-* :class:`InternalRegret` [``internal-regret``] - internal (swap) regret matching (Hart &
-  Mas-Colell 2000; Blum & Mansour 2007): the empirical joint play converges to the set of
-  correlated equilibria.
+* :class:`RegretMatching` [``regret-matching``, ``rm+``]: Hart & Mas-Colell 2000, RM+ (Tammelin
+  2014), predictive RM+ (Farina, Kroer & Sandholm 2021); the average converges, ``O(1/sqrt(T))``.
+* :class:`MirrorDescent` [``hedge``, ``omd``, ``ftrl``, ``omwu``]: Hedge / OMD / FTRL, optionally
+  optimistic (Rakhlin & Sridharan 2013; Syrgkanis et al. 2015): average ``O(1/sqrt(T))``, or
+  ``O(1/T)`` optimistic, whose last iterate converges under a unique equilibrium (Wei et al. 2021).
+* :class:`ExtraGradient` [``extragradient``, ``mirror-prox``, ``ogda``]: Korpelevich 1976,
+  Nemirovski 2004, Popov 1980; average of half-iterates ``O(1/T)``, Euclidean last iterate
+  ``O(1/sqrt(T))``, linear on polyhedral bilinear games.
+* :class:`AcceleratedOptimisticGradient` [``aog``]: Cai & Zheng 2023; last-iterate gap ``O(1/T)``.
+* :class:`MagneticMirrorDescent` [``mmd``]: Sokota et al. 2023; the last iterate converges
+  linearly to the logit QRE at temperature ``alpha``.
+* :class:`FictitiousPlay` [``fictitious-play``, ``smooth-fp``]: Brown 1951, Robinson 1951; smooth FP
+  (Fudenberg & Kreps 1993) converges to the logit QRE (Hofbauer & Sandholm 2002).
+* :class:`Replicator` [``replicator``, ``projected-replicator``]: Taylor & Jonker 1978, the projected
+  variant of PSRO (Lanctot et al. 2017); the time average converges in 2p0s games with an
+  interior equilibrium.
+* :class:`LogitQRE` [``qre``]: McKelvey & Palfrey 1995, by regularized extragradient (Cen, Wei & Chi
+  2021), homotopy (Turocy 2005) or damped fixed-point iteration.
+* :class:`NashLossSGD` [``ne-loss-sgd``]: Gemp, Marris & Piliouras 2024, SGD on a loss whose zeros
+  are the QREs.
+* :class:`InternalRegret` [``internal-regret``]: Hart & Mas-Colell 2000, Blum & Mansour 2007; the
+  empirical joint play converges to the correlated equilibria.
 """
 
 from __future__ import annotations

@@ -1,50 +1,22 @@
 """One Nash equilibrium of an N-player game by following the logit QRE principal branch.
 
-The logit quantal response equilibria of a normal-form game at precision ``lambda >= 0`` solve
-``x_i = softmax(lambda * g_i(x_-i))`` for every player ``i`` (``g_i`` the expected payoff of each
-pure action of ``i`` against the others). At ``lambda = 0`` uniform play is the unique solution,
-and for generic games the solutions through it form one smooth curve, the *principal branch*,
-whose limit as ``lambda -> infinity`` is a Nash equilibrium (McKelvey & Palfrey 1995, Theorem 3,
-the "limiting logit equilibrium"). Turocy (2005, "A dynamic homotopy interpretation of the
-logistic quantal response equilibrium correspondence", Games and Economic Behavior 51) traces it
-as a homotopy; Gambit's ``logit`` solver implements that tracing.
+The logit quantal response equilibria at precision ``lambda >= 0`` solve ``x_i = softmax(lambda
+g_i(x_-i))`` for every player ``i`` (``g_i``: the expected payoff of each of ``i``'s pure actions).
+At ``lambda = 0`` uniform play is the only solution, and for generic games the solutions through it
+form one smooth curve, the principal branch, whose limit as ``lambda -> infinity`` is a Nash
+equilibrium (McKelvey & Palfrey 1995, "Quantal response equilibria for normal form games", Theorem
+3). Turocy 2005 ("A dynamic homotopy interpretation of the logistic quantal response equilibrium
+correspondence", Games and Economic Behavior 51) traces it as a homotopy, as Gambit's ``logit``
+solver does.
 
-This module holds the one path-following core used by both :class:`NashHomotopy` (this module,
-registry name ``"homotopy"``) and the ``"homotopy"`` method of :class:`gamesolve.solvers.dynamics.LogitQRE`:
-
-* :class:`LogitPath`: the branch equations in reduced log-probabilities ``theta_i,a = ln x_i,a -
-  ln x_i,0`` (``a >= 1``), ``H(theta, lambda) = theta_i,a - lambda (g_i,a - g_i,0) = 0``, on
-  payoffs scaled to ``max |u| = 1``, with their analytic Jacobian (the cross terms ``d g_i / d
-  x_j`` are player ``i``'s payoff tensor contracted with every strategy but ``i``'s and ``j``'s);
-* :meth:`LogitPath.step`: one pseudo-arclength predictor-corrector step (Allgower & Georg 1990,
-  "Numerical Continuation Methods", ch. 2): Euler predictor along the unit tangent (the null
-  vector of ``[dH/dtheta, dH/dlambda]`` oriented like the previous one, so the path is followed
-  through turning points where ``lambda`` decreases), Newton corrector on ``[H(z); t . (z -
-  z_pred)] = 0``, the step halved unless Newton contracts fast, stays close to the prediction
-  and the tangent turns by less than about 8 degrees, and lengthened by 1.5 after easy steps.
-
-Why these coordinates stay well conditioned for large ``lambda``: the off-support
-log-probabilities fall linearly in ``lambda`` (``theta ~ -lambda * gap``) while every
-probability stays a bounded softmax; the arclength in ``(theta, lambda)`` therefore grows like
-``lambda`` and the geometric step growth reaches ``lambda = 10^k`` in ``O(k)`` steps. Residuals
-are compared with ``1e-10 * max(1, lambda)``, i.e. the rows are read as ``H / (1 + lambda)``
-(the homotopy ``(1 - s) (ln x_i,a - ln x_i,0) = s (g_i,a - g_i,0)`` with ``s = lambda / (1 +
-lambda)`` bounded), whose Jacobian converges to the support equations of the limit.
-
-The hot parts run in numba kernels (:mod:`gamesolve.kernels.homotopy`) on the payoff tensor
-flattened to ``[P, prod_k A_k]``: the payoff gradients and cross blocks, the equations and
-Jacobian, a whole predictor-corrector step (corrector Newton loop and tangent included) and the
-polish's support Newton. Each has a plain-numpy twin here (``equations_numpy``, ``step_numpy``,
-``heading_numpy``, ``_support_newton_numpy``, ``_derivatives``) that the kernel tests compare
-against and that takes over when non-finite values reach LAPACK inside a kernel.
-
-:class:`NashHomotopy` follows the branch until the current point is close to a Nash equilibrium
-and then *polishes*: it reads the support from the branch point (actions whose probability is
-not exponentially small), solves the indifference and normalization equations on that support
-by Newton's method, and accepts the result only if every probability is nonnegative, no action
-off the support pays more, and the NashConv is below ``tolerance``; otherwise it keeps tracing
-and retries. On generic games the answer is an exact equilibrium to machine precision (NashConv
-around ``1e-15`` on payoffs in ``[0, 1]``).
+:class:`LogitPath` holds the branch equations in reduced log-probabilities ``theta_i,a = ln x_i,a -
+ln x_i,0``, which stay well conditioned as ``lambda`` grows, and takes pseudo-arclength
+predictor-corrector steps (Allgower & Georg 1990, "Numerical Continuation Methods", ch. 2) that
+follow turning points; the hot parts run in :mod:`gamesolve.kernels.homotopy`, with numpy twins
+here. :class:`NashHomotopy` (registry name ``"homotopy"``) traces the branch until it is near an
+equilibrium, then polishes it by Newton's method on the indifference equations of the support it
+reads off; on generic games the answer is exact to machine precision. The same path follower is
+the ``"homotopy"`` method of :class:`gamesolve.solvers.dynamics.LogitQRE`.
 
 >>> import gamesolve
 >>> from gamesolve.games import normal_form as nf
@@ -197,7 +169,14 @@ class ContinuationStep:
 
 
 class LogitPath:
-    """The logit QRE principal branch of one game, in reduced log-probabilities (see the module doc).
+    """The logit QRE principal branch of one game, in reduced log-probabilities.
+
+    The equations are ``H(theta, lambda) = theta_i,a - lambda (g_i,a - g_i,0) = 0`` (``a >= 1``) with
+    their analytic Jacobian. Off the support ``theta`` falls linearly in ``lambda`` while every
+    probability stays a bounded softmax, so the arclength grows like ``lambda`` and geometric step
+    growth reaches ``lambda = 10^k`` in ``O(k)`` steps; residuals are compared with ``1e-10 max(1,
+    lambda)``, i.e. the rows are read as ``H / (1 + lambda)``, whose Jacobian tends to the support
+    equations of the limit.
 
     ``lambda`` here is the precision on payoffs scaled to ``max |u| = 1``; divide it by
     :attr:`scale` (``max |u|``) for the precision in ``1 / payoff`` units. Payoffs of any finite
@@ -701,7 +680,10 @@ class NashHomotopy(ExactSolver):
 
     Follows the branch from uniform play at ``lambda = 0`` with the predictor-corrector core of
     :class:`LogitPath` (Turocy 2005; McKelvey & Palfrey 1995), and polishes the first branch
-    point whose support is readable into an exact equilibrium (see the module docstring). For
+    point whose support is readable into an exact equilibrium: Newton's method on the indifference
+    and normalization equations of that support, accepted only if every probability is nonnegative,
+    no action off the support pays more and the NashConv is below ``tolerance`` (otherwise the
+    tracing goes on and the polish is retried). For
     generic games the branch converges to a unique equilibrium (the limiting logit equilibrium,
     the one Gambit's ``logit_solve`` approximates) and the returned profile is that equilibrium
     to machine precision; ``lambda`` grows geometrically with the steps, so most games need a few

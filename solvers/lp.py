@@ -1,38 +1,16 @@
 """Two-player zero-sum Nash equilibria by linear programming (scipy's HiGHS), certified.
 
-For a zero-sum game with row payoff matrix ``A`` (the row player maximizes ``x^T A y``) a maximin
-strategy and the value solve ``max v`` subject to ``A^T x >= v 1``, ``1^T x = 1``, ``x >= 0``; the
-multipliers of ``A^T x >= v 1`` are a minimax strategy of the column player (LP duality, von
-Neumann 1928), so one HiGHS solve yields both strategies.
-
-**Any finite payoffs.** HiGHS rejects matrix entries of ``1e15`` and more ("Model error"), drops
-entries below ``1e-9`` and works to absolute tolerances around ``1e-7``, so the LP is posed on the
-payoffs mapped exactly onto ``[0, 1)`` (:class:`gamesolve.certify.PayoffScale`: powers of two and
-one shift, which change neither the equilibria nor, after unscaling, the value). Payoffs near
-``1e308`` (where ``max - min`` overflows) and near ``1e-300`` (where every difference is below any
-tolerance) then solve like any others, and ``A * 10^k`` gives the same strategies for every ``k``.
-
-**Certificate.** The returned profile's duality gap ``max_i (A y)_i - min_j (x^T A)_j`` (the sum of
-both players' regrets, an upper bound on how far ``x^T A y`` is from the value) is computed on
-the normalized payoffs, so it cannot overflow, and reported in payoff units and relative to the
-payoff range; a relative gap above ``gap_tolerance`` raises. Before that the LP answer is
-*polished*: the supports are read off, the equalizing equations on them are solved directly,
-and the result is kept when its gap is no larger; on nondegenerate games this gives the
-equilibrium to rounding.
-
-**Payoffs on many scales.** What a floating-point LP cannot do is resolve payoff differences far
-below the payoff range (``1e15`` next to ``1``): its answer is then an equilibrium only up to a
-gap relative to the largest payoff, although the equilibrium strategies are still well defined
-and may depend on the small differences. When two distinct payoffs are closer than ``1e-8`` of the
-range and the game is small (at most 256 entries) the game is solved exactly in rational
-arithmetic (:func:`gamesolve.certify.exact_zero_sum`) and the exact strategies, rounded to
-floats, are returned. Larger games are not scanned (among a million random payoffs two are always
-that close) and keep the LP answer, certified by its relative gap.
-
-**Time limit.** ``time_limit`` (seconds) bounds the whole call: HiGHS gets what remains after a
-reserve for moving the data in and out, with presolve off (HiGHS's presolve does not look at the
-clock). When it runs out the result is the uniform profile, marked not converged (HiGHS keeps no
-usable point of an unfinished solve; scipy hands none back).
+The row player's maximin strategy and the value solve ``max v`` subject to ``A^T x >= v 1``, ``1^T x
+= 1``, ``x >= 0``; the multipliers of ``A^T x >= v 1`` are a minimax strategy of the column player
+(LP duality; von Neumann 1928, "Zur Theorie der Gesellschaftsspiele"), so one HiGHS solve yields
+both. The LP is posed on the payoffs mapped exactly onto ``[0, 1)``
+(:class:`gamesolve.certify.PayoffScale`), so payoffs of any finite size solve alike. The answer is
+polished on its supports and certified by its duality gap ``max_i (A y)_i - min_j (x^T A)_j``,
+reported in payoff units and relative to the payoff range (a relative gap above ``gap_tolerance``
+raises). A floating-point LP cannot resolve payoff differences far below the payoff range, so small
+games (at most 256 entries) whose payoffs differ by less than ``1e-8`` of the range are solved
+exactly in rational arithmetic (:func:`gamesolve.certify.exact_zero_sum`). ``time_limit`` bounds the
+whole call; when it runs out the result is the uniform profile, marked not converged.
 
 >>> import gamesolve
 >>> solution = solve_zero_sum_lp(gamesolve.zero_sum([[1e15, 1], [-1, 0]]))
@@ -272,8 +250,14 @@ def solve_zero_sum_lp(
 ) -> ZeroSumSolution:
     """Solve a two-player zero-sum (or constant-sum) game by one LP, for any finite payoffs.
 
-    See the module docstring for the normalization, the polish, the exact fallback and the
-    certificate.
+    The LP runs on the payoffs mapped onto ``[0, 1)`` (powers of two and one shift, which change
+    neither the equilibria nor, after unscaling, the value): HiGHS refuses entries of ``1e15`` and
+    more and works to absolute tolerances around ``1e-7``. The answer is then polished (the
+    equalizing equations on its supports, kept when the gap is no larger; exact to rounding on
+    nondegenerate games) and certified by its duality gap on the normalized payoffs. Games of at
+    most 256 entries with two distinct payoffs closer than ``1e-8`` of the range are solved exactly
+    in rational arithmetic; larger games are not scanned and keep the LP answer, certified by its
+    relative gap.
 
     Args:
         game: A two-player zero-sum or constant-sum :class:`~gamesolve.normal_form.TensorGame`.

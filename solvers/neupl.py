@@ -1,103 +1,20 @@
 """Neural population learning, NeuPL (Liu, Marris, Hennes, Merel, Heess & Graepel, ICLR 2022).
 
-NeuPL represents a whole population of ``N`` policies of a *symmetric* two-player zero-sum game
-with one conditional policy ``Pi_theta(a | o, sigma)``: policy ``i`` is ``Pi_theta(. | ., sigma_i)``,
-where ``sigma_i`` (row ``i`` of the *interaction graph* ``Sigma [N, N]``) is the distribution over
-the population that policy ``i`` must best-respond to. A *meta-graph solver* ``F`` maps the
-population's payoff matrix ``U [N, N]`` to the graph (Liu et al. 2022, Section 3, Algorithm 1):
+Liu et al. 2022, "NeuPL: Neural Population Learning", Section 3 and Algorithm 1. One conditional
+policy ``Pi_theta(a | o, sigma)`` represents a whole population of ``N`` policies of a symmetric
+two-player zero-sum game: policy ``i`` is ``Pi_theta(. | ., sigma_i)``, where ``sigma_i``, row ``i``
+of the interaction graph ``Sigma [N, N]``, is the mixture of the population that policy ``i`` must
+best-respond to. A meta-graph solver maps the payoff matrix ``U [N, N]`` to the graph (``"psro-n"``,
+``"fsp"``, ``"self-play"``, ``"cycle"``). Each iteration recomputes ``Sigma``, improves every trained
+row against its mixture (exact soft best-response steps, or PPO on sampled episodes), refills ``U``
+and grows the population when the newest policy has converged. Games: compiled two-player zero-sum
+extensive-form games played from both seats, or symmetric zero-sum normal-form games.
 
-* ``"psro-n"`` (default): ``sigma_1 = 0`` and ``sigma_{i+1} = Nash(U[1:i, 1:i])`` (LP). With exact
-  best responses its fixed point is the sequence of PSRO iterates, so it inherits PSRO's (double
-  oracle's) convergence to a Nash equilibrium.
-* ``"fsp"``: fictitious self-play, ``sigma_1 = 0`` and ``sigma_i`` uniform over ``1 .. i-1``
-  (lower-triangular uniform).
-* ``"self-play"``: every row uniform over the active population (all policies then share one
-  conditioning vector, i.e. one policy trained against itself).
-* ``"cycle"``: the strategic cycle ``sigma_i = e_{i-1}`` and ``sigma_1 = e_N`` (a permutation).
-
-Conventions (the paper leaves them open, algorithms.md section 7):
-
-* A row ``sigma = 0`` is the *initial policy*: not trained, and fixed by construction. The network
-  outputs ``logits = s * f_theta(o, sigma) + (1 - s) * log pi_0(o)`` with ``s = sum(sigma)``
-  (``s`` is 1 for every trained row, 0 for the initial one), so policy 1 of PSRO-N and FSP is
-  exactly ``pi_0`` (``initial="uniform"``, or ``"first"``: the first legal action everywhere) however
-  the shared weights move. PSRO-N and FSP start with ``N = 2`` active policies, self-play and the
-  cycle with ``N = 1``.
-* Growth: after each iteration the newest policy ``N`` is checked; the population grows by one
-  (``N <- N + 1`` up to ``max_population``) when (a) in ``training="exact"`` it is an
-  ``epsilon``-best response to its mixture (best-response value minus its return, both exact, at
-  most ``epsilon = growth_tolerance * max |u|``), or (b) its return against its mixture,
-  ``r_N = sum_j sigma_N[j] U[N, j]``, improved by at most ``epsilon`` over the last ``patience``
-  iterations (a plateau; the only trigger in ``training="rl"``, where ``epsilon`` must be large
-  against the noise of ``U`` and small against the learning speed). A new row gets
-  ``sigma_{N+1} = F(U)[N+1]`` at once.
-
-Games: a compiled extensive-form two-player zero-sum game played from both seats (a policy is a
-behavior profile over *both* players' infosets; ``U[i, j]`` is the average over the two seats of
-``i``'s expected payoff against ``j``, an antisymmetric matrix), or a symmetric zero-sum
-normal-form game (``payoffs[1] == payoffs[0].T``, e.g. rock-paper-scissors), treated as a game with
-one infoset.
-
-Conditional policies:
-
-* ``policy="network"``: a torch MLP on ``[one-hot infoset (seat included) ; sigma padded to
-  max_population]`` with masked logits over legal actions and a value head (used by PPO). The
-  first layer is applied as an embedding lookup plus ``W_sigma sigma``, so tabulating every policy
-  at every infoset is one batched pass.
-* ``policy="tabular"``: a lookup table ``[max_population, I, A]`` indexed by the row of ``Sigma``,
-  trained by exact best responses (this reproduces PSRO exactly: on rock-paper-scissors from
-  {Rock} the population becomes {Rock, Paper, Scissors} in two iterations).
-
-Training, one :func:`gamesolve.solve` iteration each:
-
-1. ``Sigma <- F(U)``.
-2. Improve every trained row ``i`` against opponents ``j ~ sigma_i`` that play ``Pi_theta(.|sigma_j)``
-   (shared weights):
-
-   * ``training="exact"`` (deterministic, no sampling): ``train_steps`` Adam steps of a
-     soft best-response step with exact values, the M-step of MPO (the learner of the paper) with
-     an exact critic: for every trained row ``i`` and infoset ``I`` reached by chance and the
-     opponents, ``q_i(I, a)`` is the exact expected payoff of ``a`` at ``I`` against the
-     realization-weight mixture of ``i``'s opponents (the CFR traversal kernel's counterfactual
-     values divided by the reach, averaged over seats), and the network minimizes the
-     cross-entropy to the target ``softmax(q_i(I, .) / tau)``, ``tau = temperature * max |u|``.
-     Targets are recomputed from the current policies before every step, so values below an
-     infoset follow the policy being learned (soft policy iteration); a plain policy gradient
-     stalls at saturated softmax outputs on Kuhn poker, this does not. The tabular policy takes
-     the exact best response (ties to the lowest action slot).
-   * ``training="rl"``: ``episodes`` sampled episodes (row uniform over trained rows, seat uniform,
-     opponent drawn from ``sigma_i``), then PPO (clipped ratio, value baseline, entropy bonus) on
-     the learner's transitions (payoffs divided by ``max |u|``). ``env_steps`` counts the
-     learner's decisions (the transitions of a single-agent environment view, as
-     :mod:`gamesolve.solvers.rl_oracles` counts them); matches used only to estimate ``U`` are counted
-     separately as ``evaluation_steps``.
-3. ``U <- `` exact expected payoffs of every pair (``meta_episodes=None``) or the sampled mean of
-   ``meta_episodes`` matches per pair (seats alternating).
-4. Grow ``N`` if the newest policy plateaued (see above).
-
-Output: ``Iterate.AVERAGE`` (the result's ``policy``) is the population's Nash mixture,
-``Nash(U[1:N, 1:N])``, as one behavior policy (realization weights, :mod:`gamesolve.mixture`):
-a :class:`~gamesolve.policy.TabularPolicy` on extensive-form games, a symmetric
-:class:`~gamesolve.normal_form.MixedProfile` on normal-form games; its exact exploitability is
-what :func:`gamesolve.solve` records. ``Iterate.CURRENT`` is the newest policy. The result's
-``extras`` hold ``members`` (the tabulated policies: ``TabularPolicy`` over both seats, or
-probability vectors), ``population`` (the same as a :class:`gamesolve.population.Population` when
-that module exists), ``meta_game`` (a ``MetaGame`` ``[2, N, N]``, or its fields as a dict),
-``payoffs`` (``U [N, N]``), ``interaction_graph`` (``Sigma [N, N]``), ``meta_strategy``,
-``population_size``, ``joined`` (the iteration each member became active), ``env_steps``,
-``evaluation_steps`` and ``newest_gap``. :meth:`NeuPL.conditional_policy` reads the network at any
-``sigma``.
-
-Measured (tests, CPU, seed 0): tabular PSRO-N with exact best responses reaches an exact
-equilibrium of Kuhn poker (exploitability < 1e-9) with 12 policies after 11 iterations; the
-network with ``training="exact"`` takes Kuhn's Nash-mixture exploitability from 0.42 to about
-0.01-0.06 in 25 iterations (3 s); with ``training="rl"`` from 0.46 to about 0.1 in 30k learner
-steps (about 3 s).
-
-Every number of the run (weights, Adam moments, tables, ``U``, ``Sigma``, counters and the numpy
-generator's state) lives in the solver state, so a checkpointed run resumes to exactly the numbers
-of an uninterrupted one. Random draws come only from that generator; the network runs on the CPU
-(``device="auto"`` uses CUDA when available) with ``threads`` torch threads.
+What converges: with exact best responses and the PSRO-N graph the population is the sequence of
+PSRO iterates, so the output, the Nash mixture of the population, inherits Double Oracle's
+convergence to a Nash equilibrium (the tabular policy reproduces PSRO exactly). The network and RL
+training are approximate. Every number of the run lives in the solver state, so a checkpointed run
+resumes to exactly the numbers of an uninterrupted one.
 
 >>> import gamesolve
 >>> from gamesolve.solvers.neupl import NeuPL
@@ -529,6 +446,31 @@ class NeuPLReport:
 
 class NeuPL(IterativeSolver):
     """The registry's ``"neupl"`` solver (see the module docstring).
+
+    Interaction graphs: ``"psro-n"`` (default): ``sigma_1 = 0`` and ``sigma_{i+1} = Nash(U[1:i,
+    1:i])``; ``"fsp"``: ``sigma_i`` uniform over ``1 .. i-1``; ``"self-play"``: every row uniform over
+    the active population; ``"cycle"``: ``sigma_i = e_{i-1}``, ``sigma_1 = e_N``.
+
+    Conventions the paper leaves open: a row ``sigma = 0`` is the initial policy, never trained: the
+    network's logits are ``s f_theta(o, sigma) + (1 - s) log pi_0(o)`` with ``s = sum(sigma)``, so
+    policy 1 of PSRO-N and FSP stays ``pi_0`` however the shared weights move. The population grows by
+    one (up to ``max_population``) when the newest policy is an ``epsilon``-best response to its
+    mixture (``training="exact"``, exact values) or its return against its mixture improved by at
+    most ``epsilon`` over ``patience`` iterations (``epsilon = growth_tolerance * max |u|``).
+
+    Training: ``"exact"`` takes ``train_steps`` Adam steps toward the soft best response
+    ``softmax(q_i(I, .) / tau)`` with exact action values against each row's mixture (MPO's M-step
+    with an exact critic; the table takes the exact best response); ``"rl"`` samples ``episodes``
+    episodes and runs PPO on the learner's transitions (``env_steps``; matches used only to
+    estimate ``U`` count as ``evaluation_steps``). On extensive-form games ``U[i, j]`` averages
+    ``i``'s expected payoff against ``j`` over both seats.
+
+    ``Iterate.AVERAGE`` (the output) is the Nash mixture of the population as one behavior policy
+    (:mod:`gamesolve.mixture`); ``Iterate.CURRENT`` is the newest policy. ``extras`` hold
+    ``members``, ``population``, ``meta_game``, ``payoffs`` (``U``), ``interaction_graph``
+    (``Sigma``), ``meta_strategy``, ``population_size``, ``joined``, ``env_steps``,
+    ``evaluation_steps`` and ``newest_gap``; :meth:`conditional_policy` reads the network at any
+    ``sigma``.
 
     Args:
         graph: The meta-graph solver: ``"psro-n"`` (default), ``"fsp"``, ``"self-play"`` or

@@ -1,35 +1,21 @@
 """Policy Mirror Ascent (PMA) for stationary entropy-regularized mean-field games.
 
-Yardim, Cayci, Geist & He (ICML 2023), "Policy Mirror Ascent for Efficient and Independent
-Learning in Mean Field Games", the exact (model-based) form. Each iteration
+Yardim, Cayci, Geist & He 2023, "Policy Mirror Ascent for Efficient and Independent Learning in Mean
+Field Games" (ICML), the exact (model-based) form. Each iteration computes the mean field ``mu_k`` of
+the current policy (:func:`~gamesolve.mean_field.stationary_distribution`), evaluates ``Q_k =
+Q_tau^{pi_k, mu_k}`` exactly in the MDP it induces (:func:`~gamesolve.mean_field.evaluate_policy`)
+and takes one KL-proximal ascent step on the regularized objective, ``pi_{k+1} ∝ pi_k^{1/(1 + eta
+tau)} exp(eta Q_k / (1 + eta tau))`` (in log space).
 
-1. computes the mean field of the current policy, ``mu_k = mu_k P_{pi_k}(mu_k)``
-   (:func:`~gamesolve.mean_field.stationary_distribution`, warm-started at ``mu_{k-1}``);
-2. evaluates ``Q_k = Q_tau^{pi_k, mu_k}`` exactly in the MDP that ``mu_k`` induces
-   (:func:`~gamesolve.mean_field.evaluate_policy`);
-3. takes one mirror-ascent (KL-proximal) step on the regularized objective,
-
-   ``pi_{k+1}(. | s) = argmax_u eta [<u, Q_k(s, .)> + tau H(u)] - KL(u || pi_k(. | s))``,
-   i.e. ``pi_{k+1} ∝ pi_k^{1/(1 + eta tau)} exp(eta Q_k / (1 + eta tau))``
-
-   (done in log space: ``log pi_{k+1} = (log pi_k + eta Q_k) / (1 + eta tau) - logsumexp``).
-
-Fixed points of the step are exactly the regularized mean-field Nash equilibria
-``pi* = softmax(Q_tau^{pi*, mu*} / tau)``, ``mu*`` the mean field of ``pi*``, whatever ``eta``.
-Under Lipschitz conditions on ``r`` and ``P`` in ``mu`` and strong enough regularization ``tau``,
-the map ``pi_k -> pi_{k+1}`` is a contraction, so the *last iterate* converges linearly (the
-paper's main exact-PMA result); this solver's output is the last iterate, and
-:func:`gamesolve.solve` reports its regularized exploitability
-(:func:`~gamesolve.mean_field.exploitability`).
-
-The regularization ``tau`` is the game's (``game.tau``; the :func:`gamesolve.games.mean_field.crowd_aversion`
-instances default to ``tau = 0.5``). The step size defaults to ``eta = 1``: with ``eta -> inf`` the
-step becomes the soft-greedy map ``softmax(Q / tau)``, faster when the mean-field coupling is weak
-but prone to oscillate when it is strong (on ``crowd_aversion(2, bias=0.3)`` the soft best-response
-iteration cycles, and ``eta = 100`` does too, while ``eta <= 3`` converges); smaller steps are
-safer and slower. Near the fixed point the log-policy error shrinks by about ``1 / (1 + eta tau)``
-per step on the crowd-aversion games (measured: 0.666 at ``tau = 0.5``, 0.495 at ``tau = 1``),
-the rate at which the step contracts when ``Q`` is held fixed.
+What converges: the fixed points of the step are exactly the regularized mean-field Nash equilibria
+``pi* = softmax(Q_tau^{pi*, mu*} / tau)``, whatever ``eta``. Under Lipschitz conditions on the
+rewards and transitions in ``mu`` and strong enough regularization ``tau`` (the game's ``tau``) the
+step is a contraction, so the *last iterate*, this solver's output, converges linearly; near the
+fixed point the error shrinks by about ``1 / (1 + eta tau)`` per step. :func:`gamesolve.solve`
+reports its regularized exploitability (:func:`~gamesolve.mean_field.exploitability`). The default
+``eta = 1`` is a middle course: large steps approach the soft best-response map, which is faster
+under weak mean-field coupling but oscillates under strong coupling; small steps are safer and
+slower.
 
 >>> import gamesolve
 >>> from gamesolve.games.mean_field import crowd_aversion

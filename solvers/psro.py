@@ -1,85 +1,25 @@
-"""Policy-Space Response Oracles (PSRO; Lanctot et al. 2017), with Double Oracle and FSP as cases.
+"""Policy-Space Response Oracles (PSRO), with Double Oracle and fictitious self-play as cases.
 
 Lanctot, Zambaldi, Gruslys, Lazaridou, Tuyls, Pérolat, Silver & Graepel 2017, "A Unified
 Game-Theoretic Approach to Multiagent Reinforcement Learning" (NeurIPS), Algorithm 1. Each player
-``i`` keeps a population ``Pi_i`` of policies and the empirical *meta-game* ``U`` holds the
-expected utility of every profile of members (``[P, K_0, ..., K_{P-1}]``). One iteration:
+keeps a population of policies and the empirical meta-game ``U [P, K_0, ..., K_{P-1}]`` holds the
+expected utility of every profile of members. One iteration: a meta-solver maps ``U`` to a
+meta-strategy ``sigma``; an oracle computes each player's best response to ``sigma_{-i}`` (exact on
+compiled and normal-form games, or a torch DQN / PPO response from
+:mod:`gamesolve.solvers.rl_oracles`); the responses join the populations and the new entries of
+``U`` are filled, exactly or by seeded sampled matches. The output is the reporting meta-solver's
+mixture as one policy (realization-equivalent, :mod:`gamesolve.mixture`), whose exact exploitability
+the run loop records. The meta-solvers (Nash, uniform, projected replicator dynamics, alpha-Rank,
+(coarse) correlated equilibria, anytime maximin, any registry normal-form solver) are listed on
+:class:`PSRO`.
 
-1. the *training* meta-solver maps ``U`` to a meta-strategy ``sigma`` (a distribution over each
-   population, or a joint distribution over profiles);
-2. an oracle computes each player's best response to ``sigma_{-i}`` (the opponents playing their
-   populations with the weights of ``sigma``): exact on compiled extensive-form games (one
-   sequence-form pass, :mod:`gamesolve.kernels.evaluation`) and on normal-form games (the best pure
-   action), or a torch DQN / PPO response from :mod:`gamesolve.solvers.rl_oracles`;
-3. the responses join the populations and the new meta-game entries are filled, exactly (the
-   sequence form of the members' plans) or by seeded sampled matches
-   (:func:`gamesolve.tournament.tournament`, ``episodes=N``);
-4. the *reporting* meta-solver gives the output mixture, whose exact exploitability the run loop
-   records.
-
-Stopping. When every best response improves on ``sigma`` by at most ``epsilon`` the population
-stops growing: with exact responses this is Double Oracle's termination (McMahan, Gordon & Blum
-2003) and ``sigma`` is then an ``epsilon``-equilibrium of the full game; the solver reports it
-through :meth:`PSRO.finished` and ``extras["psro_converged"]``, and later iterations change
-nothing. ``target_exploitability`` of :func:`gamesolve.solve` stops on the output mixture's exact
-exploitability.
-
-Meta-solvers (``meta_solver`` reports the output, ``training_meta_solver`` picks the opponents
-of the oracle; the default trains with the reporting one):
-
-* ``"nash"``: the linear program for two-player zero-sum games (PSRO = Double Oracle, finite
-  termination with exact responses); otherwise one Nash equilibrium by the logit homotopy of
-  :mod:`gamesolve.solvers.homotopy` (any number of players, general-sum). Members with identical payoffs
-  are merged first (the response to a converged meta-strategy often repeats a member).
-* ``"uniform"``: every member equally: fictitious self-play (Heinrich, Lanctot & Silver 2015).
-  The uniform mixture converges in two-player zero-sum games, slowly.
-* ``"prd"``: projected replicator dynamics, OpenSpiel's defaults (``dt = 1e-3``, ``10^5``
-  steps, floor ``gamma = 1e-6``; payoffs scaled to ``max |u| = 1``), time average; a numba
-  kernel for two players, :class:`gamesolve.solvers.dynamics.Replicator` for more.
-* ``"alpharank"``: the per-player marginals of alpha-Rank's stationary distribution
-  (:func:`gamesolve.alpha_rank`, ``alpha = 100``, ``m = 50``).
-* ``"ce"`` / ``"cce"``: the maximum-welfare (coarse) correlated equilibrium of the meta-game
-  (JPSRO; Marris et al. 2021). The meta-strategy is then a *joint* distribution over profiles.
-  Training against ``"cce"``: player ``i`` best-responds to the joint distribution of the other
-  players' members (the marginal of ``sigma`` over ``-i``, correlated when there are three or more
-  players). Training against ``"ce"``: for every member ``k`` of player ``i`` that ``sigma``
-  recommends, a best response to ``sigma`` conditioned on that recommendation; every response
-  that improves on its recommendation by more than ``epsilon`` joins (JPSRO(CE)). Reporting with
-  ``"ce"`` / ``"cce"`` outputs a :class:`JointMixture` whose exploitability is the (C)CE gap
-  ``sum_i gain_i / P`` with deviations to any policy of the full game (the extensive-form analogue
-  of the LP's incentive constraints over the population's recommendations).
-* ``"self-play"``: the newest member only (iterated best response; it cycles in games like RPS).
-* ``"anytime"`` (two-player zero-sum, reporting): each player's *maximin* mixture of its own
-  population against an unrestricted opponent, one LP per player on the sequence form (the
-  restricted distribution of Anytime Double Oracle; McAleer, Wang, Lanier, Baldi & Fox 2022).
-  Populations only grow, so each player's guaranteed value only rises and the output's
-  exploitability never increases. When it reports, training defaults to ``"nash"`` (responses to
-  a maximin mixture tend to repeat and the population stalls).
-* any normal-form solver of the registry (``"lp"``, ``"homotopy"``, ``"regret-matching"``, ...),
-  run on the meta-game (iterative ones for ``meta_iterations`` iterations).
-
-What converges: with exact responses and the Nash meta-solver on a two-player zero-sum game the
-output is an exact equilibrium after finitely many iterations (at most the number of pure
-strategies; 6 to 9 on Kuhn poker, about 0.004 exploitability after 300 on Leduc). The
-exploitability of the meta-Nash mixture is *not* monotone: a new restricted equilibrium can be
-more exploitable than the last (Kuhn from always-check: 1.0, then 1.25); the ``"anytime"``
-report is monotone by construction and lower per iteration. With ``"uniform"`` it decreases like
-fictitious play's, slowly. With more players or general-sum payoffs there is no guarantee.
-
-Population members: on compiled games a member of player ``p`` is an ``[I, A]`` probability array
-over all infosets (only ``p``'s rows matter; the others are uniform) and the output is a
-:class:`~gamesolve.policy.TabularPolicy`: the realization-equivalent behavior strategy of every
-player's mixture (:mod:`gamesolve.mixture`). On normal-form games a member is a probability vector
-and the output a :class:`~gamesolve.normal_form.MixedProfile`.
-
-Checkpoints. The state holds everything as arrays: ``pop{p}`` ``[K_p, I, A]`` (``[K_p, A_p]``
-on normal-form games), ``born{p}`` ``[K_p]`` (the iteration that added each member), the
-meta-game ``payoffs`` ``[P, K_0, ...]`` with ``stderr`` and ``counts``, the meta-strategies
-``meta{p}`` / ``train{p}`` ``[K_p]`` (and ``meta_joint`` / ``train_joint`` for correlated
-meta-solvers), the last best-response ``gains`` ``[P]``, ``done`` and the base ``seed`` from which
-every random draw is derived (``SeedSequence([seed, purpose, iteration, player])``), so a resumed run
-repeats an uninterrupted one exactly. RL oracles train a fresh network per response and the
-population keeps its tabulated policy, so no network weights need saving.
+What converges: with exact responses and the Nash meta-solver on a two-player zero-sum game PSRO is
+Double Oracle (McMahan, Gordon & Blum 2003): when no response improves on ``sigma`` by more than
+``epsilon`` the population stops growing and ``sigma`` is an ``epsilon``-equilibrium of the full game,
+after finitely many iterations. The meta-Nash mixture's exploitability is *not* monotone; the
+``"anytime"`` report is. With ``"uniform"`` it decreases like fictitious play's, slowly; with more
+players or general-sum payoffs there is no guarantee. The state holds every number as arrays and
+every random draw derives from the run's seed, so a resumed run repeats an uninterrupted one exactly.
 
 >>> import gamesolve
 >>> result = gamesolve.solve(gamesolve.load_game("rps"), PSRO(), iterations=2, progress=False)
@@ -941,6 +881,36 @@ def _psro_state_rules() -> StateRules:
 class PSRO(IterativeSolver):
     """Policy-Space Response Oracles (see the module docstring).
 
+    Meta-solvers (``meta_solver`` reports the output, ``training_meta_solver`` picks the oracle's
+    opponents):
+
+    * ``"nash"``: the LP on two-player zero-sum games (Double Oracle), otherwise one equilibrium by
+      the logit homotopy of :mod:`gamesolve.solvers.homotopy`; members with identical payoffs are
+      merged first.
+    * ``"uniform"``: every member equally, i.e. fictitious self-play (Heinrich, Lanctot & Silver
+      2015, "Fictitious self-play in extensive-form games").
+    * ``"prd"``: projected replicator dynamics (Lanctot et al. 2017) with OpenSpiel's defaults on
+      payoffs scaled to ``max |u| = 1``, time average.
+    * ``"alpharank"``: the per-player marginals of alpha-Rank's stationary distribution
+      (:func:`gamesolve.alpha_rank`).
+    * ``"ce"`` / ``"cce"``: the maximum-welfare (coarse) correlated equilibrium of the meta-game
+      (JPSRO; Marris et al. 2021, "Multi-agent training beyond zero-sum with correlated equilibrium
+      meta-solvers"), a joint distribution over profiles. Training against ``"cce"`` best-responds
+      to the other players' joint marginal; against ``"ce"``, to ``sigma`` conditioned on each
+      recommended member. Reporting outputs a :class:`JointMixture` whose exploitability is the
+      (C)CE gap with deviations to any policy of the full game.
+    * ``"self-play"``: the newest member only (iterated best response; it cycles in games like RPS).
+    * ``"anytime"`` (two-player zero-sum, reporting): each player's maximin mixture of its own
+      population against an unrestricted opponent (Anytime Double Oracle; McAleer, Wang, Lanier,
+      Baldi & Fox 2022). Its exploitability never increases; training then defaults to ``"nash"``.
+    * any normal-form solver of the registry (``"lp"``, ``"homotopy"``, ``"regret-matching"``, ...),
+      iterative ones for ``meta_iterations`` iterations.
+
+    On compiled games a member of player ``p`` is an ``[I, A]`` probability array (only ``p``'s rows
+    matter) and the output a :class:`~gamesolve.policy.TabularPolicy`; on normal-form games a member
+    is a probability vector and the output a :class:`~gamesolve.normal_form.MixedProfile`. RL
+    responses are kept as their tabulated policy, so checkpoints hold no network weights.
+
     Args:
         oracle: ``"exact"`` (default), ``"dqn"``, ``"ppo"`` (torch, :mod:`gamesolve.solvers.rl_oracles`),
             or an object with that module's ``train(game, player, opponents, weights, *, seed,
@@ -961,7 +931,7 @@ class PSRO(IterativeSolver):
         oracle_steps: Environment steps per RL response (an integer >= 1).
         oracle_options: Keyword options of the RL oracle factory (``dqn_oracle`` / ``ppo_oracle``),
             checked when the solver is built; only with ``oracle="dqn"`` or ``"ppo"``.
-        prd_iterations, prd_dt, prd_gamma: Projected replicator dynamics (algorithms.md §6):
+        prd_iterations, prd_dt, prd_gamma: Projected replicator dynamics (Lanctot et al. 2017):
             iterations >= 1, ``dt`` finite and > 0, ``gamma`` in ``[0, 1)``.
         alpharank_alpha, alpharank_population_size: alpha-Rank's ``alpha`` (finite, > 0) and ``m``
             (an integer >= 2).

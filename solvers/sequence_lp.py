@@ -1,37 +1,18 @@
 """Exact Nash equilibria of two-player zero-sum extensive-form games by the sequence-form LP.
 
-Koller, Megiddo & von Stengel 1996 ("Efficient Computation of Equilibria for Extensive Two-Person
-Games", Section 4): with the sequence-form payoff matrix ``A`` of player 0 (``u_0 = x^T A y``) and
-the realization-plan constraints ``E x = e`` (player 0) and ``F y = f`` (player 1), player 0's
-maximin plan solves
+Koller, Megiddo & von Stengel 1996, "Efficient Computation of Equilibria for Extensive Two-Person
+Games", Section 4. With player 0's sequence-form payoff matrix ``A`` and the plan constraints ``E x =
+e``, ``F y = f``, player 0's maximin plan solves
 
-    max_{x, v}  f^T v   subject to   F^T v <= A^T x,   E x = e,   x >= 0,   v free.
+    max_{x, v}  f^T v   subject to   F^T v <= A^T x,   E x = e,   x >= 0,   v free,
 
-The inner ``min_y x^T A y`` over player 1's plans has been replaced by its LP dual (``v`` are the
-dual variables of ``F y = f``), so the LP is linear in the number of sequences, not exponential like
-the normal form. Its dual is player 1's minimax LP, and the multipliers of ``F^T v <= A^T x`` are a
-minimax plan ``y``: one HiGHS solve yields both strategies. The plans are converted to behavior
-(``b(a|I) = x(Ia) / x(p(I))``) and the profile's exact NashConv is computed on the tree; if the
-plan read from the duals is not optimal to ``tolerance``, player 1's LP is solved as well.
-
-Exact up to HiGHS's tolerances (tightened to 1e-10 here); the result records the NashConv of the
-returned profile (typically below 1e-12 on poker games), and the profile must have NashConv at
-most ``tolerance`` times the payoff range (``max u_0 - min u_0``) or the solve raises.
-
-**Any finite payoffs.** The LP is posed on player 0's utilities mapped exactly onto ``[0, 1)``
-(:class:`gamesolve.certify.PayoffScale`: powers of two and a shift, which keep the equilibria;
-the value is mapped back), so utilities of ``1e19`` (which HiGHS refuses as infinite) or
-``1e-300`` (below every tolerance) solve like poker chips. As for the matrix-game LP
-(:mod:`gamesolve.solvers.lp`), utilities that differ on scales far below their range are resolved only to
-HiGHS's tolerance relative to the range, and the certificate says so by being relative.
-
-**Time limit.** ``time_limit`` bounds the whole call, building the LP and evaluating the answer
-included. Each HiGHS call gets the time that remains after a reserve for moving the data and for
-one evaluation of the answer (timed on the uniform policy, which is evaluated first as the
-fallback), with presolve off, since HiGHS's presolve does not look at the clock. When the time
-runs out the solution is marked ``converged=False`` and holds the best profile available: the
-uniform policy if player 0's LP did not finish (scipy hands back no point of an unfinished solve),
-or player 0's optimal plan with player 1's plan from its duals if only the second LP did not.
+an LP linear in the number of sequences (the normal form is exponential). Its dual is player 1's
+minimax LP, so one HiGHS solve yields both plans (player 1's LP is solved too if the plan read from
+the duals is not optimal). The plans are converted to behavior strategies and the profile's exact
+NashConv is computed on the tree; above ``tolerance`` times the payoff range the solve raises. The
+LP is posed on payoffs mapped exactly onto ``[0, 1)`` (:class:`gamesolve.certify.PayoffScale`), so
+any finite payoffs solve alike, and ``time_limit`` bounds the whole call: when it runs out the
+result is the best profile available, marked ``converged=False``.
 
 >>> import gamesolve
 >>> from gamesolve.solvers.sequence_lp import SequenceFormLP
@@ -226,8 +207,12 @@ def solve_sequence_form_lp(
         tolerance: Largest acceptable NashConv of the returned profile, relative to the payoff
             range ``max u_0 - min u_0``, in ``(0, 1]``. Above it player 1's LP is solved too; if
             still above, this raises.
-        time_limit: Seconds for the whole call (``None``: no limit); see the module docstring
-            for what is returned when they run out (``converged=False``).
+        time_limit: Seconds for the whole call, building the LP and evaluating the answer included
+            (``None``: no limit). Each HiGHS call gets what remains after a reserve for moving the
+            data and one evaluation, with presolve off (it does not watch the clock). When the time
+            runs out the result has ``converged=False`` and holds the uniform policy if player 0's
+            LP did not finish, or player 0's plan with player 1's plan from the duals if only the
+            second LP did not.
 
     Raises:
         UnsupportedGame: The game is not a two-player zero-sum extensive-form game.
@@ -372,7 +357,7 @@ class SequenceFormLP(ExactSolver):
     Returns both players' equilibrium strategies as ``result.policy`` (also ``average_policy`` and
     ``current_policy``), their values in ``result.value`` and the LP optimum in
     ``result.extras['game_value']``. With a time limit that runs out, ``result.converged`` is
-    ``False`` and the message says which policy was returned (see the module docstring).
+    ``False`` and the message says which policy was returned (see :func:`solve_sequence_form_lp`).
 
     Args:
         method: HiGHS method, ``"auto"`` (default; interior point for large games), ``"highs"``,

@@ -2,35 +2,20 @@
 
 Heinrich, Lanctot & Silver 2015, "Fictitious Self-Play in Extensive-Form Games" (ICML), Algorithm 1
 and Theorem 7. Every iteration computes an exact best response of every player to the current
-average profile, then mixes the responses into the average *in sequence form*:
-
-    x_t = (1 - a_t) x_{t-1} + a_t BR_t,     a_t = 1 / t by default (t = 1, 2, ...),
-
-for every player's realization plan ``x`` (Theorem 7: this is realization-equivalent to mixing
-the behavior strategies with weights proportional to the players' own reach, the update
-``pi_{t+1}(a|I) = ((1 - a) x_t(I) pi_t(a|I) + a x_BR(I) BR(a|I)) / ((1 - a) x_t(I) + a x_BR(I))``).
-With ``a_t = 1/t`` the average is the uniform mixture of the best responses so far (the initial
-uniform profile only seeds the first response), i.e. normal-form fictitious play's empirical
-distribution, run in behavior strategies; ``offset=1`` gives ``a_t = 1/(t + 1)``, which keeps the
-initial profile in the mixture as one more sample.
+average profile and mixes it into the average in sequence form, ``x_t = (1 - a_t) x_{t-1} + a_t
+BR_t`` with ``a_t = 1 / t`` by default; by Theorem 7 this is realization-equivalent to mixing the
+behavior strategies with weights proportional to the players' own reach. With ``a_t = 1 / t`` the
+average is the uniform mixture of the best responses so far: normal-form fictitious play's
+empirical distribution, run in behavior strategies. Best-response values equal up to rounding
+(relative ``1e-12``) are ties, split evenly by default (``tie_break="uniform"``), so runs do not
+depend on floating-point noise.
 
 Convergence: the *average* profile converges to a Nash equilibrium in two-player zero-sum games
-(Robinson 1951, via the realization equivalence with normal-form fictitious play), and in
-potential games. The rate is not fast: typically about ``O(t^{-1/2})`` in exploitability (Karlin's
-conjecture), and exponentially slow worst cases exist for adversarial tie-breaking (Daskalakis &
-Pan 2014); CFR+ is much faster on poker games. The *last* iterate is a pure best-response profile
-and does not converge. With more than two players or general-sum payoffs there is no guarantee
-(fictitious play may cycle, Shapley 1964); if the average converges, its limit is a Nash
-equilibrium.
-
-Ties. Best-response values that are equal up to rounding (relative ``1e-12``) are ties. By default
-a tied infoset's response splits evenly over its tied actions (``tie_break="uniform"``), which
-treats actions symmetrically and does not depend on floating-point noise; ``"lowest"`` takes the
-lowest slot. Runs are deterministic either way. The choice moves the trajectory, not the rate: on
-Kuhn after 100 iterations the value of the average is within 2e-4 of -1/18 with the defaults, and
-between 3e-4 and 3e-3 away under the other schedule/tie combinations, all with exploitability
-about 0.02 (the value oscillates around -1/18 with an amplitude that shrinks with the
-exploitability).
+(Robinson 1951, "An iterative method of solving a game") and in potential games, slowly: typically
+about ``O(t^{-1/2})`` in exploitability, with exponentially slow worst cases under adversarial
+tie-breaking (Daskalakis & Pan 2014, "A counter-example to Karlin's strong conjecture for fictitious
+play"). The last iterate is a pure best-response profile and does not converge. With more players
+or general-sum payoffs there is no guarantee (fictitious play may cycle; Shapley 1964).
 
 >>> import gamesolve
 >>> from gamesolve.solvers.xfp import XFP

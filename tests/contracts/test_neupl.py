@@ -1,9 +1,10 @@
 """NeuPL (Liu et al. 2022): interaction graphs, tabular NeuPL = PSRO, the torch conditional policy.
 
-Known answers (algorithms.md section 7): with exact best responses and the PSRO-N graph, tabular
-NeuPL on rock-paper-scissors from {Rock} builds {Rock, Paper, Scissors} in two iterations with the
-uniform meta-Nash (exploitability 0), as PSRO (double oracle) does. Kuhn's uniform profile has
-exploitability 11/24 (NashConv 11/12, architecture.md).
+Known answers: with exact best responses and the PSRO-N graph, NeuPL follows PSRO (Liu et al.
+2022, "NeuPL: Neural population learning", Section 3), so tabular NeuPL on rock-paper-scissors from
+{Rock} builds {Rock, Paper, Scissors} in two iterations with the uniform meta-Nash (exploitability
+0), as PSRO (double oracle) does. Kuhn's uniform profile has exploitability 11/24 (NashConv 11/12,
+OpenSpiel's exploitability_test).
 """
 
 from __future__ import annotations

@@ -1,8 +1,10 @@
 """Contracts of PSRO (gamesolve.solvers.psro) and of policy mixtures (gamesolve.mixture).
 
-Oracles: the known answers of algorithms.md section 7 (RPS from {Rock}: {R, P, S} after two
-iterations, uniform meta-Nash, exploitability 0), the exact evaluation of gamesolve.evaluation
-(independent of the sequence-form route PSRO uses for its meta-game and best responses), the
+Oracles: the known answers of double oracle (McMahan, Gordon & Blum 2003, "Planning in the
+presence of cost functions controlled by an adversary"; PSRO with the Nash meta-solver, Lanctot et
+al. 2017): RPS from {Rock} gives {R, P, S} after two iterations, uniform meta-Nash, exploitability
+0; the exact evaluation of gamesolve.evaluation (independent of the sequence-form route PSRO uses
+for its meta-game and best responses), the
 realization-equivalence identity of mixtures (expected values against fixed opponents are the
 weighted average of the members' values, to 1e-12), a reach-formula twin and Monte Carlo sampling
 for gamesolve.mixture, and gamesolve.solvers.dynamics.Replicator for the PRD kernel.
@@ -225,7 +227,7 @@ def test_joint_mixture_gap_of_a_product_is_nash_conv(kuhn):
 
 
 def test_jpsro_ce_on_chicken_finds_the_max_welfare_ce():
-    # algorithms.md section 0: the max-welfare CE of chicken is DC 1/4, CD 1/4, CC 1/2 (welfare 10.5)
+    # Aumann 1974's chicken: the max-welfare CE is DC 1/4, CD 1/4, CC 1/2 (welfare 10.5)
     game = gamesolve.load_game("chicken")
     result = _solve(game, PSRO(meta_solver="ce"), iterations=3)
     assert isinstance(result.policy, JointMixture) and result.policy.kind == "ce"
