@@ -37,7 +37,8 @@ from numpy.typing import NDArray
 
 from gamesolve.budget import GENERIC_BYTES_PER_NODE, get_memory_budget, require_memory
 from gamesolve.errors import MalformedGameError, NotPerfectRecallError, UnsupportedGame
-from gamesolve.protocols import CHANCE, TERMINAL, ExtensiveFormGame, State
+from gamesolve.kernels.tree import CHANCE, TERMINAL, TreeArrays
+from gamesolve.protocols import ExtensiveFormGame, State
 from gamesolve.spec import GameKind, GameSpec
 
 __all__ = [
@@ -192,6 +193,29 @@ class CompiledGame:
         counts = self.num_sequences.astype(np.int64)
         return _readonly(np.concatenate(([0], np.cumsum(counts)[:-1])).astype(np.int64))
 
+    @functools.cached_property
+    def tree(self) -> TreeArrays:
+        """The arrays bundled as one kernel argument (built once; see :mod:`gamesolve.kernels.tree`)."""
+        return TreeArrays(
+            node_player=self.node_player,
+            node_infoset=self.node_infoset,
+            node_parent=self.node_parent,
+            node_first_child=self.node_first_child,
+            node_num_children=self.node_num_children,
+            node_action=self.node_action,
+            node_prob=self.node_prob,
+            terminal_node=self.terminal_node,
+            terminal_utility=self.terminal_utility,
+            terminal_seq=self.terminal_seq,
+            infoset_player=self.infoset_player,
+            infoset_num_actions=self.infoset_num_actions,
+            infoset_actions=self.infoset_actions,
+            infoset_parent_seq=self.infoset_parent_seq,
+            infoset_first_seq=self.infoset_first_seq,
+            num_sequences=self.num_sequences,
+            seq_offset=self.sequence_offset,
+        )
+
     @property
     def nbytes(self) -> int:
         """Bytes held by the arrays (the key index is not counted)."""
@@ -260,13 +284,13 @@ def _finalize_kernel(
         node_seq[0, p] = 0
     for n in range(n_nodes):
         pl = node_player[n]
-        if pl == -4:
+        if pl == TERMINAL:
             continue
         first = node_first_child[n]
         m = node_num_children[n]
         if first <= n or first + m > n_nodes:
             return _ERR_CHILD_RANGE, n
-        if pl == -1:
+        if pl == CHANCE:
             total = 0.0
             for j in range(m):
                 total += node_prob[first + j]
@@ -315,7 +339,7 @@ def _bfs_order(
         if k >= filled:
             break
         n = order[k]
-        if node_player[n] == -4:
+        if node_player[n] == TERMINAL:
             continue
         first = node_first_child[n]
         for j in range(node_num_children[n]):

@@ -25,7 +25,7 @@ from numpy.typing import NDArray
 from gamesolve import normal_form
 from gamesolve.compiled import CompiledGame, as_compiled
 from gamesolve.errors import InvalidPolicyError
-from gamesolve.kernels.evaluation import best_response_kernel, reach_kernel
+from gamesolve.kernels.evaluation import best_responses, forward_reach
 from gamesolve.normal_form import TensorGame
 from gamesolve.policy import TabularPolicy
 from gamesolve.report import ExploitabilityReport
@@ -83,29 +83,14 @@ def evaluate(game: Any, policy: TabularPolicy | NDArray[np.float64]) -> _Raw:
     probs = _probs_of(compiled, policy)
     n_players = compiled.num_players
     reach = np.empty((compiled.num_nodes, n_players + 1))
-    reach_kernel(
-        compiled.node_player,
-        compiled.node_infoset,
-        compiled.node_first_child,
-        compiled.node_num_children,
-        compiled.node_prob,
-        probs,
-        reach,
-    )
+    forward_reach(compiled.tree, probs, reach)
     total_seqs = int(compiled.num_sequences.sum())
     values = np.empty(n_players)
     br_values = np.empty(n_players)
     br_slot = np.empty(compiled.num_infosets, dtype=np.int32)
-    best_response_kernel(
-        compiled.terminal_node,
-        compiled.terminal_utility,
-        compiled.terminal_seq,
+    best_responses(
+        compiled.tree,
         reach,
-        compiled.infoset_player,
-        compiled.infoset_num_actions,
-        compiled.infoset_first_seq,
-        compiled.infoset_parent_seq,
-        compiled.sequence_offset,
         np.empty(total_seqs),
         np.empty(total_seqs),
         values,

@@ -53,7 +53,7 @@ from numpy.typing import NDArray
 from gamesolve.compiled import CHANCE_NODE, TERMINAL_NODE, CompiledGame, as_compiled
 from gamesolve.errors import InvalidArgumentError, InvalidPolicyError, UnsupportedGame
 from gamesolve.evaluation import expected_values
-from gamesolve.kernels.evaluation import reach_kernel
+from gamesolve.kernels.evaluation import forward_reach
 from gamesolve.normal_form import MixedProfile, TensorGame
 from gamesolve.policy import TabularPolicy
 from gamesolve.registry import ORACLES_GROUP, plugin
@@ -553,15 +553,7 @@ def _lbr(
     depth = _depths(game)
     value = _node_values(game, rolled, player, depth)  # [N] player's value with the rollout
     reach = np.empty((game.num_nodes, game.num_players + 1))
-    reach_kernel(
-        game.node_player,
-        game.node_infoset,
-        game.node_first_child,
-        game.node_num_children,
-        game.node_prob,
-        probs,
-        reach,
-    )
+    forward_reach(game.tree, probs, reach)
     nodes = np.flatnonzero(game.node_player == player)
     weight = np.delete(reach[nodes], player, axis=1).prod(axis=1)  # others' and chance's reach
     q = np.zeros((game.num_infosets, game.max_actions))

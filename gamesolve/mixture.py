@@ -33,7 +33,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from gamesolve.compiled import CompiledGame, as_compiled
 from gamesolve.errors import InvalidPolicyError
-from gamesolve.kernels.evaluation import reach_kernel
+from gamesolve.kernels.evaluation import forward_reach
 from gamesolve.policy import TabularPolicy
 from gamesolve.sequence_form import behavior_to_plans, plans_to_behavior
 
@@ -241,15 +241,7 @@ def mix_policies_numpy(
     num = np.zeros((compiled.num_infosets, compiled.max_actions))
     den = np.zeros(compiled.num_infosets)
     for k in range(probs.shape[0]):
-        reach_kernel(
-            compiled.node_player,
-            compiled.node_infoset,
-            compiled.node_first_child,
-            compiled.node_num_children,
-            compiled.node_prob,
-            np.ascontiguousarray(probs[k]),
-            reach,
-        )
+        forward_reach(compiled.tree, np.ascontiguousarray(probs[k]), reach)
         own = w[k] * reach[first_node, owner]  # [I] w_k x_k(I)
         num += own[:, None] * probs[k]
         den += own

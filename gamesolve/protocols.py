@@ -13,6 +13,7 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 from numpy.typing import NDArray
 
+from gamesolve.kernels.tree import CHANCE, TERMINAL
 from gamesolve.spec import GameSpec
 
 __all__ = [
@@ -23,11 +24,6 @@ __all__ = [
     "NormalFormGame",
     "State",
 ]
-
-#: ``State.current_player()`` value at chance nodes (same convention as OpenSpiel).
-CHANCE = -1
-#: ``State.current_player()`` value at terminal histories (same convention as OpenSpiel).
-TERMINAL = -4
 
 
 @runtime_checkable

@@ -45,7 +45,7 @@ from numpy.typing import ArrayLike, NDArray
 from gamesolve.compiled import CompiledGame, as_compiled
 from gamesolve.errors import InvalidPolicyError, UnsupportedGame
 from gamesolve.kernels.dilated import sequence_form as _behavior_to_plans_kernel  # x(Ia) = x(p(I)) b(a|I)
-from gamesolve.kernels.evaluation import reach_kernel
+from gamesolve.kernels.evaluation import forward_reach
 from gamesolve.policy import TabularPolicy
 
 __all__ = [
@@ -391,12 +391,8 @@ def sequence_form(game: Any) -> SequenceForm:
         return cached
     n_players = compiled.num_players
     reach = np.empty((compiled.num_nodes, n_players + 1))
-    reach_kernel(
-        compiled.node_player,
-        compiled.node_infoset,
-        compiled.node_first_child,
-        compiled.node_num_children,
-        compiled.node_prob,
+    forward_reach(
+        compiled.tree,
         np.ascontiguousarray(compiled.legal_mask, dtype=np.float64),  # any policy: we read chance
         reach,
     )

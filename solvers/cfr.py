@@ -269,17 +269,7 @@ class CFR(IterativeSolver):
         rule = self.rule
         t = int(state["t"]) + 1
         cfr_iteration(
-            game.node_player,
-            game.node_infoset,
-            game.node_first_child,
-            game.node_num_children,
-            game.node_prob,
-            game.terminal_node,
-            game.terminal_utility,
-            game.infoset_player,
-            game.infoset_num_actions,
-            game.infoset_first_seq,
-            game.infoset_parent_seq,
+            game.tree,
             t,
             iterations,
             self.alternating,

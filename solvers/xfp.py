@@ -35,7 +35,7 @@ from numpy.typing import NDArray
 from gamesolve.checkpoint import StateRules, check_distributions
 from gamesolve.compiled import CompiledGame
 from gamesolve.errors import UnsupportedGame
-from gamesolve.kernels.evaluation import best_response_kernel, reach_kernel
+from gamesolve.kernels.evaluation import best_responses, forward_reach
 from gamesolve.policy import TabularPolicy
 from gamesolve.registry import SolverEntry
 from gamesolve.sequence_form import behavior_to_plans, plans_to_behavior
@@ -136,25 +136,10 @@ class XFP(IterativeSolver):
         for _ in range(iterations):
             t += 1
             avg = plans_to_behavior(game, plan)
-            reach_kernel(
-                game.node_player,
-                game.node_infoset,
-                game.node_first_child,
-                game.node_num_children,
-                game.node_prob,
-                avg,
+            forward_reach(game.tree, avg, reach)
+            best_responses(
+                game.tree,
                 reach,
-            )
-            best_response_kernel(
-                game.terminal_node,
-                game.terminal_utility,
-                game.terminal_seq,
-                reach,
-                game.infoset_player,
-                game.infoset_num_actions,
-                game.infoset_first_seq,
-                game.infoset_parent_seq,
-                game.sequence_offset,
                 cf,
                 below,
                 values,

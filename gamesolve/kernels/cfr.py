@@ -27,10 +27,9 @@ import numba
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["cfr_iteration", "regret_matching"]
+from gamesolve.kernels.tree import CHANCE, TERMINAL, TreeArrays
 
-_TERMINAL = -4
-_CHANCE = -1
+__all__ = ["cfr_iteration", "counterfactual_values", "regret_matching"]
 
 
 @numba.njit(cache=True, nogil=True)
@@ -67,16 +66,8 @@ def regret_matching(
 
 
 @numba.njit(cache=True, nogil=True)
-def _counterfactual_values(
-    node_player: NDArray[np.int8],
-    node_infoset: NDArray[np.int32],
-    node_first_child: NDArray[np.int32],
-    node_num_children: NDArray[np.int32],
-    node_prob: NDArray[np.float64],
-    terminal_node: NDArray[np.int32],
-    terminal_utility: NDArray[np.float64],
-    infoset_player: NDArray[np.int32],
-    infoset_num_actions: NDArray[np.int32],
+def counterfactual_values(
+    tree: TreeArrays,
     probs: NDArray[np.float64],  # [I, A] current strategy
     player: int,
     opp: NDArray[np.float64],  # [N] scratch
@@ -84,6 +75,15 @@ def _counterfactual_values(
     cfv: NDArray[np.float64],  # [I, A] out (rows of `player` overwritten)
 ) -> float:
     """Fill ``cfv`` for ``player``'s infosets; returns the root value for ``player``."""
+    node_player = tree.node_player
+    node_infoset = tree.node_infoset
+    node_first_child = tree.node_first_child
+    node_num_children = tree.node_num_children
+    node_prob = tree.node_prob
+    terminal_node = tree.terminal_node
+    terminal_utility = tree.terminal_utility
+    infoset_player = tree.infoset_player
+    infoset_num_actions = tree.infoset_num_actions
     n_nodes = node_player.shape[0]
     for infoset in range(cfv.shape[0]):
         if infoset_player[infoset] == player:
@@ -92,11 +92,11 @@ def _counterfactual_values(
     opp[0] = 1.0
     for n in range(n_nodes):
         pl = node_player[n]
-        if pl == _TERMINAL:
+        if pl == TERMINAL:
             continue
         first = node_first_child[n]
         w = opp[n]
-        if pl == _CHANCE:
+        if pl == CHANCE:
             for j in range(node_num_children[n]):
                 opp[first + j] = w * node_prob[first + j]
         elif pl == player:
@@ -110,7 +110,7 @@ def _counterfactual_values(
         value[terminal_node[t]] = terminal_utility[t, player]
     for n in range(n_nodes - 1, -1, -1):
         pl = node_player[n]
-        if pl == _TERMINAL:
+        if pl == TERMINAL:
             continue
         if opp[n] == 0.0:
             # Every path to n has a zero-probability chance or opponent edge, so n's value is
@@ -119,7 +119,7 @@ def _counterfactual_values(
             continue
         first = node_first_child[n]
         total = 0.0
-        if pl == _CHANCE:
+        if pl == CHANCE:
             for j in range(node_num_children[n]):
                 total += node_prob[first + j] * value[first + j]
         else:
@@ -139,10 +139,7 @@ def _counterfactual_values(
 
 @numba.njit(cache=True, nogil=True)
 def _update_player(
-    infoset_player: NDArray[np.int32],
-    infoset_num_actions: NDArray[np.int32],
-    infoset_first_seq: NDArray[np.int32],
-    infoset_parent_seq: NDArray[np.int32],
+    tree: TreeArrays,
     player: int,
     t: int,
     cfv: NDArray[np.float64],  # [I, A]
@@ -158,6 +155,10 @@ def _update_player(
     gamma: float,
 ) -> None:
     """Regret and average-strategy update for one player's infosets (topological infoset order)."""
+    infoset_player = tree.infoset_player
+    infoset_num_actions = tree.infoset_num_actions
+    infoset_first_seq = tree.infoset_first_seq
+    infoset_parent_seq = tree.infoset_parent_seq
     weight = float(t) ** gamma
     pos_scale = 1.0
     neg_scale = 1.0
@@ -192,17 +193,7 @@ def _update_player(
 
 @numba.njit(cache=True, nogil=True)
 def cfr_iteration(
-    node_player: NDArray[np.int8],  # [N]
-    node_infoset: NDArray[np.int32],  # [N]
-    node_first_child: NDArray[np.int32],  # [N]
-    node_num_children: NDArray[np.int32],  # [N]
-    node_prob: NDArray[np.float64],  # [N]
-    terminal_node: NDArray[np.int32],  # [T]
-    terminal_utility: NDArray[np.float64],  # [T, P]
-    infoset_player: NDArray[np.int32],  # [I]
-    infoset_num_actions: NDArray[np.int32],  # [I]
-    infoset_first_seq: NDArray[np.int32],  # [I]
-    infoset_parent_seq: NDArray[np.int32],  # [I]
+    tree: TreeArrays,
     t_first: int,  # number of the first iteration to run (iterations count from 1)
     count: int,  # how many iterations to run
     alternating: bool,
@@ -223,41 +214,39 @@ def cfr_iteration(
     root_values: NDArray[np.float64],  # [P] out: each player's value of the strategy it updated from
 ) -> None:
     """``count`` full CFR iterations over every player (alternating or simultaneous updates)."""
+    n_players = tree.terminal_utility.shape[1]
     for t in range(t_first, t_first + count):
-        _one_iteration(
-            node_player,
-            node_infoset,
-            node_first_child,
-            node_num_children,
-            node_prob,
-            terminal_node,
-            terminal_utility,
-            infoset_player,
-            infoset_num_actions,
-            infoset_first_seq,
-            infoset_parent_seq,
-            t,
-            alternating,
-            floor_zero,
-            discount,
-            alpha,
-            beta,
-            gamma,
-            predictive,
-            probs,
-            regrets,
-            last_regret,
-            avg,
-            cfv,
-            opp,
-            value,
-            seq_reach,
-            root_values,
-        )
+        for p in range(n_players):
+            root_values[p] = counterfactual_values(tree, probs, p, opp, value, cfv)
+            # Alternating: player p updates right after its own pass. Simultaneous: every player
+            # updates after the last pass (updating p only touches p's rows, so order is irrelevant).
+            if not alternating and p < n_players - 1:
+                continue
+            for q in range(p if alternating else 0, p + 1):
+                _update_player(
+                    tree,
+                    q,
+                    t,
+                    cfv,
+                    probs,
+                    regrets,
+                    last_regret,
+                    avg,
+                    seq_reach,
+                    floor_zero,
+                    discount,
+                    alpha,
+                    beta,
+                    gamma,
+                )
+                regret_matching(
+                    regrets, last_regret, predictive, tree.infoset_num_actions, tree.infoset_player, q, probs
+                )
 
 
+# Transitional: the positional form for callers not yet on the bundle; removed once unused.
 @numba.njit(cache=True, nogil=True)
-def _one_iteration(
+def _counterfactual_values(
     node_player: NDArray[np.int8],
     node_infoset: NDArray[np.int32],
     node_first_child: NDArray[np.int32],
@@ -267,66 +256,61 @@ def _one_iteration(
     terminal_utility: NDArray[np.float64],
     infoset_player: NDArray[np.int32],
     infoset_num_actions: NDArray[np.int32],
-    infoset_first_seq: NDArray[np.int32],
-    infoset_parent_seq: NDArray[np.int32],
-    t: int,
-    alternating: bool,
-    floor_zero: bool,
-    discount: bool,
-    alpha: float,
-    beta: float,
-    gamma: float,
-    predictive: bool,
-    probs: NDArray[np.float64],
-    regrets: NDArray[np.float64],
-    last_regret: NDArray[np.float64],
-    avg: NDArray[np.float64],
-    cfv: NDArray[np.float64],
-    opp: NDArray[np.float64],
-    value: NDArray[np.float64],
-    seq_reach: NDArray[np.float64],
-    root_values: NDArray[np.float64],
-) -> None:
-    n_players = terminal_utility.shape[1]
-    for p in range(n_players):
-        root_values[p] = _counterfactual_values(
-            node_player,
-            node_infoset,
-            node_first_child,
-            node_num_children,
-            node_prob,
-            terminal_node,
-            terminal_utility,
-            infoset_player,
-            infoset_num_actions,
-            probs,
-            p,
-            opp,
-            value,
-            cfv,
-        )
-        # Alternating: player p updates right after its own pass. Simultaneous: every player
-        # updates after the last pass (updating p only touches p's rows, so order is irrelevant).
-        if not alternating and p < n_players - 1:
+    probs: NDArray[np.float64],  # [I, A] current strategy
+    player: int,
+    opp: NDArray[np.float64],  # [N] scratch
+    value: NDArray[np.float64],  # [N] scratch
+    cfv: NDArray[np.float64],  # [I, A] out (rows of `player` overwritten)
+) -> float:
+    """Positional-argument form of :func:`counterfactual_values` (transitional, for old callers)."""
+    n_nodes = node_player.shape[0]
+    for infoset in range(cfv.shape[0]):
+        if infoset_player[infoset] == player:
+            for j in range(infoset_num_actions[infoset]):
+                cfv[infoset, j] = 0.0
+    opp[0] = 1.0
+    for n in range(n_nodes):
+        pl = node_player[n]
+        if pl == TERMINAL:
             continue
-        for q in range(p if alternating else 0, p + 1):
-            _update_player(
-                infoset_player,
-                infoset_num_actions,
-                infoset_first_seq,
-                infoset_parent_seq,
-                q,
-                t,
-                cfv,
-                probs,
-                regrets,
-                last_regret,
-                avg,
-                seq_reach,
-                floor_zero,
-                discount,
-                alpha,
-                beta,
-                gamma,
-            )
-            regret_matching(regrets, last_regret, predictive, infoset_num_actions, infoset_player, q, probs)
+        first = node_first_child[n]
+        w = opp[n]
+        if pl == CHANCE:
+            for j in range(node_num_children[n]):
+                opp[first + j] = w * node_prob[first + j]
+        elif pl == player:
+            for j in range(node_num_children[n]):
+                opp[first + j] = w
+        else:
+            infoset = node_infoset[n]
+            for j in range(node_num_children[n]):
+                opp[first + j] = w * probs[infoset, j]
+    for t in range(terminal_node.shape[0]):
+        value[terminal_node[t]] = terminal_utility[t, player]
+    for n in range(n_nodes - 1, -1, -1):
+        pl = node_player[n]
+        if pl == TERMINAL:
+            continue
+        if opp[n] == 0.0:
+            # Every path to n has a zero-probability chance or opponent edge, so n's value is
+            # multiplied by zero above and its counterfactual terms vanish: skip the subtree's work.
+            value[n] = 0.0
+            continue
+        first = node_first_child[n]
+        total = 0.0
+        if pl == CHANCE:
+            for j in range(node_num_children[n]):
+                total += node_prob[first + j] * value[first + j]
+        else:
+            infoset = node_infoset[n]
+            if pl == player:
+                w = opp[n]
+                for j in range(node_num_children[n]):
+                    vj = value[first + j]
+                    cfv[infoset, j] += w * vj
+                    total += probs[infoset, j] * vj
+            else:
+                for j in range(node_num_children[n]):
+                    total += probs[infoset, j] * value[first + j]
+        value[n] = total
+    return value[0]

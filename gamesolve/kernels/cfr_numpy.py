@@ -27,6 +27,8 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
+from gamesolve.kernels.tree import CHANCE, TreeArrays
+
 __all__ = [
     "cfr_iteration_numpy",
     "counterfactual_values_numpy",
@@ -35,45 +37,33 @@ __all__ = [
     "regret_matching_numpy",
 ]
 
-_CHANCE = -1
-
 
 def edge_probabilities(
-    node_player: NDArray[np.int8],
-    node_infoset: NDArray[np.int32],
-    node_parent: NDArray[np.int32],
-    node_first_child: NDArray[np.int32],
-    node_prob: NDArray[np.float64],
-    probs: NDArray[np.float64],
-    num_players: int,
+    tree: TreeArrays, probs: NDArray[np.float64]
 ) -> tuple[NDArray[np.int64], NDArray[np.longdouble]]:
     """Who chooses the edge into every node, and with what probability.
 
     Args:
-        node_player: ``[N]`` acting player, -1 at chance, -4 at terminals.
-        node_infoset: ``[N]`` infoset id at decision nodes.
-        node_parent: ``[N]`` parent id, -1 at the root.
-        node_first_child: ``[N]`` first child id.
-        node_prob: ``[N]`` chance probability of the edge into each node.
+        tree: The compiled game's arrays.
         probs: ``[I, A]`` strategy of every player.
-        num_players: Number of players ``P``.
 
     Returns:
         ``(actor, prob)``: ``actor[n]`` is the player choosing the edge into ``n`` (``P`` for
         chance, -1 at the root); ``prob[n]`` its probability in extended precision (1 at the root).
     """
-    n_nodes = node_player.shape[0]
+    num_players = tree.terminal_utility.shape[1]
+    n_nodes = tree.node_player.shape[0]
     nodes = np.arange(1, n_nodes)
-    parents = node_parent[1:].astype(np.int64)
-    parent_player = node_player[parents].astype(np.int64)
+    parents = tree.node_parent[1:].astype(np.int64)
+    parent_player = tree.node_player[parents].astype(np.int64)
     actor = np.full(n_nodes, -1, dtype=np.int64)
-    actor[1:] = np.where(parent_player == _CHANCE, num_players, parent_player)
+    actor[1:] = np.where(parent_player == CHANCE, num_players, parent_player)
     prob = np.ones(n_nodes, dtype=np.longdouble)
-    chance = parent_player == _CHANCE
-    prob[nodes[chance]] = node_prob[nodes[chance]]
+    chance = parent_player == CHANCE
+    prob[nodes[chance]] = tree.node_prob[nodes[chance]]
     decision = ~chance
-    slots = nodes[decision] - node_first_child[parents[decision]]
-    prob[nodes[decision]] = probs[node_infoset[parents[decision]], slots]
+    slots = nodes[decision] - tree.node_first_child[parents[decision]]
+    prob[nodes[decision]] = probs[tree.node_infoset[parents[decision]], slots]
     return actor, prob
 
 
@@ -111,15 +101,7 @@ def path_reach(
 
 
 def counterfactual_values_numpy(
-    node_player: NDArray[np.int8],
-    node_infoset: NDArray[np.int32],
-    node_parent: NDArray[np.int32],
-    node_first_child: NDArray[np.int32],
-    node_prob: NDArray[np.float64],
-    terminal_node: NDArray[np.int32],
-    terminal_utility: NDArray[np.float64],
-    probs: NDArray[np.float64],
-    player: int,
+    tree: TreeArrays, probs: NDArray[np.float64], player: int
 ) -> tuple[NDArray[np.float64], float]:
     """Counterfactual action values of one player by walking up from every terminal.
 
@@ -127,13 +109,7 @@ def counterfactual_values_numpy(
     equal (ties between actions, which decide regret matching) come out equal.
 
     Args:
-        node_player: ``[N]`` acting player, -1 at chance, -4 at terminals.
-        node_infoset: ``[N]`` infoset id at decision nodes.
-        node_parent: ``[N]`` parent id, -1 at the root.
-        node_first_child: ``[N]`` first child id.
-        node_prob: ``[N]`` chance probability of the edge into each node.
-        terminal_node: ``[T]`` node id of each terminal.
-        terminal_utility: ``[T, P]`` payoffs.
+        tree: The compiled game's arrays.
         probs: ``[I, A]`` current strategy of every player.
         player: The player whose values are computed.
 
@@ -141,10 +117,10 @@ def counterfactual_values_numpy(
         ``(cfv, root_value)``: ``cfv`` is ``[I, A]`` with ``player``'s rows filled (other rows 0),
         ``root_value`` is ``player``'s expected utility under ``probs``.
     """
+    node_parent, node_infoset, node_first_child = tree.node_parent, tree.node_infoset, tree.node_first_child
+    terminal_node, terminal_utility = tree.terminal_node, tree.terminal_utility
     num_players = terminal_utility.shape[1]
-    actor, prob = edge_probabilities(
-        node_player, node_infoset, node_parent, node_first_child, node_prob, probs, num_players
-    )
+    actor, prob = edge_probabilities(tree, probs)
     reach = path_reach(terminal_node.astype(np.int64), node_parent, actor, prob, num_players)
     utility = terminal_utility[:, player].astype(np.longdouble)
     others = np.delete(reach, player, axis=1).prod(axis=1)
@@ -225,15 +201,7 @@ def _update(
 
 
 def cfr_iteration_numpy(
-    node_player: NDArray[np.int8],
-    node_infoset: NDArray[np.int32],
-    node_parent: NDArray[np.int32],
-    node_first_child: NDArray[np.int32],
-    node_prob: NDArray[np.float64],
-    terminal_node: NDArray[np.int32],
-    terminal_utility: NDArray[np.float64],
-    infoset_player: NDArray[np.int32],
-    infoset_num_actions: NDArray[np.int32],
+    tree: TreeArrays,
     *,
     t_first: int,
     count: int,
@@ -255,15 +223,7 @@ def cfr_iteration_numpy(
     :mod:`gamesolve.kernels.cfr` for their meaning.
 
     Args:
-        node_player: ``[N]`` acting player, -1 at chance, -4 at terminals.
-        node_infoset: ``[N]`` infoset id at decision nodes.
-        node_parent: ``[N]`` parent id, -1 at the root.
-        node_first_child: ``[N]`` first child id.
-        node_prob: ``[N]`` chance probability of the edge into each node.
-        terminal_node: ``[T]`` node id of each terminal.
-        terminal_utility: ``[T, P]`` payoffs.
-        infoset_player: ``[I]`` owner of each infoset.
-        infoset_num_actions: ``[I]`` legal actions of each infoset.
+        tree: The compiled game's arrays.
         t_first: Number of the first iteration (iterations count from 1).
         count: How many iterations to run.
         alternating: Players update one after another (``False``: all at once).
@@ -282,19 +242,19 @@ def cfr_iteration_numpy(
         ``[P]`` each player's expected utility under the strategy it updated from, in the last
         iteration.
     """
-    num_players = terminal_utility.shape[1]
+    infoset_player, infoset_num_actions = tree.infoset_player, tree.infoset_num_actions
+    num_players = tree.terminal_utility.shape[1]
     width = probs.shape[1]
     legal = np.arange(width)[None, :] < infoset_num_actions[:, None]
-    decision = np.flatnonzero(node_player >= 0)
+    decision = np.flatnonzero(tree.node_player >= 0)
     representative = np.zeros(infoset_player.shape[0], dtype=np.int64)
-    representative[node_infoset[decision]] = decision
+    representative[tree.node_infoset[decision]] = decision
     rows_of = [np.flatnonzero(infoset_player == p) for p in range(num_players)]
     root_values = np.zeros(num_players)
-    tree = (node_player, node_infoset, node_parent, node_first_child, node_prob)
 
     def own_reach() -> NDArray[np.float64]:
-        actor, prob = edge_probabilities(*tree, probs, num_players)
-        reach = path_reach(representative, node_parent, actor, prob, num_players)
+        actor, prob = edge_probabilities(tree, probs)
+        reach = path_reach(representative, tree.node_parent, actor, prob, num_players)
         return reach[np.arange(representative.shape[0]), infoset_player].astype(np.float64)
 
     def update(p: int, cfv: NDArray[np.float64], own: NDArray[np.float64], t: int) -> None:
@@ -323,16 +283,11 @@ def cfr_iteration_numpy(
     for t in range(t_first, t_first + count):
         if alternating:
             for p in range(num_players):
-                cfv, root_values[p] = counterfactual_values_numpy(
-                    *tree, terminal_node, terminal_utility, probs, p
-                )
+                cfv, root_values[p] = counterfactual_values_numpy(tree, probs, p)
                 update(p, cfv, own_reach(), t)
                 match(rows_of[p])
         else:
-            values = [
-                counterfactual_values_numpy(*tree, terminal_node, terminal_utility, probs, p)
-                for p in range(num_players)
-            ]
+            values = [counterfactual_values_numpy(tree, probs, p) for p in range(num_players)]
             own = own_reach()
             for p in range(num_players):
                 root_values[p] = values[p][1]

@@ -1,6 +1,7 @@
 """Exact evaluation kernels: reach probabilities, expected values and best responses.
 
-Every kernel takes only arrays and scalars and writes into preallocated outputs. The plain-numpy
+Every kernel takes the game's :class:`~gamesolve.kernels.tree.TreeArrays`, other arrays and scalars,
+and writes into preallocated outputs. The plain-numpy
 twins (``*_numpy``) compute the same quantities a different way (pointer jumping for reach,
 ``np.add.at`` scatters, a Python loop over infosets) and exist to test the kernels.
 
@@ -17,15 +18,162 @@ import numba
 import numpy as np
 from numpy.typing import NDArray
 
+from gamesolve.kernels.tree import CHANCE, TERMINAL, TreeArrays
+
 __all__ = [
-    "best_response_kernel",
     "best_response_numpy",
-    "reach_kernel",
+    "best_responses",
+    "forward_reach",
     "reach_numpy",
 ]
 
-_TERMINAL = -4
-_CHANCE = -1
+
+@numba.njit(cache=True, nogil=True)
+def forward_reach(
+    tree: TreeArrays,
+    probs: NDArray[np.float64],  # [I, A]
+    reach: NDArray[np.float64],  # [N, P + 1] out: each player's own reach; column P is chance
+) -> None:
+    """Forward pass: ``reach[n, k]`` is the product of actor ``k``'s probabilities on the path."""
+    node_player = tree.node_player
+    node_infoset = tree.node_infoset
+    node_first_child = tree.node_first_child
+    node_num_children = tree.node_num_children
+    node_prob = tree.node_prob
+    n_nodes = node_player.shape[0]
+    width = reach.shape[1]
+    chance_col = width - 1
+    for k in range(width):
+        reach[0, k] = 1.0
+    for n in range(n_nodes):
+        pl = node_player[n]
+        if pl == TERMINAL:
+            continue
+        first = node_first_child[n]
+        for j in range(node_num_children[n]):
+            c = first + j
+            for k in range(width):
+                reach[c, k] = reach[n, k]
+            if pl == CHANCE:
+                reach[c, chance_col] *= node_prob[c]
+            else:
+                reach[c, pl] *= probs[node_infoset[n], j]
+
+
+@numba.njit(cache=True, nogil=True)
+def best_responses(
+    tree: TreeArrays,
+    reach: NDArray[np.float64],  # [N, P + 1] from forward_reach
+    cf: NDArray[np.float64],  # [S] scratch: counterfactual terminal mass per sequence
+    below: NDArray[np.float64],  # [S] scratch: best values of the infosets under each sequence
+    values: NDArray[np.float64],  # [P] out: expected utility of every player under the profile
+    br_values: NDArray[np.float64],  # [P] out: best-response value of every player
+    br_slot: NDArray[np.int32],  # [I] out: best-response slot at every infoset (owner's BR)
+) -> None:
+    """Expected values and every player's best response, from a reach matrix."""
+    terminal_node = tree.terminal_node
+    terminal_utility = tree.terminal_utility
+    terminal_seq = tree.terminal_seq
+    infoset_player = tree.infoset_player
+    infoset_num_actions = tree.infoset_num_actions
+    infoset_first_seq = tree.infoset_first_seq
+    infoset_parent_seq = tree.infoset_parent_seq
+    seq_offset = tree.seq_offset
+    n_players = terminal_utility.shape[1]
+    chance_col = reach.shape[1] - 1
+    for s in range(cf.shape[0]):
+        cf[s] = 0.0
+        below[s] = 0.0
+    for p in range(n_players):
+        values[p] = 0.0
+    for t in range(terminal_node.shape[0]):
+        node = terminal_node[t]
+        chance = reach[node, chance_col]
+        if chance == 0.0:
+            continue
+        for i in range(n_players):
+            others = chance
+            for k in range(n_players):
+                if k != i:
+                    others *= reach[node, k]
+            u = terminal_utility[t, i]
+            cf[seq_offset[i] + terminal_seq[t, i]] += others * u
+            values[i] += others * reach[node, i] * u
+    for infoset in range(infoset_player.shape[0] - 1, -1, -1):
+        base = seq_offset[infoset_player[infoset]]
+        first = base + infoset_first_seq[infoset]
+        best = cf[first] + below[first]
+        best_j = 0
+        for j in range(1, infoset_num_actions[infoset]):
+            v = cf[first + j] + below[first + j]
+            if v > best:
+                best = v
+                best_j = j
+        br_slot[infoset] = best_j
+        below[base + infoset_parent_seq[infoset]] += best
+    for p in range(n_players):
+        br_values[p] = cf[seq_offset[p]] + below[seq_offset[p]]
+
+
+# ------------------------------------------------------------------------------ numpy twins
+
+
+def reach_numpy(tree: TreeArrays, probs: NDArray[np.float64]) -> NDArray[np.float64]:
+    """``[N, P + 1]`` reach matrix by pointer jumping (no dependence on node order)."""
+    node_player, node_parent, node_prob = tree.node_player, tree.node_parent, tree.node_prob
+    num_players = tree.terminal_utility.shape[1]
+    n_nodes = node_player.shape[0]
+    factor = np.ones((n_nodes, num_players + 1))
+    nodes = np.arange(1, n_nodes)
+    parents = node_parent[1:]
+    actor = node_player[parents].astype(np.int64)
+    is_chance = actor == CHANCE
+    factor[nodes[is_chance], num_players] = node_prob[nodes[is_chance]]
+    dec = ~is_chance
+    slots = nodes[dec] - tree.node_first_child[parents[dec]]
+    factor[nodes[dec], actor[dec]] = probs[tree.node_infoset[parents[dec]], slots]
+    ancestor = node_parent.astype(np.int64).copy()
+    while (ancestor >= 0).any():
+        live = ancestor >= 0
+        factor[live] *= factor[ancestor[live]]
+        ancestor[live] = ancestor[ancestor[live]]
+    return factor
+
+
+def best_response_numpy(
+    tree: TreeArrays, reach: NDArray[np.float64]
+) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.int32]]:
+    """``(values [P], br_values [P], br_slot [I])``, the same outputs as the kernel pair."""
+    terminal_node, terminal_seq = tree.terminal_node, tree.terminal_seq
+    terminal_utility = tree.terminal_utility
+    infoset_player, infoset_num_actions = tree.infoset_player, tree.infoset_num_actions
+    infoset_first_seq, infoset_parent_seq = tree.infoset_first_seq, tree.infoset_parent_seq
+    num_sequences = tree.num_sequences
+    n_players = terminal_utility.shape[1]
+    r = reach[terminal_node]  # [T, P + 1]
+    total = r.prod(axis=1)
+    values = (total[:, None] * terminal_utility).sum(axis=0)
+    br_values = np.zeros(n_players)
+    br_slot = np.zeros(infoset_player.shape[0], dtype=np.int32)
+    for i in range(n_players):
+        others = np.delete(r, i, axis=1).prod(axis=1)
+        cf = np.zeros(int(num_sequences[i]))
+        np.add.at(cf, terminal_seq[:, i], others * terminal_utility[:, i])
+        below = np.zeros_like(cf)
+        for infoset in np.flatnonzero(infoset_player == i)[::-1]:
+            first = infoset_first_seq[infoset]
+            q = (
+                cf[first : first + infoset_num_actions[infoset]]
+                + below[first : first + infoset_num_actions[infoset]]
+            )
+            j = int(np.argmax(q))
+            br_slot[infoset] = j
+            below[infoset_parent_seq[infoset]] += q[j]
+        br_values[i] = cf[0] + below[0]
+    return values, br_values, br_slot
+
+
+# Transitional: the positional forms for callers not yet on the bundle; removed once unused.
 
 
 @numba.njit(cache=True, nogil=True)
@@ -46,14 +194,14 @@ def reach_kernel(
         reach[0, k] = 1.0
     for n in range(n_nodes):
         pl = node_player[n]
-        if pl == _TERMINAL:
+        if pl == TERMINAL:
             continue
         first = node_first_child[n]
         for j in range(node_num_children[n]):
             c = first + j
             for k in range(width):
                 reach[c, k] = reach[n, k]
-            if pl == _CHANCE:
+            if pl == CHANCE:
                 reach[c, chance_col] *= node_prob[c]
             else:
                 reach[c, pl] *= probs[node_infoset[n], j]
@@ -111,70 +259,3 @@ def best_response_kernel(
         below[base + infoset_parent_seq[infoset]] += best
     for p in range(n_players):
         br_values[p] = cf[seq_offset[p]] + below[seq_offset[p]]
-
-
-# ------------------------------------------------------------------------------ numpy twins
-
-
-def reach_numpy(
-    node_player: NDArray[np.int8],
-    node_infoset: NDArray[np.int32],
-    node_parent: NDArray[np.int32],
-    node_first_child: NDArray[np.int32],
-    node_prob: NDArray[np.float64],
-    probs: NDArray[np.float64],
-    num_players: int,
-) -> NDArray[np.float64]:
-    """``[N, P + 1]`` reach matrix by pointer jumping (no dependence on node order)."""
-    n_nodes = node_player.shape[0]
-    factor = np.ones((n_nodes, num_players + 1))
-    nodes = np.arange(1, n_nodes)
-    parents = node_parent[1:]
-    actor = node_player[parents].astype(np.int64)
-    is_chance = actor == _CHANCE
-    factor[nodes[is_chance], num_players] = node_prob[nodes[is_chance]]
-    dec = ~is_chance
-    slots = nodes[dec] - node_first_child[parents[dec]]
-    factor[nodes[dec], actor[dec]] = probs[node_infoset[parents[dec]], slots]
-    ancestor = node_parent.astype(np.int64).copy()
-    while (ancestor >= 0).any():
-        live = ancestor >= 0
-        factor[live] *= factor[ancestor[live]]
-        ancestor[live] = ancestor[ancestor[live]]
-    return factor
-
-
-def best_response_numpy(
-    terminal_node: NDArray[np.int32],
-    terminal_utility: NDArray[np.float64],
-    terminal_seq: NDArray[np.int32],
-    reach: NDArray[np.float64],
-    infoset_player: NDArray[np.int32],
-    infoset_num_actions: NDArray[np.int32],
-    infoset_first_seq: NDArray[np.int32],
-    infoset_parent_seq: NDArray[np.int32],
-    num_sequences: NDArray[np.int32],
-) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.int32]]:
-    """``(values [P], br_values [P], br_slot [I])``, the same outputs as the kernel pair."""
-    n_players = terminal_utility.shape[1]
-    r = reach[terminal_node]  # [T, P + 1]
-    total = r.prod(axis=1)
-    values = (total[:, None] * terminal_utility).sum(axis=0)
-    br_values = np.zeros(n_players)
-    br_slot = np.zeros(infoset_player.shape[0], dtype=np.int32)
-    for i in range(n_players):
-        others = np.delete(r, i, axis=1).prod(axis=1)
-        cf = np.zeros(int(num_sequences[i]))
-        np.add.at(cf, terminal_seq[:, i], others * terminal_utility[:, i])
-        below = np.zeros_like(cf)
-        for infoset in np.flatnonzero(infoset_player == i)[::-1]:
-            first = infoset_first_seq[infoset]
-            q = (
-                cf[first : first + infoset_num_actions[infoset]]
-                + below[first : first + infoset_num_actions[infoset]]
-            )
-            j = int(np.argmax(q))
-            br_slot[infoset] = j
-            below[infoset_parent_seq[infoset]] += q[j]
-        br_values[i] = cf[0] + below[0]
-    return values, br_values, br_slot

@@ -60,17 +60,7 @@ def _fresh(g) -> dict[str, np.ndarray]:
 def _kernel(g, params: Params, alternating: bool, state, t_first: int, count: int) -> np.ndarray:
     root_values = np.full(g.num_players, np.nan)
     cfr_iteration(
-        g.node_player,
-        g.node_infoset,
-        g.node_first_child,
-        g.node_num_children,
-        g.node_prob,
-        g.terminal_node,
-        g.terminal_utility,
-        g.infoset_player,
-        g.infoset_num_actions,
-        g.infoset_first_seq,
-        g.infoset_parent_seq,
+        g.tree,
         t_first,
         count,
         alternating,
@@ -95,15 +85,7 @@ def _kernel(g, params: Params, alternating: bool, state, t_first: int, count: in
 
 def _twin(g, params: Params, alternating: bool, state, t_first: int, count: int) -> np.ndarray:
     return cfr_iteration_numpy(
-        g.node_player,
-        g.node_infoset,
-        g.node_parent,
-        g.node_first_child,
-        g.node_prob,
-        g.terminal_node,
-        g.terminal_utility,
-        g.infoset_player,
-        g.infoset_num_actions,
+        g.tree,
         t_first=t_first,
         count=count,
         alternating=alternating,

@@ -9,9 +9,9 @@ import gamesolve
 from gamesolve import TabularPolicy
 from gamesolve.evaluation import evaluate
 from gamesolve.kernels.evaluation import (
-    best_response_kernel,
     best_response_numpy,
-    reach_kernel,
+    best_responses,
+    forward_reach,
     reach_numpy,
 )
 
@@ -52,29 +52,9 @@ def _policies(compiled, rng):
 
 def _reach_both(g, probs):
     fast = np.full((g.num_nodes, g.num_players + 1), np.nan)
-    reach_kernel(
-        g.node_player,
-        g.node_infoset,
-        g.node_first_child,
-        g.node_num_children,
-        g.node_prob,
-        probs,
-        fast,
-    )
-    slow = reach_numpy(
-        g.node_player,
-        g.node_infoset,
-        g.node_parent,
-        g.node_first_child,
-        g.node_prob,
-        probs,
-        g.num_players,
-    )
+    forward_reach(g.tree, probs, fast)
+    slow = reach_numpy(g.tree, probs)
     return fast, slow
-
-
-def _seq_offsets(g):
-    return np.concatenate(([0], np.cumsum(g.num_sequences.astype(np.int64))[:-1])).astype(np.int64)
 
 
 def _br_kernel(g, reach):
@@ -82,16 +62,9 @@ def _br_kernel(g, reach):
     values = np.full(g.num_players, np.nan)
     br_values = np.full(g.num_players, np.nan)
     br_slot = np.full(g.num_infosets, -7, dtype=np.int32)
-    best_response_kernel(
-        g.terminal_node,
-        g.terminal_utility,
-        g.terminal_seq,
+    best_responses(
+        g.tree,
         reach,
-        g.infoset_player,
-        g.infoset_num_actions,
-        g.infoset_first_seq,
-        g.infoset_parent_seq,
-        _seq_offsets(g),
         np.full(total, np.nan),  # scratch must be reset by the kernel
         np.full(total, np.nan),
         values,
@@ -102,17 +75,7 @@ def _br_kernel(g, reach):
 
 
 def _br_numpy(g, reach):
-    return best_response_numpy(
-        g.terminal_node,
-        g.terminal_utility,
-        g.terminal_seq,
-        reach,
-        g.infoset_player,
-        g.infoset_num_actions,
-        g.infoset_first_seq,
-        g.infoset_parent_seq,
-        g.num_sequences,
-    )
+    return best_response_numpy(g.tree, reach)
 
 
 def _check_slots(g, probs, slot_a, slot_b, br_values):
