@@ -45,6 +45,7 @@ __all__ = [
     "InProcessExecutor",
     "LocalExecutor",
     "RayExecutor",
+    "available_cpus",
     "check_executor",
     "make_executor",
 ]
@@ -136,7 +137,7 @@ class LocalExecutor(_Base):
     ) -> None:
         import multiprocessing
 
-        workers = _available_cpus() if workers is None else check_int("workers", workers, minimum=1)
+        workers = available_cpus() if workers is None else check_int("workers", workers, minimum=1)
         if start_method is None:
             start_method = (
                 "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
@@ -248,7 +249,7 @@ class RayExecutor(_Base):
             return
         kwargs: dict[str, Any] = {"include_dashboard": False, "logging_level": logging.WARNING}
         if address in (None, "local"):
-            kwargs["num_cpus"] = workers if workers is not None else _available_cpus()
+            kwargs["num_cpus"] = workers if workers is not None else available_cpus()
         else:
             kwargs["address"] = address
         start = time.perf_counter()
@@ -311,7 +312,8 @@ def _apply(fn: Callable[[T], R], task: T) -> R:
     return fn(task)
 
 
-def _available_cpus() -> int:
+def available_cpus() -> int:
+    """CPUs this process may run on (its affinity set where the platform says, else all)."""
     try:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # not on Linux

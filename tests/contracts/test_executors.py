@@ -97,7 +97,7 @@ def test_python_loop_tournament_is_identical_in_a_pool(local_pool):
 
 
 def test_small_jobs_skip_the_pool_and_unpicklable_policies_fall_back(kuhn, monkeypatch, caplog):
-    module = sys.modules["gamesolve.tournament"]  # the package attribute is the function
+    module = sys.modules["gamesolve.population.backend"]  # where tournaments plan their matches
 
     def no_pool(*args, **kwargs):
         raise AssertionError("a pool was started for a tiny tournament")
@@ -110,7 +110,7 @@ def test_small_jobs_skip_the_pool_and_unpicklable_policies_fall_back(kuhn, monke
 
     game = random_markov(states=3, actions=2, successors=2, seed=0, discount=0.5)
     monkeypatch.setattr(module, "_POOL_MIN_SECONDS", 0.0)
-    with caplog.at_level(logging.WARNING, logger="gamesolve.tournament"):
+    with caplog.at_level(logging.WARNING, logger="gamesolve.population.backend"):
         meta = tournament(game, {"lambda": lambda p, o, legal, rng: int(legal[0])}, episodes=100)
     assert "cannot be pickled" in caplog.text and meta.counts[0, 0] == 100
 

@@ -1,0 +1,272 @@
+"""The seeded episode sampler: every match the population backend, the RL environment and NeuPL play.
+
+Two entry points share one rule for chance and actions (inverse CDF over a row, zero-probability
+entries never chosen):
+
+* :func:`run_task` plays blocks of seeded episodes of one profile for the backend's sampled
+  meta-game entries: numba kernels (:mod:`gamesolve.kernels.matches`) for tabular members on
+  compiled, normal-form and tabular Markov games, where every draw is a counter-based hash of
+  ``(profile key, episode, node)`` so the result does not depend on how blocks are split; the
+  Python ``ActingPolicy`` loop for acting members and games that can only be sampled, with episode
+  ``e`` drawing chance and actions from one generator seeded by ``(profile key, e)``.
+* :class:`TreeSampler` moves a batch of episodes of a compiled game through chance and decision
+  nodes with uniforms the caller draws from its generator: :class:`gamesolve.rl_env.ResponseEnv`
+  (one learner against fixed opponents) and NeuPL's matches play through it.
+
+Block statistics are merged in block order with the pairwise formula of Chan, Golub & LeVeque
+(1979, "Updating formulae and a pairwise algorithm for computing sample variances").
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from gamesolve.compiled import CHANCE_NODE, TERMINAL_NODE, CompiledGame
+from gamesolve.errors import InvalidPolicyError
+from gamesolve.kernels.matches import compiled_match_blocks, markov_match_blocks, normal_form_match_blocks
+
+__all__ = [
+    "MatchContext",
+    "MatchTask",
+    "TreeSampler",
+    "merge_blocks",
+    "profile_key",
+    "run_task",
+]
+
+Profile = tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class MatchContext:
+    """What every task of one meta-game shares: the game (as arrays or object) and the members.
+
+    ``kind`` is ``"compiled"``, ``"normal"`` or ``"markov"`` (numba kernels over ``arrays``) or
+    ``"loop"`` (the ``ActingPolicy`` loop over ``game``).
+    """
+
+    kind: str
+    arrays: dict[str, NDArray[Any]]
+    members: tuple[tuple[Any, ...], ...]
+    num_episodes: int
+    block_size: int
+    game: Any = None
+    max_steps: int | None = None
+
+
+@dataclass(frozen=True)
+class MatchTask:
+    """Blocks to play: per item ``(profile, key, first block, number of blocks)``."""
+
+    context: MatchContext
+    items: tuple[tuple[Profile, int, int, int], ...]
+
+
+def profile_key(seed: int, profile: Profile) -> int:
+    """The 64-bit key of ``profile``'s episodes under ``seed``."""
+    return int(np.random.SeedSequence([seed, *profile]).generate_state(1, dtype=np.uint64)[0])
+
+
+def run_task(task: MatchTask) -> list[tuple[NDArray[np.float64], NDArray[np.float64]]]:
+    """Play every item of a task; per item, block means and squared deviations ``[B, P]``."""
+    ctx = task.context
+    out = []
+    for profile, key, first_block, n_blocks in task.items:
+        n_players = len(profile)
+        mean = np.empty((n_blocks, n_players))
+        m2 = np.empty((n_blocks, n_players))
+        a = ctx.arrays
+        if ctx.kind == "compiled":
+            probs = np.empty_like(ctx.members[0][profile[0]])
+            for p, k in enumerate(profile):
+                rows = a[f"rows{p}"]
+                probs[rows] = ctx.members[p][k][rows]
+            compiled_match_blocks(
+                a["node_player"], a["node_infoset"], a["node_first_child"], a["node_num_children"],
+                a["node_prob"], a["node_terminal"], a["terminal_utility"], probs, np.uint64(key),
+                first_block, ctx.block_size, ctx.num_episodes, mean, m2,
+            )  # fmt: skip
+        elif ctx.kind == "normal":
+            probs = np.zeros((n_players, int(a["num_actions"].max())))
+            for p, k in enumerate(profile):
+                probs[p, : a["num_actions"][p]] = ctx.members[p][k]
+            normal_form_match_blocks(
+                a["payoffs"], probs, a["num_actions"], np.uint64(key), first_block, ctx.block_size,
+                ctx.num_episodes, mean, m2,
+            )  # fmt: skip
+        elif ctx.kind == "markov":
+            n_states = a["terminal"].shape[0]
+            strategies = np.zeros((n_players, n_states, int(a["num_actions"].max())))
+            for p, k in enumerate(profile):
+                strategies[p, :, : a["num_actions"][p]] = ctx.members[p][k]
+            markov_match_blocks(
+                a["indptr"], a["indices"], a["data"], a["reward"], a["terminal"], a["initial"],
+                float(a["discount"]), int(a["max_steps"]), strategies, a["num_actions"], np.uint64(key),
+                first_block, ctx.block_size, ctx.num_episodes, mean, m2,
+            )  # fmt: skip
+        else:
+            _play_loop(ctx, profile, key, first_block, mean, m2)
+        out.append((mean, m2))
+    return out
+
+
+def _act(member: Any, player: int, k: int, episode: Any, rng: np.random.Generator) -> int:
+    legal = episode.legal_actions(player)
+    if isinstance(member, np.ndarray):  # a tabular Markov strategy [S, A]
+        row = member[episode.state]
+        action = int(rng.choice(row.shape[0], p=row))
+    else:
+        observation = episode.observation(player)
+        act = getattr(member, "act", None)
+        try:
+            raw = (
+                act(player, observation, legal, rng)
+                if callable(act)
+                else member(player, observation, legal, rng)
+            )
+            action = int(raw)
+        except (TypeError, ValueError) as exc:
+            raise InvalidPolicyError(
+                f"player {player} member {k}: act() failed or returned a non-integer: {exc}"
+            ) from exc
+    if not np.any(legal == action):
+        raise InvalidPolicyError(
+            f"player {player} member {k} chose action {action}, which is illegal (legal: {legal.tolist()})"
+        )
+    return action
+
+
+def _play_loop(
+    ctx: MatchContext,
+    profile: Profile,
+    key: int,
+    first_block: int,
+    mean: NDArray[np.float64],
+    m2: NDArray[np.float64],
+) -> None:
+    """Blocks of episodes of a sampled game; episode ``e`` draws everything from one seeded generator."""
+    game = ctx.game
+    n_players = len(profile)
+    for b in range(mean.shape[0]):
+        start = (first_block + b) * ctx.block_size
+        stop = min(start + ctx.block_size, ctx.num_episodes)
+        mu = np.zeros(n_players)
+        ss = np.zeros(n_players)
+        for n, e in enumerate(range(start, stop), start=1):
+            rng = np.random.default_rng(np.random.SeedSequence(entropy=key, spawn_key=(e,)))
+            episode = game.new_episode(rng=rng, max_steps=ctx.max_steps)
+            while not episode.done:
+                movers = episode.players_to_move
+                actions = [_act(ctx.members[p][profile[p]], p, profile[p], episode, rng) for p in movers]
+                episode.step(actions)
+            value = np.asarray(episode.returns, dtype=np.float64)
+            delta = value - mu
+            mu += delta / n
+            ss += delta * (value - mu)
+        mean[b] = mu
+        m2[b] = ss
+
+
+def merge_blocks(
+    blocks: list[tuple[NDArray[np.float64], NDArray[np.float64]]], num_episodes: int, block_size: int
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Merge block statistics in block order: mean ``[P]`` and its standard error ``[P]``.
+
+    The standard error is NaN for a single episode.
+    """
+    n = 0
+    mean: NDArray[np.float64] | None = None
+    m2: NDArray[np.float64] | None = None
+    b = 0
+    for block_mean, block_m2 in blocks:
+        for r in range(block_mean.shape[0]):
+            nb = min(block_size, num_episodes - b * block_size)
+            b += 1
+            if mean is None or m2 is None:
+                n, mean, m2 = nb, block_mean[r].copy(), block_m2[r].copy()
+                continue
+            total = n + nb
+            delta = block_mean[r] - mean
+            mean = mean + delta * (nb / total)
+            m2 = m2 + block_m2[r] + delta * delta * (n * nb / total)
+            n = total
+    assert mean is not None and m2 is not None and n == num_episodes
+    if n < 2:
+        return mean, np.full_like(mean, np.nan)
+    return mean, np.sqrt(np.maximum(m2, 0.0) / (n - 1) / n)
+
+
+# ---------------------------------------------------------------------------------------------
+# Batched episodes on a compiled tree
+# ---------------------------------------------------------------------------------------------
+
+
+def cumulative_tables(game: CompiledGame, probs: NDArray[np.float64]) -> NDArray[np.float64]:
+    """``[K, I, A]`` cumulative rows of ``K`` tables, the last legal slot (and padding) pinned to 1."""
+    cdf = np.cumsum(probs, axis=2)
+    pad = np.arange(game.max_actions)[None, :] >= (game.infoset_num_actions[:, None] - 1)
+    cdf[:, pad] = 1.0
+    return cdf
+
+
+class TreeSampler:
+    """Chance and action sampling for a batch of episodes of a compiled game.
+
+    :meth:`move` advances episodes one node with one uniform each: at a chance node by the
+    chance probabilities, at a decision node by the row of the acting seat's table (given as
+    :func:`cumulative_tables`). Callers draw the uniforms from their generator.
+    """
+
+    def __init__(self, game: CompiledGame) -> None:
+        self.game = game
+        chance = np.flatnonzero(game.node_player == CHANCE_NODE)
+        width = int(game.node_num_children[chance].max()) if chance.size else 1
+        row = np.full(game.num_nodes, -1, dtype=np.int64)
+        row[chance] = np.arange(chance.size)
+        slots = np.arange(width)
+        kids = game.node_first_child[chance][:, None] + np.minimum(
+            slots[None, :], game.node_num_children[chance][:, None] - 1
+        )
+        cp = np.where(slots[None, :] < game.node_num_children[chance][:, None], game.node_prob[kids], 0.0)
+        ccdf = np.cumsum(cp, axis=1)
+        ccdf[slots[None, :] >= game.node_num_children[chance][:, None] - 1] = 1.0
+        self._chance_row = row  # [N]
+        self._chance_cdf = ccdf  # [C, W]
+        term = np.full(game.num_nodes, -1, dtype=np.int64)
+        term[game.terminal_node] = np.arange(game.num_terminals)
+        #: ``[N]`` terminal index of terminal nodes, -1 elsewhere.
+        self.terminal_index = term
+        #: ``[N]`` int64 node owner (``CHANCE_NODE``, ``TERMINAL_NODE`` or a player).
+        self.node_player = np.asarray(game.node_player, dtype=np.int64)
+
+    def move(
+        self,
+        nodes: NDArray[np.int64],
+        u: NDArray[np.float64],
+        cdf: NDArray[np.float64],
+        table: NDArray[np.int64],
+    ) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+        """Children of non-terminal ``nodes`` and the slots taken, one uniform ``u`` each.
+
+        ``table[i]`` is the row of ``cdf [K, I, A]`` that plays at decision node ``nodes[i]``
+        (ignored at chance nodes).
+        """
+        g = self.game
+        slot = np.empty(nodes.shape[0], dtype=np.int64)
+        is_chance = self.node_player[nodes] == CHANCE_NODE
+        if is_chance.any():
+            rows = self._chance_cdf[self._chance_row[nodes[is_chance]]]
+            slot[is_chance] = (rows < u[is_chance, None]).sum(axis=1)
+        dec = ~is_chance
+        if dec.any():
+            rows = cdf[table[dec], g.node_infoset[nodes[dec]]]
+            slot[dec] = (rows < u[dec, None]).sum(axis=1)
+        return g.node_first_child[nodes] + slot, slot
+
+    def is_terminal(self, nodes: NDArray[np.int64]) -> NDArray[np.bool_]:
+        """Which ``nodes`` are terminal."""
+        return self.node_player[nodes] == TERMINAL_NODE
