@@ -7,7 +7,8 @@ oracles of :mod:`gamesolve.solvers.rl_oracles` train on it and
 :func:`gamesolve.lower_bounds.rl_exploitability_bound` evaluates with it.
 
 Each episode draws one opponent profile ``k`` with probability ``weights[k]`` (``draw="profile"``)
-or one member per seat (``draw="seat"``); chance and the opponents are sampled from an explicit
+or one member per seat (``draw="seat"``); chance and the opponents are sampled by the population
+backend's :class:`~gamesolve.population.sampler.TreeSampler` with uniforms from an explicit
 :class:`numpy.random.Generator` until the learner acts or the game ends. The learner sees an
 ``observation [B, F]`` float32 (by default the one-hot of its infoset, exact for any perfect-recall
 game) and the ``legal [B, A]`` slots, chooses a slot, and is paid its terminal utility. This is
@@ -40,6 +41,7 @@ from gamesolve.errors import InvalidPolicyError, UnsupportedGame
 from gamesolve.kernels.evaluation import reach_kernel
 from gamesolve.normal_form import MixedProfile, TensorGame
 from gamesolve.policy import TabularPolicy
+from gamesolve.population.sampler import TreeSampler, cumulative_tables
 from gamesolve.spec import GameKind, GameSpec
 
 __all__ = [
@@ -400,30 +402,11 @@ class ResponseEnv:
         self.features: NDArray[np.float32] = feats  # [n_p, F]
         self.obs_dim = int(feats.shape[1])
 
-        # Sampling tables: cumulative probabilities, last legal entry (and padding) pinned to 1.
-        cdf = np.cumsum(probs, axis=2)
-        pad = np.arange(compiled.max_actions)[None, :] >= (compiled.infoset_num_actions[:, None] - 1)
-        cdf[:, pad] = 1.0
-        self._opp_cdf = cdf  # [K, I, A]
+        # Sampling: cumulative tables (last legal entry and padding pinned to 1), one tree sampler
+        self._opp_cdf = cumulative_tables(compiled, probs)  # [K, I, A]
         self._probs = probs
-        chance = np.flatnonzero(compiled.node_player == CHANCE_NODE)
-        width = int(compiled.node_num_children[chance].max()) if chance.size else 1
-        row = np.full(compiled.num_nodes, -1, dtype=np.int64)
-        row[chance] = np.arange(chance.size)
-        slots = np.arange(width)
-        kids = compiled.node_first_child[chance][:, None] + np.minimum(
-            slots[None, :], compiled.node_num_children[chance][:, None] - 1
-        )
-        cp = np.where(
-            slots[None, :] < compiled.node_num_children[chance][:, None], compiled.node_prob[kids], 0.0
-        )
-        ccdf = np.cumsum(cp, axis=1)
-        ccdf[slots[None, :] >= compiled.node_num_children[chance][:, None] - 1] = 1.0
-        self._chance_row = row  # [N]
-        self._chance_cdf = ccdf  # [C, W]
-        term = np.full(compiled.num_nodes, -1, dtype=np.int64)
-        term[compiled.terminal_node] = np.arange(compiled.num_terminals)
-        self._terminal_index = term  # [N]
+        self._sampler = TreeSampler(compiled)
+        self._terminal_index = self._sampler.terminal_index  # [N]
         self._utility = np.ascontiguousarray(compiled.terminal_utility[:, player])  # [T]
         self.act_probability = self._decision_probability()
         if not self.act_probability > 0:
@@ -531,20 +514,10 @@ class ResponseEnv:
             idx = idx[moving]
             if not idx.size:
                 break
-            n = node[idx]
             pl = pl[moving].astype(np.int64)
             u = rng.random(idx.size)
-            slot = np.empty(idx.size, dtype=np.int64)
-            is_chance = pl == CHANCE_NODE
-            if is_chance.any():
-                rows = self._chance_cdf[self._chance_row[n[is_chance]]]
-                slot[is_chance] = (rows < u[is_chance, None]).sum(axis=1)
-            dec = ~is_chance
-            if dec.any():
-                members = self._member[idx[dec], pl[dec]]
-                rows = self._opp_cdf[members, g.node_infoset[n[dec]]]
-                slot[dec] = (rows < u[dec, None]).sum(axis=1)
-            node[idx] = g.node_first_child[n] + slot
+            table = self._member[idx, np.maximum(pl, 0)]  # the acting seat's member (unused at chance)
+            node[idx], _ = self._sampler.move(node[idx], u, self._opp_cdf, table)
 
     def _restart(self, idx: NDArray[np.int64], rng: np.random.Generator) -> NDArray[np.float64]:
         """Start fresh episodes in ``idx``; with ``autoreset`` re-draw those that end at once.
