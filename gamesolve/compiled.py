@@ -194,6 +194,13 @@ class CompiledGame:
         return _readonly(np.concatenate(([0], np.cumsum(counts)[:-1])).astype(np.int64))
 
     @functools.cached_property
+    def node_terminal(self) -> NDArray[np.int32]:
+        """``[N]`` int32, read-only: index into ``terminal_utility`` of each terminal node, -1 elsewhere."""
+        out = np.full(self.num_nodes, -1, dtype=np.int32)
+        out[self.terminal_node] = np.arange(self.num_terminals, dtype=np.int32)
+        return _readonly(out)
+
+    @functools.cached_property
     def tree(self) -> TreeArrays:
         """The arrays bundled as one kernel argument (built once; see :mod:`gamesolve.kernels.tree`)."""
         return TreeArrays(

@@ -195,15 +195,8 @@ class _TrajectoryFTRL(IterativeSolver):
         empty_i = scratch["empty_i"]
         empty_ia = scratch["empty_ia"]
         ftrl_episodes(
-            game.node_player,
-            game.node_infoset,
-            game.node_first_child,
-            game.node_num_children,
-            game.node_prob,
+            game.tree,
             scratch["node_terminal"],
-            game.terminal_utility,
-            game.infoset_player,
-            game.infoset_num_actions,
             scratch["global_seq"],
             scratch["parent_global"],
             scratch["utility_min"],
@@ -254,13 +247,11 @@ class _TrajectoryFTRL(IterativeSolver):
             return cached
         geo = treeplex_geometry(game)
         depth = max(1, max_depth(game.node_parent))
-        node_terminal = np.full(game.num_nodes, -1, dtype=np.int32)  # [N]
-        node_terminal[game.terminal_node] = np.arange(game.num_terminals, dtype=np.int32)
         eta_scale, gamma_scale = self.scales(game)
         with np.errstate(divide="ignore"):
             ref_logits = np.where(game.legal_mask, np.log(self.reference_policy(game)), 0.0)
         scratch: dict[str, Any] = {
-            "node_terminal": node_terminal,
+            "node_terminal": game.node_terminal,  # [N]
             "global_seq": geo.global_seq,  # [I]
             "parent_global": geo.parent_global,  # [I]
             "utility_min": game.terminal_utility.min(axis=0).astype(np.float64),  # [P]

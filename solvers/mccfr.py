@@ -91,13 +91,6 @@ class _MonteCarloCFR(IterativeSolver):
         return TabularPolicy(game, probs, validate=False)
 
 
-def _node_terminal(game: CompiledGame) -> NDArray[np.int32]:
-    """``[N]`` int32: index into ``terminal_utility`` of every terminal node, -1 elsewhere."""
-    out = np.full(game.num_nodes, -1, dtype=np.int32)
-    out[game.terminal_node] = np.arange(game.num_terminals, dtype=np.int32)
-    return out
-
-
 def _advance(state: dict[str, NDArray[Any]], iterations: int) -> tuple[int, np.uint64]:
     """First iteration number to run (iterations count from 1) and the key; bumps the counter."""
     if iterations < 0:
@@ -128,14 +121,8 @@ class ExternalSamplingMCCFR(_MonteCarloCFR):
         _es_scratch(game, state)
         t, key = _advance(state, iterations)
         external_sampling_iterations(
-            game.node_player,
-            game.node_infoset,
-            game.node_first_child,
-            game.node_num_children,
-            game.node_prob,
+            game.tree,
             state["_node_terminal"],
-            game.terminal_utility,
-            game.infoset_num_actions,
             key,
             t,
             iterations,
@@ -187,14 +174,8 @@ class OutcomeSamplingMCCFR(_MonteCarloCFR):
         _os_scratch(game, state)
         t, key = _advance(state, iterations)
         outcome_sampling_iterations(
-            game.node_player,
-            game.node_infoset,
-            game.node_first_child,
-            game.node_num_children,
-            game.node_prob,
+            game.tree,
             state["_node_terminal"],
-            game.terminal_utility,
-            game.infoset_num_actions,
             key,
             t,
             iterations,
@@ -220,7 +201,7 @@ def _es_scratch(game: CompiledGame, state: dict[str, NDArray[Any]]) -> None:
         return
     depth = max_depth(game.node_parent)
     width = game.max_actions
-    state["_node_terminal"] = _node_terminal(game)  # [N] int32
+    state["_node_terminal"] = game.node_terminal  # [N] int32
     state["_frame_node"] = np.zeros(depth, dtype=np.int32)  # [D]
     state["_frame_next"] = np.zeros(depth, dtype=np.int32)  # [D]
     state["_frame_policy"] = np.zeros((depth + 1, width))  # [D + 1, A]
@@ -232,7 +213,7 @@ def _os_scratch(game: CompiledGame, state: dict[str, NDArray[Any]]) -> None:
     if "_path_infoset" in state:
         return
     depth = max_depth(game.node_parent)
-    state["_node_terminal"] = _node_terminal(game)  # [N] int32
+    state["_node_terminal"] = game.node_terminal  # [N] int32
     state["_path_infoset"] = np.zeros(depth, dtype=np.int32)  # [D]
     state["_path_slot"] = np.zeros(depth, dtype=np.int32)  # [D]
     state["_path_q"] = np.zeros(depth)  # [D]

@@ -24,6 +24,7 @@ from numpy.typing import NDArray
 
 from gamesolve.kernels.mccfr import draw_uniform, draw_uniform_py, stream_seed, stream_seed_py
 from gamesolve.kernels.mccfr import pick_py as _pick
+from gamesolve.kernels.tree import CHANCE, TERMINAL, TreeArrays
 
 __all__ = [
     "average_plan",
@@ -31,9 +32,6 @@ __all__ = [
     "ftrl_episodes",
     "ftrl_episodes_py",
 ]
-
-_TERMINAL = -4
-_CHANCE = -1
 
 
 # ---------------------------------------------------------------------------------------- kernels
@@ -65,15 +63,8 @@ def _sync(
 
 @numba.njit(cache=True, nogil=True)
 def ftrl_episodes(
-    node_player: NDArray[np.int8],  # [N]
-    node_infoset: NDArray[np.int32],  # [N]
-    node_first_child: NDArray[np.int32],  # [N]
-    node_num_children: NDArray[np.int32],  # [N]
-    node_prob: NDArray[np.float64],  # [N]
+    tree: TreeArrays,
     node_terminal: NDArray[np.int32],  # [N] terminal index of terminal nodes, -1 elsewhere
-    terminal_utility: NDArray[np.float64],  # [T, P]
-    infoset_player: NDArray[np.int32],  # [I]
-    infoset_num_actions: NDArray[np.int32],  # [I]
     infoset_global_seq: NDArray[np.int64],  # [I] global sequence id of each infoset's slot 0
     infoset_parent_global: NDArray[np.int64],  # [I] global id of the parent sequence, -1 if empty
     utility_min: NDArray[np.float64],  # [P] smallest terminal utility of each player
@@ -114,6 +105,14 @@ def ftrl_episodes(
     counts ``P[x, a] = 1 + sum_s 1{(x, a) visited} / (mu^s_{1:}(x, a) + gamma^s_{x,a})`` and ``P[x]
     = 1 + sum_s (1 / |A_x|) 1{x visited} / (...)``, which grow at visits only.
     """
+    node_player = tree.node_player
+    node_infoset = tree.node_infoset
+    node_first_child = tree.node_first_child
+    node_num_children = tree.node_num_children
+    node_prob = tree.node_prob
+    terminal_utility = tree.terminal_utility
+    infoset_player = tree.infoset_player
+    infoset_num_actions = tree.infoset_num_actions
     n_players = terminal_utility.shape[1]
     reach = np.ones(n_players)  # [P]
     value = np.zeros(n_players)  # [P]
@@ -129,11 +128,11 @@ def ftrl_episodes(
         # ---- sample the episode top-down, synchronizing the visited infosets' averages
         depth = 0
         n = 0
-        while node_player[n] != _TERMINAL:
+        while node_player[n] != TERMINAL:
             first = node_first_child[n]
             m = node_num_children[n]
             u = draw_uniform(seed, n, 0)
-            if node_player[n] == _CHANCE:
+            if node_player[n] == CHANCE:
                 cumulative = 0.0
                 j = 0
                 for k in range(m):
@@ -245,15 +244,8 @@ def _sync_py(cum: NDArray[np.float64], row: list[float], first: int, total: floa
 
 
 def ftrl_episodes_py(
-    node_player: NDArray[np.int8],
-    node_infoset: NDArray[np.int32],
-    node_first_child: NDArray[np.int32],
-    node_num_children: NDArray[np.int32],
-    node_prob: NDArray[np.float64],
+    tree: TreeArrays,
     node_terminal: NDArray[np.int32],
-    terminal_utility: NDArray[np.float64],
-    infoset_player: NDArray[np.int32],
-    infoset_num_actions: NDArray[np.int32],
     infoset_global_seq: NDArray[np.int64],
     infoset_parent_global: NDArray[np.int64],
     utility_min: NDArray[np.float64],
@@ -279,6 +271,10 @@ def ftrl_episodes_py(
     The episode is a list of visited pairs ``(infoset, slot, mu_{1:}(x, a))``; when ``record`` is a
     list, each episode's pairs and terminal utilities are appended to it (for tests).
     """
+    node_player, node_infoset, node_prob = tree.node_player, tree.node_infoset, tree.node_prob
+    node_first_child, node_num_children = tree.node_first_child, tree.node_num_children
+    terminal_utility = tree.terminal_utility
+    infoset_player, infoset_num_actions = tree.infoset_player, tree.infoset_num_actions
     n_players = terminal_utility.shape[1]
     for t in range(t_first, t_first + count):
         seed = stream_seed_py(key, t, 0)
@@ -287,10 +283,10 @@ def ftrl_episodes_py(
         reach = [1.0] * n_players
         visited: list[tuple[int, int, float]] = []
         n = 0
-        while int(node_player[n]) != _TERMINAL:
+        while int(node_player[n]) != TERMINAL:
             first = int(node_first_child[n])
             u = draw_uniform_py(seed, n, 0)
-            if int(node_player[n]) == _CHANCE:
+            if int(node_player[n]) == CHANCE:
                 probs = [float(node_prob[first + k]) for k in range(int(node_num_children[n]))]
                 n = first + _pick(probs, u)
                 continue

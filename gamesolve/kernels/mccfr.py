@@ -31,6 +31,8 @@ import numba
 import numpy as np
 from numpy.typing import NDArray
 
+from gamesolve.kernels.tree import CHANCE, TERMINAL, TreeArrays
+
 __all__ = [
     "draw_uniform",
     "draw_uniform_py",
@@ -42,9 +44,6 @@ __all__ = [
     "stream_seed",
     "stream_seed_py",
 ]
-
-_TERMINAL = -4
-_CHANCE = -1
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _MIX1 = np.uint64(0xBF58476D1CE4E5B9)
@@ -170,12 +169,7 @@ def pick_span(values: NDArray[np.float64], start: int, m: int, u: float) -> int:
 @numba.njit(cache=True, nogil=True)
 def _es_descend(
     node: int,
-    node_player: NDArray[np.int8],
-    node_infoset: NDArray[np.int32],
-    node_first_child: NDArray[np.int32],
-    node_num_children: NDArray[np.int32],
-    node_prob: NDArray[np.float64],
-    infoset_num_actions: NDArray[np.int32],
+    tree: TreeArrays,
     player: int,
     avg_player: int,
     seed: np.uint64,
@@ -185,19 +179,21 @@ def _es_descend(
     row: int,
 ) -> int:
     """Follow sampled chance and opponent edges from ``node`` to a terminal or an update-player node."""
+    node_player = tree.node_player
+    node_first_child = tree.node_first_child
     n = node
     while True:
         pl = node_player[n]
-        if pl == _TERMINAL or pl == player:  # noqa: SIM109 (plain compares in numba)
+        if pl == TERMINAL or pl == player:  # noqa: SIM109 (plain compares in numba)
             return n
         first = node_first_child[n]
-        m = node_num_children[n]
+        m = tree.node_num_children[n]
         u = draw_uniform(seed, n, 0)
-        if pl == _CHANCE:
-            n = first + pick_span(node_prob, first, m, u)
+        if pl == CHANCE:
+            n = first + pick_span(tree.node_prob, first, m, u)
         else:
-            infoset = node_infoset[n]
-            m = infoset_num_actions[infoset]
+            infoset = tree.node_infoset[n]
+            m = tree.infoset_num_actions[infoset]
             _match(regrets, infoset, m, policy, row)
             if pl == avg_player:
                 for k in range(m):
@@ -207,14 +203,8 @@ def _es_descend(
 
 @numba.njit(cache=True, nogil=True)
 def external_sampling_iterations(
-    node_player: NDArray[np.int8],  # [N]
-    node_infoset: NDArray[np.int32],  # [N]
-    node_first_child: NDArray[np.int32],  # [N]
-    node_num_children: NDArray[np.int32],  # [N]
-    node_prob: NDArray[np.float64],  # [N]
+    tree: TreeArrays,
     node_terminal: NDArray[np.int32],  # [N] terminal index of terminal nodes, -1 elsewhere
-    terminal_utility: NDArray[np.float64],  # [T, P]
-    infoset_num_actions: NDArray[np.int32],  # [I]
     key: np.uint64,
     t_first: int,  # number of the first iteration to run (iterations count from 1)
     count: int,  # how many iterations to run
@@ -231,29 +221,19 @@ def external_sampling_iterations(
     chains of chance and opponent nodes are followed by sampling, so a frame's child value is the
     value of the terminal or update-player node the sampled chain reaches.
     """
+    node_player = tree.node_player
+    node_infoset = tree.node_infoset
+    node_first_child = tree.node_first_child
+    node_num_children = tree.node_num_children
+    terminal_utility = tree.terminal_utility
     n_players = terminal_utility.shape[1]
     for t in range(t_first, t_first + count):
         for p in range(n_players):
             seed = stream_seed(key, t, p)
             avg_player = (p + 1) % n_players
             top = 0
-            n = _es_descend(
-                0,
-                node_player,
-                node_infoset,
-                node_first_child,
-                node_num_children,
-                node_prob,
-                infoset_num_actions,
-                p,
-                avg_player,
-                seed,
-                regrets,
-                avg,
-                frame_policy,
-                top,
-            )
-            if node_player[n] == _TERMINAL:
+            n = _es_descend(0, tree, p, avg_player, seed, regrets, avg, frame_policy, top)
+            if node_player[n] == TERMINAL:
                 continue
             frame_node[top] = n
             frame_next[top] = 0
@@ -266,12 +246,7 @@ def external_sampling_iterations(
                     frame_next[top] = j + 1
                     c = _es_descend(
                         node_first_child[n] + j,
-                        node_player,
-                        node_infoset,
-                        node_first_child,
-                        node_num_children,
-                        node_prob,
-                        infoset_num_actions,
+                        tree,
                         p,
                         avg_player,
                         seed,
@@ -280,7 +255,7 @@ def external_sampling_iterations(
                         frame_policy,
                         top + 1,
                     )
-                    if node_player[c] == _TERMINAL:
+                    if node_player[c] == TERMINAL:
                         frame_values[top, j] = terminal_utility[node_terminal[c], p]
                     else:
                         top += 1
@@ -304,14 +279,8 @@ def external_sampling_iterations(
 
 @numba.njit(cache=True, nogil=True)
 def outcome_sampling_iterations(
-    node_player: NDArray[np.int8],  # [N]
-    node_infoset: NDArray[np.int32],  # [N]
-    node_first_child: NDArray[np.int32],  # [N]
-    node_num_children: NDArray[np.int32],  # [N]
-    node_prob: NDArray[np.float64],  # [N]
+    tree: TreeArrays,
     node_terminal: NDArray[np.int32],  # [N] terminal index of terminal nodes, -1 elsewhere
-    terminal_utility: NDArray[np.float64],  # [T, P]
-    infoset_num_actions: NDArray[np.int32],  # [I]
     key: np.uint64,
     t_first: int,  # number of the first iteration to run (iterations count from 1)
     count: int,  # how many iterations to run
@@ -332,6 +301,13 @@ def outcome_sampling_iterations(
     baseline-free estimates are then propagated bottom-up through the recorded nodes only (at
     chance and opponent nodes the estimate passes through unchanged, as ``q = sigma`` there).
     """
+    node_player = tree.node_player
+    node_infoset = tree.node_infoset
+    node_first_child = tree.node_first_child
+    node_num_children = tree.node_num_children
+    node_prob = tree.node_prob
+    terminal_utility = tree.terminal_utility
+    infoset_num_actions = tree.infoset_num_actions
     n_players = terminal_utility.shape[1]
     for t in range(t_first, t_first + count):
         for p in range(n_players):
@@ -343,11 +319,11 @@ def outcome_sampling_iterations(
             n = 0
             while True:
                 pl = node_player[n]
-                if pl == _TERMINAL:
+                if pl == TERMINAL:
                     break
                 first = node_first_child[n]
                 u = draw_uniform(seed, n, 0)
-                if pl == _CHANCE:
+                if pl == CHANCE:
                     j = pick_span(node_prob, first, node_num_children[n], u)
                     pr = node_prob[first + j]
                     opp *= pr
@@ -425,13 +401,7 @@ def pick_py(probs: list[float], u: float) -> int:
 
 
 def external_sampling_numpy(
-    node_player: NDArray[np.int8],
-    node_infoset: NDArray[np.int32],
-    node_first_child: NDArray[np.int32],
-    node_num_children: NDArray[np.int32],
-    node_prob: NDArray[np.float64],
-    terminal_node: NDArray[np.int32],
-    terminal_utility: NDArray[np.float64],
+    tree: TreeArrays,
     key: int,
     t_first: int,
     count: int,
@@ -439,16 +409,19 @@ def external_sampling_numpy(
     avg: NDArray[np.float64],  # [I, A] in/out
 ) -> None:
     """Recursive pure-Python twin of :func:`external_sampling_iterations` (same draws)."""
+    node_player, node_infoset, node_prob = tree.node_player, tree.node_infoset, tree.node_prob
+    node_first_child, node_num_children = tree.node_first_child, tree.node_num_children
+    terminal_utility = tree.terminal_utility
     n_players = terminal_utility.shape[1]
-    terminal_of = {int(n): i for i, n in enumerate(terminal_node)}
+    terminal_of = {int(n): i for i, n in enumerate(tree.terminal_node)}
 
     def traverse(n: int, p: int, seed: int) -> float:
         pl = int(node_player[n])
-        if pl == _TERMINAL:
+        if pl == TERMINAL:
             return float(terminal_utility[terminal_of[n], p])
         first = int(node_first_child[n])
         m = int(node_num_children[n])
-        if pl == _CHANCE:
+        if pl == CHANCE:
             probs = [float(node_prob[first + k]) for k in range(m)]
             return traverse(first + pick_py(probs, draw_uniform_py(seed, n, 0)), p, seed)
         infoset = int(node_infoset[n])
@@ -472,13 +445,7 @@ def external_sampling_numpy(
 
 
 def outcome_sampling_numpy(
-    node_player: NDArray[np.int8],
-    node_infoset: NDArray[np.int32],
-    node_first_child: NDArray[np.int32],
-    node_num_children: NDArray[np.int32],
-    node_prob: NDArray[np.float64],
-    terminal_node: NDArray[np.int32],
-    terminal_utility: NDArray[np.float64],
+    tree: TreeArrays,
     key: int,
     t_first: int,
     count: int,
@@ -491,17 +458,20 @@ def outcome_sampling_numpy(
     Written as the textbook episode: every node returns its baseline-free value estimate
     ``sum_a sigma(a) v(a)`` with ``v(a) = v_child / q(a)`` for the sampled action, 0 otherwise.
     """
+    node_player, node_infoset, node_prob = tree.node_player, tree.node_infoset, tree.node_prob
+    node_first_child, node_num_children = tree.node_first_child, tree.node_num_children
+    terminal_utility = tree.terminal_utility
     n_players = terminal_utility.shape[1]
-    terminal_of = {int(n): i for i, n in enumerate(terminal_node)}
+    terminal_of = {int(n): i for i, n in enumerate(tree.terminal_node)}
 
     def episode(n: int, p: int, seed: int, own: float, opp: float, sample: float) -> float:
         pl = int(node_player[n])
-        if pl == _TERMINAL:
+        if pl == TERMINAL:
             return float(terminal_utility[terminal_of[n], p])
         first = int(node_first_child[n])
         m = int(node_num_children[n])
         u = draw_uniform_py(seed, n, 0)
-        if pl == _CHANCE:
+        if pl == CHANCE:
             probs = [float(node_prob[first + k]) for k in range(m)]
             j = pick_py(probs, u)
             return episode(first + j, p, seed, own, opp * probs[j], sample * probs[j])

@@ -97,15 +97,8 @@ def test_adaptive_starts_uniform(kuhn):
 def _twin_args(g, solver, state):
     scratch = solver._scratch(g, state)
     return (
-        g.node_player,
-        g.node_infoset,
-        g.node_first_child,
-        g.node_num_children,
-        g.node_prob,
+        g.tree,
         scratch["node_terminal"],
-        g.terminal_utility,
-        g.infoset_player,
-        g.infoset_num_actions,
         scratch["global_seq"],
         scratch["parent_global"],
         scratch["utility_min"],

@@ -168,14 +168,8 @@ def _kernel_step(g, name, state, t_first, count):
 
     (_es_scratch if name == "mccfr-es" else _os_scratch)(g, state)
     common = (
-        g.node_player,
-        g.node_infoset,
-        g.node_first_child,
-        g.node_num_children,
-        g.node_prob,
+        g.tree,
         state["_node_terminal"],
-        g.terminal_utility,
-        g.infoset_num_actions,
         np.uint64(state["key"]),
         t_first,
         count,
@@ -208,13 +202,7 @@ def _kernel_step(g, name, state, t_first, count):
 
 def _twin_step(g, name, key, regrets, avg, t_first, count):
     common = (
-        g.node_player,
-        g.node_infoset,
-        g.node_first_child,
-        g.node_num_children,
-        g.node_prob,
-        g.terminal_node,
-        g.terminal_utility,
+        g.tree,
         key,
         t_first,
         count,
