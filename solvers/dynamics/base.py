@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from gamesolve.checkpoint import StateRules, rng_to_array
+from gamesolve.checkpoint import StateRules, rng_from_array, rng_to_array
 from gamesolve.errors import InvalidArgumentError
 from gamesolve.normal_form import MixedProfile, TensorGame
 from gamesolve.solver import Iterate, IterativeSolver
@@ -269,14 +269,25 @@ class DynamicsSolver(IterativeSolver):
         return self._new_state(game)
 
     def step(self, game: TensorGame, state: State, iterations: int = 1) -> None:
-        """Run ``iterations`` updates."""
+        """Run ``iterations`` updates; a state with a generator ``"rng"`` runs the sampled ones."""
+        if "rng" not in state:
+            for _ in range(iterations):
+                state["t"] = np.asarray(int(state["t"]) + 1)
+                self._advance(game, state, int(state["t"]))
+            return
+        rng = rng_from_array(state["rng"])
         for _ in range(iterations):
             state["t"] = np.asarray(int(state["t"]) + 1)
-            self._advance(game, state, int(state["t"]))
+            self._sampled_advance(game, state, int(state["t"]), rng)
+        state["rng"] = rng_to_array(rng)
 
     @abc.abstractmethod
     def _advance(self, game: TensorGame, state: State, t: int) -> None:
         """One update at iteration ``t`` (counted from 1)."""
+
+    def _sampled_advance(self, game: TensorGame, state: State, t: int, rng: np.random.Generator) -> None:
+        """One sampled update at iteration ``t``, drawing from ``rng`` (methods with a sampled mode)."""
+        raise NotImplementedError(f"{self.name} has no sampled mode")
 
     def policy(self, game: TensorGame, state: State, which: Iterate) -> MixedProfile:
         """The average (weighted) or the current profile."""

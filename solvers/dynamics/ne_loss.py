@@ -14,7 +14,6 @@ from collections.abc import Sequence
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from gamesolve.checkpoint import rng_from_array, rng_to_array
 from gamesolve.errors import InvalidArgumentError
 from gamesolve.normal_form import MixedProfile, TensorGame
 from gamesolve.registry import SolverEntry
@@ -335,17 +334,6 @@ class NashLossSGD(DynamicsSolver):
             out.append(min(max(math.exp(-spread / self.temperature) / m, 1e-12), 1.0 / m))
         return out
 
-    def step(self, game: TensorGame, state: State, iterations: int = 1) -> None:
-        """Run ``iterations`` gradient steps."""
-        if self.samples is None:
-            super().step(game, state, iterations)
-            return
-        rng = rng_from_array(state["rng"])
-        for _ in range(iterations):
-            state["t"] = np.asarray(int(state["t"]) + 1)
-            self._sampled_step(game, state, int(state["t"]), rng)
-        state["rng"] = rng_to_array(rng)
-
     def _move(
         self, game: TensorGame, x: NDArray[np.float64], grad: NDArray[np.float64], lr: float
     ) -> NDArray[np.float64]:
@@ -373,7 +361,7 @@ class NashLossSGD(DynamicsSolver):
         state["loss"] = np.asarray(loss)
         self._accumulate(state, x)
 
-    def _sampled_step(self, game: TensorGame, state: State, t: int, rng: np.random.Generator) -> None:
+    def _sampled_advance(self, game: TensorGame, state: State, t: int, rng: np.random.Generator) -> None:
         """Projected SGD step on the unbiased two-sample gradient estimate."""
         assert self.samples is not None
         strategies = self._split(game, state["x"])

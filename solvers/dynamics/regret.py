@@ -14,7 +14,6 @@ from collections.abc import Sequence
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from gamesolve.checkpoint import rng_from_array, rng_to_array
 from gamesolve.errors import InvalidArgumentError
 from gamesolve.normal_form import TensorGame
 from gamesolve.registry import SolverEntry
@@ -235,17 +234,6 @@ class InternalRegret(DynamicsSolver):
         spread = max(float(game.payoffs[i].max() - game.payoffs[i].min()), 1e-12)
         return 2.0 * max(game.num_actions[i] - 1, 1) * spread
 
-    def step(self, game: TensorGame, state: State, iterations: int = 1) -> None:
-        """Run ``iterations`` rounds."""
-        if not self.sampled:
-            super().step(game, state, iterations)
-            return
-        rng = rng_from_array(state["rng"])
-        for _ in range(iterations):
-            state["t"] = np.asarray(int(state["t"]) + 1)
-            self._sampled_round(game, state, int(state["t"]), rng)
-        state["rng"] = rng_to_array(rng)
-
     def _advance(self, game: TensorGame, state: State, t: int) -> None:
         w = float(t) ** self.averaging
         parts = self._split(game, state["x"])
@@ -269,7 +257,7 @@ class InternalRegret(DynamicsSolver):
         state["regrets"] = np.concatenate([r.reshape(-1) for r in regrets])
         state["x"] = np.concatenate(new_parts)
 
-    def _sampled_round(self, game: TensorGame, state: State, t: int, rng: np.random.Generator) -> None:
+    def _sampled_advance(self, game: TensorGame, state: State, t: int, rng: np.random.Generator) -> None:
         """One round of Hart & Mas-Colell's procedure with sampled actions."""
         last = [int(a) for a in state["last"]]
         if t == 1:
