@@ -15,17 +15,15 @@ public actions as ``p``/``b`` (``"0"``, ``"2pb"``), so policies move between thi
 from __future__ import annotations
 
 import math
-import threading
 from collections.abc import Sequence
 from typing import Any
 
-from gamesolve.budget import GENERIC_BYTES_PER_NODE, MAX_INDEX, SizeEstimate
+from gamesolve.budget import GENERIC_BYTES_PER_NODE, SizeEstimate
 from gamesolve.compiled import CompiledGame, compile_game
-from gamesolve.errors import UnsupportedGame
 from gamesolve.games._params import parse_int
+from gamesolve.games.poker import PokerGame, check_deal, deal_outcomes, poker_spec
 from gamesolve.protocols import CHANCE, TERMINAL
 from gamesolve.registry import GameEntry
-from gamesolve.spec import GameKind, GameSpec, Utility
 
 __all__ = ["BET", "MAX_PLAYERS", "PASS", "KuhnPoker", "KuhnState", "load"]
 
@@ -92,9 +90,7 @@ class KuhnState:
         """The cards not dealt yet, uniformly (empty at decision and terminal nodes)."""
         if self.current_player() != CHANCE:
             return []
-        left = [c for c in range(self._game.num_cards) if c not in self._cards]
-        p = 1.0 / len(left)
-        return [(c, p) for c in left]
+        return deal_outcomes(self._game.num_cards, self._cards)
 
     def child(self, action: int) -> KuhnState:
         """The history after ``action`` (a card at chance nodes, pass/bet otherwise).
@@ -104,8 +100,7 @@ class KuhnState:
         """
         player = self.current_player()
         if player == CHANCE:
-            if not 0 <= action < self._game.num_cards or action in self._cards:
-                raise ValueError(f"card {action} cannot be dealt at this history")
+            check_deal(action, self._game.num_cards, self._cards)
             return KuhnState(self._game, (*self._cards, int(action)), self._actions)
         if player == TERMINAL:
             raise ValueError("no action is legal at a terminal history")
@@ -154,7 +149,7 @@ class KuhnState:
         return f"KuhnState(cards={self._cards}, actions={self._actions})"
 
 
-class KuhnPoker:
+class KuhnPoker(PokerGame):
     """Kuhn poker for ``num_players`` players (see the module docstring for the rules).
 
     Args:
@@ -167,23 +162,7 @@ class KuhnPoker:
     def __init__(self, num_players: int = 2) -> None:
         self._num_players = parse_int("kuhn", "players", num_players, minimum=2, maximum=MAX_PLAYERS)
         name = "kuhn" if self._num_players == 2 else f"kuhn(players={self._num_players})"
-        self._spec = GameSpec(
-            name=name,
-            kind=GameKind.EXTENSIVE_FORM,
-            num_players=self._num_players,
-            utility=Utility.ZERO_SUM,
-            has_chance=True,
-            simultaneous=False,
-            perfect_recall=True,
-            perfect_information=False,
-        )
-        self._compiled: CompiledGame | None = None
-        self._lock = threading.Lock()
-
-    @property
-    def spec(self) -> GameSpec:
-        """The game's static description."""
-        return self._spec
+        super().__init__(poker_spec(name, self._num_players))
 
     @property
     def num_players(self) -> int:
@@ -223,38 +202,16 @@ class KuhnPoker:
         per_node = GENERIC_BYTES_PER_NODE + 4 * n
         key_bytes = 200 + (n + 2) + 16  # per infoset: the key string, map entries, two legal actions
         return SizeEstimate(
-            self._spec.name,
+            self.spec.name,
             "compile",
             per_node * self.num_histories() + key_bytes * self.num_infosets(),
             self.num_histories(),
             "histories",
         )
 
-    def compile(self, *, max_nodes: int | None = None) -> CompiledGame:
-        """Compile once (walking every history) and cache the result.
-
-        The size is checked first, from the exact history count: a game beyond the memory budget
-        (:mod:`gamesolve.budget`) is refused before anything is allocated.
-
-        Args:
-            max_nodes: Refuse games with more histories than this (``None``: no limit).
-
-        Raises:
-            UnsupportedGame: The game has more than ``max_nodes`` histories.
-            GameTooLargeError: The compiled game would not fit in the memory budget.
-        """
-        with self._lock:
-            if self._compiled is None:
-                if max_nodes is not None and self.num_histories() > max_nodes:
-                    raise UnsupportedGame(
-                        f"{self._spec.name} has {self.num_histories():,} histories, more than "
-                        f"max_nodes={max_nodes}"
-                    )
-                self.size_estimate().require(max_index=MAX_INDEX)
-                self._compiled = compile_game(self, max_nodes=max_nodes)
-            elif max_nodes is not None and self._compiled.num_nodes > max_nodes:
-                raise UnsupportedGame(f"{self._spec.name} has more than max_nodes={max_nodes} histories")
-            return self._compiled
+    def _build(self, max_nodes: int | None) -> CompiledGame:
+        """Walk every history (:func:`gamesolve.compiled.compile_game`)."""
+        return compile_game(self, max_nodes=max_nodes)
 
     def __repr__(self) -> str:
         return f"KuhnPoker(players={self._num_players})"
