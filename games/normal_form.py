@@ -255,6 +255,17 @@ def _check_range(low: Any, high: Any) -> tuple[float, float]:
     return lo, hi
 
 
+def _check_symmetric(
+    num_players: Any, num_actions: Any, low: Any, high: Any
+) -> tuple[tuple[int, ...], float, float]:
+    """The payoff shape ``(num_actions,) * num_players`` (at least two players) and ``(low, high)``."""
+    n_players = _check_int("num_players", num_players, minimum=2)
+    n = _check_int("num_actions", num_actions, minimum=1)
+    shape = (n,) * n_players
+    _check_size("num_players, num_actions", n_players, shape)
+    return shape, *_check_range(low, high)
+
+
 def _shape_name(prefix: str, shape: Sequence[int]) -> str:
     return f"{prefix}_{'x'.join(str(n) for n in shape)}"
 
@@ -389,11 +400,8 @@ def random_coordination(
         TypeError: ``rng`` is not a ``numpy.random.Generator``.
     """
     rng = check_rng(rng)
-    n_players = _check_int("num_players", num_players, minimum=2)
-    n = _check_int("num_actions", num_actions, minimum=1)
-    shape = (n,) * n_players
-    _check_size("num_players, num_actions", n_players, shape)
-    lo, hi = _check_range(low, high)
+    shape, lo, hi = _check_symmetric(num_players, num_actions, low, high)
+    n_players, n = len(shape), shape[0]
     mid = 0.5 * (lo + hi)
     u = rng.random(size=(n_players, *shape))  # [P, n, ..., n] in [0, 1)
     payoffs = lo + (mid - lo) * u  # [P, n, ..., n] miscoordination payoffs in [low, mid)
@@ -431,11 +439,8 @@ def random_dispersion(
         TypeError: ``rng`` is not a ``numpy.random.Generator``.
     """
     rng = check_rng(rng)
-    n_players = _check_int("num_players", num_players, minimum=2)
-    n = _check_int("num_actions", num_actions, minimum=1)
-    shape = (n,) * n_players
-    _check_size("num_players, num_actions", n_players, shape)
-    lo, hi = _check_range(low, high)
+    shape, lo, hi = _check_symmetric(num_players, num_actions, low, high)
+    n_players = len(shape)
     crowd_values = -np.sort(-rng.uniform(lo, hi, size=(n_players, n_players)), axis=1)  # [P, P] decreasing
     actions = np.indices(shape)  # [P, n, ..., n]: actions[k] is player k's action at each profile
     counts = (actions[:, None] == actions[None, :]).sum(axis=1)  # [P, n, ..., n] players sharing
