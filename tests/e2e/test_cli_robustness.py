@@ -17,7 +17,7 @@ import time
 import pytest
 
 import gamesolve
-import gamesolve.cli as cli
+import gamesolve.cli.common as cli_common
 from gamesolve.checkpoint import load_checkpoint
 from gamesolve.cli import main
 
@@ -104,14 +104,14 @@ def test_json_through_a_symlink_updates_the_target(capsys, tmp_path):
 
 
 def test_a_failed_write_still_writes_the_others_and_exits_1(capsys, tmp_path, monkeypatch):
-    real = cli.atomic_write_text
+    real = cli_common.atomic_write_text  # the --json writer of every verb
 
     def flaky(path, text, *, what="output"):
         if what == "--json":
             raise OSError(errno.ENOSPC, "No space left on device")
         return real(path, text, what=what)
 
-    monkeypatch.setattr(cli, "atomic_write_text", flaky)
+    monkeypatch.setattr(cli_common, "atomic_write_text", flaky)
     policy = tmp_path / "p.json"
     code, out, err = run(
         capsys,

@@ -1,0 +1,219 @@
+"""The population verbs: ``psro``, ``neupl`` and ``tournament``.
+
+``psro`` and ``neupl`` run through :mod:`gamesolve.population_cli` (one runner: a checkpoint folder
+that a rerun resumes from, a JSON summary) and print their populations; ``tournament`` plays every
+pairing of given policies and prints ratings.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+import gamesolve
+from gamesolve.cli.common import (
+    EXIT_OUTPUT_FAILED,
+    UserError,
+    check_checkpoint_folder,
+    check_outputs,
+    json_output,
+    load_policy,
+    print_curve,
+    require_matplotlib,
+    run_status,
+    user_errors,
+    write_outputs,
+)
+from gamesolve.population_cli import (
+    add_neupl_arguments,
+    neupl_summary,
+    psro_summary,
+    run_neupl_cli,
+    run_psro_cli,
+)
+from gamesolve.results import SolveResult
+
+__all__ = ["add_parsers", "cmd_neupl", "cmd_psro", "cmd_tournament"]
+
+
+def _run_population(
+    args: argparse.Namespace,
+    file_name: str,
+    run: Callable[[argparse.Namespace], SolveResult],
+    summary: Callable[[SolveResult], dict[str, Any]],
+    report: Callable[[argparse.Namespace, SolveResult], None],
+) -> tuple[SolveResult, list[str]]:
+    """Run ``psro`` or ``neupl``: print the curve and ``report``, write ``--json``; returns the failures.
+
+    The ``--checkpoint`` folder (which holds ``file_name``) and ``--json`` are checked first.
+    """
+    check_checkpoint_folder(args.checkpoint, file_name)
+    check_outputs({"--json": args.json})
+    with user_errors():
+        result = run(args)
+    print_curve(result)
+    report(args, result)
+    return result, write_outputs([json_output(args.json, summary(result))])
+
+
+def _print_psro(args: argparse.Namespace, result: SolveResult) -> None:
+    sizes = " x ".join(str(k) for k in result.extras["population_sizes"])
+    print(
+        f"\npsro ({result.config['meta_solver']}, oracle {result.config['oracle']}) on {args.game}: "
+        f"{result.message}"
+    )
+    print(f"iterations      {result.iterations}")
+    print(
+        f"population      {sizes}"
+        + ("  (converged: no response improves)" if result.extras["psro_converged"] else "")
+    )
+    print(f"wall time       {result.wall_time:.3f} s (evaluation excluded)")
+    print(f"exploitability  {result.exploitability:.6e} (NashConv {result.nash_conv:.6e})")
+    print("values          " + ", ".join(f"{v:+.6f}" for v in result.value))
+    for p, weights in enumerate(result.extras["meta_strategy"]):
+        top = np.argsort(-np.asarray(weights))[:5]
+        print(f"meta-strategy {p} " + ", ".join(f"#{k}: {weights[k]:.3f}" for k in top if weights[k] > 1e-9))
+
+
+def cmd_psro(args: argparse.Namespace) -> int:
+    """Run PSRO and print the exploitability curve, the population and the output's figures."""
+    result, failures = _run_population(args, "psro.npz", run_psro_cli, psro_summary, _print_psro)
+    if args.checkpoint:
+        print(f"checkpoint      {Path(args.checkpoint) / 'psro.npz'} (rerun the command to continue)")
+    return run_status(result, failures)
+
+
+def _print_neupl(args: argparse.Namespace, result: SolveResult) -> None:
+    print(f"\nneupl on {args.game}: {result.message}")
+    print(
+        f"population      {result.extras['population_size']} of {args.max_population} "
+        f"(joined at iterations {result.extras['joined']})"
+    )
+    print(
+        f"exploitability  {result.exploitability:.6e} "
+        f"(Nash mixture of the population; NashConv {result.nash_conv:.6e})"
+    )
+    print("meta-strategy   " + ", ".join(f"{w:.3f}" for w in result.extras["meta_strategy"]))
+    if args.training == "rl":
+        print(f"env steps       {result.extras['env_steps']:,}")
+
+
+def cmd_neupl(args: argparse.Namespace) -> int:
+    """Run NeuPL on a symmetric two-player zero-sum game."""
+    result, failures = _run_population(args, "neupl.npz", run_neupl_cli, neupl_summary, _print_neupl)
+    return run_status(result, failures)
+
+
+def cmd_tournament(args: argparse.Namespace) -> int:
+    """Play every pairing of the given policies; print ratings, write a heatmap."""
+    if args.heatmap:
+        require_matplotlib()
+    check_outputs({"--json": args.json, "--heatmap": args.heatmap})
+    game = gamesolve.load_game(args.game)
+    if len(args.policies) < 2:
+        raise UserError("--policies needs at least two policies (files, 'uniform' or 'first')")
+    compiled = gamesolve.as_compiled(game)
+    names = [Path(p).stem if Path(p).is_file() else p for p in args.policies]
+    if len(set(names)) != len(names):
+        names = [f"{k}:{n}" for k, n in enumerate(names)]
+    policies = {n: load_policy(compiled, spec) for n, spec in zip(names, args.policies, strict=True)}
+    with user_errors():
+        meta = gamesolve.tournament(
+            compiled,
+            policies,
+            episodes=args.episodes,
+            seed=args.seed,
+            executor=args.executor,
+            address=args.address,
+            progress=None if not args.no_progress else False,
+        )
+    how = "exact expected values" if meta.exact else f"{args.episodes:,} sampled episodes per pairing"
+    print(f"tournament on {args.game}: {len(names)} policies, {how}")
+    print(meta.ratings(args.ratings).table())
+    failures = write_outputs(
+        [
+            ("--heatmap", args.heatmap, meta.heatmap),
+            json_output(args.json, meta.to_dict()),
+        ]
+    )
+    return EXIT_OUTPUT_FAILED if failures else 0
+
+
+def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """The ``psro``, ``neupl`` and ``tournament`` commands."""
+    p = sub.add_parser("psro", help="PSRO: best-response oracles and a meta-solver (Double Oracle, FSP, ...)")
+    p.add_argument("game", help="game string")
+    p.add_argument(
+        "--oracle",
+        default="exact",
+        choices=("exact", "dqn", "ppo"),
+        help="best-response oracle (default: exact)",
+    )
+    p.add_argument(
+        "--meta-solver",
+        default="nash",
+        help="nash, uniform, prd, alpharank, ce, cce, self-play, anytime, or a normal-form registry solver "
+        "(default: nash)",
+    )
+    p.add_argument(
+        "--training-meta-solver",
+        help="meta-solver that picks the oracle's opponents (default: --meta-solver)",
+    )
+    p.add_argument(
+        "--iterations", type=int, required=True, help="PSRO iterations (total, counting a resumed run)"
+    )
+    p.add_argument("--target-exploitability", type=float, metavar="E", help="stop once the output reaches E")
+    p.add_argument(
+        "--episodes", type=int, metavar="N", help="sampled matches per new meta-game entry (default: exact)"
+    )
+    p.add_argument("--executor", choices=("inprocess", "local", "ray"), help="where sampled matches run")
+    p.add_argument(
+        "--checkpoint",
+        metavar="DIR",
+        help="folder: psro.npz after every iteration (resumed if present), result.json",
+    )
+    p.add_argument("--seed", type=int, default=0, help="seed")
+    p.add_argument(
+        "--set", action="append", metavar="KEY=VALUE", help="PSRO option, e.g. --set prd_iterations=20000"
+    )
+    p.add_argument("--json", metavar="OUT", help="write the result summary as JSON")
+    p.add_argument(
+        "--overwrite", action="store_true", help="start over even if the --checkpoint folder holds a run"
+    )
+    p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    p.set_defaults(func=cmd_psro)
+
+    p = sub.add_parser("neupl", help="NeuPL: one conditional network for a whole population")
+    add_neupl_arguments(p)
+    p.add_argument("--json", metavar="OUT", help="write the result summary as JSON")
+    p.add_argument(
+        "--overwrite", action="store_true", help="start over even if the --checkpoint folder holds a run"
+    )
+    p.set_defaults(func=cmd_neupl)
+
+    p = sub.add_parser("tournament", help="play every pairing of policies; ratings table and heatmap")
+    p.add_argument("game", help="game string")
+    p.add_argument(
+        "--policies",
+        nargs="+",
+        required=True,
+        metavar="POLICY",
+        help="policy JSON files, 'uniform' or 'first'",
+    )
+    p.add_argument(
+        "--episodes", type=int, help="sampled episodes per pairing (default: exact expected values)"
+    )
+    p.add_argument(
+        "--executor", default="local", choices=("inprocess", "local", "ray"), help="where matches run"
+    )
+    p.add_argument("--address", help="Ray cluster address (with --executor ray)")
+    p.add_argument("--ratings", default="elo", choices=("elo", "alpharank", "nash"), help="rating method")
+    p.add_argument("--seed", type=int, default=0, help="seed of the sampled matches")
+    p.add_argument("--heatmap", metavar="PNG", help="write the payoff heatmap")
+    p.add_argument("--json", metavar="OUT", help="write the meta-game as JSON")
+    p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    p.set_defaults(func=cmd_tournament)
