@@ -103,7 +103,10 @@ class _GameEnv:
 
 
 class _TurnBasedEnv(AECEnv):
-    """The AEC bookkeeping the turn-based environments share: rewards, flags, infos, dead steps."""
+    """The AEC bookkeeping the turn-based environments share: rewards, flags, infos, dead steps.
+
+    Subclasses call ``super().__init__()`` last, once ``possible_agents`` is set.
+    """
 
     def __init__(self) -> None:
         super().__init__()
@@ -112,6 +115,7 @@ class _TurnBasedEnv(AECEnv):
         self.terminations: dict[str, bool] = {}
         self.truncations: dict[str, bool] = {}
         self.infos: dict[str, dict[str, Any]] = {}
+        self.agent_selection = self.possible_agents[0]
 
     def _start_agents(self, *, terminated: bool) -> None:
         """Every agent live again, with zero rewards and empty infos."""
@@ -156,7 +160,6 @@ class ExtensiveFormEnv(_GameEnv, _TurnBasedEnv):
     metadata = _metadata("gamesolve_extensive_form_v0", parallelizable=False)
 
     def __init__(self, game: Any, *, render_mode: str | None = None, seed: int | None = None) -> None:
-        _TurnBasedEnv.__init__(self)
         compiled = as_compiled(game)
         initial = getattr(game, "initial_state", None)
         self.game = game
@@ -178,7 +181,7 @@ class ExtensiveFormEnv(_GameEnv, _TurnBasedEnv):
         self._state: State | None = None
         self._legal: tuple[int, ...] = ()
         self._infoset = -1
-        self.agent_selection = self.possible_agents[0]
+        super().__init__()
 
     def reset(self, seed: int | None = None, options: dict[str, Any] | None = None) -> None:
         """Start a new game; ``seed`` reseeds the chance generator."""
@@ -423,7 +426,7 @@ def _markov_observation_boxes(game: Any) -> list[spaces.Box]:
 
 
 class _MarkovBase(_GameEnv):
-    """State shared by the AEC and parallel Markov environments.
+    """State shared by the AEC and parallel Markov environments (their constructor).
 
     Args:
         game: The Markov game (a normal-form game is wrapped by :class:`OneShotMarkovGame`).
@@ -462,6 +465,7 @@ class _MarkovBase(_GameEnv):
         self._movers: tuple[int, ...] = ()
         self._legal: dict[int, NDArray[np.int64]] = {}
         self._obs: dict[int, NDArray[np.float32]] = {}
+        super().__init__()
 
     def _new_episode(self, seed: int | None) -> MarkovEpisode:
         if seed is not None:
@@ -545,19 +549,8 @@ class MarkovEnv(_MarkovBase, _TurnBasedEnv):
 
     metadata = _metadata("gamesolve_markov_v0", parallelizable=True)
 
-    def __init__(
-        self,
-        game: SampledMarkovGame,
-        *,
-        max_steps: int | None = None,
-        render_mode: str | None = None,
-        seed: int | None = None,
-    ) -> None:
-        _TurnBasedEnv.__init__(self)
-        _MarkovBase.__init__(self, game, max_steps=max_steps, render_mode=render_mode, seed=seed)
-        self.agent_selection = self.possible_agents[0]
-        self._turn = 0
-        self._pending: list[int] = []
+    _turn = 0  # movers of the current step who have chosen
+    _pending: list[int]  # their actions (set by reset)
 
     def reset(self, seed: int | None = None, options: dict[str, Any] | None = None) -> None:
         """Start a new episode; ``seed`` reseeds the generator the episode draws from."""
