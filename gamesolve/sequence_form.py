@@ -175,15 +175,7 @@ def behavior_to_plans(game: Any, probs: TabularPolicy | ArrayLike) -> NDArray[np
     compiled = _compiled(game)
     arr = _probs_array(compiled, probs)
     plan = np.empty(int(compiled.num_sequences.sum()))
-    _behavior_to_plans_kernel(
-        compiled.infoset_player,
-        compiled.infoset_num_actions,
-        compiled.infoset_first_seq,
-        compiled.infoset_parent_seq,
-        compiled.sequence_offset,
-        arr,
-        plan,
-    )
+    _behavior_to_plans_kernel(compiled.tree, arr, plan)
     return plan
 
 

@@ -46,6 +46,7 @@ from gamesolve.checkpoint import StateRules, check_distributions
 from gamesolve.compiled import CompiledGame
 from gamesolve.errors import InvalidArgumentError, InvalidPolicyError, UnsupportedGame
 from gamesolve.kernels.dilated import (
+    SparsePayoffs,
     behavior_from_sequence,
     chance_and_uniform_reach,
     local_softmax,
@@ -55,6 +56,7 @@ from gamesolve.kernels.dilated import (
     sequence_form,
     sequence_losses,
 )
+from gamesolve.kernels.tree import TreeArrays
 from gamesolve.policy import TabularPolicy
 from gamesolve.registry import SolverEntry
 from gamesolve.sequence_form import sequence_form as sequence_form_of
@@ -80,15 +82,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 State = dict[str, NDArray[Any]]
-_A = NDArray[Any]
-# Fixed-length argument bundles (spread with ``*`` into the kernels; fixed so that mypy checks them).
-_TreeArrays = tuple[_A, _A, _A, _A, _A, _A, _A, _A]  # node_player .. terminal_seq
-_InfosetArrays = tuple[_A, _A, _A, _A]  # infoset_player .. infoset_parent_seq
-_PayoffArrays = tuple[_A, _A, _A, _A, _A, _A]  # CSR (indptr, indices, data) of A_0, then of A_1^T
-_GameArrays = tuple[_A, _A, _A, _A, _A, _A, _A, _A, _A, _A, _A, _A]  # payoff, infoset, offset, weights
 _WEIGHT_SCHEMES = ("uniform", "kroer", "chance")
-# Scratch keys of the :func:`_payoff_arrays` (the last one written marks the scratch as complete).
-_PAYOFF_KEYS = ("_a0_indptr", "_a0_indices", "_a0_data", "_a1t_indptr", "_a1t_indices", "_a1t_data")
 
 
 # ------------------------------------------------------------------------------------ helpers
@@ -129,9 +123,7 @@ def _chance_and_uniform_reach(game: CompiledGame) -> tuple[NDArray[np.float64], 
     """``([N], [N])``: each node's chance reach, and its reach when every player plays uniformly."""
     chance = np.zeros(game.num_nodes)
     uniform = np.zeros(game.num_nodes)
-    chance_and_uniform_reach(
-        game.node_player, game.node_first_child, game.node_num_children, game.node_prob, chance, uniform
-    )
+    chance_and_uniform_reach(game.tree, chance, uniform)
     return chance, uniform
 
 
@@ -229,25 +221,7 @@ def _payoff_scale(game: CompiledGame) -> float:
     return max(float(np.abs(game.terminal_utility).max()), 1e-12)
 
 
-def _seq_offset(game: CompiledGame) -> NDArray[np.int64]:
-    return np.ascontiguousarray(game.sequence_offset, dtype=np.int64)
-
-
-def _tree_arrays(game: CompiledGame) -> _TreeArrays:
-    """The node and terminal arrays that lead the arguments of :func:`sequence_losses` (in its order)."""
-    return (
-        game.node_player,
-        game.node_infoset,
-        game.node_first_child,
-        game.node_num_children,
-        game.node_prob,
-        game.terminal_node,
-        game.terminal_utility,
-        game.terminal_seq,
-    )
-
-
-def _payoff_arrays(game: CompiledGame) -> _PayoffArrays:
+def _payoff_arrays(game: CompiledGame) -> SparsePayoffs:
     """The CSR arrays of ``A_0`` and ``A_1^T`` that lead the driver kernels' arguments.
 
     ``A_p`` [S0, S1] are the chance-weighted sequence-form payoff matrices of the (cached)
@@ -256,7 +230,7 @@ def _payoff_arrays(game: CompiledGame) -> _PayoffArrays:
     spare numba's negative-index checks in the inner loop).
     """
     a0, a1 = sequence_form_of(game).payoff_matrices
-    out: list[_A] = []
+    out: list[NDArray[Any]] = []
     for m in (a0.tocsr(), a1.T.tocsr()):
         m.sum_duplicates()
         index = np.uint32 if max(m.shape) < 2**32 else np.uint64
@@ -265,7 +239,7 @@ def _payoff_arrays(game: CompiledGame) -> _PayoffArrays:
             np.ascontiguousarray(m.indices, dtype=index),
             np.ascontiguousarray(m.data, dtype=np.float64),
         ]
-    return out[0], out[1], out[2], out[3], out[4], out[5]
+    return SparsePayoffs(*out)
 
 
 def _game_setup(game: CompiledGame, weights: str | list[float]) -> dict[str, Any]:
@@ -286,23 +260,13 @@ def _game_setup(game: CompiledGame, weights: str | list[float]) -> dict[str, Any
 _SETUP: weakref.WeakKeyDictionary[CompiledGame, dict[str, Any]] = weakref.WeakKeyDictionary()
 
 
-def _infoset_arrays(game: CompiledGame) -> _InfosetArrays:
-    """The infoset arrays that lead the arguments of the treeplex kernels (before ``seq_offset``)."""
-    return game.infoset_player, game.infoset_num_actions, game.infoset_first_seq, game.infoset_parent_seq
-
-
 def dilated_entropy(
     game: CompiledGame, probs: NDArray[np.float64], weights: NDArray[np.float64]
 ) -> NDArray[np.float64]:
     """``[2]`` each player's ``psi(x_i) = sum_I w_I x(p(I)) sum_a b ln b`` (<= 0) for behavior ``probs``."""
     seq = np.empty(int(game.num_sequences.sum()))
-    offset = _seq_offset(game)
-    sequence_form(
-        *_infoset_arrays(game),
-        offset,
-        probs,
-        seq,
-    )
+    offset = game.sequence_offset
+    sequence_form(game.tree, probs, seq)
     parent_mass = seq[offset[game.infoset_player] + game.infoset_parent_seq]
     mask = game.legal_mask
     safe = np.where(mask & (probs > 0), probs, 1.0)
@@ -341,29 +305,16 @@ def regularized_gap(
             f"got shape {list(probs.shape)}"
         )
     w = infoset_weights(compiled, weights)
-    offset = _seq_offset(compiled)
+    offset = compiled.sequence_offset
     n_seq = int(compiled.num_sequences.sum())
     loss = np.empty(n_seq)
-    sequence_losses(
-        *_tree_arrays(compiled),
-        offset,
-        probs,
-        -1,
-        np.empty((compiled.num_nodes, 2)),
-        loss,
-    )
+    sequence_losses(compiled.tree, probs, -1, np.empty((compiled.num_nodes, 2)), loss)
     seq = np.empty(n_seq)
-    sequence_form(
-        *_infoset_arrays(compiled),
-        offset,
-        probs,
-        seq,
-    )
+    sequence_form(compiled.tree, probs, seq)
     zeros = np.zeros_like(probs)
     best = np.empty(2)
     local_softmax(
-        *_infoset_arrays(compiled),
-        offset,
+        compiled.tree,
         w,
         loss,
         zeros,
@@ -485,11 +436,9 @@ class _Dilated(IterativeSolver):
 
     def _scratch(self, game: CompiledGame, state: State) -> State:
         """Per-run work arrays, kept in ``state`` under ``_`` names (never checkpointed)."""
-        if _PAYOFF_KEYS[-1] not in state:
+        if "_log_start" not in state:  # written last: the scratch is complete
             n_seq = int(game.num_sequences.sum())
-            setup = _game_setup(game, self.weights)
-            state["_weights"] = setup["weights"]
-            state["_offset"] = _seq_offset(game)
+            state["_weights"] = _game_setup(game, self.weights)["weights"]
             state["_below"] = np.empty(n_seq)
             state["_seq"] = np.empty(n_seq)
             state["_target"] = np.empty(n_seq)
@@ -497,36 +446,19 @@ class _Dilated(IterativeSolver):
             state["_root_values"] = np.empty(2)
             m = game.infoset_num_actions[:, None].astype(np.float64)
             state["_log_start"] = np.where(game.legal_mask, -np.log(m), 0.0)
-            for key, array in zip(_PAYOFF_KEYS, setup["payoffs"], strict=True):
-                state[key] = array
         return state
 
-    @staticmethod
-    def _game_arrays(game: CompiledGame, scratch: State) -> _GameArrays:
-        """The twelve game arguments that lead every driver kernel's signature."""
-        a0_indptr, a0_indices, a0_data, a1t_indptr, a1t_indices, a1t_data = (scratch[k] for k in _PAYOFF_KEYS)
-        return (
-            a0_indptr,
-            a0_indices,
-            a0_data,
-            a1t_indptr,
-            a1t_indices,
-            a1t_data,
-            *_infoset_arrays(game),
-            scratch["_offset"],
-            scratch["_weights"],
-        )
+    def _game_arrays(
+        self, game: CompiledGame, scratch: State
+    ) -> tuple[SparsePayoffs, TreeArrays, NDArray[np.float64]]:
+        """The three game arguments that lead every driver kernel's signature."""
+        return _game_setup(game, self.weights)["payoffs"], game.tree, scratch["_weights"]
 
     def policy(self, game: CompiledGame, state: State, which: Iterate) -> TabularPolicy:
         """The reach-weighted average (converted from sequence form) or the current iterate."""
         if which is Iterate.AVERAGE and float(state["avg_seq"].sum()) > 0:
             probs = np.zeros((game.num_infosets, game.max_actions))
-            behavior_from_sequence(
-                *_infoset_arrays(game),
-                _seq_offset(game),
-                state["avg_seq"],
-                probs,
-            )
+            behavior_from_sequence(game.tree, state["avg_seq"], probs)
             return TabularPolicy(game, probs, validate=False)
         return TabularPolicy(game, state["probs"], validate=False)
 

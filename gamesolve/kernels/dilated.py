@@ -5,8 +5,9 @@ into one softmax per infoset, taken bottom-up (Hoda, Gilpin, Peña & Sandholm 20
 techniques for computing Nash equilibria of sequential games", Mathematics of Operations Research
 35; Farina, Kroer & Sandholm 2019, "Optimistic regret minimization for extensive-form games via
 dilated distance-generating functions", NeurIPS). The kernels are the pieces of that computation on
-the compiled game's arrays (``S`` sequences of both players, numbered globally with
-:attr:`~gamesolve.compiled.CompiledGame.sequence_offset`; ``I`` infosets; ``A`` slots):
+the compiled game's :class:`~gamesolve.kernels.tree.TreeArrays` (``S`` sequences of both players,
+numbered globally with ``tree.seq_offset``; ``I`` infosets; ``A`` slots) and the sparse payoff
+matrices (:class:`SparsePayoffs`):
 
 * :func:`sequence_losses`, :func:`sequence_losses_sparse`: each player's sequence-form loss against
   the other's strategy (``<loss_i, x_i>`` is minus player ``i``'s expected utility);
@@ -25,15 +26,17 @@ plain-numpy twin (``*_numpy``) used by the tests.
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, NamedTuple
 
 import numba
 import numpy as np
 from numpy.typing import NDArray
 
 from gamesolve.kernels.evaluation import reach_numpy
+from gamesolve.kernels.tree import CHANCE, TERMINAL, TreeArrays
 
 __all__ = [
+    "SparsePayoffs",
     "behavior_from_sequence",
     "behavior_from_sequence_numpy",
     "chance_and_uniform_reach",
@@ -52,15 +55,20 @@ __all__ = [
     "sequence_losses_sparse",
 ]
 
-_TERMINAL = -4
-_CHANCE = -1
 
-# The small helpers below are inlined into the drivers at the numba level (``inline="always"``),
-# so the drivers compile to the same loops as when these blocks were written out in each.
-# A bundle of arrays passed as one (numba) tuple: ``mats`` = the six CSR arrays of
-# :func:`sequence_losses_sparse` in its order; ``plex`` = (infoset_player, infoset_num_actions,
-# infoset_first_seq, infoset_parent_seq, seq_offset, weights).
-_Arrays = tuple[NDArray[Any], ...]
+class SparsePayoffs(NamedTuple):
+    """The chance-weighted sequence-form payoff matrices ``A_0`` [S0, S1] and ``A_1^T`` [S1, S0] in CSR.
+
+    Indices are unsigned (``indptr`` uint64, ``indices`` uint32 or uint64), so numba emits no
+    negative-index checks in the inner loops; ``data`` is float64.
+    """
+
+    a0_indptr: NDArray[np.uint64]  # [S0 + 1]
+    a0_indices: NDArray[np.unsignedinteger[Any]]  # [nnz] column (player 1 sequence)
+    a0_data: NDArray[np.float64]  # [nnz] chance-weighted utility of player 0
+    a1t_indptr: NDArray[np.uint64]  # [S1 + 1]
+    a1t_indices: NDArray[np.unsignedinteger[Any]]  # [nnz] column (player 0 sequence)
+    a1t_data: NDArray[np.float64]  # [nnz] chance-weighted utility of player 1
 
 
 # ----------------------------------------------------------------------------- building blocks
@@ -68,14 +76,15 @@ _Arrays = tuple[NDArray[Any], ...]
 
 @numba.njit(cache=True, nogil=True)
 def chance_and_uniform_reach(
-    node_player: NDArray[Any],  # [N] int8 node codes
-    node_first_child: NDArray[Any],  # [N]
-    node_num_children: NDArray[Any],  # [N]
-    node_prob: NDArray[np.float64],  # [N] probability of the edge into each node
+    tree: TreeArrays,
     chance: NDArray[np.float64],  # [N] out: product of the chance probabilities above each node
     uniform: NDArray[np.float64],  # [N] out: reach when every player plays uniformly
 ) -> None:
     """Each node's chance reach and uniform-play reach, in one forward pass (``parent < child``)."""
+    node_player = tree.node_player
+    node_first_child = tree.node_first_child
+    node_num_children = tree.node_num_children
+    node_prob = tree.node_prob
     n_nodes = node_player.shape[0]
     if n_nodes == 0:
         return
@@ -83,12 +92,12 @@ def chance_and_uniform_reach(
     uniform[0] = 1.0
     for n in range(n_nodes):
         player = node_player[n]
-        if player == _TERMINAL:
+        if player == TERMINAL:
             continue
         first = node_first_child[n]
         k = node_num_children[n]
         for c in range(first, first + k):
-            if player == _CHANCE:
+            if player == CHANCE:
                 chance[c] = chance[n] * node_prob[c]
                 uniform[c] = uniform[n] * node_prob[c]
             else:
@@ -96,13 +105,10 @@ def chance_and_uniform_reach(
                 uniform[c] = uniform[n] / k
 
 
-def chance_and_uniform_reach_numpy(
-    node_player: NDArray[Any],
-    node_first_child: NDArray[Any],
-    node_num_children: NDArray[Any],
-    node_prob: NDArray[np.float64],
-) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+def chance_and_uniform_reach_numpy(tree: TreeArrays) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """Twin of :func:`chance_and_uniform_reach`: the same products, one depth level at a time."""
+    node_player, node_prob = tree.node_player, tree.node_prob
+    node_first_child, node_num_children = tree.node_first_child, tree.node_num_children
     n_nodes = node_player.shape[0]
     chance = np.zeros(n_nodes)
     uniform = np.zeros(n_nodes)
@@ -110,7 +116,7 @@ def chance_and_uniform_reach_numpy(
         return chance, uniform
     chance[0] = uniform[0] = 1.0
     parent = np.full(n_nodes, -1, dtype=np.int64)
-    inner = np.flatnonzero(node_player != _TERMINAL)
+    inner = np.flatnonzero(node_player != TERMINAL)
     counts = np.asarray(node_num_children)[inner].astype(np.int64)
     children = np.repeat(np.asarray(node_first_child)[inner].astype(np.int64), counts) + (
         np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
@@ -122,7 +128,7 @@ def chance_and_uniform_reach_numpy(
         if not kids.size:
             break
         up = parent[kids]
-        at_chance = node_player[up] == _CHANCE
+        at_chance = node_player[up] == CHANCE
         factor = np.where(at_chance, node_prob[kids], 1.0)
         chance[kids] = chance[up] * factor
         width = np.asarray(node_num_children)[up]
@@ -133,15 +139,7 @@ def chance_and_uniform_reach_numpy(
 
 @numba.njit(cache=True, nogil=True)
 def sequence_losses(
-    node_player: NDArray[np.int8],  # [N]
-    node_infoset: NDArray[np.int32],  # [N]
-    node_first_child: NDArray[np.int32],  # [N]
-    node_num_children: NDArray[np.int32],  # [N]
-    node_prob: NDArray[np.float64],  # [N]
-    terminal_node: NDArray[np.int32],  # [T]
-    terminal_utility: NDArray[np.float64],  # [T, 2]
-    terminal_seq: NDArray[np.int32],  # [T, 2]
-    seq_offset: NDArray[np.int64],  # [2]
+    tree: TreeArrays,
     probs: NDArray[np.float64],  # [I, A] behavior profile of both players
     player: int,  # 0, 1, or -1 for both
     weight: NDArray[np.float64],  # [N, 2] scratch: chance x opponent reach, per player
@@ -152,6 +150,15 @@ def sequence_losses(
     ``loss[s] = -sum_{z: seq_i(z) = s} chance(z) reach_{-i}(z) u_i(z)``: one forward reach pass over
     the nodes (``parent < child``) and one scatter over the terminals, no recursion, no allocation.
     """
+    node_player = tree.node_player
+    node_infoset = tree.node_infoset
+    node_first_child = tree.node_first_child
+    node_num_children = tree.node_num_children
+    node_prob = tree.node_prob
+    terminal_node = tree.terminal_node
+    terminal_utility = tree.terminal_utility
+    terminal_seq = tree.terminal_seq
+    seq_offset = tree.seq_offset
     n_nodes = node_player.shape[0]
     for p in range(2):
         if player == -1 or player == p:
@@ -162,12 +169,12 @@ def sequence_losses(
     weight[0, 1] = 1.0
     for n in range(n_nodes):
         pl = node_player[n]
-        if pl == _TERMINAL:
+        if pl == TERMINAL:
             continue
         first = node_first_child[n]
         w0 = weight[n, 0]
         w1 = weight[n, 1]
-        if pl == _CHANCE:
+        if pl == CHANCE:
             for j in range(node_num_children[n]):
                 q = node_prob[first + j]
                 weight[first + j, 0] = w0 * q
@@ -214,12 +221,7 @@ def _csr_neg_matvec(
 
 @numba.njit(cache=True, nogil=True)
 def sequence_losses_sparse(
-    a0_indptr: NDArray[np.uint64],  # [S0 + 1] CSR of A_0 [S0, S1] (unsigned indices)
-    a0_indices: NDArray[np.unsignedinteger[Any]],  # [nnz] uint32 or uint64
-    a0_data: NDArray[np.float64],  # [nnz]
-    a1t_indptr: NDArray[np.uint64],  # [S1 + 1] CSR of A_1^T [S1, S0]
-    a1t_indices: NDArray[np.unsignedinteger[Any]],  # [nnz] uint32 or uint64
-    a1t_data: NDArray[np.float64],  # [nnz]
+    payoffs: SparsePayoffs,
     seq_offset: NDArray[np.int64],  # [2]
     seq: NDArray[np.float64],  # [S] realization plans of both players (see sequence_form)
     player: int,  # 0, 1, or -1 for both
@@ -232,9 +234,13 @@ def sequence_losses_sparse(
     (at most one per terminal) instead of a pass over every node.
     """
     if player == -1 or player == 0:
-        _csr_neg_matvec(a0_indptr, a0_indices, a0_data, seq, seq_offset[1], loss, seq_offset[0])
+        _csr_neg_matvec(
+            payoffs.a0_indptr, payoffs.a0_indices, payoffs.a0_data, seq, seq_offset[1], loss, seq_offset[0]
+        )
     if player == -1 or player == 1:
-        _csr_neg_matvec(a1t_indptr, a1t_indices, a1t_data, seq, seq_offset[0], loss, seq_offset[1])
+        _csr_neg_matvec(
+            payoffs.a1t_indptr, payoffs.a1t_indices, payoffs.a1t_data, seq, seq_offset[0], loss, seq_offset[1]
+        )
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
@@ -297,11 +303,7 @@ def _infoset_finish(
 
 @numba.njit(cache=True, nogil=True)
 def local_softmax(
-    infoset_player: NDArray[np.int32],  # [I]
-    infoset_num_actions: NDArray[np.int32],  # [I]
-    infoset_first_seq: NDArray[np.int32],  # [I]
-    infoset_parent_seq: NDArray[np.int32],  # [I]
-    seq_offset: NDArray[np.int64],  # [2]
+    tree: TreeArrays,
     weights: NDArray[np.float64],  # [I] w_I > 0
     loss: NDArray[np.float64],  # [S]
     log_ref: NDArray[np.float64],  # [I, A] ln b_ref (may be the same array as log_probs)
@@ -326,6 +328,11 @@ def local_softmax(
     gradient of ``psi`` is ``w_I ln b(a|I)`` plus a vector constant on the treeplex). The root value
     ``loss[0] + sum_{root I} V(I)`` is ``min_x <loss, x> + D(x) / step`` for the matching regularizer.
     """
+    infoset_player = tree.infoset_player
+    infoset_num_actions = tree.infoset_num_actions
+    infoset_first_seq = tree.infoset_first_seq
+    infoset_parent_seq = tree.infoset_parent_seq
+    seq_offset = tree.seq_offset
     for s in range(below.shape[0]):
         below[s] = 0.0
     pending = -1  # the infoset whose logits await normalization
@@ -367,11 +374,7 @@ def local_softmax(
 
 @numba.njit(cache=True, nogil=True)
 def sequence_form(
-    infoset_player: NDArray[np.int32],  # [I]
-    infoset_num_actions: NDArray[np.int32],  # [I]
-    infoset_first_seq: NDArray[np.int32],  # [I]
-    infoset_parent_seq: NDArray[np.int32],  # [I]
-    seq_offset: NDArray[np.int64],  # [P] start of each player's block in the global numbering
+    tree: TreeArrays,
     probs: NDArray[np.float64],  # [I, A]
     seq: NDArray[np.float64],  # [S] out: x(Ia) = x(p(I)) b(a|I), x(empty) = 1
 ) -> None:
@@ -379,6 +382,11 @@ def sequence_form(
 
     Also :mod:`gamesolve.sequence_form`'s behavior -> realization-plan kernel (any number of players).
     """
+    infoset_player = tree.infoset_player
+    infoset_num_actions = tree.infoset_num_actions
+    infoset_first_seq = tree.infoset_first_seq
+    infoset_parent_seq = tree.infoset_parent_seq
+    seq_offset = tree.seq_offset
     for p in range(seq_offset.shape[0]):
         seq[seq_offset[p]] = 1.0
     for infoset in range(infoset_player.shape[0]):
@@ -391,15 +399,15 @@ def sequence_form(
 
 @numba.njit(cache=True, nogil=True)
 def behavior_from_sequence(
-    infoset_player: NDArray[np.int32],  # [I]
-    infoset_num_actions: NDArray[np.int32],  # [I]
-    infoset_first_seq: NDArray[np.int32],  # [I]
-    infoset_parent_seq: NDArray[np.int32],  # [I]
-    seq_offset: NDArray[np.int64],  # [2]
+    tree: TreeArrays,
     seq: NDArray[np.float64],  # [S] a (possibly unnormalized) sequence-form strategy
     probs: NDArray[np.float64],  # [I, A] out; uniform where the infoset has no mass
 ) -> None:
     """``b(a|I) = x(Ia) / sum_a' x(Ia')``; uniform at infosets the strategy never reaches."""
+    infoset_player = tree.infoset_player
+    infoset_num_actions = tree.infoset_num_actions
+    infoset_first_seq = tree.infoset_first_seq
+    seq_offset = tree.seq_offset
     for infoset in range(infoset_player.shape[0]):
         first = seq_offset[infoset_player[infoset]] + infoset_first_seq[infoset]
         m = infoset_num_actions[infoset]
@@ -436,71 +444,43 @@ def moving_magnet(
 
 @numba.njit(cache=True, nogil=True, inline="always")
 def _accumulate_sequence_form(
-    plex: _Arrays,  # the infoset arrays, seq_offset, weights (see _Arrays)
+    tree: TreeArrays,
     probs: NDArray[np.float64],  # [I, A]
     seq: NDArray[np.float64],  # [S] scratch
     avg_seq: NDArray[np.float64],  # [S] in/out: += sequence form of probs
 ) -> None:
     """Add the sequence form of ``probs`` to the running (uniform-weight) sum ``avg_seq``."""
-    sequence_form(plex[0], plex[1], plex[2], plex[3], plex[4], probs, seq)
+    sequence_form(tree, probs, seq)
     for s in range(seq.shape[0]):
         avg_seq[s] += seq[s]
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
-def _losses(
-    mats: _Arrays,  # the CSR arrays of A_0 and A_1^T (see _Arrays)
-    seq_offset: NDArray[np.int64],  # [2]
-    seq: NDArray[np.float64],  # [S] realization plans of both players
-    player: int,
-    loss: NDArray[np.float64],  # [S] out
-) -> None:
-    """:func:`sequence_losses_sparse` with the CSR arrays bundled."""
-    sequence_losses_sparse(
-        mats[0], mats[1], mats[2], mats[3], mats[4], mats[5], seq_offset, seq, player, loss
-    )
+def _turn_loss(
+    payoffs: SparsePayoffs,
+    tree: TreeArrays,
+    probs: NDArray[np.float64],  # [I, A] current profile
+    k: int,  # the turn within the iteration: 0, or 1 when alternating
+    alternating: bool,
+    seq: NDArray[np.float64],  # [S] in: plans at the start of the iteration; out: plans the loss used
+    loss: NDArray[np.float64],  # [S] out: the moving player's block (both blocks when simultaneous)
+) -> int:
+    """The loss of whoever moves in turn ``k`` of an OMD/MMD iteration; returns that player (-1: both).
 
-
-@numba.njit(cache=True, nogil=True, inline="always")
-def _softmax(
-    plex: _Arrays,  # the infoset arrays, seq_offset, weights (see _Arrays)
-    loss: NDArray[np.float64],  # [S]
-    log_ref: NDArray[np.float64],  # [I, A]
-    c_ref: float,
-    log_mag: NDArray[np.float64],  # [I, A]
-    c_mag: float,
-    step: float,
-    player: int,
-    below: NDArray[np.float64],  # [S] scratch
-    log_probs: NDArray[np.float64],  # [I, A] out
-    probs: NDArray[np.float64],  # [I, A] out
-    root_values: NDArray[np.float64],  # [2] out
-) -> None:
-    """:func:`local_softmax` with the infoset arrays, ``seq_offset`` and ``weights`` bundled."""
-    local_softmax(
-        plex[0],
-        plex[1],
-        plex[2],
-        plex[3],
-        plex[4],
-        plex[5],
-        loss,
-        log_ref,
-        c_ref,
-        log_mag,
-        c_mag,
-        step,
-        player,
-        below,
-        log_probs,
-        probs,
-        root_values,
-    )
+    Simultaneous: one turn, both players' losses at the plans in ``seq``. Alternating: player 0's
+    loss at ``seq``, then player 1's against player 0's new plan (``seq`` recomputed from ``probs``).
+    """
+    player = -1 if not alternating else k
+    if k == 1:
+        sequence_form(tree, probs, seq)
+    sequence_losses_sparse(payoffs, tree.seq_offset, seq, player, loss)
+    return player
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
 def _prox(
-    plex: _Arrays,  # the infoset arrays, seq_offset, weights (see _Arrays)
+    tree: TreeArrays,
+    weights: NDArray[np.float64],  # [I]
     loss: NDArray[np.float64],  # [S]
     c_ref: float,
     log_mag: NDArray[np.float64],  # [I, A]
@@ -525,11 +505,27 @@ def _prox(
     arithmetic as two :func:`local_softmax` calls, less one ``exp`` per slot.
     """
     if not optimistic:
-        _softmax(
-            plex, loss, log_probs, c_ref, log_mag, c_mag, step, player, below, log_probs, probs, root_values
+        local_softmax(
+            tree,
+            weights,
+            loss,
+            log_probs,
+            c_ref,
+            log_mag,
+            c_mag,
+            step,
+            player,
+            below,
+            log_probs,
+            probs,
+            root_values,
         )
         return
-    infoset_player, infoset_num_actions, infoset_first_seq, infoset_parent_seq, seq_offset, weights = plex
+    infoset_player = tree.infoset_player
+    infoset_num_actions = tree.infoset_num_actions
+    infoset_first_seq = tree.infoset_first_seq
+    infoset_parent_seq = tree.infoset_parent_seq
+    seq_offset = tree.seq_offset
     for s in range(below.shape[0]):
         below[s] = 0.0
         below_played[s] = 0.0
@@ -584,8 +580,9 @@ def _prox(
 
 @numba.njit(cache=True, nogil=True, inline="always")
 def _md_step(
-    mats: _Arrays,  # the CSR arrays of A_0 and A_1^T (see _Arrays)
-    plex: _Arrays,  # the infoset arrays, seq_offset, weights (see _Arrays)
+    payoffs: SparsePayoffs,
+    tree: TreeArrays,
+    weights: NDArray[np.float64],  # [I]
     seq: NDArray[np.float64],  # [S] realization plans the loss is taken at
     log_ref: NDArray[np.float64],  # [I, A] ln b_ref
     eta: float,
@@ -596,8 +593,10 @@ def _md_step(
     root_values: NDArray[np.float64],  # [2] scratch
 ) -> None:
     """A simultaneous mirror-descent step of both players: loss at ``seq``, then the prox from ``b_ref``."""
-    _losses(mats, plex[4], seq, -1, loss)
-    _softmax(plex, loss, log_ref, 1.0, log_ref, 0.0, eta, -1, below, log_probs, probs, root_values)
+    sequence_losses_sparse(payoffs, tree.seq_offset, seq, -1, loss)
+    local_softmax(
+        tree, weights, loss, log_ref, 1.0, log_ref, 0.0, eta, -1, below, log_probs, probs, root_values
+    )
 
 
 # ------------------------------------------------------------------------------------ drivers
@@ -605,17 +604,8 @@ def _md_step(
 
 @numba.njit(cache=True, nogil=True)
 def omd_iterations(
-    a0_indptr: NDArray[np.uint64],  # [S0 + 1] CSR of A_0 [S0, S1]
-    a0_indices: NDArray[np.unsignedinteger[Any]],  # [nnz] column (player 1 sequence), uint32/64
-    a0_data: NDArray[np.float64],  # [nnz] chance-weighted utility of player 0
-    a1t_indptr: NDArray[np.uint64],  # [S1 + 1] CSR of A_1^T [S1, S0]
-    a1t_indices: NDArray[np.unsignedinteger[Any]],  # [nnz] column (player 0 sequence), uint32/64
-    a1t_data: NDArray[np.float64],  # [nnz] chance-weighted utility of player 1
-    infoset_player: NDArray[np.int32],  # [I]
-    infoset_num_actions: NDArray[np.int32],  # [I]
-    infoset_first_seq: NDArray[np.int32],  # [I]
-    infoset_parent_seq: NDArray[np.int32],  # [I]
-    seq_offset: NDArray[np.int64],  # [2]
+    payoffs: SparsePayoffs,
+    tree: TreeArrays,
     weights: NDArray[np.float64],  # [I]
     t_first: int,  # number of the first iteration to run (from 1)
     count: int,
@@ -638,26 +628,14 @@ def omd_iterations(
     root_values: NDArray[np.float64],  # [2] scratch
 ) -> None:
     """``count`` iterations of dilated-entropy OMD / FTRL, plain or optimistic."""
-    mats = (a0_indptr, a0_indices, a0_data, a1t_indptr, a1t_indices, a1t_data)
-    plex = (infoset_player, infoset_num_actions, infoset_first_seq, infoset_parent_seq, seq_offset, weights)
+    seq_offset = tree.seq_offset
     n_seq = loss.shape[0]
     for t in range(t_first, t_first + count):
         eta_now = eta / math.sqrt(t) if sqrt_schedule else eta
         eta_next = eta / math.sqrt(t + 1) if sqrt_schedule else eta
-        _accumulate_sequence_form(plex, probs, seq, avg_seq)
+        _accumulate_sequence_form(tree, probs, seq, avg_seq)
         for k in range(1 if not alternating else 2):
-            player = -1 if not alternating else k
-            if k == 1:  # player 1 responds to player 0's new plan (seq holds the one before)
-                sequence_form(
-                    infoset_player,
-                    infoset_num_actions,
-                    infoset_first_seq,
-                    infoset_parent_seq,
-                    seq_offset,
-                    probs,
-                    seq,
-                )
-            _losses(mats, seq_offset, seq, player, loss)
+            player = _turn_loss(payoffs, tree, probs, k, alternating, seq, loss)
             lo = 0 if player <= 0 else seq_offset[1]
             hi = n_seq if player != 0 else seq_offset[1]
             for s in range(lo, hi):
@@ -666,8 +644,9 @@ def omd_iterations(
                 # FTRL centered at b_0: argmin <L_t (+ l_t), x> + D_psi(x, x_0) / eta_{t+1}.
                 for s in range(lo, hi):
                     target[s] = cum_loss[s] + (loss[s] if optimistic else 0.0)
-                _softmax(
-                    plex,
+                local_softmax(
+                    tree,
+                    weights,
                     target,
                     log_start,
                     1.0,
@@ -682,7 +661,8 @@ def omd_iterations(
                 )
             else:
                 _prox(
-                    plex,
+                    tree,
+                    weights,
                     loss,
                     1.0,
                     log_base if optimistic else log_probs,
@@ -702,17 +682,8 @@ def omd_iterations(
 
 @numba.njit(cache=True, nogil=True)
 def mmd_iterations(
-    a0_indptr: NDArray[np.uint64],  # [S0 + 1] CSR of A_0 [S0, S1]
-    a0_indices: NDArray[np.unsignedinteger[Any]],  # [nnz] column (player 1 sequence), uint32/64
-    a0_data: NDArray[np.float64],  # [nnz] chance-weighted utility of player 0
-    a1t_indptr: NDArray[np.uint64],  # [S1 + 1] CSR of A_1^T [S1, S0]
-    a1t_indices: NDArray[np.unsignedinteger[Any]],  # [nnz] column (player 0 sequence), uint32/64
-    a1t_data: NDArray[np.float64],  # [nnz] chance-weighted utility of player 1
-    infoset_player: NDArray[np.int32],  # [I]
-    infoset_num_actions: NDArray[np.int32],  # [I]
-    infoset_first_seq: NDArray[np.int32],  # [I]
-    infoset_parent_seq: NDArray[np.int32],  # [I]
-    seq_offset: NDArray[np.int64],  # [2]
+    payoffs: SparsePayoffs,
+    tree: TreeArrays,
     weights: NDArray[np.float64],  # [I]
     t_first: int,
     count: int,
@@ -735,27 +706,15 @@ def mmd_iterations(
     root_values: NDArray[np.float64],  # [2] scratch
 ) -> None:
     """``count`` iterations of magnetic mirror descent with the dilated entropy, plain or optimistic."""
-    mats = (a0_indptr, a0_indices, a0_data, a1t_indptr, a1t_indices, a1t_data)
-    plex = (infoset_player, infoset_num_actions, infoset_first_seq, infoset_parent_seq, seq_offset, weights)
     for t in range(t_first, t_first + count):
         alpha_t = alpha / float(t) ** alpha_power if alpha_power != 0.0 else alpha
         shrink = 1.0 / (1.0 + eta * alpha_t)
-        _accumulate_sequence_form(plex, probs, seq, avg_seq)
+        _accumulate_sequence_form(tree, probs, seq, avg_seq)
         for k in range(1 if not alternating else 2):
-            player = -1 if not alternating else k
-            if k == 1:  # player 1 responds to player 0's new plan (seq holds the one before)
-                sequence_form(
-                    infoset_player,
-                    infoset_num_actions,
-                    infoset_first_seq,
-                    infoset_parent_seq,
-                    seq_offset,
-                    probs,
-                    seq,
-                )
-            _losses(mats, seq_offset, seq, player, loss)
+            player = _turn_loss(payoffs, tree, probs, k, alternating, seq, loss)
             _prox(
-                plex,
+                tree,
+                weights,
                 loss,
                 shrink,
                 log_magnet,
@@ -772,22 +731,13 @@ def mmd_iterations(
                 root_values,
             )
         if magnet_rate > 0.0 and t % magnet_every == 0:
-            moving_magnet(infoset_num_actions, log_probs, magnet_rate, log_magnet)
+            moving_magnet(tree.infoset_num_actions, log_probs, magnet_rate, log_magnet)
 
 
 @numba.njit(cache=True, nogil=True)
 def mirror_prox_iterations(
-    a0_indptr: NDArray[np.uint64],  # [S0 + 1] CSR of A_0 [S0, S1]
-    a0_indices: NDArray[np.unsignedinteger[Any]],  # [nnz] column (player 1 sequence), uint32/64
-    a0_data: NDArray[np.float64],  # [nnz] chance-weighted utility of player 0
-    a1t_indptr: NDArray[np.uint64],  # [S1 + 1] CSR of A_1^T [S1, S0]
-    a1t_indices: NDArray[np.unsignedinteger[Any]],  # [nnz] column (player 0 sequence), uint32/64
-    a1t_data: NDArray[np.float64],  # [nnz] chance-weighted utility of player 1
-    infoset_player: NDArray[np.int32],  # [I]
-    infoset_num_actions: NDArray[np.int32],  # [I]
-    infoset_first_seq: NDArray[np.int32],  # [I]
-    infoset_parent_seq: NDArray[np.int32],  # [I]
-    seq_offset: NDArray[np.int64],  # [2]
+    payoffs: SparsePayoffs,
+    tree: TreeArrays,
     weights: NDArray[np.float64],  # [I]
     count: int,
     eta: float,
@@ -802,67 +752,47 @@ def mirror_prox_iterations(
     root_values: NDArray[np.float64],  # [2] scratch
 ) -> None:
     """``count`` iterations of mirror-prox / extragradient with the dilated entropy (simultaneous)."""
-    mats = (a0_indptr, a0_indices, a0_data, a1t_indptr, a1t_indices, a1t_data)
-    plex = (infoset_player, infoset_num_actions, infoset_first_seq, infoset_parent_seq, seq_offset, weights)
     for _ in range(count):
-        sequence_form(
-            infoset_player, infoset_num_actions, infoset_first_seq, infoset_parent_seq, seq_offset, probs, seq
+        sequence_form(tree, probs, seq)
+        _md_step(
+            payoffs, tree, weights, seq, log_probs, eta, loss, below, half_log_probs, half_probs, root_values
         )
-        _md_step(mats, plex, seq, log_probs, eta, loss, below, half_log_probs, half_probs, root_values)
-        _accumulate_sequence_form(plex, half_probs, seq, avg_seq)  # seq = the half iterate's plans
-        _md_step(mats, plex, seq, log_probs, eta, loss, below, log_probs, probs, root_values)
+        _accumulate_sequence_form(tree, half_probs, seq, avg_seq)  # seq = the half iterate's plans
+        _md_step(payoffs, tree, weights, seq, log_probs, eta, loss, below, log_probs, probs, root_values)
 
 
 # ------------------------------------------------------------------------------ numpy twins
 
 
-def sequence_losses_numpy(
-    node_player: NDArray[np.int8],
-    node_infoset: NDArray[np.int32],
-    node_parent: NDArray[np.int32],
-    node_first_child: NDArray[np.int32],
-    node_prob: NDArray[np.float64],
-    terminal_node: NDArray[np.int32],
-    terminal_utility: NDArray[np.float64],
-    terminal_seq: NDArray[np.int32],
-    num_sequences: NDArray[np.int32],
-    probs: NDArray[np.float64],
-) -> NDArray[np.float64]:
+def sequence_losses_numpy(tree: TreeArrays, probs: NDArray[np.float64]) -> NDArray[np.float64]:
     """``[S]`` both players' sequence-form losses, from the pointer-jumping reach matrix."""
-    reach = reach_numpy(node_player, node_infoset, node_parent, node_first_child, node_prob, probs, 2)
-    r = reach[terminal_node]  # [T, 3]: own reach of player 0, of player 1, chance
+    reach = reach_numpy(tree, probs)
+    r = reach[tree.terminal_node]  # [T, 3]: own reach of player 0, of player 1, chance
     blocks = []
     for p in range(2):
-        block = np.zeros(int(num_sequences[p]))
-        np.add.at(block, terminal_seq[:, p], -r[:, 2] * r[:, 1 - p] * terminal_utility[:, p])
+        block = np.zeros(int(tree.num_sequences[p]))
+        np.add.at(block, tree.terminal_seq[:, p], -r[:, 2] * r[:, 1 - p] * tree.terminal_utility[:, p])
         blocks.append(block)
     return np.concatenate(blocks)
 
 
-def _infoset_slices(
-    infoset_player: NDArray[np.int32],
-    infoset_num_actions: NDArray[np.int32],
-    infoset_first_seq: NDArray[np.int32],
-    infoset_parent_seq: NDArray[np.int32],
-    num_sequences: NDArray[np.int32],
-) -> list[tuple[int, int, slice]]:
-    """Per infoset: ``(global parent sequence, width, global slice of its sequences)``."""
-    offset = np.concatenate(([0], np.cumsum(num_sequences)[:-1]))
+def _infoset_slices(tree: TreeArrays) -> list[tuple[int, int, slice]]:
+    """Per infoset: ``(global parent sequence, width, global slice of its sequences)``.
+
+    Global ids are recomputed from ``num_sequences`` (not read from ``seq_offset``).
+    """
+    offset = np.concatenate(([0], np.cumsum(tree.num_sequences)[:-1]))
     out = []
-    for infoset in range(infoset_player.shape[0]):
-        base = int(offset[infoset_player[infoset]])
-        first = base + int(infoset_first_seq[infoset])
-        m = int(infoset_num_actions[infoset])
-        out.append((base + int(infoset_parent_seq[infoset]), m, slice(first, first + m)))
+    for infoset in range(tree.infoset_player.shape[0]):
+        base = int(offset[tree.infoset_player[infoset]])
+        first = base + int(tree.infoset_first_seq[infoset])
+        m = int(tree.infoset_num_actions[infoset])
+        out.append((base + int(tree.infoset_parent_seq[infoset]), m, slice(first, first + m)))
     return out
 
 
 def local_softmax_numpy(
-    infoset_player: NDArray[np.int32],
-    infoset_num_actions: NDArray[np.int32],
-    infoset_first_seq: NDArray[np.int32],
-    infoset_parent_seq: NDArray[np.int32],
-    num_sequences: NDArray[np.int32],
+    tree: TreeArrays,
     weights: NDArray[np.float64],
     loss: NDArray[np.float64],
     ref: NDArray[np.float64],
@@ -872,9 +802,7 @@ def local_softmax_numpy(
 
     Written as the recursion of Hoda, Gilpin, Peña & Sandholm (2010) with probabilities (not logits).
     """
-    slices = _infoset_slices(
-        infoset_player, infoset_num_actions, infoset_first_seq, infoset_parent_seq, num_sequences
-    )
+    slices = _infoset_slices(tree)
     probs = np.zeros_like(ref)
     value_below = np.zeros_like(loss)
     for infoset in range(len(slices) - 1, -1, -1):
@@ -884,17 +812,13 @@ def local_softmax_numpy(
         unnormalized = ref[infoset, :m] * np.exp(-step * (l_hat - l_hat.min()) / w)
         probs[infoset, :m] = unnormalized / unnormalized.sum()
         value_below[parent] += l_hat.min() - (w / step) * np.log(unnormalized.sum())
-    offset = np.concatenate(([0], np.cumsum(num_sequences)[:-1]))
+    offset = np.concatenate(([0], np.cumsum(tree.num_sequences)[:-1]))
     roots = np.array([loss[o] + value_below[o] for o in offset])
     return probs, roots
 
 
 def mmd_step_numpy(
-    infoset_player: NDArray[np.int32],
-    infoset_num_actions: NDArray[np.int32],
-    infoset_first_seq: NDArray[np.int32],
-    infoset_parent_seq: NDArray[np.int32],
-    num_sequences: NDArray[np.int32],
+    tree: TreeArrays,
     weights: NDArray[np.float64],
     loss: NDArray[np.float64],
     probs: NDArray[np.float64],
@@ -912,12 +836,8 @@ def mmd_step_numpy(
     3. bottom-up: ``b(.|I) = softmax(-g_I / w_I)``, then ``<g_I, b> + w_I sum_a b ln b`` is added
        to ``g`` of the parent sequence.
     """
-    slices = _infoset_slices(
-        infoset_player, infoset_num_actions, infoset_first_seq, infoset_parent_seq, num_sequences
-    )
-    x = sequence_form_numpy(
-        infoset_player, infoset_num_actions, infoset_first_seq, infoset_parent_seq, num_sequences, probs
-    )
+    slices = _infoset_slices(tree)
+    x = sequence_form_numpy(tree, probs)
     grad = np.zeros_like(x)
     for infoset, (parent, _, sl) in enumerate(slices):
         w = weights[infoset]
@@ -937,22 +857,16 @@ def mmd_step_numpy(
 
 
 def sequence_form_numpy(
-    infoset_player: NDArray[np.int32],
-    infoset_num_actions: NDArray[np.int32],
-    infoset_first_seq: NDArray[np.int32],
-    infoset_parent_seq: NDArray[np.int32],
-    num_sequences: NDArray[np.int32],
+    tree: TreeArrays,
     probs: NDArray[np.float64],
 ) -> NDArray[np.float64]:
     """``[S]`` sequence form of a behavior profile, by walking each sequence up to the root."""
-    slices = _infoset_slices(
-        infoset_player, infoset_num_actions, infoset_first_seq, infoset_parent_seq, num_sequences
-    )
+    slices = _infoset_slices(tree)
     owner = {}
     for infoset, (_, m, sl) in enumerate(slices):
         for j in range(m):
             owner[sl.start + j] = (infoset, j)
-    x = np.ones(int(np.sum(num_sequences)))
+    x = np.ones(int(np.sum(tree.num_sequences)))
     for s in range(x.shape[0]):
         cursor = s
         while cursor in owner:
@@ -963,18 +877,12 @@ def sequence_form_numpy(
 
 
 def behavior_from_sequence_numpy(
-    infoset_player: NDArray[np.int32],
-    infoset_num_actions: NDArray[np.int32],
-    infoset_first_seq: NDArray[np.int32],
-    infoset_parent_seq: NDArray[np.int32],
-    num_sequences: NDArray[np.int32],
+    tree: TreeArrays,
     seq: NDArray[np.float64],
     width: int,
 ) -> NDArray[np.float64]:
     """``[I, width]`` behavior strategy of a sequence-form vector (uniform where unreached)."""
-    slices = _infoset_slices(
-        infoset_player, infoset_num_actions, infoset_first_seq, infoset_parent_seq, num_sequences
-    )
+    slices = _infoset_slices(tree)
     probs = np.zeros((len(slices), width))
     for infoset, (_, m, sl) in enumerate(slices):
         total = seq[sl].sum()

@@ -117,29 +117,8 @@ def test_first_iterate_is_uniform_and_the_second_is_one_local_softmax(kuhn):
     solver = DilatedOMD(0.5, schedule="constant", weights="uniform")
     state = solver.init(g, np.random.default_rng(0))
     solver.step(g, state)
-    loss = sequence_losses_numpy(
-        g.node_player,
-        g.node_infoset,
-        g.node_parent,
-        g.node_first_child,
-        g.node_prob,
-        g.terminal_node,
-        g.terminal_utility,
-        g.terminal_seq,
-        g.num_sequences,
-        uniform,
-    )
-    expected, _ = local_softmax_numpy(
-        g.infoset_player,
-        g.infoset_num_actions,
-        g.infoset_first_seq,
-        g.infoset_parent_seq,
-        g.num_sequences,
-        np.ones(g.num_infosets),
-        loss,
-        uniform,
-        0.5,
-    )
+    loss = sequence_losses_numpy(g.tree, uniform)
+    expected, _ = local_softmax_numpy(g.tree, np.ones(g.num_infosets), loss, uniform, 0.5)
     np.testing.assert_allclose(state["probs"], expected, rtol=0, atol=1e-12)
     # The average after one iteration is the uniform start.
     np.testing.assert_allclose(solver.policy(g, state, Iterate.AVERAGE).probs, uniform, atol=1e-15)

@@ -7,6 +7,7 @@ import pytest
 
 import gamesolve
 from gamesolve.kernels.dilated import (
+    SparsePayoffs,
     behavior_from_sequence,
     behavior_from_sequence_numpy,
     local_softmax,
@@ -34,35 +35,17 @@ def _random_probs(g, rng) -> np.ndarray:
     return gamesolve.TabularPolicy.random(g, rng=rng).probs.copy()
 
 
-def _infoset_args(g) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    return g.infoset_player, g.infoset_num_actions, g.infoset_first_seq, g.infoset_parent_seq
-
-
 def _losses(g, probs, player=-1, out=None) -> np.ndarray:
     loss = np.full(int(g.num_sequences.sum()), np.nan) if out is None else out
-    sequence_losses(
-        g.node_player,
-        g.node_infoset,
-        g.node_first_child,
-        g.node_num_children,
-        g.node_prob,
-        g.terminal_node,
-        g.terminal_utility,
-        g.terminal_seq,
-        np.asarray(g.sequence_offset),
-        probs,
-        player,
-        np.full((g.num_nodes, 2), np.nan),
-        loss,
-    )
+    sequence_losses(g.tree, probs, player, np.full((g.num_nodes, 2), np.nan), loss)
     return loss
 
 
-def _payoff_args(g) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def _payoffs(g) -> SparsePayoffs:
     """CSR arrays of ``A_0`` and ``A_1^T`` in the drivers' layout (unsigned indices)."""
     a0, a1 = sequence_form_of(g).payoff_matrices
     b0, b1 = a0.tocsr(), a1.T.tocsr()
-    return (
+    return SparsePayoffs(
         b0.indptr.astype(np.uint64),
         b0.indices.astype(np.uint32),
         b0.data.astype(np.float64),
@@ -85,9 +68,9 @@ def test_sparse_sequence_losses_match_tree_sweep(game, rng, policy, player):
     expected = _losses(g, probs, player)
     offset = np.asarray(g.sequence_offset, dtype=np.int64)
     seq = np.empty(int(g.num_sequences.sum()))
-    sequence_form(*_infoset_args(g), offset, probs, seq)
+    sequence_form(g.tree, probs, seq)
     loss = np.full_like(seq, np.nan)
-    sequence_losses_sparse(*_payoff_args(g), offset, seq, player, loss)
+    sequence_losses_sparse(_payoffs(g), offset, seq, player, loss)
     split = int(offset[1])
     blocks = [slice(0, split), slice(split, None)]
     for p in (0, 1) if player == -1 else (player,):
@@ -99,18 +82,7 @@ def test_sparse_sequence_losses_match_tree_sweep(game, rng, policy, player):
 
 def test_sequence_losses_match_twin(game, rng):
     probs = _random_probs(game, rng)
-    twin = sequence_losses_numpy(
-        game.node_player,
-        game.node_infoset,
-        game.node_parent,
-        game.node_first_child,
-        game.node_prob,
-        game.terminal_node,
-        game.terminal_utility,
-        game.terminal_seq,
-        game.num_sequences,
-        probs,
-    )
+    twin = sequence_losses_numpy(game.tree, probs)
     np.testing.assert_allclose(_losses(game, probs), twin, rtol=0, atol=TOL)
     # One player at a time leaves the other block untouched and gives the same numbers.
     split = int(game.sequence_offset[1])
@@ -126,7 +98,7 @@ def test_sequence_losses_match_twin(game, rng):
 def test_sequence_losses_give_expected_values(game, rng):
     probs = _random_probs(game, rng)
     loss = _losses(game, probs)
-    seq = sequence_form_numpy(*_infoset_args(game), game.num_sequences, probs)
+    seq = sequence_form_numpy(game.tree, probs)
     split = int(game.sequence_offset[1])
     values = gamesolve.expected_values(game, gamesolve.TabularPolicy(game, probs))
     assert -loss[:split] @ seq[:split] == pytest.approx(values[0], abs=1e-12)
@@ -136,15 +108,15 @@ def test_sequence_losses_give_expected_values(game, rng):
 def test_sequence_form_round_trip_matches_twin(game, rng):
     probs = _random_probs(game, rng)
     seq = np.full(int(game.num_sequences.sum()), np.nan)
-    sequence_form(*_infoset_args(game), np.asarray(game.sequence_offset), probs, seq)
-    twin = sequence_form_numpy(*_infoset_args(game), game.num_sequences, probs)
+    sequence_form(game.tree, probs, seq)
+    twin = sequence_form_numpy(game.tree, probs)
     np.testing.assert_allclose(seq, twin, rtol=0, atol=1e-14)
     back = np.zeros_like(probs)
-    behavior_from_sequence(*_infoset_args(game), np.asarray(game.sequence_offset), 3.0 * seq, back)
+    behavior_from_sequence(game.tree, 3.0 * seq, back)
     np.testing.assert_allclose(back, probs, rtol=0, atol=1e-12)
     np.testing.assert_allclose(
         back,
-        behavior_from_sequence_numpy(*_infoset_args(game), game.num_sequences, 3.0 * seq, game.max_actions),
+        behavior_from_sequence_numpy(game.tree, 3.0 * seq, game.max_actions),
         rtol=0,
         atol=1e-14,
     )
@@ -153,9 +125,7 @@ def test_sequence_form_round_trip_matches_twin(game, rng):
 def test_behavior_from_sequence_is_uniform_where_unreached(kuhn):
     g = kuhn.compile()
     probs = np.zeros((g.num_infosets, g.max_actions))
-    behavior_from_sequence(
-        *_infoset_args(g), np.asarray(g.sequence_offset), np.zeros(int(g.num_sequences.sum())), probs
-    )
+    behavior_from_sequence(g.tree, np.zeros(int(g.num_sequences.sum())), probs)
     np.testing.assert_allclose(probs, g.legal_mask / g.infoset_num_actions[:, None])
 
 
@@ -169,8 +139,7 @@ def test_local_softmax_matches_twin(game, rng, step):
     probs = np.zeros_like(ref)
     roots = np.full(2, np.nan)
     local_softmax(
-        *_infoset_args(game),
-        np.asarray(game.sequence_offset),
+        game.tree,
         weights,
         loss,
         log_ref,
@@ -184,9 +153,7 @@ def test_local_softmax_matches_twin(game, rng, step):
         probs,
         roots,
     )
-    twin_probs, twin_roots = local_softmax_numpy(
-        *_infoset_args(game), game.num_sequences, weights, loss, ref, step
-    )
+    twin_probs, twin_roots = local_softmax_numpy(game.tree, weights, loss, ref, step)
     np.testing.assert_allclose(probs, twin_probs, rtol=0, atol=TOL)
     np.testing.assert_allclose(roots, twin_roots, rtol=1e-12, atol=TOL)
     np.testing.assert_allclose(np.exp(log_probs)[game.legal_mask], probs[game.legal_mask], rtol=1e-12)
@@ -201,8 +168,7 @@ def test_local_softmax_root_value_is_the_regularized_minimum(kuhn, rng):
     roots = np.empty(2)
     zeros = np.zeros_like(probs)
     local_softmax(
-        *_infoset_args(g),
-        np.asarray(g.sequence_offset),
+        g.tree,
         np.ones(g.num_infosets),
         loss,
         zeros,
@@ -216,7 +182,7 @@ def test_local_softmax_root_value_is_the_regularized_minimum(kuhn, rng):
         probs,
         roots,
     )
-    seq = sequence_form_numpy(*_infoset_args(g), g.num_sequences, probs)
+    seq = sequence_form_numpy(g.tree, probs)
     parent = seq[np.asarray(g.sequence_offset)[g.infoset_player] + g.infoset_parent_seq]
     local = np.where(g.legal_mask, probs * np.log(np.where(g.legal_mask, probs, 1.0)), 0.0).sum(axis=1)
     split = int(g.sequence_offset[1])
@@ -232,15 +198,12 @@ def test_mmd_kernel_matches_the_literal_openspiel_style_step(game, rng, eta, alp
     probs = _random_probs(g, rng)
     log_probs = np.log(np.where(g.legal_mask, probs, 1.0))
     loss = _losses(g, probs)
-    expected = mmd_step_numpy(
-        *_infoset_args(g), g.num_sequences, np.ones(g.num_infosets), loss, probs, eta, alpha
-    )
+    expected = mmd_step_numpy(g.tree, np.ones(g.num_infosets), loss, probs, eta, alpha)
     n_seq = int(g.num_sequences.sum())
     out = probs.copy()
     mmd_iterations(
-        *_payoff_args(g),
-        *_infoset_args(g),
-        np.asarray(g.sequence_offset),
+        _payoffs(g),
+        g.tree,
         np.ones(g.num_infosets),
         1,
         1,
@@ -272,9 +235,8 @@ def _mmd_run(g, probs, count, eta, alpha, power, rate, every, optimistic, log_ma
     out = probs.copy()
     magnet = log_magnet.copy()
     mmd_iterations(
-        *_payoff_args(g),
-        *_infoset_args(g),
-        np.asarray(g.sequence_offset),
+        _payoffs(g),
+        g.tree,
         np.ones(g.num_infosets),
         1,
         count,
@@ -306,8 +268,8 @@ def test_optimistic_mmd_step_is_two_literal_mmd_steps(game, rng):
     eta, alpha = 0.3, 0.7
     loss = _losses(g, probs)
     ones = np.ones(g.num_infosets)
-    base = mmd_step_numpy(*_infoset_args(g), g.num_sequences, ones, loss, probs, eta, alpha)
-    expected = mmd_step_numpy(*_infoset_args(g), g.num_sequences, ones, loss, base, eta, alpha)
+    base = mmd_step_numpy(g.tree, ones, loss, probs, eta, alpha)
+    expected = mmd_step_numpy(g.tree, ones, loss, base, eta, alpha)
     out, _ = _mmd_run(g, probs, 1, eta, alpha, 0.0, 0.0, 1, True, np.zeros_like(probs))
     np.testing.assert_allclose(out, expected, rtol=0, atol=TOL)
 
@@ -322,7 +284,7 @@ def test_annealed_temperature_and_slingshot_magnet(kuhn, rng):
     x = probs.copy()
     for t in range(1, 4):
         loss = _losses(g, x)
-        x = mmd_step_numpy(*_infoset_args(g), g.num_sequences, ones, loss, x, 0.2, 2.0 / t)
+        x = mmd_step_numpy(g.tree, ones, loss, x, 0.2, 2.0 / t)
     out, _ = _mmd_run(g, probs, 3, 0.2, 2.0, 1.0, 0.0, 1, False, np.zeros_like(probs))
     np.testing.assert_allclose(out, x, rtol=0, atol=TOL)
     out2, magnet2 = _mmd_run(g, probs, 2, 0.2, 0.5, 0.0, 1.0, 3, False, uniform)
@@ -338,11 +300,10 @@ def test_chance_and_uniform_reach_kernel_matches_its_twin(name):
     from gamesolve.kernels.dilated import chance_and_uniform_reach, chance_and_uniform_reach_numpy
 
     game = gamesolve.as_compiled(gamesolve.load_game(name))
-    arrays = (game.node_player, game.node_first_child, game.node_num_children, game.node_prob)
     chance = np.zeros(game.num_nodes)
     uniform = np.zeros(game.num_nodes)
-    chance_and_uniform_reach(*arrays, chance, uniform)
-    twin_chance, twin_uniform = chance_and_uniform_reach_numpy(*arrays)
+    chance_and_uniform_reach(game.tree, chance, uniform)
+    twin_chance, twin_uniform = chance_and_uniform_reach_numpy(game.tree)
     np.testing.assert_allclose(chance, twin_chance, rtol=1e-13, atol=0)
     np.testing.assert_allclose(uniform, twin_uniform, rtol=1e-13, atol=0)
     terminal = game.node_player == gamesolve.TERMINAL
