@@ -34,12 +34,10 @@ import numba
 import numpy as np
 from numpy.typing import NDArray
 
-from gamesolve.errors import GamesolveError
+from gamesolve.errors import GamesolveError, TimeLimitError
 from gamesolve.normal_form import MixedProfile, TensorGame
-from gamesolve.solvers.enumeration import (
-    _CHUNK_SECONDS,
-    _EPS_COLUMN,
-    TimeLimitError,
+from gamesolve.solvers.bimatrix import (
+    CHUNK_SECONDS,
     check_time_limit,
     check_tolerance,
     normalized_matrices,
@@ -70,7 +68,8 @@ PIVOT_LIMIT = 1
 UNBOUNDED = 2
 PAUSED = 3
 
-_FIRST_BUDGET = 1 << 12  # pivots of the first chunk; later chunks aim at _CHUNK_SECONDS
+_FIRST_BUDGET = 1 << 12  # pivots of the first chunk; later chunks aim at CHUNK_SECONDS
+_EPS_COLUMN = 1e-13  # tableau entries at most this are treated as non-positive in ratio tests
 
 
 class LemkeHowsonError(GamesolveError, RuntimeError):
@@ -751,7 +750,7 @@ def lemke_howson(
             )
         )
         spent = max(time.perf_counter() - chunk_start, 1e-6)
-        budget = int(min(max(budget * min(_CHUNK_SECONDS / spent, 4.0), 16), 1 << 40))
+        budget = int(min(max(budget * min(CHUNK_SECONDS / spent, 4.0), 16), 1 << 40))
         if on_progress is not None:
             on_progress(int(scalars[2]))
     pivots = int(scalars[2])

@@ -9,7 +9,7 @@ Both honour the run loop's ``time_limit``: the kernels run in chunks of a few mi
 stop within one chunk of the limit. A run stopped by the limit returns what it found with
 ``converged=False`` and a message saying so and how many equilibria it found; one that found
 none (a single Lemke-Howson path still running, or an enumeration that has paired no vertices
-yet) raises :class:`~gamesolve.solvers.enumeration.TimeLimitError`, since there is no equilibrium to hand
+yet) raises :class:`~gamesolve.errors.TimeLimitError`, since there is no equilibrium to hand
 back. Every option is checked when the solver is built (``InvalidArgumentError`` naming it);
 ``initial_label`` is checked against the game's size when it runs.
 """
@@ -22,18 +22,14 @@ import sys
 import time
 from typing import Any
 
-from gamesolve.errors import UnsupportedGame
+from gamesolve.errors import TimeLimitError, UnsupportedGame
 from gamesolve.normal_form import TensorGame
 from gamesolve.registry import SolverEntry
 from gamesolve.results import SolveResult
 from gamesolve.solver import ExactSolver
 from gamesolve.solvers._common import check_normal_form, prepare_normal_form
-from gamesolve.solvers.enumeration import (
-    TimeLimitError,
-    check_time_limit,
-    check_tolerance,
-    extreme_equilibria,
-)
+from gamesolve.solvers.bimatrix import check_time_limit, check_tolerance
+from gamesolve.solvers.enumeration import extreme_equilibria
 from gamesolve.solvers.lemke_howson import all_labels_within, lemke_howson
 from gamesolve.solvers.lp import exact_result
 from gamesolve.spec import GameSpec

@@ -21,8 +21,6 @@ from gamesolve.errors import InvalidArgumentError
 from gamesolve.normal_form import MixedProfile
 from gamesolve.solvers.enumeration import (
     TimeLimitError,
-    _table_rows,
-    _vertices,
     cover_match_kernel,
     cover_match_numpy,
     distinct_kernel,
@@ -37,6 +35,8 @@ from gamesolve.solvers.enumeration import (
     vertex_points_kernel,
     vertex_points_numpy,
 )
+from gamesolve.solvers.enumeration.primitives import table_rows
+from gamesolve.solvers.enumeration.vertices import search_vertices
 from gamesolve.solvers.lemke_howson import all_labels, all_labels_within, lemke_howson
 from gamesolve.solvers.two_player import EquilibriumEnumeration, LemkeHowson
 
@@ -246,7 +246,7 @@ def _distinct(tight):
 def test_vertex_kernel_on_degenerate_polytopes_matches_brute_force(seed):
     a, b = normalized_matrices(gamesolve.bimatrix(*_random_integer_game(seed, (4, 5), 2)))
     for c, labels in polytopes(a, b):
-        status, masks, tight = _vertices(c, labels, 1e-9, 32, 10**6)
+        status, masks, tight = search_vertices(c, labels, 1e-9, 32, 10**6)
         count, twin_masks, _ = polytope_vertices_numpy(c, labels, 1e-9)
         assert status == masks.shape[0] >= count  # at least one basis per vertex
         assert _distinct(tight) == _distinct(twin_masks)
@@ -256,9 +256,9 @@ def test_vertex_kernel_on_degenerate_polytopes_matches_brute_force(seed):
 def test_buffers_grow_in_place():
     a, b = normalized_matrices(gamesolve.bimatrix(*_random_integer_game(3, (6, 6), 3)))
     c, labels = polytopes(a, b)[1]
-    reference = _vertices(c, labels, 1e-9, 32, 10**6, initial_capacity=1 << 14)
+    reference = search_vertices(c, labels, 1e-9, 32, 10**6, initial_capacity=1 << 14)
     for capacity in (1, 3, 17):
-        grown = _vertices(c, labels, 1e-9, 32, 10**6, initial_capacity=capacity)
+        grown = search_vertices(c, labels, 1e-9, 32, 10**6, initial_capacity=capacity)
         assert grown[0] == reference[0] > 17
         assert grown[1].tolist() == reference[1].tolist()  # same bases in the same order
         assert grown[2].tolist() == reference[2].tolist()
@@ -278,7 +278,9 @@ def _vertex_masks(tight):
 @pytest.mark.parametrize("seed", range(5))
 def test_cover_match_kernel_matches_twin(seed):
     a, b = normalized_matrices(gamesolve.bimatrix(*_random_integer_game(seed, (5, 4), 2)))
-    tight_p, tight_q = (_vertex_masks(_vertices(c, lab, 1e-9, 32, 10**6)[2]) for c, lab in polytopes(a, b))
+    tight_p, tight_q = (
+        _vertex_masks(search_vertices(c, lab, 1e-9, 32, 10**6)[2]) for c, lab in polytopes(a, b)
+    )
     full = np.array([(1 << 9) - 1], dtype=np.uint64)
     index_q = np.empty((9, (tight_q.shape[0] + 63) // 64), dtype=np.uint64)
     label_index_kernel(tight_q, index_q)
@@ -302,7 +304,9 @@ def test_cover_match_kernel_matches_twin(seed):
 def test_cover_match_over_many_vertices_uses_several_index_words():
     """Over 64 vertices of Q: the label index needs several 64-bit words per label."""
     a, b = normalized_matrices(gamesolve.bimatrix(*_random_integer_game(1, (8, 8), 3)))
-    tight_p, tight_q = (_vertex_masks(_vertices(c, lab, 1e-9, 32, 10**6)[2]) for c, lab in polytopes(a, b))
+    tight_p, tight_q = (
+        _vertex_masks(search_vertices(c, lab, 1e-9, 32, 10**6)[2]) for c, lab in polytopes(a, b)
+    )
     assert tight_q.shape[0] > 128  # 200 vertices: four words per label
     index_q = np.empty((16, (tight_q.shape[0] + 63) // 64), dtype=np.uint64)
     label_index_kernel(tight_q, index_q)
@@ -316,13 +320,13 @@ def test_cover_match_over_many_vertices_uses_several_index_words():
 def test_cover_match_equals_hash_match_on_nondegenerate_polytopes():
     rng = np.random.default_rng(4)
     a, b = normalized_matrices(gamesolve.bimatrix(rng.random((5, 6)), rng.random((5, 6))))
-    masks = [_vertices(c, lab, 1e-9, 32, 10**6)[1] for c, lab in polytopes(a, b)]
+    masks = [search_vertices(c, lab, 1e-9, 32, 10**6)[1] for c, lab in polytopes(a, b)]
     full = np.array([(1 << 11) - 1], dtype=np.uint64)
     index_q = np.empty((11, (masks[1].shape[0] + 63) // 64), dtype=np.uint64)
     label_index_kernel(masks[1], index_q)
     pairs = np.empty((masks[0].shape[0] * masks[1].shape[0], 2), dtype=np.int64)
     count = cover_match_kernel(masks[0], index_q, 1, masks[0].shape[0], pairs)
-    table = np.empty((_table_rows(masks[1].shape[0]), 2), dtype=np.uint64)
+    table = np.empty((table_rows(masks[1].shape[0]), 2), dtype=np.uint64)
     hashed = np.empty((masks[0].shape[0], 2), dtype=np.int64)
     hashed_count = match_kernel(masks[0], masks[1], full, table, hashed)
     assert count == hashed_count >= 1
@@ -332,9 +336,9 @@ def test_cover_match_equals_hash_match_on_nondegenerate_polytopes():
 def test_distinct_kernel_keeps_first_bases_in_order():
     a, b = normalized_matrices(gamesolve.bimatrix(*CLASSIC["zero"]))
     for c, lab in polytopes(a, b):
-        _, masks, tight = _vertices(c, lab, 1e-9, 32, 10**6)
+        _, masks, tight = search_vertices(c, lab, 1e-9, 32, 10**6)
         first = np.empty(tight.shape[0], dtype=np.int64)
-        table = np.empty((_table_rows(tight.shape[0]), 1), dtype=np.uint64)
+        table = np.empty((table_rows(tight.shape[0]), 1), dtype=np.uint64)
         count = distinct_kernel(masks, tight, table, first)
         _, reference = np.unique(tight, axis=0, return_index=True)
         assert first[:count].tolist() == sorted(reference.tolist())
@@ -345,9 +349,9 @@ def test_distinct_kernel_keeps_first_bases_in_order():
 def test_distinct_kernel_on_mixed_simple_and_degenerate_vertices(seed):
     a, b = normalized_matrices(gamesolve.bimatrix(*_random_integer_game(seed, (6, 5), 3)))
     for c, lab in polytopes(a, b):
-        _, masks, tight = _vertices(c, lab, 1e-9, 32, 10**6)
+        _, masks, tight = search_vertices(c, lab, 1e-9, 32, 10**6)
         first = np.empty(tight.shape[0], dtype=np.int64)
-        table = np.empty((_table_rows(tight.shape[0]), 1), dtype=np.uint64)
+        table = np.empty((table_rows(tight.shape[0]), 1), dtype=np.uint64)
         count = distinct_kernel(masks, tight, table, first)
         _, reference = np.unique(tight, axis=0, return_index=True)
         assert first[:count].tolist() == sorted(reference.tolist())
@@ -357,7 +361,7 @@ def test_distinct_kernel_on_mixed_simple_and_degenerate_vertices(seed):
 def test_vertex_points_kernel_matches_twin(seed):
     a, b = normalized_matrices(gamesolve.bimatrix(*_random_integer_game(seed, (5, 6), 3)))
     for c, lab in polytopes(a, b):
-        _, masks, tight = _vertices(c, lab, 1e-9, 32, 10**6)
+        _, masks, tight = search_vertices(c, lab, 1e-9, 32, 10**6)
         which = np.arange(1, masks.shape[0], dtype=np.int64)  # every basis but the origin
         out = np.empty((which.shape[0], c.shape[1]))
         failed = np.empty(which.shape[0], dtype=np.uint8)

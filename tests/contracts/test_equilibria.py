@@ -14,8 +14,6 @@ import pytest
 import gamesolve
 from gamesolve.certify import certify
 from gamesolve.solvers.enumeration import (
-    _table_rows,
-    _vertices,
     enumerate_equilibria,
     match_kernel,
     match_numpy,
@@ -23,6 +21,8 @@ from gamesolve.solvers.enumeration import (
     polytope_vertices_numpy,
     polytopes,
 )
+from gamesolve.solvers.enumeration.primitives import table_rows
+from gamesolve.solvers.enumeration.vertices import search_vertices
 from gamesolve.solvers.lemke_howson import (
     PivotLimitError,
     all_labels,
@@ -117,7 +117,7 @@ def test_enumeration_on_games_with_one_action():
 def test_enumeration_grows_its_buffers():
     a, b = normalized_matrices(_random_game((6, 6), 0))
     (c_p, labels_p), _ = polytopes(a, b)
-    status, masks, _ = _vertices(c_p, labels_p, 1e-9, 32, 10**6, initial_capacity=4)
+    status, masks, _ = search_vertices(c_p, labels_p, 1e-9, 32, 10**6, initial_capacity=4)
     reference, ref_masks, _ = polytope_vertices_numpy(c_p, labels_p, 1e-9)
     assert status == reference > 4
     assert sorted(masks[:, 0].tolist()) == sorted(ref_masks[:, 0].tolist())
@@ -209,13 +209,13 @@ def test_lemke_howson_large_game():
 def test_vertex_kernel_matches_brute_force_twin(shape):
     a, b = normalized_matrices(_random_game(shape, 7))
     for c, labels in polytopes(a, b):
-        status, masks, _ = _vertices(c, labels, 1e-9, 32, 10**6)
+        status, masks, _ = search_vertices(c, labels, 1e-9, 32, 10**6)
         twin_status, twin_masks, _ = polytope_vertices_numpy(c, labels, 1e-9)
         assert status == twin_status > 0
         assert masks[0, 0] == twin_masks[0, 0]  # the origin first
         assert sorted(masks[:, 0].tolist()) == sorted(twin_masks[:, 0].tolist())
         # no drift without refactorization on these sizes either
-        status_raw, masks_raw, _ = _vertices(c, labels, 1e-9, 10**9, 10**6)
+        status_raw, masks_raw, _ = search_vertices(c, labels, 1e-9, 10**9, 10**6)
         assert status_raw == status and sorted(masks_raw[:, 0].tolist()) == sorted(masks[:, 0].tolist())
 
 
@@ -225,7 +225,7 @@ def test_vertex_kernel_with_many_labels_uses_several_words():
     game = gamesolve.bimatrix(rng.random((2, 68)), rng.random((2, 68)))
     a, b = normalized_matrices(game)
     (c_p, labels_p), _ = polytopes(a, b)
-    status, masks, _ = _vertices(c_p, labels_p, 1e-9, 32, 10**6)
+    status, masks, _ = search_vertices(c_p, labels_p, 1e-9, 32, 10**6)
     twin_status, twin_masks, _ = polytope_vertices_numpy(c_p, labels_p, 1e-9)
     assert masks.shape[1] == 2 and status == twin_status
     assert sorted(map(tuple, masks.tolist())) == sorted(map(tuple, twin_masks.tolist()))
@@ -238,10 +238,10 @@ def test_vertex_kernel_with_many_labels_uses_several_words():
 @pytest.mark.parametrize("shape", [(4, 4), (6, 6), (5, 7)], ids=str)
 def test_match_kernel_matches_twin(shape):
     a, b = normalized_matrices(_random_game(shape, 2))
-    masks = [_vertices(c, lab, 1e-9, 32, 10**6)[1] for c, lab in polytopes(a, b)]
+    masks = [search_vertices(c, lab, 1e-9, 32, 10**6)[1] for c, lab in polytopes(a, b)]
     n_labels = sum(shape)
     full = np.array([(1 << n_labels) - 1], dtype=np.uint64)
-    table = np.empty((_table_rows(masks[1].shape[0]), 2), dtype=np.uint64)
+    table = np.empty((table_rows(masks[1].shape[0]), 2), dtype=np.uint64)
     pairs = np.empty((masks[0].shape[0], 2), dtype=np.int64)
     count = match_kernel(masks[0], masks[1], full, table, pairs)
     twin = match_numpy(masks[0], masks[1], full)
