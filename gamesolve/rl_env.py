@@ -38,7 +38,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from gamesolve.compiled import CHANCE_NODE, TERMINAL_NODE, CompiledGame, as_compiled, build_compiled_game
 from gamesolve.errors import InvalidPolicyError, UnsupportedGame
-from gamesolve.kernels.evaluation import reach_kernel
+from gamesolve.kernels.evaluation import forward_reach
 from gamesolve.normal_form import MixedProfile, TensorGame
 from gamesolve.policy import TabularPolicy
 from gamesolve.population.sampler import TreeSampler, cumulative_tables
@@ -480,15 +480,7 @@ class ResponseEnv:
         reach = np.empty((g.num_nodes, g.num_players + 1))
         total = 0.0
         for k in np.flatnonzero(self._weights > 0):
-            reach_kernel(
-                g.node_player,
-                g.node_infoset,
-                g.node_first_child,
-                g.node_num_children,
-                g.node_prob,
-                self._probs[k],
-                reach,
-            )
+            forward_reach(g.tree, self._probs[k], reach)
             others = np.delete(reach[at_first], self.player, axis=1).prod(axis=1)
             total += float(self._weights[k]) * float(others.sum())
         return total

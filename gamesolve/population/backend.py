@@ -30,7 +30,7 @@ from numpy.typing import NDArray
 from gamesolve.compiled import CompiledGame, as_compiled
 from gamesolve.errors import InvalidPolicyError, UnsupportedGame
 from gamesolve.executors import Executor, InProcessExecutor, available_cpus, check_executor, make_executor
-from gamesolve.kernels.evaluation import reach_kernel
+from gamesolve.kernels.evaluation import forward_reach
 from gamesolve.normal_form import TensorGame
 from gamesolve.population.members import Population, prepare_members
 from gamesolve.population.meta_game import MetaGame
@@ -110,15 +110,7 @@ def chance_at_terminals(game: CompiledGame) -> NDArray[np.float64]:
     cached = _CHANCE_AT_TERMINALS.get(game)
     if cached is None:
         reach = np.empty((game.num_nodes, game.num_players + 1))
-        reach_kernel(
-            game.node_player,
-            game.node_infoset,
-            game.node_first_child,
-            game.node_num_children,
-            game.node_prob,
-            np.ascontiguousarray(game.legal_mask, dtype=np.float64),
-            reach,
-        )
+        forward_reach(game.tree, np.ascontiguousarray(game.legal_mask, dtype=np.float64), reach)
         cached = np.ascontiguousarray(reach[game.terminal_node, game.num_players])
         cached.setflags(write=False)
         _CHANCE_AT_TERMINALS[game] = cached
@@ -274,19 +266,11 @@ def _contexts(
         assert compiled is not None
         node_terminal = np.full(compiled.num_nodes, -1, dtype=np.int32)
         node_terminal[compiled.terminal_node] = np.arange(compiled.num_terminals, dtype=np.int32)
-        arrays: dict[str, NDArray[Any]] = {
-            "node_player": compiled.node_player,
-            "node_infoset": compiled.node_infoset,
-            "node_first_child": compiled.node_first_child,
-            "node_num_children": compiled.node_num_children,
-            "node_prob": compiled.node_prob,
-            "node_terminal": node_terminal,
-            "terminal_utility": compiled.terminal_utility,
-        }
+        arrays: dict[str, NDArray[Any]] = {"node_terminal": node_terminal}
         for p in range(compiled.num_players):
             arrays[f"rows{p}"] = compiled.infosets_of(p)
         stacks = tuple(tuple(np.ascontiguousarray(m) for m in seat) for seat in members)
-        return MatchContext("compiled", arrays, stacks, episodes, BLOCK_SIZE), None
+        return MatchContext("compiled", arrays, stacks, episodes, BLOCK_SIZE, tree=compiled.tree), None
     if kind == "normal":
         arrays = {
             "payoffs": np.ascontiguousarray(game.payoffs.reshape(game.num_players, -1)),

@@ -28,6 +28,7 @@ from numpy.typing import NDArray
 from gamesolve.compiled import CHANCE_NODE, TERMINAL_NODE, CompiledGame
 from gamesolve.errors import InvalidPolicyError
 from gamesolve.kernels.matches import compiled_match_blocks, markov_match_blocks, normal_form_match_blocks
+from gamesolve.kernels.tree import TreeArrays
 
 __all__ = [
     "MatchContext",
@@ -45,8 +46,8 @@ Profile = tuple[int, ...]
 class MatchContext:
     """What every task of one meta-game shares: the game (as arrays or object) and the members.
 
-    ``kind`` is ``"compiled"``, ``"normal"`` or ``"markov"`` (numba kernels over ``arrays``) or
-    ``"loop"`` (the ``ActingPolicy`` loop over ``game``).
+    ``kind`` is ``"compiled"`` (numba kernel over ``tree``), ``"normal"`` or ``"markov"`` (numba
+    kernels over ``arrays``) or ``"loop"`` (the ``ActingPolicy`` loop over ``game``).
     """
 
     kind: str
@@ -56,6 +57,7 @@ class MatchContext:
     block_size: int
     game: Any = None
     max_steps: int | None = None
+    tree: TreeArrays | None = None
 
 
 @dataclass(frozen=True)
@@ -81,14 +83,14 @@ def run_task(task: MatchTask) -> list[tuple[NDArray[np.float64], NDArray[np.floa
         m2 = np.empty((n_blocks, n_players))
         a = ctx.arrays
         if ctx.kind == "compiled":
+            assert ctx.tree is not None
             probs = np.empty_like(ctx.members[0][profile[0]])
             for p, k in enumerate(profile):
                 rows = a[f"rows{p}"]
                 probs[rows] = ctx.members[p][k][rows]
             compiled_match_blocks(
-                a["node_player"], a["node_infoset"], a["node_first_child"], a["node_num_children"],
-                a["node_prob"], a["node_terminal"], a["terminal_utility"], probs, np.uint64(key),
-                first_block, ctx.block_size, ctx.num_episodes, mean, m2,
+                ctx.tree, a["node_terminal"], probs, np.uint64(key), first_block, ctx.block_size,
+                ctx.num_episodes, mean, m2,
             )  # fmt: skip
         elif ctx.kind == "normal":
             probs = np.zeros((n_players, int(a["num_actions"].max())))

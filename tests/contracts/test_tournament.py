@@ -155,10 +155,7 @@ def _compiled_args(game, probs):
     g = gamesolve.as_compiled(game)
     node_terminal = np.full(g.num_nodes, -1, dtype=np.int32)
     node_terminal[g.terminal_node] = np.arange(g.num_terminals, dtype=np.int32)
-    return (
-        g.node_player, g.node_infoset, g.node_first_child, g.node_num_children, g.node_prob,
-        node_terminal, g.terminal_utility, probs,
-    )  # fmt: skip
+    return g.tree, node_terminal, probs
 
 
 @pytest.mark.parametrize("first_block", [0, 3])
