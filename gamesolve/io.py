@@ -30,11 +30,11 @@ import tempfile
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
-from gamesolve.errors import InputFileError, OutputPathError
+from gamesolve.errors import InputFileError, InvalidPolicyError, OutputPathError
 
 __all__ = [
     "atomic_output",
@@ -46,6 +46,7 @@ __all__ = [
     "json_ready",
     "json_text",
     "read_json_file",
+    "read_policy_file",
     "resolve_output",
     "stat_input_file",
 ]
@@ -346,3 +347,26 @@ def read_json_file(
             limit = sys.get_int_max_str_digits()
             reason = f"it holds an integer with more than {limit} digits, far beyond any count or probability"
         raise InputFileError(f"{what} {shown!r} cannot be read: {reason}") from None
+
+
+_T = TypeVar("_T")
+
+
+def read_policy_file(path: str | os.PathLike[str], *, what: str, parse: Callable[[Any], _T]) -> _T:
+    """Read a policy or profile file: :func:`read_json_file`, then ``parse`` of its content.
+
+    Args:
+        path: The file.
+        what: How the user knows the file (``"policy file"``), used in messages.
+        parse: Builds the object from the parsed JSON; raises :class:`InvalidPolicyError`.
+
+    Raises:
+        InputFileError: The file cannot be read as JSON.
+        InvalidPolicyError: The content is refused by ``parse``; the message starts with ``what``
+            and the path.
+    """
+    data = read_json_file(path, what=what)
+    try:
+        return parse(data)
+    except InvalidPolicyError as exc:
+        raise InvalidPolicyError(f"{what} {os.fspath(path)!r}: {exc}") from None

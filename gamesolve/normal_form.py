@@ -28,7 +28,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from gamesolve.errors import InvalidPolicyError, MalformedGameError
-from gamesolve.io import read_json_file
+from gamesolve.io import read_policy_file
 from gamesolve.report import ExploitabilityReport
 from gamesolve.spec import GameKind, GameSpec, Utility
 
@@ -165,14 +165,14 @@ class MixedProfile:
             if "profile" not in data:
                 raise InvalidPolicyError(
                     'a profile must be {"profile": [[...], ...]} or a list of per-player probability '
-                    f"lists; this mapping has keys {_shown(sorted(map(str, data))[:6])}"
+                    f"lists; this mapping has keys {preview(sorted(map(str, data))[:6])}"
                 )
             data = data["profile"]
         players = game.num_players
         if not isinstance(data, list):
             raise InvalidPolicyError(
                 f"a profile must be a list of {players} per-player probability lists, got "
-                f"{_shown(data)} ({type(data).__name__})"
+                f"{preview(data)} ({type(data).__name__})"
             )
         if len(data) != players:
             hint = ""
@@ -208,11 +208,7 @@ class MixedProfile:
             InvalidPolicyError: The JSON is not a profile of ``game`` (the message names the file,
                 the player and the action).
         """
-        data = read_json_file(path, what="profile file")
-        try:
-            return cls.from_data(game, data)
-        except InvalidPolicyError as exc:
-            raise InvalidPolicyError(f"profile file {os.fspath(path)!r}: {exc}") from None
+        return read_policy_file(path, what="profile file", parse=lambda data: cls.from_data(game, data))
 
     @classmethod
     def uniform(cls, game: TensorGame) -> MixedProfile:
@@ -316,7 +312,7 @@ _REPR.maxlevel, _REPR.maxlist, _REPR.maxdict, _REPR.maxstring, _REPR.maxother = 
 _REPR.maxlong = 30
 
 
-def _shown(value: Any, limit: int = 40) -> str:
+def preview(value: Any, limit: int = 40) -> str:
     """A short one-line ``repr`` for messages (long or deep values are cut, never fully printed)."""
     if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 100:
         return f"an integer of about {int(value.bit_length() * math.log10(2)) + 1} digits"
@@ -348,12 +344,12 @@ def numeric_array(where: str, values: Any) -> NDArray[np.float64]:
         odd = next((x for x in raw.flat if isinstance(x, str | bytes | bool | np.bool_) or x is None), _NONE)
         if odd is not _NONE:
             raise InvalidPolicyError(
-                f"{where} must be a numeric array, found {_shown(odd)} ({type(odd).__name__})"
+                f"{where} must be a numeric array, found {preview(odd)} ({type(odd).__name__})"
             )
     elif kind not in "iuf":
         sample = raw.flat[0] if raw.size else raw
         raise InvalidPolicyError(
-            f"{where} must be a numeric array, found {_shown(sample.item() if raw.size else values)} "
+            f"{where} must be a numeric array, found {preview(sample.item() if raw.size else values)} "
             f"({'boolean' if kind == 'b' else raw.dtype})"
         )
     try:
@@ -369,11 +365,11 @@ def json_number(where: str, value: Any) -> float:
         InvalidPolicyError: Naming ``where`` and what was found.
     """
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise InvalidPolicyError(f"{where} must be a number, got {_shown(value)} ({type(value).__name__})")
+        raise InvalidPolicyError(f"{where} must be a number, got {preview(value)} ({type(value).__name__})")
     try:
         number = float(value)
     except OverflowError:
-        raise InvalidPolicyError(f"{where} must be a probability in [0, 1], got {_shown(value)}") from None
+        raise InvalidPolicyError(f"{where} must be a probability in [0, 1], got {preview(value)}") from None
     if not math.isfinite(number):
         raise InvalidPolicyError(f"{where} must be a finite number, got {number}")
     return number
@@ -396,7 +392,7 @@ def json_numbers(where: str, row: Any, length: int, *, item: str) -> NDArray[np.
                 return vec
     if not isinstance(row, list):
         raise InvalidPolicyError(
-            f"{where} must be a list of {length} numbers (one per {item}), got {_shown(row)} "
+            f"{where} must be a list of {length} numbers (one per {item}), got {preview(row)} "
             f"({type(row).__name__})"
         )
     if len(row) != length:

@@ -21,8 +21,8 @@ from numpy.typing import ArrayLike, NDArray
 
 from gamesolve.compiled import CompiledGame, as_compiled
 from gamesolve.errors import InvalidPolicyError
-from gamesolve.io import atomic_write_text, read_json_file
-from gamesolve.normal_form import _shown, json_number, numeric_array
+from gamesolve.io import atomic_write_text, read_policy_file
+from gamesolve.normal_form import json_number, numeric_array, preview
 from gamesolve.validation import check_choice
 
 __all__ = ["POLICY_FORMAT", "TabularPolicy", "uniform_policy"]
@@ -128,7 +128,7 @@ class TabularPolicy:
         if not isinstance(table, Mapping):
             raise InvalidPolicyError(
                 "policy must be a mapping of infoset keys to action distributions, "
-                f"got {_shown(table)} ({type(table).__name__})"
+                f"got {preview(table)} ({type(table).__name__})"
             )
         probs = np.zeros((compiled.num_infosets, compiled.max_actions))
         seen = np.zeros(compiled.num_infosets, dtype=bool)
@@ -138,11 +138,11 @@ class TabularPolicy:
             if infoset < 0:
                 name = compiled.spec.name
                 raise InvalidPolicyError(
-                    f"policy names infoset {_shown(key)}, which this game ({name}) does not have"
+                    f"policy names infoset {preview(key)}, which this game ({name}) does not have"
                 )
             if not isinstance(dist, Mapping):
                 raise InvalidPolicyError(
-                    f"infoset {key!r}: expected a mapping of action id to probability, got {_shown(dist)}"
+                    f"infoset {key!r}: expected a mapping of action id to probability, got {preview(dist)}"
                 )
             actions = compiled.infoset_actions[infoset, : compiled.infoset_num_actions[infoset]]
             slot_of = {int(a): j for j, a in enumerate(actions)}
@@ -157,7 +157,7 @@ class TabularPolicy:
                 if slot is None:
                     if value != 0.0:
                         raise InvalidPolicyError(
-                            f"infoset {key!r}: action {_shown(a)} is illegal here (legal: {sorted(slot_of)})"
+                            f"infoset {key!r}: action {preview(a)} is illegal here (legal: {sorted(slot_of)})"
                         )
                     continue
                 probs[infoset, slot] = value
@@ -187,11 +187,11 @@ class TabularPolicy:
                 file and the infoset).
         """
         compiled = as_compiled(game)
-        data = read_json_file(path, what="policy file")
-        try:
-            return cls.from_dict(compiled, _policy_table(compiled, data), missing=missing)
-        except InvalidPolicyError as exc:
-            raise InvalidPolicyError(f"policy file {os.fspath(path)!r}: {exc}") from None
+        return read_policy_file(
+            path,
+            what="policy file",
+            parse=lambda data: cls.from_dict(compiled, _policy_table(compiled, data), missing=missing),
+        )
 
     @classmethod
     def from_openspiel(cls, game: Any, os_policy: Any) -> TabularPolicy:
@@ -290,7 +290,7 @@ def _policy_table(game: CompiledGame, data: Any) -> Any:
     if "format" in data and "format" not in game.infosets:
         if data["format"] != POLICY_FORMAT:
             raise InvalidPolicyError(
-                f"format is {_shown(data['format'])}, expected {POLICY_FORMAT!r} (a gamesolve policy file)"
+                f"format is {preview(data['format'])}, expected {POLICY_FORMAT!r} (a gamesolve policy file)"
             )
         if "policy" not in data:
             raise InvalidPolicyError(f'a {POLICY_FORMAT} file needs a "policy" mapping')
@@ -314,12 +314,12 @@ def _action_id(key: str, action: Any) -> int:
     )
     digits = isinstance(action, str) and _DIGITS.fullmatch(action) is not None
     if not (integral or digits):
-        raise InvalidPolicyError(f"infoset {key!r}: action id {_shown(action)} is not an integer")
+        raise InvalidPolicyError(f"infoset {key!r}: action id {preview(action)} is not an integer")
     # bounded before int() and before formatting: a 5,000-digit id must not reach either
     small = len(action) <= 12 if digits else -_MAX_ID < action < _MAX_ID
     a = int(action) if small else -1
     if not 0 <= a < _MAX_ID:
-        shown = _shown(action) if not small else str(a)
+        shown = preview(action) if not small else str(a)
         raise InvalidPolicyError(
             f"infoset {key!r}: action id {shown} is out of range (ids are 0 .. 2**31 - 1)"
         )
