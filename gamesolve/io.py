@@ -355,6 +355,10 @@ _T = TypeVar("_T")
 def read_policy_file(path: str | os.PathLike[str], *, what: str, parse: Callable[[Any], _T]) -> _T:
     """Read a policy or profile file: :func:`read_json_file`, then ``parse`` of its content.
 
+    The reading gives a clear error for a missing file, a directory or device, bytes that are not
+    UTF-8, invalid or too deeply nested JSON, numbers too long to convert and ``NaN`` tokens; a
+    UTF-8 byte-order mark is accepted.
+
     Args:
         path: The file.
         what: How the user knows the file (``"policy file"``), used in messages.

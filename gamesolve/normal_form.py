@@ -198,10 +198,8 @@ class MixedProfile:
     def from_json(cls, game: TensorGame, path: str | os.PathLike[str]) -> MixedProfile:
         """Read a profile file: ``{"profile": [[...], ...]}``, a bare list, or a ``--json`` result.
 
-        The file is read with :func:`gamesolve.io.read_json_file` (a clear error for a missing
-        file, a directory or device, bytes that are not UTF-8, invalid or too deeply nested JSON,
-        numbers too long to convert and ``NaN`` tokens; a UTF-8 byte-order mark is accepted) and
-        its content is checked by :meth:`from_data`.
+        The file is read by :func:`gamesolve.io.read_policy_file` (one clear error for each way
+        a file can fail to be JSON) and its content is checked by :meth:`from_data`.
 
         Raises:
             InputFileError: The file cannot be read as JSON.

@@ -176,10 +176,9 @@ class TabularPolicy:
     def from_json(cls, game: Any, path: str | os.PathLike[str], *, missing: str = "error") -> TabularPolicy:
         """Read a policy file written by :meth:`to_json` (or a bare key -> action -> prob mapping).
 
-        The file is read with :func:`gamesolve.io.read_json_file` (a clear error for a missing
-        file, a directory or device, bytes that are not UTF-8, invalid or too deeply nested JSON,
-        numbers too long to convert and ``NaN`` tokens; a UTF-8 byte-order mark is accepted) and
-        its content is checked by :meth:`from_dict` before any array is built.
+        The file is read by :func:`gamesolve.io.read_policy_file` (one clear error for each way
+        a file can fail to be JSON) and its content is checked by :meth:`from_dict` before any
+        array is built.
 
         Raises:
             InputFileError: The file cannot be read as JSON.
