@@ -1,4 +1,4 @@
-"""Kernels of the logit-QRE path follower (:mod:`gamesolve.solvers.homotopy`) on a flattened payoff tensor.
+"""Kernels of the logit-QRE path follower (:mod:`gamesolve.solvers.logit_path`) on a flattened payoff tensor.
 
 Layout shared by every kernel (``P`` players, ``A_i`` actions, ``T = sum_i A_i``, ``N = sum_i (A_i
 - 1)``, ``M = prod_i A_i``):
@@ -14,8 +14,9 @@ Layout shared by every kernel (``P`` players, ``A_i`` actions, ``T = sum_i A_i``
   holds ``d g_i / d x_j``, player ``i``'s tensor contracted with every strategy but ``i``'s and
   ``j``'s; the diagonal blocks are zero.
 
-The kernels mirror the numpy code of :mod:`gamesolve.solvers.homotopy` operation for operation where the order
-matters (the corrector's guards, the step control, the polish's stopping rule), so the path agrees
+The kernels mirror the numpy code of :mod:`gamesolve.solvers.logit_path` and of the polish in
+:mod:`gamesolve.solvers.homotopy` operation for operation where the order matters (the corrector's
+guards, the step control, the polish's stopping rule), so the path agrees
 with the numpy twins to rounding. Numba cannot catch ``np.linalg.LinAlgError`` inside compiled
 code, so the kernels test for it first (``slogdet`` runs the same LU as ``solve`` and reports an
 exact zero pivot as sign 0) and take the twin's fallback (SVD, ``lstsq``, a failed corrector);
@@ -33,6 +34,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 __all__ = [
+    "STUCK_RESIDUAL",
+    "STUCK_STEP",
     "branch_equations",
     "branch_profile",
     "continuation_step",
@@ -59,12 +62,12 @@ def flat_layout(
 
 
 #: The support Newton gives up when a least-squares step (singular Jacobian) is at most
-#: ``_STUCK_STEP`` (max-norm) while the residual is at least ``_STUCK_RESIDUAL``: then ``y`` and
+#: ``STUCK_STEP`` (max-norm) while the residual is at least ``STUCK_RESIDUAL``: then ``y`` and
 #: with it the residual move by ``O(1e-14)`` per iteration (Jacobian entries are at most a few
 #: units on scaled payoffs), so the remaining iterations of 50 cannot bring the residual down to
 #: the ``1e-12`` it needs to stop, and the full loop would reject the support too.
-_STUCK_STEP = 1e-14
-_STUCK_RESIDUAL = 1e-8
+STUCK_STEP = 1e-14
+STUCK_RESIDUAL = 1e-8
 #: Machine epsilon: numpy's ``lstsq(rcond=None)`` cuts singular values below ``eps * max(M, N)``.
 _EPS = float(np.finfo(np.float64).eps)
 
@@ -342,7 +345,7 @@ def continuation_step(
 ) -> tuple[int, float, float, int, float]:
     """One pseudo-arclength predictor-corrector step from ``start = (theta, lambda)`` ``[N + 1]``.
 
-    Same control as :meth:`gamesolve.solvers.homotopy.LogitPath.step_numpy`: Euler prediction, at most 6
+    Same control as :meth:`gamesolve.solvers.logit_path.LogitPath.step_numpy`: Euler prediction, at most 6
     Newton corrections on ``[H(z); t . (z - z_pred)] = 0`` (fail unless each correction is below 0.3
     of the previous one and their total below ``0.2 arc``), the step halved on failure or when the
     tangent turns by more than ``acos(max_turn_cos)``. Writes the new point, its tangent and its
@@ -528,7 +531,7 @@ def support_newton(
             step = 0.0
             for q in range(total + p):
                 step = max(step, abs(dy[q]))
-            if step <= _STUCK_STEP and new_residual >= _STUCK_RESIDUAL:
+            if step <= STUCK_STEP and new_residual >= STUCK_RESIDUAL:
                 return False  # stuck on a singular system: the 50 iterations could not converge
         else:
             dy = np.linalg.solve(jac, -f)

@@ -3,7 +3,7 @@
 :class:`LogitQRE` solves ``x_i = softmax(g_i(x_-i) / temperature)`` by entropy-regularized
 extragradient in two-player zero-sum games (Cen, Wei & Chi 2021), by following the principal
 branch of the logit correspondence (Turocy 2005) with the path follower of
-:mod:`gamesolve.solvers.homotopy`, or by damped fixed-point iteration.
+:mod:`gamesolve.solvers.logit_path`, or by damped fixed-point iteration.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from gamesolve.solvers.dynamics.base import (
     safe_log,
     softmax,
 )
-from gamesolve.solvers.homotopy import LogitPath
+from gamesolve.solvers.logit_path import LogitPath
 from gamesolve.spec import GameSpec, Utility
 from gamesolve.validation import check_choice
 
@@ -58,7 +58,7 @@ class LogitQRE(DynamicsSolver):
       ``lambda = 1 / temperature`` from uniform play at ``lambda = 0`` (the unique QRE there),
       with Newton corrector steps on the logit parametrization ``H(theta, lambda) = theta_i,a -
       lambda (g_i,a - g_i,0) = 0`` (Turocy 2005; the method of Gambit's ``logit`` solver), by the
-      path follower :class:`~gamesolve.solvers.homotopy.LogitPath` that
+      path follower :class:`~gamesolve.solvers.logit_path.LogitPath` that
       :class:`~gamesolve.solvers.homotopy.NashHomotopy`
       shares. The branch may fold back in ``lambda``; arclength steps follow it through turning points, and
       the first crossing of the target ``lambda`` is polished by ``scipy.optimize.root``. One
@@ -199,7 +199,7 @@ class LogitQRE(DynamicsSolver):
         state["damping"] = np.asarray(damping)
         state["x"] = (1 - damping) * x + damping * response
 
-    # -- homotopy: the shared path follower of gamesolve.solvers.homotopy on the principal branch
+    # -- homotopy: the shared path follower of gamesolve.solvers.logit_path on the principal branch
     def _target_lambda(self, game: TensorGame) -> float:
         return max_abs_payoff(game) / self.temperature
 

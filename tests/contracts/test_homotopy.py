@@ -21,7 +21,8 @@ from gamesolve.certify import certify
 from gamesolve.errors import GamesolveError, MalformedGameError, UnsupportedGame
 from gamesolve.games import normal_form as nf
 from gamesolve.normal_form import normal_form_game
-from gamesolve.solvers.homotopy import LogitPath, NashHomotopy
+from gamesolve.solvers.homotopy import NashHomotopy
+from gamesolve.solvers.logit_path import LogitPath
 
 
 def _solve(game, **kwargs):

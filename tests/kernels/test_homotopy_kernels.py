@@ -1,8 +1,9 @@
 """The numba kernels of the logit path follower agree with their plain-numpy twins.
 
-Twins: ``gamesolve.solvers.homotopy._derivatives`` (einsum contractions), ``LogitPath.equations_numpy``,
-``LogitPath.step_numpy``, ``LogitPath.heading_numpy``, ``_support_newton_numpy`` and
-``_nash_conv_numpy``. The Jacobian is also checked against central finite differences.
+Twins: ``gamesolve.solvers.logit_path.payoff_derivatives_numpy`` (einsum contractions),
+``LogitPath.equations_numpy``, ``LogitPath.step_numpy``, ``LogitPath.heading_numpy``, the polish's
+``_support_newton_numpy`` (gamesolve.solvers.homotopy) and ``nash_conv_numpy``. The Jacobian is also
+checked against central finite differences.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import pytest
 from gamesolve.games import normal_form as nf
 from gamesolve.kernels import homotopy as kernels
 from gamesolve.solvers import homotopy as H
+from gamesolve.solvers import logit_path as LP
 
 TOL = 1e-12
 SHAPES = [(2,), (2, 2), (3, 2), (4, 3), (2, 2, 2), (3, 4, 2), (1, 3, 2), (2, 2, 2, 2), (3, 2, 3, 2)]
@@ -31,13 +33,13 @@ def _random_profile(shape, rng):
 
 @pytest.fixture(params=SHAPES, ids=lambda s: "x".join(map(str, s)))
 def path(request):
-    made = H.LogitPath(_game(request.param))
+    made = LP.LogitPath(_game(request.param))
     assert made.size > 0  # every shape above has a player with two or more actions
     return made
 
 
 def test_layout_is_the_c_order_flattening(path):
-    u, sizes, aoff, roff = path._u, path._sizes, path._aoff, path._roff
+    u, sizes, aoff, roff = path.u, path.sizes, path.aoff, path.roff
     assert u.shape == (path.game.num_players, int(np.prod(sizes)))
     assert list(sizes) == list(path.game.num_actions)
     assert list(roff) == list(path.offsets)
@@ -52,15 +54,15 @@ def test_layout_is_the_c_order_flattening(path):
 def test_derivatives_match_einsum_twin(path):
     rng = np.random.default_rng(1)
     game = path.game
-    t = int(path._aoff[-1])
+    t = int(path.aoff[-1])
     for _ in range(5):
         parts = _random_profile(game.num_actions, rng)
         x = np.concatenate(parts)
         grads, blocks = np.empty(t), np.empty((t, t))
-        kernels.payoff_derivatives(path._u, path._sizes, path._aoff, x, grads, blocks)
-        want_grads, want_blocks = H._derivatives(game, parts, path.scale, cross=True)
+        kernels.payoff_derivatives(path.u, path.sizes, path.aoff, x, grads, blocks)
+        want_grads, want_blocks = LP.payoff_derivatives_numpy(game, parts, path.scale, cross=True)
         np.testing.assert_allclose(grads, np.concatenate(want_grads), rtol=0, atol=TOL)
-        aoff = path._aoff
+        aoff = path.aoff
         for i, j in itertools.product(range(game.num_players), repeat=2):
             got = blocks[aoff[i] : aoff[i + 1], aoff[j] : aoff[j + 1]]
             if i == j:
@@ -68,15 +70,15 @@ def test_derivatives_match_einsum_twin(path):
             else:
                 np.testing.assert_allclose(got, want_blocks[i, j], rtol=0, atol=TOL)
         only = np.empty(t)
-        kernels.payoff_gradients(path._u, path._sizes, path._aoff, x, only)
-        want_only, _ = H._derivatives(game, parts, path.scale, cross=False)
+        kernels.payoff_gradients(path.u, path.sizes, path.aoff, x, only)
+        want_only, _ = LP.payoff_derivatives_numpy(game, parts, path.scale, cross=False)
         np.testing.assert_allclose(only, np.concatenate(want_only), rtol=0, atol=TOL)
-        assert H._nash_conv(path, x) == pytest.approx(H._nash_conv_numpy(game, parts, path.scale), abs=TOL)
+        assert path.nash_conv(x) == pytest.approx(LP.nash_conv_numpy(game, parts, path.scale), abs=TOL)
 
 
 def test_support_derivatives_match_full_contraction(path):
     rng = np.random.default_rng(2)
-    sizes, aoff = path._sizes, path._aoff
+    sizes, aoff = path.sizes, path.aoff
     t = int(aoff[-1])
     for _ in range(5):
         supports = [np.sort(rng.choice(m, size=rng.integers(1, m + 1), replace=False)) for m in sizes]
@@ -86,9 +88,9 @@ def test_support_derivatives_match_full_contraction(path):
         support = np.concatenate(supports).astype(np.int64)
         soff = np.concatenate(([0], np.cumsum([s.size for s in supports]))).astype(np.int64)
         grads, blocks = np.full(t, np.nan), np.full((t, t), np.nan)
-        kernels._support_derivatives(path._u, sizes, aoff, support, soff, x, grads, blocks)
+        kernels._support_derivatives(path.u, sizes, aoff, support, soff, x, grads, blocks)
         full_grads, full_blocks = np.empty(t), np.empty((t, t))
-        kernels.payoff_derivatives(path._u, sizes, aoff, x, full_grads, full_blocks)
+        kernels.payoff_derivatives(path.u, sizes, aoff, x, full_grads, full_blocks)
         rows = np.concatenate([aoff[i] + s for i, s in enumerate(supports)])
         np.testing.assert_allclose(grads[rows], full_grads[rows], rtol=0, atol=TOL)
         np.testing.assert_allclose(
@@ -140,7 +142,7 @@ def test_continuation_steps_match_numpy_twin(path):
     theta, tangent = path.start()
     lam, arc = 0.0, 0.25
     for _ in range(20):
-        got, flat, gap = path._advance(theta, lam, tangent, arc)
+        got, flat, gap = path.advance(theta, lam, tangent, arc)
         want = path.step_numpy(theta, lam, tangent, arc)
         assert (got.point is None) == (want.point is None)
         if want.point is None:
@@ -152,12 +154,12 @@ def test_continuation_steps_match_numpy_twin(path):
         np.testing.assert_allclose(got.tangent, want.tangent, rtol=0, atol=1e-10)
         parts = path.profile_numpy(want.point[:-1])
         np.testing.assert_allclose(flat, np.concatenate(parts), rtol=0, atol=TOL)
-        assert gap == pytest.approx(H._nash_conv_numpy(path.game, parts, path.scale), abs=1e-11)
+        assert gap == pytest.approx(LP.nash_conv_numpy(path.game, parts, path.scale), abs=1e-11)
         theta, lam, tangent, arc = want.point[:-1], float(want.point[-1]), want.tangent, want.next_arc
 
 
 def test_stalled_step_reports_the_start_tangent():
-    path = H.LogitPath(_game((3, 2, 2)))
+    path = LP.LogitPath(_game((3, 2, 2)))
     theta, tangent = path.start()
     step = path.step(theta, 0.0, tangent, 0.25, min_arc=0.3)
     assert step.point is None and step.iterations == 0
@@ -173,7 +175,7 @@ def test_support_newton_matches_numpy_twin(shape, seed):
     simplex; both sides must reject the same guesses and agree on the accepted profiles.
     """
     game = _game(shape, seed)
-    path = H.LogitPath(game)
+    path = LP.LogitPath(game)
     rng = np.random.default_rng(seed)
     theta, tangent = path.start()
     lam, arc = 0.0, 0.25
@@ -195,7 +197,7 @@ def test_support_newton_matches_numpy_twin(shape, seed):
             supports = all_supports[k]
             got = H._support_newton(path, supports, start)
             with np.errstate(all="ignore"):
-                want = H._support_newton_numpy(game, supports, np.split(start, path._splits), path.scale)
+                want = H._support_newton_numpy(game, supports, np.split(start, path.splits), path.scale)
             assert (got is None) == (want is None), supports
             if want is not None:
                 assert got is not None
@@ -207,7 +209,7 @@ def test_support_newton_matches_numpy_twin(shape, seed):
 
 def test_kernel_linalg_error_falls_back_to_numpy_twin(monkeypatch):
     """A LinAlgError out of a kernel (non-finite values reaching LAPACK) redoes the call in numpy."""
-    path = H.LogitPath(_game((3, 2, 2)))
+    path = LP.LogitPath(_game((3, 2, 2)))
     theta, tangent = path.start()
 
     def broken(*args):
@@ -217,13 +219,13 @@ def test_kernel_linalg_error_falls_back_to_numpy_twin(monkeypatch):
     assert want.point is not None
     monkeypatch.setattr(kernels, "continuation_step", broken)
     monkeypatch.setattr(kernels, "support_newton", broken)
-    got, flat, gap = path._advance(theta, 0.0, tangent, 0.25)
+    got, flat, gap = path.advance(theta, 0.0, tangent, 0.25)
     np.testing.assert_array_equal(got.point, want.point)
     np.testing.assert_allclose(flat, path.flat_profile(want.point[:-1]), atol=TOL)
-    assert gap == pytest.approx(H._nash_conv(path, flat), abs=TOL)
+    assert gap == pytest.approx(path.nash_conv(flat), abs=TOL)
     start = path.flat_profile(want.point[:-1])
     supports = ((0, 1), (0, 1), (0, 1))
     with np.errstate(all="ignore"):
-        expected = H._support_newton_numpy(path.game, supports, np.split(start, path._splits), path.scale)
+        expected = H._support_newton_numpy(path.game, supports, np.split(start, path.splits), path.scale)
     found = H._support_newton(path, supports, start)
     assert (found is None) == (expected is None)
