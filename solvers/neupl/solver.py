@@ -1,34 +1,15 @@
-"""Neural population learning, NeuPL (Liu, Marris, Hennes, Merel, Heess & Graepel, ICLR 2022).
+"""The NeuPL solver: one conditional policy trained for a whole population, grown over iterations.
 
-Liu et al. 2022, "NeuPL: Neural Population Learning", Section 3 and Algorithm 1. One conditional
-policy ``Pi_theta(a | o, sigma)`` represents a whole population of ``N`` policies of a symmetric
-two-player zero-sum game: policy ``i`` is ``Pi_theta(. | ., sigma_i)``, where ``sigma_i``, row ``i``
-of the interaction graph ``Sigma [N, N]``, is the mixture of the population that policy ``i`` must
-best-respond to. A meta-graph solver maps the payoff matrix ``U [N, N]`` to the graph (``"psro-n"``,
-``"fsp"``, ``"self-play"``, ``"cycle"``). Each iteration recomputes ``Sigma``, improves every trained
-row against its mixture (exact soft best-response steps, or PPO on sampled episodes), refills ``U``
-and grows the population when the newest policy has converged. Games: compiled two-player zero-sum
-extensive-form games played from both seats, or symmetric zero-sum normal-form games.
-
-What converges: with exact best responses and the PSRO-N graph the population is the sequence of
-PSRO iterates, so the output, the Nash mixture of the population, inherits Double Oracle's
-convergence to a Nash equilibrium (the tabular policy reproduces PSRO exactly). The network and RL
-training are approximate. Every number of the run lives in the solver state, so a checkpointed run
-resumes to exactly the numbers of an uninterrupted one.
-
->>> import gamesolve
->>> from gamesolve.solvers.neupl import NeuPL
->>> rps = gamesolve.load_game("rps")
->>> solver = NeuPL(policy="tabular", initial="first", max_population=3)
->>> result = gamesolve.solve(rps, solver, iterations=2, progress=False)
->>> [p.tolist() for p in result.extras["members"]], round(result.exploitability, 12)
-([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]], 0.0)
+Liu, Marris, Hennes, Merel, Heess & Graepel 2022, "NeuPL: Neural Population Learning" (ICLR),
+Algorithm 1, as an :class:`~gamesolve.solver.IterativeSolver` whose state holds every number (weights,
+Adam moments, the generator), so a checkpointed run resumes to exactly the numbers of an
+uninterrupted one. The interaction graphs are in :mod:`gamesolve.solvers.neupl.graphs`, the games
+the policies play in :mod:`gamesolve.solvers.neupl.arenas`, the network in
+:mod:`gamesolve.solvers.neupl.network`.
 """
 
 from __future__ import annotations
 
-import importlib
-import itertools
 import logging
 from dataclasses import dataclass, field
 from typing import Any
@@ -37,397 +18,24 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from gamesolve.checkpoint import StateRules, rng_from_array, rng_to_array
-from gamesolve.compiled import TERMINAL_NODE, CompiledGame, as_compiled
+from gamesolve.compiled import CompiledGame, as_compiled
 from gamesolve.errors import InvalidArgumentError, UnsupportedGame
-from gamesolve.evaluation import evaluate as evaluate_profile
-from gamesolve.evaluation import exploitability as tree_exploitability
 from gamesolve.evaluation import nash_conv
-from gamesolve.kernels.cfr import _counterfactual_values
-from gamesolve.mixture import member_plans, mix_profile_from_plans
-from gamesolve.normal_form import MixedProfile, TensorGame, zero_sum
+from gamesolve.normal_form import TensorGame
 from gamesolve.policy import TabularPolicy
+from gamesolve.population import MetaGame, Population
 from gamesolve.registry import SolverEntry
-from gamesolve.sequence_form import payoff_matrices
 from gamesolve.solver import Iterate, IterativeSolver
-from gamesolve.solvers.lp import solve_zero_sum_lp
+from gamesolve.solvers.neupl.arenas import Arena, MatrixArena, check_symmetric_matrix, make_arena
+from gamesolve.solvers.neupl.graphs import GRAPHS, interaction_graph, meta_nash
+from gamesolve.solvers.neupl.network import ConditionalNetwork, import_torch, init_weights
 from gamesolve.solvers.rl_oracles import check_widths
 from gamesolve.spec import GameKind, GameSpec, Utility
 from gamesolve.validation import check_choice, check_int, check_real
 
-__all__ = [
-    "GRAPHS",
-    "NeuPL",
-    "NeuPLReport",
-    "cycle_graph",
-    "fictitious_play_graph",
-    "interaction_graph",
-    "meta_nash",
-    "psro_n_graph",
-    "self_play_graph",
-]
+__all__ = ["NEUPL_ENTRY", "NeuPL", "NeuPLReport"]
 
 log = logging.getLogger(__name__)
-
-#: The meta-graph solvers by name.
-GRAPHS = ("psro-n", "fsp", "self-play", "cycle")
-
-_MASKED = -1e9  # logit of an illegal action (exp underflows to exactly 0)
-
-
-# ------------------------------------------------------------------------- interaction graphs
-
-
-def _check_sizes(n: int, n_max: int | None) -> int:
-    n = check_int("n", n, minimum=1)
-    return n if n_max is None else check_int("n_max", n_max, minimum=n)
-
-
-def self_play_graph(n: int, n_max: int | None = None) -> NDArray[np.float64]:
-    """Population self-play: every active row uniform over the ``n`` active policies.
-
-    Returns ``[n_max, n_max]`` (rows and columns past ``n`` are 0), e.g. for ``n = 2``
-    ``[[1/2, 1/2], [1/2, 1/2]]``.
-    """
-    size = _check_sizes(n, n_max)
-    out = np.zeros((size, size))
-    out[:n, :n] = 1.0 / n
-    return out
-
-
-def fictitious_play_graph(n: int, n_max: int | None = None) -> NDArray[np.float64]:
-    """Fictitious self-play: ``sigma_1 = 0`` (the initial policy), ``sigma_i`` uniform over ``1..i-1``.
-
-    The lower-triangular uniform matrix, e.g. for ``n = 3`` ``[[0, 0, 0], [1, 0, 0], [1/2, 1/2, 0]]``.
-    """
-    size = _check_sizes(n, n_max)
-    out = np.zeros((size, size))
-    for i in range(1, n):
-        out[i, :i] = 1.0 / i
-    return out
-
-
-def cycle_graph(n: int, n_max: int | None = None) -> NDArray[np.float64]:
-    """The strategic cycle: ``sigma_i = e_{i-1}`` and ``sigma_1 = e_n`` (``n = 1``: self-play).
-
-    For ``n = 3``: ``[[0, 0, 1], [1, 0, 0], [0, 1, 0]]``.
-    """
-    size = _check_sizes(n, n_max)
-    out = np.zeros((size, size))
-    for i in range(n):
-        out[i, (i - 1) % n] = 1.0
-    return out
-
-
-def _antisymmetric(payoffs: ArrayLike) -> NDArray[np.float64]:
-    u = np.asarray(payoffs, dtype=np.float64)
-    if u.ndim != 2 or u.shape[0] != u.shape[1] or u.shape[0] < 1:
-        raise ValueError(f"payoffs must be a square [N, N] matrix, got shape {u.shape}")
-    if not np.all(np.isfinite(u)):
-        raise ValueError("payoffs must be finite")
-    return 0.5 * (u - u.T)
-
-
-def meta_nash(payoffs: ArrayLike) -> NDArray[np.float64]:
-    """A Nash equilibrium ``[N]`` of the symmetric zero-sum meta-game ``U [N, N]`` (one LP).
-
-    ``U[i, j]`` is policy ``i``'s payoff against ``j``; only its antisymmetric part
-    ``(U - U^T) / 2`` matters. The maximin strategy of the row player is returned (HiGHS; the
-    same vertex for the same input).
-    """
-    anti = _antisymmetric(payoffs)
-    if anti.shape[0] == 1:
-        return np.ones(1)
-    solution = solve_zero_sum_lp(zero_sum(anti, name="meta-game"))
-    return np.array(solution.profile.strategies[0], dtype=np.float64)
-
-
-def psro_n_graph(payoffs: ArrayLike, n_max: int | None = None) -> NDArray[np.float64]:
-    """PSRO-N: ``sigma_1 = 0`` and ``sigma_{i+1} = Nash(U[1:i, 1:i])`` (lower-triangular).
-
-    Args:
-        payoffs: ``[n, n]`` payoff matrix of the active population.
-        n_max: Size of the returned (zero-padded) matrix (default ``n``).
-
-    With ``U`` from rock, paper, scissors in that order the result is
-    ``[[0, 0, 0], [1, 0, 0], [0, 1, 0]]``: paper answers rock, scissors answers paper.
-    """
-    u = np.asarray(payoffs, dtype=np.float64)
-    _antisymmetric(u)
-    n = u.shape[0]
-    size = _check_sizes(n, n_max)
-    out = np.zeros((size, size))
-    for i in range(1, n):
-        out[i, :i] = meta_nash(u[:i, :i])
-    return out
-
-
-def interaction_graph(name: str, payoffs: ArrayLike, n_max: int | None = None) -> NDArray[np.float64]:
-    """The meta-graph solver ``F``: the interaction graph ``[n_max, n_max]`` of ``U [n, n]`` by name.
-
-    Args:
-        name: One of :data:`GRAPHS`.
-        payoffs: The active population's payoff matrix ``[n, n]``.
-        n_max: Size of the returned zero-padded matrix (default ``n``).
-    """
-    u = np.asarray(payoffs, dtype=np.float64)
-    _antisymmetric(u)
-    n = u.shape[0]
-    if name == "psro-n":
-        return psro_n_graph(u, n_max)
-    if name == "fsp":
-        return fictitious_play_graph(n, n_max)
-    if name == "self-play":
-        return self_play_graph(n, n_max)
-    if name == "cycle":
-        return cycle_graph(n, n_max)
-    raise InvalidArgumentError(f"unknown interaction graph {name!r}; known: {', '.join(GRAPHS)}")
-
-
-# ------------------------------------------------------------------------------- the arenas
-
-
-@dataclass(frozen=True)
-class _Episodes:
-    """Learner transitions of a batch of sampled episodes."""
-
-    episode: NDArray[np.int64]  # [T] episode of each transition
-    infoset: NDArray[np.int64]  # [T]
-    slot: NDArray[np.int64]  # [T] action slot taken
-    returns: NDArray[np.float64]  # [B] learner's payoff of every episode
-
-
-class _TreeArena:
-    """A compiled two-player zero-sum game played from both seats (exact values and sampling)."""
-
-    def __init__(self, game: CompiledGame) -> None:
-        self.game = game
-        self.num_infosets = game.num_infosets
-        self.max_actions = game.max_actions
-        self.legal = np.asarray(game.legal_mask)
-        self.owner = np.asarray(game.infoset_player, dtype=np.int64)
-        self.num_actions = np.asarray(game.infoset_num_actions, dtype=np.int64)
-        a0, a1 = payoff_matrices(game)
-        self.a0 = a0.tocsr()
-        self.a1 = a1.tocsr()
-        # sampler tables
-        self.node_player = np.asarray(game.node_player, dtype=np.int64)
-        self.node_infoset = np.asarray(game.node_infoset, dtype=np.int64)
-        self.first_child = np.asarray(game.node_first_child, dtype=np.int64)
-        self.num_children = np.asarray(game.node_num_children, dtype=np.int64)
-        width = max(1, int(self.num_children.max()))
-        cum = np.ones((game.num_nodes, width))
-        chance = np.flatnonzero(self.node_player == -1)
-        for j in range(width):
-            has = self.num_children[chance] > j
-            rows = chance[has]
-            cum[rows, j] = game.node_prob[self.first_child[rows] + j]
-        cum[chance] = np.cumsum(
-            np.where(np.arange(width)[None, :] < self.num_children[chance, None], cum[chance], 0.0), axis=1
-        )
-        self.chance_cum = cum  # [N, W] cumulative child probabilities at chance nodes
-        self.terminal_of = np.full(game.num_nodes, -1, dtype=np.int64)
-        self.terminal_of[game.terminal_node] = np.arange(game.num_terminals)
-        self.utility = np.asarray(game.terminal_utility, dtype=np.float64)
-        self.decision_nodes = [np.flatnonzero(self.node_player == seat) for seat in (0, 1)]
-        self.scale = max(1e-12, float(np.abs(game.terminal_utility).max()))
-        self._opp = np.empty(game.num_nodes)
-        self._value = np.empty(game.num_nodes)
-
-    def plans(self, probs: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-        """Each member's realization plans ``([K, S0], [K, S1])``."""
-        return member_plans(self.game, probs, 0), member_plans(self.game, probs, 1)
-
-    def payoffs(self, probs: NDArray[np.float64]) -> NDArray[np.float64]:
-        """``U [K, K]``: member ``i``'s payoff against ``j``, averaged over the two seats."""
-        x0, x1 = self.plans(probs)
-        m0 = x0 @ np.asarray(self.a0 @ x1.T)  # [K, K] u_0(i at seat 0, j at seat 1)
-        m1 = x0 @ np.asarray(self.a1 @ x1.T)  # [K, K] u_1(i at seat 0, j at seat 1)
-        return 0.5 * (m0 + m1.T)
-
-    def mixture(
-        self, plans: tuple[NDArray[np.float64], NDArray[np.float64]], weights: ArrayLike
-    ) -> NDArray[np.float64]:
-        """``[I, A]``: the realization-weight mixture of the members, at both seats."""
-        w = np.asarray(weights, dtype=np.float64)
-        return np.array(mix_profile_from_plans(self.game, list(plans), [w, w]).probs)
-
-    def counterfactual(
-        self, probs: NDArray[np.float64], mix: NDArray[np.float64]
-    ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-        """Action values of ``probs`` against ``mix`` at every infoset, given the infoset is reached.
-
-        Returns ``(q [I, A], reach [I])``: ``q[I, a]`` is the expected payoff of taking ``a`` at
-        ``I`` and following ``probs`` below, conditional on reaching ``I`` (the counterfactual
-        value divided by the chance-and-opponent reach ``reach[I]``; 0 where ``reach`` is 0).
-        """
-        game = self.game
-        cfv = np.zeros((self.num_infosets, self.max_actions))
-        reach = np.zeros(self.num_infosets)
-        for seat in (0, 1):
-            profile = np.where((self.owner == seat)[:, None], probs, mix)
-            _counterfactual_values(
-                game.node_player,
-                game.node_infoset,
-                game.node_first_child,
-                game.node_num_children,
-                game.node_prob,
-                game.terminal_node,
-                game.terminal_utility,
-                game.infoset_player,
-                game.infoset_num_actions,
-                np.ascontiguousarray(profile),
-                seat,
-                self._opp,
-                self._value,
-                cfv,
-            )
-            nodes = self.decision_nodes[seat]
-            reach += np.bincount(
-                self.node_infoset[nodes], weights=self._opp[nodes], minlength=self.num_infosets
-            )
-        safe = np.where(reach > 0, reach, 1.0)
-        return np.where((reach > 0)[:, None], cfv / safe[:, None], 0.0), reach
-
-    def best_response(self, mix: NDArray[np.float64]) -> tuple[NDArray[np.float64], float]:
-        """A pure best response ``[I, A]`` to ``mix`` at both seats and its seat-averaged value."""
-        raw = evaluate_profile(self.game, mix)
-        out = np.zeros((self.num_infosets, self.max_actions))
-        out[np.arange(self.num_infosets), raw.br_slot] = 1.0
-        return out, 0.5 * float(raw.br_values.sum())
-
-    def output(self, game: CompiledGame, probs: NDArray[np.float64]) -> TabularPolicy:
-        return TabularPolicy(game, probs, validate=False)
-
-    def exploitability(self, game: Any, policy: Any) -> float:
-        return tree_exploitability(game, policy)
-
-    def sample(
-        self,
-        tables: NDArray[np.float64],
-        learner: NDArray[np.int64],
-        opponent: NDArray[np.int64],
-        seat: NDArray[np.int64],
-        rng: np.random.Generator,
-    ) -> _Episodes:
-        """Play a batch of episodes: row ``learner[b]`` at ``seat[b]`` against row ``opponent[b]``."""
-        batch = learner.shape[0]
-        cum_tables = np.cumsum(tables, axis=2)  # [K, I, A]
-        node = np.zeros(batch, dtype=np.int64)
-        parts: list[tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64]]] = []
-        while True:
-            player = self.node_player[node]
-            live = np.flatnonzero(player != TERMINAL_NODE)
-            if live.size == 0:
-                break
-            u = rng.random((batch,))[live]
-            at = node[live]
-            who = player[live]
-            slot = np.empty(live.size, dtype=np.int64)
-            chance = who == -1
-            if chance.any():
-                c_nodes = at[chance]
-                picked = (self.chance_cum[c_nodes] < u[chance, None]).sum(axis=1)
-                slot[chance] = np.minimum(picked, self.num_children[c_nodes] - 1)
-            decide = ~chance
-            if decide.any():
-                eps = live[decide]
-                inf = self.node_infoset[at[decide]]
-                mine = who[decide] == seat[eps]
-                row = np.where(mine, learner[eps], opponent[eps])
-                picked = (cum_tables[row, inf] < u[decide, None]).sum(axis=1)
-                chosen = np.minimum(picked, self.num_actions[inf] - 1)
-                slot[decide] = chosen
-                parts.append((eps[mine], inf[mine], chosen[mine]))
-            node[live] = self.first_child[at] + slot
-        returns = self.utility[self.terminal_of[node], seat]
-        return _join(parts, returns)
-
-
-class _MatrixArena:
-    """A symmetric zero-sum normal-form game: one infoset, both seats alike."""
-
-    def __init__(self, game: TensorGame) -> None:
-        self.game = game
-        self.p0 = np.asarray(game.payoffs[0], dtype=np.float64)
-        self.p1 = np.asarray(game.payoffs[1], dtype=np.float64)
-        n = self.p0.shape[0]
-        self.num_infosets = 1
-        self.max_actions = n
-        self.legal = np.ones((1, n), dtype=bool)
-        self.owner = np.zeros(1, dtype=np.int64)
-        self.num_actions = np.array([n], dtype=np.int64)
-        self.scale = max(1e-12, float(np.abs(self.p0).max()))
-
-    def plans(self, probs: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-        x = np.asarray(probs[:, 0, :], dtype=np.float64)
-        return x, x
-
-    def payoffs(self, probs: NDArray[np.float64]) -> NDArray[np.float64]:
-        x = probs[:, 0, :]
-        return 0.5 * (x @ self.p0 @ x.T + (x @ self.p1 @ x.T).T)
-
-    def mixture(
-        self, plans: tuple[NDArray[np.float64], NDArray[np.float64]], weights: ArrayLike
-    ) -> NDArray[np.float64]:
-        w = np.asarray(weights, dtype=np.float64)
-        return ((w / w.sum()) @ plans[0])[None, :]
-
-    def counterfactual(
-        self, probs: NDArray[np.float64], mix: NDArray[np.float64]
-    ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-        del probs
-        m = mix[0]
-        return (0.5 * (self.p0 @ m + self.p1.T @ m))[None, :], np.ones(1)
-
-    def best_response(self, mix: NDArray[np.float64]) -> tuple[NDArray[np.float64], float]:
-        q = self.counterfactual(mix, mix)[0][0]
-        out = np.zeros((1, self.max_actions))
-        best = int(np.argmax(q))
-        out[0, best] = 1.0
-        return out, float(q[best])
-
-    def output(self, game: TensorGame, probs: NDArray[np.float64]) -> MixedProfile:
-        x = np.maximum(probs[0], 0.0)
-        x = x / x.sum()
-        return MixedProfile.of(game, [x, x])
-
-    def exploitability(self, game: Any, policy: Any) -> float:
-        return float(nash_conv(game, policy).exploitability)
-
-    def sample(
-        self,
-        tables: NDArray[np.float64],
-        learner: NDArray[np.int64],
-        opponent: NDArray[np.int64],
-        seat: NDArray[np.int64],
-        rng: np.random.Generator,
-    ) -> _Episodes:
-        batch = learner.shape[0]
-        u = rng.random((batch, 2))
-        cum = np.cumsum(tables[:, 0, :], axis=1)  # [K, A]
-        last = self.max_actions - 1
-        mine = np.minimum((cum[learner] < u[:, :1]).sum(axis=1), last)
-        theirs = np.minimum((cum[opponent] < u[:, 1:]).sum(axis=1), last)
-        returns = np.where(seat == 0, self.p0[mine, theirs], self.p1[theirs, mine])
-        eps = np.arange(batch, dtype=np.int64)
-        return _Episodes(eps, np.zeros(batch, dtype=np.int64), mine.astype(np.int64), returns)
-
-
-def _join(
-    parts: list[tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64]]], returns: NDArray[np.float64]
-) -> _Episodes:
-    if not parts:
-        empty = np.zeros(0, dtype=np.int64)
-        return _Episodes(empty, empty, empty, returns)
-    eps, inf, slot = (np.concatenate(column).astype(np.int64) for column in zip(*parts, strict=True))
-    order = np.argsort(eps, kind="stable")  # group each episode's transitions, in time order
-    return _Episodes(eps[order], inf[order], slot[order], returns)
-
-
-_Arena = _TreeArena | _MatrixArena
-
-
-# ----------------------------------------------------------------------------- the report
 
 
 @dataclass(frozen=True)
@@ -439,9 +47,6 @@ class NeuPLReport:
     on_policy_values: tuple[float, ...]
     best_response_values: tuple[float, ...]
     extras: dict[str, Any] = field(default_factory=dict)
-
-
-# ------------------------------------------------------------------------------ the solver
 
 
 class NeuPL(IterativeSolver):
@@ -566,7 +171,7 @@ class NeuPL(IterativeSolver):
         self.patience = check_int("patience", patience, minimum=1)
         self.device = check_choice("device", device, ("cpu", "cuda", "auto"))
         self.threads = check_int("threads", threads, minimum=1)
-        self._arena: tuple[Any, _Arena] | None = None
+        self._arena: tuple[Any, Arena] | None = None
         self._last_state: dict[str, NDArray[Any]] | None = None
 
     # ------------------------------------------------------------------------- protocol
@@ -599,7 +204,7 @@ class NeuPL(IterativeSolver):
     def prepare(self, game: Any) -> CompiledGame | TensorGame:
         """The compiled game, or the symmetric normal-form game (checked here: it needs payoffs)."""
         if isinstance(game, TensorGame):
-            _check_symmetric_matrix(game)
+            check_symmetric_matrix(game)
             return game
         try:
             return as_compiled(game)
@@ -624,13 +229,12 @@ class NeuPL(IterativeSolver):
         """Game-derived setup before a run's clock starts: the arena's payoff matrices and samplers."""
         self._arena_of(game)
 
-    def _arena_of(self, game: CompiledGame | TensorGame) -> _Arena:
+    def _arena_of(self, game: CompiledGame | TensorGame) -> Arena:
         if self._arena is None or self._arena[0] is not game:
-            arena: _Arena = _MatrixArena(game) if isinstance(game, TensorGame) else _TreeArena(game)
-            self._arena = (game, arena)
+            self._arena = (game, make_arena(game))
         return self._arena[1]
 
-    def _initial_probs(self, arena: _Arena) -> NDArray[np.float64]:
+    def _initial_probs(self, arena: Arena) -> NDArray[np.float64]:
         """``[I, A]`` the initial policy (row ``sigma = 0``)."""
         if self.initial == "first":
             out = np.zeros((arena.num_infosets, arena.max_actions))
@@ -672,20 +276,7 @@ class NeuPL(IterativeSolver):
         n_max = self.max_population
         state: dict[str, NDArray[Any]] = {}
         if self.policy_kind == "network":
-            widths = [arena.num_infosets + n_max, *self.hidden, arena.max_actions + 1]
-            for k, (fan_in, fan_out) in enumerate(itertools.pairwise(widths)):
-                if k == 0:  # one-hot infoset + sigma (sums to <= 1): about two active inputs
-                    bound = np.sqrt(3.0)
-                elif k < len(self.hidden):
-                    bound = np.sqrt(6.0 / fan_in)
-                else:  # small output layer: start close to uniform
-                    bound = 0.1 * np.sqrt(1.0 / fan_in)
-                state[f"w{k}"] = rng.uniform(-bound, bound, size=(fan_out, fan_in)).astype(np.float32)
-                state[f"b{k}"] = np.zeros(fan_out, dtype=np.float32)
-            for key in self._param_keys():
-                state[f"m_{key}"] = np.zeros_like(state[key])
-                state[f"v_{key}"] = np.zeros_like(state[key])
-            state["adam_t"] = np.zeros((), dtype=np.int64)
+            init_weights(state, [arena.num_infosets + n_max, *self.hidden, arena.max_actions + 1], rng)
         else:
             state["table"] = np.broadcast_to(
                 self._initial_probs(arena), (n_max, arena.num_infosets, arena.max_actions)
@@ -717,7 +308,7 @@ class NeuPL(IterativeSolver):
         """Run ``iterations`` NeuPL iterations (graph, training, payoffs, growth)."""
         arena = self._arena_of(game)
         rng = rng_from_array(state["rng"])
-        torch = _import_torch() if self.policy_kind == "network" else None
+        torch = import_torch() if self.policy_kind == "network" else None
         previous_threads = torch.get_num_threads() if torch is not None else 0
         if torch is not None:
             torch.set_num_threads(self.threads)
@@ -729,7 +320,7 @@ class NeuPL(IterativeSolver):
                 torch.set_num_threads(previous_threads)
         state["rng"] = rng_to_array(rng)
 
-    def _one_iteration(self, arena: _Arena, state: dict[str, NDArray[Any]], rng: np.random.Generator) -> None:
+    def _one_iteration(self, arena: Arena, state: dict[str, NDArray[Any]], rng: np.random.Generator) -> None:
         n = int(state["size"])
         state["graph"][...] = interaction_graph(self.graph, state["payoffs"][:n, :n], self.max_population)
         state["probs"][...] = self._tabulate(arena, state)
@@ -746,7 +337,7 @@ class NeuPL(IterativeSolver):
 
     # --------------------------------------------------------------------------- growth
 
-    def _maybe_grow(self, arena: _Arena, state: dict[str, NDArray[Any]], rng: np.random.Generator) -> None:
+    def _maybe_grow(self, arena: Arena, state: dict[str, NDArray[Any]], rng: np.random.Generator) -> None:
         n = int(state["size"])
         newest = n - 1
         sigma = state["graph"][newest, :n]
@@ -774,7 +365,7 @@ class NeuPL(IterativeSolver):
             state["window"][:] = np.nan
             self._refresh(arena, state, rng)
 
-    def _refresh(self, arena: _Arena, state: dict[str, NDArray[Any]], rng: np.random.Generator) -> None:
+    def _refresh(self, arena: Arena, state: dict[str, NDArray[Any]], rng: np.random.Generator) -> None:
         """``Sigma <- F(U)``, re-tabulate, ``U <-`` payoffs (after a change of the population)."""
         n = int(state["size"])
         state["graph"][...] = interaction_graph(self.graph, state["payoffs"][:n, :n], self.max_population)
@@ -784,7 +375,7 @@ class NeuPL(IterativeSolver):
     # -------------------------------------------------------------------------- payoffs
 
     def _estimate_payoffs(
-        self, arena: _Arena, state: dict[str, NDArray[Any]], rng: np.random.Generator
+        self, arena: Arena, state: dict[str, NDArray[Any]], rng: np.random.Generator
     ) -> None:
         n = int(state["size"])
         probs = state["probs"][:n]
@@ -814,16 +405,27 @@ class NeuPL(IterativeSolver):
 
     # ------------------------------------------------------------------------- policies
 
-    def _param_keys(self) -> list[str]:
-        layers = len(self.hidden) + 1
-        return [key for k in range(layers) for key in (f"w{k}", f"b{k}")]
+    def _network(
+        self, arena: Arena, state: dict[str, NDArray[Any]], *, requires_grad: bool
+    ) -> ConditionalNetwork:
+        """The conditional network over the weights in ``state``."""
+        return ConditionalNetwork(
+            state,
+            layers=len(self.hidden) + 1,
+            legal=arena.legal,
+            initial=self._initial_probs(arena),
+            device=self.device,
+            learning_rate=self.learning_rate,
+            max_grad_norm=self.max_grad_norm,
+            requires_grad=requires_grad,
+        )
 
-    def _tabulate(self, arena: _Arena, state: dict[str, NDArray[Any]]) -> NDArray[np.float64]:
+    def _tabulate(self, arena: Arena, state: dict[str, NDArray[Any]]) -> NDArray[np.float64]:
         """``[N_max, I, A]`` every row's policy (float64, rows summing to 1)."""
         if self.policy_kind == "tabular":
             return np.array(state["table"], dtype=np.float64)
-        torch = _import_torch()
-        net = _Network(self, arena, state, requires_grad=False)
+        torch = import_torch()
+        net = self._network(arena, state, requires_grad=False)
         with torch.no_grad():
             probs = net.table(torch.as_tensor(state["graph"], dtype=torch.float32, device=net.device))
         out = np.asarray(probs.cpu().numpy(), dtype=np.float64) * arena.legal[None]
@@ -833,7 +435,7 @@ class NeuPL(IterativeSolver):
         n = int(state["size"])
         return np.flatnonzero(state["graph"][:n, :n].sum(axis=1) > 0).astype(np.int64)
 
-    def _train_tabular(self, arena: _Arena, state: dict[str, NDArray[Any]]) -> None:
+    def _train_tabular(self, arena: Arena, state: dict[str, NDArray[Any]]) -> None:
         """Every trained row becomes the exact best response to its mixture."""
         n = int(state["size"])
         probs = state["probs"][:n]
@@ -843,14 +445,14 @@ class NeuPL(IterativeSolver):
             br, _ = arena.best_response(arena.mixture(plans, state["graph"][i, :n]))
             table[i] = br
 
-    def _train_exact(self, arena: _Arena, state: dict[str, NDArray[Any]]) -> None:
+    def _train_exact(self, arena: Arena, state: dict[str, NDArray[Any]]) -> None:
         """``train_steps`` Adam steps toward the soft best responses (exact values) of every trained row."""
-        torch = _import_torch()
+        torch = import_torch()
         rows = self._trained_rows(state)
         if rows.size == 0:
             return
         n = int(state["size"])
-        net = _Network(self, arena, state, requires_grad=True)
+        net = self._network(arena, state, requires_grad=True)
         legal = arena.legal
         tau = self.temperature * arena.scale
         rows_t = torch.as_tensor(rows, device=net.device)
@@ -877,9 +479,9 @@ class NeuPL(IterativeSolver):
             net.adam_step(loss)
         net.store()
 
-    def _train_rl(self, arena: _Arena, state: dict[str, NDArray[Any]], rng: np.random.Generator) -> None:
+    def _train_rl(self, arena: Arena, state: dict[str, NDArray[Any]], rng: np.random.Generator) -> None:
         """Sampled episodes against ``j ~ sigma_i``, then PPO on the learner's transitions."""
-        torch = _import_torch()
+        torch = import_torch()
         rows = self._trained_rows(state)
         if rows.size == 0:
             return
@@ -900,7 +502,7 @@ class NeuPL(IterativeSolver):
         rows_of = learner[played.episode]
         old_logp = np.log(np.maximum(tables[rows_of, played.infoset, played.slot], 1e-30))
         ret = played.returns[played.episode] / arena.scale  # payoffs scaled to [-1, 1] for the critic
-        net = _Network(self, arena, state, requires_grad=True)
+        net = self._network(arena, state, requires_grad=True)
         dev = net.device
         inf_t = torch.as_tensor(played.infoset, device=dev)
         sig_t = torch.as_tensor(graph[rows_of], dtype=torch.float32, device=dev)
@@ -973,8 +575,8 @@ class NeuPL(IterativeSolver):
         arena = self._arena_of(game)
         padded = np.zeros((1, self.max_population))
         padded[0, : vec.size] = vec
-        torch = _import_torch()
-        net = _Network(self, arena, state, requires_grad=False)
+        torch = import_torch()
+        net = self._network(arena, state, requires_grad=False)
         with torch.no_grad():
             probs = net.table(torch.as_tensor(padded, dtype=torch.float32, device=net.device))
         out = np.asarray(probs.cpu().numpy()[0], dtype=np.float64) * arena.legal
@@ -1010,34 +612,22 @@ class NeuPL(IterativeSolver):
         n = int(state["size"])
         probs = state["probs"][:n]
         members: tuple[Any, ...]
-        if isinstance(arena, _MatrixArena):
+        if isinstance(arena, MatrixArena):
             members = tuple(_readonly(np.array(p[0])) for p in probs)
         else:
             members = tuple(TabularPolicy(game, p, validate=False) for p in probs)
         graph = np.array(state["graph"][:n, :n])
         names = tuple("initial" if graph[k].sum() <= 0 else f"pi{k + 1}" for k in range(n))
         payoffs = np.array(state["payoffs"][:n, :n])
-        population: Any = members
-        meta_game: Any = {
-            "payoffs": np.stack([payoffs, -payoffs]),
-            "stderr": np.stack([state["stderr"][:n, :n]] * 2),
-            "counts": np.array(state["counts"][:n, :n]),
-            "names": (names, names),
-            "exact": self.meta_episodes is None,
-        }
-        try:  # helper module of issue 7; plain data until it exists
-            pop_module: Any = importlib.import_module("gamesolve.population")
-        except ImportError:
-            pop_module = None
-        if pop_module is not None:
-            try:
-                population = pop_module.Population.symmetric(members, names=names)
-                meta_game = pop_module.MetaGame(**meta_game)
-            except (TypeError, AttributeError, ValueError) as exc:  # pragma: no cover - API drift
-                log.warning("neupl: could not build Population/MetaGame objects (%s); plain data used", exc)
-                population = members
+        meta_game = MetaGame(
+            payoffs=np.stack([payoffs, -payoffs]),
+            stderr=np.stack([state["stderr"][:n, :n]] * 2),
+            counts=np.array(state["counts"][:n, :n]),
+            names=(names, names),
+            exact=self.meta_episodes is None,
+        )
         return {
-            "population": population,
+            "population": Population.symmetric(members, names=names),
             "members": members,
             "meta_game": meta_game,
             "payoffs": _readonly(payoffs),
@@ -1060,118 +650,6 @@ class NeuPL(IterativeSolver):
 def _readonly(a: NDArray[Any]) -> NDArray[Any]:
     a.setflags(write=False)
     return a
-
-
-def _check_symmetric_matrix(game: TensorGame) -> None:
-    spec = game.spec
-    if spec.num_players != 2 or spec.utility is not Utility.ZERO_SUM:
-        raise UnsupportedGame(
-            f"neupl needs a symmetric two-player zero-sum game; {spec.name!r} is "
-            f"{spec.utility.value.replace('_', '-')} with {spec.num_players} players"
-        )
-    a0, a1 = game.payoffs[0], game.payoffs[1]
-    scale = max(1.0, float(np.abs(a0).max()))
-    if a0.shape[0] != a0.shape[1] or not np.allclose(a1, a0.T, atol=1e-12 * scale, rtol=0.0):
-        raise UnsupportedGame(
-            f"neupl needs a symmetric game (both players with the same actions and "
-            f"payoffs[1] == payoffs[0].T); {spec.name!r} is not symmetric"
-        )
-
-
-def _import_torch() -> Any:
-    try:
-        import torch
-    except ImportError as exc:  # pragma: no cover - torch is a dependency of the RL extras
-        raise ImportError("neupl with policy='network' needs torch: pip install 'gamesolve[torch]'") from exc
-    return torch
-
-
-class _Network:
-    """The conditional policy ``Pi_theta(a | infoset, sigma)`` over the weights in a solver state.
-
-    Weights are copied from the state arrays to torch tensors on construction and written back
-    (with the Adam moments) by :meth:`store`.
-    """
-
-    def __init__(
-        self, solver: NeuPL, arena: _Arena, state: dict[str, NDArray[Any]], *, requires_grad: bool
-    ) -> None:
-        torch = _import_torch()
-        self.torch = torch
-        self.solver = solver
-        self.state = state
-        if solver.device == "auto":
-            self.device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-        else:
-            self.device = torch.device(solver.device)
-        self.keys = solver._param_keys()
-        self.params = [
-            torch.tensor(state[k], device=self.device, requires_grad=requires_grad) for k in self.keys
-        ]
-        self.num_infosets = arena.num_infosets
-        self.num_actions = arena.max_actions
-        self.legal = torch.as_tensor(np.array(arena.legal), device=self.device)
-        initial = solver._initial_probs(arena)
-        init_logits = np.where(initial > 0, np.log(np.maximum(initial, 1e-300)), -30.0)
-        self.init_logits = torch.as_tensor(init_logits, dtype=torch.float32, device=self.device)
-        if requires_grad:
-            self.m = [torch.tensor(state[f"m_{k}"], device=self.device) for k in self.keys]
-            self.v = [torch.tensor(state[f"v_{k}"], device=self.device) for k in self.keys]
-
-    def _head(self, h0: Any, sigma_sum: Any, init_logits: Any, legal: Any) -> tuple[Any, Any]:
-        torch = self.torch
-        h = torch.relu(h0)
-        layers = len(self.keys) // 2
-        for k in range(1, layers):
-            h = torch.nn.functional.linear(h, self.params[2 * k], self.params[2 * k + 1])
-            if k < layers - 1:
-                h = torch.relu(h)
-        a = self.num_actions
-        logits = sigma_sum * h[..., :a] + (1.0 - sigma_sum) * init_logits
-        logits = logits.masked_fill(~legal, _MASKED)
-        return logits, h[..., a]
-
-    def forward(self, infoset: Any, sigma: Any) -> tuple[Any, Any]:
-        """``(logits [B, A], value [B])`` for infoset ids ``[B]`` and conditioning vectors ``[B, N_max]``."""
-        w0, b0 = self.params[0], self.params[1]
-        h0 = w0[:, : self.num_infosets].t()[infoset] + sigma @ w0[:, self.num_infosets :].t() + b0
-        return self._head(h0, sigma.sum(dim=1, keepdim=True), self.init_logits[infoset], self.legal[infoset])
-
-    def table(self, sigma: Any) -> Any:
-        """``[R, I, A]`` action probabilities of the policies ``sigma [R, N_max]`` at every infoset."""
-        w0, b0 = self.params[0], self.params[1]
-        embed = w0[:, : self.num_infosets].t()  # [I, H]
-        h0 = embed[None, :, :] + (sigma @ w0[:, self.num_infosets :].t())[:, None, :] + b0
-        logits, _ = self._head(h0, sigma.sum(dim=1)[:, None, None], self.init_logits[None], self.legal[None])
-        return self.torch.softmax(logits, dim=-1)
-
-    def adam_step(self, loss: Any) -> None:
-        """One Adam step (moments in the state, so a resumed run continues exactly)."""
-        torch = self.torch
-        grads = torch.autograd.grad(loss, self.params, allow_unused=True)
-        grads = [torch.zeros_like(p) if g is None else g for p, g in zip(self.params, grads, strict=True)]
-        norm = torch.sqrt(sum((g * g).sum() for g in grads))
-        scale = min(1.0, self.solver.max_grad_norm / (float(norm) + 1e-12))
-        counter = self.state["adam_t"]
-        counter[...] = int(counter) + 1
-        step = int(counter)
-        beta1, beta2, eps = 0.9, 0.999, 1e-8
-        lr = self.solver.learning_rate
-        with torch.no_grad():
-            for p, g, m, v in zip(self.params, grads, self.m, self.v, strict=True):
-                g = g * scale
-                m.mul_(beta1).add_(g, alpha=1 - beta1)
-                v.mul_(beta2).addcmul_(g, g, value=1 - beta2)
-                m_hat = m / (1 - beta1**step)
-                v_hat = v / (1 - beta2**step)
-                p.sub_(lr * m_hat / (v_hat.sqrt() + eps))
-
-    def store(self) -> None:
-        """Write weights and Adam moments back into the state arrays."""
-        for k, p, m, v in zip(self.keys, self.params, self.m, self.v, strict=True):
-            self.state[k][...] = p.detach().cpu().numpy()
-            self.state[f"m_{k}"][...] = m.cpu().numpy()
-            self.state[f"v_{k}"][...] = v.cpu().numpy()
 
 
 # Declarations of the registry names this module serves (entry points of the group gamesolve.solvers).
