@@ -105,15 +105,7 @@ def ftrl_episodes(
     counts ``P[x, a] = 1 + sum_s 1{(x, a) visited} / (mu^s_{1:}(x, a) + gamma^s_{x,a})`` and ``P[x]
     = 1 + sum_s (1 / |A_x|) 1{x visited} / (...)``, which grow at visits only.
     """
-    node_player = tree.node_player
-    node_infoset = tree.node_infoset
-    node_first_child = tree.node_first_child
-    node_num_children = tree.node_num_children
-    node_prob = tree.node_prob
-    terminal_utility = tree.terminal_utility
-    infoset_player = tree.infoset_player
-    infoset_num_actions = tree.infoset_num_actions
-    n_players = terminal_utility.shape[1]
+    n_players = tree.terminal_utility.shape[1]
     reach = np.ones(n_players)  # [P]
     value = np.zeros(n_players)  # [P]
     charged = np.zeros(n_players, dtype=np.bool_)  # [P]
@@ -128,15 +120,15 @@ def ftrl_episodes(
         # ---- sample the episode top-down, synchronizing the visited infosets' averages
         depth = 0
         n = 0
-        while node_player[n] != TERMINAL:
-            first = node_first_child[n]
-            m = node_num_children[n]
+        while tree.node_player[n] != TERMINAL:
+            first = tree.node_first_child[n]
+            m = tree.node_num_children[n]
             u = draw_uniform(seed, n, 0)
-            if node_player[n] == CHANCE:
+            if tree.node_player[n] == CHANCE:
                 cumulative = 0.0
                 j = 0
                 for k in range(m):
-                    pk = node_prob[first + k]
+                    pk = tree.node_prob[first + k]
                     if pk > 0.0:
                         cumulative += pk
                         j = k
@@ -144,8 +136,8 @@ def ftrl_episodes(
                             break
                 n = first + j
                 continue
-            x = node_infoset[n]
-            p = infoset_player[x]
+            x = tree.node_infoset[n]
+            p = tree.infoset_player[x]
             parent = infoset_parent_global[x]
             total = float(t) if parent < 0 else cum[parent]
             _sync(cum, logits, x, m, infoset_global_seq[x], total)
@@ -164,14 +156,14 @@ def ftrl_episodes(
             path_plan[depth] = reach[p]
             depth += 1
             n = first + j
-        utility = terminal_utility[node_terminal[n]]
+        utility = tree.terminal_utility[node_terminal[n]]
         # ---- update bottom-up along the trajectory
         for d in range(depth - 1, -1, -1):
             x = path_infoset[d]
             j = path_slot[d]
             plan = path_plan[d]
-            p = infoset_player[x]
-            m = infoset_num_actions[x]
+            p = tree.infoset_player[x]
+            m = tree.infoset_num_actions[x]
             loss = 0.0
             if not charged[p]:
                 charged[p] = True

@@ -75,41 +75,32 @@ def counterfactual_values(
     cfv: NDArray[np.float64],  # [I, A] out (rows of `player` overwritten)
 ) -> float:
     """Fill ``cfv`` for ``player``'s infosets; returns the root value for ``player``."""
-    node_player = tree.node_player
-    node_infoset = tree.node_infoset
-    node_first_child = tree.node_first_child
-    node_num_children = tree.node_num_children
-    node_prob = tree.node_prob
-    terminal_node = tree.terminal_node
-    terminal_utility = tree.terminal_utility
-    infoset_player = tree.infoset_player
-    infoset_num_actions = tree.infoset_num_actions
-    n_nodes = node_player.shape[0]
+    n_nodes = tree.node_player.shape[0]
     for infoset in range(cfv.shape[0]):
-        if infoset_player[infoset] == player:
-            for j in range(infoset_num_actions[infoset]):
+        if tree.infoset_player[infoset] == player:
+            for j in range(tree.infoset_num_actions[infoset]):
                 cfv[infoset, j] = 0.0
     opp[0] = 1.0
     for n in range(n_nodes):
-        pl = node_player[n]
+        pl = tree.node_player[n]
         if pl == TERMINAL:
             continue
-        first = node_first_child[n]
+        first = tree.node_first_child[n]
         w = opp[n]
         if pl == CHANCE:
-            for j in range(node_num_children[n]):
-                opp[first + j] = w * node_prob[first + j]
+            for j in range(tree.node_num_children[n]):
+                opp[first + j] = w * tree.node_prob[first + j]
         elif pl == player:
-            for j in range(node_num_children[n]):
+            for j in range(tree.node_num_children[n]):
                 opp[first + j] = w
         else:
-            infoset = node_infoset[n]
-            for j in range(node_num_children[n]):
+            infoset = tree.node_infoset[n]
+            for j in range(tree.node_num_children[n]):
                 opp[first + j] = w * probs[infoset, j]
-    for t in range(terminal_node.shape[0]):
-        value[terminal_node[t]] = terminal_utility[t, player]
+    for t in range(tree.terminal_node.shape[0]):
+        value[tree.terminal_node[t]] = tree.terminal_utility[t, player]
     for n in range(n_nodes - 1, -1, -1):
-        pl = node_player[n]
+        pl = tree.node_player[n]
         if pl == TERMINAL:
             continue
         if opp[n] == 0.0:
@@ -117,21 +108,21 @@ def counterfactual_values(
             # multiplied by zero above and its counterfactual terms vanish: skip the subtree's work.
             value[n] = 0.0
             continue
-        first = node_first_child[n]
+        first = tree.node_first_child[n]
         total = 0.0
         if pl == CHANCE:
-            for j in range(node_num_children[n]):
-                total += node_prob[first + j] * value[first + j]
+            for j in range(tree.node_num_children[n]):
+                total += tree.node_prob[first + j] * value[first + j]
         else:
-            infoset = node_infoset[n]
+            infoset = tree.node_infoset[n]
             if pl == player:
                 w = opp[n]
-                for j in range(node_num_children[n]):
+                for j in range(tree.node_num_children[n]):
                     vj = value[first + j]
                     cfv[infoset, j] += w * vj
                     total += probs[infoset, j] * vj
             else:
-                for j in range(node_num_children[n]):
+                for j in range(tree.node_num_children[n]):
                     total += probs[infoset, j] * value[first + j]
         value[n] = total
     return value[0]
@@ -155,10 +146,6 @@ def _update_player(
     gamma: float,
 ) -> None:
     """Regret and average-strategy update for one player's infosets (topological infoset order)."""
-    infoset_player = tree.infoset_player
-    infoset_num_actions = tree.infoset_num_actions
-    infoset_first_seq = tree.infoset_first_seq
-    infoset_parent_seq = tree.infoset_parent_seq
     weight = float(t) ** gamma
     pos_scale = 1.0
     neg_scale = 1.0
@@ -168,12 +155,12 @@ def _update_player(
         pos_scale = ta / (ta + 1.0)
         neg_scale = tb / (tb + 1.0)
     seq_reach[0] = 1.0
-    for infoset in range(infoset_player.shape[0]):
-        if infoset_player[infoset] != player:
+    for infoset in range(tree.infoset_player.shape[0]):
+        if tree.infoset_player[infoset] != player:
             continue
-        m = infoset_num_actions[infoset]
-        own = seq_reach[infoset_parent_seq[infoset]]
-        first = infoset_first_seq[infoset]
+        m = tree.infoset_num_actions[infoset]
+        own = seq_reach[tree.infoset_parent_seq[infoset]]
+        first = tree.infoset_first_seq[infoset]
         ev = 0.0
         for j in range(m):
             ev += probs[infoset, j] * cfv[infoset, j]

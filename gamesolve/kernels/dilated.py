@@ -81,25 +81,21 @@ def chance_and_uniform_reach(
     uniform: NDArray[np.float64],  # [N] out: reach when every player plays uniformly
 ) -> None:
     """Each node's chance reach and uniform-play reach, in one forward pass (``parent < child``)."""
-    node_player = tree.node_player
-    node_first_child = tree.node_first_child
-    node_num_children = tree.node_num_children
-    node_prob = tree.node_prob
-    n_nodes = node_player.shape[0]
+    n_nodes = tree.node_player.shape[0]
     if n_nodes == 0:
         return
     chance[0] = 1.0
     uniform[0] = 1.0
     for n in range(n_nodes):
-        player = node_player[n]
+        player = tree.node_player[n]
         if player == TERMINAL:
             continue
-        first = node_first_child[n]
-        k = node_num_children[n]
+        first = tree.node_first_child[n]
+        k = tree.node_num_children[n]
         for c in range(first, first + k):
             if player == CHANCE:
-                chance[c] = chance[n] * node_prob[c]
-                uniform[c] = uniform[n] * node_prob[c]
+                chance[c] = chance[n] * tree.node_prob[c]
+                uniform[c] = uniform[n] * tree.node_prob[c]
             else:
                 chance[c] = chance[n]
                 uniform[c] = uniform[n] / k
@@ -150,50 +146,43 @@ def sequence_losses(
     ``loss[s] = -sum_{z: seq_i(z) = s} chance(z) reach_{-i}(z) u_i(z)``: one forward reach pass over
     the nodes (``parent < child``) and one scatter over the terminals, no recursion, no allocation.
     """
-    node_player = tree.node_player
-    node_infoset = tree.node_infoset
-    node_first_child = tree.node_first_child
-    node_num_children = tree.node_num_children
-    node_prob = tree.node_prob
-    terminal_node = tree.terminal_node
-    terminal_utility = tree.terminal_utility
-    terminal_seq = tree.terminal_seq
-    seq_offset = tree.seq_offset
-    n_nodes = node_player.shape[0]
+    n_nodes = tree.node_player.shape[0]
     for p in range(2):
         if player == -1 or player == p:
-            end = loss.shape[0] if p == 1 else seq_offset[1]
-            for s in range(seq_offset[p], end):
+            end = loss.shape[0] if p == 1 else tree.seq_offset[1]
+            for s in range(tree.seq_offset[p], end):
                 loss[s] = 0.0
     weight[0, 0] = 1.0
     weight[0, 1] = 1.0
     for n in range(n_nodes):
-        pl = node_player[n]
+        pl = tree.node_player[n]
         if pl == TERMINAL:
             continue
-        first = node_first_child[n]
+        first = tree.node_first_child[n]
         w0 = weight[n, 0]
         w1 = weight[n, 1]
         if pl == CHANCE:
-            for j in range(node_num_children[n]):
-                q = node_prob[first + j]
+            for j in range(tree.node_num_children[n]):
+                q = tree.node_prob[first + j]
                 weight[first + j, 0] = w0 * q
                 weight[first + j, 1] = w1 * q
         elif pl == 0:
-            infoset = node_infoset[n]
-            for j in range(node_num_children[n]):
+            infoset = tree.node_infoset[n]
+            for j in range(tree.node_num_children[n]):
                 weight[first + j, 0] = w0
                 weight[first + j, 1] = w1 * probs[infoset, j]
         else:
-            infoset = node_infoset[n]
-            for j in range(node_num_children[n]):
+            infoset = tree.node_infoset[n]
+            for j in range(tree.node_num_children[n]):
                 weight[first + j, 0] = w0 * probs[infoset, j]
                 weight[first + j, 1] = w1
-    for t in range(terminal_node.shape[0]):
-        node = terminal_node[t]
+    for t in range(tree.terminal_node.shape[0]):
+        node = tree.terminal_node[t]
         for p in range(2):
             if player == -1 or player == p:
-                loss[seq_offset[p] + terminal_seq[t, p]] -= weight[node, p] * terminal_utility[t, p]
+                loss[tree.seq_offset[p] + tree.terminal_seq[t, p]] -= (
+                    weight[node, p] * tree.terminal_utility[t, p]
+                )
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
@@ -328,25 +317,20 @@ def local_softmax(
     gradient of ``psi`` is ``w_I ln b(a|I)`` plus a vector constant on the treeplex). The root value
     ``loss[0] + sum_{root I} V(I)`` is ``min_x <loss, x> + D(x) / step`` for the matching regularizer.
     """
-    infoset_player = tree.infoset_player
-    infoset_num_actions = tree.infoset_num_actions
-    infoset_first_seq = tree.infoset_first_seq
-    infoset_parent_seq = tree.infoset_parent_seq
-    seq_offset = tree.seq_offset
     for s in range(below.shape[0]):
         below[s] = 0.0
     pending = -1  # the infoset whose logits await normalization
     pending_lse = 0.0
-    for infoset in range(infoset_player.shape[0] - 1, -1, -1):
-        p = infoset_player[infoset]
+    for infoset in range(tree.infoset_player.shape[0] - 1, -1, -1):
+        p = tree.infoset_player[infoset]
         if player != -1 and p != player:
             continue
-        base = seq_offset[p]
+        base = tree.seq_offset[p]
         scale = step / weights[infoset]
         lse = _infoset_softmax(
             infoset,
-            base + infoset_first_seq[infoset],
-            infoset_num_actions[infoset],
+            base + tree.infoset_first_seq[infoset],
+            tree.infoset_num_actions[infoset],
             scale,
             loss,
             below,
@@ -359,17 +343,17 @@ def local_softmax(
             log_probs,
             probs,
         )
-        below[base + infoset_parent_seq[infoset]] -= lse / scale
+        below[base + tree.infoset_parent_seq[infoset]] -= lse / scale
         # Normalize the previous infoset only now: its exps are independent of this one's chain.
         if pending >= 0:
-            _infoset_finish(pending, infoset_num_actions[pending], pending_lse, True, log_probs, probs)
+            _infoset_finish(pending, tree.infoset_num_actions[pending], pending_lse, True, log_probs, probs)
         pending = infoset
         pending_lse = lse
     if pending >= 0:
-        _infoset_finish(pending, infoset_num_actions[pending], pending_lse, True, log_probs, probs)
+        _infoset_finish(pending, tree.infoset_num_actions[pending], pending_lse, True, log_probs, probs)
     for p in range(2):
         if player == -1 or player == p:
-            root_values[p] = loss[seq_offset[p]] + below[seq_offset[p]]
+            root_values[p] = loss[tree.seq_offset[p]] + below[tree.seq_offset[p]]
 
 
 @numba.njit(cache=True, nogil=True)
@@ -382,18 +366,13 @@ def sequence_form(
 
     Also :mod:`gamesolve.sequence_form`'s behavior -> realization-plan kernel (any number of players).
     """
-    infoset_player = tree.infoset_player
-    infoset_num_actions = tree.infoset_num_actions
-    infoset_first_seq = tree.infoset_first_seq
-    infoset_parent_seq = tree.infoset_parent_seq
-    seq_offset = tree.seq_offset
-    for p in range(seq_offset.shape[0]):
-        seq[seq_offset[p]] = 1.0
-    for infoset in range(infoset_player.shape[0]):
-        base = seq_offset[infoset_player[infoset]]
-        parent = seq[base + infoset_parent_seq[infoset]]
-        first = base + infoset_first_seq[infoset]
-        for j in range(infoset_num_actions[infoset]):
+    for p in range(tree.seq_offset.shape[0]):
+        seq[tree.seq_offset[p]] = 1.0
+    for infoset in range(tree.infoset_player.shape[0]):
+        base = tree.seq_offset[tree.infoset_player[infoset]]
+        parent = seq[base + tree.infoset_parent_seq[infoset]]
+        first = base + tree.infoset_first_seq[infoset]
+        for j in range(tree.infoset_num_actions[infoset]):
             seq[first + j] = parent * probs[infoset, j]
 
 
@@ -404,13 +383,9 @@ def behavior_from_sequence(
     probs: NDArray[np.float64],  # [I, A] out; uniform where the infoset has no mass
 ) -> None:
     """``b(a|I) = x(Ia) / sum_a' x(Ia')``; uniform at infosets the strategy never reaches."""
-    infoset_player = tree.infoset_player
-    infoset_num_actions = tree.infoset_num_actions
-    infoset_first_seq = tree.infoset_first_seq
-    seq_offset = tree.seq_offset
-    for infoset in range(infoset_player.shape[0]):
-        first = seq_offset[infoset_player[infoset]] + infoset_first_seq[infoset]
-        m = infoset_num_actions[infoset]
+    for infoset in range(tree.infoset_player.shape[0]):
+        first = tree.seq_offset[tree.infoset_player[infoset]] + tree.infoset_first_seq[infoset]
+        m = tree.infoset_num_actions[infoset]
         total = 0.0
         for j in range(m):
             total += seq[first + j]
@@ -521,22 +496,17 @@ def _prox(
             root_values,
         )
         return
-    infoset_player = tree.infoset_player
-    infoset_num_actions = tree.infoset_num_actions
-    infoset_first_seq = tree.infoset_first_seq
-    infoset_parent_seq = tree.infoset_parent_seq
-    seq_offset = tree.seq_offset
     for s in range(below.shape[0]):
         below[s] = 0.0
         below_played[s] = 0.0
-    for infoset in range(infoset_player.shape[0] - 1, -1, -1):
-        p = infoset_player[infoset]
+    for infoset in range(tree.infoset_player.shape[0] - 1, -1, -1):
+        p = tree.infoset_player[infoset]
         if player != -1 and p != player:
             continue
-        m = infoset_num_actions[infoset]
-        base = seq_offset[p]
-        first = base + infoset_first_seq[infoset]
-        parent = base + infoset_parent_seq[infoset]
+        m = tree.infoset_num_actions[infoset]
+        base = tree.seq_offset[p]
+        first = base + tree.infoset_first_seq[infoset]
+        parent = base + tree.infoset_parent_seq[infoset]
         scale = step_base / weights[infoset]
         lse = _infoset_softmax(
             infoset,
@@ -575,7 +545,7 @@ def _prox(
         below_played[parent] -= lse / scale
     for p in range(2):
         if player == -1 or player == p:
-            root_values[p] = loss[seq_offset[p]] + below_played[seq_offset[p]]
+            root_values[p] = loss[tree.seq_offset[p]] + below_played[tree.seq_offset[p]]
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
@@ -628,7 +598,6 @@ def omd_iterations(
     root_values: NDArray[np.float64],  # [2] scratch
 ) -> None:
     """``count`` iterations of dilated-entropy OMD / FTRL, plain or optimistic."""
-    seq_offset = tree.seq_offset
     n_seq = loss.shape[0]
     for t in range(t_first, t_first + count):
         eta_now = eta / math.sqrt(t) if sqrt_schedule else eta
@@ -636,8 +605,8 @@ def omd_iterations(
         _accumulate_sequence_form(tree, probs, seq, avg_seq)
         for k in range(1 if not alternating else 2):
             player = _turn_loss(payoffs, tree, probs, k, alternating, seq, loss)
-            lo = 0 if player <= 0 else seq_offset[1]
-            hi = n_seq if player != 0 else seq_offset[1]
+            lo = 0 if player <= 0 else tree.seq_offset[1]
+            hi = n_seq if player != 0 else tree.seq_offset[1]
             for s in range(lo, hi):
                 cum_loss[s] += loss[s]
             if lazy:

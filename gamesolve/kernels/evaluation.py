@@ -35,29 +35,24 @@ def forward_reach(
     reach: NDArray[np.float64],  # [N, P + 1] out: each player's own reach; column P is chance
 ) -> None:
     """Forward pass: ``reach[n, k]`` is the product of actor ``k``'s probabilities on the path."""
-    node_player = tree.node_player
-    node_infoset = tree.node_infoset
-    node_first_child = tree.node_first_child
-    node_num_children = tree.node_num_children
-    node_prob = tree.node_prob
-    n_nodes = node_player.shape[0]
+    n_nodes = tree.node_player.shape[0]
     width = reach.shape[1]
     chance_col = width - 1
     for k in range(width):
         reach[0, k] = 1.0
     for n in range(n_nodes):
-        pl = node_player[n]
+        pl = tree.node_player[n]
         if pl == TERMINAL:
             continue
-        first = node_first_child[n]
-        for j in range(node_num_children[n]):
+        first = tree.node_first_child[n]
+        for j in range(tree.node_num_children[n]):
             c = first + j
             for k in range(width):
                 reach[c, k] = reach[n, k]
             if pl == CHANCE:
-                reach[c, chance_col] *= node_prob[c]
+                reach[c, chance_col] *= tree.node_prob[c]
             else:
-                reach[c, pl] *= probs[node_infoset[n], j]
+                reach[c, pl] *= probs[tree.node_infoset[n], j]
 
 
 @numba.njit(cache=True, nogil=True)
@@ -71,23 +66,15 @@ def best_responses(
     br_slot: NDArray[np.int32],  # [I] out: best-response slot at every infoset (owner's BR)
 ) -> None:
     """Expected values and every player's best response, from a reach matrix."""
-    terminal_node = tree.terminal_node
-    terminal_utility = tree.terminal_utility
-    terminal_seq = tree.terminal_seq
-    infoset_player = tree.infoset_player
-    infoset_num_actions = tree.infoset_num_actions
-    infoset_first_seq = tree.infoset_first_seq
-    infoset_parent_seq = tree.infoset_parent_seq
-    seq_offset = tree.seq_offset
-    n_players = terminal_utility.shape[1]
+    n_players = tree.terminal_utility.shape[1]
     chance_col = reach.shape[1] - 1
     for s in range(cf.shape[0]):
         cf[s] = 0.0
         below[s] = 0.0
     for p in range(n_players):
         values[p] = 0.0
-    for t in range(terminal_node.shape[0]):
-        node = terminal_node[t]
+    for t in range(tree.terminal_node.shape[0]):
+        node = tree.terminal_node[t]
         chance = reach[node, chance_col]
         if chance == 0.0:
             continue
@@ -96,23 +83,23 @@ def best_responses(
             for k in range(n_players):
                 if k != i:
                     others *= reach[node, k]
-            u = terminal_utility[t, i]
-            cf[seq_offset[i] + terminal_seq[t, i]] += others * u
+            u = tree.terminal_utility[t, i]
+            cf[tree.seq_offset[i] + tree.terminal_seq[t, i]] += others * u
             values[i] += others * reach[node, i] * u
-    for infoset in range(infoset_player.shape[0] - 1, -1, -1):
-        base = seq_offset[infoset_player[infoset]]
-        first = base + infoset_first_seq[infoset]
+    for infoset in range(tree.infoset_player.shape[0] - 1, -1, -1):
+        base = tree.seq_offset[tree.infoset_player[infoset]]
+        first = base + tree.infoset_first_seq[infoset]
         best = cf[first] + below[first]
         best_j = 0
-        for j in range(1, infoset_num_actions[infoset]):
+        for j in range(1, tree.infoset_num_actions[infoset]):
             v = cf[first + j] + below[first + j]
             if v > best:
                 best = v
                 best_j = j
         br_slot[infoset] = best_j
-        below[base + infoset_parent_seq[infoset]] += best
+        below[base + tree.infoset_parent_seq[infoset]] += best
     for p in range(n_players):
-        br_values[p] = cf[seq_offset[p]] + below[seq_offset[p]]
+        br_values[p] = cf[tree.seq_offset[p]] + below[tree.seq_offset[p]]
 
 
 # ------------------------------------------------------------------------------ numpy twins

@@ -179,14 +179,12 @@ def _es_descend(
     row: int,
 ) -> int:
     """Follow sampled chance and opponent edges from ``node`` to a terminal or an update-player node."""
-    node_player = tree.node_player
-    node_first_child = tree.node_first_child
     n = node
     while True:
-        pl = node_player[n]
+        pl = tree.node_player[n]
         if pl == TERMINAL or pl == player:  # noqa: SIM109 (plain compares in numba)
             return n
-        first = node_first_child[n]
+        first = tree.node_first_child[n]
         m = tree.node_num_children[n]
         u = draw_uniform(seed, n, 0)
         if pl == CHANCE:
@@ -221,31 +219,26 @@ def external_sampling_iterations(
     chains of chance and opponent nodes are followed by sampling, so a frame's child value is the
     value of the terminal or update-player node the sampled chain reaches.
     """
-    node_player = tree.node_player
-    node_infoset = tree.node_infoset
-    node_first_child = tree.node_first_child
-    node_num_children = tree.node_num_children
-    terminal_utility = tree.terminal_utility
-    n_players = terminal_utility.shape[1]
+    n_players = tree.terminal_utility.shape[1]
     for t in range(t_first, t_first + count):
         for p in range(n_players):
             seed = stream_seed(key, t, p)
             avg_player = (p + 1) % n_players
             top = 0
             n = _es_descend(0, tree, p, avg_player, seed, regrets, avg, frame_policy, top)
-            if node_player[n] == TERMINAL:
+            if tree.node_player[n] == TERMINAL:
                 continue
             frame_node[top] = n
             frame_next[top] = 0
-            _match(regrets, node_infoset[n], node_num_children[n], frame_policy, top)
+            _match(regrets, tree.node_infoset[n], tree.node_num_children[n], frame_policy, top)
             while top >= 0:
                 n = frame_node[top]
                 j = frame_next[top]
-                m = node_num_children[n]
+                m = tree.node_num_children[n]
                 if j < m:
                     frame_next[top] = j + 1
                     c = _es_descend(
-                        node_first_child[n] + j,
+                        tree.node_first_child[n] + j,
                         tree,
                         p,
                         avg_player,
@@ -255,15 +248,15 @@ def external_sampling_iterations(
                         frame_policy,
                         top + 1,
                     )
-                    if node_player[c] == TERMINAL:
-                        frame_values[top, j] = terminal_utility[node_terminal[c], p]
+                    if tree.node_player[c] == TERMINAL:
+                        frame_values[top, j] = tree.terminal_utility[node_terminal[c], p]
                     else:
                         top += 1
                         frame_node[top] = c
                         frame_next[top] = 0
-                        _match(regrets, node_infoset[c], node_num_children[c], frame_policy, top)
+                        _match(regrets, tree.node_infoset[c], tree.node_num_children[c], frame_policy, top)
                 else:
-                    infoset = node_infoset[n]
+                    infoset = tree.node_infoset[n]
                     v = 0.0
                     for k in range(m):
                         v += frame_policy[top, k] * frame_values[top, k]
@@ -301,14 +294,7 @@ def outcome_sampling_iterations(
     baseline-free estimates are then propagated bottom-up through the recorded nodes only (at
     chance and opponent nodes the estimate passes through unchanged, as ``q = sigma`` there).
     """
-    node_player = tree.node_player
-    node_infoset = tree.node_infoset
-    node_first_child = tree.node_first_child
-    node_num_children = tree.node_num_children
-    node_prob = tree.node_prob
-    terminal_utility = tree.terminal_utility
-    infoset_num_actions = tree.infoset_num_actions
-    n_players = terminal_utility.shape[1]
+    n_players = tree.terminal_utility.shape[1]
     for t in range(t_first, t_first + count):
         for p in range(n_players):
             seed = stream_seed(key, t, p)
@@ -318,19 +304,19 @@ def outcome_sampling_iterations(
             depth = 0
             n = 0
             while True:
-                pl = node_player[n]
+                pl = tree.node_player[n]
                 if pl == TERMINAL:
                     break
-                first = node_first_child[n]
+                first = tree.node_first_child[n]
                 u = draw_uniform(seed, n, 0)
                 if pl == CHANCE:
-                    j = pick_span(node_prob, first, node_num_children[n], u)
-                    pr = node_prob[first + j]
+                    j = pick_span(tree.node_prob, first, tree.node_num_children[n], u)
+                    pr = tree.node_prob[first + j]
                     opp *= pr
                     sample *= pr
                 elif pl == p:
-                    infoset = node_infoset[n]
-                    m = infoset_num_actions[infoset]
+                    infoset = tree.node_infoset[n]
+                    m = tree.infoset_num_actions[infoset]
                     _match(regrets, infoset, m, path_policy, depth)
                     # Sampling distribution in the spare row, then the sampled slot's weight.
                     spare = path_policy.shape[0] - 1
@@ -348,8 +334,8 @@ def outcome_sampling_iterations(
                     sample *= q
                     depth += 1
                 else:
-                    infoset = node_infoset[n]
-                    m = infoset_num_actions[infoset]
+                    infoset = tree.node_infoset[n]
+                    m = tree.infoset_num_actions[infoset]
                     spare = path_policy.shape[0] - 1
                     _match(regrets, infoset, m, path_policy, spare)
                     j = pick_span(path_policy[spare], 0, m, u)
@@ -357,10 +343,10 @@ def outcome_sampling_iterations(
                     opp *= pr
                     sample *= pr
                 n = first + j
-            value = terminal_utility[node_terminal[n], p]
+            value = tree.terminal_utility[node_terminal[n], p]
             for d in range(depth - 1, -1, -1):
                 infoset = path_infoset[d]
-                m = infoset_num_actions[infoset]
+                m = tree.infoset_num_actions[infoset]
                 j = path_slot[d]
                 child = value / path_q[d]
                 value = path_policy[d, j] * child
