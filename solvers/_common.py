@@ -11,6 +11,7 @@ from gamesolve.normal_form import TensorGame
 from gamesolve.spec import GameKind, GameSpec, Utility
 
 __all__ = [
+    "NormalFormSolver",
     "check_extensive_form",
     "check_normal_form",
     "prepare_extensive_form",
@@ -56,6 +57,24 @@ def check_normal_form(name: str, spec: GameSpec) -> None:
     """Accept any normal-form game."""
     if spec.kind is not GameKind.NORMAL_FORM:
         raise UnsupportedGame(f"{name} solves normal-form games, not {spec.kind.value} games")
+
+
+class NormalFormSolver:
+    """Mixin of a solver that takes normal-form games: its ``prepare`` and ``check`` by its name.
+
+    Put it before the solver base class (``class S(NormalFormSolver, ExactSolver)``); a solver with
+    narrower limits overrides ``check``, calling this one first.
+    """
+
+    name: str
+
+    def prepare(self, game: Any) -> TensorGame:
+        """The game as a tensor game."""
+        return prepare_normal_form(self.name, game)
+
+    def check(self, spec: GameSpec) -> None:
+        """Any normal-form game."""
+        check_normal_form(self.name, spec)
 
 
 def require_two_player_zero_sum(name: str, spec: GameSpec, *, alternatives: str = "") -> None:

@@ -38,9 +38,8 @@ from gamesolve.normal_form import TensorGame
 from gamesolve.registry import SolverEntry
 from gamesolve.results import SolveResult, one_shot_result
 from gamesolve.solver import ExactSolver
-from gamesolve.solvers._common import check_normal_form, prepare_normal_form
+from gamesolve.solvers._common import NormalFormSolver
 from gamesolve.solvers.lp import check_time_limit, highs_linprog, transfer_seconds
-from gamesolve.spec import GameSpec
 from gamesolve.validation import check_choice, check_real
 
 __all__ = ["CorrelatedLP", "CorrelatedSolution", "correlated_equilibrium", "deviation_gains"]
@@ -527,7 +526,7 @@ def _constrained_lp(
     return a_ub, np.concatenate(rhs), n + n_extra, bounds
 
 
-class CorrelatedLP(ExactSolver):
+class CorrelatedLP(NormalFormSolver, ExactSolver):
     """The registry's ``"ce"`` and ``"cce"`` solvers through :func:`gamesolve.solve`.
 
     The result's ``policy`` is the joint distribution ``[A0, ..., A_{P-1}]``; ``nash_conv`` is the
@@ -578,14 +577,6 @@ class CorrelatedLP(ExactSolver):
             else [None if c is None else np.asarray(c, dtype=float).tolist() for c in self.constraints]
         )
         return {"kind": self.kind, "objective": obj, "epsilon": self.epsilon, "constraints": cons}
-
-    def prepare(self, game: Any) -> TensorGame:
-        """The game as a tensor game."""
-        return prepare_normal_form(self.name, game)
-
-    def check(self, spec: GameSpec) -> None:
-        """Any normal-form game."""
-        check_normal_form(self.name, spec)
 
     def run(
         self,

@@ -41,10 +41,9 @@ from gamesolve.normal_form import MixedProfile, TensorGame
 from gamesolve.registry import SolverEntry
 from gamesolve.results import History, SolveResult
 from gamesolve.solver import ExactSolver
-from gamesolve.solvers._common import check_normal_form, prepare_normal_form
+from gamesolve.solvers._common import NormalFormSolver
 from gamesolve.solvers.logit_path import LogitPath, payoff_derivatives_numpy
 from gamesolve.solvers.lp import check_time_limit, exact_result
-from gamesolve.spec import GameSpec
 from gamesolve.validation import check_int, check_real
 
 __all__ = ["NashHomotopy", "nash_homotopy"]
@@ -285,7 +284,7 @@ def _progress_bar(enabled: bool | None, desc: str) -> Any:
     return tqdm(desc=desc, unit="step", dynamic_ncols=True, leave=True)
 
 
-class NashHomotopy(ExactSolver):
+class NashHomotopy(NormalFormSolver, ExactSolver):
     """One Nash equilibrium of an N-player game: the limit of the logit QRE principal branch.
 
     Follows the branch from uniform play at ``lambda = 0`` with the predictor-corrector core of
@@ -325,14 +324,6 @@ class NashHomotopy(ExactSolver):
     def config(self) -> dict[str, Any]:
         """The configuration as JSON-ready values."""
         return {"tolerance": self.tolerance, "max_steps": self.max_steps, "first_step": self.first_step}
-
-    def prepare(self, game: Any) -> TensorGame:
-        """The game as a tensor game."""
-        return prepare_normal_form(self.name, game)
-
-    def check(self, spec: GameSpec) -> None:
-        """Any normal-form game (any number of players, any utility)."""
-        check_normal_form(self.name, spec)
 
     def run(
         self,

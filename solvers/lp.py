@@ -39,7 +39,7 @@ from gamesolve.normal_form import nash_conv as normal_form_nash_conv
 from gamesolve.registry import SolverEntry
 from gamesolve.results import SolveResult, one_shot_result
 from gamesolve.solver import ExactSolver
-from gamesolve.solvers._common import check_normal_form, prepare_normal_form, require_two_player_zero_sum
+from gamesolve.solvers._common import NormalFormSolver, require_two_player_zero_sum
 from gamesolve.spec import GameSpec
 from gamesolve.validation import check_choice, check_real
 
@@ -431,7 +431,7 @@ def exact_result(
     )
 
 
-class ZeroSumLP(ExactSolver):
+class ZeroSumLP(NormalFormSolver, ExactSolver):
     """The registry's ``"lp"`` solver: :func:`solve_zero_sum_lp` through :func:`gamesolve.solve`.
 
     ``result.extras`` holds ``game_value``, ``duality_gap`` (payoff units), ``relative_gap``
@@ -457,13 +457,9 @@ class ZeroSumLP(ExactSolver):
         """The configuration as JSON-ready values."""
         return {"method": self.method, "gap_tolerance": self.gap_tolerance}
 
-    def prepare(self, game: Any) -> TensorGame:
-        """The game as a tensor game."""
-        return prepare_normal_form(self.name, game)
-
     def check(self, spec: GameSpec) -> None:
         """Two-player zero-sum or constant-sum normal-form games only."""
-        check_normal_form(self.name, spec)
+        super().check(spec)
         require_two_player_zero_sum(self.name, spec)
 
     def run(

@@ -27,7 +27,7 @@ from gamesolve.normal_form import TensorGame
 from gamesolve.registry import SolverEntry
 from gamesolve.results import SolveResult
 from gamesolve.solver import ExactSolver
-from gamesolve.solvers._common import check_normal_form, prepare_normal_form
+from gamesolve.solvers._common import NormalFormSolver
 from gamesolve.solvers.bimatrix import check_time_limit, check_tolerance
 from gamesolve.solvers.enumeration import extreme_equilibria
 from gamesolve.solvers.lemke_howson import all_labels_within, lemke_howson
@@ -55,20 +55,16 @@ def _plural(count: int, word: str) -> str:
     return f"{count} {word[:-2] + 'a' if word.endswith('ium') else word + 's'}"
 
 
-class _TwoPlayerExact(ExactSolver):
+class _TwoPlayerExact(NormalFormSolver, ExactSolver):
     name = "two-player"
 
     def config(self) -> dict[str, Any]:
         """The configuration as JSON-ready values."""
         return {k: v for k, v in vars(self).items() if k != "name"}
 
-    def prepare(self, game: Any) -> TensorGame:
-        """The game as a tensor game."""
-        return prepare_normal_form(self.name, game)
-
     def check(self, spec: GameSpec) -> None:
         """Two-player normal-form games (any utility)."""
-        check_normal_form(self.name, spec)
+        super().check(spec)
         if spec.num_players != 2:
             raise UnsupportedGame(f"{self.name} solves two-player games; this one has {spec.num_players}")
 

@@ -24,8 +24,7 @@ from gamesolve.checkpoint import StateRules, rng_from_array, rng_to_array
 from gamesolve.errors import InvalidArgumentError
 from gamesolve.normal_form import MixedProfile, TensorGame
 from gamesolve.solver import Iterate, IterativeSolver
-from gamesolve.solvers._common import check_normal_form, prepare_normal_form
-from gamesolve.spec import GameSpec
+from gamesolve.solvers._common import NormalFormSolver
 from gamesolve.validation import check_choice, check_real
 
 __all__ = [
@@ -187,7 +186,7 @@ def _offsets_of(num_actions: tuple[int, ...]) -> tuple[int, ...]:
     return (0, *itertools.accumulate(num_actions))
 
 
-class DynamicsSolver(IterativeSolver):
+class DynamicsSolver(NormalFormSolver, IterativeSolver):
     """Base of the normal-form dynamics: players' strategies live in one flat vector split by offsets.
 
     Subclasses implement ``_advance`` (one update at iteration ``t``); sampling methods keep their
@@ -201,14 +200,6 @@ class DynamicsSolver(IterativeSolver):
     def config(self) -> dict[str, Any]:
         """The configuration as JSON-ready values."""
         return {k: v for k, v in vars(self).items() if not k.startswith("_") and k not in ("name", "output")}
-
-    def prepare(self, game: Any) -> TensorGame:
-        """The game as a tensor game."""
-        return prepare_normal_form(self.name, game)
-
-    def check(self, spec: GameSpec) -> None:
-        """Normal-form games; 2p0s-only methods override this."""
-        check_normal_form(self.name, spec)
 
     # -- flat <-> per player
     @staticmethod
