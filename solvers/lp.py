@@ -412,11 +412,15 @@ def exact_result(
     seconds: float,
     message: str,
     extras: dict[str, Any] | None = None,
+    converged: bool = True,
 ) -> SolveResult:
-    """A :class:`~gamesolve.run.SolveResult` for a one-shot normal-form solver."""
+    """A :class:`~gamesolve.run.SolveResult` for a one-shot normal-form solver.
+
+    ``converged=False`` marks an answer cut short (a time limit, a tolerance not met).
+    """
     with np.errstate(over="ignore", invalid="ignore"):  # payoffs near 1e308: a regret may be inf
         report = normal_form_nash_conv(game, profile)
-    return one_shot_result(
+    result = one_shot_result(
         game_name=game.spec.name,
         solver=solver,
         config=config,
@@ -429,6 +433,7 @@ def exact_result(
         message=message,
         extras=extras,
     )
+    return result if converged else dataclasses.replace(result, converged=False)
 
 
 class ZeroSumLP(NormalFormSolver, ExactSolver):
@@ -477,7 +482,7 @@ class ZeroSumLP(NormalFormSolver, ExactSolver):
             game, method=self.method, gap_tolerance=self.gap_tolerance, time_limit=time_limit
         )
         seconds = time.perf_counter() - start
-        result = exact_result(
+        return exact_result(
             game,
             solver=self.name,
             config=self.config(),
@@ -491,14 +496,8 @@ class ZeroSumLP(NormalFormSolver, ExactSolver):
                 "relative_gap": solution.relative_gap,
                 "exact": solution.exact,
             },
+            converged=solution.converged,
         )
-        if solution.converged:
-            return result
-        return _not_converged(result)
-
-
-def _not_converged(result: SolveResult) -> SolveResult:
-    return dataclasses.replace(result, converged=False)
 
 
 # Declarations of the registry names this module serves (entry points of the group gamesolve.solvers).

@@ -17,7 +17,6 @@ back. Every option is checked when the solver is built (``InvalidArgumentError``
 from __future__ import annotations
 
 import abc
-import dataclasses
 import sys
 import time
 from typing import Any
@@ -170,7 +169,7 @@ class EquilibriumEnumeration(_TwoPlayerExact):
                 f"time limit of {limit:g} s reached: found {_plural(count, 'extreme equilibrium')} so far "
                 f"({found.vertices[0]} and {found.vertices[1]} vertices of the two polytopes visited)"
             )
-        result = exact_result(
+        return exact_result(
             game,
             solver=self.name,
             config=self.config(),
@@ -179,8 +178,8 @@ class EquilibriumEnumeration(_TwoPlayerExact):
             seconds=seconds,
             message=message,
             extras=found.extras(),
+            converged=found.complete,
         )
-        return dataclasses.replace(result, converged=found.complete)
 
 
 class LemkeHowson(_TwoPlayerExact):
@@ -272,7 +271,7 @@ class LemkeHowson(_TwoPlayerExact):
                 bar.close()
         seconds = time.perf_counter() - start
         extras["equilibria"] = [e.to_lists() for e in found]
-        result = exact_result(
+        return exact_result(
             game,
             solver=self.name,
             config=self.config(),
@@ -281,8 +280,8 @@ class LemkeHowson(_TwoPlayerExact):
             seconds=seconds,
             message=message,
             extras=extras,
+            converged=complete,
         )
-        return dataclasses.replace(result, converged=complete)
 
 
 # Declarations of the registry names this module serves (entry points of the group gamesolve.solvers).
