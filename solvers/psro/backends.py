@@ -1,16 +1,15 @@
-"""Where PSRO's populations live: the members of compiled and normal-form games and their meta-game.
+"""Where PSRO's populations live: the members of compiled and normal-form games, and their best responses.
 
 A backend keeps every player's population as arrays in the solver state (``pop{p}``: ``[K_p, I, A]``
 behavior policies on a compiled game, ``[K_p, A_p]`` mixed strategies on a normal-form game) and
-answers what the solver asks of them: the exact meta-game ``U [P, K_0, ..., K_{P-1}]`` (new entries
-only), a best response to a meta-strategy with its value and the meta-strategy's own value, the
-maximin mixture of the anytime meta-solver, and the output mixture (realization-equivalent on
-compiled games, :mod:`gamesolve.mixture`).
+answers what the solver asks of them: a best response to a meta-strategy with its value and the
+meta-strategy's own value, the maximin mixture of the anytime meta-solver, and the output mixture
+(realization-equivalent on compiled games, :mod:`gamesolve.mixture`). The meta-game between the
+members comes from the population backend (:func:`gamesolve.population.meta_game_entries`).
 """
 
 from __future__ import annotations
 
-import weakref
 from collections.abc import Sequence
 from typing import Any
 
@@ -18,41 +17,17 @@ import numpy as np
 from numpy.typing import NDArray
 
 from gamesolve.compiled import CompiledGame
-from gamesolve.kernels.evaluation import best_response_kernel, reach_kernel
+from gamesolve.kernels.evaluation import best_responses
 from gamesolve.mixture import mix_profile_from_plans
 from gamesolve.normal_form import MixedProfile, TensorGame
 from gamesolve.policy import TabularPolicy
-from gamesolve.sequence_form import behavior_to_plans
+from gamesolve.population.backend import chance_at_terminals, terminal_reach
 from gamesolve.solvers.psro.meta_solvers import WEIGHT_FLOOR, MetaStrategy, maximin_mixture, normalized
 
 __all__ = ["Backend", "ExtensiveBackend", "NormalFormBackend", "State", "joint_opponents", "make_backend"]
 
 #: A PSRO solver state: named arrays (populations, meta-game, meta-strategies, counters).
 State = dict[str, NDArray[Any]]
-
-_CHANCE_AT_TERMINALS: weakref.WeakKeyDictionary[CompiledGame, NDArray[np.float64]] = (
-    weakref.WeakKeyDictionary()
-)
-
-
-def _chance_at_terminals(game: CompiledGame) -> NDArray[np.float64]:
-    """``[T]`` chance reach of every terminal (cached per compiled game)."""
-    cached = _CHANCE_AT_TERMINALS.get(game)
-    if cached is None:
-        reach = np.empty((game.num_nodes, game.num_players + 1))
-        reach_kernel(
-            game.node_player,
-            game.node_infoset,
-            game.node_first_child,
-            game.node_num_children,
-            game.node_prob,
-            np.ascontiguousarray(game.legal_mask, dtype=np.float64),
-            reach,
-        )
-        cached = np.ascontiguousarray(reach[game.terminal_node, game.num_players])
-        cached.setflags(write=False)
-        _CHANCE_AT_TERMINALS[game] = cached
-    return cached
 
 
 def _opponent_weights(
@@ -89,40 +64,13 @@ def _opponent_weights(
     return np.asarray(np.einsum(",".join(terms) + "->z", *operands, optimize=True))
 
 
-def _fill_new_entries(
-    previous: NDArray[np.float64] | None,
-    sizes: Sequence[int],
-    block: Any,
-) -> NDArray[np.float64]:
-    """``[P, K_0, ...]``: ``previous`` where it exists, new entries from ``block(slices)``.
-
-    The new profiles (some member index beyond ``previous``) are cut into one block per player
-    ``p``: ``k_p`` new, ``k_q`` old for ``q < p`` and any for ``q > p``.
-    """
-    n = len(sizes)
-    out = np.empty((n, *sizes))
-    old = [0] * n if previous is None else list(previous.shape[1:])
-    if previous is not None:
-        out[(slice(None), *(slice(0, k) for k in old))] = previous
-    for p in range(n):
-        if old[p] == sizes[p]:
-            continue
-        slices = [slice(0, old[q]) if q < p else slice(0, sizes[q]) for q in range(n)]
-        slices[p] = slice(old[p], sizes[p])
-        if any(sl.stop == sl.start for sl in slices):
-            continue
-        out[(slice(None), *slices)] = block(slices)
-    return out
-
-
 class ExtensiveBackend:
     """Populations of tabular policies on a compiled game."""
 
     def __init__(self, game: CompiledGame) -> None:
         self.game = game
         self.num_players = game.num_players
-        self.chance = _chance_at_terminals(game)  # [T]
-        self.weighted_utility = self.chance[:, None] * game.terminal_utility  # [T, P]
+        self.chance = chance_at_terminals(game)  # [T]
 
     # -- members
     def initial(self, how: str, rng: np.random.Generator, player: int) -> NDArray[np.float64]:
@@ -146,36 +94,18 @@ class ExtensiveBackend:
         plans = state.get(f"_plans{player}")
         known = 0 if plans is None else plans.shape[0]
         if known < pop.shape[0]:
-            start = int(self.game.sequence_offset[player])
-            stop = start + int(self.game.num_sequences[player])
-            fresh = np.stack(
-                [behavior_to_plans(self.game, pop[k])[start:stop] for k in range(known, pop.shape[0])]
-            )
-            plans = fresh if plans is None else np.concatenate([plans, fresh])
-            state[f"_plans{player}"] = plans
-            terminal = np.ascontiguousarray(plans[:, self.game.terminal_seq[:, player]])
-            state[f"_reach{player}"] = terminal
+            fresh, fresh_reach = terminal_reach(self.game, list(pop[known:]), player)
+            if plans is None:
+                state[f"_plans{player}"], state[f"_reach{player}"] = fresh, fresh_reach
+            else:
+                state[f"_plans{player}"] = np.concatenate([plans, fresh])
+                state[f"_reach{player}"] = np.concatenate([state[f"_reach{player}"], fresh_reach])
         return state[f"_reach{player}"]
 
     def plans(self, state: State, player: int) -> NDArray[np.float64]:
         """``[K_p, S_p]`` every member's realization plan (cached in ``state``)."""
         self.reach(state, player)
         return state[f"_plans{player}"]
-
-    # -- meta-game
-    def meta_game(self, state: State, previous: NDArray[np.float64] | None) -> NDArray[np.float64]:
-        """Exact ``[P, K_0, ...]``: ``sum_z c(z) u_q(z) prod_p x_{k_p}(z)``; only new entries computed."""
-        reach = [self.reach(state, p) for p in range(self.num_players)]
-        letters = "abcdefghijklmnopqrstuvwxy"[: self.num_players]
-        terms = ",".join(f"{c}z" for c in letters)
-
-        def block(slices: Sequence[slice]) -> NDArray[np.float64]:
-            parts = [r[s] for r, s in zip(reach, slices, strict=True)]
-            if self.num_players == 2:
-                return np.stack([(parts[0] * self.weighted_utility[:, q]) @ parts[1].T for q in range(2)])
-            return np.einsum(f"zq,{terms}->q{letters}", self.weighted_utility, *parts, optimize=True)
-
-        return _fill_new_entries(previous, [r.shape[0] for r in reach], block)
 
     # -- best responses
     def best_response(
@@ -194,22 +124,7 @@ class ExtensiveBackend:
         total = int(game.num_sequences.sum())
         values, br_values = np.empty(self.num_players), np.empty(self.num_players)
         slots = np.empty(game.num_infosets, dtype=np.int32)
-        best_response_kernel(
-            game.terminal_node,
-            game.terminal_utility,
-            game.terminal_seq,
-            fake,
-            game.infoset_player,
-            game.infoset_num_actions,
-            game.infoset_first_seq,
-            game.infoset_parent_seq,
-            game.sequence_offset,
-            np.empty(total),
-            np.empty(total),
-            values,
-            br_values,
-            slots,
-        )
+        best_responses(game.tree, fake, np.empty(total), np.empty(total), values, br_values, slots)
         member = self.uniform()
         rows = game.infosets_of(player)
         member[rows] = 0.0
@@ -222,9 +137,7 @@ class ExtensiveBackend:
         """Exact value of ``member`` (``player``'s rows) against ``sigma_{-player}``."""
         reach = [self.reach(state, p) for p in range(self.num_players)]
         weight = self.chance * _opponent_weights(reach, sigma, player, None)
-        start = int(self.game.sequence_offset[player])
-        plan = behavior_to_plans(self.game, member)[start : start + int(self.game.num_sequences[player])]
-        own = plan[self.game.terminal_seq[:, player]]
+        own = terminal_reach(self.game, [member], player)[1][0]
         return float((weight * own) @ self.game.terminal_utility[:, player])
 
     def maximin(self, state: State, player: int) -> NDArray[np.float64]:
@@ -282,21 +195,6 @@ class NormalFormBackend:
     def reach(self, state: State, player: int) -> NDArray[np.float64]:
         """``[K_p, A_p]``: every member's weight on each own action (the population itself)."""
         return state[f"pop{player}"]
-
-    def meta_game(self, state: State, previous: NDArray[np.float64] | None) -> NDArray[np.float64]:
-        """``[P, K_0, ...]``: the payoff tensor contracted with the members; only new entries computed."""
-        pops = [state[f"pop{p}"] for p in range(self.num_players)]
-        letters = "abcdefghijklm"[: self.num_players]
-        upper = letters.upper()
-        terms = ",".join(f"{k}{a}" for k, a in zip(upper, letters, strict=True))
-
-        def block(slices: Sequence[slice]) -> NDArray[np.float64]:
-            parts = [m[s] for m, s in zip(pops, slices, strict=True)]
-            if self.num_players == 2:
-                return np.stack([parts[0] @ self.game.payoffs[q] @ parts[1].T for q in range(2)])
-            return np.einsum(f"q{letters},{terms}->q{upper}", self.game.payoffs, *parts, optimize=True)
-
-        return _fill_new_entries(previous, [m.shape[0] for m in pops], block)
 
     def _action_values(self, state: State, player: int, sigma: MetaStrategy, conditional: int | None) -> Any:
         """``[A_player]`` payoff of each pure action against ``sigma``'s opponents."""

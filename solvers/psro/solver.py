@@ -25,7 +25,7 @@ from gamesolve.evaluation import nash_conv as exact_nash_conv
 from gamesolve.executors import check_executor
 from gamesolve.normal_form import TensorGame
 from gamesolve.policy import TabularPolicy
-from gamesolve.population import MetaGame, Population
+from gamesolve.population import MetaGame, Population, meta_game_entries
 from gamesolve.registry import ORACLES_GROUP, SolverEntry, plugin
 from gamesolve.solver import Iterate, IterativeSolver
 from gamesolve.solvers._common import prepare_extensive_form
@@ -40,7 +40,6 @@ from gamesolve.solvers.psro.meta_solvers import (
 )
 from gamesolve.solvers.psro.mixture import JointMixture, PSROReport
 from gamesolve.spec import GameKind, GameSpec
-from gamesolve.tournament import tournament
 from gamesolve.validation import check_choice, check_int, check_real
 
 __all__ = ["FSP_ENTRY", "PSRO", "PSRO_ENTRY", "SELF_PLAY_ENTRY"]
@@ -128,7 +127,7 @@ class PSRO(IterativeSolver):
         initial: The first member of every population: ``"first"`` (slot 0 everywhere, e.g. Rock;
             default), ``"uniform"`` or ``"random"`` (seeded).
         episodes: ``None`` (default) for the exact meta-game; a number (an integer >= 1) of sampled
-            matches per new profile (needs :mod:`gamesolve.tournament`).
+            matches per new profile (seeded, through the population backend).
         executor: Where sampled matches run (:mod:`gamesolve.executors`; a name or an executor
             object; default in-process). Results do not depend on it, so it is not part of
             :meth:`config`.
@@ -501,22 +500,16 @@ class PSRO(IterativeSolver):
     def _update_meta_game(
         self, game: CompiledGame | TensorGame, backend: Backend, state: State, previous: MetaGame | None
     ) -> None:
-        """Fill the meta-game's new entries: exact, or by sampled matches (:mod:`gamesolve.tournament`)."""
-        if self.episodes is None:
-            old = state.get("payoffs")
-            payoffs = backend.meta_game(state, None if old is None else np.asarray(old))
-            state["payoffs"] = payoffs
-            state["stderr"] = np.zeros_like(payoffs)
-            state["counts"] = np.zeros(payoffs.shape[1:], dtype=np.int64)
-            return
-        meta = tournament(  # seeded sampled matches, new entries only
+        """Fill the meta-game's new entries through the population backend: exact, or seeded matches."""
+        sampled = self.episodes is not None
+        meta = meta_game_entries(
             game,
             self._population(backend, state),
             episodes=self.episodes,
-            seed=_seed_of(state, _SEED_MATCHES, int(state["t"])),
-            executor=self.executor,
-            exact=False,
+            seed=_seed_of(state, _SEED_MATCHES, int(state["t"])) if sampled else 0,
             previous=previous,
+            executor=self.executor,
+            exact=not sampled,
             progress=False,
         )
         state["payoffs"] = np.array(meta.payoffs, dtype=np.float64)
@@ -555,7 +548,7 @@ class PSRO(IterativeSolver):
             state["done"] = np.ones((), dtype=np.int8)
             log.info("psro iteration %d: converged (best-response gains %s)", t, np.round(gains, 12).tolist())
             return
-        previous = self._meta_game(state, n, exact=False) if self.episodes is not None else None
+        previous = self._meta_game(state, n, exact=self.episodes is None)
         for p in range(n):
             if not new[p]:
                 continue
