@@ -23,14 +23,8 @@ from gamesolve import (
     Utility,
 )
 from gamesolve.kernels.dilated import local_softmax_numpy, sequence_losses_numpy
-from gamesolve.solvers.dilated import (
-    DilatedMirrorProx,
-    DilatedMMD,
-    DilatedOMD,
-    infoset_weights,
-    regularized_gap,
-    treeplex_depth,
-)
+from gamesolve.solvers.dilated import DilatedMirrorProx, DilatedMMD, DilatedOMD
+from gamesolve.solvers.treeplex import infoset_weights, regularized_gap, treeplex_depth
 
 BRPS = np.array([[0.0, -25.0, 50.0], [25.0, 0.0, -5.0], [-50.0, 5.0, 0.0]])
 BRPS_QRE_ALPHA_1 = np.array([0.07264, 0.64210, 0.28526])  # logit QRE, as in test_dynamics.py
