@@ -8,7 +8,7 @@ from typing import Any
 from gamesolve.compiled import CompiledGame, as_compiled
 from gamesolve.errors import UnsupportedGame
 from gamesolve.normal_form import TensorGame
-from gamesolve.spec import GameKind, GameSpec, Utility
+from gamesolve.spec import GameKind, GameSpec
 
 __all__ = [
     "NormalFormSolver",
@@ -34,7 +34,7 @@ def check_extensive_form(name: str, spec: GameSpec) -> None:
     """Accept any extensive-form game; note when only a CCE is guaranteed."""
     if spec.kind is not GameKind.EXTENSIVE_FORM:
         raise UnsupportedGame(f"{name} solves extensive-form games, not {spec.kind.value} games")
-    if spec.num_players != 2 or spec.utility not in (Utility.ZERO_SUM, Utility.CONSTANT_SUM):
+    if not spec.is_two_player_zero_sum:
         log.info("%s on %s: the average converges to a coarse correlated equilibrium", name, spec.name)
 
 
@@ -85,7 +85,7 @@ def require_two_player_zero_sum(name: str, spec: GameSpec, *, alternatives: str 
         spec: The game's spec.
         alternatives: A sentence appended to the message, naming what to use instead.
     """
-    if spec.num_players != 2 or spec.utility not in (Utility.ZERO_SUM, Utility.CONSTANT_SUM):
+    if not spec.is_two_player_zero_sum:
         message = (
             f"{name} needs a two-player zero-sum game; {spec.name!r} is "
             f"{spec.utility.value.replace('_', '-')} with {spec.num_players} players"

@@ -30,14 +30,10 @@ from gamesolve.solvers.dynamics.base import (
     softmax,
 )
 from gamesolve.solvers.logit_path import LogitPath
-from gamesolve.spec import GameSpec, Utility
+from gamesolve.spec import GameSpec
 from gamesolve.validation import check_choice
 
 log = logging.getLogger(__name__)
-
-
-def _is_two_player_zero_sum(spec: GameSpec) -> bool:
-    return spec.num_players == 2 and spec.utility in (Utility.ZERO_SUM, Utility.CONSTANT_SUM)
 
 
 __all__ = ["LogitQRE"]
@@ -99,7 +95,7 @@ class LogitQRE(DynamicsSolver):
 
     def _method(self, game: TensorGame) -> str:
         if self.method == "auto":
-            return "prox" if _is_two_player_zero_sum(game.spec) else "homotopy"
+            return "prox" if game.spec.is_two_player_zero_sum else "homotopy"
         return self.method
 
     def check(self, spec: GameSpec) -> None:
