@@ -35,7 +35,7 @@ from numpy.typing import NDArray
 from gamesolve.checkpoint import StateRules, check_distributions
 from gamesolve.compiled import CompiledGame
 from gamesolve.errors import InvalidArgumentError
-from gamesolve.kernels.cfr import cfr_iteration
+from gamesolve.kernels.cfr import UpdateRule, cfr_iteration
 from gamesolve.policy import TabularPolicy
 from gamesolve.registry import SolverEntry
 from gamesolve.solver import Iterate, IterativeSolver
@@ -263,22 +263,28 @@ class CFR(IterativeSolver):
             "avg": np.zeros(shape),
         }
 
+    def update_rule(self) -> UpdateRule:
+        """The kernel's scalars for this variant (:class:`~gamesolve.kernels.cfr.UpdateRule`)."""
+        rule = self.rule
+        return UpdateRule(
+            alternating=bool(self.alternating),
+            floor_zero=bool(rule.floor_zero),
+            discount=rule.alpha is not None,
+            alpha=float(rule.alpha or 0.0),
+            beta=float(rule.beta or 0.0),
+            gamma=float(self.averaging.gamma),
+            predictive=bool(rule.predictive),
+        )
+
     def step(self, game: CompiledGame, state: dict[str, NDArray[Any]], iterations: int = 1) -> None:
         """Run ``iterations`` iterations (every player updates once per iteration) in one kernel call."""
         scratch = _scratch(game, state)
-        rule = self.rule
         t = int(state["t"]) + 1
         cfr_iteration(
             game.tree,
+            self.update_rule(),
             t,
             iterations,
-            self.alternating,
-            rule.floor_zero,
-            rule.alpha is not None,
-            float(rule.alpha or 0.0),
-            float(rule.beta or 0.0),
-            self.averaging.gamma,
-            rule.predictive,
             state["probs"],
             state["regrets"],
             state["last_regret"],

@@ -87,7 +87,7 @@ class _MonteCarloCFR(IterativeSolver):
             return TabularPolicy(game, average_strategy(game, state["avg"]), validate=False)
         regrets = state["regrets"]
         probs = np.zeros_like(regrets)  # [I, A]
-        regret_matching(regrets, regrets, False, game.infoset_num_actions, game.infoset_player, -1, probs)
+        regret_matching(game.tree, regrets, regrets, False, -1, probs)
         return TabularPolicy(game, probs, validate=False)
 
 

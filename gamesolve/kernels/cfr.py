@@ -9,19 +9,22 @@ A CFR iteration for player ``i`` is
    rule, of the cumulative average strategy (weighted by the player's own reach and ``t**gamma``),
    and of the current strategy by regret matching.
 
-The rule is described by scalars so that CFR, CFR+, linear CFR, DCFR and predictive CFR+ all run
-through this one traversal (see :mod:`gamesolve.solvers.cfr`):
+The rule is described by scalars (one :class:`UpdateRule` named tuple) so that CFR, CFR+, linear
+CFR, DCFR and predictive CFR+ all run through this one traversal (see :mod:`gamesolve.solvers.cfr`):
 
 * ``floor_zero``: clip cumulative regrets at zero after every update (regret matching+);
 * ``discount``: after adding, scale positive regrets by ``t^alpha / (t^alpha + 1)`` and negative
   ones by ``t^beta / (t^beta + 1)`` (DCFR; linear CFR is alpha = beta = 1);
 * ``predictive``: play ``[R + r_last]^+`` instead of ``[R]^+`` (PCFR+);
-* ``gamma``: the average strategy weight of iteration ``t`` is ``t^gamma``.
+* ``gamma``: the average strategy weight of iteration ``t`` is ``t^gamma``;
+* ``alternating``: players update one after another within an iteration (else all at once).
 
 Every kernel has a numpy twin in :mod:`gamesolve.kernels.cfr_numpy` used by the tests.
 """
 
 from __future__ import annotations
+
+from typing import NamedTuple
 
 import numba
 import numpy as np
@@ -29,24 +32,35 @@ from numpy.typing import NDArray
 
 from gamesolve.kernels.tree import CHANCE, TERMINAL, TreeArrays
 
-__all__ = ["cfr_iteration", "counterfactual_values", "regret_matching"]
+__all__ = ["UpdateRule", "cfr_iteration", "counterfactual_values", "regret_matching"]
+
+
+class UpdateRule(NamedTuple):
+    """The scalars of a CFR variant's update (see the module docstring), one kernel argument."""
+
+    alternating: bool
+    floor_zero: bool
+    discount: bool
+    alpha: float
+    beta: float
+    gamma: float
+    predictive: bool
 
 
 @numba.njit(cache=True, nogil=True)
 def regret_matching(
+    tree: TreeArrays,
     regrets: NDArray[np.float64],  # [I, A]
     prediction: NDArray[np.float64],  # [I, A] added before matching when predictive
     predictive: bool,
-    infoset_num_actions: NDArray[np.int32],  # [I]
-    infoset_player: NDArray[np.int32],  # [I]
     player: int,  # -1 for every player
     probs: NDArray[np.float64],  # [I, A] out
 ) -> None:
     """``probs[I] = [R_I (+ m_I)]^+ / sum``, uniform where no entry is positive."""
     for infoset in range(regrets.shape[0]):
-        if player >= 0 and infoset_player[infoset] != player:
+        if player >= 0 and tree.infoset_player[infoset] != player:
             continue
-        m = infoset_num_actions[infoset]
+        m = tree.infoset_num_actions[infoset]
         total = 0.0
         for j in range(m):
             r = regrets[infoset, j]
@@ -131,6 +145,7 @@ def counterfactual_values(
 @numba.njit(cache=True, nogil=True)
 def _update_player(
     tree: TreeArrays,
+    rule: UpdateRule,
     player: int,
     t: int,
     cfv: NDArray[np.float64],  # [I, A]
@@ -139,19 +154,16 @@ def _update_player(
     last_regret: NDArray[np.float64],  # [I, A] out: this iteration's instantaneous regret
     avg: NDArray[np.float64],  # [I, A] in/out: cumulative (weighted) strategy
     seq_reach: NDArray[np.float64],  # [S_player] scratch: own reach of each sequence
-    floor_zero: bool,
-    discount: bool,
-    alpha: float,
-    beta: float,
-    gamma: float,
 ) -> None:
     """Regret and average-strategy update for one player's infosets (topological infoset order)."""
-    weight = float(t) ** gamma
+    floor_zero = rule.floor_zero
+    discount = rule.discount
+    weight = float(t) ** rule.gamma
     pos_scale = 1.0
     neg_scale = 1.0
     if discount:
-        ta = float(t) ** alpha
-        tb = float(t) ** beta
+        ta = float(t) ** rule.alpha
+        tb = float(t) ** rule.beta
         pos_scale = ta / (ta + 1.0)
         neg_scale = tb / (tb + 1.0)
     seq_reach[0] = 1.0
@@ -181,15 +193,9 @@ def _update_player(
 @numba.njit(cache=True, nogil=True)
 def cfr_iteration(
     tree: TreeArrays,
+    rule: UpdateRule,
     t_first: int,  # number of the first iteration to run (iterations count from 1)
     count: int,  # how many iterations to run
-    alternating: bool,
-    floor_zero: bool,
-    discount: bool,
-    alpha: float,
-    beta: float,
-    gamma: float,
-    predictive: bool,
     probs: NDArray[np.float64],  # [I, A] in/out: current strategy
     regrets: NDArray[np.float64],  # [I, A] in/out
     last_regret: NDArray[np.float64],  # [I, A] in/out
@@ -202,6 +208,7 @@ def cfr_iteration(
 ) -> None:
     """``count`` full CFR iterations over every player (alternating or simultaneous updates)."""
     n_players = tree.terminal_utility.shape[1]
+    alternating = rule.alternating
     for t in range(t_first, t_first + count):
         for p in range(n_players):
             root_values[p] = counterfactual_values(tree, probs, p, opp, value, cfv)
@@ -210,25 +217,8 @@ def cfr_iteration(
             if not alternating and p < n_players - 1:
                 continue
             for q in range(p if alternating else 0, p + 1):
-                _update_player(
-                    tree,
-                    q,
-                    t,
-                    cfv,
-                    probs,
-                    regrets,
-                    last_regret,
-                    avg,
-                    seq_reach,
-                    floor_zero,
-                    discount,
-                    alpha,
-                    beta,
-                    gamma,
-                )
-                regret_matching(
-                    regrets, last_regret, predictive, tree.infoset_num_actions, tree.infoset_player, q, probs
-                )
+                _update_player(tree, rule, q, t, cfv, probs, regrets, last_regret, avg, seq_reach)
+                regret_matching(tree, regrets, last_regret, rule.predictive, q, probs)
 
 
 # Transitional: the positional form for callers not yet on the bundle; removed once unused.

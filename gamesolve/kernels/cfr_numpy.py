@@ -27,6 +27,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
+from gamesolve.kernels.cfr import UpdateRule
 from gamesolve.kernels.tree import CHANCE, TreeArrays
 
 __all__ = [
@@ -173,11 +174,7 @@ def _update(
     cfv: NDArray[np.float64],
     legal: NDArray[np.bool_],
     t: int,
-    floor_zero: bool,
-    discount: bool,
-    alpha: float,
-    beta: float,
-    gamma: float,
+    rule: UpdateRule,
     probs: NDArray[np.float64],
     regrets: NDArray[np.float64],
     last_regret: NDArray[np.float64],
@@ -189,29 +186,23 @@ def _update(
     mask = legal[rows]
     instant = np.where(mask, values - (sigma * values).sum(axis=1, keepdims=True), 0.0)
     acc = regrets[rows] + instant
-    if floor_zero:
+    if rule.floor_zero:
         acc = np.maximum(acc, 0.0)
-    if discount:
-        t_alpha = float(t) ** alpha
-        t_beta = float(t) ** beta
+    if rule.discount:
+        t_alpha = float(t) ** rule.alpha
+        t_beta = float(t) ** rule.beta
         acc = acc * np.where(acc > 0.0, t_alpha / (t_alpha + 1.0), t_beta / (t_beta + 1.0))
     regrets[rows] = np.where(mask, acc, regrets[rows])
     last_regret[rows] = np.where(mask, instant, last_regret[rows])
-    avg[rows] += float(t) ** gamma * own_reach[rows, None] * sigma
+    avg[rows] += float(t) ** rule.gamma * own_reach[rows, None] * sigma
 
 
 def cfr_iteration_numpy(
     tree: TreeArrays,
+    rule: UpdateRule,
     *,
     t_first: int,
     count: int,
-    alternating: bool,
-    floor_zero: bool,
-    discount: bool,
-    alpha: float,
-    beta: float,
-    gamma: float,
-    predictive: bool,
     probs: NDArray[np.float64],
     regrets: NDArray[np.float64],
     last_regret: NDArray[np.float64],
@@ -224,15 +215,9 @@ def cfr_iteration_numpy(
 
     Args:
         tree: The compiled game's arrays.
+        rule: The variant's update scalars (alternation, floor, discounting, averaging, prediction).
         t_first: Number of the first iteration (iterations count from 1).
         count: How many iterations to run.
-        alternating: Players update one after another (``False``: all at once).
-        floor_zero: Clip cumulative regrets at 0.
-        discount: Apply DCFR discounting with ``alpha`` and ``beta``.
-        alpha: Exponent for positive regrets.
-        beta: Exponent for negative regrets.
-        gamma: Average-strategy weight exponent.
-        predictive: Match ``R + r_last`` instead of ``R``.
         probs: ``[I, A]`` current strategy, in/out.
         regrets: ``[I, A]`` cumulative regrets, in/out.
         last_regret: ``[I, A]`` last instantaneous regrets, in/out.
@@ -258,30 +243,15 @@ def cfr_iteration_numpy(
         return reach[np.arange(representative.shape[0]), infoset_player].astype(np.float64)
 
     def update(p: int, cfv: NDArray[np.float64], own: NDArray[np.float64], t: int) -> None:
-        _update(
-            rows_of[p],
-            own,
-            cfv,
-            legal,
-            t,
-            floor_zero,
-            discount,
-            alpha,
-            beta,
-            gamma,
-            probs,
-            regrets,
-            last_regret,
-            avg,
-        )
+        _update(rows_of[p], own, cfv, legal, t, rule, probs, regrets, last_regret, avg)
 
     def match(rows: NDArray[np.intp]) -> None:
         probs[rows] = regret_matching_numpy(
-            regrets[rows], last_regret[rows] if predictive else None, legal[rows]
+            regrets[rows], last_regret[rows] if rule.predictive else None, legal[rows]
         )
 
     for t in range(t_first, t_first + count):
-        if alternating:
+        if rule.alternating:
             for p in range(num_players):
                 cfv, root_values[p] = counterfactual_values_numpy(tree, probs, p)
                 update(p, cfv, own_reach(), t)

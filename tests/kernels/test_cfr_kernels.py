@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import gamesolve
-from gamesolve.kernels.cfr import cfr_iteration, regret_matching
+from gamesolve.kernels.cfr import UpdateRule, cfr_iteration, regret_matching
 from gamesolve.kernels.cfr_numpy import cfr_iteration_numpy, regret_matching_numpy
 from gamesolve.solvers.cfr import VARIANTS, Averaging, RegretRule
 
@@ -40,6 +40,12 @@ class Params:
             predictive=rule.predictive,
         )
 
+    def rule(self, alternating: bool) -> UpdateRule:
+        """The kernel's (and the twin's) rule argument."""
+        return UpdateRule(
+            alternating, self.floor_zero, self.discount, self.alpha, self.beta, self.gamma, self.predictive
+        )
+
 
 RULES: dict[str, Params] = {name: Params.of(*VARIANTS[name]) for name in VARIANTS}
 # Every switch on at once, and prediction without the floor: the rules really compose.
@@ -61,15 +67,9 @@ def _kernel(g, params: Params, alternating: bool, state, t_first: int, count: in
     root_values = np.full(g.num_players, np.nan)
     cfr_iteration(
         g.tree,
+        params.rule(alternating),
         t_first,
         count,
-        alternating,
-        params.floor_zero,
-        params.discount,
-        params.alpha,
-        params.beta,
-        params.gamma,
-        params.predictive,
         state["probs"],
         state["regrets"],
         state["last_regret"],
@@ -84,19 +84,7 @@ def _kernel(g, params: Params, alternating: bool, state, t_first: int, count: in
 
 
 def _twin(g, params: Params, alternating: bool, state, t_first: int, count: int) -> np.ndarray:
-    return cfr_iteration_numpy(
-        g.tree,
-        t_first=t_first,
-        count=count,
-        alternating=alternating,
-        floor_zero=params.floor_zero,
-        discount=params.discount,
-        alpha=params.alpha,
-        beta=params.beta,
-        gamma=params.gamma,
-        predictive=params.predictive,
-        **state,
-    )
+    return cfr_iteration_numpy(g.tree, params.rule(alternating), t_first=t_first, count=count, **state)
 
 
 @pytest.fixture(params=GAMES)
@@ -187,7 +175,7 @@ def test_regret_matching_matches_numpy(rng, leduc):
         prediction = np.where(legal, rng.normal(size=shape), 0.0)
         fast = np.full(shape, np.nan)
         fast[~legal] = 0.0
-        regret_matching(regrets, prediction, predictive, g.infoset_num_actions, g.infoset_player, -1, fast)
+        regret_matching(g.tree, regrets, prediction, predictive, -1, fast)
         slow = regret_matching_numpy(regrets, prediction if predictive else None, legal)
         np.testing.assert_allclose(fast, slow, rtol=1e-15, atol=1e-15)
         np.testing.assert_allclose(fast.sum(axis=1), 1.0, atol=1e-14)
@@ -196,7 +184,7 @@ def test_regret_matching_matches_numpy(rng, leduc):
 
     # One player only: the other player's rows are left untouched.
     out = np.full(shape, -1.0)
-    regret_matching(regrets, prediction, False, g.infoset_num_actions, g.infoset_player, 1, out)
+    regret_matching(g.tree, regrets, prediction, False, 1, out)
     mine = g.infoset_player == 1
     assert (out[~mine] == -1.0).all()
     np.testing.assert_allclose(
