@@ -34,12 +34,13 @@ from numpy.typing import ArrayLike, NDArray
 
 from gamesolve.certify import binary_exponent, ldexp
 from gamesolve.errors import GamesolveError, InvalidArgumentError, MalformedGameError
+from gamesolve.highs import highs_linprog, transfer_seconds
 from gamesolve.normal_form import TensorGame
 from gamesolve.registry import SolverEntry
 from gamesolve.results import SolveResult, one_shot_result
 from gamesolve.solver import ExactSolver
 from gamesolve.solvers._common import NormalFormSolver
-from gamesolve.solvers.lp import check_time_limit, highs_linprog, transfer_seconds
+from gamesolve.solvers.lp import check_time_limit
 from gamesolve.validation import check_choice, check_real
 
 __all__ = ["CorrelatedLP", "CorrelatedSolution", "correlated_equilibrium", "deviation_gains"]

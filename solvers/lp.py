@@ -30,10 +30,10 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 from numpy.typing import NDArray
-from scipy.optimize import linprog
 
 from gamesolve.certify import exact_zero_sum, ldexp, payoff_scale
 from gamesolve.errors import GamesolveError
+from gamesolve.highs import highs_linprog, transfer_seconds
 from gamesolve.normal_form import MixedProfile, TensorGame
 from gamesolve.normal_form import nash_conv as normal_form_nash_conv
 from gamesolve.registry import SolverEntry
@@ -48,7 +48,6 @@ __all__ = [
     "ZeroSumSolution",
     "check_time_limit",
     "exact_result",
-    "highs_linprog",
     "solve_zero_sum_lp",
 ]
 
@@ -57,8 +56,6 @@ log = logging.getLogger(__name__)
 #: Above this many matrix entries the interior-point method beats dual simplex on dense games.
 _IPM_ENTRIES = 250_000
 _METHODS = ("auto", "highs", "highs-ds", "highs-ipm")
-#: HiGHS feasibility tolerances on the normalized payoffs (its default is 1e-7).
-_FEASIBILITY_TOL = 1e-10
 #: Two distinct normalized payoffs closer than this are below what the LP resolves reliably.
 _RESOLUTION = 1e-8
 #: Largest game (entries) solved in rational arithmetic when its payoffs are on many scales.
@@ -67,88 +64,11 @@ _EXACT_ENTRIES = 256
 _SUPPORT = 1e-9
 
 
-# ---------------------------------------------------------------------------- HiGHS through scipy
-
-
 def check_time_limit(value: Any) -> float | None:
     """``None`` or positive finite seconds (``InvalidArgumentError`` naming ``time_limit``)."""
     if value is None:
         return None
     return check_real("time_limit", value, minimum=0.0, min_inclusive=False)
-
-
-def transfer_seconds(nonzeros: int, columns: int) -> float:
-    """Seconds to reserve for scipy moving an LP into HiGHS and its solution back.
-
-    scipy converts the constraint matrix to CSC (about 0.2 µs per nonzero) and reads the bound
-    multipliers column by column in Python (about 7.5 µs per column), as measured on a loaded
-    two-core machine on a 133,000-column, 6-million-nonzero LP; the constants here are a quarter
-    to a third higher.
-    """
-    return 0.02 + 2.5e-7 * nonzeros + 1e-5 * columns
-
-
-def highs_linprog(
-    c: NDArray[np.float64],
-    *,
-    bounds: Any,
-    method: str,
-    what: str,
-    a_ub: Any = None,
-    b_ub: NDArray[np.float64] | None = None,
-    a_eq: Any = None,
-    b_eq: NDArray[np.float64] | None = None,
-    time_limit: float | None = None,
-    tolerance: float = _FEASIBILITY_TOL,
-    infeasible: str | None = None,
-) -> Any:
-    """One silent HiGHS solve through :func:`scipy.optimize.linprog`.
-
-    Args:
-        c: ``[V]`` objective coefficients (minimized).
-        bounds: Variable bounds, as for ``linprog``.
-        method: ``"highs"``, ``"highs-ds"`` or ``"highs-ipm"``.
-        what: The LP's name for messages ("the zero-sum LP").
-        a_ub: Inequality matrix ``A_ub x <= b_ub`` (dense or sparse), or ``None``.
-        b_ub: Its right-hand side.
-        a_eq: Equality matrix ``A_eq x = b_eq``, or ``None``.
-        b_eq: Its right-hand side.
-        time_limit: Seconds HiGHS may run (``None``: no limit). With a limit, presolve is off:
-            HiGHS's presolve does not look at the clock (on a 133,000-row sequence-form LP it
-            ran 12 s past a 2 s limit).
-        tolerance: Primal and dual feasibility tolerance.
-        infeasible: What an infeasible LP means, for the message (``None``: a generic one).
-
-    Returns:
-        scipy's ``OptimizeResult`` of an optimal solve, or ``None`` when the time limit stopped
-        HiGHS (it then hands back no point).
-
-    Raises:
-        GamesolveError: HiGHS or scipy refuse the data, or the LP is infeasible or unbounded.
-    """
-    options: dict[str, Any] = {
-        "primal_feasibility_tolerance": tolerance,
-        "dual_feasibility_tolerance": tolerance,
-        "disp": False,
-    }
-    if method == "highs-ipm":
-        options["ipm_optimality_tolerance"] = 1e-12
-    if time_limit is not None:
-        options["time_limit"] = max(float(time_limit), 1e-3)
-        options["presolve"] = False
-    try:
-        res = linprog(
-            c, A_ub=a_ub, b_ub=b_ub, A_eq=a_eq, b_eq=b_eq, bounds=bounds, method=method, options=options
-        )
-    except ValueError as exc:  # scipy's input checks (should not happen on normalized data)
-        raise GamesolveError(f"scipy refused {what}: {exc}") from None
-    if res.status == 1:
-        return None
-    if res.status == 2 and infeasible is not None:
-        raise GamesolveError(f"{what} is infeasible: {infeasible}")
-    if res.status != 0 or res.x is None:
-        raise GamesolveError(f"HiGHS could not solve {what}: {res.message}")
-    return res
 
 
 # ------------------------------------------------------------------------------ the zero-sum LP

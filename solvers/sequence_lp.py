@@ -37,6 +37,7 @@ from gamesolve.certify import PayoffScale, ldexp, payoff_scale
 from gamesolve.compiled import CompiledGame
 from gamesolve.errors import GamesolveError, UnsupportedGame
 from gamesolve.evaluation import nash_conv
+from gamesolve.highs import FEASIBILITY_TOL, highs_linprog, transfer_seconds
 from gamesolve.policy import TabularPolicy, uniform_policy
 from gamesolve.registry import SolverEntry
 from gamesolve.report import ExploitabilityReport
@@ -44,7 +45,7 @@ from gamesolve.results import SolveResult, one_shot_result
 from gamesolve.sequence_form import plans_to_policy, policy_to_plans, sequence_form
 from gamesolve.solver import ExactSolver
 from gamesolve.solvers._common import prepare_extensive_form, require_two_player_zero_sum
-from gamesolve.solvers.lp import check_time_limit, highs_linprog, transfer_seconds
+from gamesolve.solvers.lp import check_time_limit
 from gamesolve.spec import GameKind, GameSpec
 from gamesolve.validation import check_choice, check_real
 
@@ -56,8 +57,6 @@ _METHODS = ("auto", "highs", "highs-ds", "highs-ipm")
 #: Above this many sequences (both players) "auto" uses interior point: on generalized Leduc it is
 #: 3-5x faster than HiGHS's default choice from about 8 ranks (~12k sequences) up, and slower below.
 _IPM_FROM_SEQUENCES = 10_000
-#: HiGHS feasibility tolerances (its default, 1e-7, leaves NashConv around 1e-8 on Leduc).
-_FEASIBILITY_TOL = 1e-10
 
 
 @dataclass(frozen=True)
@@ -144,7 +143,7 @@ def _maximin(
         method=method,
         what="the sequence-form LP",
         time_limit=time_limit,
-        tolerance=_FEASIBILITY_TOL,
+        tolerance=FEASIBILITY_TOL,
     )
     if res is None:
         return None

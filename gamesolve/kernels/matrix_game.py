@@ -27,9 +27,9 @@ import math
 import numba
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy.optimize import linprog
 
 from gamesolve.errors import GamesolveError, MalformedGameError
+from gamesolve.highs import highs_linprog
 
 __all__ = [
     "GAP_TOLERANCE",
@@ -553,18 +553,19 @@ def _linprog_game(qg: NDArray[np.float64]) -> tuple[float, NDArray[np.float64], 
     a_eq = np.ones((1, a + 1))  # [1, A + 1]: sum(x) = 1
     a_eq[0, a] = 0.0
     bounds = [(0.0, None)] * a + [(None, None)]
-    res = linprog(
+    what = f"a matrix game of shape {qg.shape}"
+    res = highs_linprog(
         cost,
-        A_ub=a_ub,
-        b_ub=np.zeros(b),
-        A_eq=a_eq,
-        b_eq=np.ones(1),
         bounds=bounds,
         method="highs",
-        options={"primal_feasibility_tolerance": 1e-10, "dual_feasibility_tolerance": 1e-10},
+        what=what,
+        a_ub=a_ub,
+        b_ub=np.zeros(b),
+        a_eq=a_eq,
+        b_eq=np.ones(1),
     )
-    if res.status != 0:
-        raise GamesolveError(f"HiGHS failed on a matrix game of shape {qg.shape}: {res.message}")
+    if res is None:  # no time limit was set: an iteration limit stopped HiGHS
+        raise GamesolveError(f"HiGHS stopped before solving {what}")
     x = np.clip(res.x[:a], 0.0, None)  # [A]
     y = np.clip(-np.asarray(res.ineqlin.marginals), 0.0, None)  # [B]
     return lo + ptp * float(res.x[a]), x / x.sum(), y / y.sum()
