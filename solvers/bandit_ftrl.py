@@ -36,7 +36,7 @@ from numpy.typing import NDArray
 
 from gamesolve.checkpoint import StateRules
 from gamesolve.compiled import CompiledGame
-from gamesolve.kernels.bandit import average_plan, ftrl_episodes
+from gamesolve.kernels.bandit import EpisodeSetup, average_plan, ftrl_episodes
 from gamesolve.kernels.mccfr import max_depth
 from gamesolve.policy import TabularPolicy
 from gamesolve.registry import SolverEntry
@@ -196,17 +196,7 @@ class _TrajectoryFTRL(IterativeSolver):
         empty_ia = scratch["empty_ia"]
         ftrl_episodes(
             game.tree,
-            scratch["node_terminal"],
-            scratch["global_seq"],
-            scratch["parent_global"],
-            scratch["utility_min"],
-            scratch["utility_max"],
-            scratch["eta_scale"],
-            scratch["gamma_scale"],
-            scratch["inv_pstar"],
-            scratch["ref_logits"],
-            self.adaptive,
-            self.horizon_episodes or 0,
+            scratch["setup"],
             np.uint64(state["key"]),
             t,
             iterations,
@@ -251,15 +241,19 @@ class _TrajectoryFTRL(IterativeSolver):
         with np.errstate(divide="ignore"):
             ref_logits = np.where(game.legal_mask, np.log(self.reference_policy(game)), 0.0)
         scratch: dict[str, Any] = {
-            "node_terminal": game.node_terminal,  # [N]
-            "global_seq": geo.global_seq,  # [I]
-            "parent_global": geo.parent_global,  # [I]
-            "utility_min": game.terminal_utility.min(axis=0).astype(np.float64),  # [P]
-            "utility_max": game.terminal_utility.max(axis=0).astype(np.float64),  # [P]
-            "eta_scale": eta_scale,  # [P]
-            "gamma_scale": gamma_scale,  # [P]
-            "inv_pstar": 1.0 / geo.balanced_transition,  # [I]
-            "ref_logits": ref_logits,  # [I, A]
+            "setup": EpisodeSetup(
+                node_terminal=game.node_terminal,  # [N]
+                global_seq=geo.global_seq,  # [I]
+                parent_global=geo.parent_global,  # [I]
+                utility_min=game.terminal_utility.min(axis=0).astype(np.float64),  # [P]
+                utility_max=game.terminal_utility.max(axis=0).astype(np.float64),  # [P]
+                eta_scale=eta_scale,  # [P]
+                gamma_scale=gamma_scale,  # [P]
+                inv_pstar=1.0 / geo.balanced_transition,  # [I]
+                ref_logits=ref_logits,  # [I, A]
+                adaptive=bool(self.adaptive),
+                horizon=int(self.horizon_episodes or 0),
+            ),
             "empty_i": np.zeros(0),
             "empty_ia": np.zeros((0, 0)),
             "path_infoset": np.zeros(depth, dtype=np.int32),  # [D]

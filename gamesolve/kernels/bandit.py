@@ -17,6 +17,7 @@ plain-Python twin with the same draws, used to test the kernel.
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import numba
 import numpy as np
@@ -27,11 +28,28 @@ from gamesolve.kernels.mccfr import pick_py as _pick
 from gamesolve.kernels.tree import CHANCE, TERMINAL, TreeArrays
 
 __all__ = [
+    "EpisodeSetup",
     "average_plan",
     "average_plan_py",
     "ftrl_episodes",
     "ftrl_episodes_py",
 ]
+
+
+class EpisodeSetup(NamedTuple):
+    """The per-run constants of :func:`ftrl_episodes` (read only), one kernel argument."""
+
+    node_terminal: NDArray[np.int32]  # [N] terminal index of terminal nodes, -1 elsewhere
+    global_seq: NDArray[np.int64]  # [I] global sequence id of each infoset's slot 0
+    parent_global: NDArray[np.int64]  # [I] global id of the parent sequence, -1 if empty
+    utility_min: NDArray[np.float64]  # [P] smallest terminal utility of each player
+    utility_max: NDArray[np.float64]  # [P] largest
+    eta_scale: NDArray[np.float64]  # [P] learning-rate scale of each player
+    gamma_scale: NDArray[np.float64]  # [P] implicit-exploration scale of each player
+    inv_pstar: NDArray[np.float64]  # [I] 1 / p*_{1:}(x) (balanced; ignored when adaptive)
+    ref_logits: NDArray[np.float64]  # [I, A] ln of the reference policy (rescaling target)
+    adaptive: bool  # Adaptive FTRL (else Balanced FTRL)
+    horizon: int  # known number of episodes, or 0 for anytime rates
 
 
 # ---------------------------------------------------------------------------------------- kernels
@@ -64,17 +82,7 @@ def _sync(
 @numba.njit(cache=True, nogil=True)
 def ftrl_episodes(
     tree: TreeArrays,
-    node_terminal: NDArray[np.int32],  # [N] terminal index of terminal nodes, -1 elsewhere
-    infoset_global_seq: NDArray[np.int64],  # [I] global sequence id of each infoset's slot 0
-    infoset_parent_global: NDArray[np.int64],  # [I] global id of the parent sequence, -1 if empty
-    utility_min: NDArray[np.float64],  # [P] smallest terminal utility of each player
-    utility_max: NDArray[np.float64],  # [P] largest
-    eta_scale: NDArray[np.float64],  # [P] learning-rate scale of each player
-    gamma_scale: NDArray[np.float64],  # [P] implicit-exploration scale of each player
-    inv_pstar: NDArray[np.float64],  # [I] 1 / p*_{1:}(x) (balanced; ignored when adaptive)
-    ref_logits: NDArray[np.float64],  # [I, A] ln of the reference policy (rescaling target)
-    adaptive: bool,
-    horizon: int,  # known number of episodes, or 0 for anytime rates
+    setup: EpisodeSetup,
     key: np.uint64,
     t_first: int,  # number of the first episode to run (episodes count from 1)
     count: int,  # how many episodes to run
@@ -111,7 +119,7 @@ def ftrl_episodes(
     charged = np.zeros(n_players, dtype=np.bool_)  # [P]
     for t in range(t_first, t_first + count):
         seed = stream_seed(key, t, 0)
-        t_eff = horizon if horizon > 0 else t
+        t_eff = setup.horizon if setup.horizon > 0 else t
         root_t = math.sqrt(t_eff)
         for p in range(n_players):
             reach[p] = 1.0
@@ -138,9 +146,9 @@ def ftrl_episodes(
                 continue
             x = tree.node_infoset[n]
             p = tree.infoset_player[x]
-            parent = infoset_parent_global[x]
+            parent = setup.parent_global[x]
             total = float(t) if parent < 0 else cum[parent]
-            _sync(cum, logits, x, m, infoset_global_seq[x], total)
+            _sync(cum, logits, x, m, setup.global_seq[x], total)
             cumulative = 0.0
             j = 0
             for k in range(m):
@@ -156,7 +164,7 @@ def ftrl_episodes(
             path_plan[depth] = reach[p]
             depth += 1
             n = first + j
-        utility = tree.terminal_utility[node_terminal[n]]
+        utility = tree.terminal_utility[setup.node_terminal[n]]
         # ---- update bottom-up along the trajectory
         for d in range(depth - 1, -1, -1):
             x = path_infoset[d]
@@ -167,24 +175,24 @@ def ftrl_episodes(
             loss = 0.0
             if not charged[p]:
                 charged[p] = True
-                spread = utility_max[p] - utility_min[p]
+                spread = setup.utility_max[p] - setup.utility_min[p]
                 if spread > 0.0:
-                    loss = (utility_max[p] - utility[p]) / spread
-            if adaptive:
-                gamma_x = gamma_scale[p] * root_t / count_xa[x, j]
+                    loss = (setup.utility_max[p] - utility[p]) / spread
+            if setup.adaptive:
+                gamma_x = setup.gamma_scale[p] * root_t / count_xa[x, j]
                 bump = 1.0 / (plan + gamma_x)
                 count_xa[x, j] += bump
                 count_x[x] += bump / m
-                eta_x = eta_scale[p] * root_t / count_x[x]
+                eta_x = setup.eta_scale[p] * root_t / count_x[x]
             else:
-                gamma_x = gamma_scale[p] / root_t * inv_pstar[x]
-                eta_x = eta_scale[p] / root_t * inv_pstar[x]
+                gamma_x = setup.gamma_scale[p] / root_t * setup.inv_pstar[x]
+                eta_x = setup.eta_scale[p] / root_t * setup.inv_pstar[x]
             estimate = loss / (plan + gamma_x)
             old = rate[x]
             if old > 0.0 and old != eta_x:
                 rho = eta_x / old
                 for k in range(m):
-                    logits[x, k] = rho * logits[x, k] + (1.0 - rho) * ref_logits[x, k]
+                    logits[x, k] = rho * logits[x, k] + (1.0 - rho) * setup.ref_logits[x, k]
             rate[x] = eta_x
             logits[x, j] -= eta_x * (estimate - value[p])
             top = logits[x, 0]
@@ -237,17 +245,7 @@ def _sync_py(cum: NDArray[np.float64], row: list[float], first: int, total: floa
 
 def ftrl_episodes_py(
     tree: TreeArrays,
-    node_terminal: NDArray[np.int32],
-    infoset_global_seq: NDArray[np.int64],
-    infoset_parent_global: NDArray[np.int64],
-    utility_min: NDArray[np.float64],
-    utility_max: NDArray[np.float64],
-    eta_scale: NDArray[np.float64],
-    gamma_scale: NDArray[np.float64],
-    inv_pstar: NDArray[np.float64],
-    ref_logits: NDArray[np.float64],
-    adaptive: bool,
-    horizon: int,
+    setup: EpisodeSetup,
     key: int,
     t_first: int,
     count: int,
@@ -270,7 +268,7 @@ def ftrl_episodes_py(
     n_players = terminal_utility.shape[1]
     for t in range(t_first, t_first + count):
         seed = stream_seed_py(key, t, 0)
-        t_eff = horizon if horizon > 0 else t
+        t_eff = setup.horizon if setup.horizon > 0 else t
         root_t = math.sqrt(t_eff)
         reach = [1.0] * n_players
         visited: list[tuple[int, int, float]] = []
@@ -286,13 +284,13 @@ def ftrl_episodes_py(
             p = int(infoset_player[x])
             m = int(infoset_num_actions[x])
             row = [math.exp(float(logits[x, k])) for k in range(m)]
-            parent = int(infoset_parent_global[x])
-            _sync_py(cum, row, int(infoset_global_seq[x]), float(t) if parent < 0 else float(cum[parent]))
+            parent = int(setup.parent_global[x])
+            _sync_py(cum, row, int(setup.global_seq[x]), float(t) if parent < 0 else float(cum[parent]))
             j = _pick(row, u)
             reach[p] *= row[j]
             visited.append((x, j, reach[p]))
             n = first + j
-        utility = terminal_utility[int(node_terminal[n])]
+        utility = terminal_utility[int(setup.node_terminal[n])]
         if record is not None:
             record.append((list(visited), np.array(utility, dtype=np.float64)))
         value = [0.0] * n_players
@@ -303,24 +301,24 @@ def ftrl_episodes_py(
             loss = 0.0
             if not charged[p]:
                 charged[p] = True
-                spread = float(utility_max[p] - utility_min[p])
+                spread = float(setup.utility_max[p] - setup.utility_min[p])
                 if spread > 0.0:
-                    loss = float(utility_max[p] - utility[p]) / spread
-            if adaptive:
-                gamma_x = float(gamma_scale[p]) * root_t / float(count_xa[x, j])
+                    loss = float(setup.utility_max[p] - utility[p]) / spread
+            if setup.adaptive:
+                gamma_x = float(setup.gamma_scale[p]) * root_t / float(count_xa[x, j])
                 bump = 1.0 / (plan + gamma_x)
                 count_xa[x, j] += bump
                 count_x[x] += bump / m
-                eta_x = float(eta_scale[p]) * root_t / float(count_x[x])
+                eta_x = float(setup.eta_scale[p]) * root_t / float(count_x[x])
             else:
-                gamma_x = float(gamma_scale[p]) / root_t * float(inv_pstar[x])
-                eta_x = float(eta_scale[p]) / root_t * float(inv_pstar[x])
+                gamma_x = float(setup.gamma_scale[p]) / root_t * float(setup.inv_pstar[x])
+                eta_x = float(setup.eta_scale[p]) / root_t * float(setup.inv_pstar[x])
             estimate = loss / (plan + gamma_x)
             old = float(rate[x])
             theta = [float(logits[x, k]) for k in range(m)]
             if old > 0.0 and old != eta_x:
                 rho = eta_x / old
-                theta = [rho * theta[k] + (1.0 - rho) * float(ref_logits[x, k]) for k in range(m)]
+                theta = [rho * theta[k] + (1.0 - rho) * float(setup.ref_logits[x, k]) for k in range(m)]
             rate[x] = eta_x
             theta[j] -= eta_x * (estimate - value[p])
             top = max(theta)

@@ -95,21 +95,7 @@ def test_adaptive_starts_uniform(kuhn):
 
 
 def _twin_args(g, solver, state):
-    scratch = solver._scratch(g, state)
-    return (
-        g.tree,
-        scratch["node_terminal"],
-        scratch["global_seq"],
-        scratch["parent_global"],
-        scratch["utility_min"],
-        scratch["utility_max"],
-        scratch["eta_scale"],
-        scratch["gamma_scale"],
-        scratch["inv_pstar"],
-        scratch["ref_logits"],
-        solver.adaptive,
-        solver.horizon_episodes or 0,
-    )
+    return g.tree, solver._scratch(g, state)["setup"]
 
 
 def _persistent(state):
@@ -155,7 +141,7 @@ def test_fixed_rate_balanced_ftrl_is_ftrl_on_the_treeplex(leduc):
     g = leduc.compile()
     solver = BalancedFTRL(eta=2.0, gamma=0.5, horizon_episodes=100)
     state = solver.init(g, np.random.default_rng(1))
-    scratch = solver._scratch(g, state)
+    setup = solver._scratch(g, state)["setup"]
     episodes: list = []
     ftrl_episodes_py(
         *_twin_args(g, solver, state),
@@ -172,9 +158,9 @@ def test_fixed_rate_balanced_ftrl_is_ftrl_on_the_treeplex(leduc):
     # Cumulative IX loss estimates per (infoset, slot), from the recorded episodes.
     geo = treeplex_geometry(g)
     player = g.infoset_player
-    eta_x = scratch["eta_scale"][player] / math.sqrt(100) * scratch["inv_pstar"]
-    gamma_x = scratch["gamma_scale"][player] / math.sqrt(100) * scratch["inv_pstar"]
-    lo, hi = scratch["utility_min"], scratch["utility_max"]
+    eta_x = setup.eta_scale[player] / math.sqrt(100) * setup.inv_pstar
+    gamma_x = setup.gamma_scale[player] / math.sqrt(100) * setup.inv_pstar
+    lo, hi = setup.utility_min, setup.utility_max
     total = np.zeros_like(state["logits"])
     for visited, utility in episodes:
         charged = set()
