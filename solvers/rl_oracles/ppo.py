@@ -1,0 +1,241 @@
+"""PPO best response, the ``"ppo"`` oracle.
+
+Schulman et al. 2017, "Proximal policy optimization algorithms"; Schulman et al. 2016,
+"High-dimensional continuous control using generalized advantage estimation": clipped surrogate,
+GAE without discounting, learning rate and entropy bonus annealed to 0, so the stochastic policy
+itself, the response, can become the deterministic best response.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from gamesolve.compiled import CompiledGame
+from gamesolve.rl_env import ResponseEnv
+from gamesolve.solvers.rl_oracles.base import (
+    Curve,
+    Learned,
+    RLOracle,
+    forward_torch,
+    from_torch,
+    init_layers,
+    to_torch,
+)
+from gamesolve.solvers.rl_oracles.response import masked_softmax
+from gamesolve.validation import check_int, check_real
+
+__all__ = ["PPOOracle", "ppo_oracle"]
+
+
+class PPOOracle(RLOracle):
+    """PPO best response (the ``"ppo"`` oracle).
+
+    Args:
+        hidden: Hidden layer widths of the actor and of the critic (ReLU), integers >= 1.
+        learning_rate: Adam step size at the start (annealed linearly to 0; finite, > 0).
+        rollout_length: Batched environment steps per update (``num_envs * rollout_length``
+            transitions per batch; >= 1).
+        epochs: Passes over each batch (>= 1).
+        minibatches: Minibatches per pass (>= 1).
+        clip: PPO ratio clip (finite, > 0).
+        gae_lambda: GAE lambda in ``[0, 1]`` (no discounting: gamma = 1).
+        entropy_coef: Entropy bonus at the start (annealed linearly to 0, so the policy can become
+            the deterministic best response; finite, >= 0).
+        value_coef: Weight of the critic's squared error (finite, >= 0).
+        max_grad_norm: Gradient clipping norm (finite, > 0).
+        num_envs: Parallel episodes (>= 1).
+        device: ``"cpu"`` (default), ``"cuda"`` or ``"auto"``.
+        threads: torch CPU threads during training (>= 1; default 1).
+        features: Observation features: a kind of :func:`gamesolve.rl_env.infoset_features`
+            (default ``"auto"``: the infoset's known chance outcomes and moves when they tell every
+            infoset apart, else those plus the one-hot) or a function ``(game, player) -> [n_p, F]``.
+        draw: ``"profile"`` or ``"seat"`` (see :class:`~gamesolve.rl_env.ResponseEnv`).
+
+    Raises:
+        InvalidArgumentError: An option outside these ranges, naming it.
+    """
+
+    name = "ppo"
+
+    def __init__(
+        self,
+        *,
+        hidden: Sequence[int] = (128,),
+        learning_rate: float = 3e-3,
+        rollout_length: int = 8,
+        epochs: int = 4,
+        minibatches: int = 4,
+        clip: float = 0.2,
+        gae_lambda: float = 0.95,
+        entropy_coef: float = 0.02,
+        value_coef: float = 0.5,
+        max_grad_norm: float = 1.0,
+        num_envs: int = 64,
+        device: str = "cpu",
+        threads: int = 1,
+        features: str | Callable[[CompiledGame, int], ArrayLike] | None = "auto",
+        draw: str = "profile",
+    ) -> None:
+        super().__init__(
+            hidden=hidden,
+            num_envs=num_envs,
+            device=device,
+            threads=threads,
+            features=features,
+            draw=draw,
+        )
+        self.learning_rate = self._positive("learning_rate", learning_rate)
+        self.rollout_length = self._checked(check_int, "rollout_length", rollout_length, minimum=1)
+        self.epochs = self._checked(check_int, "epochs", epochs, minimum=1)
+        self.minibatches = self._checked(check_int, "minibatches", minibatches, minimum=1)
+        self.clip = self._positive("clip", clip)
+        self.gae_lambda = self._fraction("gae_lambda", gae_lambda)
+        self.entropy_coef = float(self._checked(check_real, "entropy_coef", entropy_coef, minimum=0.0))
+        self.value_coef = float(self._checked(check_real, "value_coef", value_coef, minimum=0.0))
+        self.max_grad_norm = self._positive("max_grad_norm", max_grad_norm)
+
+    def options(self) -> dict[str, Any]:
+        """The PPO options as JSON-ready values (``config()`` adds the shared ones)."""
+        return {
+            "learning_rate": self.learning_rate,
+            "rollout_length": self.rollout_length,
+            "epochs": self.epochs,
+            "minibatches": self.minibatches,
+            "clip": self.clip,
+            "gae_lambda": self.gae_lambda,
+            "entropy_coef": self.entropy_coef,
+            "value_coef": self.value_coef,
+            "max_grad_norm": self.max_grad_norm,
+        }
+
+    def learn(
+        self, torch: Any, device: Any, env: ResponseEnv, rng: np.random.Generator, steps: int
+    ) -> Learned:
+        """PPO updates over batches of ``num_envs * rollout_length`` transitions (``steps`` rounded up)."""
+        scale = env.utility_scale
+        b, horizon = env.num_envs, self.rollout_length
+        batch = b * horizon
+        n_updates = max(1, -(-steps // batch))
+        actor = to_torch(torch, init_layers(rng, [env.obs_dim, *self.hidden, env.num_actions], 0.01), device)
+        critic = to_torch(torch, init_layers(rng, [env.obs_dim, *self.hidden, 1], 1.0), device)
+        params = actor + critic
+        opt = torch.optim.Adam(params, lr=self.learning_rate, eps=1e-5)
+        obs = np.zeros((horizon, b, env.obs_dim), dtype=np.float32)
+        legal = np.zeros((horizon, b, env.num_actions), dtype=bool)
+        acts = np.zeros((horizon, b), dtype=np.int64)
+        logp = np.zeros((horizon, b), dtype=np.float32)
+        values = np.zeros((horizon + 1, b), dtype=np.float32)
+        rew = np.zeros((horizon, b), dtype=np.float32)
+        done = np.zeros((horizon, b), dtype=np.float32)
+        curve = Curve(n_updates * batch)
+        step = env.reset(rng)
+        t = 0
+        for update in range(n_updates):
+            frac = 1.0 - update / n_updates
+            for group in opt.param_groups:
+                group["lr"] = self.learning_rate * frac
+            ent_coef = self.entropy_coef * frac
+            for h in range(horizon):
+                o = torch.from_numpy(step.observation).to(device)
+                with torch.no_grad():
+                    logits = forward_torch(torch, actor, o).cpu().numpy().astype(np.float64)
+                    v = forward_torch(torch, critic, o)[:, 0].cpu().numpy()
+                probs = masked_softmax(logits, step.legal)
+                cdf = np.cumsum(probs, axis=1)
+                u = rng.random(b)
+                a = np.minimum((cdf < u[:, None]).sum(axis=1), step.legal.sum(axis=1) - 1)
+                obs[h], legal[h], acts[h], values[h] = step.observation, step.legal, a, v
+                logp[h] = np.log(np.maximum(probs[np.arange(b), a], 1e-30))
+                nxt = env.step(a, rng)
+                rew[h], done[h] = nxt.reward / scale, nxt.done
+                t += b
+                curve.add(t, nxt)
+                step = nxt
+            with torch.no_grad():
+                o = torch.from_numpy(step.observation).to(device)
+                values[horizon] = forward_torch(torch, critic, o)[:, 0].cpu().numpy()
+            adv = np.zeros((horizon, b), dtype=np.float32)
+            last = np.zeros(b, dtype=np.float32)
+            for h in range(horizon - 1, -1, -1):
+                nonterminal = 1.0 - done[h]
+                delta = rew[h] + nonterminal * values[h + 1] - values[h]
+                last = delta + self.gae_lambda * nonterminal * last
+                adv[h] = last
+            returns = adv + values[:horizon]
+            self._update(
+                torch,
+                device,
+                actor,
+                critic,
+                opt,
+                rng,
+                ent_coef,
+                obs.reshape(batch, -1),
+                legal.reshape(batch, -1),
+                acts.reshape(-1),
+                logp.reshape(-1),
+                adv.reshape(-1),
+                returns.reshape(-1),
+            )
+        return Learned(from_torch(actor), t, n_updates, curve.array())
+
+    def _update(
+        self,
+        torch: Any,
+        device: Any,
+        actor: list[Any],
+        critic: list[Any],
+        opt: Any,
+        rng: np.random.Generator,
+        ent_coef: float,
+        obs: NDArray[np.float32],
+        legal: NDArray[np.bool_],
+        acts: NDArray[np.int64],
+        logp: NDArray[np.float32],
+        adv: NDArray[np.float32],
+        returns: NDArray[np.float32],
+    ) -> None:
+        """``epochs`` passes of clipped-surrogate minibatch steps over one batch."""
+        n = obs.shape[0]
+        size = max(1, n // self.minibatches)
+        t_obs = torch.from_numpy(obs).to(device)
+        t_legal = torch.from_numpy(legal).to(device)
+        t_acts = torch.from_numpy(acts).to(device)
+        t_logp = torch.from_numpy(logp).to(device)
+        t_adv = torch.from_numpy(adv).to(device)
+        t_ret = torch.from_numpy(returns).to(device)
+        params = actor + critic
+        for _ in range(self.epochs):
+            order = torch.from_numpy(rng.permutation(n)).to(device)
+            for lo in range(0, n, size):
+                mb = order[lo : lo + size]
+                logits = forward_torch(torch, actor, t_obs[mb]).masked_fill(~t_legal[mb], -1e9)
+                logsm = torch.log_softmax(logits, dim=1)
+                new_logp = logsm.gather(1, t_acts[mb][:, None])[:, 0]
+                probs = logsm.exp()
+                entropy = -(probs * logsm).masked_fill(~t_legal[mb], 0.0).sum(dim=1).mean()
+                a = t_adv[mb]
+                a = (a - a.mean()) / (a.std() + 1e-8) if a.numel() > 1 else a
+                ratio = (new_logp - t_logp[mb]).exp()
+                surrogate = torch.min(ratio * a, ratio.clamp(1 - self.clip, 1 + self.clip) * a).mean()
+                v = forward_torch(torch, critic, t_obs[mb])[:, 0]
+                value_loss = ((v - t_ret[mb]) ** 2).mean()
+                loss = -surrogate + self.value_coef * value_loss - ent_coef * entropy
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                torch.nn.utils.clip_grad_norm_(params, self.max_grad_norm)
+                opt.step()
+
+
+def ppo_oracle(**config: Any) -> PPOOracle:
+    """A :class:`PPOOracle` with the given keyword configuration (entry point ``ppo`` of gamesolve.oracles).
+
+    Raises:
+        InvalidArgumentError: An unknown option name (the message lists the known ones) or a bad
+            value.
+    """
+    return PPOOracle.from_options(config)
