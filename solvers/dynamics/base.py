@@ -289,6 +289,17 @@ class DynamicsSolver(NormalFormSolver, IterativeSolver):
         parts = [np.maximum(p, 0.0) / np.maximum(p, 0.0).sum() for p in self._split(game, flat)]
         return MixedProfile.of(game, parts)
 
+    def _mirror_steps(
+        self, game: TensorGame, geometry: str, x: NDArray[np.float64], g: NDArray[np.float64], eta: float
+    ) -> NDArray[np.float64]:
+        """Every player's :func:`mirror_step` from its part of ``x`` along its part of ``g``, flat."""
+        return np.concatenate(
+            [
+                mirror_step(geometry, xi, gi, eta)
+                for xi, gi in zip(self._split(game, x), self._split(game, g), strict=True)
+            ]
+        )
+
     def _gradients(self, game: TensorGame, flat: NDArray[np.float64]) -> NDArray[np.float64]:
         return np.concatenate(payoff_gradients(game, self._split(game, flat)))
 

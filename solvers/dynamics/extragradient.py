@@ -24,7 +24,6 @@ from gamesolve.solvers.dynamics.base import (
     check_start,
     lipschitz_bound,
     max_abs_payoff,
-    mirror_step,
     optional_positive,
     project_simplex,
 )
@@ -91,25 +90,15 @@ class ExtraGradient(DynamicsSolver):
         state["half_grad"] = self._gradients(game, state["x"])
         return state
 
-    def _step_all(
-        self, game: TensorGame, x: NDArray[np.float64], g: NDArray[np.float64], eta: float
-    ) -> NDArray[np.float64]:
-        return np.concatenate(
-            [
-                mirror_step(self.geometry, xi, gi, eta)
-                for xi, gi in zip(self._split(game, x), self._split(game, g), strict=True)
-            ]
-        )
-
     def _advance(self, game: TensorGame, state: State, t: int) -> None:
         eta = self._eta(game)
         x = state["x"]
         g0 = state["half_grad"] if self.popov else self._gradients(game, x)
-        half = self._step_all(game, x, g0, eta)
+        half = self._mirror_steps(game, self.geometry, x, g0, eta)
         g_half = self._gradients(game, half)
         state["half_grad"] = g_half
         self._accumulate(state, half)
-        state["x"] = self._step_all(game, x, g_half, eta)
+        state["x"] = self._mirror_steps(game, self.geometry, x, g_half, eta)
 
 
 class AcceleratedOptimisticGradient(DynamicsSolver):

@@ -30,7 +30,6 @@ from gamesolve.solvers.dynamics.base import (
     check_start,
     lipschitz_bound,
     max_abs_payoff,
-    mirror_step,
     optional_positive,
     payoff_range,
     project_simplex,
@@ -134,34 +133,15 @@ class MirrorDescent(DynamicsSolver):
             # FTRL centered at x_1: argmax <G_t + m_{t+1}, x> - D(x, x_1) / eta. With entropy and a
             # constant step this equals greedy Hedge; with a decreasing step it is the anytime form.
             target = state["cumulative"] + (g if self.optimistic else 0.0)
-            parts = [
-                mirror_step(self.geometry, ci, gi, eta_next)
-                for ci, gi in zip(self._split(game, state["center"]), self._split(game, target), strict=True)
-            ]
-            state["x"] = np.concatenate(parts)
+            state["x"] = self._mirror_steps(game, self.geometry, state["center"], target, eta_next)
             return
         if self.optimistic:
             # optimistic OMD: base_t = prox(base_{t-1}, g_t); play prox(base_t, g_t)
-            base = np.concatenate(
-                [
-                    mirror_step(self.geometry, b, gi, eta)
-                    for b, gi in zip(self._split(game, state["base"]), self._split(game, g), strict=True)
-                ]
-            )
+            base = self._mirror_steps(game, self.geometry, state["base"], g, eta)
             state["base"] = base
-            state["x"] = np.concatenate(
-                [
-                    mirror_step(self.geometry, b, gi, eta_next)
-                    for b, gi in zip(self._split(game, base), self._split(game, g), strict=True)
-                ]
-            )
+            state["x"] = self._mirror_steps(game, self.geometry, base, g, eta_next)
             return
-        state["x"] = np.concatenate(
-            [
-                mirror_step(self.geometry, xi, gi, eta)
-                for xi, gi in zip(self._split(game, x), self._split(game, g), strict=True)
-            ]
-        )
+        state["x"] = self._mirror_steps(game, self.geometry, x, g, eta)
 
 
 class MagneticMirrorDescent(DynamicsSolver):
