@@ -46,7 +46,10 @@ from gamesolve.checkpoint import StateRules, check_distributions
 from gamesolve.compiled import CompiledGame
 from gamesolve.errors import InvalidArgumentError, UnsupportedGame
 from gamesolve.kernels.dilated import (
+    MMDRule,
+    OMDRule,
     SparsePayoffs,
+    Workspace,
     behavior_from_sequence,
     mirror_prox_iterations,
     mmd_iterations,
@@ -186,6 +189,17 @@ class _Dilated(IterativeSolver):
         """The three game arguments that lead every driver kernel's signature."""
         return treeplex_setup(game, self.weights)[0], game.tree, scratch["_weights"]
 
+    @staticmethod
+    def _workspace(scratch: State) -> Workspace:
+        """The drivers' scratch arrays (allocated by :meth:`_scratch`), bundled."""
+        return Workspace(
+            scratch["_below"],
+            scratch["_seq"],
+            scratch["_target"],
+            scratch["_below_played"],
+            scratch["_root_values"],
+        )
+
     def policy(self, game: CompiledGame, state: State, which: Iterate) -> TabularPolicy:
         """The reach-weighted average (converted from sequence form) or the current iterate."""
         if which is Iterate.AVERAGE and float(state["avg_seq"].sum()) > 0:
@@ -302,15 +316,18 @@ class DilatedOMD(_Dilated):
         """Run ``iterations`` iterations in one kernel call."""
         scratch = self._scratch(game, state)
         t = int(state["t"]) + 1
+        rule = OMDRule(
+            eta=float(self.step_size(game)),
+            sqrt_schedule=self.schedule == "sqrt",
+            lazy=bool(self.lazy),
+            optimistic=bool(self.optimistic),
+            alternating=bool(self.alternating),
+        )
         omd_iterations(
             *self._game_arrays(game, scratch),
+            rule,
             t,
             iterations,
-            self.step_size(game),
-            self.schedule == "sqrt",
-            self.lazy,
-            self.optimistic,
-            self.alternating,
             scratch["_log_start"],
             state["log_probs"],
             state["probs"],
@@ -318,11 +335,7 @@ class DilatedOMD(_Dilated):
             state["cum_loss"],
             state["loss"],
             state["avg_seq"],
-            scratch["_below"],
-            scratch["_seq"],
-            scratch["_target"],
-            scratch["_below_played"],
-            scratch["_root_values"],
+            self._workspace(scratch),
         )
         state["t"] = np.asarray(t + iterations - 1, dtype=np.int64)
 
@@ -462,27 +475,27 @@ class DilatedMMD(_Dilated):
         """Run ``iterations`` iterations in one kernel call."""
         scratch = self._scratch(game, state)
         t = int(state["t"]) + 1
+        rule = MMDRule(
+            eta=float(self.step_size(game)),
+            alpha=float(self.temperature(game)),
+            alpha_power=float(self.anneal),
+            magnet_rate=float(self.magnet_rate),
+            magnet_every=int(self.magnet_every),
+            optimistic=bool(self.optimistic),
+            alternating=bool(self.alternating),
+        )
         mmd_iterations(
             *self._game_arrays(game, scratch),
+            rule,
             t,
             iterations,
-            self.step_size(game),
-            self.temperature(game),
-            self.anneal,
-            self.magnet_rate,
-            self.magnet_every,
-            self.optimistic,
-            self.alternating,
             state["log_magnet"],
             state["log_probs"],
             state["probs"],
             state["log_base"],
             state["loss"],
             state["avg_seq"],
-            scratch["_below"],
-            scratch["_seq"],
-            scratch["_below_played"],
-            scratch["_root_values"],
+            self._workspace(scratch),
         )
         state["t"] = np.asarray(t + iterations - 1, dtype=np.int64)
 
@@ -561,9 +574,7 @@ class DilatedMirrorProx(_Dilated):
             state["half_probs"],
             state["loss"],
             state["avg_seq"],
-            scratch["_below"],
-            scratch["_seq"],
-            scratch["_root_values"],
+            self._workspace(scratch),
         )
         state["t"] = np.asarray(int(state["t"]) + iterations, dtype=np.int64)
 

@@ -36,7 +36,10 @@ from gamesolve.kernels.evaluation import reach_numpy
 from gamesolve.kernels.tree import CHANCE, TERMINAL, TreeArrays
 
 __all__ = [
+    "MMDRule",
+    "OMDRule",
     "SparsePayoffs",
+    "Workspace",
     "behavior_from_sequence",
     "behavior_from_sequence_numpy",
     "chance_and_uniform_reach",
@@ -69,6 +72,38 @@ class SparsePayoffs(NamedTuple):
     a1t_indptr: NDArray[np.uint64]  # [S1 + 1]
     a1t_indices: NDArray[np.unsignedinteger[Any]]  # [nnz] column (player 0 sequence)
     a1t_data: NDArray[np.float64]  # [nnz] chance-weighted utility of player 1
+
+
+class Workspace(NamedTuple):
+    """Scratch arrays of the drivers (``S`` sequences); their contents are never read back."""
+
+    below: NDArray[np.float64]  # [S] values of the infosets below each sequence
+    seq: NDArray[np.float64]  # [S] realization plans
+    target: NDArray[np.float64]  # [S] FTRL's cumulative (+ predicted) loss
+    below_played: NDArray[np.float64]  # [S] values below each sequence, optimistic played update
+    root_values: NDArray[np.float64]  # [2]
+
+
+class OMDRule(NamedTuple):
+    """The scalars of :func:`omd_iterations`."""
+
+    eta: float
+    sqrt_schedule: bool  # eta_t = eta / sqrt(t) instead of eta
+    lazy: bool  # FTRL (cumulative loss from log_start) instead of OMD (current loss from the iterate)
+    optimistic: bool  # add the last loss as a prediction
+    alternating: bool  # player 1 responds to player 0's new strategy within an iteration
+
+
+class MMDRule(NamedTuple):
+    """The scalars of :func:`mmd_iterations`."""
+
+    eta: float
+    alpha: float
+    alpha_power: float  # alpha_t = alpha / t ** alpha_power (0: fixed temperature)
+    magnet_rate: float  # moving magnet rate lambda (0: fixed magnet)
+    magnet_every: int  # move the magnet after every magnet_every-th iteration (t % magnet_every == 0)
+    optimistic: bool  # optimistic MMD: play prox(base_t, l_t), base_t = prox(base_{t-1}, l_t)
+    alternating: bool  # player 1 responds to player 0's new strategy within an iteration
 
 
 # ----------------------------------------------------------------------------- building blocks
@@ -467,9 +502,7 @@ def _prox(
     log_base: NDArray[np.float64],  # [I, A] in/out: the optimistic secondary sequence
     log_probs: NDArray[np.float64],  # [I, A] in/out
     probs: NDArray[np.float64],  # [I, A] in/out
-    below: NDArray[np.float64],  # [S] scratch
-    below_played: NDArray[np.float64],  # [S] scratch (optimistic only)
-    root_values: NDArray[np.float64],  # [2] scratch
+    work: Workspace,  # below, below_played (optimistic only), root_values
 ) -> None:
     """The (optimistic) prox step shared by OMD and MMD: local softmaxes from ``x_t`` or ``base``.
 
@@ -479,6 +512,8 @@ def _prox(
     in ``below_played``), and the secondary sequence's probabilities are never formed: the same
     arithmetic as two :func:`local_softmax` calls, less one ``exp`` per slot.
     """
+    below = work.below
+    below_played = work.below_played
     if not optimistic:
         local_softmax(
             tree,
@@ -493,7 +528,7 @@ def _prox(
             below,
             log_probs,
             probs,
-            root_values,
+            work.root_values,
         )
         return
     for s in range(below.shape[0]):
@@ -545,7 +580,7 @@ def _prox(
         below_played[parent] -= lse / scale
     for p in range(2):
         if player == -1 or player == p:
-            root_values[p] = loss[tree.seq_offset[p]] + below_played[tree.seq_offset[p]]
+            work.root_values[p] = loss[tree.seq_offset[p]] + below_played[tree.seq_offset[p]]
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
@@ -557,15 +592,26 @@ def _md_step(
     log_ref: NDArray[np.float64],  # [I, A] ln b_ref
     eta: float,
     loss: NDArray[np.float64],  # [S] out
-    below: NDArray[np.float64],  # [S] scratch
     log_probs: NDArray[np.float64],  # [I, A] out: prox(b_ref, eta loss(at)), both players
     probs: NDArray[np.float64],  # [I, A] out
-    root_values: NDArray[np.float64],  # [2] scratch
+    work: Workspace,  # below, root_values
 ) -> None:
     """A simultaneous mirror-descent step of both players: loss at ``seq``, then the prox from ``b_ref``."""
     sequence_losses_sparse(payoffs, tree.seq_offset, seq, -1, loss)
     local_softmax(
-        tree, weights, loss, log_ref, 1.0, log_ref, 0.0, eta, -1, below, log_probs, probs, root_values
+        tree,
+        weights,
+        loss,
+        log_ref,
+        1.0,
+        log_ref,
+        0.0,
+        eta,
+        -1,
+        work.below,
+        log_probs,
+        probs,
+        work.root_values,
     )
 
 
@@ -577,13 +623,9 @@ def omd_iterations(
     payoffs: SparsePayoffs,
     tree: TreeArrays,
     weights: NDArray[np.float64],  # [I]
+    rule: OMDRule,
     t_first: int,  # number of the first iteration to run (from 1)
     count: int,
-    eta: float,
-    sqrt_schedule: bool,  # eta_t = eta / sqrt(t) instead of eta
-    lazy: bool,  # FTRL (cumulative loss from log_start) instead of OMD (current loss from the iterate)
-    optimistic: bool,  # add the last loss as a prediction
-    alternating: bool,
     log_start: NDArray[np.float64],  # [I, A] ln b_0 (FTRL center)
     log_probs: NDArray[np.float64],  # [I, A] in/out: current iterate
     probs: NDArray[np.float64],  # [I, A] in/out
@@ -591,26 +633,25 @@ def omd_iterations(
     cum_loss: NDArray[np.float64],  # [S] in/out: cumulative loss (FTRL)
     loss: NDArray[np.float64],  # [S] out: the last loss
     avg_seq: NDArray[np.float64],  # [S] in/out: sum of the iterates in sequence form
-    below: NDArray[np.float64],  # [S] scratch
-    seq: NDArray[np.float64],  # [S] scratch
-    target: NDArray[np.float64],  # [S] scratch
-    below_played: NDArray[np.float64],  # [S] scratch: values below each sequence, played update
-    root_values: NDArray[np.float64],  # [2] scratch
+    work: Workspace,
 ) -> None:
     """``count`` iterations of dilated-entropy OMD / FTRL, plain or optimistic."""
+    eta = rule.eta
+    optimistic = rule.optimistic
     n_seq = loss.shape[0]
     for t in range(t_first, t_first + count):
-        eta_now = eta / math.sqrt(t) if sqrt_schedule else eta
-        eta_next = eta / math.sqrt(t + 1) if sqrt_schedule else eta
-        _accumulate_sequence_form(tree, probs, seq, avg_seq)
-        for k in range(1 if not alternating else 2):
-            player = _turn_loss(payoffs, tree, probs, k, alternating, seq, loss)
+        eta_now = eta / math.sqrt(t) if rule.sqrt_schedule else eta
+        eta_next = eta / math.sqrt(t + 1) if rule.sqrt_schedule else eta
+        _accumulate_sequence_form(tree, probs, work.seq, avg_seq)
+        for k in range(1 if not rule.alternating else 2):
+            player = _turn_loss(payoffs, tree, probs, k, rule.alternating, work.seq, loss)
             lo = 0 if player <= 0 else tree.seq_offset[1]
             hi = n_seq if player != 0 else tree.seq_offset[1]
             for s in range(lo, hi):
                 cum_loss[s] += loss[s]
-            if lazy:
+            if rule.lazy:
                 # FTRL centered at b_0: argmin <L_t (+ l_t), x> + D_psi(x, x_0) / eta_{t+1}.
+                target = work.target
                 for s in range(lo, hi):
                     target[s] = cum_loss[s] + (loss[s] if optimistic else 0.0)
                 local_softmax(
@@ -623,10 +664,10 @@ def omd_iterations(
                     0.0,
                     eta_next,
                     player,
-                    below,
+                    work.below,
                     log_probs,
                     probs,
-                    root_values,
+                    work.root_values,
                 )
             else:
                 _prox(
@@ -643,9 +684,7 @@ def omd_iterations(
                     log_base,
                     log_probs,
                     probs,
-                    below,
-                    below_played,
-                    root_values,
+                    work,
                 )
 
 
@@ -654,33 +693,25 @@ def mmd_iterations(
     payoffs: SparsePayoffs,
     tree: TreeArrays,
     weights: NDArray[np.float64],  # [I]
+    rule: MMDRule,
     t_first: int,
     count: int,
-    eta: float,
-    alpha: float,
-    alpha_power: float,  # alpha_t = alpha / t ** alpha_power (0: fixed temperature)
-    magnet_rate: float,  # moving magnet rate lambda (0: fixed magnet)
-    magnet_every: int,  # move the magnet after every magnet_every-th iteration (t % magnet_every == 0)
-    optimistic: bool,  # optimistic MMD: play prox(base_t, l_t), base_t = prox(base_{t-1}, l_t)
-    alternating: bool,
     log_magnet: NDArray[np.float64],  # [I, A] in/out: ln rho (zeros: psi itself)
     log_probs: NDArray[np.float64],  # [I, A] in/out
     probs: NDArray[np.float64],  # [I, A] in/out
     log_base: NDArray[np.float64],  # [I, A] in/out: the optimistic secondary sequence (unused otherwise)
     loss: NDArray[np.float64],  # [S] out: the last loss
     avg_seq: NDArray[np.float64],  # [S] in/out
-    below: NDArray[np.float64],  # [S] scratch
-    seq: NDArray[np.float64],  # [S] scratch
-    below_played: NDArray[np.float64],  # [S] scratch: values below each sequence, played update
-    root_values: NDArray[np.float64],  # [2] scratch
+    work: Workspace,
 ) -> None:
     """``count`` iterations of magnetic mirror descent with the dilated entropy, plain or optimistic."""
+    eta = rule.eta
     for t in range(t_first, t_first + count):
-        alpha_t = alpha / float(t) ** alpha_power if alpha_power != 0.0 else alpha
+        alpha_t = rule.alpha / float(t) ** rule.alpha_power if rule.alpha_power != 0.0 else rule.alpha
         shrink = 1.0 / (1.0 + eta * alpha_t)
-        _accumulate_sequence_form(tree, probs, seq, avg_seq)
-        for k in range(1 if not alternating else 2):
-            player = _turn_loss(payoffs, tree, probs, k, alternating, seq, loss)
+        _accumulate_sequence_form(tree, probs, work.seq, avg_seq)
+        for k in range(1 if not rule.alternating else 2):
+            player = _turn_loss(payoffs, tree, probs, k, rule.alternating, work.seq, loss)
             _prox(
                 tree,
                 weights,
@@ -691,16 +722,14 @@ def mmd_iterations(
                 eta * shrink,
                 eta * shrink,
                 player,
-                optimistic,
+                rule.optimistic,
                 log_base,
                 log_probs,
                 probs,
-                below,
-                below_played,
-                root_values,
+                work,
             )
-        if magnet_rate > 0.0 and t % magnet_every == 0:
-            moving_magnet(tree.infoset_num_actions, log_probs, magnet_rate, log_magnet)
+        if rule.magnet_rate > 0.0 and t % rule.magnet_every == 0:
+            moving_magnet(tree.infoset_num_actions, log_probs, rule.magnet_rate, log_magnet)
 
 
 @numba.njit(cache=True, nogil=True)
@@ -716,18 +745,15 @@ def mirror_prox_iterations(
     half_probs: NDArray[np.float64],  # [I, A] out
     loss: NDArray[np.float64],  # [S] out: the loss at the last half iterate
     avg_seq: NDArray[np.float64],  # [S] in/out: sum of the half iterates in sequence form
-    below: NDArray[np.float64],  # [S] scratch
-    seq: NDArray[np.float64],  # [S] scratch
-    root_values: NDArray[np.float64],  # [2] scratch
+    work: Workspace,  # below, seq, root_values
 ) -> None:
     """``count`` iterations of mirror-prox / extragradient with the dilated entropy (simultaneous)."""
+    seq = work.seq
     for _ in range(count):
         sequence_form(tree, probs, seq)
-        _md_step(
-            payoffs, tree, weights, seq, log_probs, eta, loss, below, half_log_probs, half_probs, root_values
-        )
+        _md_step(payoffs, tree, weights, seq, log_probs, eta, loss, half_log_probs, half_probs, work)
         _accumulate_sequence_form(tree, half_probs, seq, avg_seq)  # seq = the half iterate's plans
-        _md_step(payoffs, tree, weights, seq, log_probs, eta, loss, below, log_probs, probs, root_values)
+        _md_step(payoffs, tree, weights, seq, log_probs, eta, loss, log_probs, probs, work)
 
 
 # ------------------------------------------------------------------------------ numpy twins

@@ -7,7 +7,9 @@ import pytest
 
 import gamesolve
 from gamesolve.kernels.dilated import (
+    MMDRule,
     SparsePayoffs,
+    Workspace,
     behavior_from_sequence,
     behavior_from_sequence_numpy,
     local_softmax,
@@ -39,6 +41,11 @@ def _losses(g, probs, player=-1, out=None) -> np.ndarray:
     loss = np.full(int(g.num_sequences.sum()), np.nan) if out is None else out
     sequence_losses(g.tree, probs, player, np.full((g.num_nodes, 2), np.nan), loss)
     return loss
+
+
+def _workspace(n_seq: int) -> Workspace:
+    """Scratch for the drivers, filled with NaN (the kernels must not read it before writing)."""
+    return Workspace(*(np.full(n_seq, np.nan) for _ in range(4)), np.full(2, np.nan))
 
 
 def _payoffs(g) -> SparsePayoffs:
@@ -205,25 +212,16 @@ def test_mmd_kernel_matches_the_literal_openspiel_style_step(game, rng, eta, alp
         _payoffs(g),
         g.tree,
         np.ones(g.num_infosets),
+        MMDRule(float(eta), float(alpha), 0.0, 0.0, 1, False, False),
         1,
         1,
-        eta,
-        alpha,
-        0.0,
-        0.0,
-        1,
-        False,
-        False,
         np.zeros_like(probs),
         log_probs,
         out,
         np.zeros_like(probs),
         np.empty(n_seq),
         np.zeros(n_seq),
-        np.empty(n_seq),
-        np.empty(n_seq),
-        np.empty(n_seq),
-        np.empty(2),
+        _workspace(n_seq),
     )
     np.testing.assert_allclose(out, expected, rtol=0, atol=TOL)
 
@@ -238,25 +236,16 @@ def _mmd_run(g, probs, count, eta, alpha, power, rate, every, optimistic, log_ma
         _payoffs(g),
         g.tree,
         np.ones(g.num_infosets),
+        MMDRule(float(eta), float(alpha), float(power), float(rate), int(every), bool(optimistic), False),
         1,
         count,
-        eta,
-        alpha,
-        power,
-        rate,
-        every,
-        optimistic,
-        False,
         magnet,
         log_probs,
         out,
         log_probs.copy(),
         np.empty(n_seq),
         np.zeros(n_seq),
-        np.empty(n_seq),
-        np.empty(n_seq),
-        np.empty(n_seq),
-        np.empty(2),
+        _workspace(n_seq),
     )
     return out, magnet
 
