@@ -2,9 +2,11 @@
 
 A :class:`TreeArena` is a compiled two-player zero-sum game played from both seats (a policy is one
 ``[I, A]`` table covering both players' infosets); a :class:`MatrixArena` is a symmetric zero-sum
-normal-form game (one infoset). Both give the population's payoff matrix ``U``, the realization-weight
-mixture of members (:mod:`gamesolve.mixture`), counterfactual action values against a mixture, exact
-best responses, and batches of sampled episodes for the RL training and sampled ``U``.
+normal-form game (one infoset). Both give the population's payoff matrix ``U`` (exact, from the
+population backend :func:`gamesolve.population.meta_game_entries`), the realization-weight mixture
+of members (:mod:`gamesolve.mixture`), counterfactual action values against a mixture, exact best
+responses, and batches of sampled episodes for the RL training and sampled ``U`` (on trees through
+the backend's :class:`~gamesolve.population.sampler.TreeSampler`).
 """
 
 from __future__ import annotations
@@ -20,14 +22,23 @@ from gamesolve.errors import UnsupportedGame
 from gamesolve.evaluation import evaluate as evaluate_profile
 from gamesolve.evaluation import exploitability as tree_exploitability
 from gamesolve.evaluation import nash_conv
-from gamesolve.kernels.cfr import _counterfactual_values
+from gamesolve.kernels.cfr import counterfactual_values
 from gamesolve.mixture import member_plans, mix_profile_from_plans
 from gamesolve.normal_form import MixedProfile, TensorGame
 from gamesolve.policy import TabularPolicy
-from gamesolve.sequence_form import payoff_matrices
+from gamesolve.population import MetaGame, Population, meta_game_entries
+from gamesolve.population.sampler import TreeSampler, cumulative_tables
 from gamesolve.spec import Utility
 
-__all__ = ["Arena", "Episodes", "MatrixArena", "TreeArena", "check_symmetric_matrix", "make_arena"]
+__all__ = [
+    "Arena",
+    "Episodes",
+    "MatrixArena",
+    "TreeArena",
+    "check_symmetric_matrix",
+    "make_arena",
+    "seat_average",
+]
 
 
 @dataclass(frozen=True)
@@ -50,27 +61,9 @@ class TreeArena:
         self.legal = np.asarray(game.legal_mask)
         self.owner = np.asarray(game.infoset_player, dtype=np.int64)
         self.num_actions = np.asarray(game.infoset_num_actions, dtype=np.int64)
-        a0, a1 = payoff_matrices(game)
-        self.a0 = a0.tocsr()
-        self.a1 = a1.tocsr()
-        # sampler tables
         self.node_player = np.asarray(game.node_player, dtype=np.int64)
         self.node_infoset = np.asarray(game.node_infoset, dtype=np.int64)
-        self.first_child = np.asarray(game.node_first_child, dtype=np.int64)
-        self.num_children = np.asarray(game.node_num_children, dtype=np.int64)
-        width = max(1, int(self.num_children.max()))
-        cum = np.ones((game.num_nodes, width))
-        chance = np.flatnonzero(self.node_player == -1)
-        for j in range(width):
-            has = self.num_children[chance] > j
-            rows = chance[has]
-            cum[rows, j] = game.node_prob[self.first_child[rows] + j]
-        cum[chance] = np.cumsum(
-            np.where(np.arange(width)[None, :] < self.num_children[chance, None], cum[chance], 0.0), axis=1
-        )
-        self.chance_cum = cum  # [N, W] cumulative child probabilities at chance nodes
-        self.terminal_of = np.full(game.num_nodes, -1, dtype=np.int64)
-        self.terminal_of[game.terminal_node] = np.arange(game.num_terminals)
+        self.sampler = TreeSampler(game)  # the population backend's chance/action sampler
         self.utility = np.asarray(game.terminal_utility, dtype=np.float64)
         self.decision_nodes = [np.flatnonzero(self.node_player == seat) for seat in (0, 1)]
         self.scale = max(1e-12, float(np.abs(game.terminal_utility).max()))
@@ -81,12 +74,13 @@ class TreeArena:
         """Each member's realization plans ``([K, S0], [K, S1])``."""
         return member_plans(self.game, probs, 0), member_plans(self.game, probs, 1)
 
+    def population(self, probs: NDArray[np.float64]) -> Population:
+        """The ``[K, I, A]`` tables as a symmetric population of the game."""
+        return Population.symmetric(list(probs))
+
     def payoffs(self, probs: NDArray[np.float64]) -> NDArray[np.float64]:
-        """``U [K, K]``: member ``i``'s payoff against ``j``, averaged over the two seats."""
-        x0, x1 = self.plans(probs)
-        m0 = x0 @ np.asarray(self.a0 @ x1.T)  # [K, K] u_0(i at seat 0, j at seat 1)
-        m1 = x0 @ np.asarray(self.a1 @ x1.T)  # [K, K] u_1(i at seat 0, j at seat 1)
-        return 0.5 * (m0 + m1.T)
+        """``U [K, K]``: member ``i``'s payoff against ``j``, averaged over the two seats (exact)."""
+        return seat_average(meta_game_entries(self.game, self.population(probs), executor="inprocess"))
 
     def mixture(
         self, plans: tuple[NDArray[np.float64], NDArray[np.float64]], weights: ArrayLike
@@ -109,22 +103,7 @@ class TreeArena:
         reach = np.zeros(self.num_infosets)
         for seat in (0, 1):
             profile = np.where((self.owner == seat)[:, None], probs, mix)
-            _counterfactual_values(
-                game.node_player,
-                game.node_infoset,
-                game.node_first_child,
-                game.node_num_children,
-                game.node_prob,
-                game.terminal_node,
-                game.terminal_utility,
-                game.infoset_player,
-                game.infoset_num_actions,
-                np.ascontiguousarray(profile),
-                seat,
-                self._opp,
-                self._value,
-                cfv,
-            )
+            counterfactual_values(game.tree, np.ascontiguousarray(profile), seat, self._opp, self._value, cfv)
             nodes = self.decision_nodes[seat]
             reach += np.bincount(
                 self.node_infoset[nodes], weights=self._opp[nodes], minlength=self.num_infosets
@@ -157,7 +136,7 @@ class TreeArena:
     ) -> Episodes:
         """Play a batch of episodes: row ``learner[b]`` at ``seat[b]`` against row ``opponent[b]``."""
         batch = learner.shape[0]
-        cum_tables = np.cumsum(tables, axis=2)  # [K, I, A]
+        cdf = cumulative_tables(self.game, tables)  # [K, I, A]
         node = np.zeros(batch, dtype=np.int64)
         parts: list[tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64]]] = []
         while True:
@@ -167,25 +146,10 @@ class TreeArena:
                 break
             u = rng.random((batch,))[live]
             at = node[live]
-            who = player[live]
-            slot = np.empty(live.size, dtype=np.int64)
-            chance = who == -1
-            if chance.any():
-                c_nodes = at[chance]
-                picked = (self.chance_cum[c_nodes] < u[chance, None]).sum(axis=1)
-                slot[chance] = np.minimum(picked, self.num_children[c_nodes] - 1)
-            decide = ~chance
-            if decide.any():
-                eps = live[decide]
-                inf = self.node_infoset[at[decide]]
-                mine = who[decide] == seat[eps]
-                row = np.where(mine, learner[eps], opponent[eps])
-                picked = (cum_tables[row, inf] < u[decide, None]).sum(axis=1)
-                chosen = np.minimum(picked, self.num_actions[inf] - 1)
-                slot[decide] = chosen
-                parts.append((eps[mine], inf[mine], chosen[mine]))
-            node[live] = self.first_child[at] + slot
-        returns = self.utility[self.terminal_of[node], seat]
+            mine = player[live] == seat[live]  # never at chance nodes
+            node[live], slot = self.sampler.move(at, u, cdf, np.where(mine, learner[live], opponent[live]))
+            parts.append((live[mine], self.node_infoset[at[mine]], slot[mine]))
+        returns = self.utility[self.sampler.terminal_index[node], seat]
         return _join(parts, returns)
 
 
@@ -209,10 +173,13 @@ class MatrixArena:
         x = np.asarray(probs[:, 0, :], dtype=np.float64)
         return x, x
 
+    def population(self, probs: NDArray[np.float64]) -> Population:
+        """The members' mixed strategies as a symmetric population of the game."""
+        return Population.symmetric(list(np.asarray(probs[:, 0, :], dtype=np.float64)))
+
     def payoffs(self, probs: NDArray[np.float64]) -> NDArray[np.float64]:
-        """``U [K, K]``: member ``i``'s payoff against ``j``, averaged over the two seats."""
-        x = probs[:, 0, :]
-        return 0.5 * (x @ self.p0 @ x.T + (x @ self.p1 @ x.T).T)
+        """``U [K, K]``: member ``i``'s payoff against ``j``, averaged over the two seats (exact)."""
+        return seat_average(meta_game_entries(self.game, self.population(probs), executor="inprocess"))
 
     def mixture(
         self, plans: tuple[NDArray[np.float64], NDArray[np.float64]], weights: ArrayLike
@@ -265,6 +232,11 @@ class MatrixArena:
         returns = np.where(seat == 0, self.p0[mine, theirs], self.p1[theirs, mine])
         eps = np.arange(batch, dtype=np.int64)
         return Episodes(eps, np.zeros(batch, dtype=np.int64), mine.astype(np.int64), returns)
+
+
+def seat_average(meta: MetaGame) -> NDArray[np.float64]:
+    """``U [K, K]`` of a symmetric two-seat meta-game: ``(u_0(i, j) + u_1(j, i)) / 2``."""
+    return 0.5 * (meta.payoffs[0] + meta.payoffs[1].T)
 
 
 def _join(

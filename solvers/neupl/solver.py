@@ -383,8 +383,8 @@ class NeuPL(IterativeSolver):
         stderr = np.zeros_like(out)
         counts = np.zeros(out.shape, dtype=np.int64)
         if self.meta_episodes is None:
-            out[:n, :n] = arena.payoffs(probs)
-        else:
+            out[:n, :n] = arena.payoffs(probs)  # exact, through the population backend
+        else:  # NeuPL's own generator stream, through the backend's tree sampler
             pairs = [(i, j) for i in range(n) for j in range(i + 1, n)]
             if pairs:
                 k = self.meta_episodes
