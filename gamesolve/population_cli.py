@@ -94,8 +94,8 @@ def run_psro_cli(args: argparse.Namespace) -> SolveResult:
 def psro_summary(result: SolveResult) -> dict[str, Any]:
     """A JSON-ready summary of a PSRO result: the result without policies and member arrays."""
     out = {k: v for k, v in result.to_dict().items() if k not in ("population", "profile")}
-    meta = result.extras.get("meta_game")
-    if meta is not None and not isinstance(meta, dict):
+    meta = result.extras.get("meta_game")  # a gamesolve.population.MetaGame
+    if meta is not None:
         out["meta_game"] = {
             "payoffs": np.asarray(meta.payoffs).tolist(),
             "stderr": np.asarray(meta.stderr).tolist(),
@@ -150,8 +150,7 @@ def neupl_summary(result: SolveResult) -> dict[str, Any]:
     skip = ("population", "members", "meta_game")
     light = dataclasses.replace(result, extras={k: v for k, v in result.extras.items() if k not in skip})
     out = {k: v for k, v in light.to_dict().items() if k != "profile"}
-    meta = result.extras.get("meta_game")
-    stderr = meta.get("stderr") if isinstance(meta, dict) else getattr(meta, "stderr", None)
-    if stderr is not None:
-        out["meta_game_stderr"] = np.asarray(stderr)[0].tolist()
+    meta = result.extras.get("meta_game")  # a gamesolve.population.MetaGame
+    if meta is not None:
+        out["meta_game_stderr"] = np.asarray(meta.stderr)[0].tolist()
     return out

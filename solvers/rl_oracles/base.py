@@ -81,8 +81,9 @@ class RLOracle:
         num_envs: Parallel episodes (>= 1).
         device: ``"cpu"``, ``"cuda"`` or ``"auto"`` (CUDA when available).
         threads: torch CPU threads during training (>= 1; restored afterwards).
-        features: Observation features: a kind of :func:`gamesolve.rl_env.infoset_features` or a
-            function ``(game, player) -> [n_p, F]``.
+        features: Observation features: a kind of :func:`gamesolve.rl_env.infoset_features`
+            (``"auto"``: the infoset's known chance outcomes and moves when they tell every infoset
+            apart, else those plus the one-hot) or a function ``(game, player) -> [n_p, F]``.
         draw: How opponents are drawn each episode: ``"profile"`` or ``"seat"``
             (see :class:`~gamesolve.rl_env.ResponseEnv`).
 

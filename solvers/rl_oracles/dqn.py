@@ -56,14 +56,9 @@ class DQNOracle(RLOracle):
         anneal_lr: Decay the learning rate linearly to 0 over the budget (default ``True``): the
             last Q-values are then an average rather than a noisy last SGD step, which matters
             where two actions' values are close (responses to near-equilibrium policies).
-        num_envs: Parallel episodes (>= 1).
-        device: ``"cpu"`` (default), ``"cuda"`` or ``"auto"`` (CUDA when available).
-        threads: torch CPU threads during training (>= 1; default 1; restored afterwards).
-        features: Observation features: a kind of :func:`gamesolve.rl_env.infoset_features`
-            (default ``"auto"``: the infoset's known chance outcomes and moves when they tell every
-            infoset apart, else those plus the one-hot) or a function ``(game, player) -> [n_p, F]``.
-        draw: How opponents are drawn each episode: ``"profile"`` or ``"seat"``
-            (see :class:`~gamesolve.rl_env.ResponseEnv`).
+        num_envs, device, threads, features, draw: The options every oracle has, see
+            :class:`~gamesolve.solvers.rl_oracles.base.RLOracle` (defaults: 32 parallel episodes,
+            ``"cpu"``, 1 thread, ``"auto"`` features, ``"profile"`` draws).
 
     Raises:
         InvalidArgumentError: An option outside these ranges, naming it.

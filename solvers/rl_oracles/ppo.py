@@ -47,13 +47,9 @@ class PPOOracle(RLOracle):
             the deterministic best response; finite, >= 0).
         value_coef: Weight of the critic's squared error (finite, >= 0).
         max_grad_norm: Gradient clipping norm (finite, > 0).
-        num_envs: Parallel episodes (>= 1).
-        device: ``"cpu"`` (default), ``"cuda"`` or ``"auto"``.
-        threads: torch CPU threads during training (>= 1; default 1).
-        features: Observation features: a kind of :func:`gamesolve.rl_env.infoset_features`
-            (default ``"auto"``: the infoset's known chance outcomes and moves when they tell every
-            infoset apart, else those plus the one-hot) or a function ``(game, player) -> [n_p, F]``.
-        draw: ``"profile"`` or ``"seat"`` (see :class:`~gamesolve.rl_env.ResponseEnv`).
+        num_envs, device, threads, features, draw: The options every oracle has, see
+            :class:`~gamesolve.solvers.rl_oracles.base.RLOracle` (defaults: 64 parallel episodes,
+            ``"cpu"``, 1 thread, ``"auto"`` features, ``"profile"`` draws).
 
     Raises:
         InvalidArgumentError: An option outside these ranges, naming it.
