@@ -26,7 +26,7 @@ plain-Python versions with the same draws; they exist to test the kernels.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import numba
 import numpy as np
@@ -45,6 +45,7 @@ from gamesolve.kernels.tree import CHANCE, TERMINAL, TreeArrays
 __all__ = [
     "compiled_match_blocks",
     "compiled_match_blocks_numpy",
+    "fold_blocks_py",
     "markov_match_blocks",
     "markov_match_blocks_numpy",
     "normal_form_match_blocks",
@@ -273,23 +274,26 @@ def warm_up() -> None:
 # ------------------------------------------------------------------------------ numpy twins
 
 
-def _blocks_py(
-    episode: Callable[[int], list[float]],
-    key: int,
+def fold_blocks_py(
+    episode: Callable[[int], Sequence[float]],
     first_block: int,
     block_size: int,
     num_episodes: int,
     mean: NDArray[np.float64],
     m2: NDArray[np.float64],
 ) -> None:
-    """Block statistics of ``episode(seed) -> [P]`` values, Welford in episode order."""
+    """Block statistics of ``episode(e) -> [P]`` values in plain Python, Welford in episode order.
+
+    Block ``b`` of ``mean`` / ``m2`` holds episodes ``(first_block + b) * block_size`` onward (the
+    last block of ``num_episodes`` may be short), as the kernels fill them.
+    """
     n_players = mean.shape[1]
     for b in range(mean.shape[0]):
         start = (first_block + b) * block_size
         mu = [0.0] * n_players
         ss = [0.0] * n_players
         for n, e in enumerate(range(start, min(start + block_size, num_episodes)), start=1):
-            v = episode(stream_seed_py(int(key), e, 0))
+            v = episode(e)
             for p in range(n_players):
                 delta = v[p] - mu[p]
                 mu[p] += delta / n
@@ -323,7 +327,9 @@ def compiled_match_blocks_numpy(
                 node = first + pick_py(probs[tree.node_infoset[node], :m].tolist(), u)
         return list(tree.terminal_utility[node_terminal[node]].tolist())
 
-    _blocks_py(episode, key, first_block, block_size, num_episodes, mean, m2)
+    fold_blocks_py(
+        lambda e: episode(stream_seed_py(int(key), e, 0)), first_block, block_size, num_episodes, mean, m2
+    )
 
 
 def normal_form_match_blocks_numpy(
@@ -346,7 +352,9 @@ def normal_form_match_blocks_numpy(
             j = j * m + pick_py(probs[p, :m].tolist(), draw_uniform_py(seed, p, 0))
         return list(payoffs[:, j].tolist())
 
-    _blocks_py(episode, key, first_block, block_size, num_episodes, mean, m2)
+    fold_blocks_py(
+        lambda e: episode(stream_seed_py(int(key), e, 0)), first_block, block_size, num_episodes, mean, m2
+    )
 
 
 def markov_match_blocks_numpy(
@@ -392,4 +400,6 @@ def markov_match_blocks_numpy(
             step += 1
         return ret
 
-    _blocks_py(episode, key, first_block, block_size, num_episodes, mean, m2)
+    fold_blocks_py(
+        lambda e: episode(stream_seed_py(int(key), e, 0)), first_block, block_size, num_episodes, mean, m2
+    )

@@ -226,6 +226,19 @@ def _fit_bradley_terry(
         ll = -(s * np.logaddexp(0.0, -z) + (1.0 - s) * np.logaddexp(0.0, z))
         return float(np.dot(wn, ll) - 0.5 * precision * np.dot(x, x))
 
+    def curvature(x: NDArray[np.float64]) -> NDArray[np.float64]:
+        """The negative Hessian at ``x``: a weighted graph Laplacian plus the prior's precision."""
+        z = x[ii] - x[jj]
+        p = 0.5 * (1.0 + np.tanh(0.5 * z))  # logistic(z)
+        curv = wn * p * (1.0 - p)
+        lap = np.zeros((k, k))
+        np.add.at(lap, (ii, ii), curv)
+        np.add.at(lap, (jj, jj), curv)
+        np.add.at(lap, (ii, jj), -curv)
+        np.add.at(lap, (jj, ii), -curv)
+        lap += precision * np.eye(k)
+        return lap
+
     current = objective(x)
     ones = np.full((k, k), 1.0 / k)
     for _ in range(200):
@@ -236,14 +249,7 @@ def _fit_bradley_terry(
         np.add.at(grad, ii, r)
         np.add.at(grad, jj, -r)
         grad -= precision * x
-        curv = wn * p * (1.0 - p)
-        lap = np.zeros((k, k))
-        np.add.at(lap, (ii, ii), curv)
-        np.add.at(lap, (jj, jj), curv)
-        np.add.at(lap, (ii, jj), -curv)
-        np.add.at(lap, (jj, ii), -curv)
-        lap += precision * np.eye(k)
-        step = np.linalg.solve(lap + ones, grad)
+        step = np.linalg.solve(curvature(x) + ones, grad)
         step -= step.mean()
         t = 1.0
         while True:
@@ -255,16 +261,9 @@ def _fit_bradley_terry(
         x, current = trial, value
         if float(np.abs(t * step).max()) < 1e-12:
             break
-    z = x[ii] - x[jj]
-    p = 0.5 * (1.0 + np.tanh(0.5 * z))
-    curv = wn * p * (1.0 - p)
-    lap = np.zeros((k, k))
-    np.add.at(lap, (ii, ii), curv)
-    np.add.at(lap, (jj, jj), curv)
-    np.add.at(lap, (ii, jj), -curv)
-    np.add.at(lap, (jj, ii), -curv)
-    lap += precision * np.eye(k)
-    return np.asarray(x - x.mean(), dtype=np.float64), np.asarray(np.linalg.pinv(lap), dtype=np.float64)
+    return np.asarray(x - x.mean(), dtype=np.float64), np.asarray(
+        np.linalg.pinv(curvature(x)), dtype=np.float64
+    )
 
 
 def _elo(

@@ -27,7 +27,12 @@ from numpy.typing import NDArray
 
 from gamesolve.compiled import CHANCE_NODE, TERMINAL_NODE, CompiledGame
 from gamesolve.errors import InvalidPolicyError
-from gamesolve.kernels.matches import compiled_match_blocks, markov_match_blocks, normal_form_match_blocks
+from gamesolve.kernels.matches import (
+    compiled_match_blocks,
+    fold_blocks_py,
+    markov_match_blocks,
+    normal_form_match_blocks,
+)
 from gamesolve.kernels.tree import TreeArrays
 
 __all__ = [
@@ -152,25 +157,16 @@ def _play_loop(
 ) -> None:
     """Blocks of episodes of a sampled game; episode ``e`` draws everything from one seeded generator."""
     game = ctx.game
-    n_players = len(profile)
-    for b in range(mean.shape[0]):
-        start = (first_block + b) * ctx.block_size
-        stop = min(start + ctx.block_size, ctx.num_episodes)
-        mu = np.zeros(n_players)
-        ss = np.zeros(n_players)
-        for n, e in enumerate(range(start, stop), start=1):
-            rng = np.random.default_rng(np.random.SeedSequence(entropy=key, spawn_key=(e,)))
-            episode = game.new_episode(rng=rng, max_steps=ctx.max_steps)
-            while not episode.done:
-                movers = episode.players_to_move
-                actions = [_act(ctx.members[p][profile[p]], p, profile[p], episode, rng) for p in movers]
-                episode.step(actions)
-            value = np.asarray(episode.returns, dtype=np.float64)
-            delta = value - mu
-            mu += delta / n
-            ss += delta * (value - mu)
-        mean[b] = mu
-        m2[b] = ss
+
+    def episode(e: int) -> list[float]:
+        rng = np.random.default_rng(np.random.SeedSequence(entropy=key, spawn_key=(e,)))
+        play = game.new_episode(rng=rng, max_steps=ctx.max_steps)
+        while not play.done:
+            movers = play.players_to_move
+            play.step([_act(ctx.members[p][profile[p]], p, profile[p], play, rng) for p in movers])
+        return list(np.asarray(play.returns, dtype=np.float64).tolist())
+
+    fold_blocks_py(episode, first_block, ctx.block_size, ctx.num_episodes, mean, m2)
 
 
 def merge_blocks(
