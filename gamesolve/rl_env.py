@@ -41,6 +41,7 @@ from gamesolve.errors import InvalidPolicyError, UnsupportedGame
 from gamesolve.kernels.evaluation import forward_reach
 from gamesolve.normal_form import MixedProfile, TensorGame
 from gamesolve.policy import TabularPolicy
+from gamesolve.population.members import table_of
 from gamesolve.population.sampler import TreeSampler, cumulative_tables
 from gamesolve.spec import GameKind, GameSpec
 
@@ -281,25 +282,6 @@ def _as_compiled_game(game: Any) -> CompiledGame:
         ) from None
 
 
-def _member_probs(game: CompiledGame, member: Any, k: int) -> NDArray[np.float64]:
-    """``[I, A]`` probabilities of opponent profile ``k``, checked against ``game``."""
-    if isinstance(member, TabularPolicy):
-        other = member.game
-        if other is not game and (
-            other.infosets.keys != game.infosets.keys
-            or not np.array_equal(other.infoset_actions, game.infoset_actions)
-        ):
-            raise InvalidPolicyError(f"opponent {k} belongs to a different game (infosets or actions differ)")
-        return member.probs
-    tabulate = getattr(member, "tabulate", None)
-    if callable(tabulate):
-        return _member_probs(game, tabulate(game), k)
-    try:
-        return TabularPolicy(game, member).probs
-    except InvalidPolicyError as exc:
-        raise InvalidPolicyError(f"opponent {k}: {exc}") from None
-
-
 def _check_weights(weights: ArrayLike | None, count: int) -> NDArray[np.float64]:
     if weights is None:
         return np.full(count, 1.0 / count)
@@ -373,7 +355,7 @@ class ResponseEnv:
             raise ValueError("opponents must hold at least one policy")
         if isinstance(game, TensorGame):
             members = [_nf_member(compiled, game, m, player, k) for k, m in enumerate(members)]
-        probs = np.stack([_member_probs(compiled, m, k) for k, m in enumerate(members)])  # [K, I, A]
+        probs = np.stack([table_of(compiled, m, f"opponent {k}") for k, m in enumerate(members)])  # [K, I, A]
         self._weights = _check_weights(weights, len(members))
         self.game: CompiledGame = compiled
         self.player = player

@@ -32,6 +32,7 @@ __all__ = [
     "default_names",
     "is_acting",
     "prepare_members",
+    "table_of",
 ]
 
 _ROW_ATOL = 1e-6
@@ -325,8 +326,18 @@ def _tabulated(member: Any, game: Any) -> Any:
         return tabulate()
 
 
-def _compiled_member(game: CompiledGame, member: Any, player: int, k: int) -> NDArray[np.float64]:
-    where = _where(player, k)
+def table_of(
+    game: CompiledGame, member: Any, where: str, rows: NDArray[np.int32] | None = None
+) -> NDArray[np.float64]:
+    """``[I, A]`` probabilities of a table member of ``game``, checked at ``rows`` (default: all).
+
+    ``member`` is a :class:`~gamesolve.policy.TabularPolicy` of ``game`` (or of a game with the
+    same infosets and actions), an ``[I, A]`` array, or an object that tabulates itself.
+
+    Raises:
+        InvalidPolicyError: The member belongs to another game, has the wrong shape or bad rows
+            (the message starts with ``where``).
+    """
     member = _tabulated(member, game)
     if isinstance(member, TabularPolicy):
         other = member.game
@@ -355,9 +366,13 @@ def _compiled_member(game: CompiledGame, member: Any, player: int, k: int) -> ND
             f"{where}: policy has shape {arr.shape}, expected {expected} (infosets, actions) "
             f"for {game.spec.name}"
         )
-    rows = game.infosets_of(player)
-    _check_rows(arr[rows], game.infoset_num_actions[rows], where, "infoset")
+    index = np.arange(game.num_infosets) if rows is None else rows
+    _check_rows(arr[index], game.infoset_num_actions[index], where, "infoset")
     return arr
+
+
+def _compiled_member(game: CompiledGame, member: Any, player: int, k: int) -> NDArray[np.float64]:
+    return table_of(game, member, _where(player, k), game.infosets_of(player))
 
 
 def _normal_member(game: TensorGame, member: Any, player: int, k: int) -> NDArray[np.float64]:
