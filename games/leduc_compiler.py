@@ -318,7 +318,7 @@ def _fill_kernel(
     """Tile the template over all private deals; return the number of infosets."""
     s = t_player.shape[0]
     # Root: chance deals player 0's card.
-    node_player[0] = -1
+    node_player[0] = CHANCE
     node_infoset[0] = -1
     node_parent[0] = -1
     node_first_child[0] = 1
@@ -330,7 +330,7 @@ def _fill_kernel(
     for c0 in range(n):
         deal0 = 1 + c0
         base = 1 + n + c0 * per_c0
-        node_player[deal0] = -1
+        node_player[deal0] = CHANCE
         node_infoset[deal0] = -1
         node_parent[deal0] = 0
         node_first_child[deal0] = base
