@@ -57,10 +57,11 @@ def tournament(
             of probability vectors, so give per-seat normal-form strategies as a ``Population``.
             Members: on compiled games a :class:`~gamesolve.policy.TabularPolicy` or its ``[I,
             A]`` array (only the seat's rows are read), or an object whose ``tabulate(game)`` (or
-            ``tabulate()``) returns one; on normal-form games a probability vector ``[A_p]`` or a
-            pure strategy index; on tabular Markov games a stationary strategy ``[S, A_p]`` or an
-            ``ActingPolicy`` (sampled only); on sampled games an ``ActingPolicy`` or a callable
-            ``(player, observation, legal, rng) -> action``.
+            ``tabulate()``) returns one, or an ``ActingPolicy`` (sampled only; it sees the one-hot
+            of its infoset, as in :class:`gamesolve.rl_env.ResponseEnv`); on normal-form games a
+            probability vector ``[A_p]`` or a pure strategy index; on tabular Markov games a
+            stationary strategy ``[S, A_p]`` or an ``ActingPolicy`` (sampled only); on sampled games
+            an ``ActingPolicy`` or a callable ``(player, observation, legal, rng) -> action``.
         episodes: Matches per profile for sampled tournaments (``None``: exact when possible).
         seed: Base seed (a non-negative integer); same seed, same meta-game.
         executor: ``"local"`` (worker processes, default), ``"inprocess"``, ``"ray"``, or an

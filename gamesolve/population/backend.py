@@ -34,7 +34,14 @@ from gamesolve.kernels.evaluation import forward_reach
 from gamesolve.normal_form import TensorGame
 from gamesolve.population.members import Population, prepare_members
 from gamesolve.population.meta_game import MetaGame
-from gamesolve.population.sampler import MatchContext, MatchTask, merge_blocks, profile_key, run_task
+from gamesolve.population.sampler import (
+    CompiledEpisodes,
+    MatchContext,
+    MatchTask,
+    merge_blocks,
+    profile_key,
+    run_task,
+)
 from gamesolve.protocols import ExtensiveFormGame
 from gamesolve.sequence_form import behavior_to_plans
 from gamesolve.validation import check_bool, check_int
@@ -269,8 +276,21 @@ def _contexts(
         arrays: dict[str, NDArray[Any]] = {"node_terminal": node_terminal}
         for p in range(compiled.num_players):
             arrays[f"rows{p}"] = compiled.infosets_of(p)
-        stacks = tuple(tuple(np.ascontiguousarray(m) for m in seat) for seat in members)
-        return MatchContext("compiled", arrays, stacks, episodes, BLOCK_SIZE, tree=compiled.tree), None
+        # the kernel plays profiles of tables only; acting members join the loop's profiles
+        stacks = tuple(
+            tuple(np.ascontiguousarray(m) if isinstance(m, np.ndarray) else None for m in seat)
+            for seat in members
+        )
+        loop = MatchContext(
+            "loop",
+            {},
+            frozen,
+            episodes,
+            LOOP_BLOCK_SIZE,
+            game=CompiledEpisodes(compiled),
+            max_steps=max_steps,
+        )
+        return MatchContext("compiled", arrays, stacks, episodes, BLOCK_SIZE, tree=compiled.tree), loop
     if kind == "normal":
         arrays = {
             "payoffs": np.ascontiguousarray(game.payoffs.reshape(game.num_players, -1)),
@@ -325,7 +345,7 @@ def _sample(
     """Play ``episodes`` matches of every profile in ``profiles`` and write the entries."""
     kernel_ctx, loop_ctx = _contexts(kind, game, compiled, members, episodes, max_steps)
     groups: list[tuple[MatchContext, list[Profile]]] = []
-    if kind == "markov":
+    if kind in ("compiled", "markov"):
         by_kernel = [
             pr for pr in profiles if all(isinstance(members[p][k], np.ndarray) for p, k in enumerate(pr))
         ]
@@ -489,7 +509,9 @@ def meta_game_entries(
             :class:`~gamesolve.normal_form.TensorGame`, a tabular Markov game, or any game with
             ``new_episode`` (e.g. a wrapped PettingZoo environment).
         population: The members (see :func:`gamesolve.population.members.prepare_members` for
-            what a member may be on each kind of game).
+            what a member may be on each kind of game). Profiles of tables play in the numba match
+            kernels; profiles with an acting member play the Python loop (on compiled games the
+            member sees the one-hot of its infoset).
         episodes: Matches per profile for sampled entries (``None``: exact when possible).
         seed: Base seed (a non-negative integer); same seed, same meta-game. Episode ``e`` of a
             profile draws from a key of ``(seed, profile)`` and ``e``, so entries do not depend on
@@ -530,12 +552,13 @@ def meta_game_entries(
         raise InvalidPolicyError(
             f"the population has {population.num_players} seat(s) but {spec.name} has {n_players} players"
         )
-    members = prepare_members(kind, compiled if compiled is not None else game, population)
-    tabular = kind in ("compiled", "normal") or (
-        kind == "markov" and all(isinstance(m, np.ndarray) for seat in members for m in seat)
-    )
     if exact is None:
         exact = episodes is None
+    # acting members of compiled games play sampled matches; exact evaluation needs tables
+    members = prepare_members(kind, compiled if compiled is not None else game, population, acting=not exact)
+    tabular = kind == "normal" or (
+        kind in ("compiled", "markov") and all(isinstance(m, np.ndarray) for seat in members for m in seat)
+    )
     if exact:
         if episodes is not None:
             raise ValueError("exact=True evaluates expected values; do not pass episodes")

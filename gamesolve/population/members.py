@@ -263,13 +263,13 @@ def as_population(policies: Any, players: int) -> Population:
     return Population.symmetric(items, players=players)
 
 
-def prepare_members(kind: str, game: Any, population: Population) -> list[list[Any]]:
+def prepare_members(kind: str, game: Any, population: Population, *, acting: bool = False) -> list[list[Any]]:
     """Every member as the backend evaluates it, checked against ``game`` of ``kind``.
 
     ``kind`` is :func:`gamesolve.population.backend.game_kind`'s: ``"compiled"`` (``game`` a
-    :class:`~gamesolve.compiled.CompiledGame`; members become ``[I, A]`` arrays), ``"normal"``
-    (probability vectors), ``"markov"`` (``[S, A_p]`` arrays or acting policies) or ``"sampled"``
-    (acting policies).
+    :class:`~gamesolve.compiled.CompiledGame`; members become ``[I, A]`` arrays, or stay acting
+    policies when ``acting`` allows it, for sampled entries), ``"normal"`` (probability vectors),
+    ``"markov"`` (``[S, A_p]`` arrays or acting policies) or ``"sampled"`` (acting policies).
 
     Raises:
         InvalidPolicyError: A member does not fit (the message names the player and member index).
@@ -279,7 +279,11 @@ def prepare_members(kind: str, game: Any, population: Population) -> list[list[A
         prepared = []
         for k, member in enumerate(seat):
             if kind == "compiled":
-                prepared.append(_compiled_member(game, member, p, k))
+                tabulated = _tabulated(member, game)
+                if acting and is_acting(tabulated):
+                    prepared.append(tabulated)
+                else:
+                    prepared.append(_compiled_member(game, tabulated, p, k))
             elif kind == "normal":
                 prepared.append(_normal_member(game, member, p, k))
             elif kind == "markov":

@@ -19,6 +19,7 @@ Block statistics are merged in block order with the pairwise formula of Chan, Go
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,9 +34,11 @@ from gamesolve.kernels.matches import (
     markov_match_blocks,
     normal_form_match_blocks,
 )
+from gamesolve.kernels.mccfr import pick_py
 from gamesolve.kernels.tree import TreeArrays
 
 __all__ = [
+    "CompiledEpisodes",
     "MatchContext",
     "MatchTask",
     "TreeSampler",
@@ -196,6 +199,97 @@ def merge_blocks(
     if n < 2:
         return mean, np.full_like(mean, np.nan)
     return mean, np.sqrt(np.maximum(m2, 0.0) / (n - 1) / n)
+
+
+# ---------------------------------------------------------------------------------------------
+# A compiled game as a game that is only sampled (acting members)
+# ---------------------------------------------------------------------------------------------
+
+
+class CompiledEpisodes:
+    """A compiled game seen through ``new_episode``, so acting members can play it.
+
+    A player sees the one-hot encoding of its infoset (the encoding of
+    :class:`gamesolve.rl_env.ResponseEnv`, which RL-trained responses act on); its legal actions
+    are the infoset's slots. Chance and actions draw from the episode's generator (inverse CDF,
+    :func:`gamesolve.kernels.mccfr.pick_py`).
+    """
+
+    def __init__(self, game: CompiledGame) -> None:
+        self.game = game
+        self.spec = game.spec
+        local = np.full(game.num_infosets, -1, dtype=np.int64)
+        for p in range(game.num_players):
+            mine = game.infosets_of(p)
+            local[mine] = np.arange(mine.size)
+        self.local = local  # [I] index among the owner's infosets
+        term = np.full(game.num_nodes, -1, dtype=np.int64)
+        term[game.terminal_node] = np.arange(game.num_terminals)
+        self.terminal_index = term  # [N]
+
+    def new_episode(self, *, rng: np.random.Generator, max_steps: int | None = None) -> TreeEpisode:
+        """An episode from the root (``max_steps`` is ignored: the tree is finite)."""
+        del max_steps
+        return TreeEpisode(self, rng)
+
+
+class TreeEpisode:
+    """One play of a compiled game (see :class:`CompiledEpisodes`); ``state`` is the infoset to move."""
+
+    def __init__(self, view: CompiledEpisodes, rng: np.random.Generator) -> None:
+        self._view = view
+        self._game = view.game
+        self._rng = rng
+        self._node = 0
+        self._chance()
+
+    def _chance(self) -> None:
+        g = self._game
+        while int(g.node_player[self._node]) == CHANCE_NODE:
+            first = int(g.node_first_child[self._node])
+            m = int(g.node_num_children[self._node])
+            self._node = first + pick_py(g.node_prob[first : first + m].tolist(), float(self._rng.random()))
+
+    @property
+    def done(self) -> bool:
+        """Whether the episode reached a terminal."""
+        return int(self._game.node_player[self._node]) == TERMINAL_NODE
+
+    @property
+    def players_to_move(self) -> tuple[int, ...]:
+        """The one player to move (none once done)."""
+        return () if self.done else (int(self._game.node_player[self._node]),)
+
+    @property
+    def state(self) -> int:
+        """The infoset to move (the row a table member plays)."""
+        return int(self._game.node_infoset[self._node])
+
+    def observation(self, player: int) -> NDArray[np.float32]:
+        """One-hot of ``player``'s infoset among its own infosets."""
+        g = self._game
+        out = np.zeros(int(g.infosets_of(player).size), dtype=np.float32)
+        out[self._view.local[self.state]] = 1.0
+        return out
+
+    def legal_actions(self, player: int) -> NDArray[np.int64]:
+        """The infoset's slots ``0 .. m - 1``."""
+        del player
+        return np.arange(int(self._game.infoset_num_actions[self.state]), dtype=np.int64)
+
+    def step(self, actions: Sequence[int]) -> NDArray[np.float64]:
+        """Take the mover's slot; returns the rewards (the terminal utility once done, else 0)."""
+        self._node = int(self._game.node_first_child[self._node]) + int(actions[0])
+        self._chance()
+        return self.returns if self.done else np.zeros(self._game.num_players)
+
+    @property
+    def returns(self) -> NDArray[np.float64]:
+        """``[P]`` the terminal utility (0 before the end)."""
+        if not self.done:
+            return np.zeros(self._game.num_players)
+        t = int(self._view.terminal_index[self._node])
+        return np.asarray(self._game.terminal_utility[t], dtype=np.float64)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -96,7 +96,16 @@ def test_a_table_and_the_table_as_an_acting_policy_give_the_same_sampled_entries
     as_actor = meta_game_entries(game, Population(members=((acting,), (bot,))), episodes=300, seed=4)
     assert np.array_equal(as_table.payoffs, as_actor.payoffs)
     assert np.array_equal(as_table.stderr, as_actor.stderr)
-    # on a compiled game a wrapped table is evaluated as the table (exactly and sampled)
+    # on a compiled game too (acting members see the one-hot of their infoset)
+    kuhn_table, kuhn_acting = kuhn_members[0], TableActor(kuhn_members[0])
+
+    def kuhn_actor(player, observation, legal, rng):
+        return kuhn_acting.act(player, observation, legal, rng)
+
+    as_table = meta_game_entries(kuhn, Population(members=((kuhn_table,), (bot,))), episodes=300, seed=4)
+    as_actor = meta_game_entries(kuhn, Population(members=((kuhn_actor,), (bot,))), episodes=300, seed=4)
+    assert np.array_equal(as_table.payoffs, as_actor.payoffs) and as_table.counts[0, 0] == 300
+    # a wrapped table (it tabulates itself) is evaluated as the table, exactly and sampled
     tables = Population.symmetric(kuhn_members[:2])
     wrapped = Population.symmetric([TableActor(m) for m in kuhn_members[:2]])
     assert np.array_equal(meta_game_entries(kuhn, tables).payoffs, meta_game_entries(kuhn, wrapped).payoffs)
@@ -109,9 +118,9 @@ def _spy_on_the_backend(monkeypatch):
     calls: list[int] = []
     prepare = backend.prepare_members
 
-    def spy(kind, game, population):
+    def spy(kind, game, population, **options):
         calls.append(population.num_players)
-        return prepare(kind, game, population)
+        return prepare(kind, game, population, **options)
 
     monkeypatch.setattr(backend, "prepare_members", spy)
     return calls
