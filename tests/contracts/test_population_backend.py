@@ -57,6 +57,10 @@ def test_only_new_entries_are_computed_given_previous(kuhn, kuhn_members, monkey
     assert sorted(set(played)) == [(0, 2), (1, 0), (1, 1), (1, 2)]
     full = meta_game_entries(kuhn, big, episodes=500, seed=1, executor="inprocess")
     assert np.array_equal(grown.payoffs, full.payoffs) and np.array_equal(grown.stderr, full.stderr)
+    played.clear()
+    some = meta_game_entries(kuhn, big, episodes=500, seed=1, executor="inprocess", profiles=[(1, 2)])
+    assert set(played) == {(1, 2)} and some.counts.sum() == 500
+    assert np.array_equal(some.payoffs[:, 1, 2], full.payoffs[:, 1, 2])  # entries do not depend on the others
 
     # exact entries: the terminal reach of every member once, and new profiles only
     blocks: list[tuple[slice, ...]] = []
