@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import logging
+import math
 from typing import Any
 
 from gamesolve.compiled import CompiledGame, as_compiled
 from gamesolve.errors import UnsupportedGame
 from gamesolve.normal_form import TensorGame
 from gamesolve.spec import GameKind, GameSpec
+from gamesolve.validation import check_real
 
 __all__ = [
     "NormalFormSolver",
     "check_extensive_form",
     "check_normal_form",
+    "check_time_limit",
     "prepare_extensive_form",
     "prepare_normal_form",
     "require_two_player_zero_sum",
@@ -57,6 +60,20 @@ def check_normal_form(name: str, spec: GameSpec) -> None:
     """Accept any normal-form game."""
     if spec.kind is not GameKind.NORMAL_FORM:
         raise UnsupportedGame(f"{name} solves normal-form games, not {spec.kind.value} games")
+
+
+def check_time_limit(value: Any, *, allow_inf: bool = False) -> float | None:
+    """A solver's ``time_limit``: ``None`` (no limit) or positive seconds.
+
+    With ``allow_inf`` an infinite limit also means no limit; otherwise it is refused.
+
+    Raises:
+        InvalidArgumentError: Naming ``time_limit``: NaN, zero, negative, a string, a bool.
+    """
+    if value is None:
+        return None
+    seconds = check_real("time_limit", value, minimum=0.0, min_inclusive=False, allow_inf=allow_inf)
+    return None if seconds == math.inf else seconds
 
 
 class NormalFormSolver:

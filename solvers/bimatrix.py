@@ -22,7 +22,6 @@ from gamesolve.validation import check_real
 
 __all__ = [
     "CHUNK_SECONDS",
-    "check_time_limit",
     "check_tolerance",
     "normalized_matrices",
     "polytopes",
@@ -34,18 +33,6 @@ __all__ = [
 
 #: Target length in seconds of one kernel call between time-limit checks.
 CHUNK_SECONDS = 0.02
-
-
-def check_time_limit(value: Any) -> float | None:
-    """``None`` (no limit) or positive seconds; ``inf`` means no limit.
-
-    Raises:
-        InvalidArgumentError: Anything else (NaN, zero, negative, a string, a bool).
-    """
-    if value is None:
-        return None
-    seconds = check_real("time_limit", value, minimum=0.0, min_inclusive=False, allow_inf=True)
-    return None if seconds == float("inf") else seconds
 
 
 def check_tolerance(name: str, value: Any) -> float:

@@ -41,9 +41,9 @@ from gamesolve.normal_form import MixedProfile, TensorGame
 from gamesolve.registry import SolverEntry
 from gamesolve.results import History, SolveResult
 from gamesolve.solver import ExactSolver
-from gamesolve.solvers._common import NormalFormSolver
+from gamesolve.solvers._common import NormalFormSolver, check_time_limit
 from gamesolve.solvers.logit_path import LogitPath, payoff_derivatives_numpy
-from gamesolve.solvers.lp import check_time_limit, exact_result
+from gamesolve.solvers.lp import exact_result
 from gamesolve.validation import check_int, check_real
 
 __all__ = ["NashHomotopy", "nash_homotopy"]

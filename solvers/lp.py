@@ -39,14 +39,13 @@ from gamesolve.normal_form import nash_conv as normal_form_nash_conv
 from gamesolve.registry import SolverEntry
 from gamesolve.results import SolveResult, one_shot_result
 from gamesolve.solver import ExactSolver
-from gamesolve.solvers._common import NormalFormSolver, require_two_player_zero_sum
+from gamesolve.solvers._common import NormalFormSolver, check_time_limit, require_two_player_zero_sum
 from gamesolve.spec import GameSpec
 from gamesolve.validation import check_choice, check_real
 
 __all__ = [
     "ZeroSumLP",
     "ZeroSumSolution",
-    "check_time_limit",
     "exact_result",
     "solve_zero_sum_lp",
 ]
@@ -62,13 +61,6 @@ _RESOLUTION = 1e-8
 _EXACT_ENTRIES = 256
 #: Support threshold of the polish (probabilities below it are taken as zero).
 _SUPPORT = 1e-9
-
-
-def check_time_limit(value: Any) -> float | None:
-    """``None`` or positive finite seconds (``InvalidArgumentError`` naming ``time_limit``)."""
-    if value is None:
-        return None
-    return check_real("time_limit", value, minimum=0.0, min_inclusive=False)
 
 
 # ------------------------------------------------------------------------------ the zero-sum LP

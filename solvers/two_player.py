@@ -26,8 +26,8 @@ from gamesolve.normal_form import TensorGame
 from gamesolve.registry import SolverEntry
 from gamesolve.results import SolveResult
 from gamesolve.solver import ExactSolver
-from gamesolve.solvers._common import NormalFormSolver
-from gamesolve.solvers.bimatrix import check_time_limit, check_tolerance
+from gamesolve.solvers._common import NormalFormSolver, check_time_limit
+from gamesolve.solvers.bimatrix import check_tolerance
 from gamesolve.solvers.enumeration import extreme_equilibria
 from gamesolve.solvers.lemke_howson import all_labels_within, lemke_howson
 from gamesolve.solvers.lp import exact_result
@@ -126,7 +126,7 @@ class EquilibriumEnumeration(_TwoPlayerExact):
         progress: bool | None = None,
     ) -> SolveResult:
         """Enumerate; see :meth:`_TwoPlayerExact.run`."""
-        limit = check_time_limit(time_limit)
+        limit = check_time_limit(time_limit, allow_inf=True)
         start = time.perf_counter()
         bar = _progress_bar(progress, f"{self.name} on {game.spec.name}", "chunk")
 
@@ -217,7 +217,7 @@ class LemkeHowson(_TwoPlayerExact):
         progress: bool | None = None,
     ) -> SolveResult:
         """Follow the path(s); see :meth:`_TwoPlayerExact.run`."""
-        limit = check_time_limit(time_limit)
+        limit = check_time_limit(time_limit, allow_inf=True)
         start = time.perf_counter()
         options: dict[str, Any] = {
             "max_pivots": self.max_pivots,

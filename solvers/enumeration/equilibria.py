@@ -19,8 +19,8 @@ from numpy.typing import NDArray
 
 from gamesolve.errors import UnsupportedGame
 from gamesolve.normal_form import MixedProfile, TensorGame
+from gamesolve.solvers._common import check_time_limit
 from gamesolve.solvers.bimatrix import (
-    check_time_limit,
     check_tolerance,
     normalized_matrices,
     polytopes,
@@ -196,7 +196,7 @@ def extreme_equilibria(
     refactor_every = check_int("refactor_every", refactor_every, minimum=1)
     max_vertices = check_int("max_vertices", max_vertices, minimum=1)
     parallel = check_bool("parallel", parallel)
-    limit = check_time_limit(time_limit)
+    limit = check_time_limit(time_limit, allow_inf=True)
     started = time.perf_counter()
     deadline = None if limit is None else started + limit
     search_deadline = None if limit is None else started + 0.85 * limit

@@ -19,9 +19,9 @@ from numpy.typing import NDArray
 
 from gamesolve.errors import GamesolveError, TimeLimitError
 from gamesolve.normal_form import MixedProfile, TensorGame
+from gamesolve.solvers._common import check_time_limit
 from gamesolve.solvers.bimatrix import (
     CHUNK_SECONDS,
-    check_time_limit,
     check_tolerance,
     normalized_matrices,
     profile_from_supports,
@@ -126,7 +126,7 @@ def lemke_howson(
     max_pivots, tol, refactor_every = _check_options(max_pivots, tol, refactor_every)
     if check is not None:
         check = check_real("check", check, minimum=0.0, min_inclusive=False)
-    limit = check_time_limit(time_limit)
+    limit = check_time_limit(time_limit, allow_inf=True)
     a, b = normalized_matrices(game)
     m, n = a.shape
     label = check_int("initial_label", initial_label, minimum=0, maximum=m + n - 1)
@@ -253,7 +253,7 @@ def all_labels_within(
     """
     max_pivots, tol, refactor_every = _check_options(max_pivots, tol, refactor_every)
     atol = check_real("atol", atol, minimum=0.0, min_inclusive=False)
-    limit = check_time_limit(time_limit)
+    limit = check_time_limit(time_limit, allow_inf=True)
     m, n = normalized_matrices(game)[0].shape  # raises UnsupportedGame unless two players
     started = time.perf_counter()
     found: list[MixedProfile] = []
