@@ -239,6 +239,35 @@ def seat_average(meta: MetaGame) -> NDArray[np.float64]:
     return 0.5 * (meta.payoffs[0] + meta.payoffs[1].T)
 
 
+def sampled_payoffs(
+    arena: Arena, probs: NDArray[np.float64], episodes: int, seed: int
+) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.int64]]:
+    """Seat-averaged ``U``, its standard error and episode counts ``[K, K]`` from seeded matches.
+
+    Every pair ``i < j`` plays ``ceil(episodes / 2)`` episodes in each seating through the
+    population backend; the diagonal (0 in a symmetric zero-sum game) is not played.
+    """
+    k = probs.shape[0]
+    pairs = [(i, j) for i in range(k) for j in range(i + 1, k)]
+    out = np.zeros((k, k))
+    stderr = np.zeros((k, k))
+    counts = np.zeros((k, k), dtype=np.int64)
+    if not pairs:
+        return out, stderr, counts
+    half = -(-int(episodes) // 2)
+    profiles = pairs + [(j, i) for i, j in pairs]
+    meta = meta_game_entries(
+        arena.game, arena.population(probs), episodes=half, seed=seed, profiles=profiles, executor="inprocess"
+    )
+    value = seat_average(meta)
+    error = 0.5 * np.sqrt(meta.stderr[0] ** 2 + meta.stderr[1].T ** 2)
+    for i, j in pairs:
+        out[i, j], out[j, i] = value[i, j], -value[i, j]
+        stderr[i, j] = stderr[j, i] = error[i, j]
+        counts[i, j] = counts[j, i] = 2 * half
+    return out, stderr, counts
+
+
 def _join(
     parts: list[tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64]]], returns: NDArray[np.float64]
 ) -> Episodes:

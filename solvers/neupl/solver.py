@@ -26,7 +26,13 @@ from gamesolve.policy import TabularPolicy
 from gamesolve.population import MetaGame, Population
 from gamesolve.registry import SolverEntry
 from gamesolve.solver import Iterate, IterativeSolver
-from gamesolve.solvers.neupl.arenas import Arena, MatrixArena, check_symmetric_matrix, make_arena
+from gamesolve.solvers.neupl.arenas import (
+    Arena,
+    MatrixArena,
+    check_symmetric_matrix,
+    make_arena,
+    sampled_payoffs,
+)
 from gamesolve.solvers.neupl.graphs import GRAPHS, interaction_graph, meta_nash
 from gamesolve.solvers.neupl.network import ConditionalNetwork, import_torch, init_weights
 from gamesolve.solvers.rl_oracles import check_widths
@@ -384,21 +390,11 @@ class NeuPL(IterativeSolver):
         counts = np.zeros(out.shape, dtype=np.int64)
         if self.meta_episodes is None:
             out[:n, :n] = arena.payoffs(probs)  # exact, through the population backend
-        else:  # NeuPL's own generator stream, through the backend's tree sampler
-            pairs = [(i, j) for i in range(n) for j in range(i + 1, n)]
-            if pairs:
-                k = self.meta_episodes
-                first = np.repeat(np.array([p[0] for p in pairs], dtype=np.int64), k)
-                second = np.repeat(np.array([p[1] for p in pairs], dtype=np.int64), k)
-                seat = np.tile(np.arange(k, dtype=np.int64) % 2, len(pairs))
-                played = arena.sample(probs, first, second, seat, rng).returns.reshape(len(pairs), k)
-                means = played.mean(axis=1)
-                errors = played.std(axis=1, ddof=1) / np.sqrt(k)
-                for (i, j), value, error in zip(pairs, means, errors, strict=True):
-                    out[i, j], out[j, i] = value, -value
-                    stderr[i, j] = stderr[j, i] = error
-                    counts[i, j] = counts[j, i] = k
-                state["evaluation_steps"] += int(played.size)  # matches (not learning)
+        elif n > 1:  # seeded matches through the population backend
+            seed = int(rng.integers(0, 2**63 - 1))
+            sampled = sampled_payoffs(arena, probs, self.meta_episodes, seed)
+            out[:n, :n], stderr[:n, :n], counts[:n, :n] = sampled
+            state["evaluation_steps"] += int(counts.sum()) // 2  # matches (not learning)
         state["payoffs"][...] = out
         state["stderr"][...] = stderr
         state["counts"][...] = counts
