@@ -42,7 +42,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from gamesolve.errors import InvalidArgumentError, InvalidPolicyError
-from gamesolve.normal_form import MixedProfile, TensorGame, _strategies
+from gamesolve.normal_form import MixedProfile, TensorGame, profile_strategies
 
 __all__ = ["ExactZeroSum", "PayoffScale", "binary_exponent", "certify", "exact_zero_sum", "payoff_scale"]
 
@@ -90,7 +90,7 @@ def certify(
     """
     if max_denominator is not None and max_denominator < 1:
         raise ValueError(f"max_denominator must be at least 1, got {max_denominator!r}")
-    strategies = _strategies(game, profile)
+    strategies = profile_strategies(game, profile)
     n_players = game.num_players
     probs = [_rational_strategy(s, k, max_denominator) for k, s in enumerate(strategies)]
     supports = [[a for a, p in enumerate(pk) if p != 0] for pk in probs]

@@ -231,10 +231,11 @@ class CompiledGame:
 
     def infosets_of(self, player: int) -> NDArray[np.int32]:
         """Ids of the infosets where ``player`` acts."""
-        self._check_player(player)
+        self.check_player(player)
         return np.flatnonzero(self.infoset_player == player).astype(np.int32)
 
-    def _check_player(self, player: int) -> None:
+    def check_player(self, player: int) -> None:
+        """Raise ``ValueError`` unless ``player`` is a player index of this game."""
         if not 0 <= player < self.num_players:
             raise ValueError(f"player must be in [0, {self.num_players}), got {player}")
 

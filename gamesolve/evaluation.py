@@ -121,7 +121,7 @@ def best_response(game: Any, policy: TabularPolicy | NDArray[np.float64], player
     Ties between actions go to the lowest legal action slot.
     """
     compiled = as_compiled(game)
-    compiled._check_player(player)
+    compiled.check_player(player)
     probs = _probs_of(compiled, policy)
     raw = evaluate(compiled, probs)
     return BestResponse(

@@ -108,7 +108,7 @@ def member_plans(
         player: Whose plan.
     """
     compiled = as_compiled(game)
-    compiled._check_player(player)
+    compiled.check_player(player)
     probs = _members_array(compiled, members)
     start = int(compiled.sequence_offset[player])
     stop = start + int(compiled.num_sequences[player])
@@ -134,7 +134,7 @@ def mix_plans(game: Any, plans: NDArray[np.float64], weights: ArrayLike, player:
     Only ``player``'s rows are the mixture; the other players' rows are uniform.
     """
     compiled = as_compiled(game)
-    compiled._check_player(player)
+    compiled.check_player(player)
     total = np.zeros(int(compiled.num_sequences.sum()))
     start = int(compiled.sequence_offset[player])
     mixed = _mixed_plan(compiled, plans, weights, player)
@@ -209,7 +209,7 @@ def mix_policies(
     w = _weights(weights, probs.shape[0])
     if player is None:
         return mix_profile(compiled, [probs] * compiled.num_players, [w] * compiled.num_players)
-    compiled._check_player(player)
+    compiled.check_player(player)
     out = mix_plans(compiled, member_plans(compiled, probs, player), w, player)
     if base is not None:
         base_probs = base.probs if isinstance(base, TabularPolicy) else np.asarray(base, dtype=np.float64)

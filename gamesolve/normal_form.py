@@ -37,6 +37,7 @@ __all__ = [
     "TensorGame",
     "bimatrix",
     "normal_form_game",
+    "profile_strategies",
     "zero_sum",
 ]
 
@@ -108,7 +109,7 @@ class TensorGame:
 
     def action_values(self, profile: MixedProfile | Sequence[ArrayLike], player: int) -> NDArray[np.float64]:
         """``[A_player]``: expected payoff of each pure action of ``player`` against the others."""
-        strategies = _strategies(self, profile)
+        strategies = profile_strategies(self, profile)
         tensor = self.payoffs[player]
         # contract every other player's axis with its strategy, from the last axis down
         for k in range(self.num_players - 1, -1, -1):
@@ -118,7 +119,7 @@ class TensorGame:
 
     def expected_payoffs(self, profile: MixedProfile | Sequence[ArrayLike]) -> NDArray[np.float64]:
         """``[P]``: every player's expected payoff under the profile."""
-        strategies = _strategies(self, profile)
+        strategies = profile_strategies(self, profile)
         out = np.empty(self.num_players)
         for i in range(self.num_players):
             out[i] = float(self.action_values(strategies, i) @ strategies[i])
@@ -146,7 +147,7 @@ class MixedProfile:
         Raises:
             InvalidPolicyError: Wrong count or lengths, negative or NaN entries, sums not 1.
         """
-        return cls(tuple(_readonly(s) for s in _strategies(game, strategies)))
+        return cls(tuple(_readonly(s) for s in profile_strategies(game, strategies)))
 
     @classmethod
     def from_data(cls, game: TensorGame, data: Any) -> MixedProfile:
@@ -252,7 +253,7 @@ class MixedProfile:
 
 def nash_conv(game: TensorGame, profile: MixedProfile | Sequence[ArrayLike]) -> ExploitabilityReport:
     """Exact NashConv of a mixed profile; ``best_responses`` holds each player's best pure action."""
-    strategies = _strategies(game, profile)
+    strategies = profile_strategies(game, profile)
     values, brs, br_values = [], [], []
     for i in range(game.num_players):
         q = game.action_values(strategies, i)
@@ -271,9 +272,15 @@ def nash_conv(game: TensorGame, profile: MixedProfile | Sequence[ArrayLike]) -> 
     )
 
 
-def _strategies(
+def profile_strategies(
     game: TensorGame, profile: MixedProfile | Sequence[ArrayLike]
 ) -> tuple[NDArray[np.float64], ...]:
+    """The checked strategies of ``profile`` (one probability vector per player of ``game``).
+
+    Raises:
+        InvalidPolicyError: not one finite, non-negative vector summing to 1 per player, each with
+            that player's number of actions.
+    """
     if isinstance(profile, MixedProfile):
         items: Sequence[ArrayLike] = profile.strategies
     else:

@@ -214,7 +214,7 @@ def infoset_features(game: Any, player: int, kind: str = "onehot") -> NDArray[np
     if kind not in FEATURE_KINDS:
         raise ValueError(f"features must be one of {', '.join(FEATURE_KINDS)} or a matrix, got {kind!r}")
     compiled = _as_compiled_game(game)
-    compiled._check_player(player)
+    compiled.check_player(player)
     cache = _FEATURE_CACHE.setdefault(compiled, {})
     cached = cache.get((player, kind))
     if cached is None:
@@ -341,7 +341,7 @@ class ResponseEnv:
         if isinstance(player, bool) or not isinstance(player, int | np.integer):
             raise ValueError(f"player must be an integer, got {player!r}")
         player = int(player)
-        compiled._check_player(player)
+        compiled.check_player(player)
         if isinstance(num_envs, bool) or not isinstance(num_envs, int | np.integer) or num_envs < 1:
             raise ValueError(f"num_envs must be a positive integer, got {num_envs!r}")
         if draw not in _DRAWS:

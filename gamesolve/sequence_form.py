@@ -182,7 +182,7 @@ def behavior_to_plans(game: Any, probs: TabularPolicy | ArrayLike) -> NDArray[np
 def behavior_to_plan(game: Any, probs: TabularPolicy | ArrayLike, player: int) -> NDArray[np.float64]:
     """Player ``player``'s realization plan ``[S_p]`` of a behavior profile (see ``behavior_to_plans``)."""
     compiled = _compiled(game)
-    compiled._check_player(player)
+    compiled.check_player(player)
     return _split(compiled, behavior_to_plans(compiled, probs))[player]
 
 
@@ -239,7 +239,7 @@ def plans_to_behavior(game: Any, plans: Sequence[ArrayLike] | NDArray[np.float64
 def plan_to_behavior(game: Any, plan: ArrayLike, player: int) -> NDArray[np.float64]:
     """Behavior probabilities ``[I_p, A]`` at ``player``'s infosets (in id order) from its plan."""
     compiled = _compiled(game)
-    compiled._check_player(player)
+    compiled.check_player(player)
     arr = np.asarray(plan, dtype=np.float64)
     expected = (int(compiled.num_sequences[player]),)
     if arr.shape != expected:
@@ -272,7 +272,7 @@ def constraint_matrices(game: Any, player: int) -> tuple[sp.csr_matrix, NDArray[
     ``I`` of the player (id order), ``sum_a x[I a] - x[parent_seq(I)] = 0``.
     """
     compiled = _compiled(game)
-    compiled._check_player(player)
+    compiled.check_player(player)
     mine = compiled.infosets_of(player)
     widths = compiled.infoset_num_actions[mine]
     n_rows = 1 + mine.shape[0]

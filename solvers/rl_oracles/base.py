@@ -243,7 +243,7 @@ class RLOracle:
         compiled = compiled_of(game)
         if isinstance(player, bool) or not isinstance(player, int | np.integer):
             raise InvalidArgumentError(f"player must be an integer, got {player!r}")
-        compiled._check_player(int(player))
+        compiled.check_player(int(player))
         feats = self.features(compiled, int(player)) if callable(self.features) else self.features
         return ResponseEnv(
             game, int(player), opponents, weights, num_envs=self.num_envs, features=feats, draw=self.draw

@@ -314,7 +314,7 @@ def load_response(arrays: dict[str, NDArray[Any]], game: Any) -> TrainedResponse
         raise InvalidPolicyError("these arrays are not a saved RL response (unknown format)")
     compiled = compiled_of(game)
     player = int(meta["player"])
-    compiled._check_player(player)
+    compiled.check_player(player)
     infosets = np.asarray(arrays["infosets"], dtype=np.int32)
     if not np.array_equal(infosets, compiled.infosets_of(player)):
         raise InvalidPolicyError(
