@@ -20,7 +20,7 @@ from typing import Any
 
 from gamesolve.budget import GENERIC_BYTES_PER_NODE, SizeEstimate
 from gamesolve.compiled import CompiledGame, compile_game
-from gamesolve.games._params import parse_int
+from gamesolve.games.params import parse_int
 from gamesolve.games.poker import PokerGame, check_deal, deal_outcomes, poker_spec
 from gamesolve.protocols import CHANCE, TERMINAL
 from gamesolve.registry import GameEntry

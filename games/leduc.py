@@ -33,7 +33,7 @@ from typing import Any
 
 from gamesolve.budget import MAX_INDEX, SizeEstimate
 from gamesolve.compiled import CompiledGame
-from gamesolve.games._params import GameParameterError, parse_int, parse_int_tuple
+from gamesolve.games.params import GameParameterError, parse_int, parse_int_tuple
 from gamesolve.games.poker import PokerGame, check_deal, deal_outcomes, poker_spec
 from gamesolve.protocols import CHANCE, TERMINAL
 from gamesolve.registry import GameEntry

@@ -22,7 +22,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from gamesolve.budget import SizeEstimate
 from gamesolve.errors import GameNotFoundError
-from gamesolve.games._params import parse_bool, parse_float, parse_int
+from gamesolve.games.params import parse_bool, parse_float, parse_int
 from gamesolve.markov import TabularMarkovGame, markov_game
 from gamesolve.registry import GameEntry
 

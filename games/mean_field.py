@@ -27,7 +27,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from gamesolve.budget import SizeEstimate
-from gamesolve.games._params import GameParameterError, parse_float, parse_int
+from gamesolve.games.params import GameParameterError, parse_float, parse_int
 from gamesolve.games.normal_form import check_rng
 from gamesolve.mean_field import MeanFieldGame, mean_field_game
 from gamesolve.registry import GameEntry
@@ -38,7 +38,7 @@ _GAME = "crowd_aversion"
 
 
 def _parse_float(name: str, value: Any, *, minimum: float | None = None, below: float | None = None) -> float:
-    """A float parameter of the crowd-aversion game (see :func:`gamesolve.games._params.parse_float`)."""
+    """A float parameter of the crowd-aversion game (see :func:`gamesolve.games.params.parse_float`)."""
     return parse_float(_GAME, name, value, minimum=minimum, below=below)
 
 

@@ -35,6 +35,7 @@ import numba
 import numpy as np
 from numpy.typing import NDArray
 
+from gamesolve.arrays import readonly
 from gamesolve.budget import GENERIC_BYTES_PER_NODE, get_memory_budget, require_memory
 from gamesolve.errors import MalformedGameError, NotPerfectRecallError, UnsupportedGame
 from gamesolve.kernels.tree import CHANCE, TERMINAL, TreeArrays
@@ -62,12 +63,6 @@ _PROB_TOL = 1e-9
 #: Bytes held per information set besides its key's characters: the string object, the id map
 #: entry, the key list entry and the legal-action tuple (measured; see :mod:`gamesolve.budget`).
 _KEY_OVERHEAD = 200
-
-
-def _readonly(a: NDArray[Any]) -> NDArray[Any]:
-    a = np.ascontiguousarray(a)
-    a.setflags(write=False)
-    return a
 
 
 class InfosetIndex:
@@ -185,20 +180,20 @@ class CompiledGame:
     def legal_mask(self) -> NDArray[np.bool_]:
         """``[I, A]`` bool, read-only: which slots are legal actions."""
         mask = np.arange(self.max_actions)[None, :] < self.infoset_num_actions[:, None]
-        return _readonly(mask)
+        return readonly(mask)
 
     @functools.cached_property
     def sequence_offset(self) -> NDArray[np.int64]:
         """``[P]`` int64: where each player's sequences start in a global sequence numbering."""
         counts = self.num_sequences.astype(np.int64)
-        return _readonly(np.concatenate(([0], np.cumsum(counts)[:-1])).astype(np.int64))
+        return readonly(np.concatenate(([0], np.cumsum(counts)[:-1])).astype(np.int64))
 
     @functools.cached_property
     def node_terminal(self) -> NDArray[np.int32]:
         """``[N]`` int32, read-only: index into ``terminal_utility`` of each terminal node, -1 elsewhere."""
         out = np.full(self.num_nodes, -1, dtype=np.int32)
         out[self.terminal_node] = np.arange(self.num_terminals, dtype=np.int32)
-        return _readonly(out)
+        return readonly(out)
 
     @functools.cached_property
     def tree(self) -> TreeArrays:
@@ -535,22 +530,22 @@ def build_compiled_game(
 
     return CompiledGame(
         spec=spec,
-        node_player=_readonly(node_player),
-        node_infoset=_readonly(node_infoset),
-        node_parent=_readonly(node_parent),
-        node_first_child=_readonly(node_first_child),
-        node_num_children=_readonly(node_num_children),
-        node_action=_readonly(node_action),
-        node_prob=_readonly(node_prob),
-        terminal_node=_readonly(terminal_node),
-        terminal_utility=_readonly(terminal_utility),
-        terminal_seq=_readonly(terminal_seq),
-        infoset_player=_readonly(infoset_player),
-        infoset_num_actions=_readonly(infoset_num_actions),
-        infoset_actions=_readonly(infoset_actions),
-        infoset_parent_seq=_readonly(infoset_parent_seq),
-        infoset_first_seq=_readonly(infoset_first_seq),
-        num_sequences=_readonly(num_sequences),
+        node_player=readonly(node_player),
+        node_infoset=readonly(node_infoset),
+        node_parent=readonly(node_parent),
+        node_first_child=readonly(node_first_child),
+        node_num_children=readonly(node_num_children),
+        node_action=readonly(node_action),
+        node_prob=readonly(node_prob),
+        terminal_node=readonly(terminal_node),
+        terminal_utility=readonly(terminal_utility),
+        terminal_seq=readonly(terminal_seq),
+        infoset_player=readonly(infoset_player),
+        infoset_num_actions=readonly(infoset_num_actions),
+        infoset_actions=readonly(infoset_actions),
+        infoset_parent_seq=readonly(infoset_parent_seq),
+        infoset_first_seq=readonly(infoset_first_seq),
+        num_sequences=readonly(num_sequences),
         infosets=InfosetIndex(infoset_keys),
         compile_seconds=compile_seconds,
         source=source,

@@ -39,6 +39,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from gamesolve.arrays import readonly
 from gamesolve.errors import GamesolveError, InvalidPolicyError, MalformedGameError
 from gamesolve.report import ExploitabilityReport
 from gamesolve.spec import GameKind, GameSpec, Utility
@@ -76,12 +77,6 @@ class ConvergenceError(GamesolveError, RuntimeError):
 
 class StationaryDistributionError(ConvergenceError):
     """The fixed point ``mu = mu P_pi(mu)`` was not found within the iteration budget."""
-
-
-def _readonly(a: NDArray[Any]) -> NDArray[Any]:
-    a = np.ascontiguousarray(a)
-    a.setflags(write=False)
-    return a
 
 
 def _describe_mu(mu: NDArray[np.float64]) -> str:
@@ -209,7 +204,7 @@ class MeanFieldGame:
     def reward(self, mu: ArrayLike) -> NDArray[np.float64]:
         """``r(., ., mu)``: ``[S, A]`` float64, read-only, checked (finite, right shape)."""
         m = self.check_mean_field(mu)
-        return _readonly(
+        return readonly(
             _check_reward_values(
                 self._reward_fn(m), self.num_states, self.num_actions, f" at {_describe_mu(m)}"
             )
@@ -218,7 +213,7 @@ class MeanFieldGame:
     def transition(self, mu: ArrayLike) -> NDArray[np.float64]:
         """``P(. | ., ., mu)``: ``[S, A, S]`` float64, read-only, checked (rows are distributions)."""
         m = self.check_mean_field(mu)
-        return _readonly(
+        return readonly(
             _check_transition_values(
                 self._transition_fn(m), self.num_states, self.num_actions, f" at {_describe_mu(m)}"
             )
@@ -245,11 +240,11 @@ class MeanFieldGame:
 
     def uniform_policy(self) -> NDArray[np.float64]:
         """The uniform policy ``[S, A]`` float64, read-only."""
-        return _readonly(np.full((self.num_states, self.num_actions), 1.0 / self.num_actions))
+        return readonly(np.full((self.num_states, self.num_actions), 1.0 / self.num_actions))
 
     def uniform_mean_field(self) -> NDArray[np.float64]:
         """The uniform distribution over the states ``[S]`` float64, read-only."""
-        return _readonly(np.full(self.num_states, 1.0 / self.num_states))
+        return readonly(np.full(self.num_states, 1.0 / self.num_states))
 
 
 def mean_field_game(
@@ -341,7 +336,7 @@ def mean_field_game(
     reward_fn: RewardFn
     transition_fn: TransitionFn
     if reward_array is not None:
-        fixed_r = _readonly(_check_reward_values(reward_array, s_count, a_count, ""))
+        fixed_r = readonly(_check_reward_values(reward_array, s_count, a_count, ""))
 
         def reward_fn(mu: NDArray[np.float64]) -> NDArray[np.float64]:
             return fixed_r
@@ -349,7 +344,7 @@ def mean_field_game(
     else:
         reward_fn = reward  # type: ignore[assignment]
     if transition_array is not None:
-        fixed_p = _readonly(_check_transition_values(transition_array, s_count, a_count, ""))
+        fixed_p = readonly(_check_transition_values(transition_array, s_count, a_count, ""))
 
         def transition_fn(mu: NDArray[np.float64]) -> NDArray[np.float64]:
             return fixed_p
@@ -462,7 +457,7 @@ def evaluate_policy(game: MeanFieldGame, policy: ArrayLike, mu: ArrayLike) -> Po
     pi = game.check_policy(policy)
     m = game.check_mean_field(mu)
     q, v = _evaluate(game, pi, game.reward(m), game.transition(m))
-    return PolicyEvaluation(q=_readonly(q), v=_readonly(v))
+    return PolicyEvaluation(q=readonly(q), v=readonly(v))
 
 
 def best_response(
@@ -507,7 +502,7 @@ def best_response(
             # The values are near-stationary in the policy, so a small Bellman residual can leave
             # an O(sqrt(residual)) policy error; the improved policy's error is O(residual).
             q, v = _evaluate(game, pi, r, p)
-            return _readonly(pi), PolicyEvaluation(q=_readonly(q), v=_readonly(v))
+            return readonly(pi), PolicyEvaluation(q=readonly(q), v=readonly(v))
     raise ConvergenceError(
         f"soft policy iteration did not converge in {max_iter} iterations (Bellman residual {residual:.3g})"
     )
@@ -584,7 +579,7 @@ def stationary_distribution(
         raise ValueError(f"max_iter must be >= 1, got {max_iter!r}")
     if game.static_transition:
         p_pi = np.einsum("sa,sat->st", pi, game.transition(mu))  # [S, S]
-        return _readonly(_chain_limit(p_pi, mu))
+        return readonly(_chain_limit(p_pi, mu))
     alpha = float(damping)
     previous = math.inf
     residual = math.inf
@@ -594,7 +589,7 @@ def stationary_distribution(
         residual = float(np.abs(nu - mu).sum())
         if residual <= tol:
             log.debug("stationary distribution after %d iterations (residual %.3g)", it + 1, residual)
-            return _readonly(nu)
+            return readonly(nu)
         if residual >= previous and alpha > 1.0 / 1024:
             alpha /= 2.0
         previous = residual
@@ -659,7 +654,7 @@ def exploitability_report(
         on_policy_values=(on_policy,),
         best_response_values=(br_value,),
         best_responses=(br,),
-        mean_field=_readonly(np.asarray(m)),
+        mean_field=readonly(np.asarray(m)),
     )
 
 

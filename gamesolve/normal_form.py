@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from gamesolve.arrays import readonly
 from gamesolve.errors import InvalidPolicyError, MalformedGameError
 from gamesolve.io import read_policy_file
 from gamesolve.report import ExploitabilityReport
@@ -42,12 +43,6 @@ __all__ = [
 ]
 
 _ATOL = 1e-9
-
-
-def _readonly(a: NDArray[Any]) -> NDArray[Any]:
-    a = np.ascontiguousarray(a)
-    a.setflags(write=False)
-    return a
 
 
 def classify_utility(payoffs: NDArray[np.float64], atol: float = 1e-12) -> Utility:
@@ -147,7 +142,7 @@ class MixedProfile:
         Raises:
             InvalidPolicyError: Wrong count or lengths, negative or NaN entries, sums not 1.
         """
-        return cls(tuple(_readonly(s) for s in profile_strategies(game, strategies)))
+        return cls(tuple(readonly(s) for s in profile_strategies(game, strategies)))
 
     @classmethod
     def from_data(cls, game: TensorGame, data: Any) -> MixedProfile:
@@ -212,7 +207,7 @@ class MixedProfile:
     @classmethod
     def uniform(cls, game: TensorGame) -> MixedProfile:
         """Every player uniform over its actions."""
-        return cls(tuple(_readonly(np.full(n, 1.0 / n)) for n in game.num_actions))
+        return cls(tuple(readonly(np.full(n, 1.0 / n)) for n in game.num_actions))
 
     @classmethod
     def pure(cls, game: TensorGame, actions: Sequence[int]) -> MixedProfile:
@@ -225,7 +220,7 @@ class MixedProfile:
                 raise InvalidPolicyError(f"player {k}: action {a} out of range [0, {n})")
             vec = np.zeros(n)
             vec[a] = 1.0
-            out.append(_readonly(vec))
+            out.append(readonly(vec))
         return cls(tuple(out))
 
     def __iter__(self) -> Iterator[NDArray[np.float64]]:
@@ -457,7 +452,7 @@ def normal_form_game(
         simultaneous=True,
         perfect_information=False,
     )
-    return TensorGame(payoffs=_readonly(arr), spec=spec, action_names=names)
+    return TensorGame(payoffs=readonly(arr), spec=spec, action_names=names)
 
 
 def zero_sum(

@@ -19,7 +19,6 @@ import logging
 import math
 import os
 import signal
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -44,6 +43,7 @@ from gamesolve.checkpoint import (
 )
 from gamesolve.errors import CheckpointError, InvalidArgumentError, OutputPathError
 from gamesolve.io import check_output_path
+from gamesolve.progress import progress_bar
 from gamesolve.results import History, SolveResult, one_shot_result
 from gamesolve.solver import ExactSolver, Iterate, IterativeSolver, Solver, Stop
 from gamesolve.validation import check_bool, check_int, check_real
@@ -91,16 +91,6 @@ def _resolve_solver(solver: str | Solver, options: Mapping[str, Any], game: Any 
             f"or ExactSolver, got {type(solver).__name__}"
         )
     return solver
-
-
-def _progress_bar(enabled: bool | None, total: int | None, desc: str) -> Any:
-    if enabled is None:
-        enabled = sys.stderr.isatty()
-    if not enabled:
-        return None
-    from tqdm import tqdm
-
-    return tqdm(total=total, desc=desc, unit="it", dynamic_ncols=True, leave=True)
 
 
 #: With a time limit and no evaluation schedule, evaluations may take this share of the time spent.
@@ -449,7 +439,7 @@ class _Loop:
     def run(self) -> SolveResult:
         """Iterate until a stopping rule holds, then evaluate, checkpoint and report."""
         algo, prepared = self.algo, self.prepared
-        bar = _progress_bar(self.progress, self.iterations, f"{algo.name} on {prepared.spec.name}")
+        bar = progress_bar(self.progress, desc=f"{algo.name} on {prepared.spec.name}", total=self.iterations)
         if bar is not None and self.start_iteration:
             bar.update(min(self.start_iteration, self.iterations or self.start_iteration))
         hist = self.hist

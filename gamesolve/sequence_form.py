@@ -42,6 +42,7 @@ import numpy as np
 import scipy.sparse as sp
 from numpy.typing import ArrayLike, NDArray
 
+from gamesolve.arrays import readonly
 from gamesolve.compiled import CompiledGame, as_compiled
 from gamesolve.errors import InvalidPolicyError, UnsupportedGame
 from gamesolve.kernels.dilated import sequence_form as _behavior_to_plans_kernel  # x(Ia) = x(p(I)) b(a|I)
@@ -392,19 +393,13 @@ def sequence_form(game: Any) -> SequenceForm:
     keep = chance > 0.0
     form = SequenceForm(
         game=compiled,
-        terminal_seq=_readonly(compiled.terminal_seq[keep].astype(np.int64)),
-        terminal_chance=_readonly(chance[keep]),
-        terminal_utility=_readonly(compiled.terminal_utility[keep]),
+        terminal_seq=readonly(compiled.terminal_seq[keep].astype(np.int64)),
+        terminal_chance=readonly(chance[keep]),
+        terminal_utility=readonly(compiled.terminal_utility[keep]),
     )
     _FORMS[compiled] = form
     log.debug("sequence form of %s: %s sequences", compiled.spec.name, form.num_sequences)
     return form
-
-
-def _readonly(a: NDArray[Any]) -> NDArray[Any]:
-    a = np.ascontiguousarray(a)
-    a.setflags(write=False)
-    return a
 
 
 def payoff_matrices(game: Any) -> tuple[sp.csr_matrix, sp.csr_matrix]:

@@ -41,7 +41,7 @@ from gamesolve.kernels.mccfr import max_depth
 from gamesolve.policy import TabularPolicy
 from gamesolve.registry import SolverEntry
 from gamesolve.solver import Iterate, IterativeSolver
-from gamesolve.solvers._common import (
+from gamesolve.solvers.common import (
     check_extensive_form,
     prepare_extensive_form,
     require_two_player_zero_sum,

@@ -39,7 +39,7 @@ from gamesolve.kernels.cfr import UpdateRule, cfr_iteration
 from gamesolve.policy import TabularPolicy
 from gamesolve.registry import SolverEntry
 from gamesolve.solver import Iterate, IterativeSolver
-from gamesolve.solvers._common import check_extensive_form, prepare_extensive_form
+from gamesolve.solvers.common import check_extensive_form, prepare_extensive_form
 from gamesolve.spec import GameSpec
 from gamesolve.validation import check_bool, check_real
 

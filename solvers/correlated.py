@@ -39,7 +39,7 @@ from gamesolve.normal_form import TensorGame
 from gamesolve.registry import SolverEntry
 from gamesolve.results import SolveResult, one_shot_result
 from gamesolve.solver import ExactSolver
-from gamesolve.solvers._common import NormalFormSolver, check_time_limit
+from gamesolve.solvers.common import NormalFormSolver, check_time_limit
 from gamesolve.validation import check_choice, check_real
 
 __all__ = ["CorrelatedLP", "CorrelatedSolution", "correlated_equilibrium", "deviation_gains"]

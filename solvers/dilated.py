@@ -59,7 +59,7 @@ from gamesolve.kernels.tree import TreeArrays
 from gamesolve.policy import TabularPolicy
 from gamesolve.registry import SolverEntry
 from gamesolve.solver import Iterate, IterativeSolver
-from gamesolve.solvers._common import (
+from gamesolve.solvers.common import (
     check_extensive_form,
     prepare_extensive_form,
     require_two_player_zero_sum,

@@ -28,7 +28,6 @@ import dataclasses
 import itertools
 import logging
 import math
-import sys
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -38,10 +37,11 @@ from numpy.typing import NDArray
 
 from gamesolve.kernels import homotopy as kernels
 from gamesolve.normal_form import MixedProfile, TensorGame
+from gamesolve.progress import progress_bar
 from gamesolve.registry import SolverEntry
 from gamesolve.results import History, SolveResult
 from gamesolve.solver import ExactSolver
-from gamesolve.solvers._common import NormalFormSolver, check_time_limit
+from gamesolve.solvers.common import NormalFormSolver, check_time_limit
 from gamesolve.solvers.logit_path import LogitPath, payoff_derivatives_numpy
 from gamesolve.solvers.lp import exact_result
 from gamesolve.validation import check_int, check_real
@@ -274,16 +274,6 @@ def _check_steps(value: Any) -> int:
     return check_int("max_steps", value, minimum=1)
 
 
-def _progress_bar(enabled: bool | None, desc: str) -> Any:
-    if enabled is None:
-        enabled = sys.stderr.isatty()
-    if not enabled:
-        return None
-    from tqdm import tqdm
-
-    return tqdm(desc=desc, unit="step", dynamic_ncols=True, leave=True)
-
-
 class NashHomotopy(NormalFormSolver, ExactSolver):
     """One Nash equilibrium of an N-player game: the limit of the logit QRE principal branch.
 
@@ -354,7 +344,7 @@ class NashHomotopy(NormalFormSolver, ExactSolver):
         history: list[tuple[int, float, float]] = [(0, 0.0, gap)]
         attempts, last_attempt = 0, math.inf
         tried: set[tuple[tuple[int, ...], ...]] = set()
-        bar = _progress_bar(progress, f"homotopy on {game.spec.name}")
+        bar = progress_bar(progress, desc=f"homotopy on {game.spec.name}", unit="step")
         steps = 0
         message = ""
         found: tuple[list[NDArray[np.float64]], tuple[tuple[int, ...], ...], float] | None = None

@@ -39,7 +39,7 @@ from gamesolve.normal_form import nash_conv as normal_form_nash_conv
 from gamesolve.registry import SolverEntry
 from gamesolve.results import SolveResult, one_shot_result
 from gamesolve.solver import ExactSolver
-from gamesolve.solvers._common import NormalFormSolver, check_time_limit, require_two_player_zero_sum
+from gamesolve.solvers.common import NormalFormSolver, check_time_limit, require_two_player_zero_sum
 from gamesolve.spec import GameSpec
 from gamesolve.validation import check_choice, check_real
 

@@ -44,7 +44,7 @@ from gamesolve.report import ExploitabilityReport
 from gamesolve.results import SolveResult, one_shot_result
 from gamesolve.sequence_form import plans_to_policy, policy_to_plans, sequence_form
 from gamesolve.solver import ExactSolver
-from gamesolve.solvers._common import check_time_limit, prepare_extensive_form, require_two_player_zero_sum
+from gamesolve.solvers.common import check_time_limit, prepare_extensive_form, require_two_player_zero_sum
 from gamesolve.spec import GameKind, GameSpec
 from gamesolve.validation import check_choice, check_real
 

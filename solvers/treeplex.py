@@ -28,7 +28,7 @@ from gamesolve.kernels.dilated import (
 )
 from gamesolve.policy import TabularPolicy
 from gamesolve.sequence_form import sequence_form as sequence_form_of
-from gamesolve.solvers._common import prepare_extensive_form
+from gamesolve.solvers.common import prepare_extensive_form
 from gamesolve.validation import check_choice, check_real
 
 __all__ = [

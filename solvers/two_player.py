@@ -17,16 +17,16 @@ back. Every option is checked when the solver is built (``InvalidArgumentError``
 from __future__ import annotations
 
 import abc
-import sys
 import time
 from typing import Any
 
 from gamesolve.errors import TimeLimitError, UnsupportedGame
 from gamesolve.normal_form import TensorGame
+from gamesolve.progress import progress_bar
 from gamesolve.registry import SolverEntry
 from gamesolve.results import SolveResult
 from gamesolve.solver import ExactSolver
-from gamesolve.solvers._common import NormalFormSolver, check_time_limit
+from gamesolve.solvers.common import NormalFormSolver, check_time_limit
 from gamesolve.solvers.bimatrix import check_tolerance
 from gamesolve.solvers.enumeration import extreme_equilibria
 from gamesolve.solvers.lemke_howson import all_labels_within, lemke_howson
@@ -35,16 +35,6 @@ from gamesolve.spec import GameSpec
 from gamesolve.validation import check_bool, check_int
 
 __all__ = ["EquilibriumEnumeration", "LemkeHowson"]
-
-
-def _progress_bar(enabled: bool | None, desc: str, unit: str) -> Any:
-    if enabled is None:
-        enabled = sys.stderr.isatty()
-    if not enabled:
-        return None
-    from tqdm import tqdm
-
-    return tqdm(desc=desc, unit=unit, dynamic_ncols=True, leave=True)
 
 
 def _plural(count: int, word: str) -> str:
@@ -128,7 +118,7 @@ class EquilibriumEnumeration(_TwoPlayerExact):
         """Enumerate; see :meth:`_TwoPlayerExact.run`."""
         limit = check_time_limit(time_limit, allow_inf=True)
         start = time.perf_counter()
-        bar = _progress_bar(progress, f"{self.name} on {game.spec.name}", "chunk")
+        bar = progress_bar(progress, desc=f"{self.name} on {game.spec.name}", unit="chunk")
 
         def show(bases_p: int, bases_q: int) -> None:
             if bar is not None:
@@ -225,10 +215,10 @@ class LemkeHowson(_TwoPlayerExact):
             "refactor_every": self.refactor_every,
         }
         labels = sum(game.num_actions)
-        bar = _progress_bar(
+        bar = progress_bar(
             progress,
-            f"{self.name} on {game.spec.name}",
-            "pivot" if self.initial_label is not None else "label",
+            desc=f"{self.name} on {game.spec.name}",
+            unit="pivot" if self.initial_label is not None else "label",
         )
         extras: dict[str, Any] = {}
         try:

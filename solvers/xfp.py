@@ -40,7 +40,7 @@ from gamesolve.policy import TabularPolicy
 from gamesolve.registry import SolverEntry
 from gamesolve.sequence_form import behavior_to_plans, plans_to_behavior
 from gamesolve.solver import Iterate, IterativeSolver
-from gamesolve.solvers._common import prepare_extensive_form
+from gamesolve.solvers.common import prepare_extensive_form
 from gamesolve.spec import GameKind, GameSpec
 from gamesolve.validation import check_choice, check_int, check_real
 

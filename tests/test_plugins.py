@@ -157,12 +157,12 @@ def _plugins(modules: set[str]) -> set[str]:
 
 def test_a_lookup_imports_only_the_module_that_declares_the_name():
     loaded = _modules_after("import gamesolve\ngamesolve.load_game('kuhn(players=3)')")
-    assert _plugins(loaded) == {"gamesolve.games.kuhn", "gamesolve.games._params", "gamesolve.games.poker"}
+    assert _plugins(loaded) == {"gamesolve.games.kuhn", "gamesolve.games.params", "gamesolve.games.poker"}
     # Leduc's template compiler loads on the first compile, not with the game.
     loaded = _modules_after("import gamesolve\ngamesolve.load_game('leduc')")
-    assert _plugins(loaded) == {"gamesolve.games.leduc", "gamesolve.games._params", "gamesolve.games.poker"}
+    assert _plugins(loaded) == {"gamesolve.games.leduc", "gamesolve.games.params", "gamesolve.games.poker"}
     loaded = _modules_after("import gamesolve\ngamesolve.make_solver('cfr+')")
-    assert _plugins(loaded) == {"gamesolve.solvers.cfr", "gamesolve.solvers._common"}
+    assert _plugins(loaded) == {"gamesolve.solvers.cfr", "gamesolve.solvers.common"}
     loaded = _modules_after("import gamesolve.cli\ngamesolve.cli.build_parser()")
     assert _plugins(loaded) == set()
 

@@ -18,8 +18,9 @@ import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 from numpy.typing import ArrayLike, NDArray
 
+from gamesolve.arrays import readonly
 from gamesolve.errors import GamesolveError, InvalidPolicyError
-from gamesolve.markov.game import TabularMarkovGame, readonly
+from gamesolve.markov.game import TabularMarkovGame
 from gamesolve.markov.profile import MarkovProfile
 
 __all__ = ["MarkovExploitabilityReport", "best_response_values", "nash_conv", "policy_values"]

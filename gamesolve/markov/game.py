@@ -10,12 +10,12 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
 from numpy.typing import ArrayLike, NDArray
 
+from gamesolve.arrays import readonly
 from gamesolve.errors import MalformedGameError
 from gamesolve.markov.sampling import TabularEpisode
 from gamesolve.normal_form import classify_utility
@@ -24,13 +24,6 @@ from gamesolve.spec import GameKind, GameSpec, Utility
 __all__ = ["TabularMarkovGame", "markov_game", "readonly"]
 
 _PROB_ATOL = 1e-9
-
-
-def readonly(a: NDArray[Any]) -> NDArray[Any]:
-    """``a`` as a contiguous array that cannot be written (the arrays of the Markov types)."""
-    a = np.ascontiguousarray(a)
-    a.setflags(write=False)
-    return a
 
 
 def _joint_name(index: int, shape: tuple[int, ...]) -> str:

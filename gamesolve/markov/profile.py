@@ -11,9 +11,10 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from gamesolve.arrays import readonly
 from gamesolve.errors import InvalidPolicyError
 from gamesolve.io import read_policy_file
-from gamesolve.markov.game import TabularMarkovGame, readonly
+from gamesolve.markov.game import TabularMarkovGame
 from gamesolve.normal_form import json_numbers, numeric_array, preview
 
 __all__ = ["MarkovProfile"]

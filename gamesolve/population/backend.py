@@ -19,7 +19,6 @@ import itertools
 import logging
 import math
 import pickle
-import sys
 import weakref
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -42,6 +41,7 @@ from gamesolve.population.sampler import (
     profile_key,
     run_task,
 )
+from gamesolve.progress import progress_bar
 from gamesolve.protocols import ExtensiveFormGame
 from gamesolve.sequence_form import behavior_to_plans
 from gamesolve.validation import check_bool, check_int
@@ -386,7 +386,8 @@ def _sample(
                 )
     else:
         runner = executor
-    bar = _progress_bar(progress, episodes * len(profiles))
+    total = episodes * len(profiles)
+    bar = progress_bar(progress, desc="tournament", unit="ep", total=total, unit_scale=True)
     results: list[list[tuple[NDArray[np.float64], NDArray[np.float64]]]] = []
     try:
         imap = getattr(runner, "imap", None)
@@ -436,18 +437,6 @@ def _episodes_in(item: tuple[Profile, int, int, int], ctx: MatchContext) -> int:
     _, _, first, n_blocks = item
     start = first * ctx.block_size
     return max(0, min((first + n_blocks) * ctx.block_size, ctx.num_episodes) - start)
-
-
-def _progress_bar(enabled: bool | None, total: int) -> Any:
-    if enabled is None:
-        enabled = sys.stderr.isatty()
-    if not enabled:
-        return None
-    from tqdm import tqdm
-
-    return tqdm(
-        total=total, desc="tournament", unit="ep", unit_scale=True, dynamic_ncols=True, file=sys.stderr
-    )
 
 
 # ---------------------------------------------------------------------------------------------

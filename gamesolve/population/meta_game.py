@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from gamesolve.arrays import readonly
 from gamesolve.errors import GamesolveError, UnsupportedGame
 from gamesolve.io import atomic_write_bytes
 from gamesolve.normal_form import TensorGame, normal_form_game
@@ -26,7 +27,7 @@ from gamesolve.validation import check_int, check_real
 if TYPE_CHECKING:
     from gamesolve.population.ratings import Ratings
 
-__all__ = ["META_GAME_FORMAT", "MetaGame", "readonly_array"]
+__all__ = ["META_GAME_FORMAT", "MetaGame"]
 
 #: Format tag of :meth:`MetaGame.to_dict`.
 META_GAME_FORMAT = "gamesolve.meta_game/1"
@@ -35,13 +36,6 @@ META_GAME_FORMAT = "gamesolve.meta_game/1"
 # ---------------------------------------------------------------------------------------------
 # MetaGame
 # ---------------------------------------------------------------------------------------------
-
-
-def readonly_array(a: NDArray[Any]) -> NDArray[Any]:
-    """A C-contiguous read-only copy (or view) of ``a``."""
-    a = np.ascontiguousarray(a)
-    a.setflags(write=False)
-    return a
 
 
 @dataclass(frozen=True, eq=False)
@@ -99,10 +93,10 @@ class MetaGame:
                 raise ValueError(
                     f"payoff_range must be [P, 2] (low, high) per player, got {payoff_range.tolist()}"
                 )
-            payoff_range = readonly_array(payoff_range)
-        object.__setattr__(self, "payoffs", readonly_array(payoffs))
-        object.__setattr__(self, "stderr", readonly_array(stderr))
-        object.__setattr__(self, "counts", readonly_array(counts))
+            payoff_range = readonly(payoff_range)
+        object.__setattr__(self, "payoffs", readonly(payoffs))
+        object.__setattr__(self, "stderr", readonly(stderr))
+        object.__setattr__(self, "counts", readonly(counts))
         object.__setattr__(self, "names", names)
         object.__setattr__(self, "exact", bool(self.exact))
         object.__setattr__(self, "symmetric", bool(self.symmetric))

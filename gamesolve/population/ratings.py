@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numpy.typing import NDArray
 
+from gamesolve.arrays import readonly
 from gamesolve.errors import InvalidArgumentError
-from gamesolve.population.meta_game import readonly_array
 from gamesolve.validation import check_choice, check_int, check_real
 
 if TYPE_CHECKING:
@@ -73,9 +73,9 @@ class Ratings:
     note: str = ""
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "ratings", readonly_array(np.asarray(self.ratings, dtype=np.float64)))
+        object.__setattr__(self, "ratings", readonly(np.asarray(self.ratings, dtype=np.float64)))
         uncertainty = np.asarray(self.uncertainty, dtype=np.float64)
-        object.__setattr__(self, "uncertainty", readonly_array(uncertainty))
+        object.__setattr__(self, "uncertainty", readonly(uncertainty))
 
     def ranking(self) -> list[int]:
         """Agent indices from the highest rating to the lowest (ties by index)."""

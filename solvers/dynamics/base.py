@@ -24,7 +24,7 @@ from gamesolve.checkpoint import StateRules, rng_from_array, rng_to_array
 from gamesolve.errors import InvalidArgumentError
 from gamesolve.normal_form import MixedProfile, TensorGame
 from gamesolve.solver import Iterate, IterativeSolver
-from gamesolve.solvers._common import NormalFormSolver
+from gamesolve.solvers.common import NormalFormSolver
 from gamesolve.validation import check_choice, check_real
 
 __all__ = [

@@ -19,7 +19,7 @@ from gamesolve.errors import InvalidArgumentError
 from gamesolve.normal_form import MixedProfile, TensorGame
 from gamesolve.registry import SolverEntry
 from gamesolve.solver import Iterate
-from gamesolve.solvers._common import require_two_player_zero_sum
+from gamesolve.solvers.common import require_two_player_zero_sum
 from gamesolve.solvers.dynamics.base import (
     DynamicsSolver,
     State,

@@ -17,9 +17,10 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from gamesolve.arrays import readonly
 from gamesolve.errors import UnsupportedGame
 from gamesolve.normal_form import MixedProfile, TensorGame
-from gamesolve.solvers._common import check_time_limit
+from gamesolve.solvers.common import check_time_limit
 from gamesolve.solvers.bimatrix import (
     check_tolerance,
     normalized_matrices,
@@ -89,12 +90,6 @@ def maximal_nash_subsets(
         subsets.append((rows, members))
     subsets.sort()
     return subsets, complete
-
-
-def _readonly(a: NDArray[Any]) -> NDArray[Any]:
-    a = np.ascontiguousarray(a)
-    a.setflags(write=False)
-    return a
 
 
 @dataclass(frozen=True)
@@ -239,7 +234,7 @@ def extreme_equilibria(
         used = sorted({pair[k] for pair in listed}, key=lambda v: keyed[v][0])
         orders.append({v: i for i, v in enumerate(used)})
     strategies = tuple(
-        _readonly(np.array([solved[k][v][1] for v in orders[k]]).reshape(len(orders[k]), (m, n)[k]))
+        readonly(np.array([solved[k][v][1] for v in orders[k]]).reshape(len(orders[k]), (m, n)[k]))
         for k in range(2)
     )
     keys = [[solved[k][v][0] for v in orders[k]] for k in range(2)]
@@ -254,7 +249,7 @@ def extreme_equilibria(
     return ExtremeEquilibria(
         equilibria=profiles,
         strategies=(strategies[0], strategies[1]),
-        pairs=_readonly(np.array(indexed, dtype=np.int64).reshape(-1, 2)),
+        pairs=readonly(np.array(indexed, dtype=np.int64).reshape(-1, 2)),
         nash_subsets=tuple(subsets),
         complete=complete,
         degenerate=degenerate,

@@ -19,7 +19,7 @@ from numpy.typing import NDArray
 
 from gamesolve.errors import GamesolveError, TimeLimitError
 from gamesolve.normal_form import MixedProfile, TensorGame
-from gamesolve.solvers._common import check_time_limit
+from gamesolve.solvers.common import check_time_limit
 from gamesolve.solvers.bimatrix import (
     CHUNK_SECONDS,
     check_tolerance,

@@ -28,7 +28,7 @@ from gamesolve.policy import TabularPolicy
 from gamesolve.population import MetaGame, Population, meta_game_entries
 from gamesolve.registry import ORACLES_GROUP, SolverEntry, plugin
 from gamesolve.solver import Iterate, IterativeSolver
-from gamesolve.solvers._common import prepare_extensive_form
+from gamesolve.solvers.common import prepare_extensive_form
 from gamesolve.solvers.psro.backends import Backend, ExtensiveBackend, State, joint_opponents, make_backend
 from gamesolve.solvers.psro.meta_solvers import (
     JOINT_META_SOLVERS,
