@@ -27,8 +27,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from gamesolve.budget import SizeEstimate
-from gamesolve.games.params import GameParameterError, parse_float, parse_int
 from gamesolve.games.normal_form import check_rng
+from gamesolve.games.params import GameParameterError, parse_float, parse_int
 from gamesolve.mean_field import MeanFieldGame, mean_field_game
 from gamesolve.registry import GameEntry
 

@@ -36,8 +36,8 @@ from gamesolve.kernels.mccfr import external_sampling_iterations, max_depth, out
 from gamesolve.policy import TabularPolicy
 from gamesolve.registry import SolverEntry
 from gamesolve.solver import Iterate, IterativeSolver
-from gamesolve.solvers.common import check_extensive_form, prepare_extensive_form
 from gamesolve.solvers.cfr import average_strategy
+from gamesolve.solvers.common import check_extensive_form, prepare_extensive_form
 from gamesolve.spec import GameSpec
 from gamesolve.validation import check_real
 

@@ -26,8 +26,8 @@ from gamesolve.progress import progress_bar
 from gamesolve.registry import SolverEntry
 from gamesolve.results import SolveResult
 from gamesolve.solver import ExactSolver
-from gamesolve.solvers.common import NormalFormSolver, check_time_limit
 from gamesolve.solvers.bimatrix import check_tolerance
+from gamesolve.solvers.common import NormalFormSolver, check_time_limit
 from gamesolve.solvers.enumeration import extreme_equilibria
 from gamesolve.solvers.lemke_howson import all_labels_within, lemke_howson
 from gamesolve.solvers.lp import exact_result

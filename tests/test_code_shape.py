@@ -23,7 +23,7 @@ MAX_LINES = 800
 
 #: Modules allowed above MAX_LINES, with the reason.
 LONG_KERNELS = {
-    "gamesolve/kernels/dilated.py": "the treeplex kernels of one first-order method family, sharing private steps",
+    "gamesolve/kernels/dilated.py": "the treeplex kernels of one family of first-order methods",
 }
 
 TREE_FIELDS = (

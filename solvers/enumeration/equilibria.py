@@ -20,13 +20,13 @@ from numpy.typing import NDArray
 from gamesolve.arrays import readonly
 from gamesolve.errors import UnsupportedGame
 from gamesolve.normal_form import MixedProfile, TensorGame
-from gamesolve.solvers.common import check_time_limit
 from gamesolve.solvers.bimatrix import (
     check_tolerance,
     normalized_matrices,
     polytopes,
     profile_key,
 )
+from gamesolve.solvers.common import check_time_limit
 from gamesolve.solvers.enumeration.matching import distinct_vertices, equilibrium_pairs, vertex_strategies
 from gamesolve.solvers.enumeration.primitives import OVERFLOW, UNBOUNDED
 from gamesolve.solvers.enumeration.vertices import VertexSearch, search_polytopes

@@ -19,7 +19,6 @@ from numpy.typing import NDArray
 
 from gamesolve.errors import GamesolveError, TimeLimitError
 from gamesolve.normal_form import MixedProfile, TensorGame
-from gamesolve.solvers.common import check_time_limit
 from gamesolve.solvers.bimatrix import (
     CHUNK_SECONDS,
     check_tolerance,
@@ -27,6 +26,7 @@ from gamesolve.solvers.bimatrix import (
     profile_from_supports,
     sort_key,
 )
+from gamesolve.solvers.common import check_time_limit
 from gamesolve.solvers.lemke_howson.kernel import (
     DONE,
     PAUSED,

@@ -21,8 +21,8 @@ from gamesolve import CompiledGame, GameNotFoundError, TabularPolicy, Unsupporte
 from gamesolve.compiled import compile_game
 from gamesolve.games import kuhn as kuhn_mod
 from gamesolve.games import leduc as leduc_mod
-from gamesolve.games.params import GameParameterError
 from gamesolve.games.openspiel import load as load_openspiel
+from gamesolve.games.params import GameParameterError
 from gamesolve.protocols import CHANCE, TERMINAL, ExtensiveFormGame, State
 
 ARRAY_FIELDS = (
