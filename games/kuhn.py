@@ -9,7 +9,10 @@ still in wins the pot.
 
 Information-set keys are OpenSpiel's information-state strings: the player's card followed by the
 public actions as ``p``/``b`` (``"0"``, ``"2pb"``), so policies move between this game and
-``kuhn_poker`` with :meth:`gamesolve.TabularPolicy.to_dict` / ``from_dict``.
+``kuhn_poker`` with :meth:`gamesolve.TabularPolicy.to_dict` / ``from_dict``. Tensors
+(:meth:`KuhnPoker.infoset_tensors`) are OpenSpiel's too: the information state is the one-hot of
+the acting player, of its card, and of each action so far (``pass``, ``bet`` per turn, ``2N - 1``
+turns); the observation replaces the actions by every player's chips in the pot.
 """
 
 from __future__ import annotations
@@ -17,6 +20,9 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
 
 from gamesolve.budget import GENERIC_BYTES_PER_NODE, SizeEstimate
 from gamesolve.compiled import CompiledGame, compile_game
@@ -212,6 +218,30 @@ class KuhnPoker(PokerGame):
     def _build(self, max_nodes: int | None) -> CompiledGame:
         """Walk every history (:func:`gamesolve.compiled.compile_game`)."""
         return compile_game(self, max_nodes=max_nodes)
+
+    def tensor_size(self, observation: str) -> int:
+        """``6N - 1`` for ``"info_state"``, ``3N + 1`` for ``"observation"`` (OpenSpiel's sizes)."""
+        n = self._num_players
+        return 6 * n - 1 if observation == "info_state" else 3 * n + 1
+
+    def _encode(self, keys: Sequence[str], observation: str, out: NDArray[np.float32]) -> None:
+        """OpenSpiel's tensors from the keys (the card, then ``p``/``b`` per action)."""
+        n = self._num_players
+        history_start = 2 * n + 1
+        for i, key in enumerate(keys):
+            letters = key.lstrip("0123456789")
+            card = int(key[: len(key) - len(letters)])
+            player = len(letters) % n
+            out[i, player] = 1.0
+            out[i, n + card] = 1.0
+            if observation == "info_state":
+                for turn, letter in enumerate(letters):
+                    out[i, history_start + 2 * turn + (letter == "b")] = 1.0
+            else:
+                out[i, history_start : history_start + n] = 1.0  # the antes
+                for turn, letter in enumerate(letters):
+                    if letter == "b":
+                        out[i, history_start + turn % n] += 1.0
 
     def __repr__(self) -> str:
         return f"KuhnPoker(players={self._num_players})"

@@ -21,6 +21,11 @@ Rules (two players):
 Keys look like ``[Observer: 0][Private: 5][Round 2][Player: 0][Pot: 10][Money: 95 95]``
 ``[Public: 3][Round1: 2 2 1][Round2: ]`` (one string), with ``Money = 100 - chips put in``.
 
+Tensors (:meth:`LeducPoker.infoset_tensors`) are OpenSpiel's at the defaults and the same layout
+generalized: the information state is the one-hot of the acting player (2), of its private card
+(``n`` cards) and of the public card once dealt (``n``), then for each round ``raises + 2`` turns
+of two bits (call, raise); the observation ends instead with both players' chips in the pot.
+
 :meth:`LeducPoker.compile` never walks states per history: it uses the template compiler of
 :mod:`gamesolve.games.leduc_compiler`, which gives the same arrays as
 :func:`gamesolve.compiled.compile_game` for decks of any size.
@@ -28,8 +33,12 @@ Keys look like ``[Observer: 0][Private: 5][Round 2][Player: 0][Pot: 10][Money: 9
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
 
 from gamesolve.budget import MAX_INDEX, SizeEstimate
 from gamesolve.compiled import CompiledGame
@@ -80,6 +89,13 @@ _MAX_CHIPS = 2**32
 _BYTES_PER_NODE = 112
 #: Bytes per information set besides the key's characters (string, list and index entries).
 _BYTES_PER_INFOSET = 200
+
+
+_KEY_PATTERN = re.compile(
+    r"\[Observer: (?P<player>\d+)\]\[Private: (?P<private>\d+)\]\[Round \d+\]\[Player: -?\d+\]"
+    r"\[Pot: -?\d+\]\[Money: (?P<money0>-?\d+) (?P<money1>-?\d+)\](?:\[Public: (?P<public>\d+)\])?"
+    r"\[Round1: (?P<round1>[\d ]*)\]\[Round2: (?P<round2>[\d ]*)\]"
+)
 
 
 def deal_subtree_size(num_cards: int, max_raises: int) -> int:
@@ -443,6 +459,45 @@ class LeducPoker(PokerGame):
         from gamesolve.games.leduc_compiler import compile_leduc
 
         return compile_leduc(self)
+
+    # --------------------------------------------------------------- tensors
+    def tensor_size(self, observation: str) -> int:
+        """``2 + 2n + 4(raises + 2)`` for ``"info_state"``, ``2 + 2n + 2`` for ``"observation"``.
+
+        At the defaults these are OpenSpiel's 30 and 16.
+        """
+        cards = 2 + 2 * self.num_cards
+        if observation == "info_state":
+            return cards + 2 * _NUM_ROUNDS * (self._max_raises + 2)
+        return cards + 2
+
+    def _encode(self, keys: Sequence[str], observation: str, out: NDArray[np.float32]) -> None:
+        """OpenSpiel's tensors from the keys (its information-state strings)."""
+        n = self.num_cards
+        turns = self._max_raises + 2  # the longest round: check, every raise, call
+        rows: list[int] = []
+        cols: list[int] = []
+        for i, key in enumerate(keys):
+            found = _KEY_PATTERN.fullmatch(key)
+            if found is None:  # pragma: no cover - keys come from this game's own compiler
+                raise ValueError(f"not a leduc information-state string: {key!r}")
+            player = int(found["player"])
+            rows += (i, i)
+            cols += (player, 2 + int(found["private"]))
+            if found["public"] is not None:
+                rows.append(i)
+                cols.append(2 + n + int(found["public"]))
+            if observation == "observation":
+                for p, money in enumerate((found["money0"], found["money1"])):
+                    out[i, 2 + 2 * n + p] = STARTING_MONEY - int(money)
+                continue
+            for r, acts in enumerate((found["round1"], found["round2"])):
+                base = 2 + 2 * n + 2 * turns * r
+                for turn, action in enumerate(acts.split()):
+                    if int(action) != FOLD:
+                        rows.append(i)
+                        cols.append(base + 2 * turn + (int(action) == RAISE))
+        out[rows, cols] = 1.0
 
     def __repr__(self) -> str:
         return (

@@ -3,7 +3,10 @@
 Kuhn poker (Kuhn 1950, "A simplified two-person poker") and Leduc hold'em (Southey et al. 2005,
 "Bayes' bluff: opponent modelling in poker") are both zero-sum games of imperfect information in
 which chance deals cards uniformly from a deck without replacement, and both compile to a cached
-:class:`~gamesolve.CompiledGame` after checking the tree's size against the memory budget.
+:class:`~gamesolve.CompiledGame` after checking the tree's size against the memory budget. Both
+encode every information set as a tensor, in the layouts of OpenSpiel's ``information_state_tensor``
+and ``observation_tensor`` (Lanctot et al. 2019, "OpenSpiel: A framework for reinforcement learning
+in games"), for the batched environments of :mod:`gamesolve.vector_env`.
 """
 
 from __future__ import annotations
@@ -11,10 +14,16 @@ from __future__ import annotations
 import threading
 from collections.abc import Sequence
 
-from gamesolve.budget import MAX_INDEX, SizeEstimate
+import numpy as np
+from numpy.typing import NDArray
+
+from gamesolve.arrays import readonly
+from gamesolve.budget import MAX_INDEX, SizeEstimate, require_memory
 from gamesolve.compiled import CompiledGame
 from gamesolve.errors import UnsupportedGame
 from gamesolve.spec import GameKind, GameSpec, Utility
+from gamesolve.validation import check_choice
+from gamesolve.vector_env.base import OBSERVATION_KINDS
 
 __all__ = ["PokerGame", "check_deal", "deal_outcomes", "poker_spec"]
 
@@ -63,6 +72,7 @@ class PokerGame:
     def __init__(self, spec: GameSpec) -> None:
         self._spec = spec
         self._compiled: CompiledGame | None = None
+        self._tensors: dict[str, NDArray[np.float32]] = {}
         self._lock = threading.Lock()
 
     @property
@@ -81,6 +91,42 @@ class PokerGame:
     def _build(self, max_nodes: int | None) -> CompiledGame:
         """Build the compiled game (called once, after the size checks)."""
         raise NotImplementedError
+
+    def tensor_size(self, observation: str) -> int:
+        """``F``: the length of the ``"info_state"`` or ``"observation"`` tensor."""
+        raise NotImplementedError
+
+    def _encode(self, keys: Sequence[str], observation: str, out: NDArray[np.float32]) -> None:
+        """Write the tensor of the infoset with key ``keys[i]`` into the zeroed row ``out[i]``."""
+        raise NotImplementedError
+
+    def infoset_tensors(self, observation: str = "info_state") -> NDArray[np.float32]:
+        """``[I, F]`` float32, read-only: the tensor of every infoset of :meth:`compile`, row by id.
+
+        ``"info_state"`` is OpenSpiel's ``information_state_tensor`` and ``"observation"`` its
+        ``observation_tensor`` (both functions of the acting player's infoset in these games),
+        built once per kind and cached.
+
+        Raises:
+            InvalidArgumentError: ``observation`` is not a tensor kind.
+            GameTooLargeError: The game or its table does not fit in the memory budget.
+        """
+        kind = check_choice("observation", observation, OBSERVATION_KINDS)
+        cached = self._tensors.get(kind)
+        if cached is not None:
+            return cached
+        compiled = self.compile()
+        size = self.tensor_size(kind)
+        require_memory(
+            self._spec.name,
+            4 * compiled.num_infosets * size,
+            doing=f"build the {kind} tensors",
+            detail=f"{compiled.num_infosets:,} infosets x {size:,} floats",
+        )
+        out = np.zeros((compiled.num_infosets, size), dtype=np.float32)
+        self._encode(compiled.infosets.keys, kind, out)
+        with self._lock:
+            return self._tensors.setdefault(kind, readonly(out))
 
     def compile(self, *, max_nodes: int | None = None) -> CompiledGame:
         """Compile once and cache the result.
