@@ -65,6 +65,24 @@ def liars_dice() -> Any:
     return load_cached(GAME_STRINGS["liars_dice"])
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Skip ``gpu``-marked tests where torch sees no CUDA device (torch imported only if some are)."""
+    del config
+    gpu = [item for item in items if item.get_closest_marker("gpu") is not None]
+    if not gpu:
+        return
+    try:
+        import torch
+
+        available = bool(torch.cuda.is_available())
+    except ImportError:
+        available = False
+    if not available:
+        skip = pytest.mark.skip(reason="needs a CUDA device (torch sees none)")
+        for item in gpu:
+            item.add_marker(skip)
+
+
 @pytest.fixture
 def rng() -> np.random.Generator:
     """A fresh generator with a fixed seed, so each test sees the same draws."""
