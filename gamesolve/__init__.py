@@ -6,8 +6,9 @@ are imported on first use, and torch, ray and open_spiel are never imported here
 
 from __future__ import annotations
 
+import importlib
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gamesolve.alpharank import AlphaRankResult, alpha_rank
 from gamesolve.budget import get_memory_budget, memory_budget, set_memory_budget
@@ -73,7 +74,13 @@ from gamesolve.spec import GameKind, GameSpec, Utility
 from gamesolve.tournament import tournament
 from gamesolve.vector_env import VectorEnv, vector_env
 
+if TYPE_CHECKING:
+    from gamesolve.neural import NeuralPolicy, load_policy
+
 __version__ = "0.1.0"
+
+#: Public names whose modules import torch: loaded on first use (module ``__getattr__``).
+_LAZY = {"NeuralPolicy": "gamesolve.neural", "load_policy": "gamesolve.neural"}
 
 __all__ = [
     "CHANCE",
@@ -107,6 +114,7 @@ __all__ = [
     "MeanFieldGame",
     "MetaGame",
     "MixedProfile",
+    "NeuralPolicy",
     "NormalFormGame",
     "NotPerfectRecallError",
     "OutputPathError",
@@ -144,6 +152,7 @@ __all__ = [
     "kl_divergence",
     "lbr_exploitability_bound",
     "load_game",
+    "load_policy",
     "make_executor",
     "make_solver",
     "markov_game",
@@ -163,6 +172,16 @@ __all__ = [
 ]
 
 logging.getLogger(__name__).addHandler(logging.NullHandler())
+
+
+def __getattr__(name: str) -> Any:
+    """``gamesolve.NeuralPolicy`` and ``gamesolve.load_policy``: torch is imported on first use."""
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'gamesolve' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
 
 
 def to_pettingzoo(

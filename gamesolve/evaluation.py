@@ -65,7 +65,10 @@ class _Raw:
     br_slot: NDArray[np.int32]  # [I]
 
 
-def _probs_of(game: CompiledGame, policy: TabularPolicy | NDArray[np.float64]) -> NDArray[np.float64]:
+def _probs_of(game: CompiledGame, policy: Any) -> NDArray[np.float64]:
+    tabulate = getattr(policy, "tabulate", None)
+    if callable(tabulate) and not isinstance(policy, TabularPolicy | np.ndarray):
+        policy = tabulate(game)  # a policy that tabulates itself (e.g. a NeuralPolicy)
     if isinstance(policy, TabularPolicy):
         other = policy.game
         if other is not game and (
@@ -135,11 +138,12 @@ def nash_conv(game: Any, policy: Any) -> Any:
     Args:
         game: An extensive-form game (compiled or compilable), a normal-form
             :class:`~gamesolve.normal_form.TensorGame`, or a tabular Markov game.
-        policy: For extensive-form games a :class:`~gamesolve.policy.TabularPolicy` of that game
-            (or its ``[I, A]`` array); for normal-form games a
-            :class:`~gamesolve.normal_form.MixedProfile` or one probability vector per player; for
-            Markov games a :class:`~gamesolve.markov.MarkovProfile` or one ``[S, A_i]`` array per
-            player.
+        policy: For extensive-form games a :class:`~gamesolve.policy.TabularPolicy` of that game,
+            its ``[I, A]`` array, or a policy with ``tabulate(game)`` (a
+            :class:`~gamesolve.neural.NeuralPolicy`: a network is evaluated exactly as its table);
+            for normal-form games a :class:`~gamesolve.normal_form.MixedProfile` or one probability
+            vector per player; for Markov games a :class:`~gamesolve.markov.MarkovProfile` or one
+            ``[S, A_i]`` array per player.
 
     Returns:
         An :class:`ExploitabilityReport` (see its ``best_responses`` for the two cases), or a

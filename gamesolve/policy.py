@@ -10,22 +10,25 @@ dictionaries, JSON files and OpenSpiel's ``TabularPolicy``.
 from __future__ import annotations
 
 import json
+import logging
 import numbers
 import os
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, overload
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from gamesolve.compiled import CompiledGame, as_compiled
-from gamesolve.errors import InvalidPolicyError
+from gamesolve.errors import GameTooLargeError, InvalidArgumentError, InvalidPolicyError, UnsupportedGame
 from gamesolve.io import atomic_write_text, read_policy_file
 from gamesolve.normal_form import json_number, numeric_array, preview
 from gamesolve.validation import check_choice
 
-__all__ = ["POLICY_FORMAT", "TabularPolicy", "uniform_policy"]
+__all__ = ["POLICY_FORMAT", "TabularPolicy", "UniformPolicy", "uniform_policy"]
+
+log = logging.getLogger(__name__)
 
 #: Format tag written into policy JSON files.
 POLICY_FORMAT = "gamesolve.tabular_policy/1"
@@ -325,9 +328,86 @@ def _action_id(key: str, action: Any) -> int:
     return a
 
 
-def uniform_policy(game: Any) -> TabularPolicy:
-    """The uniform behavior profile of ``game`` (uniform over legal actions at every infoset)."""
-    return TabularPolicy.uniform(game)
+class UniformPolicy:
+    """Uniform over the legal actions, on any game: acts without a tree, tabulates where there is one.
+
+    The uniform baseline of games too large to compile (:func:`uniform_policy` returns it there).
+    It is an :class:`~gamesolve.population.ActingPolicy` (``act(player, observation, legal_ids,
+    rng)``), acts on batches (``act(timestep, rng=rng)`` or ``act(observation, legal_mask, rng)``),
+    and :meth:`tabulate` gives the uniform :class:`TabularPolicy` of a compiled game, so exact
+    evaluation treats it as the table.
+    """
+
+    def act(self, *args: Any, **kwargs: Any) -> Any:
+        """One action id (``act(player, observation, legal_ids, rng)``) or ``[B]`` of them (batches)."""
+        if args and isinstance(args[0], numbers.Integral) and not isinstance(args[0], bool):
+            return self.act_one(*args, **kwargs)
+        return self.act_batch(*args, **kwargs)
+
+    def act_one(self, player: int, observation: Any, legal: ArrayLike, rng: np.random.Generator) -> int:
+        """A legal action id drawn uniformly (``observation`` is not looked at)."""
+        del player, observation
+        ids = np.asarray(legal, dtype=np.int64).reshape(-1)
+        if ids.size == 0:
+            raise InvalidArgumentError("no legal action to choose from")
+        return int(ids[int(rng.integers(ids.size))])
+
+    def action_probs(self, observation: Any, legal: ArrayLike) -> NDArray[np.float64]:
+        """``[B, A]``: uniform over each row's legal action ids (a ``[B, A]`` bool mask)."""
+        del observation
+        mask = np.asarray(legal, dtype=bool)
+        counts = mask.sum(axis=1, keepdims=True)
+        if mask.ndim != 2 or not counts.all():
+            raise InvalidArgumentError("legal must be a [B, A] bool mask with a legal action in every row")
+        probs: NDArray[np.float64] = mask / counts
+        return probs
+
+    def act_batch(
+        self, batch: Any, legal: ArrayLike | None = None, rng: np.random.Generator | None = None
+    ) -> NDArray[np.int64]:
+        """``[B]`` legal action ids drawn uniformly, for a ``TimeStep`` or observations with ``legal``."""
+        if legal is None:
+            legal = getattr(batch, "legal", None)
+        if legal is None:
+            raise InvalidArgumentError("legal (the [B, A] mask) is required with an observation array")
+        if not isinstance(rng, np.random.Generator):
+            raise InvalidArgumentError(f"rng must be a numpy Generator, got {type(rng).__name__}")
+        mask = np.asarray(legal, dtype=bool)
+        self.action_probs(None, mask)  # checks the mask
+        counts = mask.sum(axis=1)
+        picks = np.minimum((rng.random(mask.shape[0]) * counts).astype(np.int64), counts - 1)
+        ranks = np.cumsum(mask, axis=1) - 1
+        hits = mask & (ranks == picks[:, None])
+        return np.argmax(hits, axis=1).astype(np.int64)
+
+    def tabulate(self, game: Any) -> TabularPolicy:
+        """The uniform :class:`TabularPolicy` of a compiled (or compilable) game."""
+        return TabularPolicy.uniform(game)
+
+    def __repr__(self) -> str:
+        return "UniformPolicy()"
+
+
+@overload
+def uniform_policy(game: CompiledGame) -> TabularPolicy: ...
+
+
+@overload
+def uniform_policy(game: Any) -> TabularPolicy | UniformPolicy: ...
+
+
+def uniform_policy(game: Any) -> TabularPolicy | UniformPolicy:
+    """The uniform policy of ``game``: uniform over legal actions at every decision.
+
+    A :class:`TabularPolicy` where the game compiles (a compiled game, or one its compile checks
+    let through), otherwise a :class:`UniformPolicy`, which acts on every game without walking a
+    tree (games too large to compile are refused by their size estimate before any walk).
+    """
+    try:
+        return TabularPolicy.uniform(game)
+    except (GameTooLargeError, UnsupportedGame) as exc:
+        log.info("uniform policy of a game that does not compile (%s): acting uniformly", exc)
+        return UniformPolicy()
 
 
 def _validate(game: CompiledGame, probs: NDArray[np.float64]) -> None:
