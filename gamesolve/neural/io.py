@@ -24,6 +24,7 @@ import torch
 
 from gamesolve.errors import InputFileError, InvalidArgumentError, InvalidPolicyError
 from gamesolve.io import atomic_write_with, json_text, stat_input_file
+from gamesolve.neural.device import resolve_device
 from gamesolve.neural.nets import MLP, MLP_FACTORY
 from gamesolve.neural.policy import NeuralPolicy
 
@@ -87,10 +88,12 @@ def load_policy(
         InvalidPolicyError: A missing or malformed key, another game, kind or size than asked,
             weights that do not fit the network or are not finite, no factory for a user module.
             Every message names the file.
+        InvalidArgumentError: A bad ``device``.
     """
     shown = os.fspath(path)
     where = f"policy file {shown!r}"
     stat_input_file(path, what="policy file")
+    device = resolve_device(device)  # a bad device is the caller's error, not the file's
     try:
         payload = torch.load(shown, map_location="cpu", weights_only=True)
     except Exception as exc:
@@ -133,8 +136,6 @@ def load_policy(
             device=device,
         )
     except InvalidArgumentError as exc:
-        if "device" in str(exc):
-            raise
         raise InvalidPolicyError(f"{where}: {exc}") from None
 
 

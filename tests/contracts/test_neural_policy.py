@@ -318,6 +318,8 @@ def test_bad_files_are_clear_errors(kuhn, tmp_path):
         load_policy(tmp_path / "nan.pt")
     with pytest.raises(InputFileError, match="not a regular file"):
         load_policy(tmp_path)
+    with pytest.raises(InvalidArgumentError, match="device"):
+        load_policy(tmp_path / "whole.pt", device="tpu")
 
 
 # ------------------------------------------------------------------------ devices
