@@ -39,6 +39,22 @@ UNEXPLORED_DEPTH_FACTOR = 8
 ESTIMATE_SECONDS = 0.25
 #: Most rollouts :meth:`OpenSpielGame.size_estimate` runs (small trees stop here, well under a second).
 ESTIMATE_ROLLOUTS = 2000
+#: Most time and rollouts per round that :meth:`OpenSpielGame.compile` adds to the sample when the
+#: first estimate lies between ``max_nodes`` and ten times it.
+REFINE_SECONDS = 2.0
+REFINE_CHUNK = 1000
+#: A tree whose trimmed estimate is this many standard errors above ``max_nodes`` is refused
+#: without a walk (:meth:`TreeSample.lower_bound`).
+REFUSE_SIGMAS = 4.0
+#: Decisions with at most this many actions have their terminal children counted exactly by the
+#: size estimate's rollouts (which clone every child to find them).
+PRUNE_MAX_ACTIONS = 16
+#: Share of the largest rollouts :meth:`TreeSample.lower_bound` leaves out.
+TRIM_FRACTION = 0.01
+#: Backends of :meth:`OpenSpielGame.vector_env`: chosen by size, ``pyspiel`` states, the compiled tree.
+VECTOR_ENV_BACKENDS = ("auto", "pyspiel", "tree")
+#: ``backend="auto"`` steps the compiled tree of games estimated under this many histories.
+AUTO_TREE_HISTORIES = 100_000
 #: Bytes per information set besides its key's characters (string object, map and list entries).
 _KEY_OVERHEAD = 200
 
@@ -78,6 +94,78 @@ def _quiet_stderr() -> Iterator[None]:
                 os.dup2(saved, fd)
     finally:
         os.close(saved)
+
+
+class TreeSample:
+    """Knuth rollouts of a tree (:meth:`OpenSpielGame.size_estimate`): the mean and a lower bound.
+
+    Every rollout gives an unbiased estimate of the number of histories (Knuth 1975, "Estimating
+    the efficiency of backtrack programs"), but a heavy-tailed one: rare deep paths weigh millions
+    of times more than the rest, so one of them moves the mean and its standard error by a factor.
+    A tree is refused as too large only when even the mean without the largest
+    :data:`TRIM_FRACTION` of the rollouts is several standard errors above the limit
+    (:meth:`lower_bound`): trimming only lowers the estimate, so the bound stays on the safe side.
+    """
+
+    __slots__ = ("key_bytes", "nodes", "per_node", "values")
+
+    def __init__(self, per_node: int) -> None:
+        self.per_node = per_node
+        self.values: list[int] = []  # exact Python integers: the weights of deep trees pass 2**63
+        self.nodes = 0
+        self.key_bytes = 0
+
+    @property
+    def rollouts(self) -> int:
+        """Rollouts so far."""
+        return len(self.values)
+
+    def add(self, nodes: int, key_bytes: int) -> None:
+        """Count one rollout's Knuth-weighted histories and key bytes."""
+        self.values.append(nodes)
+        self.nodes += nodes
+        self.key_bytes += key_bytes
+
+    def merge(self, other: TreeSample) -> None:
+        """Add another sample's rollouts to this one."""
+        self.values.extend(other.values)
+        self.nodes += other.nodes
+        self.key_bytes += other.key_bytes
+
+    @property
+    def count(self) -> int:
+        """Estimated histories (at least 1)."""
+        return max(1, self.nodes // max(1, self.rollouts))
+
+    @property
+    def nbytes(self) -> int:
+        """Estimated peak bytes of compiling the tree."""
+        return (self.nodes * self.per_node + self.key_bytes) // max(1, self.rollouts)
+
+    @property
+    def stderr(self) -> float:
+        """Standard error of :attr:`count` (infinite below two rollouts)."""
+        return _mean_and_stderr(self.values)[1]
+
+    def lower_bound(self, sigmas: float) -> float:
+        """The mean without the largest :data:`TRIM_FRACTION` of the rollouts, less ``sigmas`` errors."""
+        kept = sorted(self.values)[: len(self.values) - int(TRIM_FRACTION * len(self.values))]
+        mean, stderr = _mean_and_stderr(kept)
+        return mean - sigmas * stderr
+
+    def estimate(self, name: str) -> SizeEstimate:
+        """The sample as a :class:`~gamesolve.budget.SizeEstimate` of compiling ``name``."""
+        return SizeEstimate(name, "compile", self.nbytes, self.count, "histories", exact=False)
+
+
+def _mean_and_stderr(values: Sequence[int]) -> tuple[float, float]:
+    """Mean and standard error of exact integers (infinite error below two values)."""
+    n = len(values)
+    if n < 2:
+        return (float(values[0]) if n else 0.0), float("inf")
+    total = sum(values)
+    variance = (sum(v * v for v in values) - total * total // n) // (n - 1)
+    return total / n, float(max(0, variance)) ** 0.5 / n**0.5
 
 
 class OpenSpielState:
@@ -153,6 +241,7 @@ class OpenSpielGame:
         self._simultaneous = simultaneous
         self._normal_form: Any = None
         self._compiled: CompiledGame | None = None
+        self._tables: dict[str, Any] = {}  # infoset tensor tables by pyspiel method
         self._lock = threading.Lock()
         self._deepest_sample = 0  # deepest history reached by the size estimate's rollouts
         self._spec = GameSpec(
@@ -191,13 +280,16 @@ class OpenSpielGame:
         """Estimate the size of the tree (and the memory to compile it) by random rollouts.
 
         Knuth's estimator (Knuth 1975, "Estimating the efficiency of backtrack programs"): along a
-        path drawn uniformly at random (every legal action and every chance outcome equally
-        likely), the product of the branching factors down to depth ``d`` is an unbiased estimate
+        path drawn at random (every legal action and every chance outcome equally likely), the
+        product of the branching factors down to depth ``d`` is an unbiased estimate
         of the number of histories at depth ``d``; the mean over rollouts estimates the tree size,
         and the same weights applied to the information-state strings met on the way estimate the
         memory the keys take (counting every decision history as its own infoset: an upper bound).
-        Rollouts stop after ``seconds``, after ``rollouts`` paths, or as soon as the estimate is a
-        hundred times the memory budget (chess is refused after one rollout).
+        Every other rollout counts the children that end the game exactly and follows only the
+        others (see :meth:`_rollout`).
+        Rollouts stop after ``seconds``, after ``rollouts`` paths, or as soon as every rollout so
+        far puts the tree at a hundred times the memory budget (chess is refused after one
+        rollout, while one rare deep path of a heavy-tailed tree does not end the sample).
 
         Args:
             seconds: Time allowed for the rollouts.
@@ -210,41 +302,75 @@ class OpenSpielGame:
         Raises:
             MalformedGameError: OpenSpiel fails while playing the game (bad parameters).
         """
+        return self._sample_tree(seconds=seconds, rollouts=rollouts, seed=seed).estimate(self._name)
+
+    def _sample_tree(self, *, seconds: float, rollouts: int, seed: int) -> TreeSample:
+        """The Knuth rollouts of :meth:`size_estimate`, with the sums its standard error needs."""
         pyspiel = _pyspiel()
         rng = np.random.default_rng(seed)
         per_node = GENERIC_BYTES_PER_NODE + 4 * self._spec.num_players
         stop_at = 100 * get_memory_budget()
         deadline = time.perf_counter() + seconds
         max_steps = _max_history_length(self._game)
-        total_nodes = 0
-        total_key_bytes = 0
-        done = 0
+        sample = TreeSample(per_node)
+        smallest = 0  # the fewest histories a rollout of this sample found
         try:
             with _quiet_stderr():
-                while done < rollouts:
-                    nodes, key_bytes, depth = self._rollout(rng, max_steps, deadline)
-                    self._deepest_sample = max(self._deepest_sample, depth)
-                    total_nodes += nodes
-                    total_key_bytes += key_bytes
-                    done += 1
+                while sample.rollouts < rollouts:
+                    prune = sample.rollouts % 2 == 1  # every other rollout
+                    nodes, key_bytes, depth = self._rollout(rng, max_steps, deadline, prune=prune)
+                    if not prune:  # how deep uniform random play goes
+                        self._deepest_sample = max(self._deepest_sample, depth)
+                    sample.add(nodes, key_bytes)
+                    smallest = nodes if sample.rollouts == 1 else min(smallest, nodes)
                     if time.perf_counter() > deadline:
                         break
-                    if (total_nodes * per_node + total_key_bytes) // done > stop_at:
+                    if smallest * per_node > stop_at:
                         break
         except pyspiel.SpielError as exc:
             hint = _parameter_hint(self._name)
             raise MalformedGameError(
                 f"OpenSpiel fails while playing {self._name!r}: {_first_line(exc)}{hint}"
             ) from None
-        nodes = max(1, total_nodes // done)
-        nbytes = (total_nodes * per_node + total_key_bytes) // done
-        log.debug("estimated %s at %d histories, %d bytes, from %d rollouts", self._name, nodes, nbytes, done)
-        return SizeEstimate(self._name, "compile", nbytes, nodes, "histories", exact=False)
+        log.debug(
+            "estimated %s at %d histories, %d bytes, from %d rollouts",
+            self._name,
+            sample.count,
+            sample.nbytes,
+            sample.rollouts,
+        )
+        return sample
 
-    def _rollout(self, rng: np.random.Generator, max_steps: int, deadline: float) -> tuple[int, int, int]:
-        """One uniform random path: Knuth-weighted counts of histories and of key bytes, and its depth."""
+    def _refine(self, sample: TreeSample, max_nodes: int) -> None:
+        """Add rollouts to ``sample`` until it is clearly above ``max_nodes``, or not above it.
+
+        An estimate between the limit and ten times it is sampled further, :data:`REFINE_CHUNK`
+        rollouts at a time, for at most :data:`REFINE_SECONDS`: the walk costs seconds per million
+        histories, the rollouts a small fraction of that.
+        """
+        deadline = time.perf_counter() + REFINE_SECONDS
+        seed = 1
+        while time.perf_counter() < deadline:
+            if sample.count <= max_nodes or sample.lower_bound(REFUSE_SIGMAS) > max_nodes:
+                return
+            left = deadline - time.perf_counter()
+            sample.merge(self._sample_tree(seconds=max(left, 0.0), rollouts=REFINE_CHUNK, seed=seed))
+            seed += 1
+
+    def _rollout(
+        self, rng: np.random.Generator, max_steps: int, deadline: float, *, prune: bool
+    ) -> tuple[int, int, int]:
+        """One random path: Knuth-weighted counts of histories and of key bytes, and its depth.
+
+        With ``prune``, at a decision with at most :data:`PRUNE_MAX_ACTIONS` actions the children
+        that end the game are counted exactly and the path goes on among the others only
+        (uniformly). Both kinds of path give unbiased estimates; the pruned ones keep trees that
+        are thin and deep (betting rounds where most actions end the game and raises have no cap)
+        from hiding almost all of their histories behind paths that uniform play takes with
+        vanishing probability, and the uniform ones measure how deep random play goes.
+        """
         state = self._game.new_initial_state()
-        weight = 1  # number of histories at this depth, as estimated by this path (exact int)
+        weight = 1  # 1 / probability of reaching this history along this path (exact int)
         nodes = 1
         key_bytes = 0
         depth = 0
@@ -263,9 +389,18 @@ class OpenSpielGame:
                     f"OpenSpiel game {self._name!r} has a history that is not terminal but offers no "
                     f"action{_parameter_hint(self._name)}"
                 )
-            weight *= len(choices)
-            nodes += weight
-            state.apply_action(int(choices[int(rng.integers(len(choices)))]))
+            nodes += weight * len(choices)
+            if prune and not state.is_chance_node() and len(choices) <= PRUNE_MAX_ACTIONS:
+                children = [state.child(a) for a in choices]
+                live = [child for child in children if not child.is_terminal()]
+                if not live:
+                    depth = step + 1
+                    break
+                weight *= len(live)
+                state = live[int(rng.integers(len(live)))]
+            else:
+                weight *= len(choices)
+                state.apply_action(int(choices[int(rng.integers(len(choices)))]))
             if step % 64 == 63 and time.perf_counter() > deadline:
                 break
         return nodes, key_bytes, depth
@@ -289,14 +424,10 @@ class OpenSpielGame:
         """
         with self._lock:
             if self._compiled is None:
-                estimate = self.size_estimate()
-                estimate.require(max_index=MAX_INDEX)
-                if max_nodes is not None and estimate.count > 10 * max_nodes:
-                    raise UnsupportedGame(
-                        f"{self._name} has {estimate.detail} (estimated by sampling), more than "
-                        f"max_nodes={max_nodes:,}; too large to compile exactly (pass a larger "
-                        "max_nodes to compile() to try anyway)"
-                    )
+                sample = self._sample_tree(seconds=ESTIMATE_SECONDS, rollouts=ESTIMATE_ROLLOUTS, seed=0)
+                estimate = sample.estimate(self._name)
+                if estimate.count > MAX_INDEX:
+                    estimate.require(max_index=MAX_INDEX)
                 longest = _max_history_length(self._game)
                 unexplored = longest > max(50, UNEXPLORED_DEPTH_FACTOR * max(self._deepest_sample, 1))
                 if max_nodes is not None and unexplored and estimate.count > max_nodes // 100:
@@ -307,6 +438,18 @@ class OpenSpielGame:
                         f"{longest} OpenSpiel allows, so the sampled {estimate.detail} is only a lower "
                         f"bound and the tree may be far larger than max_nodes={max_nodes:,}; too large "
                         "to compile exactly (pass a larger max_nodes to compile() to try anyway)"
+                    )
+                estimate.require()
+                if max_nodes is not None and max_nodes < sample.count <= 10 * max_nodes:
+                    self._refine(sample, max_nodes)
+                    estimate = sample.estimate(self._name)
+                if max_nodes is not None and (
+                    sample.count > 10 * max_nodes or sample.lower_bound(REFUSE_SIGMAS) > max_nodes
+                ):
+                    raise UnsupportedGame(
+                        f"{self._name} has {estimate.detail} (estimated by sampling, standard error "
+                        f"{sample.stderr:,.0f}), more than max_nodes={max_nodes:,}; too large to "
+                        "compile exactly (pass a larger max_nodes to compile() to try anyway)"
                     )
                 pyspiel = _pyspiel()
                 # With an unexplored depth the walk itself is the only measure: give it a tenth of
@@ -330,6 +473,78 @@ class OpenSpielGame:
                         f"{_parameter_hint(self._name)}"
                     ) from None
             return self._compiled
+
+    def vector_env(
+        self, *, num_envs: int, seed: int, observation: str = "info_state", backend: str = "auto"
+    ) -> Any:
+        """``num_envs`` episodes of this game stepped together (:func:`gamesolve.vector_env`).
+
+        Args:
+            num_envs: ``B``.
+            seed: Seeds the environment's generators (chance).
+            observation: ``"info_state"`` (``information_state_tensor``) or ``"observation"``
+                (``observation_tensor``), of the player to act.
+            backend: ``"pyspiel"`` steps ``pyspiel`` states
+                (:class:`~gamesolve.games.openspiel_env.OpenSpielVectorEnv`: any game, no tree
+                walk); ``"tree"`` compiles the game and steps the compiled tree in numba
+                (:class:`~gamesolve.vector_env.tree.TreeVectorEnv`, with OpenSpiel's tensor of
+                every infoset in a table: small games only); ``"auto"`` (default) takes
+                ``"tree"`` when :meth:`size_estimate` is under :data:`AUTO_TREE_HISTORIES`
+                histories and the tree compiles with a table of infosets, else ``"pyspiel"``.
+
+        Raises:
+            InvalidArgumentError: An unknown ``backend`` or ``observation``.
+            UnsupportedGame: The game has no tensor of that kind (the message names the other).
+        """
+        from gamesolve.games.openspiel_env import OpenSpielVectorEnv, check_tensor_kind
+        from gamesolve.validation import check_choice
+
+        backend = check_choice("backend", backend, VECTOR_ENV_BACKENDS)
+        check_tensor_kind(self, observation)
+        if backend == "auto":
+            if self.size_estimate().count < AUTO_TREE_HISTORIES:
+                try:
+                    return self._tree_vector_env(num_envs, seed, observation)
+                except (UnsupportedGame, MalformedGameError) as exc:
+                    # Stepping states needs neither perfect recall nor a table of infosets.
+                    log.info(
+                        "%s: stepping pyspiel states, the compiled tree cannot be used: %s", self._name, exc
+                    )
+        elif backend == "tree":
+            return self._tree_vector_env(num_envs, seed, observation)
+        return OpenSpielVectorEnv(self, num_envs=num_envs, seed=seed, observation=observation)
+
+    def _tree_vector_env(self, num_envs: int, seed: int, observation: str) -> Any:
+        from gamesolve.vector_env.tree import TreeVectorEnv
+
+        return TreeVectorEnv(
+            self,
+            num_envs=num_envs,
+            seed=seed,
+            observation=observation,
+            num_actions=int(self._game.num_distinct_actions()),
+        )
+
+    def infoset_tensors(self, observation: str) -> Any:
+        """OpenSpiel's tensor of every infoset: ``[I, F]`` float32, row ``i`` for infoset ``i``.
+
+        Infoset ids are those of :meth:`compile`; the table is computed once per kind.
+
+        Raises:
+            UnsupportedGame: The game has no tensor of that kind (the message names the other), or
+                its ``observation_tensor`` differs between histories of one infoset.
+        """
+        from gamesolve.games.openspiel_env import check_tensor_kind, infoset_tensor_table
+
+        kind = check_tensor_kind(self, observation)
+        with self._lock:
+            table = self._tables.get(kind)
+        if table is None:
+            table = infoset_tensor_table(self, observation)
+            table.setflags(write=False)
+            with self._lock:
+                self._tables[kind] = table
+        return table
 
     def to_normal_form(self) -> Any:
         """The game as a :class:`~gamesolve.normal_form.TensorGame`, for one-shot matrix games.

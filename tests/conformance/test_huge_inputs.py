@@ -296,6 +296,29 @@ def test_openspiel_far_beyond_max_nodes_is_refused_before_walking() -> None:
     assert seconds < FAST_SECONDS
 
 
+def test_openspiel_thin_deep_tree_is_refused_before_walking() -> None:
+    # Limit universal_poker (no cap on raises) hides almost all of its histories behind long betting
+    # sequences that uniform random play takes with vanishing probability: its uniform estimate was
+    # 5.6 million, so the walk passed 2,000,000 histories (12.7 s) before refusing. Rollouts that
+    # count the children ending the game exactly see hundreds of millions and refuse it at once.
+    game = gamesolve.load_game("universal_poker(betting=limit)")
+    exc, seconds, _ = _refusal(game.compile, (UnsupportedGame, GameTooLargeError))
+    message = str(exc)
+    assert re.search(r"about [\d,]+ histories", message), message
+    assert "max_nodes=2,000,000" in message or "to compile" in message, message
+    assert seconds < 3.0
+
+
+@pytest.mark.parametrize(
+    "name", ["kuhn_poker(players=3)", "leduc_poker", "liars_dice", "goofspiel(num_cards=3)"]
+)
+def test_openspiel_tree_of_exactly_max_nodes_compiles(name: str) -> None:
+    # Estimates above max_nodes within sampling doubt (liars_dice's rollouts are heavy-tailed: about
+    # 1.1 million of 294,883) must not refuse a tree that fits.
+    histories = gamesolve.load_game(name).compile(max_nodes=None).num_nodes
+    assert gamesolve.load_game(name).compile(max_nodes=histories).num_nodes == histories
+
+
 def test_openspiel_tree_deeper_than_random_play_reaches_is_refused_up_front() -> None:
     # oshi_zumo's horizon allows histories of 2,000 moves; random play ends within a few dozen, so
     # sampling sees only the shallow part of a tree that exceeds any max_nodes (the walk took 65 s
