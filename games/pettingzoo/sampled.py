@@ -8,6 +8,7 @@ sampled tournaments and RL best responses can play it. Players are the environme
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
 from typing import Any
 
@@ -167,6 +168,39 @@ class PettingZooMarkovGame:
     def observation_sizes(self) -> tuple[int, ...]:
         """Length of each player's flattened observation."""
         return tuple(f.size for f in self._flatten)
+
+    def make_env(self) -> Any:
+        """A fresh environment of this game: the factory's, else a deep copy of the given instance.
+
+        Raises:
+            UnsupportedGame: The game wraps an instance that cannot be copied (pass a factory).
+        """
+        if self._factory is not None:
+            return self._factory()
+        try:
+            return copy.deepcopy(self._env)
+        except Exception as exc:  # any failure of a foreign env's copy
+            raise UnsupportedGame(
+                f"{self._spec.name}: the environment instance cannot be copied ({type(exc).__name__}: "
+                f"{exc}); pass a factory to from_pettingzoo to run episodes side by side"
+            ) from None
+
+    def flatten_observation(self, player: int, obs: Any) -> NDArray[np.float32]:
+        """``player``'s observation (its ``"observation"`` entry of a dict) flattened to float32."""
+        return self._flatten[player](obs)
+
+    def vector_env(self, *, num_envs: int, seed: int, observation: str = "observation") -> Any:
+        """``num_envs`` environments of this game stepped together (:func:`gamesolve.vector_env`).
+
+        See :class:`~gamesolve.games.pettingzoo.vector.PettingZooVectorEnv`; the only observation
+        kind is ``"observation"`` (what the environment shows the acting agent).
+
+        Raises:
+            UnsupportedGame: ``observation="info_state"`` (the message names ``"observation"``).
+        """
+        from gamesolve.games.pettingzoo.vector import PettingZooVectorEnv
+
+        return PettingZooVectorEnv(self, num_envs=num_envs, seed=seed, observation=observation)
 
     def new_episode(self, *, rng: np.random.Generator, max_steps: int | None = None) -> PettingZooEpisode:
         """Reset an environment with a seed drawn from ``rng`` and return the episode.
