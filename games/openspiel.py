@@ -204,6 +204,19 @@ class OpenSpielState:
         """OpenSpiel's information-state string for ``player``."""
         return self._state.information_state_string(player)
 
+    def information_state_tensor(self, player: int) -> Sequence[float]:
+        """OpenSpiel's information-state tensor of ``player``.
+
+        Games without one give their observation tensor, and games with neither an empty vector:
+        what acting policies see when matches step states (:mod:`gamesolve.population`).
+        """
+        kind = self._state.get_game().get_type()
+        if kind.provides_information_state_tensor:
+            return self._state.information_state_tensor(player)
+        if kind.provides_observation_tensor:
+            return self._state.observation_tensor(player)
+        return []
+
     @property
     def pyspiel_state(self) -> Any:
         """The wrapped ``pyspiel.State``."""

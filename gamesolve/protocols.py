@@ -23,6 +23,7 @@ __all__ = [
     "MarkovGame",
     "NormalFormGame",
     "State",
+    "TensorState",
 ]
 
 
@@ -56,6 +57,15 @@ class State(Protocol):
 
     def infoset_key(self, player: int) -> str:
         """The information-set key of ``player`` at this history (what the player knows)."""
+        ...
+
+
+@runtime_checkable
+class TensorState(Protocol):
+    """A :class:`State` that also encodes what a player knows as a vector (OpenSpiel's states do)."""
+
+    def information_state_tensor(self, player: int) -> Sequence[float]:
+        """``player``'s information state as a flat vector of floats (same length at every history)."""
         ...
 
 

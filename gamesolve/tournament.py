@@ -24,7 +24,7 @@ from __future__ import annotations
 from typing import Any
 
 from gamesolve.executors import Executor
-from gamesolve.population.backend import BLOCK_SIZE, LOOP_BLOCK_SIZE, game_kind, meta_game_entries
+from gamesolve.population.backend import BLOCK_SIZE, LOOP_BLOCK_SIZE, meta_game_entries, resolve_game
 from gamesolve.population.members import as_population
 from gamesolve.population.meta_game import MetaGame
 
@@ -93,13 +93,8 @@ def tournament(
         UnsupportedGame: Not a game a tournament can play.
         GamesolveError: The Ray cluster cannot be reached (before any match is played).
     """
-    kind = game_kind(game)
-    if kind == "compiled":
-        from gamesolve.compiled import as_compiled
-
-        n_players = as_compiled(game).num_players
-    else:
-        n_players = int(game.spec.num_players)
+    _, compiled, _ = resolve_game(game)
+    n_players = compiled.num_players if compiled is not None else int(game.spec.num_players)
     population = as_population(policies_or_population, n_players)
     return meta_game_entries(
         game,

@@ -27,7 +27,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from gamesolve.compiled import CompiledGame, as_compiled
-from gamesolve.errors import InvalidPolicyError, UnsupportedGame
+from gamesolve.errors import GameTooLargeError, InvalidPolicyError, MalformedGameError, UnsupportedGame
 from gamesolve.executors import Executor, InProcessExecutor, available_cpus, check_executor, make_executor
 from gamesolve.kernels.evaluation import forward_reach
 from gamesolve.normal_form import TensorGame
@@ -37,6 +37,7 @@ from gamesolve.population.sampler import (
     CompiledEpisodes,
     MatchContext,
     MatchTask,
+    StateEpisodes,
     merge_blocks,
     profile_key,
     run_task,
@@ -53,6 +54,7 @@ __all__ = [
     "fill_new_entries",
     "game_kind",
     "meta_game_entries",
+    "resolve_game",
     "terminal_reach",
 ]
 
@@ -101,6 +103,28 @@ def game_kind(game: Any) -> str:
     raise UnsupportedGame(
         f"a meta-game needs a compiled/extensive-form, normal-form or Markov game, got {type(game).__name__}"
     )
+
+
+def resolve_game(game: Any) -> tuple[str, CompiledGame | None, Any]:
+    """The backend's view of ``game``: its kind, its compiled arrays, and what episodes step.
+
+    An extensive-form game that does not compile (too large, or refused by its own compiler) is
+    played through its states (:class:`~gamesolve.population.sampler.StateEpisodes`): its kind is
+    then ``"sampled"`` and only acting members can play it.
+
+    Raises:
+        UnsupportedGame: Not a game the backend can play.
+    """
+    kind = game_kind(game)
+    if kind != "compiled":
+        return kind, None, game
+    try:
+        return kind, as_compiled(game), game
+    except (GameTooLargeError, UnsupportedGame, MalformedGameError) as exc:
+        if isinstance(game, CompiledGame) or not isinstance(game, ExtensiveFormGame):
+            raise
+        log.info("%s does not compile (%s); its matches step the game's states", game.spec.name, exc)
+        return "sampled", None, StateEpisodes(game)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -527,14 +551,13 @@ def meta_game_entries(
             a prefix of this population.
         UnsupportedGame: Not a game the backend can play.
     """
-    kind = game_kind(game)
     episodes = None if episodes is None else check_int("episodes", episodes, minimum=1)
     seed = check_int("seed", seed, minimum=0)
     max_steps = None if max_steps is None else check_int("max_steps", max_steps, minimum=1)
     exact = None if exact is None else check_bool("exact", exact)
     progress = None if progress is None else check_bool("progress", progress)
     check_executor(executor, workers=workers, address=address)
-    compiled = as_compiled(game) if kind == "compiled" else None
+    kind, compiled, game = resolve_game(game)
     spec = compiled.spec if compiled is not None else game.spec
     n_players = int(spec.num_players)
     if population.num_players != n_players:

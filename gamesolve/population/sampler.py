@@ -36,11 +36,13 @@ from gamesolve.kernels.matches import (
 )
 from gamesolve.kernels.mccfr import pick_py
 from gamesolve.kernels.tree import TreeArrays
+from gamesolve.protocols import ExtensiveFormGame, TensorState
 
 __all__ = [
     "CompiledEpisodes",
     "MatchContext",
     "MatchTask",
+    "StateEpisodes",
     "TreeSampler",
     "merge_blocks",
     "profile_key",
@@ -290,6 +292,88 @@ class TreeEpisode:
             return np.zeros(self._game.num_players)
         t = int(self._view.terminal_index[self._node])
         return np.asarray(self._game.terminal_utility[t], dtype=np.float64)
+
+
+# ---------------------------------------------------------------------------------------------
+# An extensive-form game too large to compile, played through its states
+# ---------------------------------------------------------------------------------------------
+
+
+class StateEpisodes:
+    """An extensive-form game that does not compile, seen through ``new_episode``.
+
+    Episodes step the game's own states (``initial_state``, ``child``), chance outcomes drawn from
+    the episode's generator by the same inverse-CDF rule as everywhere else. A player sees its
+    information-state tensor where the state offers one (:class:`~gamesolve.protocols.TensorState`:
+    OpenSpiel's ``information_state_tensor``, the tensor that batched environments and networks
+    use), else an empty observation; its legal actions are the game's action ids.
+    """
+
+    def __init__(self, game: ExtensiveFormGame) -> None:
+        self.game = game
+        self.spec = game.spec
+
+    def new_episode(self, *, rng: np.random.Generator, max_steps: int | None = None) -> StateEpisode:
+        """An episode from the root; ``max_steps`` (if given) bounds the number of decisions."""
+        return StateEpisode(self.game, rng, max_steps)
+
+
+class StateEpisode:
+    """One play of an extensive-form game through its states (see :class:`StateEpisodes`)."""
+
+    def __init__(self, game: ExtensiveFormGame, rng: np.random.Generator, max_steps: int | None) -> None:
+        self._num_players = int(game.spec.num_players)
+        self._rng = rng
+        self._left = max_steps
+        self._state = game.initial_state()
+        self._chance()
+
+    def _chance(self) -> None:
+        while not self._state.is_terminal() and self._state.current_player() == CHANCE_NODE:
+            outcomes = self._state.chance_outcomes()
+            pick = pick_py([float(q) for _, q in outcomes], float(self._rng.random()))
+            self._state = self._state.child(int(outcomes[pick][0]))
+
+    @property
+    def done(self) -> bool:
+        """Whether the episode reached a terminal history (or its step limit)."""
+        return self._state.is_terminal() or self._left == 0
+
+    @property
+    def players_to_move(self) -> tuple[int, ...]:
+        """The one player to move (none once done)."""
+        return () if self.done else (int(self._state.current_player()),)
+
+    @property
+    def state(self) -> int:
+        """Not a table row: games played through states have no tabular members."""
+        return -1
+
+    def observation(self, player: int) -> NDArray[np.float32]:
+        """``player``'s information-state tensor (empty where the state has none)."""
+        if isinstance(self._state, TensorState):
+            return np.asarray(self._state.information_state_tensor(player), dtype=np.float32)
+        return np.zeros(0, dtype=np.float32)
+
+    def legal_actions(self, player: int) -> NDArray[np.int64]:
+        """The legal action ids of the history."""
+        del player
+        return np.asarray(self._state.legal_actions(), dtype=np.int64)
+
+    def step(self, actions: Sequence[int]) -> NDArray[np.float64]:
+        """Play the mover's action id; returns the rewards (the returns once done, else 0)."""
+        self._state = self._state.child(int(actions[0]))
+        if self._left is not None:
+            self._left -= 1
+        self._chance()
+        return self.returns if self.done else np.zeros(self._num_players)
+
+    @property
+    def returns(self) -> NDArray[np.float64]:
+        """``[P]`` the returns of a terminal history (0 before the end or when cut by the step limit)."""
+        if not self._state.is_terminal():
+            return np.zeros(self._num_players)
+        return np.asarray(self._state.returns(), dtype=np.float64)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -1,0 +1,95 @@
+"""Populations on extensive-form games too large to compile: matches step the game's states.
+
+Oracles: the exact expected value of a fixed policy on a small game (gamesolve.evaluation, on the
+compiled tree) against episodes played through the states of the same game; the zero-sum identity
+of sampled payoffs; reproducibility for a seed.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+
+import numpy as np
+import pytest
+
+import gamesolve
+from gamesolve.errors import InvalidPolicyError
+from gamesolve.evaluation import expected_values
+from gamesolve.policy import UniformPolicy
+from gamesolve.population.backend import resolve_game
+from gamesolve.population.sampler import StateEpisodes
+
+pytest.importorskip("pyspiel")
+
+
+def _play(game, rng, episodes):
+    """Mean returns and standard errors of uniform-random play through the game's states."""
+    view = StateEpisodes(game)
+    returns = []
+    for _ in range(episodes):
+        play = view.new_episode(rng=rng)
+        while not play.done:
+            (player,) = play.players_to_move
+            legal = play.legal_actions(player)
+            play.step([int(rng.choice(legal))])
+        returns.append(play.returns)
+    values = np.asarray(returns)
+    return values.mean(axis=0), values.std(axis=0, ddof=1) / np.sqrt(episodes)
+
+
+@pytest.mark.parametrize("name", ["kuhn_poker", "leduc_poker", "kuhn_poker(players=3)"])
+def test_state_episodes_reproduce_the_exact_value_of_uniform_play(name):
+    game = gamesolve.load_game(name)
+    exact = expected_values(game, gamesolve.uniform_policy(game))
+    mean, stderr = _play(game, np.random.default_rng(1), 4000)
+    assert np.all(np.abs(mean - exact) <= 4 * stderr + 1e-12)
+
+
+def test_a_game_too_large_to_compile_is_played_through_its_states():
+    game = gamesolve.load_game("connect_four")
+    kind, compiled, view = resolve_game(game)
+    assert kind == "sampled" and compiled is None and isinstance(view, StateEpisodes)
+    uniform = gamesolve.uniform_policy(game)
+    assert isinstance(uniform, UniformPolicy)  # no tree walk
+    meta = gamesolve.tournament(game, [uniform, uniform], episodes=40, seed=3, progress=False)
+    assert meta.counts.tolist() == [[40, 40], [40, 40]]  # two members, both seats
+    np.testing.assert_allclose(meta.payoffs[0], -meta.payoffs[1])  # zero-sum per episode
+    assert np.all(np.abs(meta.payoffs) <= 1.0)
+    again = gamesolve.tournament(game, [uniform, uniform], episodes=40, seed=3, progress=False)
+    np.testing.assert_array_equal(meta.payoffs, again.payoffs)
+
+
+def test_acting_policies_see_the_information_state_tensor():
+    game = gamesolve.load_game("dark_hex")
+    seen = []
+
+    def first_legal(player, observation, legal, rng):
+        seen.append(observation.shape)
+        return int(legal[0])
+
+    gamesolve.tournament(game, [first_legal, first_legal], episodes=2, seed=0, progress=False)
+    pyspiel_size = game.pyspiel_game.information_state_tensor_size()
+    assert seen and set(seen) == {(pyspiel_size,)}
+
+
+def test_a_table_cannot_play_a_game_that_does_not_compile():
+    game = gamesolve.load_game("connect_four")
+    table = np.full((3, 7), 1 / 7)
+    with pytest.raises(InvalidPolicyError):
+        gamesolve.tournament(game, [table, table], episodes=2, seed=0, progress=False)
+
+
+@pytest.mark.skipif(importlib.util.find_spec("torch") is None, reason="torch not installed")
+def test_a_network_plays_a_game_that_does_not_compile():
+    import torch
+
+    from gamesolve.neural import MLP, NeuralPolicy
+
+    game = gamesolve.load_game("connect_four")
+    size = game.pyspiel_game.observation_tensor_size()  # connect_four has no information-state tensor
+    torch.manual_seed(0)
+    network = NeuralPolicy(MLP(size, 7, hidden=(16,)), num_actions=7, observation_size=size, game=game)
+    meta = gamesolve.tournament(
+        game, [network, gamesolve.uniform_policy(game)], episodes=20, seed=0, progress=False
+    )
+    assert meta.payoffs.shape == (2, 2, 2) and np.isfinite(meta.payoffs).all()
