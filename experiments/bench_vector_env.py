@@ -16,6 +16,19 @@ Rows (add one by writing a function ``Config -> dict`` and listing it in :data:`
 * ``tree/leduc_13x4/info_state``: ``leduc(ranks=13,suits=4)`` (79,872 infosets, about 10M histories),
   with the size of its ``[I, F]`` float32 table and the time to compile and encode it.
 
+* ``openspiel/leduc_poker/info_state``, ``openspiel/connect_four/observation``: OpenSpiel games
+  through ``pyspiel`` states (:class:`~gamesolve.games.openspiel_env.OpenSpielVectorEnv`), against a
+  bare ``pyspiel`` state loop doing the same work (apply_action, tensor read, legal actions, chance
+  sampled by inverse transform) and OpenSpiel's ``rl_environment.Environment``, the same number
+  of decisions each, all warm, interleaved several times; rates are decisions per CPU second of
+  the process (time the machine's other load takes from it is not counted) and the best run of
+  each is kept. Targets: at least 75% of the bare loop and 4 times ``rl_environment``.
+* ``openspiel/dark_hex/info_state``, ``openspiel/phantom_ttt/info_state``,
+  ``openspiel/universal_poker_limit/info_state``: games far too large to compile, no peers.
+* ``pettingzoo/connect_four_v3``, ``pettingzoo/texas_holdem_v4``: PettingZoo AEC environments
+  (:class:`~gamesolve.games.pettingzoo.vector.PettingZooVectorEnv`) against a plain loop over one
+  environment doing the same work (step, observe, action mask).
+
 Run: ``python -m experiments.bench_vector_env [--rows NAME ...]``. Writes
 ``runs/bench_vector_env/result.json``.
 """
@@ -57,6 +70,11 @@ class Config:
     seed: int = 0
     one_core: bool = True
     rows: list[str] = field(default_factory=list)  # empty: every row
+    openspiel_decisions: int = 100_000  # per measurement of an OpenSpiel row (env and each peer)
+    openspiel_repeats: int = 5  # interleaved measurements of the env and its peers; the best of each
+    pyspiel_num_envs: int = 128  # the states of much larger batches fall out of the CPU caches
+    pettingzoo_decisions: int = 20_000
+    pettingzoo_num_envs: int = 16
     out: str = "runs/bench_vector_env"
 
 
@@ -132,6 +150,173 @@ def large_leduc(cfg: Config) -> dict[str, Any]:
     return row
 
 
+#: Decisions per second the pyspiel backend must reach, as shares of its peers' (same run).
+OPENSPIEL_TARGETS = {"bare_pyspiel_loop": 0.75, "rl_environment": 4.0}
+
+
+def bare_pyspiel_loop(name: str, observation: str, decisions: int, seed: int) -> float:
+    """Decisions per second of one ``pyspiel`` state played at random: the work the env does, no more."""
+    import random
+
+    import pyspiel
+
+    game = pyspiel.load_game(name)
+    tensor = "information_state_tensor" if observation == "info_state" else "observation_tensor"
+    draw = random.Random(seed).random
+
+    def play(n: int) -> None:
+        state = game.new_initial_state()
+        done = 0
+        while done < n:
+            player = state.current_player()
+            if player == -1:  # chance: inverse transform of one uniform
+                u, total = draw(), 0.0
+                outcomes = state.chance_outcomes()
+                chosen = outcomes[-1][0]
+                for action, prob in outcomes:
+                    total += prob
+                    if u < total:
+                        chosen = action
+                        break
+                state.apply_action(chosen)
+            elif player == -4:
+                state.returns()
+                state = game.new_initial_state()
+            else:
+                getattr(state, tensor)(player)
+                legal = state.legal_actions()
+                state.apply_action(legal[int(draw() * len(legal))])
+                done += 1
+
+    play(decisions // 20)  # warm
+    start = time.process_time()
+    play(decisions)
+    return decisions / (time.process_time() - start)
+
+
+def rl_environment_loop(name: str, observation: str, decisions: int, seed: int) -> float:
+    """Decisions per second of OpenSpiel's ``rl_environment.Environment`` played at random."""
+    import random
+
+    from open_spiel.python import rl_environment
+
+    kind = rl_environment.ObservationType
+    env = rl_environment.Environment(
+        name,
+        observation_type=kind.INFORMATION_STATE if observation == "info_state" else kind.OBSERVATION,
+        chance_event_sampler=rl_environment.ChanceEventSampler(seed=seed),
+    )
+    draw = random.Random(seed).random
+
+    def play(n: int) -> None:
+        time_step = env.reset()
+        for _ in range(n):
+            if time_step.last():
+                time_step = env.reset()
+            player = time_step.observations["current_player"]
+            legal = time_step.observations["legal_actions"][player]
+            time_step = env.step([legal[int(draw() * len(legal))]])
+
+    play(decisions // 20)
+    start = time.process_time()
+    play(decisions)
+    return decisions / (time.process_time() - start)
+
+
+def _cpu_random_play(env: VectorEnv, cfg: Config) -> dict[str, Any]:
+    """:func:`random_play`, with the rate also in decisions per CPU second of this process."""
+    start = time.process_time()
+    out = random_play(env, cfg)
+    cpu = time.process_time() - start
+    # The warm-up steps run inside the CPU window too; count their decisions.
+    out["cpu_decisions_per_second"] = (cfg.steps + cfg.warmup_steps) * env.num_envs / cpu
+    return out
+
+
+def _openspiel_row(name: str, observation: str, *, peers: bool) -> Callable[[Config], dict[str, Any]]:
+    def row(cfg: Config) -> dict[str, Any]:
+        game = gamesolve.load_game(name)
+        env = game.vector_env(
+            num_envs=cfg.pyspiel_num_envs, seed=cfg.seed, observation=observation, backend="pyspiel"
+        )
+        steps = max(1, cfg.openspiel_decisions // env.num_envs)
+        decisions = steps * env.num_envs
+        runs: list[dict[str, Any]] = []
+        rates: dict[str, list[float]] = {"bare_pyspiel_loop": [], "rl_environment": []}
+        for _ in range(cfg.openspiel_repeats if peers else 1):  # interleaved, best of each
+            runs.append(_cpu_random_play(env, dataclasses.replace(cfg, steps=steps)))
+            if peers:
+                rates["bare_pyspiel_loop"].append(bare_pyspiel_loop(name, observation, decisions, cfg.seed))
+                rates["rl_environment"].append(rl_environment_loop(name, observation, decisions, cfg.seed))
+        out = max(runs, key=lambda r: r["cpu_decisions_per_second"])
+        if not peers:
+            return out
+        best = {peer: max(values) for peer, values in rates.items()}
+        ratios = {peer: out["cpu_decisions_per_second"] / rate for peer, rate in best.items()}
+        out.update(
+            repeats=cfg.openspiel_repeats,
+            all_cpu_decisions_per_second=[r["cpu_decisions_per_second"] for r in runs],
+            peers_all_decisions_per_second=rates,
+            peers_decisions_per_second=best,
+            ratio_to_peer=ratios,
+            targets=OPENSPIEL_TARGETS,
+            targets_met={peer: ratios[peer] >= target for peer, target in OPENSPIEL_TARGETS.items()},
+        )
+        return out
+
+    return row
+
+
+def plain_pettingzoo_loop(make_env: Callable[[], Any], decisions: int, seed: int) -> float:
+    """Decisions per second of one PettingZoo AEC environment played at random (step, observe, mask)."""
+    rng = np.random.default_rng(seed)
+    env = make_env()
+
+    def play(n: int) -> None:
+        env.reset(seed=int(rng.integers(2**31 - 1)))
+        done = 0
+        while done < n:
+            if not env.agents:
+                env.reset(seed=int(rng.integers(2**31 - 1)))
+                continue
+            agent = env.agent_selection
+            if env.terminations[agent] or env.truncations[agent]:
+                env.step(None)
+                continue
+            obs = env.observe(agent)
+            np.asarray(obs["observation"], dtype=np.float32).reshape(-1)
+            legal = np.flatnonzero(obs["action_mask"])
+            env.step(int(legal[int(rng.integers(len(legal)))]))
+            done += 1
+
+    play(decisions // 20)
+    start = time.process_time()
+    play(decisions)
+    return decisions / (time.process_time() - start)
+
+
+def _pettingzoo_row(module: str) -> Callable[[Config], dict[str, Any]]:
+    def row(cfg: Config) -> dict[str, Any]:
+        import importlib
+
+        from gamesolve.games.pettingzoo import from_pettingzoo
+
+        make_env = importlib.import_module(f"pettingzoo.classic.{module}").env
+        env = from_pettingzoo(make_env, utility="zero_sum").vector_env(
+            num_envs=cfg.pettingzoo_num_envs, seed=cfg.seed
+        )
+        steps = max(1, cfg.pettingzoo_decisions // env.num_envs)
+        out = _cpu_random_play(env, dataclasses.replace(cfg, steps=steps, warmup_steps=5))
+        rate = plain_pettingzoo_loop(make_env, out["decisions"], cfg.seed)
+        out.update(
+            peers_decisions_per_second={"plain_aec_loop": rate},
+            ratio_to_peer={"plain_aec_loop": out["cpu_decisions_per_second"] / rate},
+        )
+        return out
+
+    return row
+
+
 #: Every row, by name, in the order they run.
 ROWS: dict[str, Callable[[Config], dict[str, Any]]] = {
     "tree/leduc/info_state": _tree_row(lambda: gamesolve.load_game("leduc"), "info_state"),
@@ -139,6 +324,15 @@ ROWS: dict[str, Callable[[Config], dict[str, Any]]] = {
     "tree/kuhn/info_state": _tree_row(lambda: gamesolve.load_game("kuhn"), "info_state"),
     "tree/leduc/one_hot": _tree_row(_one_hot_leduc, "info_state"),
     "tree/leduc_13x4/info_state": large_leduc,
+    "openspiel/leduc_poker/info_state": _openspiel_row("leduc_poker", "info_state", peers=True),
+    "openspiel/connect_four/observation": _openspiel_row("connect_four", "observation", peers=True),
+    "openspiel/dark_hex/info_state": _openspiel_row("dark_hex", "info_state", peers=False),
+    "openspiel/phantom_ttt/info_state": _openspiel_row("phantom_ttt", "info_state", peers=False),
+    "openspiel/universal_poker_limit/info_state": _openspiel_row(
+        "universal_poker(betting=limit)", "info_state", peers=False
+    ),
+    "pettingzoo/connect_four_v3": _pettingzoo_row("connect_four_v3"),
+    "pettingzoo/texas_holdem_v4": _pettingzoo_row("texas_holdem_v4"),
 }
 
 
@@ -193,6 +387,15 @@ def _print(result: dict[str, Any]) -> None:
             f"{row['decisions_per_second']:>14,.0f} {row['share_in_step']:>8.0%} "
             f"{row['share_drawing_actions']:>8.0%}"
         )
+        for peer, rate in row.get("peers_decisions_per_second", {}).items():
+            met = row.get("targets_met", {}).get(peer)
+            target = (
+                "" if met is None else f" (target {row['targets'][peer]:g}x: {'met' if met else 'NOT met'})"
+            )
+            print(
+                f"{'':<30} {row['cpu_decisions_per_second']:,.0f} decisions per CPU second; {peer}: "
+                f"{rate:,.0f}, ratio {row['ratio_to_peer'][peer]:.2f}{target}"
+            )
         if "table_megabytes" in row:
             print(
                 f"{'':<30} table {row['table_shape']} float32: {row['table_megabytes']:.1f} MB; "

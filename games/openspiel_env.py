@@ -11,13 +11,14 @@ reinforcement learning in games").
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from itertools import chain
 from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from gamesolve.errors import InvalidArgumentError, UnsupportedGame
+from gamesolve.errors import InvalidArgumentError, MalformedGameError, UnsupportedGame
 from gamesolve.games.openspiel import OpenSpielGame
 from gamesolve.validation import check_choice, check_int
 from gamesolve.vector_env.base import OBSERVATION_KINDS, TimeStep, VectorEnv
@@ -30,7 +31,7 @@ log = logging.getLogger(__name__)
 CHANCE_PLAYER = -1
 TERMINAL_PLAYER = -4
 #: Uniform draws fetched from a slot's generator at once (chance reads them one by one).
-UNIFORM_CHUNK = 256
+UNIFORM_CHUNK = 16
 
 #: What each observation kind is called in OpenSpiel, and the game-type flag that says it exists.
 _TENSORS = {
@@ -98,6 +99,12 @@ def infoset_tensor_table(game: OpenSpielGame, observation: str) -> NDArray[np.fl
     return table
 
 
+def _uniforms(generator: np.random.Generator) -> Iterator[float]:
+    """Uniform numbers in ``[0, 1)`` from ``generator``, drawn :data:`UNIFORM_CHUNK` at a time."""
+    while True:
+        yield from generator.random(UNIFORM_CHUNK).tolist()
+
+
 class OpenSpielVectorEnv(VectorEnv):
     """``num_envs`` episodes of an OpenSpiel game, each a ``pyspiel.State`` stepped in place.
 
@@ -138,15 +145,14 @@ class OpenSpielVectorEnv(VectorEnv):
         self.episodes = 0
         self._method = method
         self._name = game.name
-        self._generators = [
-            np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(self.num_envs)
-        ]
-        self._uniform: list[list[float]] = [[] for _ in range(self.num_envs)]
-        self._drawn = [0] * self.num_envs
+        seeds = np.random.SeedSequence(seed).spawn(self.num_envs)
+        self._streams = [_uniforms(np.random.default_rng(s)) for s in seeds]
         self._states: list[Any] = []
-        self._observer = self._make_observer()
         B = self.num_envs
         self._observation = np.zeros((B, self.observation_size), dtype=np.float32)
+        self._flat_observation = self._observation.reshape(-1)  # a view: concatenate writes into it
+        self._row_offsets = np.arange(B, dtype=np.int64) * self.num_actions
+        self._make_observers()
         self._legal = np.zeros((B, self.num_actions), dtype=bool)
         self._player = np.zeros(B, dtype=np.int64)
         self._reward = np.zeros((B, self.num_players), dtype=np.float64)
@@ -164,19 +170,20 @@ class OpenSpielVectorEnv(VectorEnv):
 
     def reset(self) -> TimeStep:
         """Start ``B`` fresh episodes (the generators go on where they were)."""
-        self._states = []
-        self._rows.clear()
         self._reward.fill(0.0)
         self._done.fill(False)
+        self._states = [self._game.new_initial_state() for _ in range(self.num_envs)]
+        players = [self._first_decision(b, state) for b, state in enumerate(self._states)]
         masks = []
-        players = []
-        for b in range(self.num_envs):
-            state = self._game.new_initial_state()
-            player = self._advance(b, state)
-            self._states.append(state)
-            players.append(player)
-            masks.append(self._write(b, state, player))
-        return self._finish(players, masks)
+        rows = []
+        setters = self._setters
+        for b, (state, player) in enumerate(zip(self._states, players, strict=True)):
+            masks.append(state.legal_actions_mask(player))
+            if setters is not None:
+                setters[b](state, player)
+            else:
+                rows.append(getattr(state, self._method)(player))
+        return self._finish(players, masks, rows)
 
     def step(self, actions: ArrayLike) -> TimeStep:
         """Play ``actions[b]`` in slot ``b``; an episode that ends restarts in the same call.
@@ -188,40 +195,70 @@ class OpenSpielVectorEnv(VectorEnv):
         """
         if not self._states:
             raise InvalidArgumentError("call reset() before step(actions)")
-        chosen = self.check_actions(actions, self._legal)
+        chosen = self._checked(actions)
         reward = self._reward
         done = self._done
         reward.fill(0.0)
         done.fill(False)
-        self._rows.clear()
         states = self._states
-        write = self._write
+        setters = self._setters
+        method = self._method
+        advance = self._advance
         new_state = self._game.new_initial_state
-        masks = []
-        players = []
+        players: list[int] = []
+        masks: list[Any] = []
+        rows: list[Any] = []
+        finished = []
+        paid = []
+        add_player = players.append
+        add_mask = masks.append
         for b, action in enumerate(chosen.tolist()):
             state = states[b]
             state.apply_action(action)
             player = state.current_player()
             if player == CHANCE_PLAYER:
-                player = self._advance(b, state)
+                player = advance(b, state)
             if player == TERMINAL_PLAYER:
-                reward[b] = state.returns()
-                done[b] = True
-                self.episodes += 1
-                state = new_state()
-                states[b] = state
-                player = self._advance(b, state)
-            players.append(player)
-            masks.append(write(b, state, player))
-        return self._finish(players, masks)
+                finished.append(b)
+                paid.append(state.returns())
+                state = states[b] = new_state()
+                player = self._first_decision(b, state)
+            add_player(player)
+            add_mask(state.legal_actions_mask(player))
+            if setters is not None:
+                setters[b](state, player)
+            else:
+                rows.append(getattr(state, method)(player))
+        if finished:
+            reward[finished] = paid
+            done[finished] = True
+            self.episodes += len(finished)
+        return self._finish(players, masks, rows)
 
     # ------------------------------------------------------------------ internals
-    def _finish(self, players: list[int], masks: list[Any]) -> TimeStep:
+    def _checked(self, actions: ArrayLike) -> NDArray[np.int64]:
+        """``actions`` as legal action ids: a few array operations for ``[B]`` signed integer arrays."""
+        if (
+            isinstance(actions, np.ndarray)
+            and actions.shape == (self.num_envs,)
+            and actions.dtype.kind == "i"
+            and actions.min() >= 0
+            and actions.max() < self.num_actions
+            and self._legal.reshape(-1)[self._row_offsets + actions].all()
+        ):
+            return actions.astype(np.int64, copy=False)
+        return self.check_actions(actions, self._legal)
+
+    def _finish(self, players: list[int], masks: list[Any], rows: list[Any]) -> TimeStep:
+        """Gather the slots' players, legal masks and tensors (the observers' buffers, or ``rows``)."""
         self._player[:] = players
-        self._legal[:] = masks
-        if self._observer is None:  # _write collected the tensors' lists in place of the masks' rows
-            self._observation[:] = self._rows
+        self._legal = np.fromiter(chain.from_iterable(masks), dtype=bool, count=self._legal.size).reshape(
+            self._legal.shape
+        )
+        if self._setters is not None:
+            np.concatenate(self._buffers, out=self._flat_observation)
+        else:
+            self._observation[:] = rows
         return TimeStep(
             observation=self._observation.copy(),
             legal=self._legal.copy(),
@@ -230,53 +267,64 @@ class OpenSpielVectorEnv(VectorEnv):
             done=self._done.copy(),
         )
 
+    def _first_decision(self, b: int, state: Any) -> int:
+        """Advance a fresh episode to its first decision; the player to act."""
+        player = self._advance(b, state)
+        if player < 0:
+            raise MalformedGameError(
+                f"OpenSpiel game {self._name!r} has an episode that ends before any decision"
+            )
+        return player
+
     def _advance(self, b: int, state: Any) -> int:
         """Play chance nodes from slot ``b``'s generator until a decision or the end; the player then."""
-        player = int(state.current_player())
-        while player == CHANCE_PLAYER:
-            outcomes = state.chance_outcomes()
-            drawn = self._drawn[b]
-            uniform = self._uniform[b]
-            if drawn == len(uniform):
-                uniform = self._uniform[b] = self._generators[b].random(UNIFORM_CHUNK).tolist()
-                drawn = 0
-            u = uniform[drawn]
-            self._drawn[b] = drawn + 1
-            chosen = outcomes[-1][0]
-            total = 0.0
-            for action, prob in outcomes:
-                total += prob
-                if u < total:
-                    chosen = action
-                    break
-            state.apply_action(chosen)
-            player = int(state.current_player())
+        player = state.current_player()
+        if player == CHANCE_PLAYER:
+            stream = self._streams[b]
+            while player == CHANCE_PLAYER:
+                u = next(stream)
+                outcomes = state.chance_outcomes()
+                chosen = outcomes[-1][0]
+                total = 0.0
+                for action, prob in outcomes:
+                    total += prob
+                    if u < total:
+                        chosen = action
+                        break
+                state.apply_action(chosen)
+                player = state.current_player()
         if player == TERMINAL_PLAYER or player >= 0:
-            return player
+            return int(player)
         raise UnsupportedGame(  # pragma: no cover - load_game converts simultaneous-move games
             f"OpenSpiel game {self._name!r} reached a node of player {player}; only turn-based play "
             "is supported"
         )
 
-    def _make_observer(self) -> Callable[[Any, int], Any] | None:
-        """OpenSpiel's observer that writes the tensor into its own buffer, when it matches the state's."""
+    def _make_observers(self) -> None:
+        """One OpenSpiel observer per slot, writing into its own buffer, when they match the states' tensors.
+
+        Without a matching observer (``_setters`` is ``None``) the tensors are read from the states.
+        """
         import pyspiel
         from open_spiel.python.observation import make_observation
 
-        self._rows: list[Any] = []
+        self._setters: list[Callable[[Any, int], Any]] | None = None
+        self._buffers: list[NDArray[np.float32]] = []
         kind = pyspiel.IIGObservationType(perfect_recall=self.observation_kind == "info_state")
         try:
-            observer = make_observation(self._game, kind)
+            first = make_observation(self._game, kind)
         except Exception:  # games without an observer: read the state's tensors
-            observer = None
-        if observer is None or getattr(observer, "tensor", None) is None:
-            return None
-        if observer.tensor.shape != (self.observation_size,) or not self._observer_matches(observer):
+            return
+        if first is None or getattr(first, "tensor", None) is None:
+            return
+        if first.tensor.shape != (self.observation_size,) or not self._observer_matches(first):
             log.debug("%s: OpenSpiel's observer differs from %s; reading the state", self._name, self._method)
-            return None
-        self._buffer = observer.tensor
-        setter: Callable[[Any, int], Any] = observer.set_from
-        return setter
+            return
+        observers = [first, *(make_observation(self._game, kind) for _ in range(self.num_envs - 1))]
+        # open_spiel.python.observation wraps pyspiel's observation object in a Python method; its
+        # pyspiel object, when there, is called directly (the same call, one frame less per read).
+        self._setters = [getattr(observer, "_observation", observer).set_from for observer in observers]
+        self._buffers = [observer.tensor for observer in observers]
 
     def _observer_matches(self, observer: Any) -> bool:
         """Whether the observer gives the state's own tensors along a few random plays."""
@@ -299,15 +347,3 @@ class OpenSpielVectorEnv(VectorEnv):
                 legal = state.legal_actions()
                 state.apply_action(legal[int(rng.integers(len(legal)))])
         return True
-
-    def _write(self, b: int, state: Any, player: int) -> Any:
-        """Write slot ``b``'s observation; return its legal-action mask (a list)."""
-        if player < 0:  # pragma: no cover - fresh episodes never end before a decision
-            return [0] * self.num_actions
-        observer = self._observer
-        if observer is not None:
-            observer(state, player)
-            self._observation[b] = self._buffer
-        else:
-            self._rows.append(getattr(state, self._method)(player))
-        return state.legal_actions_mask(player)
