@@ -117,7 +117,7 @@ GAMES = {
 }  # fmt: skip
 SOLVERS = {
     "cfr", "cfr+", "lcfr", "dcfr", "pcfr+", "mccfr-es", "mccfr-os", "balanced-ftrl", "adaptive-ftrl",
-    "lp", "sequence-lp", "xfp", "psro", "neupl", "fsp", "self-play", "shapley", "minimax-q",
+    "lp", "sequence-lp", "xfp", "psro", "neupl", "fsp", "self-play", "shapley", "minimax-q", "deep-cfr",
     "minimax-dqn", "pma", "enumerate", "lemke-howson", "homotopy", "nash-mp", "egpo", "preference-mwu",
     "preference-omwu", "regret-matching", "rm+", "hedge", "omd", "ftrl", "omwu", "extragradient",
     "mirror-prox", "ogda", "aog", "mmd", "fictitious-play", "smooth-fp", "replicator",
