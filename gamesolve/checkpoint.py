@@ -117,8 +117,8 @@ def game_fingerprint(game: Any) -> dict[str, Any]:
     """
     kind = game.spec.kind
     name = game.spec.name
-    if kind is GameKind.MEAN_FIELD:
-        return dict(game.fingerprint())
+    if kind is GameKind.MEAN_FIELD or callable(getattr(game, "fingerprint", None)):
+        return dict(game.fingerprint())  # a prepared game that says what identifies it
     if kind is GameKind.MARKOV:
         matrix = game.transition_matrix
         digest = _digest(matrix.indptr, matrix.indices, matrix.data, game.reward_flat, game.terminal)

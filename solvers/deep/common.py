@@ -1,0 +1,262 @@
+"""What the deep equilibrium learners share: the prepared game, evaluation, reports, metric logs.
+
+A deep learner trains a network on the batched environment of any game
+(:func:`gamesolve.vector_env`). :func:`prepare_deep_game` wraps the game once: its compiled form
+when it compiles (then every evaluation is the exact exploitability of the network, evaluated on
+every infoset's tensor), else only its states. Elsewhere an evaluation is a head-to-head result
+against uniform random play over a fixed set of seeded matches (:func:`head_to_head`), recorded in
+the history as the *loss rate* ``1 - score`` (a win scores 1, a shared top return 1/2), so that
+lower is better in both cases; :attr:`DeepGame.metric` says which it is.
+
+This module imports no torch; the learners import it lazily.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from gamesolve.budget import IndexLimitError
+from gamesolve.checkpoint import game_fingerprint
+from gamesolve.compiled import CompiledGame, as_compiled
+from gamesolve.errors import GameTooLargeError, InvalidArgumentError, MalformedGameError, UnsupportedGame
+from gamesolve.spec import GameKind, GameSpec
+from gamesolve.validation import check_choice, check_int
+from gamesolve.vector_env import OBSERVATION_KINDS, VectorEnv, vector_env
+
+__all__ = [
+    "EXPLOITABILITY",
+    "LOSS_RATE",
+    "OBSERVATION_CHOICES",
+    "DeepGame",
+    "DeepReport",
+    "HeadToHead",
+    "head_to_head",
+    "prepare_deep_game",
+]
+
+log = logging.getLogger(__name__)
+
+#: ``observation=`` values a deep learner accepts (``"auto"``: info-state tensors when the game has them).
+OBSERVATION_CHOICES = ("auto", *OBSERVATION_KINDS)
+
+#: What the history holds on a compiled game: the exact exploitability of the network.
+EXPLOITABILITY = "exploitability"
+
+#: What it holds elsewhere: ``1 - score`` against uniform random over fixed seeded matches.
+LOSS_RATE = "loss_rate_vs_uniform"
+
+
+@dataclass(eq=False)
+class DeepGame:
+    """A game as a deep learner sees it (the learners' prepared game).
+
+    Attributes:
+        spec: The game's spec.
+        source: The game as loaded (what the batched environment is built from).
+        compiled: Its compiled form, or ``None`` when it does not compile.
+        observation: The tensor kind the network reads (``"info_state"`` or ``"observation"``).
+        observation_size: ``F``.
+        num_actions: ``A``, the number of action ids.
+        num_players: ``P``.
+    """
+
+    spec: GameSpec
+    source: Any
+    compiled: CompiledGame | None
+    observation: str
+    observation_size: int
+    num_actions: int
+    num_players: int
+
+    @property
+    def metric(self) -> str:
+        """What an evaluation measures: :data:`EXPLOITABILITY` or :data:`LOSS_RATE`."""
+        return EXPLOITABILITY if self.compiled is not None else LOSS_RATE
+
+    def env(self, num_envs: int, seed: int) -> VectorEnv:
+        """A batched environment of this game (chance seeded by ``seed``)."""
+        return vector_env(self.source, num_envs=num_envs, seed=seed, observation=self.observation)
+
+    def fingerprint(self) -> dict[str, Any]:
+        """What identifies the game in checkpoints (the compiled game's fingerprint when it compiles)."""
+        if self.compiled is not None:
+            return game_fingerprint(self.compiled)
+        return {
+            "name": self.spec.name,
+            "observation": self.observation,
+            "observation_size": self.observation_size,
+            "num_actions": self.num_actions,
+            "num_players": self.num_players,
+        }
+
+
+def prepare_deep_game(game: Any, observation: str = "auto") -> DeepGame:
+    """Load, try to compile, and size the batched environment of ``game``.
+
+    Args:
+        game: Anything :func:`gamesolve.load_game` returns, or a game string.
+        observation: ``"auto"`` (information-state tensors when the game has them, else
+            observation tensors), ``"info_state"`` or ``"observation"``.
+
+    Raises:
+        InvalidArgumentError: A bad ``observation``.
+        UnsupportedGame: Not an extensive-form game, or no tensors of the asked kind.
+    """
+    observation = check_choice("observation", observation, OBSERVATION_CHOICES)
+    if isinstance(game, DeepGame):
+        return game
+    if isinstance(game, str):
+        from gamesolve.registry import load_game
+
+        game = load_game(game)
+    spec = getattr(game, "spec", None)
+    if not isinstance(spec, GameSpec) or spec.kind is not GameKind.EXTENSIVE_FORM:
+        raise UnsupportedGame(
+            f"deep learners play extensive-form games, got {type(game).__name__}"
+            + (f" ({spec.kind.value})" if isinstance(spec, GameSpec) else "")
+        )
+    compiled: CompiledGame | None
+    try:
+        compiled = as_compiled(game)
+    except (GameTooLargeError, IndexLimitError, UnsupportedGame, MalformedGameError) as exc:
+        if isinstance(game, CompiledGame):
+            raise
+        log.info("%s does not compile (%s); evaluations are head-to-head against uniform", spec.name, exc)
+        compiled = None
+    kinds = OBSERVATION_KINDS if observation == "auto" else (observation,)
+    env: VectorEnv | None = None
+    error: UnsupportedGame | None = None
+    for kind in kinds:
+        try:
+            env = vector_env(game, num_envs=1, seed=0, observation=kind)
+            break
+        except UnsupportedGame as exc:
+            error = exc if error is None else error
+    if env is None:
+        assert error is not None
+        raise error
+    try:
+        return DeepGame(
+            spec=spec,
+            source=game,
+            compiled=compiled,
+            observation=env.observation_kind,
+            observation_size=int(env.observation_size),
+            num_actions=int(env.num_actions),
+            num_players=int(env.num_players),
+        )
+    finally:
+        env.close()
+
+
+# ------------------------------------------------------------------------------------ evaluation
+
+
+@dataclass(frozen=True)
+class HeadToHead:
+    """A policy against uniform random play, over seeded matches in every seat.
+
+    Attributes:
+        matches: Matches played (per seat times seats).
+        score: Mean score of the policy (a win 1, a top return shared with ``k - 1`` others ``1/k``).
+        win_rate: Share of matches the policy won outright.
+        mean_return: The policy's mean return.
+        per_seat: Mean return in each seat.
+    """
+
+    matches: int
+    score: float
+    win_rate: float
+    mean_return: float
+    per_seat: tuple[float, ...]
+
+    @property
+    def loss_rate(self) -> float:
+        """``1 - score``: what the history records (lower is better)."""
+        return 1.0 - self.score
+
+
+def head_to_head(
+    game: DeepGame, act: Any, *, matches: int, seed: int, max_steps: int = 100_000
+) -> HeadToHead:
+    """Play ``act`` in every seat against uniform random opponents, ``matches`` episodes per seat.
+
+    Args:
+        game: The prepared game.
+        act: ``act(observation [B, F], legal [B, A], rng) -> [B]`` action ids (the policy's seat).
+        matches: Episodes per seat (played as one batch).
+        seed: Seeds the environments and both sides' draws: the same seed gives the same matches.
+        max_steps: Batched steps after which unfinished episodes are an error.
+
+    Raises:
+        InvalidArgumentError: ``matches`` below 1; episodes longer than ``max_steps``.
+    """
+    matches = check_int("matches", matches, minimum=1)
+    returns = np.zeros((game.num_players, matches))
+    scores = np.zeros((game.num_players, matches))
+    wins = np.zeros((game.num_players, matches))
+    for seat in range(game.num_players):
+        rng = np.random.default_rng([seed, seat])
+        env = game.env(matches, int(rng.integers(1 << 31)))
+        try:
+            ts = env.reset()
+            finished = np.zeros(matches, dtype=np.bool_)
+            final = np.zeros((matches, game.num_players))
+            for _ in range(max_steps):
+                mine = ts.player == seat
+                actions = _uniform(ts.legal, rng)
+                if mine.any():
+                    actions[mine] = act(ts.observation[mine], ts.legal[mine], rng)
+                ts = env.step(actions)
+                new = ts.done & ~finished
+                final[new] = ts.reward[new]
+                finished |= ts.done
+                if finished.all():
+                    break
+            else:
+                raise InvalidArgumentError(f"head-to-head episodes ran past max_steps={max_steps}")
+        finally:
+            env.close()
+        mine_return = final[:, seat]
+        top = final.max(axis=1)
+        at_top = np.isclose(final, top[:, None]).sum(axis=1)
+        is_top = np.isclose(mine_return, top)
+        returns[seat] = mine_return
+        scores[seat] = np.where(is_top, 1.0 / at_top, 0.0)
+        wins[seat] = is_top & (at_top == 1)
+    return HeadToHead(
+        matches=matches * game.num_players,
+        score=float(scores.mean()),
+        win_rate=float(wins.mean()),
+        mean_return=float(returns.mean()),
+        per_seat=tuple(float(r) for r in returns.mean(axis=1)),
+    )
+
+
+def _uniform(legal: NDArray[np.bool_], rng: np.random.Generator) -> NDArray[np.int64]:
+    counts = legal.sum(axis=1)
+    pick = np.minimum((rng.random(legal.shape[0]) * counts).astype(np.int64), counts - 1)
+    order = np.cumsum(legal, axis=1) - 1
+    hit = legal & (order == pick[:, None])
+    out: NDArray[np.int64] = np.argmax(hit, axis=1).astype(np.int64)
+    return out
+
+
+@dataclass(frozen=True)
+class DeepReport:
+    """The final report of a deep learner on a game that does not compile.
+
+    ``exploitability`` holds the loss rate against uniform random (see the module doc) and
+    ``nash_conv`` is NaN: neither is known without the tree. ``extras`` has the head-to-head figures.
+    """
+
+    exploitability: float
+    nash_conv: float = math.nan
+    on_policy_values: tuple[float, ...] = ()
+    extras: dict[str, Any] = field(default_factory=dict)

@@ -1,0 +1,541 @@
+"""Self-play PPO on the batched environment of any game, the ``"ppo"`` solver.
+
+Schulman, Wolski, Dhariwal, Radford & Klimov 2017, "Proximal policy optimization algorithms";
+Schulman, Moritz, Levine, Jordan & Abbeel 2016, "High-dimensional continuous control using generalized
+advantage estimation". One network, shared by every player, reads the acting player's observation
+tensor and gives logits over action ids (illegal ones masked) and the acting player's value. One
+iteration is one PPO update:
+
+1. a rollout on ``num_envs`` fresh episodes of :func:`gamesolve.vector_env`, seeded from the
+   solver's generator: ``rollout_length`` batched steps, after which the episodes under way are
+   played to their end (so every recorded episode is complete and no value is bootstrapped);
+2. GAE along each player's own decisions in an episode (its return arrives at the end, whoever
+   moves last);
+3. ``epochs`` passes of ``minibatches`` minibatches of the clipped surrogate, the value loss and an
+   entropy bonus, with Adam.
+
+Every number of the run lives in the solver state (network weights, Adam moments and step counts,
+the generator), and each update starts from fresh rollouts, so a resumed CPU run repeats an
+uninterrupted one exactly. On a compiled game every evaluation is the exact exploitability of the
+network; elsewhere it is the loss rate against uniform random (see :mod:`~gamesolve.solvers.deep.common`).
+torch is imported when the solver is built, not when the registry lists it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+import time
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from gamesolve.checkpoint import StateRules, rng_from_array, rng_to_array
+from gamesolve.errors import GamesolveError, InvalidArgumentError
+from gamesolve.evaluation import exploitability as exact_exploitability
+from gamesolve.evaluation import nash_conv as exact_nash_conv
+from gamesolve.registry import SolverEntry
+from gamesolve.solver import Iterate, IterativeSolver, State
+from gamesolve.solvers.deep.common import (
+    LOSS_RATE,
+    OBSERVATION_CHOICES,
+    DeepGame,
+    DeepReport,
+    head_to_head,
+    prepare_deep_game,
+)
+from gamesolve.spec import GameKind, GameSpec
+from gamesolve.validation import check_bool, check_choice, check_int, check_real
+
+__all__ = ["PPO", "PPO_ENTRY"]
+
+NET = "net."
+OPT = "opt."
+
+#: Batched steps past ``rollout_length`` after which unfinished episodes are dropped from an update.
+MAX_EXTRA_STEPS = 10_000
+
+
+class PPO(IterativeSolver):
+    """Self-play PPO with one network for every player (the ``"ppo"`` solver).
+
+    Args:
+        hidden: Hidden layer widths of the MLP (policy and value heads share them).
+        learning_rate: Adam step size (finite, > 0).
+        num_envs: Episodes per rollout batch (>= 1).
+        rollout_length: Batched steps per rollout before the episodes under way are finished (>= 1).
+        epochs: Passes over each rollout (>= 1).
+        minibatches: Minibatches per pass (>= 1).
+        clip: PPO ratio clip (finite, > 0).
+        gae_lambda: GAE lambda in ``[0, 1]``.
+        gamma: Discount in ``[0, 1]`` (1: none; rewards come at the end of an episode).
+        entropy_coef: Entropy bonus weight (>= 0).
+        value_coef: Value loss weight (>= 0).
+        max_grad_norm: Gradient norm clip (finite, > 0).
+        observation: ``"auto"`` (information-state tensors when the game has them), ``"info_state"``
+            or ``"observation"``.
+        device: ``"cpu"``, ``"cuda"``, ``"cuda:N"`` or ``"auto"`` where the network trains.
+        threads: torch CPU threads while the solver works (>= 1; restored afterwards).
+        eval_matches: Matches per seat of a head-to-head evaluation on a game that does not compile.
+        eval_seed: Seed of those matches (the same matches at every evaluation).
+        log_dir: Directory of the metric logs (``evaluations.csv``, one row per evaluation, and
+            ``updates.csv``, one row per update); ``None`` writes none.
+        tensorboard: Also write TensorBoard scalars there (needs the tensorboard package).
+
+    Raises:
+        InvalidArgumentError: An option outside these ranges (naming it), or a device that does not
+            exist here.
+    """
+
+    name = "ppo"
+    output = Iterate.CURRENT
+    default_iterations = 200
+
+    def __init__(
+        self,
+        *,
+        hidden: Sequence[int] = (128, 128),
+        learning_rate: float = 1e-3,
+        num_envs: int = 128,
+        rollout_length: int = 16,
+        epochs: int = 4,
+        minibatches: int = 4,
+        clip: float = 0.2,
+        gae_lambda: float = 0.95,
+        gamma: float = 1.0,
+        entropy_coef: float = 0.01,
+        value_coef: float = 0.5,
+        max_grad_norm: float = 0.5,
+        observation: str = "auto",
+        device: str = "cpu",
+        threads: int = 1,
+        eval_matches: int = 100,
+        eval_seed: int = 0,
+        log_dir: str | os.PathLike[str] | None = None,
+        tensorboard: bool = False,
+    ) -> None:
+        if isinstance(hidden, str | bytes) or not isinstance(hidden, Sequence):
+            raise InvalidArgumentError(f"hidden must be a list of layer widths, got {hidden!r}")
+        self.hidden = tuple(check_int(f"hidden[{i}]", h, minimum=1) for i, h in enumerate(hidden))
+        self.learning_rate = check_real("learning_rate", learning_rate, minimum=0.0, min_inclusive=False)
+        self.num_envs = check_int("num_envs", num_envs, minimum=1)
+        self.rollout_length = check_int("rollout_length", rollout_length, minimum=1)
+        self.epochs = check_int("epochs", epochs, minimum=1)
+        self.minibatches = check_int("minibatches", minibatches, minimum=1)
+        self.clip = check_real("clip", clip, minimum=0.0, min_inclusive=False)
+        self.gae_lambda = check_real("gae_lambda", gae_lambda, minimum=0.0, maximum=1.0)
+        self.gamma = check_real("gamma", gamma, minimum=0.0, maximum=1.0)
+        self.entropy_coef = check_real("entropy_coef", entropy_coef, minimum=0.0)
+        self.value_coef = check_real("value_coef", value_coef, minimum=0.0)
+        self.max_grad_norm = check_real("max_grad_norm", max_grad_norm, minimum=0.0, min_inclusive=False)
+        self.observation = check_choice("observation", observation, OBSERVATION_CHOICES)
+        self.threads = check_int("threads", threads, minimum=1)
+        self.eval_matches = check_int("eval_matches", eval_matches, minimum=1)
+        self.eval_seed = check_int("eval_seed", eval_seed, minimum=0)
+        self.tensorboard = check_bool("tensorboard", tensorboard)
+        if log_dir is not None and not isinstance(log_dir, str | os.PathLike):
+            raise InvalidArgumentError(f"log_dir must be a directory path, got {type(log_dir).__name__}")
+        if tensorboard and log_dir is None:
+            raise InvalidArgumentError("tensorboard=True needs a log_dir")
+        self.log_dir = None if log_dir is None else os.fspath(log_dir)
+        from gamesolve.neural.device import resolve_device
+
+        self.device_name = device
+        self.device = resolve_device(device)
+        self._logger: Any = None
+        self._modules: tuple[DeepGame, Any, Any] | None = None
+        self._policy_t = 0
+        self._last: dict[str, float] = {}
+        self._clock = time.perf_counter()
+
+    # ------------------------------------------------------------------------------ contract
+    def config(self) -> dict[str, Any]:
+        """The options as JSON values (the log directory and device are not part of the run's identity)."""
+        return {
+            "hidden": list(self.hidden),
+            "learning_rate": self.learning_rate,
+            "num_envs": self.num_envs,
+            "rollout_length": self.rollout_length,
+            "epochs": self.epochs,
+            "minibatches": self.minibatches,
+            "clip": self.clip,
+            "gae_lambda": self.gae_lambda,
+            "gamma": self.gamma,
+            "entropy_coef": self.entropy_coef,
+            "value_coef": self.value_coef,
+            "max_grad_norm": self.max_grad_norm,
+            "observation": self.observation,
+            "eval_matches": self.eval_matches,
+            "eval_seed": self.eval_seed,
+        }
+
+    def prepare(self, game: Any) -> DeepGame:
+        """The game as the learner sees it (compiled when it compiles; see :func:`prepare_deep_game`)."""
+        return prepare_deep_game(game, self.observation)
+
+    def check(self, spec: GameSpec) -> None:
+        """Extensive-form games only (:meth:`prepare` already refused the others)."""
+        if spec.kind is not GameKind.EXTENSIVE_FORM:  # pragma: no cover - prepare refuses first
+            raise InvalidArgumentError(f"ppo plays extensive-form games, not {spec.kind.value} games")
+
+    def _network(self, game: DeepGame) -> Any:
+        from gamesolve.neural.nets import MLP
+
+        return MLP(game.observation_size, game.num_actions, self.hidden, value_head=True, num_values=1).to(
+            self.device
+        )
+
+    def _optimizer(self, net: Any) -> Any:
+        import torch
+
+        return torch.optim.Adam(net.parameters(), lr=self.learning_rate, eps=1e-5)
+
+    def _cached(self, game: DeepGame) -> tuple[Any, Any]:
+        if self._modules is None or self._modules[0] is not game:
+            net = self._network(game)
+            self._modules = (game, net, self._optimizer(net))
+        return self._modules[1], self._modules[2]
+
+    def init(self, game: DeepGame, rng: np.random.Generator) -> State:
+        """Fresh network (policy head scaled down: a near-uniform start), fresh Adam, the generator."""
+        import torch
+
+        from gamesolve.neural.state import optimizer_nonnegative, pack_module, pack_optimizer
+
+        seed = int(rng.integers(1 << 62))
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            net = self._network(game)
+        with torch.no_grad():
+            net.policy.weight.mul_(0.01)
+            net.policy.bias.zero_()
+        opt = self._optimizer(net)
+        state: State = {"t": np.zeros((), dtype=np.int64)}
+        pack_module(state, NET, net)
+        pack_optimizer(state, OPT, opt)
+        state["rng"] = rng_to_array(rng)
+        self.state_rules = StateRules(
+            counter="t", generators=frozenset({"rng"}), nonnegative=optimizer_nonnegative(OPT, opt)
+        )
+        return state
+
+    def step(self, game: DeepGame, state: State, iterations: int = 1) -> None:
+        """``iterations`` PPO updates, each on a fresh rollout."""
+        from gamesolve.neural.state import unpack_module, unpack_optimizer
+
+        with self._threads():
+            net, opt = self._cached(game)
+            unpack_module(state, NET, net)
+            unpack_optimizer(state, OPT, opt)
+            rng = rng_from_array(state["rng"])
+            for _ in range(iterations):
+                self._one_update(game, state, net, opt, rng)
+
+    @contextlib.contextmanager
+    def _threads(self) -> Iterator[None]:
+        import torch
+
+        saved = torch.get_num_threads()
+        torch.set_num_threads(self.threads)
+        try:
+            yield
+        finally:
+            torch.set_num_threads(saved)
+
+    def _one_update(self, game: DeepGame, state: State, net: Any, opt: Any, rng: np.random.Generator) -> None:
+        from gamesolve.neural.state import pack_module, pack_optimizer
+
+        t = int(state["t"]) + 1
+        batch = self._rollout(game, net, rng, t)
+        stats = self._update(net, opt, batch, rng, t)
+        pack_module(state, NET, net)
+        pack_optimizer(state, OPT, opt)
+        state["t"][...] = t
+        state["rng"] = rng_to_array(rng)
+        self._last = stats
+        if self._logger is None and self.log_dir is not None:
+            self._open_logger()
+        if self._logger is not None:
+            self._logger.write("updates", {"update": t, **stats}, step=t)
+
+    def policy(self, game: DeepGame, state: State, which: Iterate) -> Any:
+        """The network of the state as a :class:`~gamesolve.neural.NeuralPolicy` (both iterates)."""
+        del which
+        from gamesolve.neural.policy import NeuralPolicy
+        from gamesolve.neural.state import unpack_module
+
+        net = self._network(game)
+        unpack_module(state, NET, net)
+        self._policy_t = int(state["t"])
+        return NeuralPolicy(
+            net,
+            num_actions=game.num_actions,
+            observation_size=game.observation_size,
+            observation=game.observation,
+            game=game.spec.name,
+            device=self.device,
+        )
+
+    # --------------------------------------------------------------------------- measurement
+    def evaluate(self, game: DeepGame, policy: Any) -> float:
+        """Exact exploitability on a compiled game, else the loss rate against uniform random."""
+        with self._threads():
+            return self._evaluate(game, policy)
+
+    def _evaluate(self, game: DeepGame, policy: Any) -> float:
+        if game.compiled is not None:
+            value = float(exact_exploitability(game.compiled, policy.tabulate(game.compiled)))
+            row: dict[str, Any] = {"exploitability": value}
+        else:
+            h2h = self._head_to_head(game, policy)
+            value = h2h.loss_rate
+            row = {
+                LOSS_RATE: value,
+                "win_rate": h2h.win_rate,
+                "score": h2h.score,
+                "mean_return": h2h.mean_return,
+            }
+        self._log_evaluation(game, row)
+        return value
+
+    def report(self, game: DeepGame, policy: Any) -> Any:
+        """Exact NashConv on a compiled game, else the head-to-head figures (:class:`DeepReport`)."""
+        with self._threads():
+            return self._report(game, policy)
+
+    def _report(self, game: DeepGame, policy: Any) -> Any:
+        if game.compiled is not None:
+            return exact_nash_conv(game.compiled, policy.tabulate(game.compiled))
+        h2h = self._head_to_head(game, policy)
+        extras = {
+            "win_rate_vs_uniform": h2h.win_rate,
+            "score_vs_uniform": h2h.score,
+            "mean_return_vs_uniform": h2h.mean_return,
+            "return_per_seat_vs_uniform": list(h2h.per_seat),
+            "evaluation_matches": h2h.matches,
+        }
+        return DeepReport(exploitability=h2h.loss_rate, extras=extras)
+
+    def _head_to_head(self, game: DeepGame, policy: Any) -> Any:
+        return head_to_head(
+            game,
+            lambda obs, legal, rng: policy.act_batch(obs, legal, rng),
+            matches=self.eval_matches,
+            seed=self.eval_seed,
+        )
+
+    def extras(self, game: DeepGame, state: State) -> dict[str, Any]:
+        """What the history measures (``"evaluation"``), the update count and the last update's figures."""
+        if self._logger is not None:
+            self._logger.close()
+        return {
+            "evaluation": game.metric,
+            "updates": int(state["t"]),
+            "device": str(self.device),
+            "last_update": dict(self._last),
+        }
+
+    def progress_info(self, game: DeepGame, state: State) -> dict[str, Any]:
+        """The last update's entropy and episodes per rollout, for the progress bar."""
+        del game, state
+        if not self._last:
+            return {}
+        return {"ent": f"{self._last['entropy']:.3f}"}
+
+    # ------------------------------------------------------------------------------- logging
+    def _open_logger(self) -> None:
+        from gamesolve.neural.metrics import MetricsLogger
+
+        assert self.log_dir is not None
+        self._logger = MetricsLogger(self.log_dir, tensorboard=self.tensorboard)
+        self._clock = time.perf_counter()
+
+    def _log_evaluation(self, game: DeepGame, row: dict[str, Any]) -> None:
+        if self.log_dir is None:
+            return
+        if self._logger is None:
+            self._open_logger()
+        last = {k: self._last.get(k, math.nan) for k in ("policy_loss", "value_loss", "entropy", "approx_kl")}
+        full = {
+            "iteration": self._policy_t,
+            "seconds": time.perf_counter() - self._clock,
+            "metric": game.metric,
+            **row,
+            **last,
+        }
+        self._logger.write("evaluations", full, step=self._policy_t)
+
+    # ------------------------------------------------------------------------------ learning
+    def _rollout(self, game: DeepGame, net: Any, rng: np.random.Generator, t: int) -> dict[str, NDArray[Any]]:
+        """Transitions of complete episodes, with GAE advantages and returns (see the module doc)."""
+        import torch
+
+        from gamesolve.neural.policy import sample_rows
+
+        b, players = self.num_envs, game.num_players
+        env = game.env(b, int(rng.integers(1 << 31)))
+        rows = np.arange(b)
+        capacity = (self.rollout_length + 64) * b
+        nxt = np.full(capacity, -1, dtype=np.int64)
+        rew = np.zeros(capacity)
+        term = np.zeros(capacity, dtype=np.bool_)
+        episodes = 0
+        try:
+            ts = env.reset()
+            collecting = np.ones(b, dtype=np.bool_)
+            serial = np.zeros(b, dtype=np.int64)
+            last = np.full((b, players), -1, dtype=np.int64)
+            steps: list[dict[str, NDArray[Any]]] = []
+            s = 0
+            while collecting.any() and s < self.rollout_length + MAX_EXTRA_STEPS:
+                with torch.inference_mode():
+                    obs = torch.as_tensor(ts.observation, device=self.device)
+                    legal_t = torch.as_tensor(ts.legal, device=self.device)
+                    logits, values = net(obs, legal_t)
+                    logp_all = torch.log_softmax(logits.masked_fill(~legal_t, -1e9), dim=-1)
+                logp_np = logp_all.to("cpu", torch.float64).numpy()
+                value_np = values[:, 0].to("cpu", torch.float64).numpy().copy()
+                if not (np.isfinite(logp_np[ts.legal]).all() and np.isfinite(value_np).all()):
+                    raise GamesolveError(
+                        f"ppo: the network gives non-finite outputs at update {t}; the state keeps "
+                        f"update {t - 1}: lower learning_rate or check the game's rewards"
+                    )
+                probs = np.where(ts.legal, np.exp(logp_np), 0.0)
+                actions = sample_rows(probs, rng.random(b))
+                steps.append(
+                    {
+                        "obs": ts.observation.copy(),
+                        "legal": ts.legal.copy(),
+                        "action": actions,
+                        "logp": logp_np[rows, actions],
+                        "value": value_np,
+                        "rec": collecting.copy(),
+                        "serial": serial.copy(),
+                    }
+                )
+                if (s + 1) * b > capacity:
+                    capacity *= 2
+                    nxt = np.concatenate([nxt, np.full(capacity - nxt.size, -1, dtype=np.int64)])
+                    rew = np.concatenate([rew, np.zeros(capacity - rew.size)])
+                    term = np.concatenate([term, np.zeros(capacity - term.size, dtype=np.bool_)])
+                flat = s * b + rows
+                rec = collecting
+                p = ts.player
+                prev = last[rows, p]
+                link = rec & (prev >= 0)
+                nxt[prev[link]] = flat[link]
+                last[rows[rec], p[rec]] = flat[rec]
+                ts = env.step(actions)
+                ended = ts.done & rec
+                episodes += int(ended.sum())
+                js = last[ended]  # [E, P] each player's last decision in the ended episodes
+                has = js >= 0
+                rew[js[has]] = ts.reward[ended][has]
+                term[js[has]] = True
+                last[ts.done] = -1
+                serial[ts.done] += 1
+                s += 1
+                if s >= self.rollout_length:
+                    collecting &= ~ts.done
+        finally:
+            env.close()
+        cat = {k: np.concatenate([st[k] for st in steps]) for k in steps[0]}
+        next_idx, rew, term = nxt[: s * b], rew[: s * b], term[: s * b]
+        valid = cat["rec"].copy()
+        if collecting.any():  # episodes cut off by MAX_EXTRA_STEPS: dropped
+            env_of = np.tile(rows, s)
+            cut = collecting[env_of] & (cat["serial"] == serial[env_of])
+            valid &= ~cut
+        value = cat["value"]
+        adv = np.zeros_like(value)
+        for k in range(s - 1, -1, -1):
+            sl = slice(k * b, (k + 1) * b)
+            nx = next_idx[sl]
+            tm = term[sl] | (nx < 0)
+            safe = np.where(tm, 0, nx)
+            next_value = np.where(tm, 0.0, value[safe])
+            next_adv = np.where(tm, 0.0, adv[safe])
+            delta = rew[sl] + self.gamma * next_value - value[sl]
+            adv[sl] = delta + self.gamma * self.gae_lambda * next_adv
+        keep = np.flatnonzero(valid)
+        return {
+            "obs": cat["obs"][keep],
+            "legal": cat["legal"][keep],
+            "action": cat["action"][keep],
+            "logp": cat["logp"][keep],
+            "adv": adv[keep],
+            "ret": (adv + value)[keep],
+            "episodes": np.asarray(episodes),
+            "steps": np.asarray(s),
+        }
+
+    def _update(
+        self, net: Any, opt: Any, batch: dict[str, NDArray[Any]], rng: np.random.Generator, t: int
+    ) -> dict[str, float]:
+        """``epochs`` passes of minibatch PPO steps on one rollout."""
+        import torch
+
+        dev = self.device
+        n = int(batch["action"].shape[0])
+        obs = torch.as_tensor(batch["obs"], device=dev)
+        legal = torch.as_tensor(batch["legal"], device=dev)
+        action = torch.as_tensor(batch["action"], device=dev)
+        old_logp = torch.as_tensor(batch["logp"], dtype=torch.float32, device=dev)
+        adv_all = torch.as_tensor(batch["adv"], dtype=torch.float32, device=dev)
+        ret = torch.as_tensor(batch["ret"], dtype=torch.float32, device=dev)
+        sums = {"policy_loss": 0.0, "value_loss": 0.0, "entropy": 0.0, "approx_kl": 0.0, "clip_fraction": 0.0}
+        count = 0
+        net.train()
+        for epoch in range(self.epochs):
+            order = rng.permutation(n)
+            for m, part in enumerate(np.array_split(order, min(self.minibatches, max(n, 1)))):
+                if part.size == 0:
+                    continue
+                idx = torch.as_tensor(part, device=dev)
+                logits, values = net(obs[idx], legal[idx])
+                mask = legal[idx]
+                logp_all = torch.log_softmax(logits.masked_fill(~mask, -1e9), dim=-1)
+                logp = logp_all.gather(1, action[idx, None])[:, 0]
+                probs = logp_all.exp()
+                entropy = -(probs * logp_all.masked_fill(~mask, 0.0)).sum(dim=1).mean()
+                adv = adv_all[idx]
+                if part.size > 1:
+                    adv = (adv - adv.mean()) / (adv.std() + 1e-8)
+                ratio = torch.exp(logp - old_logp[idx])
+                surrogate = torch.min(ratio * adv, torch.clamp(ratio, 1 - self.clip, 1 + self.clip) * adv)
+                policy_loss = -surrogate.mean()
+                value_loss = 0.5 * ((values[:, 0] - ret[idx]) ** 2).mean()
+                loss = policy_loss + self.value_coef * value_loss - self.entropy_coef * entropy
+                if not bool(torch.isfinite(loss)):
+                    raise GamesolveError(
+                        f"ppo: the loss is not finite at update {t} (epoch {epoch + 1}, minibatch {m + 1}); "
+                        f"the state keeps update {t - 1}: lower learning_rate or check the game's rewards"
+                    )
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                torch.nn.utils.clip_grad_norm_(net.parameters(), self.max_grad_norm)
+                opt.step()
+                with torch.no_grad():
+                    log_ratio = logp - old_logp[idx]
+                    sums["policy_loss"] += float(policy_loss)
+                    sums["value_loss"] += float(value_loss)
+                    sums["entropy"] += float(entropy)
+                    sums["approx_kl"] += float(((ratio - 1) - log_ratio).mean())
+                    sums["clip_fraction"] += float(((ratio - 1).abs() > self.clip).float().mean())
+                count += 1
+        net.eval()
+        stats = {k: v / max(count, 1) for k, v in sums.items()}
+        stats["transitions"] = float(n)
+        stats["episodes"] = float(batch["episodes"])
+        stats["env_steps"] = float(batch["steps"])
+        return stats
+
+
+PPO_ENTRY = SolverEntry(
+    name="ppo",
+    factory=PPO,
+    description="self-play PPO with one network on the batched environment (any game; torch)",
+)
