@@ -70,8 +70,11 @@ def _policy_payload(result: gamesolve.SolveResult) -> str:
 
 
 def _write_policy(result: gamesolve.SolveResult, path: str) -> None:
+    neural = sys.modules.get("gamesolve.neural.policy")  # loaded only if the run made a network
     if isinstance(result.policy, gamesolve.TabularPolicy):
         result.policy.to_json(path)
+    elif neural is not None and isinstance(result.policy, neural.NeuralPolicy):
+        result.policy.save(path)  # weights + config + game, read back by gamesolve.load_policy
     else:
         atomic_write_text(path, _policy_payload(result), what="--policy-out")
 
@@ -99,7 +102,12 @@ def run_solve(args: argparse.Namespace) -> tuple[gamesolve.SolveResult, int]:
         raise UserError("--checkpoint-every needs --checkpoint FILE")
     game = gamesolve.load_game(args.game)
     with user_errors():
-        solver = gamesolve.make_solver(args.solver, game=game, **parse_user_options(args.set))
+        options = parse_user_options(args.set)
+        if getattr(args, "log_dir", None):
+            if "log_dir" in options:
+                raise UserError("--set log_dir=... repeats the --log-dir flag; give it once, as --log-dir")
+            options["log_dir"] = args.log_dir
+        solver = gamesolve.make_solver(args.solver, game=game, **options)
     exact = isinstance(solver, ExactSolver)
     if exact:
         given = [
@@ -256,7 +264,10 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     p.add_argument("--eval-every", type=int, metavar="K", help="evaluate every K iterations")
     p.add_argument("--seed", type=int, default=0, help="seed (sampling solvers)")
     p.add_argument("--json", metavar="OUT", help="write the result (config, history) as JSON")
-    p.add_argument("--policy-out", metavar="POLICY", help="write the output policy as JSON")
+    p.add_argument(
+        "--policy-out", metavar="POLICY", help="write the output policy (JSON; a network's one-file format)"
+    )
+    p.add_argument("--log-dir", metavar="DIR", help="write metric logs here, CSV (deep learners)")
     p.add_argument("--plot", metavar="PNG", help="write the exploitability curve as a PNG")
     p.add_argument(
         "--checkpoint", metavar="FILE", help="write a checkpoint here (at the end, and --checkpoint-every)"

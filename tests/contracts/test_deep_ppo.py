@@ -160,3 +160,27 @@ def test_log_dir_writes_one_csv_row_per_evaluation(tmp_path):
         updates = list(csv.DictReader(handle))
     assert [int(r["update"]) for r in updates] == [1, 2, 3, 4]
     assert all(np.isfinite(float(r["policy_loss"])) for r in updates)
+
+
+@pytest.mark.gpu
+def test_cuda_updates_and_a_cpu_policy_file(tmp_path):
+    result = gamesolve.solve("kuhn_poker", "ppo", iterations=2, progress=False, device="cuda", **SMALL)
+    assert result.extras["device"].startswith("cuda")
+    assert 0.0 <= result.exploitability <= 1.0
+    loaded = load_policy(result.policy.save(tmp_path / "kuhn.pt"))
+    assert gamesolve.exploitability(gamesolve.load_game("kuhn_poker"), loaded) == pytest.approx(
+        result.exploitability, abs=1e-6
+    )
+
+
+def test_cli_log_dir_and_policy_file(tmp_path, capsys):
+    from gamesolve.cli import main
+
+    logs, out = tmp_path / "runs", tmp_path / "kuhn.pt"
+    argv = ["solve", "kuhn_poker", "--solver", "ppo", "--iterations", "2", "--eval-every", "1"]
+    argv += ["--log-dir", str(logs), "--policy-out", str(out), "--set", "num_envs=16", "--no-progress"]
+    assert main(argv) == 0
+    assert "ppo on kuhn_poker" in capsys.readouterr().out
+    assert isinstance(load_policy(out), NeuralPolicy)
+    with (logs / "evaluations.csv").open(newline="") as handle:
+        assert len(list(csv.DictReader(handle))) == 3
