@@ -235,6 +235,12 @@ class OpenSpielVectorEnv(VectorEnv):
             self.episodes += len(finished)
         return self._finish(players, masks, rows)
 
+    def __repr__(self) -> str:
+        return (
+            f"OpenSpielVectorEnv({self._name!r}, num_envs={self.num_envs}, "
+            f"observation={self.observation_kind!r}, F={self.observation_size}, A={self.num_actions})"
+        )
+
     # ------------------------------------------------------------------ internals
     def _checked(self, actions: ArrayLike) -> NDArray[np.int64]:
         """``actions`` as legal action ids: a few array operations for ``[B]`` signed integer arrays."""

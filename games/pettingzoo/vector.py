@@ -143,6 +143,13 @@ class PettingZooVectorEnv(VectorEnv):
             if callable(close):
                 close()
 
+    def __repr__(self) -> str:
+        kind = "parallel" if self.game.parallel else "AEC"
+        return (
+            f"PettingZooVectorEnv({self.spec.name!r}, {kind}, num_envs={self.num_envs}, "
+            f"F={self.observation_size}, A={self.num_actions})"
+        )
+
     # ------------------------------------------------------------------ internals
     def _time_step(self) -> TimeStep:
         return TimeStep(
