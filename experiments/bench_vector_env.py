@@ -163,6 +163,23 @@ def bare_pyspiel_loop(name: str, observation: str, decisions: int, seed: int) ->
     game = pyspiel.load_game(name)
     tensor = "information_state_tensor" if observation == "info_state" else "observation_tensor"
     draw = random.Random(seed).random
+    # The tensor is read the fastest way pyspiel offers, as the env reads it: an observer writing
+    # into its own buffer (the state's list-returning method where the game has no observer).
+    read: Any
+    try:
+        from open_spiel.python.observation import make_observation
+
+        kind = pyspiel.IIGObservationType(perfect_recall=observation == "info_state")
+        observer = make_observation(game, kind)
+        set_from = getattr(observer, "_observation", observer).set_from
+
+        def read(state: Any, player: int) -> None:
+            set_from(state, player)
+
+    except Exception:  # a game without an observer
+
+        def read(state: Any, player: int) -> None:
+            getattr(state, tensor)(player)
 
     def play(n: int) -> None:
         state = game.new_initial_state()
@@ -183,7 +200,7 @@ def bare_pyspiel_loop(name: str, observation: str, decisions: int, seed: int) ->
                 state.returns()
                 state = game.new_initial_state()
             else:
-                getattr(state, tensor)(player)
+                read(state, player)
                 legal = state.legal_actions()
                 state.apply_action(legal[int(draw() * len(legal))])
                 done += 1
