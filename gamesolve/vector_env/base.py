@@ -95,7 +95,7 @@ class VectorEnv(ABC):
             b = int(np.flatnonzero(bad)[0])
             allowed = np.flatnonzero(legal[b]).tolist()
             raise InvalidArgumentError(
-                f"actions[{b}] = {int(out[b])} is not legal in episode {b}; legal action ids: {allowed}"
+                f"actions[{b}] = {int(out[b])} is not legal in slot {b}; legal action ids: {allowed}"
             )
         return out
 

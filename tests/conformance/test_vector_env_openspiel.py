@@ -253,7 +253,7 @@ def test_bad_actions_are_refused() -> None:
         env.step([0, 1])
     with pytest.raises(InvalidArgumentError, match="actions must be 3 integer action ids"):
         env.step(np.zeros(3, dtype=float))
-    with pytest.raises(InvalidArgumentError, match=r"actions\[1\] = 9 is not legal in episode 1"):
+    with pytest.raises(InvalidArgumentError, match=r"actions\[1\] = 9 is not legal in slot 1"):
         env.step([0, 9, 0])
     with pytest.raises(InvalidArgumentError, match=r"call reset\(\) before step"):
         vector_env("connect_four", num_envs=3, seed=0, observation="observation").step([0, 0, 0])
@@ -261,7 +261,7 @@ def test_bad_actions_are_refused() -> None:
     ts = env2.reset()
     illegal = int(np.flatnonzero(~ts.legal[0])[0])
     with pytest.raises(
-        GamesolveError, match=rf"actions\[0\] = {illegal} is not legal in episode 0; legal action ids"
+        GamesolveError, match=rf"actions\[0\] = {illegal} is not legal in slot 0; legal action ids"
     ):
         env2.step([illegal, int(np.flatnonzero(ts.legal[1])[0])])
     # A refused step changes nothing.

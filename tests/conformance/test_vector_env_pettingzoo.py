@@ -137,7 +137,7 @@ def test_bad_input_is_refused() -> None:
     env.reset()
     with pytest.raises(InvalidArgumentError, match=r"actions must be 2 integer action ids"):
         env.step([0])
-    with pytest.raises(InvalidArgumentError, match=r"actions\[0\] = 7 is not legal in episode 0"):
+    with pytest.raises(InvalidArgumentError, match=r"actions\[0\] = 7 is not legal in slot 0"):
         env.step([7, 0])
     ts = env.step([3, 3])  # a refused step played nothing
     assert ts.player.tolist() == [1, 1]

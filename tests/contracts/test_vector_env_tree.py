@@ -331,7 +331,7 @@ def test_bad_actions_are_refused_and_nothing_is_played(native):
     with pytest.raises(InvalidArgumentError, match="actions must be 3 integer"):
         env.step(np.ones((3, 1), dtype=np.int64))
     with pytest.raises(
-        InvalidArgumentError, match=r"actions\[1\] = 0 is not legal in episode 1; legal action ids: \[1, 2\]"
+        InvalidArgumentError, match=r"actions\[1\] = 0 is not legal in slot 1; legal action ids: \[1, 2\]"
     ):
         env.step([1, 0, 1])  # fold is not legal before a raise
     with pytest.raises(InvalidArgumentError, match=r"actions\[2\] = 7 is not legal"):
