@@ -22,7 +22,8 @@ The output (``result.policy``) is a :class:`~gamesolve.neural.NeuralPolicy`: an 
 network trained on the strategy buffer (``t``-weighted cross-entropy against the buffer's weighted
 mean policy per infoset) whenever the policy is asked for; its exploitability is evaluated exactly.
 The current iterate is the policy table itself. The state holds the buffers, the policy table and
-the generator; networks are rebuilt from the generator, so a resumed run repeats an uninterrupted
+the generator; fresh networks are drawn from the generator (with ``warm_start`` the advantage
+networks and their optimizers live in the state too), so a resumed run repeats an uninterrupted
 one (on the same machine and torch build).
 """
 
@@ -47,10 +48,13 @@ from gamesolve.solver import Iterate, IterativeSolver, State
 from gamesolve.solvers.common import check_extensive_form, prepare_extensive_form
 from gamesolve.solvers.rl_oracles.base import check_widths
 from gamesolve.spec import GameSpec
-from gamesolve.validation import check_choice, check_int, check_real
+from gamesolve.validation import check_bool, check_choice, check_int, check_real
 from gamesolve.vector_env import OBSERVATION_KINDS
 
 __all__ = ["DeepCFR", "regret_matching_table", "reservoir_insert"]
+
+#: Optimizer arrays (last name part) that are never negative: step counts, second moments, rates.
+_NONNEGATIVE = frozenset({"step", "exp_avg_sq", "max_exp_avg_sq", "lr"})
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +74,9 @@ class DeepCFR(IterativeSolver):
         observation: The infoset tensor the networks read, ``"info_state"`` or ``"observation"``.
         device: ``"cpu"``, ``"cuda"``, ``"cuda:N"`` or ``"auto"`` for the networks.
         threads: torch CPU threads while training (>= 1; restored afterwards).
+        warm_start: Keep each advantage network (and its Adam state) from one iteration to the next
+            instead of re-initialising it (the paper's choice, the default); the networks then live in
+            the state (:mod:`gamesolve.neural.state`), so checkpoints hold them.
 
     Raises:
         InvalidArgumentError: An option outside its range, naming it.
@@ -97,6 +104,7 @@ class DeepCFR(IterativeSolver):
         observation: str = "info_state",
         device: str = "cpu",
         threads: int = 1,
+        warm_start: bool = False,
     ) -> None:
         from gamesolve.neural import resolve_device
 
@@ -113,6 +121,7 @@ class DeepCFR(IterativeSolver):
             raise InvalidArgumentError(f"device must be a string such as 'cpu' or 'cuda', got {device!r}")
         self.device = device
         self.threads = check_int("threads", threads, minimum=1)
+        self.warm_start = check_bool("warm_start", warm_start)
         self._torch_device = resolve_device(device)
         self._games: dict[int, _GameData] = {}
         self._policy_cache: tuple[int, int, Any] | None = None
@@ -131,6 +140,7 @@ class DeepCFR(IterativeSolver):
             "observation": self.observation,
             "device": self.device,
             "threads": self.threads,
+            "warm_start": self.warm_start,
         }
 
     def prepare(self, game: Any) -> CompiledGame:
@@ -157,7 +167,7 @@ class DeepCFR(IterativeSolver):
         """Empty buffers, the uniform policy table and the generator."""
         players, width = game.num_players, game.max_actions
         child = np.random.Generator(np.random.PCG64(int(rng.integers(0, 2**63))))
-        return {
+        state: State = {
             "t": np.zeros((), dtype=np.int64),
             "rng": rng_to_array(child),
             "sigma": _uniform(game),  # [I, A] current policy table
@@ -170,13 +180,24 @@ class DeepCFR(IterativeSolver):
             "strat_weight": np.zeros(self.strategy_buffer_size, dtype=np.float32),
             "strat_seen": np.zeros((), dtype=np.int64),
         }
+        if self.warm_start:
+            data = self._data(game)
+            with _torch_threads(self.threads):
+                for p in range(players):
+                    module, optimizer = self._advantage_network(data, state, p, int(child.integers(0, 2**63)))
+                    _pack(state, p, module, optimizer)
+            state["rng"] = rng_to_array(child)
+        return state
 
     def check_state(self, game: CompiledGame, state: State) -> None:
-        """Buffer ids must name infosets (of the right player for regret samples)."""
+        """Buffer ids must name infosets; optimizer step counts, second moments and rates are >= 0."""
         for name in ("adv_ids", "strat_ids"):
             ids = state[name]
             if ids.size and (ids.min() < 0 or ids.max() >= game.num_infosets):
                 raise ValueError(f"array {name!r} holds infoset ids outside [0, {game.num_infosets})")
+        for name, values in state.items():
+            if ".opt." in name and name.rsplit(".", 1)[1] in _NONNEGATIVE and (values < 0).any():
+                raise ValueError(f"array {name!r} holds negative values")
 
     # ------------------------------------------------------------------ iterations
     def step(self, game: CompiledGame, state: State, iterations: int = 1) -> None:
@@ -220,23 +241,38 @@ class DeepCFR(IterativeSolver):
             new_sigma = sigma.copy()
             for p in range(game.num_players):
                 filled = min(int(state["adv_seen"][p]), self.buffer_size)
+                seed = int(rng.integers(0, 2**63))
+                module, optimizer = self._advantage_network(data, state, p, seed)
                 rows, advantages = data.fit(
                     state["adv_ids"][p, :filled],
                     state["adv_regrets"][p, :filled],
                     state["adv_weight"][p, :filled],
                     game.infosets_of(p),
-                    kind="advantage",
-                    hidden=self.advantage_hidden,
+                    module=module,
+                    optimizer=optimizer,
                     steps=self.advantage_steps,
-                    lr=self.learning_rate,
-                    seed=int(rng.integers(0, 2**63)),
                     device=self._torch_device,
                 )
+                if self.warm_start:
+                    _pack(state, p, module, optimizer)
                 if rows.size:
                     new_sigma[rows] = regret_matching_table(advantages, game.infoset_num_actions[rows])
             state["sigma"] = new_sigma
             state["t"] = np.asarray(t, dtype=np.int64)
         state["rng"] = rng_to_array(rng)
+
+    def _advantage_network(self, data: _GameData, state: State, player: int, seed: int) -> tuple[Any, Any]:
+        """Player's advantage network and its Adam: fresh from ``seed``, or restored from the state."""
+        import torch
+
+        from gamesolve.neural.state import unpack_module, unpack_optimizer
+
+        module = data.module(self.advantage_hidden, seed, self._torch_device)
+        optimizer = torch.optim.Adam(module.parameters(), lr=self.learning_rate)
+        if self.warm_start and f"adv{player}.opt.g0.lr" in state:
+            unpack_module(state, f"adv{player}.", module)
+            unpack_optimizer(state, f"adv{player}.opt.", optimizer)
+        return module, optimizer
 
     # ------------------------------------------------------------------ policies
     def policy(self, game: CompiledGame, state: State, which: Iterate) -> Any:
@@ -294,6 +330,14 @@ class DeepCFR(IterativeSolver):
 
 
 # ---------------------------------------------------------------------------------------- helpers
+
+
+def _pack(state: State, player: int, module: Any, optimizer: Any) -> None:
+    """Player's advantage network and its Adam into the state (``adv{p}.`` and ``adv{p}.opt.``)."""
+    from gamesolve.neural.state import pack_module, pack_optimizer
+
+    pack_module(state, f"adv{player}.", module)
+    pack_optimizer(state, f"adv{player}.opt.", optimizer)
 
 
 @contextlib.contextmanager
@@ -425,7 +469,8 @@ class _GameData:
         present = np.flatnonzero(total > 0).astype(np.int64)
         return present, total[present], sums[present] / total[present, None]
 
-    def _module(self, hidden: Sequence[int], seed: int, device: Any) -> Any:
+    def module(self, hidden: Sequence[int], seed: int, device: Any) -> Any:
+        """A fresh MLP (observation -> one output per action id) with weights drawn from ``seed``."""
         import torch
 
         from gamesolve.neural import MLP
@@ -456,26 +501,21 @@ class _GameData:
         weights: NDArray[np.float32],
         infosets: NDArray[np.int32],
         *,
-        kind: str,
-        hidden: Sequence[int],
+        module: Any,
+        optimizer: Any,
         steps: int,
-        lr: float,
-        seed: int,
         device: Any,
     ) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
-        """Train a fresh advantage network; its advantages ``[len(infosets), A]`` per slot."""
+        """Train an advantage network ``steps`` Adam steps; its advantages ``[len(infosets), A]`` per slot."""
         import torch
 
-        del kind
         rows = np.asarray(infosets, dtype=np.int64)
         if ids.size == 0:
             return np.zeros(0, dtype=np.int64), np.zeros((0, self.legal.shape[1]))
         present, total, target = self._aggregate(ids, regrets, weights)
-        module = self._module(hidden, seed, device)
         x, slot_ids, legal = self._inputs(present, device)
         w = torch.as_tensor(total / total.sum(), dtype=torch.float32, device=device)
         y = torch.as_tensor(target, dtype=torch.float32, device=device)
-        optimizer = torch.optim.Adam(module.parameters(), lr=lr)
         for _ in range(steps):
             pred = torch.gather(module(x), 1, slot_ids)
             err = torch.where(legal, pred - y, torch.zeros_like(pred))
@@ -503,7 +543,7 @@ class _GameData:
         """A fresh average-policy network trained on the strategy samples (weighted cross-entropy)."""
         import torch
 
-        module = self._module(hidden, seed, device)
+        module = self.module(hidden, seed, device)
         if ids.size == 0:
             with torch.no_grad():  # no samples yet: the uniform policy
                 for p in module.parameters():

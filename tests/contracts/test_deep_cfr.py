@@ -195,11 +195,12 @@ def test_reservoir_fills_then_samples_uniformly():
 # ------------------------------------------------------------------------------------------ resume
 
 
-def test_resumed_run_equals_an_uninterrupted_one(kuhn, tmp_path):
+@pytest.mark.parametrize("warm_start", [False, True])
+def test_resumed_run_equals_an_uninterrupted_one(kuhn, tmp_path, warm_start):
     total, every = 6, 3
     path = tmp_path / "run.npz"
     snapshot = tmp_path / "at_3.npz"
-    options = dict(SMALL, traversals=20, advantage_steps=20, policy_steps=50)
+    options = dict(SMALL, traversals=20, advantage_steps=20, policy_steps=50, warm_start=warm_start)
 
     def keep_first(iteration, _expl):
         if iteration == every:
@@ -209,6 +210,13 @@ def test_resumed_run_equals_an_uninterrupted_one(kuhn, tmp_path):
     full = gamesolve.solve(
         kuhn, "deep-cfr", checkpoint=path, checkpoint_every=every, callback=keep_first, **common, **options
     )
+    with np.load(snapshot) as data:
+        assert int(data["t"]) == every
+        networks = {name for name in data.files if name.startswith("adv0.")}
+        assert bool(networks) == warm_start  # the warm networks and their Adam moments are saved
+        if warm_start:
+            assert {"adv0.body.0.weight", "adv0.opt.p0.exp_avg_sq", "adv0.opt.p0.step"} <= networks
+            assert int(data["adv0.opt.p0.step"]) == every * options["advantage_steps"]
     resumed = gamesolve.solve(kuhn, "deep-cfr", resume=snapshot, **common, **options)
     plain = gamesolve.solve(kuhn, "deep-cfr", **common, **options)
     reference = full.policy.tabulate(kuhn).probs
@@ -219,9 +227,10 @@ def test_resumed_run_equals_an_uninterrupted_one(kuhn, tmp_path):
         assert other.exploitability == full.exploitability
 
 
-def test_split_into_calls_does_not_change_the_state(kuhn):
+@pytest.mark.parametrize("warm_start", [False, True])
+def test_split_into_calls_does_not_change_the_state(kuhn, warm_start):
     game = kuhn.compile()
-    solver = DeepCFR(**dict(SMALL, traversals=10, advantage_steps=10))
+    solver = DeepCFR(**dict(SMALL, traversals=10, advantage_steps=10, warm_start=warm_start))
     one = solver.init(game, np.random.default_rng(2))
     many = {k: v.copy() for k, v in one.items()}
     solver.step(game, one, 3)
@@ -248,6 +257,7 @@ def test_split_into_calls_does_not_change_the_state(kuhn):
         ("observation", "pixels"),
         ("device", "tpu"),
         ("threads", 0),
+        ("warm_start", "yes"),
     ],
 )
 def test_bad_options_are_named(kuhn, option, value):
