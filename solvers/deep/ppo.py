@@ -24,6 +24,7 @@ torch is imported when the solver is built, not when the registry lists it.
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import math
 import os
 import time
@@ -34,7 +35,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from gamesolve.checkpoint import StateRules, rng_from_array, rng_to_array
-from gamesolve.errors import GamesolveError, InvalidArgumentError
+from gamesolve.errors import GamesolveError, InvalidArgumentError, OutputPathError
 from gamesolve.evaluation import exploitability as exact_exploitability
 from gamesolve.evaluation import nash_conv as exact_nash_conv
 from gamesolve.registry import SolverEntry
@@ -98,15 +99,15 @@ class PPO(IterativeSolver):
         self,
         *,
         hidden: Sequence[int] = (128, 128),
-        learning_rate: float = 1e-3,
-        num_envs: int = 128,
+        learning_rate: float = 3e-4,
+        num_envs: int = 512,
         rollout_length: int = 16,
         epochs: int = 4,
-        minibatches: int = 4,
+        minibatches: int = 8,
         clip: float = 0.2,
         gae_lambda: float = 0.95,
         gamma: float = 1.0,
-        entropy_coef: float = 0.01,
+        entropy_coef: float = 0.1,
         value_coef: float = 0.5,
         max_grad_norm: float = 0.5,
         observation: str = "auto",
@@ -140,7 +141,14 @@ class PPO(IterativeSolver):
             raise InvalidArgumentError(f"log_dir must be a directory path, got {type(log_dir).__name__}")
         if tensorboard and log_dir is None:
             raise InvalidArgumentError("tensorboard=True needs a log_dir")
+        if tensorboard and importlib.util.find_spec("tensorboard") is None:
+            raise InvalidArgumentError(
+                "tensorboard=True needs the tensorboard package: pip install tensorboard "
+                "(the CSV logs need nothing)"
+            )
         self.log_dir = None if log_dir is None else os.fspath(log_dir)
+        if self.log_dir is not None and os.path.exists(self.log_dir) and not os.path.isdir(self.log_dir):
+            raise OutputPathError(f"log_dir {self.log_dir!r} is a file, not a directory")
         from gamesolve.neural.device import resolve_device
 
         self.device_name = device

@@ -115,6 +115,24 @@ def test_bad_options_name_the_argument(option, value):
         gamesolve.solve("kuhn_poker", "ppo", iterations=1, progress=False, **{option: value})
 
 
+def test_log_dir_that_is_a_file_is_refused_before_the_run(tmp_path):
+    from gamesolve.errors import OutputPathError
+
+    taken = tmp_path / "taken"
+    taken.write_text("x")
+    with pytest.raises(OutputPathError, match="log_dir"):
+        gamesolve.solve("kuhn_poker", "ppo", iterations=1, progress=False, log_dir=taken)
+
+
+def test_tensorboard_without_its_package_is_a_clear_error(tmp_path):
+    import importlib.util
+
+    if importlib.util.find_spec("tensorboard") is not None:
+        pytest.skip("tensorboard is installed here")
+    with pytest.raises(InvalidArgumentError, match="pip install tensorboard"):
+        gamesolve.solve("kuhn_poker", "ppo", iterations=1, progress=False, log_dir=tmp_path, tensorboard=True)
+
+
 def test_cuda_without_cuda_is_a_clear_error():
     if torch.cuda.is_available():
         pytest.skip("this machine has CUDA")
