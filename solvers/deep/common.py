@@ -6,15 +6,19 @@ when it compiles (then every evaluation is the exact exploitability of the netwo
 every infoset's tensor), else only its states. Elsewhere an evaluation is a head-to-head result
 against uniform random play over a fixed set of seeded matches (:func:`head_to_head`), recorded in
 the history as the *loss rate* ``1 - score`` (a win scores 1, a shared top return 1/2), so that
-lower is better in both cases; :attr:`DeepGame.metric` says which it is.
+lower is better in both cases; :attr:`DeepGame.metric` says which it is. :func:`evaluate_policy` and
+:func:`report_policy` are a learner's ``evaluate`` and ``report`` hooks; :func:`torch_threads` bounds
+torch's CPU threads while a learner works.
 
 This module imports no torch; the learners import it lazily.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,6 +29,8 @@ from gamesolve.budget import IndexLimitError
 from gamesolve.checkpoint import game_fingerprint
 from gamesolve.compiled import CompiledGame, as_compiled
 from gamesolve.errors import GameTooLargeError, InvalidArgumentError, MalformedGameError, UnsupportedGame
+from gamesolve.evaluation import exploitability as exact_exploitability
+from gamesolve.evaluation import nash_conv as exact_nash_conv
 from gamesolve.spec import GameKind, GameSpec
 from gamesolve.validation import check_choice, check_int
 from gamesolve.vector_env import OBSERVATION_KINDS, VectorEnv, vector_env
@@ -36,8 +42,11 @@ __all__ = [
     "DeepGame",
     "DeepReport",
     "HeadToHead",
+    "evaluate_policy",
     "head_to_head",
     "prepare_deep_game",
+    "report_policy",
+    "torch_threads",
 ]
 
 log = logging.getLogger(__name__)
@@ -260,3 +269,51 @@ class DeepReport:
     nash_conv: float = math.nan
     on_policy_values: tuple[float, ...] = ()
     extras: dict[str, Any] = field(default_factory=dict)
+
+
+def evaluate_policy(game: DeepGame, policy: Any, *, matches: int, seed: int) -> tuple[float, dict[str, Any]]:
+    """What a deep learner records at an evaluation: ``(value, figures for the log)``.
+
+    On a compiled game the value is the exact exploitability of ``policy`` (a
+    :class:`~gamesolve.neural.NeuralPolicy`, tabulated on every infoset); elsewhere the loss rate
+    against uniform random over ``matches`` seeded matches per seat (:func:`head_to_head`).
+    """
+    if game.compiled is not None:
+        value = float(exact_exploitability(game.compiled, policy.tabulate(game.compiled)))
+        return value, {EXPLOITABILITY: value}
+    h2h = head_to_head(game, policy.act_batch, matches=matches, seed=seed)
+    figures = {
+        LOSS_RATE: h2h.loss_rate,
+        "win_rate": h2h.win_rate,
+        "score": h2h.score,
+        "mean_return": h2h.mean_return,
+    }
+    return h2h.loss_rate, figures
+
+
+def report_policy(game: DeepGame, policy: Any, *, matches: int, seed: int) -> Any:
+    """A deep learner's final report: exact NashConv on a compiled game, else a :class:`DeepReport`."""
+    if game.compiled is not None:
+        return exact_nash_conv(game.compiled, policy.tabulate(game.compiled))
+    h2h = head_to_head(game, policy.act_batch, matches=matches, seed=seed)
+    extras = {
+        "win_rate_vs_uniform": h2h.win_rate,
+        "score_vs_uniform": h2h.score,
+        "mean_return_vs_uniform": h2h.mean_return,
+        "return_per_seat_vs_uniform": list(h2h.per_seat),
+        "evaluation_matches": h2h.matches,
+    }
+    return DeepReport(exploitability=h2h.loss_rate, extras=extras)
+
+
+@contextlib.contextmanager
+def torch_threads(threads: int) -> Iterator[None]:
+    """Run the block with ``threads`` torch CPU threads, restoring the previous number afterwards."""
+    import torch
+
+    saved = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(saved)

@@ -28,7 +28,7 @@ import importlib.util
 import math
 import os
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -36,17 +36,15 @@ from numpy.typing import NDArray
 
 from gamesolve.checkpoint import StateRules, rng_from_array, rng_to_array
 from gamesolve.errors import GamesolveError, InvalidArgumentError, OutputPathError
-from gamesolve.evaluation import exploitability as exact_exploitability
-from gamesolve.evaluation import nash_conv as exact_nash_conv
 from gamesolve.registry import SolverEntry
 from gamesolve.solver import Iterate, IterativeSolver, State
 from gamesolve.solvers.deep.common import (
-    LOSS_RATE,
     OBSERVATION_CHOICES,
     DeepGame,
-    DeepReport,
-    head_to_head,
+    evaluate_policy,
     prepare_deep_game,
+    report_policy,
+    torch_threads,
 )
 from gamesolve.spec import GameKind, GameSpec
 from gamesolve.validation import check_bool, check_choice, check_int, check_real
@@ -242,16 +240,8 @@ class PPO(IterativeSolver):
             for _ in range(iterations):
                 self._one_update(game, state, net, opt, rng)
 
-    @contextlib.contextmanager
-    def _threads(self) -> Iterator[None]:
-        import torch
-
-        saved = torch.get_num_threads()
-        torch.set_num_threads(self.threads)
-        try:
-            yield
-        finally:
-            torch.set_num_threads(saved)
+    def _threads(self) -> contextlib.AbstractContextManager[None]:
+        return torch_threads(self.threads)
 
     def _one_update(self, game: DeepGame, state: State, net: Any, opt: Any, rng: np.random.Generator) -> None:
         from gamesolve.neural.state import pack_module, pack_optimizer
@@ -294,46 +284,14 @@ class PPO(IterativeSolver):
             return self._evaluate(game, policy)
 
     def _evaluate(self, game: DeepGame, policy: Any) -> float:
-        if game.compiled is not None:
-            value = float(exact_exploitability(game.compiled, policy.tabulate(game.compiled)))
-            row: dict[str, Any] = {"exploitability": value}
-        else:
-            h2h = self._head_to_head(game, policy)
-            value = h2h.loss_rate
-            row = {
-                LOSS_RATE: value,
-                "win_rate": h2h.win_rate,
-                "score": h2h.score,
-                "mean_return": h2h.mean_return,
-            }
+        value, row = evaluate_policy(game, policy, matches=self.eval_matches, seed=self.eval_seed)
         self._log_evaluation(game, row)
         return value
 
     def report(self, game: DeepGame, policy: Any) -> Any:
         """Exact NashConv on a compiled game, else the head-to-head figures (:class:`DeepReport`)."""
         with self._threads():
-            return self._report(game, policy)
-
-    def _report(self, game: DeepGame, policy: Any) -> Any:
-        if game.compiled is not None:
-            return exact_nash_conv(game.compiled, policy.tabulate(game.compiled))
-        h2h = self._head_to_head(game, policy)
-        extras = {
-            "win_rate_vs_uniform": h2h.win_rate,
-            "score_vs_uniform": h2h.score,
-            "mean_return_vs_uniform": h2h.mean_return,
-            "return_per_seat_vs_uniform": list(h2h.per_seat),
-            "evaluation_matches": h2h.matches,
-        }
-        return DeepReport(exploitability=h2h.loss_rate, extras=extras)
-
-    def _head_to_head(self, game: DeepGame, policy: Any) -> Any:
-        return head_to_head(
-            game,
-            lambda obs, legal, rng: policy.act_batch(obs, legal, rng),
-            matches=self.eval_matches,
-            seed=self.eval_seed,
-        )
+            return report_policy(game, policy, matches=self.eval_matches, seed=self.eval_seed)
 
     def extras(self, game: DeepGame, state: State) -> dict[str, Any]:
         """What the history measures (``"evaluation"``), the update count and the last update's figures."""
