@@ -6,11 +6,14 @@ compiled game (Lanctot et al. 2009) in which everyone plays the current policy t
 a regret sample (infoset, instantaneous regrets ``v(a) - v``, weight ``t``) for ``p``'s reservoir
 buffer; each other player's infoset reached gives a strategy sample (infoset, the current policy
 there, weight ``t``) for the strategy reservoir buffer. Then each player's advantage network is
-trained from scratch (re-initialised, as in the paper) on the ``t``-weighted squared error over its
-whole buffer, and the next policy table is regret matching on the network's predicted advantages
-at every infoset (the highest predicted advantage is played when none is positive, as in the
-paper): the networks are evaluated on every infoset's tensor in one batch, so traversals need no
-network queries.
+trained on the ``t``-weighted squared error over its whole buffer, and the next policy table is
+regret matching on the network's predicted advantages at every infoset (the highest predicted
+advantage is played when none is positive, as in the paper): the networks are evaluated on every
+infoset's tensor in one batch, so traversals need no network queries. By default the advantage
+networks are warm-started: each keeps its weights and Adam state from one iteration to the next and
+takes a few steps on the grown buffer, which reaches a given exploitability in a fraction of the
+time; ``warm_start=False`` re-initialises them every iteration and trains from scratch, as in the
+paper (give it more ``advantage_steps``).
 
 Samples are stored by infoset id: on a compiled game the observation tensor is a function of the
 infoset (:class:`~gamesolve.neural.InfosetTensors`), so storing the id loses nothing. The weighted
@@ -20,11 +23,13 @@ whole buffer computed on at most one row per infoset.
 
 The output (``result.policy``) is a :class:`~gamesolve.neural.NeuralPolicy`: an average-policy
 network trained on the strategy buffer (``t``-weighted cross-entropy against the buffer's weighted
-mean policy per infoset) whenever the policy is asked for; its exploitability is evaluated exactly.
-The current iterate is the policy table itself. The state holds the buffers, the policy table and
-the generator; fresh networks are drawn from the generator (with ``warm_start`` the advantage
-networks and their optimizers live in the state too), so a resumed run repeats an uninterrupted
-one (on the same machine and torch build).
+mean policy per infoset) whenever the policy is asked for; its exploitability is evaluated exactly
+(by tabulating the network on every infoset). The network, not the exact reach-weighted average of
+the policy tables, is the output because the output must be a policy that acts from observations
+alone, as the paper's is. The current iterate is the policy table itself. The state holds the
+buffers, the policy table and the generator; fresh networks are drawn from the generator (with
+``warm_start`` the advantage networks and their optimizers live in the state too), so a resumed
+run repeats an uninterrupted one (on the same machine and torch build).
 """
 
 from __future__ import annotations
@@ -66,7 +71,7 @@ class DeepCFR(IterativeSolver):
         traversals: External-sampling traversals per player per iteration (``K``).
         advantage_hidden: Hidden widths of each player's advantage network.
         policy_hidden: Hidden widths of the average-policy network.
-        advantage_steps: Adam steps per advantage network per iteration (from a fresh network).
+        advantage_steps: Adam steps per advantage network per iteration.
         policy_steps: Adam steps of the average-policy network each time the policy is asked for.
         learning_rate: Adam's learning rate for both networks.
         buffer_size: Capacity of each player's regret reservoir buffer (samples).
@@ -75,8 +80,8 @@ class DeepCFR(IterativeSolver):
         device: ``"cpu"``, ``"cuda"``, ``"cuda:N"`` or ``"auto"`` for the networks.
         threads: torch CPU threads while training (>= 1; restored afterwards).
         warm_start: Keep each advantage network (and its Adam state) from one iteration to the next
-            instead of re-initialising it (the paper's choice, the default); the networks then live in
-            the state (:mod:`gamesolve.neural.state`), so checkpoints hold them.
+            (default; the networks then live in the state through :mod:`gamesolve.neural.state`, so
+            checkpoints hold them); ``False`` re-initialises them every iteration, as in the paper.
 
     Raises:
         InvalidArgumentError: An option outside its range, naming it.
@@ -96,7 +101,7 @@ class DeepCFR(IterativeSolver):
         traversals: int = 200,
         advantage_hidden: Sequence[int] = (64, 64),
         policy_hidden: Sequence[int] = (64, 64),
-        advantage_steps: int = 150,
+        advantage_steps: int = 50,
         policy_steps: int = 1000,
         learning_rate: float = 3e-3,
         buffer_size: int = 1_000_000,
@@ -104,7 +109,7 @@ class DeepCFR(IterativeSolver):
         observation: str = "info_state",
         device: str = "cpu",
         threads: int = 1,
-        warm_start: bool = False,
+        warm_start: bool = True,
     ) -> None:
         from gamesolve.neural import resolve_device
 
