@@ -7,6 +7,7 @@ exploitability curve as a PNG, with matplotlib) and ``--checkpoint`` (resumed wi
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -155,7 +156,13 @@ def run_solve(args: argparse.Namespace) -> tuple[gamesolve.SolveResult, int]:
     print(f"\n{result.solver} on {args.game}: {result.message}")
     print(f"iterations      {result.iterations}")
     print(f"wall time       {result.wall_time:.3f} s (evaluation excluded)")
-    print(f"exploitability  {result.exploitability:.6e} (NashConv {result.nash_conv:.6e})")
+    if math.isnan(result.exploitability):
+        print("exploitability  not known (the game does not compile)")
+        for key in ("win_rate_vs_uniform", "mean_return_vs_uniform"):
+            if key in result.extras:
+                print(f"{key.replace('_', ' '):<15} {float(result.extras[key]):.4f}")
+    else:
+        print(f"exploitability  {result.exploitability:.6e} (NashConv {result.nash_conv:.6e})")
     if isinstance(game, gamesolve.TabularMarkovGame):
         _print_markov_solution(game, result)
     else:

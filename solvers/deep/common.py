@@ -3,10 +3,11 @@
 A deep learner trains a network on the batched environment of any game
 (:func:`gamesolve.vector_env`). :func:`prepare_deep_game` wraps the game once: its compiled form
 when it compiles (then every evaluation is the exact exploitability of the network, evaluated on
-every infoset's tensor), else only its states. Elsewhere an evaluation is a head-to-head result
-against uniform random play over a fixed set of seeded matches (:func:`head_to_head`), recorded in
-the history as the *loss rate* ``1 - score`` (a win scores 1, a shared top return 1/2), so that
-lower is better in both cases; :attr:`DeepGame.metric` says which it is. :func:`evaluate_policy` and
+every infoset's tensor), else only its states. Elsewhere exploitability is not known: the history
+records NaN, and each evaluation is a head-to-head result against uniform random play over a fixed
+set of seeded matches (:func:`head_to_head`: win rate, score, mean return and the *loss rate*
+``1 - score``, a win scoring 1 and a shared top return 1/2), written to the metric log and, at the
+end, to the result's extras; :attr:`DeepGame.metric` says which it is. :func:`evaluate_policy` and
 :func:`report_policy` are a learner's ``evaluate`` and ``report`` hooks; :func:`torch_threads` bounds
 torch's CPU threads while a learner works.
 
@@ -261,11 +262,11 @@ def _uniform(legal: NDArray[np.bool_], rng: np.random.Generator) -> NDArray[np.i
 class DeepReport:
     """The final report of a deep learner on a game that does not compile.
 
-    ``exploitability`` holds the loss rate against uniform random (see the module doc) and
-    ``nash_conv`` is NaN: neither is known without the tree. ``extras`` has the head-to-head figures.
+    ``exploitability`` and ``nash_conv`` are NaN: neither is known without the tree. ``extras`` has
+    the head-to-head figures against uniform random (see the module doc).
     """
 
-    exploitability: float
+    exploitability: float = math.nan
     nash_conv: float = math.nan
     on_policy_values: tuple[float, ...] = ()
     extras: dict[str, Any] = field(default_factory=dict)
@@ -275,8 +276,9 @@ def evaluate_policy(game: DeepGame, policy: Any, *, matches: int, seed: int) -> 
     """What a deep learner records at an evaluation: ``(value, figures for the log)``.
 
     On a compiled game the value is the exact exploitability of ``policy`` (a
-    :class:`~gamesolve.neural.NeuralPolicy`, tabulated on every infoset); elsewhere the loss rate
-    against uniform random over ``matches`` seeded matches per seat (:func:`head_to_head`).
+    :class:`~gamesolve.neural.NeuralPolicy`, tabulated on every infoset); elsewhere NaN (not
+    known), with the head-to-head figures against uniform random over ``matches`` seeded matches
+    per seat (:func:`head_to_head`) for the log.
     """
     if game.compiled is not None:
         value = float(exact_exploitability(game.compiled, policy.tabulate(game.compiled)))
@@ -288,7 +290,7 @@ def evaluate_policy(game: DeepGame, policy: Any, *, matches: int, seed: int) -> 
         "score": h2h.score,
         "mean_return": h2h.mean_return,
     }
-    return h2h.loss_rate, figures
+    return math.nan, figures
 
 
 def report_policy(game: DeepGame, policy: Any, *, matches: int, seed: int) -> Any:
@@ -303,7 +305,7 @@ def report_policy(game: DeepGame, policy: Any, *, matches: int, seed: int) -> An
         "return_per_seat_vs_uniform": list(h2h.per_seat),
         "evaluation_matches": h2h.matches,
     }
-    return DeepReport(exploitability=h2h.loss_rate, extras=extras)
+    return DeepReport(extras=extras)
 
 
 @contextlib.contextmanager

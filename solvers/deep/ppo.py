@@ -17,7 +17,8 @@ iteration is one PPO update:
 Every number of the run lives in the solver state (network weights, Adam moments and step counts,
 the generator), and each update starts from fresh rollouts, so a resumed CPU run repeats an
 uninterrupted one exactly. On a compiled game every evaluation is the exact exploitability of the
-network; elsewhere it is the loss rate against uniform random (see :mod:`~gamesolve.solvers.deep.common`).
+network; elsewhere exploitability is not known (NaN in the history) and each evaluation plays
+seeded matches against uniform random (see :mod:`~gamesolve.solvers.deep.common`).
 torch is imported when the solver is built, not when the registry lists it.
 """
 
@@ -279,7 +280,7 @@ class PPO(IterativeSolver):
 
     # --------------------------------------------------------------------------- measurement
     def evaluate(self, game: DeepGame, policy: Any) -> float:
-        """Exact exploitability on a compiled game, else the loss rate against uniform random."""
+        """Exact exploitability on a compiled game, else NaN (head-to-head figures go to the log)."""
         with self._threads():
             return self._evaluate(game, policy)
 
