@@ -34,9 +34,8 @@ run repeats an uninterrupted one (on the same machine and torch build).
 
 from __future__ import annotations
 
-import contextlib
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -51,6 +50,7 @@ from gamesolve.policy import TabularPolicy
 from gamesolve.registry import SolverEntry
 from gamesolve.solver import Iterate, IterativeSolver, State
 from gamesolve.solvers.common import check_extensive_form, prepare_extensive_form
+from gamesolve.solvers.deep.common import torch_threads
 from gamesolve.solvers.rl_oracles.base import check_widths
 from gamesolve.spec import GameSpec
 from gamesolve.validation import check_bool, check_choice, check_int, check_real
@@ -187,7 +187,7 @@ class DeepCFR(IterativeSolver):
         }
         if self.warm_start:
             data = self._data(game)
-            with _torch_threads(self.threads):
+            with torch_threads(self.threads):
                 for p in range(players):
                     module, optimizer = self._advantage_network(data, state, p, int(child.integers(0, 2**63)))
                     _pack(state, p, module, optimizer)
@@ -207,7 +207,7 @@ class DeepCFR(IterativeSolver):
     # ------------------------------------------------------------------ iterations
     def step(self, game: CompiledGame, state: State, iterations: int = 1) -> None:
         """Run ``iterations`` Deep CFR iterations."""
-        with _torch_threads(self.threads):
+        with torch_threads(self.threads):
             self._steps(game, state, iterations)
 
     def _steps(self, game: CompiledGame, state: State, iterations: int) -> None:
@@ -288,7 +288,7 @@ class DeepCFR(IterativeSolver):
         cache = self._policy_cache
         if cache is not None and cache[0] == id(state) and cache[1] == t:
             return cache[2]
-        with _torch_threads(self.threads):
+        with torch_threads(self.threads):
             policy = self.average_policy(game, state)
         self._policy_cache = (id(state), t, policy)
         return policy
@@ -343,19 +343,6 @@ def _pack(state: State, player: int, module: Any, optimizer: Any) -> None:
 
     pack_module(state, f"adv{player}.", module)
     pack_optimizer(state, f"adv{player}.opt.", optimizer)
-
-
-@contextlib.contextmanager
-def _torch_threads(threads: int) -> Iterator[None]:
-    """Torch's CPU thread count set to ``threads`` inside the block, restored after it."""
-    import torch
-
-    saved = torch.get_num_threads()
-    torch.set_num_threads(threads)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(saved)
 
 
 def _uniform(game: CompiledGame) -> NDArray[np.float64]:
