@@ -50,7 +50,9 @@ def tournament(
     Args:
         game: A compiled or compilable extensive-form game, a normal-form
             :class:`~gamesolve.normal_form.TensorGame`, a tabular Markov game, or any
-            :class:`~gamesolve.markov.SampledMarkovGame` (e.g. a wrapped PettingZoo env).
+            :class:`~gamesolve.markov.SampledMarkovGame` (e.g. a wrapped PettingZoo env), or a game
+            string for :func:`gamesolve.load_game`. Extensive-form games that do not compile
+            are played through their states (acting members only).
         policies_or_population: A :class:`~gamesolve.population.Population`; a list or
             ``{name: policy}`` mapping (a symmetric population: the same agents in every seat);
             or one list of policies per seat. A list of number lists is read as a symmetric list
@@ -93,6 +95,10 @@ def tournament(
         UnsupportedGame: Not a game a tournament can play.
         GamesolveError: The Ray cluster cannot be reached (before any match is played).
     """
+    if isinstance(game, str):
+        from gamesolve.registry import load_game
+
+        game = load_game(game)
     _, compiled, _ = resolve_game(game)
     n_players = compiled.num_players if compiled is not None else int(game.spec.num_players)
     population = as_population(policies_or_population, n_players)

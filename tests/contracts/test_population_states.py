@@ -93,3 +93,11 @@ def test_a_network_plays_a_game_that_does_not_compile():
         game, [network, gamesolve.uniform_policy(game)], episodes=20, seed=0, progress=False
     )
     assert meta.payoffs.shape == (2, 2, 2) and np.isfinite(meta.payoffs).all()
+
+
+def test_a_tournament_takes_a_game_string():
+    uniform = gamesolve.uniform_policy("kuhn_poker")
+    by_name = gamesolve.tournament("kuhn_poker", [uniform, uniform], progress=False)
+    by_object = gamesolve.tournament(gamesolve.load_game("kuhn_poker"), [uniform, uniform], progress=False)
+    np.testing.assert_array_equal(by_name.payoffs, by_object.payoffs)
+    assert by_name.payoffs[0, 0, 0] == pytest.approx(0.125)  # uniform Kuhn: the first player's value 1/8
