@@ -23,6 +23,7 @@ from gamesolve.cli.common import (
     json_output,
     load_policy,
     print_curve,
+    require_existing,
     require_matplotlib,
     run_status,
     user_errors,
@@ -108,6 +109,21 @@ def cmd_neupl(args: argparse.Namespace) -> int:
     return run_status(result, failures)
 
 
+def _tournament_policy(game: Any, spec: str) -> Any:
+    """One ``--policies`` entry, as the policy a tournament plays.
+
+    ``uniform``/``random`` (any game), ``first``, a network file (``.pt``,
+    :func:`gamesolve.load_policy`) or a JSON policy file (games that compile).
+    """
+    if spec in ("uniform", "random"):
+        return gamesolve.uniform_policy(game)
+    if spec != "first":
+        require_existing(spec, "policy file")
+        if Path(spec).suffix == ".pt":
+            return gamesolve.load_policy(spec, game=game)
+    return load_policy(gamesolve.as_compiled(game), spec)
+
+
 def cmd_tournament(args: argparse.Namespace) -> int:
     """Play every pairing of the given policies; print ratings, write a heatmap."""
     if args.heatmap:
@@ -115,15 +131,14 @@ def cmd_tournament(args: argparse.Namespace) -> int:
     check_outputs({"--json": args.json, "--heatmap": args.heatmap})
     game = gamesolve.load_game(args.game)
     if len(args.policies) < 2:
-        raise UserError("--policies needs at least two policies (files, 'uniform' or 'first')")
-    compiled = gamesolve.as_compiled(game)
+        raise UserError("--policies needs at least two policies (files, 'uniform'/'random' or 'first')")
     names = [Path(p).stem if Path(p).is_file() else p for p in args.policies]
     if len(set(names)) != len(names):
         names = [f"{k}:{n}" for k, n in enumerate(names)]
-    policies = {n: load_policy(compiled, spec) for n, spec in zip(names, args.policies, strict=True)}
     with user_errors():
+        policies = {n: _tournament_policy(game, spec) for n, spec in zip(names, args.policies, strict=True)}
         meta = gamesolve.tournament(
-            compiled,
+            game,
             policies,
             episodes=args.episodes,
             seed=args.seed,
@@ -202,7 +217,7 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
         nargs="+",
         required=True,
         metavar="POLICY",
-        help="policy JSON files, 'uniform' or 'first'",
+        help="network files (.pt), policy JSON files, 'uniform'/'random' or 'first'",
     )
     p.add_argument(
         "--episodes", type=int, help="sampled episodes per pairing (default: exact expected values)"

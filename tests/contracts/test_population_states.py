@@ -101,3 +101,37 @@ def test_a_tournament_takes_a_game_string():
     by_object = gamesolve.tournament(gamesolve.load_game("kuhn_poker"), [uniform, uniform], progress=False)
     np.testing.assert_array_equal(by_name.payoffs, by_object.payoffs)
     assert by_name.payoffs[0, 0, 0] == pytest.approx(0.125)  # uniform Kuhn: the first player's value 1/8
+
+
+@pytest.mark.skipif(importlib.util.find_spec("torch") is None, reason="torch not installed")
+def test_cli_tournament_of_a_network_file_on_a_game_that_does_not_compile(tmp_path, capsys):
+    import torch
+
+    from gamesolve.cli import main
+    from gamesolve.neural import MLP, NeuralPolicy
+
+    game = gamesolve.load_game("connect_four")
+    size = game.pyspiel_game.observation_tensor_size()
+    torch.manual_seed(0)
+    net = NeuralPolicy(
+        MLP(size, 7, hidden=(8,)), num_actions=7, observation_size=size, observation="observation", game=game
+    )
+    path = net.save(tmp_path / "c4.pt")
+    out = tmp_path / "meta.json"
+    argv = [
+        "tournament",
+        "connect_four",
+        "--policies",
+        str(path),
+        "random",
+        "--episodes",
+        "6",
+        "--no-progress",
+    ]
+    assert main([*argv, "--json", str(out)]) == 0
+    assert "c4" in capsys.readouterr().out and out.exists()
+    # without --episodes there is nothing exact to compute: a one-line user error, exit 2
+    assert main(["tournament", "connect_four", "--policies", str(path), "random", "--no-progress"]) == 2
+    # a network of another game is refused by name
+    assert main(["tournament", "kuhn_poker", "--policies", str(path), "random", "--episodes", "2"]) == 2
+    assert "plays 'connect_four'" in capsys.readouterr().err
