@@ -11,6 +11,7 @@ in games"), for the batched environments of :mod:`gamesolve.vector_env`.
 
 from __future__ import annotations
 
+import abc
 import threading
 from collections.abc import Sequence
 
@@ -59,7 +60,7 @@ def check_deal(card: int, num_cards: int, dealt: Sequence[int]) -> None:
         raise ValueError(f"card {card} cannot be dealt at this history")
 
 
-class PokerGame:
+class PokerGame(abc.ABC):
     """Base of the poker games: the spec, and :meth:`compile` once, thread-safely, with a cache.
 
     Subclasses give the exact size of the tree (:meth:`num_histories`, :meth:`size_estimate`) and
@@ -80,25 +81,25 @@ class PokerGame:
         """The game's static description."""
         return self._spec
 
+    @abc.abstractmethod
     def num_histories(self) -> int:
         """Number of histories (nodes) of the game tree, counted without building it."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def size_estimate(self) -> SizeEstimate:
         """Peak memory of :meth:`compile`, from the exact history and infoset counts."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def _build(self, max_nodes: int | None) -> CompiledGame:
         """Build the compiled game (called once, after the size checks)."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def tensor_size(self, observation: str) -> int:
         """``F``: the length of the ``"info_state"`` or ``"observation"`` tensor."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def _encode(self, keys: Sequence[str], observation: str, out: NDArray[np.float32]) -> None:
         """Write the tensor of the infoset with key ``keys[i]`` into the zeroed row ``out[i]``."""
-        raise NotImplementedError
 
     def infoset_tensors(self, observation: str = "info_state") -> NDArray[np.float32]:
         """``[I, F]`` float32, read-only: the tensor of every infoset of :meth:`compile`, row by id.

@@ -35,6 +35,7 @@ True
 
 from __future__ import annotations
 
+import abc
 import logging
 from collections.abc import Sequence
 from typing import Any
@@ -165,9 +166,9 @@ class _Dilated(IterativeSolver):
         treeplex_setup(game, self.weights)
         self.step_size(game)
 
+    @abc.abstractmethod
     def step_size(self, game: CompiledGame) -> float:
         """The base step used on ``game`` (each method defines its own)."""
-        raise NotImplementedError
 
     def _scratch(self, game: CompiledGame, state: State) -> State:
         """Per-run work arrays, kept in ``state`` under ``_`` names (never checkpointed)."""

@@ -9,6 +9,7 @@ learning", NeurIPS). Agents are named ``"player_0", "player_1", ...``.
 
 from __future__ import annotations
 
+import abc
 import logging
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -59,7 +60,7 @@ def _draw(rng: np.random.Generator, probs: Sequence[float]) -> int:
     return min(pick, len(cumulative) - 1)
 
 
-class _GameEnv:
+class _GameEnv(abc.ABC):
     """What every environment of this module shares: agents, spaces, generator, render and close.
 
     Subclasses set ``observation_spaces`` and ``action_spaces`` and describe themselves in
@@ -85,8 +86,9 @@ class _GameEnv:
         """``Discrete(A)``: the action ids of ``agent`` (the same object on every call)."""
         return self.action_spaces[agent]
 
+    @abc.abstractmethod
     def _describe(self) -> str:
-        raise NotImplementedError
+        """The one-line text of :meth:`render` (each env says what it shows)."""
 
     def render(self) -> str | None:
         """A one-line text description (``render_mode="ansi"``).
@@ -98,7 +100,7 @@ class _GameEnv:
             return None
         return self._describe()
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - a real no-op, not a hook to override
         """Nothing to release."""
 
 

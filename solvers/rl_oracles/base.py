@@ -10,6 +10,7 @@ torch and run its forward pass.
 
 from __future__ import annotations
 
+import abc
 import inspect
 import logging
 import math
@@ -70,7 +71,7 @@ class Learned:
     curve: NDArray[np.float64]
 
 
-class RLOracle:
+class RLOracle(abc.ABC):
     """Options and training frame shared by :class:`DQNOracle` and :class:`PPOOracle`.
 
     Subclasses set :attr:`name`, check their own options after calling ``super().__init__``, list them
@@ -215,11 +216,11 @@ class RLOracle:
             config={**self.config(), "reward_scale": env.utility_scale},
         )
 
+    @abc.abstractmethod
     def learn(
         self, torch: Any, device: Any, env: ResponseEnv, rng: np.random.Generator, steps: int
     ) -> Learned:
         """The learning loop: train on ``env`` for about ``steps`` transitions (a subclass's job)."""
-        raise NotImplementedError
 
     # ----------------------------------------------------------------------------- helpers
     def _checked(self, check: Callable[..., Any], name: str, value: Any, *args: Any, **kwargs: Any) -> Any:

@@ -126,18 +126,19 @@ def test_log_dir_that_is_a_file_is_refused_before_the_run(tmp_path):
         gamesolve.solve("kuhn_poker", "ppo", iterations=1, progress=False, log_dir=taken)
 
 
-def test_tensorboard_without_its_package_is_a_clear_error(tmp_path):
+def test_tensorboard_without_its_package_is_a_clear_error(tmp_path, monkeypatch):
     import importlib.util
 
-    if importlib.util.find_spec("tensorboard") is not None:
-        pytest.skip("tensorboard is installed here")
+    real = importlib.util.find_spec
+    monkeypatch.setattr(  # as on a machine without tensorboard, installed here or not
+        importlib.util, "find_spec", lambda name, *a: None if name == "tensorboard" else real(name, *a)
+    )
     with pytest.raises(InvalidArgumentError, match="pip install tensorboard"):
         gamesolve.solve("kuhn_poker", "ppo", iterations=1, progress=False, log_dir=tmp_path, tensorboard=True)
 
 
-def test_cuda_without_cuda_is_a_clear_error():
-    if torch.cuda.is_available():
-        pytest.skip("this machine has CUDA")
+def test_cuda_without_cuda_is_a_clear_error(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)  # as on a machine without CUDA
     with pytest.raises(InvalidArgumentError, match="cuda"):
         gamesolve.solve("kuhn_poker", "ppo", iterations=1, progress=False, device="cuda")
 
