@@ -47,6 +47,7 @@ from gamesolve.solvers.deep.common import (
     report_policy,
     torch_threads,
 )
+from gamesolve.solvers.deep.rollout import ActFn, collect_episodes, gae
 from gamesolve.spec import GameKind, GameSpec
 from gamesolve.validation import check_bool, check_choice, check_int, check_real
 
@@ -54,9 +55,6 @@ __all__ = ["PPO", "PPO_ENTRY"]
 
 NET = "net."
 OPT = "opt."
-
-#: Batched steps past ``rollout_length`` after which unfinished episodes are dropped from an update.
-MAX_EXTRA_STEPS = 10_000
 
 
 class PPO(IterativeSolver):
@@ -338,106 +336,44 @@ class PPO(IterativeSolver):
     # ------------------------------------------------------------------------------ learning
     def _rollout(self, game: DeepGame, net: Any, rng: np.random.Generator, t: int) -> dict[str, NDArray[Any]]:
         """Transitions of complete episodes, with GAE advantages and returns (see the module doc)."""
+        rollout = collect_episodes(
+            game,
+            self.acting(net),
+            num_envs=self.num_envs,
+            min_steps=self.rollout_length,
+            rng=rng,
+            name=self.name,
+            update=t,
+        )
+        adv = gae(rollout, rollout.value, gamma=self.gamma, lam=self.gae_lambda)
+        keep = np.flatnonzero(rollout.valid)
+        return {
+            "obs": rollout.obs[keep],
+            "legal": rollout.legal[keep],
+            "action": rollout.action[keep],
+            "logp": rollout.logp[keep],
+            "adv": adv[keep],
+            "ret": (adv + rollout.value)[keep],
+            "episodes": np.asarray(rollout.episodes),
+            "steps": np.asarray(rollout.steps),
+        }
+
+    def acting(self, net: Any) -> ActFn:
+        """``net`` as the rollout's actor: masked log-probabilities and values, on the CPU in float64."""
         import torch
 
-        from gamesolve.neural.policy import sample_rows
+        def act(observation: NDArray[np.float32], legal: NDArray[np.bool_]) -> tuple[Any, Any]:
+            with torch.inference_mode():
+                obs = torch.as_tensor(observation, device=self.device)
+                legal_t = torch.as_tensor(legal, device=self.device)
+                logits, values = net(obs, legal_t)
+                logp_all = torch.log_softmax(logits.masked_fill(~legal_t, -1e9), dim=-1)
+            return (
+                logp_all.to("cpu", torch.float64).numpy(),
+                values[:, 0].to("cpu", torch.float64).numpy().copy(),
+            )
 
-        b, players = self.num_envs, game.num_players
-        env = game.env(b, int(rng.integers(1 << 31)))
-        rows = np.arange(b)
-        capacity = (self.rollout_length + 64) * b
-        nxt = np.full(capacity, -1, dtype=np.int64)
-        rew = np.zeros(capacity)
-        term = np.zeros(capacity, dtype=np.bool_)
-        episodes = 0
-        try:
-            ts = env.reset()
-            collecting = np.ones(b, dtype=np.bool_)
-            serial = np.zeros(b, dtype=np.int64)
-            last = np.full((b, players), -1, dtype=np.int64)
-            steps: list[dict[str, NDArray[Any]]] = []
-            s = 0
-            while collecting.any() and s < self.rollout_length + MAX_EXTRA_STEPS:
-                with torch.inference_mode():
-                    obs = torch.as_tensor(ts.observation, device=self.device)
-                    legal_t = torch.as_tensor(ts.legal, device=self.device)
-                    logits, values = net(obs, legal_t)
-                    logp_all = torch.log_softmax(logits.masked_fill(~legal_t, -1e9), dim=-1)
-                logp_np = logp_all.to("cpu", torch.float64).numpy()
-                value_np = values[:, 0].to("cpu", torch.float64).numpy().copy()
-                if not (np.isfinite(logp_np[ts.legal]).all() and np.isfinite(value_np).all()):
-                    raise GamesolveError(
-                        f"ppo: the network gives non-finite outputs at update {t}; the state keeps "
-                        f"update {t - 1}: lower learning_rate or check the game's rewards"
-                    )
-                probs = np.where(ts.legal, np.exp(logp_np), 0.0)
-                actions = sample_rows(probs, rng.random(b))
-                steps.append(
-                    {
-                        "obs": ts.observation.copy(),
-                        "legal": ts.legal.copy(),
-                        "action": actions,
-                        "logp": logp_np[rows, actions],
-                        "value": value_np,
-                        "rec": collecting.copy(),
-                        "serial": serial.copy(),
-                    }
-                )
-                if (s + 1) * b > capacity:
-                    capacity *= 2
-                    nxt = np.concatenate([nxt, np.full(capacity - nxt.size, -1, dtype=np.int64)])
-                    rew = np.concatenate([rew, np.zeros(capacity - rew.size)])
-                    term = np.concatenate([term, np.zeros(capacity - term.size, dtype=np.bool_)])
-                flat = s * b + rows
-                rec = collecting
-                p = ts.player
-                prev = last[rows, p]
-                link = rec & (prev >= 0)
-                nxt[prev[link]] = flat[link]
-                last[rows[rec], p[rec]] = flat[rec]
-                ts = env.step(actions)
-                ended = ts.done & rec
-                episodes += int(ended.sum())
-                js = last[ended]  # [E, P] each player's last decision in the ended episodes
-                has = js >= 0
-                rew[js[has]] = ts.reward[ended][has]
-                term[js[has]] = True
-                last[ts.done] = -1
-                serial[ts.done] += 1
-                s += 1
-                if s >= self.rollout_length:
-                    collecting &= ~ts.done
-        finally:
-            env.close()
-        cat = {k: np.concatenate([st[k] for st in steps]) for k in steps[0]}
-        next_idx, rew, term = nxt[: s * b], rew[: s * b], term[: s * b]
-        valid = cat["rec"].copy()
-        if collecting.any():  # episodes cut off by MAX_EXTRA_STEPS: dropped
-            env_of = np.tile(rows, s)
-            cut = collecting[env_of] & (cat["serial"] == serial[env_of])
-            valid &= ~cut
-        value = cat["value"]
-        adv = np.zeros_like(value)
-        for k in range(s - 1, -1, -1):
-            sl = slice(k * b, (k + 1) * b)
-            nx = next_idx[sl]
-            tm = term[sl] | (nx < 0)
-            safe = np.where(tm, 0, nx)
-            next_value = np.where(tm, 0.0, value[safe])
-            next_adv = np.where(tm, 0.0, adv[safe])
-            delta = rew[sl] + self.gamma * next_value - value[sl]
-            adv[sl] = delta + self.gamma * self.gae_lambda * next_adv
-        keep = np.flatnonzero(valid)
-        return {
-            "obs": cat["obs"][keep],
-            "legal": cat["legal"][keep],
-            "action": cat["action"][keep],
-            "logp": cat["logp"][keep],
-            "adv": adv[keep],
-            "ret": (adv + value)[keep],
-            "episodes": np.asarray(episodes),
-            "steps": np.asarray(s),
-        }
+        return act
 
     def _update(
         self, net: Any, opt: Any, batch: dict[str, NDArray[Any]], rng: np.random.Generator, t: int
