@@ -1,30 +1,46 @@
-"""Benchmark: deep equilibrium learners on Leduc poker, exact exploitability against wall time.
+"""Benchmark: deep equilibrium learners on Leduc poker, exact exploitability against time.
 
-Each learner runs for the same wall-clock budget of algorithm time (``--budget`` seconds, one torch
-thread each, in the same process, one after the other). At evaluation marks (a fixed list of
-algorithm-time points) the learner's average policy is read out and its exact exploitability is
-computed. A point's time is the algorithm time so far plus the time of that read-out (training the
-average-policy network: the cost of having that policy in hand); the exact evaluation itself is not
-counted. Learners:
+Every learner runs alone for its own budget of algorithm time (one torch thread, numba and BLAS
+single-threaded), driven step by step through the solver contract (``prepare``, ``init``,
+``step``, ``policy``). At evaluation marks (a fixed list of algorithm-time points, cut at the
+budget) the learner's output policy is read out (for Deep CFR, ESCHER and NFSP that includes
+training the average-policy network: the cost of having that policy in hand) and its exact
+exploitability is computed; the exact evaluation itself is not counted. Each point records wall
+seconds and process CPU seconds of algorithm plus read-out.
 
-* ``gamesolve deep-cfr``: :class:`gamesolve.solvers.deep.deep_cfr.DeepCFR` with its defaults
-  (advantage networks warm-started, 50 Adam steps each per iteration), driven step by step;
-  read-out is :meth:`~gamesolve.solvers.deep.deep_cfr.DeepCFR.average_policy`.
-* ``gamesolve deep-cfr scratch``: the same with ``warm_start=False`` and 150 advantage steps per
-  iteration (networks re-initialised every iteration, as in the paper).
-* ``openspiel deep-cfr``: OpenSpiel's torch Deep CFR (``open_spiel.python.pytorch.deep_cfr``) with
-  the settings of OpenSpiel's own ``deep_cfr_pytorch`` example (advantage and policy layers (64,),
-  375 traversals, batches of 256, 375 advantage steps, 2,500 policy steps, learning rate 1e-3,
-  memories of 100,000), iterated as its ``solve`` does; read-out is its ``_learn_strategy_network``
-  followed by tabulating ``action_probabilities`` (as its ``print_nash_convs`` mode does), and
-  exploitability is OpenSpiel's own. Skipped, with the reason recorded, when it does not import.
-  Its module imports ``tree`` (dm-tree) only for ``map_structure`` over named tuples; when dm-tree
-  is not installed the benchmark supplies a minimal stand-in for that one function.
+Learners (``--learners``, default all) and the issue's targets on ``leduc``:
 
-Target (issue 14): gamesolve's ``deep-cfr`` at exploitability <= 0.35 within 120 s.
+=========================  ================================  =========================
+label                      what                              target
+=========================  ================================  =========================
+``deep-cfr``               gamesolve ``deep-cfr``, defaults  <= 0.35 within 120 s
+``deep-cfr-scratch``       ... networks re-initialised       (as in the paper)
+``escher``                 gamesolve ``escher``              (none)
+``nfsp``                   gamesolve ``nfsp``                <= 1.0 within 300 s
+``ppo``                    gamesolve ``ppo``                 <= 0.5 within 600 s
+``neural-mmd``             gamesolve ``neural-mmd``          <= 0.5 within 600 s
+``rnad``                   gamesolve ``rnad``                <= 0.5 within 600 s
+``openspiel-deep-cfr``     OpenSpiel torch Deep CFR          (peer)
+``openspiel-nfsp``         OpenSpiel torch NFSP              (peer)
+=========================  ================================  =========================
 
-Run: ``python -m experiments.bench_deep_learners [--budget 120] [--no-openspiel]``. Writes
-``runs/bench_deep_learners/result.json`` and ``leduc_deep_learners.png``.
+OpenSpiel's Deep CFR runs with the settings of its own ``deep_cfr_pytorch`` example (advantage and
+policy layers (64,), 375 traversals, batches of 256, 375 advantage steps, 2,500 policy steps,
+learning rate 1e-3, memories of 100,000), iterated as its ``solve`` does; read-out is its
+``_learn_strategy_network`` followed by tabulating ``action_probabilities``, and exploitability is
+OpenSpiel's own. Its module imports ``tree`` (dm-tree) only for ``map_structure`` over named
+tuples; when dm-tree is not installed the benchmark supplies a minimal stand-in for that one
+function. OpenSpiel's NFSP runs with the flags of its ``nfsp_leduc_pytorch`` example (see
+:mod:`experiments.peer_openspiel_nfsp`). Peers are skipped, with the reason recorded, when they do
+not import.
+
+Each learner's curve is written to ``OUT/<label>.json`` as soon as it finishes, so learners can run
+in separate processes (``--learners ppo`` in one, ``--learners rnad`` in another, on separate
+cores); ``--plot`` merges every ``OUT/*.json`` into ``OUT/result.json`` and one figure
+``OUT/leduc_deep_learners.png`` with every curve. ``--game`` runs another compiled game (e.g.
+``"leduc(ranks=13,suits=4)"``; the OpenSpiel peers play ``leduc_poker`` only and are skipped there).
+
+Run: ``python -m experiments.bench_deep_learners [--learners deep-cfr,ppo] [--budget S] [--plot]``.
 """
 
 from __future__ import annotations
@@ -37,7 +53,7 @@ import sys
 import time
 import types
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -45,17 +61,44 @@ import numpy as np
 from experiments._common import package_version
 
 #: Algorithm-time marks (seconds) at which the learners are evaluated, cut at the budget.
-MARKS = (2.0, 5.0, 10.0, 15.0, 20.0, 30.0, 45.0, 60.0, 75.0, 90.0, 105.0, 120.0, 180.0, 240.0, 300.0)
+MARKS = (
+    2.0, 5.0, 10.0, 15.0, 20.0, 30.0, 45.0, 60.0, 75.0, 90.0, 105.0, 120.0,
+    150.0, 180.0, 240.0, 300.0, 360.0, 420.0, 480.0, 540.0, 600.0,
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Learner:
+    """One row of the benchmark: a gamesolve solver with options, or an OpenSpiel peer."""
+
+    solver: str
+    options: dict[str, Any]
+    budget: float
+    target: float | None = None
+
+
+#: The rows (label -> learner); ``solver`` ``"openspiel:..."`` is a peer.
+LEARNERS: dict[str, Learner] = {
+    "deep-cfr": Learner("deep-cfr", {}, 120.0, 0.35),
+    "deep-cfr-scratch": Learner("deep-cfr", {"warm_start": False, "advantage_steps": 150}, 120.0),
+    "escher": Learner("escher", {}, 120.0),
+    "nfsp": Learner("nfsp", {}, 300.0, 1.0),
+    "ppo": Learner("ppo", {}, 600.0, 0.5),
+    "neural-mmd": Learner("neural-mmd", {}, 600.0, 0.5),
+    "rnad": Learner("rnad", {}, 600.0, 0.5),
+    "openspiel-deep-cfr": Learner("openspiel:deep-cfr", {}, 426.0),
+    "openspiel-nfsp": Learner("openspiel:nfsp", {}, 530.0),
+}
 
 
 @dataclass(frozen=True)
 class Config:
     """What the benchmark runs."""
 
-    budget: float = 120.0
+    learners: tuple[str, ...] = tuple(LEARNERS)
+    budget: float | None = None  # None: each learner's own budget
     seed: int = 0
-    openspiel: bool = True
-    target: float = 0.35
+    game: str = "leduc"
     out: str = "runs/bench_deep_learners"
 
 
@@ -72,63 +115,64 @@ def _run_curve(
     evaluate: Callable[[Any], float],
 ) -> dict[str, Any]:
     """Step until ``budget`` seconds of algorithm time, evaluating at each mark."""
-    marks = _marks(budget)
-    algo = 0.0
+    algo = cpu = 0.0
     curve: dict[str, list[float]] = {
         "seconds": [],
+        "cpu_seconds": [],
         "algorithm_seconds": [],
         "iteration": [],
         "exploitability": [],
     }
     iteration = 0
-    for mark in marks:
+    for mark in _marks(budget):
         while algo < mark:
-            start = time.perf_counter()
+            start, start_cpu = time.perf_counter(), time.process_time()
             iteration = step()
             algo += time.perf_counter() - start
-        start = time.perf_counter()
+            cpu += time.process_time() - start_cpu
+        start, start_cpu = time.perf_counter(), time.process_time()
         policy = readout()
-        read = time.perf_counter() - start
+        read, read_cpu = time.perf_counter() - start, time.process_time() - start_cpu
         expl = float(evaluate(policy))
         curve["seconds"].append(algo + read)
+        curve["cpu_seconds"].append(cpu + read_cpu)
         curve["algorithm_seconds"].append(algo)
         curve["iteration"].append(iteration)
         curve["exploitability"].append(expl)
         print(
-            f"  {name}: {algo + read:7.1f} s  iteration {iteration:5d}  exploitability {expl:.4f}", flush=True
+            f"  {name}: {algo + read:7.1f} s (cpu {cpu + read_cpu:7.1f} s)  iteration {iteration:6d}  "
+            f"exploitability {expl:.4f}",
+            flush=True,
         )
     return curve
 
 
-#: gamesolve rows: label -> DeepCFR options.
-GAMESOLVE_ROWS: dict[str, dict[str, Any]] = {
-    "gamesolve deep-cfr": {},
-    "gamesolve deep-cfr scratch": {"warm_start": False, "advantage_steps": 150},
-}
-
-
-def gamesolve_curve(cfg: Config, label: str, options: dict[str, Any]) -> dict[str, Any]:
-    """``deep-cfr`` on native Leduc with ``options``, step by step."""
+def gamesolve_curve(cfg: Config, label: str, learner: Learner, budget: float) -> dict[str, Any]:
+    """A gamesolve learner on ``cfg.game``, step by step through the solver contract."""
     import gamesolve
-    from gamesolve.solver import Iterate
-    from gamesolve.solvers.deep.deep_cfr import DeepCFR
+    from gamesolve.registry import make_solver
 
-    game = gamesolve.as_compiled(gamesolve.load_game("leduc"))
-    solver = DeepCFR(**options)
+    source = gamesolve.load_game(cfg.game)
+    solver = make_solver(learner.solver, game=source, **learner.options)
+    game = solver.prepare(source)
     solver.warm_up(game)
     state = solver.init(game, np.random.default_rng(cfg.seed))
     solver.step(game, {k: v.copy() for k, v in state.items()}, 1)  # compile kernels, warm torch
+    count = 0
 
     def step() -> int:
+        nonlocal count
         solver.step(game, state, 1)
-        return int(state["t"])
+        counter = solver.state_counter(state)
+        count += 1
+        return int(counter) if counter is not None else count
 
     curve = _run_curve(
         label,
-        cfg.budget,
+        budget,
         step,
-        lambda: solver.policy(game, state, Iterate.AVERAGE),
-        lambda policy: gamesolve.exploitability(game, policy),
+        lambda: solver.policy(game, state, solver.output),
+        lambda policy: solver.evaluate(game, policy),
     )
     return {"config": solver.config(), **curve}
 
@@ -154,7 +198,7 @@ def _tree_stand_in() -> None:
         sys.modules["tree"] = module
 
 
-def openspiel_curve(cfg: Config) -> dict[str, Any]:
+def openspiel_deep_cfr_curve(cfg: Config, budget: float) -> dict[str, Any]:
     """OpenSpiel's torch Deep CFR on ``leduc_poker``, iterated as its ``solve`` does."""
     _tree_stand_in()
     try:
@@ -198,8 +242,8 @@ def openspiel_curve(cfg: Config) -> dict[str, Any]:
         return table
 
     curve = _run_curve(
-        "openspiel deep-cfr",
-        cfg.budget,
+        "openspiel-deep-cfr",
+        budget,
         step,
         readout,
         lambda table: os_exploitability.exploitability(game, table),
@@ -207,40 +251,84 @@ def openspiel_curve(cfg: Config) -> dict[str, Any]:
     return {"config": {k: list(v) if isinstance(v, tuple) else v for k, v in settings.items()}, **curve}
 
 
-def plot(curves: dict[str, Any], path: str, target: float) -> None:
-    """Exploitability against seconds, every learner on one figure."""
+def openspiel_nfsp_curve(cfg: Config, budget: float) -> dict[str, Any]:
+    """OpenSpiel's torch NFSP on ``leduc_poker`` (see :mod:`experiments.peer_openspiel_nfsp`)."""
+    try:
+        from experiments.peer_openspiel_nfsp import openspiel_nfsp_curve as curve
+    except Exception as exc:  # report why the peer is missing, do not fail the benchmark
+        return {"skipped": f"{type(exc).__name__}: {exc}"}
+    result: dict[str, Any] = curve(budget, cfg.seed, _marks(budget))
+    return result
+
+
+PEERS: dict[str, Callable[[Config, float], dict[str, Any]]] = {
+    "openspiel:deep-cfr": openspiel_deep_cfr_curve,
+    "openspiel:nfsp": openspiel_nfsp_curve,
+}
+
+
+def run_learner(cfg: Config, label: str) -> dict[str, Any]:
+    """One learner's curve (or the reason it was skipped), written to ``OUT/<label>.json``."""
+    learner = LEARNERS[label]
+    budget = learner.budget if cfg.budget is None else cfg.budget
+    print(f"{label}: {budget:g} s on {cfg.game}", flush=True)
+    if learner.solver.startswith("openspiel:"):
+        if cfg.game != "leduc":
+            data: dict[str, Any] = {"skipped": "the OpenSpiel peers play leduc_poker only"}
+        else:
+            data = PEERS[learner.solver](cfg, budget)
+    else:
+        data = gamesolve_curve(cfg, label, learner, budget)
+    data = {"learner": label, "game": cfg.game, "budget": budget, "target": learner.target, **data}
+    os.makedirs(cfg.out, exist_ok=True)
+    atomic_write_json(os.path.join(cfg.out, f"{label}.json"), data)
+    return data
+
+
+def atomic_write_json(path: str, data: Any) -> None:
+    """Write ``data`` as JSON to ``path`` through a temporary file and a rename."""
+    tmp = f"{path}.tmp"
+    with open(tmp, "w") as fh:
+        json.dump(data, fh, indent=2)
+    os.replace(tmp, path)
+
+
+def plot(curves: dict[str, Any], path: str, game: str) -> None:
+    """Exploitability against seconds, every learner on one figure (targets as dotted lines)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(7, 4.5))
+    fig, ax = plt.subplots(figsize=(8, 5))
     for label, data in curves.items():
         if "seconds" not in data:
             continue
-        style = "k--" if label.startswith("openspiel") else ("-s" if "scratch" in label else "-o")
-        ax.semilogy(data["seconds"], data["exploitability"], style, label=label, markersize=3)
-    ax.axhline(target, color="grey", linewidth=0.8, linestyle=":", label=f"target {target:g}")
+        style = "--" if label.startswith("openspiel") else "-"
+        (line,) = ax.semilogy(
+            data["seconds"], data["exploitability"], style, marker="o", label=label, markersize=3
+        )
+        if data.get("target") is not None:
+            ax.plot([data["budget"]], [data["target"]], marker="*", color=line.get_color(), markersize=10)
     ax.set_xlabel("seconds (algorithm + read-out of the policy; exact evaluation excluded)")
-    ax.set_ylabel("exploitability")
-    ax.set_title("Deep learners on Leduc poker (one torch thread)")
+    ax.set_ylabel("exact exploitability")
+    ax.set_title(f"Deep learners on {game} (one CPU thread each; stars: targets)")
     ax.grid(True, which="major", alpha=0.3)
-    ax.legend()
+    ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
 
 
-def main(cfg: Config) -> dict[str, Any]:
-    """Run the learners, print the curves, write JSON and PNG; returns the result."""
-    import torch
-
-    torch.set_num_threads(1)
-    curves = {label: gamesolve_curve(cfg, label, options) for label, options in GAMESOLVE_ROWS.items()}
-    if cfg.openspiel:
-        curves["openspiel deep-cfr"] = openspiel_curve(cfg)
+def merge(cfg: Config) -> dict[str, Any]:
+    """Every ``OUT/<label>.json`` into ``OUT/result.json`` and one figure; prints the targets."""
+    curves: dict[str, Any] = {}
+    for label in LEARNERS:
+        path = os.path.join(cfg.out, f"{label}.json")
+        if os.path.exists(path):
+            with open(path) as fh:
+                curves[label] = json.load(fh)
     result = {
-        "config": asdict(cfg),
         "machine": {
             "platform": platform.platform(),
             "cpus": os.cpu_count(),
@@ -249,29 +337,53 @@ def main(cfg: Config) -> dict[str, Any]:
         },
         "curves": curves,
     }
-    os.makedirs(cfg.out, exist_ok=True)
-    with open(f"{cfg.out}/result.json", "w") as fh:
-        json.dump(result, fh, indent=2)
-    plot(curves, f"{cfg.out}/leduc_deep_learners.png", cfg.target)
-    print(f"\nLeduc, first point at exploitability <= {cfg.target:g}:")
+    atomic_write_json(os.path.join(cfg.out, "result.json"), result)
+    games = {data.get("game", cfg.game) for data in curves.values()}
+    plot(curves, os.path.join(cfg.out, "leduc_deep_learners.png"), ", ".join(sorted(games)))
+    print("\nfinal exploitability, and the first point at the target:")
     for label, data in curves.items():
         if "skipped" in data:
-            print(f"  {label:<24} skipped ({data['skipped']})")
+            print(f"  {label:<20} skipped ({data['skipped']})")
             continue
-        hit = [s for s, e in zip(data["seconds"], data["exploitability"], strict=True) if e <= cfg.target]
-        shown = f"{hit[0]:.1f} s" if hit else "not reached"
-        print(
-            f"  {label:<24} {shown}   (final {data['exploitability'][-1]:.3f} at {data['seconds'][-1]:.1f} s)"
+        final = (
+            f"{data['exploitability'][-1]:.3f} at {data['seconds'][-1]:.1f} s "
+            f"(cpu {data['cpu_seconds'][-1]:.1f} s)"
         )
+        target = data.get("target")
+        hit = ""
+        if target is not None:
+            at = [s for s, e in zip(data["seconds"], data["exploitability"], strict=True) if e <= target]
+            hit = f"   target <= {target:g}: " + (f"{at[0]:.1f} s" if at else "not reached")
+        print(f"  {label:<20} {final}{hit}")
     print(f"\nwrote {cfg.out}/result.json and {cfg.out}/leduc_deep_learners.png")
     return result
 
 
+def main(cfg: Config, *, plot_only: bool = False) -> dict[str, Any]:
+    """Run the chosen learners one after the other, then merge every curve in ``OUT``."""
+    if not plot_only:
+        import torch
+
+        torch.set_num_threads(1)
+        for label in cfg.learners:
+            run_learner(cfg, label)
+    return merge(cfg)
+
+
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--budget", type=float, default=Config.budget)
+    parser.add_argument("--learners", default=",".join(LEARNERS), help="comma-separated labels")
+    parser.add_argument("--budget", type=float, default=None, help="seconds each (default: each one's own)")
     parser.add_argument("--seed", type=int, default=Config.seed)
-    parser.add_argument("--no-openspiel", action="store_true")
+    parser.add_argument("--game", default=Config.game)
     parser.add_argument("--out", default=Config.out)
+    parser.add_argument(
+        "--plot", action="store_true", help="only merge OUT/*.json into one result and figure"
+    )
     ns = parser.parse_args()
-    main(Config(budget=ns.budget, seed=ns.seed, openspiel=not ns.no_openspiel, out=ns.out))
+    chosen = tuple(x for x in ns.learners.split(",") if x)
+    unknown = [x for x in chosen if x not in LEARNERS]
+    if unknown:
+        parser.error(f"unknown learners {unknown}; known: {', '.join(LEARNERS)}")
+    config = Config(learners=chosen, budget=ns.budget, seed=ns.seed, game=ns.game, out=ns.out)
+    main(config, plot_only=ns.plot)
