@@ -63,7 +63,10 @@ def tournament(
             of its infoset, as in :class:`gamesolve.rl_env.ResponseEnv`); on normal-form games a
             probability vector ``[A_p]`` or a pure strategy index; on tabular Markov games a
             stationary strategy ``[S, A_p]`` or an ``ActingPolicy`` (sampled only); on sampled games
-            an ``ActingPolicy`` or a callable ``(player, observation, legal, rng) -> action``.
+            an ``ActingPolicy`` or a callable ``(player, observation, legal, rng) -> action``. A
+            :class:`~gamesolve.population.StateActingPolicy` (OpenSpiel's MCTS bot,
+            :class:`gamesolve.mcts.MCTSPolicy`) plays any extensive-form game given as itself (not
+            its compiled form): the matches then step the game's states, also where it compiles.
         episodes: Matches per profile for sampled tournaments (``None``: exact when possible).
         seed: Base seed (a non-negative integer); same seed, same meta-game.
         executor: ``"local"`` (worker processes, default), ``"inprocess"``, ``"ray"``, or an

@@ -29,6 +29,7 @@ from gamesolve.cli.common import (
     user_errors,
     write_outputs,
 )
+from gamesolve.mcts import MCTSPolicy, parse_mcts_spec
 from gamesolve.population_cli import (
     add_neupl_arguments,
     neupl_summary,
@@ -112,11 +113,15 @@ def cmd_neupl(args: argparse.Namespace) -> int:
 def _tournament_policy(game: Any, spec: str) -> Any:
     """One ``--policies`` entry, as the policy a tournament plays.
 
-    ``uniform``/``random`` (any game), ``first``, a network file (``.pt``,
-    :func:`gamesolve.load_policy`) or a JSON policy file (games that compile).
+    ``uniform``/``random`` (any game), ``mcts`` or ``mcts:N`` (OpenSpiel's MCTS bot with ``N``
+    simulations per move, :class:`gamesolve.mcts.MCTSPolicy`; OpenSpiel games), ``first``, a
+    network file (``.pt``, :func:`gamesolve.load_policy`) or a JSON policy file (games that compile).
     """
     if spec in ("uniform", "random"):
         return gamesolve.uniform_policy(game)
+    simulations = parse_mcts_spec(spec)
+    if simulations is not None:
+        return MCTSPolicy(game, simulations=simulations)
     if spec != "first":
         require_existing(spec, "policy file")
         if Path(spec).suffix == ".pt":
@@ -135,6 +140,8 @@ def cmd_tournament(args: argparse.Namespace) -> int:
     names = [Path(p).stem if Path(p).is_file() else p for p in args.policies]
     if len(set(names)) != len(names):
         names = [f"{k}:{n}" for k, n in enumerate(names)]
+    if args.episodes is None and any(parse_mcts_spec(spec) is not None for spec in args.policies):
+        raise UserError("mcts plays sampled matches: pass --episodes N")
     with user_errors():
         policies = {n: _tournament_policy(game, spec) for n, spec in zip(names, args.policies, strict=True)}
         meta = gamesolve.tournament(
@@ -217,7 +224,8 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
         nargs="+",
         required=True,
         metavar="POLICY",
-        help="network files (.pt), policy JSON files, 'uniform'/'random' or 'first'",
+        help="network files (.pt), policy JSON files, 'uniform'/'random', 'first', or 'mcts' / 'mcts:N' "
+        "(OpenSpiel's MCTS bot, N simulations per move, default 100; needs --episodes)",
     )
     p.add_argument(
         "--episodes", type=int, help="sampled episodes per pairing (default: exact expected values)"

@@ -31,7 +31,7 @@ from gamesolve.errors import GameTooLargeError, InvalidPolicyError, MalformedGam
 from gamesolve.executors import Executor, InProcessExecutor, available_cpus, check_executor, make_executor
 from gamesolve.kernels.evaluation import forward_reach
 from gamesolve.normal_form import TensorGame
-from gamesolve.population.members import Population, prepare_members
+from gamesolve.population.members import InfosetTableActor, Population, acts_on_states, prepare_members
 from gamesolve.population.meta_game import MetaGame
 from gamesolve.population.sampler import (
     CompiledEpisodes,
@@ -56,6 +56,7 @@ __all__ = [
     "meta_game_entries",
     "resolve_game",
     "terminal_reach",
+    "uses_states",
 ]
 
 log = logging.getLogger(__name__)
@@ -110,7 +111,8 @@ def resolve_game(game: Any) -> tuple[str, CompiledGame | None, Any]:
 
     An extensive-form game that does not compile (too large, or refused by its own compiler) is
     played through its states (:class:`~gamesolve.population.sampler.StateEpisodes`): its kind is
-    then ``"sampled"`` and only acting members can play it.
+    then ``"sampled"`` and only acting members can play it. :func:`meta_game_entries` plays a game
+    that compiles through its states too when a member acts on states (:func:`uses_states`).
 
     Raises:
         UnsupportedGame: Not a game the backend can play.
@@ -125,6 +127,15 @@ def resolve_game(game: Any) -> tuple[str, CompiledGame | None, Any]:
             raise
         log.info("%s does not compile (%s); its matches step the game's states", game.spec.name, exc)
         return "sampled", None, StateEpisodes(game)
+
+
+def uses_states(population: Population) -> bool:
+    """Whether a member of ``population`` acts on game states (then matches step the game's states)."""
+    return any(acts_on_states(m) for seat in population.members for m in seat)
+
+
+def _has_states(game: Any) -> bool:
+    return not isinstance(game, CompiledGame) and isinstance(game, ExtensiveFormGame)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -524,7 +535,9 @@ def meta_game_entries(
         population: The members (see :func:`gamesolve.population.members.prepare_members` for
             what a member may be on each kind of game). Profiles of tables play in the numba match
             kernels; profiles with an acting member play the Python loop (on compiled games the
-            member sees the one-hot of its infoset).
+            member sees the one-hot of its infoset). When a member acts on game states (a search
+            bot, :class:`~gamesolve.population.StateActingPolicy`), every match steps the game's
+            states, where acting members see information-state tensors and tables cannot play.
         episodes: Matches per profile for sampled entries (``None``: exact when possible).
         seed: Base seed (a non-negative integer); same seed, same meta-game. Episode ``e`` of a
             profile draws from a key of ``(seed, profile)`` and ``e``, so entries do not depend on
@@ -558,6 +571,7 @@ def meta_game_entries(
     progress = None if progress is None else check_bool("progress", progress)
     check_executor(executor, workers=workers, address=address)
     kind, compiled, game = resolve_game(game)
+    on_states = kind == "compiled" and uses_states(population) and _has_states(game)
     spec = compiled.spec if compiled is not None else game.spec
     n_players = int(spec.num_players)
     if population.num_players != n_players:
@@ -566,8 +580,24 @@ def meta_game_entries(
         )
     if exact is None:
         exact = episodes is None
-    # acting members of compiled games play sampled matches; exact evaluation needs tables
-    members = prepare_members(kind, compiled if compiled is not None else game, population, acting=not exact)
+    members: list[list[Any]]
+    if on_states:
+        if exact:
+            raise ValueError(
+                "a member acts on game states (a search bot), so only sampled matches: pass episodes=N"
+            )
+        assert compiled is not None
+        # a search bot reads states: every match steps them, tables look up the state's infoset
+        log.info("a member acts on game states; the matches of %s step its states", spec.name)
+        members = [
+            [InfosetTableActor(compiled, m) if isinstance(m, np.ndarray) else m for m in seat]
+            for seat in prepare_members(kind, compiled, population, acting=True)
+        ]
+        kind, compiled, game = "sampled", None, StateEpisodes(game)
+    else:
+        # acting members of compiled games play sampled matches; exact evaluation needs tables
+        target = compiled if compiled is not None else game
+        members = prepare_members(kind, target, population, acting=not exact)
     tabular = kind == "normal" or (
         kind in ("compiled", "markov") and all(isinstance(m, np.ndarray) for seat in members for m in seat)
     )

@@ -3,7 +3,8 @@
 * :class:`Population`: ``members[p][k]`` is policy ``k`` of player (seat) ``p``; a symmetric
   population has one list of policies that plays every seat.
 * :class:`ActingPolicy`: a member that can only be queried for actions (a network, a bot);
-  :class:`TableActor` wraps a table as one.
+  :class:`TableActor` wraps a table as one. :class:`StateActingPolicy`: one that needs the game
+  state itself (a search bot such as :class:`gamesolve.mcts.MCTSPolicy`).
 * :func:`prepare_members`: the one place where members become what the backend evaluates (checked
   tables on games with a tabular form, acting policies elsewhere); a member that tabulates itself
   (``tabulate(game)``) is tabulated there.
@@ -20,14 +21,18 @@ from numpy.typing import NDArray
 
 from gamesolve.compiled import CompiledGame
 from gamesolve.errors import InvalidArgumentError, InvalidPolicyError
+from gamesolve.kernels.mccfr import pick_py
 from gamesolve.normal_form import TensorGame
 from gamesolve.policy import TabularPolicy
 from gamesolve.validation import check_int
 
 __all__ = [
     "ActingPolicy",
+    "InfosetTableActor",
     "Population",
+    "StateActingPolicy",
     "TableActor",
+    "acts_on_states",
     "as_population",
     "default_names",
     "is_acting",
@@ -55,6 +60,25 @@ class ActingPolicy(Protocol):
         rng: np.random.Generator,
     ) -> int:
         """An action among ``legal`` for ``player`` seeing ``observation``; draw randomness from ``rng``."""
+        ...
+
+
+@runtime_checkable
+class StateActingPolicy(Protocol):
+    """A policy that acts on the game's state itself (a search bot), not on what a player observes.
+
+    Matches of a population with such a member step the game's states
+    (:class:`~gamesolve.population.sampler.StateEpisodes`), also on games that compile.
+    """
+
+    def act_state(
+        self,
+        player: int,
+        state: Any,
+        legal: NDArray[np.int64],
+        rng: np.random.Generator,
+    ) -> int:
+        """An action among ``legal`` (action ids) for ``player`` at ``state``, drawing from ``rng``."""
         ...
 
 
@@ -229,9 +253,46 @@ class TableActor:
         return f"TableActor({self.table!r})"
 
 
+class InfosetTableActor:
+    """A table of a compiled game as a :class:`StateActingPolicy`: samples the row of the state's infoset.
+
+    Lets tables play matches that step the game's states (next to a search bot): the row is the
+    infoset of ``state.infoset_key(player)`` in ``game``, the slot is drawn by inverse CDF
+    (:func:`gamesolve.kernels.mccfr.pick_py`) and played as its action id.
+    """
+
+    def __init__(self, game: CompiledGame, table: NDArray[np.float64]) -> None:
+        self.game = game
+        self.table = table
+
+    def act_state(self, player: int, state: Any, legal: NDArray[np.int64], rng: np.random.Generator) -> int:
+        """The action id of a slot drawn from the row of ``player``'s infoset at ``state``."""
+        del legal
+        try:
+            row = self.game.infosets.id(state.infoset_key(player))
+        except KeyError as exc:
+            message = f"player {player}: the table has no row for this history: {exc}"
+            raise InvalidPolicyError(message) from None
+        width = int(self.game.infoset_num_actions[row])
+        slot = pick_py(self.table[row, :width].tolist(), float(rng.random()))
+        return int(self.game.infoset_actions[row, slot])
+
+    def __repr__(self) -> str:
+        return f"InfosetTableActor({self.game.spec.name})"
+
+
 def is_acting(member: Any) -> bool:
-    """Whether ``member`` acts (an object with ``act`` or a plain callable), rather than being a table."""
-    return callable(getattr(member, "act", None)) or (callable(member) and not isinstance(member, np.ndarray))
+    """Whether ``member`` acts (``act``, ``act_state`` or a plain callable), rather than being a table."""
+    return (
+        callable(getattr(member, "act", None))
+        or acts_on_states(member)
+        or (callable(member) and not isinstance(member, np.ndarray))
+    )
+
+
+def acts_on_states(member: Any) -> bool:
+    """Whether ``member`` acts on game states (a :class:`StateActingPolicy`)."""
+    return callable(getattr(member, "act_state", None))
 
 
 def as_population(policies: Any, players: int) -> Population:

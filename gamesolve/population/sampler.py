@@ -36,7 +36,8 @@ from gamesolve.kernels.matches import (
 )
 from gamesolve.kernels.mccfr import pick_py
 from gamesolve.kernels.tree import TreeArrays
-from gamesolve.protocols import ExtensiveFormGame, TensorState
+from gamesolve.population.members import acts_on_states
+from gamesolve.protocols import ExtensiveFormGame, State, TensorState
 
 __all__ = [
     "CompiledEpisodes",
@@ -131,6 +132,14 @@ def _act(member: Any, player: int, k: int, episode: Any, rng: np.random.Generato
     if isinstance(member, np.ndarray):  # a tabular Markov strategy [S, A]
         row = member[episode.state]
         action = int(rng.choice(row.shape[0], p=row))
+    elif acts_on_states(member):
+        history = getattr(episode, "history", None)
+        if history is None:
+            raise InvalidPolicyError(
+                f"player {player} member {k} acts on game states, which these matches do not expose "
+                "(give the extensive-form game itself, not its compiled form)"
+            )
+        action = int(member.act_state(player, history, legal, rng))
     else:
         observation = episode.observation(player)
         act = getattr(member, "act", None)
@@ -306,7 +315,8 @@ class StateEpisodes:
     the episode's generator by the same inverse-CDF rule as everywhere else. A player sees its
     information-state tensor where the state offers one (:class:`~gamesolve.protocols.TensorState`:
     OpenSpiel's ``information_state_tensor``, the tensor that batched environments and networks
-    use), else an empty observation; its legal actions are the game's action ids.
+    use), else an empty observation; its legal actions are the game's action ids. Members that act
+    on states (:class:`~gamesolve.population.StateActingPolicy`) read :attr:`StateEpisode.history`.
     """
 
     def __init__(self, game: ExtensiveFormGame) -> None:
@@ -348,6 +358,11 @@ class StateEpisode:
     def state(self) -> int:
         """Not a table row: games played through states have no tabular members."""
         return -1
+
+    @property
+    def history(self) -> State:
+        """The game's current state (what :class:`~gamesolve.population.StateActingPolicy` members read)."""
+        return self._state
 
     def observation(self, player: int) -> NDArray[np.float32]:
         """``player``'s information-state tensor (empty where the state has none)."""

@@ -7,9 +7,12 @@ every infoset's tensor), else only its states. Elsewhere exploitability is not k
 records NaN, and each evaluation is a head-to-head result against uniform random play over a fixed
 set of seeded matches (:func:`head_to_head`: win rate, score, mean return and the *loss rate*
 ``1 - score``, a win scoring 1 and a shared top return 1/2), written to the metric log and, at the
-end, to the result's extras; :attr:`DeepGame.metric` says which it is. :func:`evaluate_policy` and
-:func:`report_policy` are a learner's ``evaluate`` and ``report`` hooks; :func:`torch_threads` bounds
-torch's CPU threads while a learner works.
+end, to the result's extras; :attr:`DeepGame.metric` says which it is. :func:`head_to_head_mcts`
+plays the same kind of matches against OpenSpiel's MCTS bot (:class:`gamesolve.mcts.MCTSPolicy`);
+:func:`report_policy` adds them to the final report when asked (``mcts_matches``: the bot is slow,
+so evaluations during training never play it). :func:`evaluate_policy` and :func:`report_policy`
+are a learner's ``evaluate`` and ``report`` hooks; :func:`torch_threads` bounds torch's CPU threads
+while a learner works.
 
 This module imports no torch; the learners import it lazily.
 """
@@ -32,6 +35,8 @@ from gamesolve.compiled import CompiledGame, as_compiled
 from gamesolve.errors import GameTooLargeError, InvalidArgumentError, MalformedGameError, UnsupportedGame
 from gamesolve.evaluation import exploitability as exact_exploitability
 from gamesolve.evaluation import nash_conv as exact_nash_conv
+from gamesolve.kernels.mccfr import pick_py
+from gamesolve.mcts import DEFAULT_SIMULATIONS
 from gamesolve.spec import GameKind, GameSpec
 from gamesolve.validation import check_choice, check_int
 from gamesolve.vector_env import OBSERVATION_KINDS, VectorEnv, vector_env
@@ -45,6 +50,7 @@ __all__ = [
     "HeadToHead",
     "evaluate_policy",
     "head_to_head",
+    "head_to_head_mcts",
     "prepare_deep_game",
     "report_policy",
     "torch_threads",
@@ -170,7 +176,7 @@ def prepare_deep_game(game: Any, observation: str = "auto") -> DeepGame:
 
 @dataclass(frozen=True)
 class HeadToHead:
-    """A policy against uniform random play, over seeded matches in every seat.
+    """A policy against a fixed opponent (uniform random, MCTS), over seeded matches in every seat.
 
     Attributes:
         matches: Matches played (per seat times seats).
@@ -178,6 +184,10 @@ class HeadToHead:
         win_rate: Share of matches the policy won outright.
         mean_return: The policy's mean return.
         per_seat: Mean return in each seat.
+        wins_per_seat: Share of each seat's matches the policy won outright (top return alone).
+        draws_per_seat: Share it drew (top return shared).
+        losses_per_seat: Share it lost (below the top return); not :attr:`loss_rate`.
+        opponent: Who played the other seats (``"uniform"``, ``"mcts(100)"``).
     """
 
     matches: int
@@ -185,6 +195,10 @@ class HeadToHead:
     win_rate: float
     mean_return: float
     per_seat: tuple[float, ...]
+    wins_per_seat: tuple[float, ...] = ()
+    draws_per_seat: tuple[float, ...] = ()
+    losses_per_seat: tuple[float, ...] = ()
+    opponent: str = "uniform"
 
     @property
     def loss_rate(self) -> float:
@@ -208,9 +222,7 @@ def head_to_head(
         InvalidArgumentError: ``matches`` below 1; episodes longer than ``max_steps``.
     """
     matches = check_int("matches", matches, minimum=1)
-    returns = np.zeros((game.num_players, matches))
-    scores = np.zeros((game.num_players, matches))
-    wins = np.zeros((game.num_players, matches))
+    finals = []
     for seat in range(game.num_players):
         rng = np.random.default_rng([seed, seat])
         env = game.env(matches, int(rng.integers(1 << 31)))
@@ -233,6 +245,19 @@ def head_to_head(
                 raise InvalidArgumentError(f"head-to-head episodes ran past max_steps={max_steps}")
         finally:
             env.close()
+        finals.append(final)
+    return _figures(finals, "uniform")
+
+
+def _figures(finals: list[NDArray[np.float64]], opponent: str) -> HeadToHead:
+    """Head-to-head figures from the final returns ``[matches, P]`` of the policy in each seat."""
+    seats = len(finals)
+    matches = finals[0].shape[0]
+    returns = np.zeros((seats, matches))
+    scores = np.zeros((seats, matches))
+    wins = np.zeros((seats, matches))
+    draws = np.zeros((seats, matches))
+    for seat, final in enumerate(finals):
         mine_return = final[:, seat]
         top = final.max(axis=1)
         at_top = np.isclose(final, top[:, None]).sum(axis=1)
@@ -240,13 +265,103 @@ def head_to_head(
         returns[seat] = mine_return
         scores[seat] = np.where(is_top, 1.0 / at_top, 0.0)
         wins[seat] = is_top & (at_top == 1)
+        draws[seat] = is_top & (at_top > 1)
     return HeadToHead(
-        matches=matches * game.num_players,
+        matches=matches * seats,
         score=float(scores.mean()),
         win_rate=float(wins.mean()),
         mean_return=float(returns.mean()),
         per_seat=tuple(float(r) for r in returns.mean(axis=1)),
+        wins_per_seat=tuple(float(w) for w in wins.mean(axis=1)),
+        draws_per_seat=tuple(float(d) for d in draws.mean(axis=1)),
+        losses_per_seat=tuple(float(x) for x in (1.0 - wins - draws).mean(axis=1)),
+        opponent=opponent,
     )
+
+
+def head_to_head_mcts(
+    game: Any,
+    policy: Any,
+    *,
+    matches: int,
+    simulations: int = DEFAULT_SIMULATIONS,
+    seed: int = 0,
+    uct_c: float | None = None,
+    rollouts: int = 1,
+    max_steps: int = 100_000,
+) -> HeadToHead:
+    """Play ``policy`` in every seat against OpenSpiel's MCTS bot in the others, ``matches`` per seat.
+
+    The bot is :class:`gamesolve.mcts.MCTSPolicy` (``pyspiel.MCTSBot`` with random rollouts). The
+    matches of a seat step ``matches`` ``pyspiel`` states side by side: the policy acts on the
+    batch of those where it is to move (the tensors of the prepared game's observation kind), the
+    bot on each of the others; chance, the policy's draws and the bot's seeds come from one
+    generator per seat seeded by ``(seed, seat)``, so the same seed gives the same matches.
+
+    Args:
+        game: A :class:`DeepGame` or anything :func:`prepare_deep_game` takes (an OpenSpiel game).
+        policy: A :class:`~gamesolve.neural.NeuralPolicy` (its ``act_batch``) or a callable
+            ``act(observation [B, F], legal [B, A], rng) -> [B]`` action ids.
+        matches: Matches per seat.
+        simulations: The bot's simulations per move.
+        seed: Seeds everything (a non-negative integer).
+        uct_c: The bot's exploration constant (default: :data:`gamesolve.mcts.DEFAULT_UCT_C`).
+        rollouts: Random rollouts per leaf evaluation.
+        max_steps: Moves after which unfinished matches are an error.
+
+    Raises:
+        UnsupportedGame: Not an OpenSpiel game, or one the bot cannot play.
+        InvalidArgumentError: ``matches`` below 1, other options out of range, or matches longer
+            than ``max_steps``.
+    """
+    from gamesolve.games.openspiel_env import check_tensor_kind
+    from gamesolve.mcts import DEFAULT_UCT_C, MCTSPolicy
+
+    matches = check_int("matches", matches, minimum=1)
+    seed = check_int("seed", seed, minimum=0)
+    max_steps = check_int("max_steps", max_steps, minimum=1)
+    deep = game if isinstance(game, DeepGame) else prepare_deep_game(game)
+    bot = MCTSPolicy(
+        deep.source,
+        simulations=simulations,
+        uct_c=DEFAULT_UCT_C if uct_c is None else uct_c,
+        rollouts=rollouts,
+        seed=seed,
+    )
+    act = getattr(policy, "act_batch", policy)
+    if not callable(act):
+        raise InvalidArgumentError(f"policy must have act_batch or be callable, got {type(policy).__name__}")
+    method = check_tensor_kind(deep.source, deep.observation)
+    root = deep.source.pyspiel_game
+    finals = []
+    for seat in range(deep.num_players):
+        rng = np.random.default_rng([seed, seat])
+        states = [root.new_initial_state() for _ in range(matches)]
+        for _ in range(max_steps):
+            for state in states:
+                while state.is_chance_node():
+                    outcomes = state.chance_outcomes()
+                    pick = pick_py([float(q) for _, q in outcomes], float(rng.random()))
+                    state.apply_action(int(outcomes[pick][0]))
+            live = [s for s in states if not s.is_terminal()]
+            if not live:
+                break
+            mine = [s for s in live if s.current_player() == seat]
+            theirs = [s for s in live if s.current_player() != seat]
+            if mine:
+                observation = np.asarray([getattr(s, method)(seat) for s in mine], dtype=np.float32)
+                legal = np.zeros((len(mine), deep.num_actions), dtype=np.bool_)
+                for row, s in enumerate(mine):
+                    legal[row, s.legal_actions()] = True
+                chosen = np.asarray(act(observation, legal, rng), dtype=np.int64).reshape(-1)
+                for s, a in zip(mine, chosen.tolist(), strict=True):
+                    s.apply_action(int(a))
+            for s in theirs:
+                s.apply_action(bot.act_pyspiel(s, rng))
+        else:
+            raise InvalidArgumentError(f"matches against mcts ran past max_steps={max_steps}")
+        finals.append(np.asarray([s.returns() for s in states], dtype=np.float64))
+    return _figures(finals, f"mcts({bot.simulations})")
 
 
 def _uniform(legal: NDArray[np.bool_], rng: np.random.Generator) -> NDArray[np.int64]:
@@ -293,18 +408,48 @@ def evaluate_policy(game: DeepGame, policy: Any, *, matches: int, seed: int) -> 
     return math.nan, figures
 
 
-def report_policy(game: DeepGame, policy: Any, *, matches: int, seed: int) -> Any:
-    """A deep learner's final report: exact NashConv on a compiled game, else a :class:`DeepReport`."""
+def report_policy(
+    game: DeepGame,
+    policy: Any,
+    *,
+    matches: int,
+    seed: int,
+    mcts_matches: int = 0,
+    mcts_simulations: int = DEFAULT_SIMULATIONS,
+) -> Any:
+    """A deep learner's final report: exact NashConv on a compiled game, else a :class:`DeepReport`.
+
+    With ``mcts_matches`` above 0, the report of an OpenSpiel game that does not compile also
+    holds the head-to-head figures against OpenSpiel's MCTS bot with ``mcts_simulations``
+    simulations, ``mcts_matches`` matches per seat (:func:`head_to_head_mcts`, keys ending in
+    ``_vs_mcts``).
+    """
+    mcts_matches = check_int("mcts_matches", mcts_matches, minimum=0)
     if game.compiled is not None:
         return exact_nash_conv(game.compiled, policy.tabulate(game.compiled))
     h2h = head_to_head(game, policy.act_batch, matches=matches, seed=seed)
-    extras = {
+    extras: dict[str, Any] = {
         "win_rate_vs_uniform": h2h.win_rate,
         "score_vs_uniform": h2h.score,
         "mean_return_vs_uniform": h2h.mean_return,
         "return_per_seat_vs_uniform": list(h2h.per_seat),
         "evaluation_matches": h2h.matches,
     }
+    if mcts_matches:
+        vs = head_to_head_mcts(game, policy, matches=mcts_matches, simulations=mcts_simulations, seed=seed)
+        extras.update(
+            {
+                "win_rate_vs_mcts": vs.win_rate,
+                "score_vs_mcts": vs.score,
+                "mean_return_vs_mcts": vs.mean_return,
+                "return_per_seat_vs_mcts": list(vs.per_seat),
+                "wins_per_seat_vs_mcts": list(vs.wins_per_seat),
+                "draws_per_seat_vs_mcts": list(vs.draws_per_seat),
+                "losses_per_seat_vs_mcts": list(vs.losses_per_seat),
+                "mcts_simulations": int(mcts_simulations),
+                "mcts_matches": vs.matches,
+            }
+        )
     return DeepReport(extras=extras)
 
 
