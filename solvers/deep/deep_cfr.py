@@ -43,7 +43,7 @@ from numpy.typing import NDArray
 
 from gamesolve.checkpoint import StateRules, rng_from_array, rng_to_array
 from gamesolve.compiled import CompiledGame
-from gamesolve.errors import InvalidArgumentError
+from gamesolve.errors import GamesolveError, InvalidArgumentError
 from gamesolve.kernels.deep_cfr import external_sampling_traversals
 from gamesolve.kernels.mccfr import max_depth
 from gamesolve.policy import TabularPolicy
@@ -56,7 +56,15 @@ from gamesolve.spec import GameSpec
 from gamesolve.validation import check_bool, check_choice, check_int, check_real
 from gamesolve.vector_env import OBSERVATION_KINDS
 
-__all__ = ["DeepCFR", "regret_matching_table", "reservoir_insert"]
+__all__ = [
+    "DEEP_CFR_ENTRY",
+    "DeepCFR",
+    "InfosetData",
+    "check_loss",
+    "regret_matching_table",
+    "reservoir_insert",
+    "seeded_mlp",
+]
 
 #: Optimizer arrays (last name part) that are never negative: step counts, second moments, rates.
 _NONNEGATIVE = frozenset({"step", "exp_avg_sq", "max_exp_avg_sq", "lr"})
@@ -128,7 +136,7 @@ class DeepCFR(IterativeSolver):
         self.threads = check_int("threads", threads, minimum=1)
         self.warm_start = check_bool("warm_start", warm_start)
         self._torch_device = resolve_device(device)
-        self._games: dict[int, _GameData] = {}
+        self._games: dict[int, InfosetData] = {}
         self._policy_cache: tuple[int, int, Any] | None = None
 
     def config(self) -> dict[str, Any]:
@@ -160,10 +168,10 @@ class DeepCFR(IterativeSolver):
         """The infoset tensors and action-id maps of the game (before the clock starts)."""
         self._data(game)
 
-    def _data(self, game: CompiledGame) -> _GameData:
+    def _data(self, game: CompiledGame) -> InfosetData:
         data = self._games.get(id(game))
         if data is None or data.game is not game:
-            data = _GameData(game, self.observation)
+            data = InfosetData(game, self.observation)
             self._games = {id(game): data}
         return data
 
@@ -216,9 +224,9 @@ class DeepCFR(IterativeSolver):
         for _ in range(iterations):
             t = int(state["t"]) + 1
             sigma = state["sigma"]
+            self._begin_iteration(data, state, rng, t)
             for p in range(game.num_players):
-                key = np.uint64(rng.integers(0, 2**63))
-                reg_i, reg_v, opp_i = data.traverse(sigma, key, p, self.traversals)
+                reg_i, reg_v, opp_i = self._samples(data, state, rng, p, t)
                 n_seen = int(state["adv_seen"][p])
                 reservoir_insert(
                     rng,
@@ -257,6 +265,7 @@ class DeepCFR(IterativeSolver):
                     optimizer=optimizer,
                     steps=self.advantage_steps,
                     device=self._torch_device,
+                    label=f"{self.name}: the advantage network of player {p} at iteration {t}",
                 )
                 if self.warm_start:
                     _pack(state, p, module, optimizer)
@@ -266,7 +275,19 @@ class DeepCFR(IterativeSolver):
             state["t"] = np.asarray(t, dtype=np.int64)
         state["rng"] = rng_to_array(rng)
 
-    def _advantage_network(self, data: _GameData, state: State, player: int, seed: int) -> tuple[Any, Any]:
+    def _begin_iteration(self, data: InfosetData, state: State, rng: np.random.Generator, t: int) -> None:
+        """Work before iteration ``t``'s samples (none here; ESCHER trains its value network)."""
+        del data, state, rng, t
+
+    def _samples(
+        self, data: InfosetData, state: State, rng: np.random.Generator, player: int, t: int
+    ) -> tuple[NDArray[np.int32], NDArray[np.float64], NDArray[np.int32]]:
+        """Iteration ``t``'s regret samples (infosets, regret rows) and other players' infosets reached."""
+        del t
+        key = np.uint64(rng.integers(0, 2**63))
+        return data.traverse(state["sigma"], key, player, self.traversals)
+
+    def _advantage_network(self, data: InfosetData, state: State, player: int, seed: int) -> tuple[Any, Any]:
         """Player's advantage network and its Adam: fresh from ``seed``, or restored from the state."""
         import torch
 
@@ -313,6 +334,7 @@ class DeepCFR(IterativeSolver):
             lr=self.learning_rate,
             seed=seed,
             device=self._torch_device,
+            label=f"{self.name}: the average-policy network at iteration {int(state['t'])}",
         )
         return NeuralPolicy(
             module,
@@ -397,7 +419,40 @@ def reservoir_insert(
     buf_weights[where] = weights[keep]
 
 
-class _GameData:
+def seeded_mlp(inputs: int, outputs: int, hidden: Sequence[int], seed: int, device: Any) -> Any:
+    """A fresh :class:`~gamesolve.neural.MLP` whose weights come from ``seed`` alone.
+
+    Weights and biases are uniform in ``+-1/sqrt(fan_in)``, as torch's default layers draw them;
+    torch's global generator is left untouched.
+    """
+    import torch
+
+    from gamesolve.neural import MLP
+
+    with torch.random.fork_rng(devices=[]):
+        module = MLP(inputs, outputs, hidden)
+    gen = torch.Generator().manual_seed(seed % (2**63))
+    with torch.no_grad():
+        for layer in module.modules():
+            if isinstance(layer, torch.nn.Linear):
+                bound = 1.0 / float(layer.in_features) ** 0.5
+                layer.weight.uniform_(-bound, bound, generator=gen)
+                layer.bias.uniform_(-bound, bound, generator=gen)
+    return module.to(device)
+
+
+def check_loss(loss: Any, label: str, step: int) -> None:
+    """Raise :class:`~gamesolve.errors.GamesolveError` when a training loss is not finite."""
+    import torch
+
+    if not bool(torch.isfinite(loss)):
+        raise GamesolveError(
+            f"{label}: the loss is not finite (Adam step {step + 1}); lower learning_rate or check "
+            "the game's payoffs"
+        )
+
+
+class InfosetData:
     """What the solver derives from a game once: tensors, action ids, traversal scratch."""
 
     def __init__(self, game: CompiledGame, observation: str) -> None:
@@ -463,20 +518,7 @@ class _GameData:
 
     def module(self, hidden: Sequence[int], seed: int, device: Any) -> Any:
         """A fresh MLP (observation -> one output per action id) with weights drawn from ``seed``."""
-        import torch
-
-        from gamesolve.neural import MLP
-
-        with torch.random.fork_rng(devices=[]):
-            module = MLP(self.size, self.num_ids, hidden)
-        gen = torch.Generator().manual_seed(seed % (2**63))
-        with torch.no_grad():
-            for layer in module.modules():
-                if isinstance(layer, torch.nn.Linear):
-                    bound = 1.0 / float(layer.in_features) ** 0.5
-                    layer.weight.uniform_(-bound, bound, generator=gen)
-                    layer.bias.uniform_(-bound, bound, generator=gen)
-        return module.to(device)
+        return seeded_mlp(self.size, self.num_ids, hidden, seed, device)
 
     def _inputs(self, rows: NDArray[np.int64], device: Any) -> tuple[Any, Any, Any]:
         import torch
@@ -497,6 +539,7 @@ class _GameData:
         optimizer: Any,
         steps: int,
         device: Any,
+        label: str = "advantage network",
     ) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
         """Train an advantage network ``steps`` Adam steps; its advantages ``[len(infosets), A]`` per slot."""
         import torch
@@ -508,10 +551,11 @@ class _GameData:
         x, slot_ids, legal = self._inputs(present, device)
         w = torch.as_tensor(total / total.sum(), dtype=torch.float32, device=device)
         y = torch.as_tensor(target, dtype=torch.float32, device=device)
-        for _ in range(steps):
+        for k in range(steps):
             pred = torch.gather(module(x), 1, slot_ids)
             err = torch.where(legal, pred - y, torch.zeros_like(pred))
             loss = (w * (err * err).sum(dim=1)).sum()
+            check_loss(loss, label, k)
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
@@ -531,6 +575,7 @@ class _GameData:
         lr: float,
         seed: int,
         device: Any,
+        label: str = "average-policy network",
     ) -> Any:
         """A fresh average-policy network trained on the strategy samples (weighted cross-entropy)."""
         import torch
@@ -546,10 +591,11 @@ class _GameData:
         w = torch.as_tensor(total / total.sum(), dtype=torch.float32, device=device)
         y = torch.as_tensor(target, dtype=torch.float32, device=device)
         optimizer = torch.optim.Adam(module.parameters(), lr=lr)
-        for _ in range(steps):
+        for k in range(steps):
             logits = torch.gather(module(x), 1, slot_ids).masked_fill(~legal, float("-inf"))
             logp = torch.log_softmax(logits, dim=1).masked_fill(~legal, 0.0)
             loss = -(w * (y * logp).sum(dim=1)).sum()
+            check_loss(loss, label, k)
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
