@@ -132,4 +132,3 @@ def sample_trajectories_numpy(
             slots.append(j)
             n = first + j
     return nodes, slots, nexts
-
