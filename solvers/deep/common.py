@@ -299,7 +299,8 @@ def head_to_head_mcts(
     generator per seat seeded by ``(seed, seat)``, so the same seed gives the same matches.
 
     Args:
-        game: A :class:`DeepGame` or anything :func:`prepare_deep_game` takes (an OpenSpiel game).
+        game: A :class:`DeepGame` or anything :func:`prepare_deep_game` takes (an OpenSpiel game;
+            prepared for the policy's ``observation_kind`` when it has one).
         policy: A :class:`~gamesolve.neural.NeuralPolicy` (its ``act_batch``) or a callable
             ``act(observation [B, F], legal [B, A], rng) -> [B]`` action ids.
         matches: Matches per seat.
@@ -320,7 +321,8 @@ def head_to_head_mcts(
     matches = check_int("matches", matches, minimum=1)
     seed = check_int("seed", seed, minimum=0)
     max_steps = check_int("max_steps", max_steps, minimum=1)
-    deep = game if isinstance(game, DeepGame) else prepare_deep_game(game)
+    kind = getattr(policy, "observation_kind", "auto")  # a network reads the tensors it was trained on
+    deep = game if isinstance(game, DeepGame) else prepare_deep_game(game, observation=kind)
     bot = MCTSPolicy(
         deep.source,
         simulations=simulations,

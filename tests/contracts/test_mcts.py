@@ -141,3 +141,41 @@ def test_mcts_policy_pickles_for_worker_processes(tic_tac_toe):
     state = tic_tac_toe.pyspiel_game.new_initial_state()
     moves = [b.act_pyspiel(state, np.random.default_rng(0)) for b in (bot, copy)]
     assert moves[0] == moves[1]
+
+
+def _small_network(game, observation):
+    """An untrained MLP over ``game``'s tensors of kind ``observation``."""
+    torch = pytest.importorskip("torch")
+    from gamesolve.neural import MLP, NeuralPolicy
+
+    method = "information_state" if observation == "info_state" else "observation"
+    size = getattr(game.pyspiel_game, f"{method}_tensor_size")()
+    torch.manual_seed(0)
+    module = MLP(size, 7, hidden=(8,))
+    return NeuralPolicy(module, num_actions=7, observation_size=size, observation=observation, game=game)
+
+
+def test_a_deep_learners_report_adds_mcts_matches_when_asked():
+    from gamesolve.solvers.deep.common import prepare_deep_game, report_policy
+
+    game = gamesolve.load_game("connect_four")
+    deep = prepare_deep_game(game)
+    network = _small_network(game, deep.observation)
+    plain = report_policy(deep, network, matches=4, seed=0)
+    assert not any(k.endswith("_vs_mcts") for k in plain.extras)
+    report = report_policy(deep, network, matches=4, seed=0, mcts_matches=3, mcts_simulations=10)
+    assert report.extras["mcts_matches"] == 6 and report.extras["mcts_simulations"] == 10
+    assert len(report.extras["wins_per_seat_vs_mcts"]) == 2
+    assert {k: v for k, v in report.extras.items() if "vs_mcts" not in k and "mcts" not in k} == plain.extras
+
+
+def test_bench_vs_mcts_runs_on_a_policy_file(tmp_path, capsys):
+    from experiments.bench_vs_mcts import Config, main
+
+    game = gamesolve.load_game("connect_four")
+    path = _small_network(game, "observation").save(tmp_path / "c4.pt")
+    data = main(Config(policy=str(path), matches=2, simulations=5, out=str(tmp_path / "out")))
+    assert set(data["mcts"]) >= {"win", "draw", "loss", "mean_return"} and len(data["mcts"]["win"]) == 2
+    saved = json.loads((tmp_path / "out" / "connect_four.json").read_text())
+    assert saved["random"]["matches_per_seat"] == 2
+    assert "mcts(5)" in capsys.readouterr().out
