@@ -14,6 +14,11 @@ iteration is one PPO update:
 3. ``epochs`` passes of ``minibatches`` minibatches of the clipped surrogate, the value loss and an
    entropy bonus, with Adam.
 
+Subclasses change the policy objective only, through three documented hooks:
+:meth:`PPO.policy_targets` (per-update tensors), :meth:`PPO.policy_loss` (the policy part of each
+minibatch's loss) and :meth:`PPO.after_update` (state changes after a successful update); neural
+MMD (:mod:`~gamesolve.solvers.deep.mmd`) is one.
+
 Every number of the run lives in the solver state (network weights, Adam moments and step counts,
 the generator), and each update starts from fresh rollouts, so a resumed CPU run repeats an
 uninterrupted one exactly. On a compiled game every evaluation is the exact exploitability of the
@@ -30,6 +35,7 @@ import math
 import os
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -51,10 +57,35 @@ from gamesolve.solvers.deep.rollout import ActFn, collect_episodes, gae
 from gamesolve.spec import GameKind, GameSpec
 from gamesolve.validation import check_bool, check_choice, check_int, check_real
 
-__all__ = ["PPO", "PPO_ENTRY"]
+__all__ = ["PPO", "PPO_ENTRY", "PolicyMinibatch"]
 
 NET = "net."
 OPT = "opt."
+
+
+@dataclass(eq=False)
+class PolicyMinibatch:
+    """What :meth:`PPO.policy_loss` sees of one minibatch (torch tensors on the learner's device).
+
+    Attributes:
+        logp_all: ``[M, A]`` the network's log-probabilities (illegal actions at about ``-1e9``).
+        legal: ``[M, A]`` legal actions.
+        logp: ``[M]`` log-probability of the action taken, under the network being trained.
+        old_logp: ``[M]`` the same under the network that played the rollout.
+        adv: ``[M]`` advantages (normalised over the minibatch when the learner does so).
+        rows: ``[M]`` the minibatch's rows of the rollout (to index :attr:`targets`).
+        targets: What :meth:`PPO.policy_targets` returned for this update.
+        update: The update's number (1 for the first).
+    """
+
+    logp_all: Any
+    legal: Any
+    logp: Any
+    old_logp: Any
+    adv: Any
+    rows: Any
+    targets: dict[str, Any]
+    update: int
 
 
 class PPO(IterativeSolver):
@@ -91,6 +122,8 @@ class PPO(IterativeSolver):
     name = "ppo"
     output = Iterate.CURRENT
     default_iterations = 200
+    #: Whether advantages are normalised to zero mean and unit deviation in each minibatch.
+    normalize_advantages = True
 
     def __init__(
         self,
@@ -247,11 +280,13 @@ class PPO(IterativeSolver):
 
         t = int(state["t"]) + 1
         batch = self._rollout(game, net, rng, t)
-        stats = self._update(net, opt, batch, rng, t)
+        targets = self.policy_targets(game, state, net, batch, t)
+        stats = self._update(net, opt, batch, rng, t, targets)
         pack_module(state, NET, net)
         pack_optimizer(state, OPT, opt)
         state["t"][...] = t
         state["rng"] = rng_to_array(rng)
+        stats.update(self.after_update(game, state, net, t))
         self._last = stats
         if self._logger is None and self.log_dir is not None:
             self._open_logger()
@@ -375,12 +410,53 @@ class PPO(IterativeSolver):
 
         return act
 
-    def _update(
-        self, net: Any, opt: Any, batch: dict[str, NDArray[Any]], rng: np.random.Generator, t: int
-    ) -> dict[str, float]:
-        """``epochs`` passes of minibatch PPO steps on one rollout."""
+    # ------------------------------------------------------------------ the policy objective
+    def policy_targets(
+        self, game: DeepGame, state: State, net: Any, batch: dict[str, NDArray[Any]], t: int
+    ) -> dict[str, Any]:
+        """Hook: tensors over every row of the rollout that :meth:`policy_loss` reads (PPO: none).
+
+        Called once per update, before its first minibatch, with the network that played the
+        rollout; a subclass computes here what stays fixed during the update (the previous policy's
+        or a magnet's log-probabilities on every row). Whatever it returns reaches
+        :meth:`policy_loss` as :attr:`PolicyMinibatch.targets`.
+        """
+        del game, state, net, batch, t
+        return {}
+
+    def policy_loss(self, mb: PolicyMinibatch) -> tuple[Any, dict[str, Any]]:
+        """Hook: the policy part of one minibatch's loss, to be minimised, and figures to log.
+
+        PPO: minus the clipped surrogate ``min(r A, clip(r, 1 - clip, 1 + clip) A)`` averaged over
+        the minibatch, ``r`` the probability ratio of the action taken. The update adds the value
+        loss and subtracts the entropy bonus; the figures (0-d tensors) are averaged over the
+        update's minibatches into ``updates.csv``.
+        """
         import torch
 
+        ratio = torch.exp(mb.logp - mb.old_logp)
+        surrogate = torch.min(ratio * mb.adv, torch.clamp(ratio, 1 - self.clip, 1 + self.clip) * mb.adv)
+        return -surrogate.mean(), {}
+
+    def after_update(self, game: DeepGame, state: State, net: Any, t: int) -> dict[str, float]:
+        """Hook: state changes after update ``t`` succeeded (PPO: none); returns figures to log."""
+        del game, state, net, t
+        return {}
+
+    def _update(
+        self,
+        net: Any,
+        opt: Any,
+        batch: dict[str, NDArray[Any]],
+        rng: np.random.Generator,
+        t: int,
+        targets: dict[str, Any] | None = None,
+    ) -> dict[str, float]:
+        """``epochs`` passes of minibatch steps on one rollout (the policy part from :meth:`policy_loss`)."""
+        import torch
+
+        if targets is None:
+            targets = {}
         dev = self.device
         n = int(batch["action"].shape[0])
         obs = torch.as_tensor(batch["obs"], device=dev)
@@ -405,16 +481,26 @@ class PPO(IterativeSolver):
                 probs = logp_all.exp()
                 entropy = -(probs * logp_all.masked_fill(~mask, 0.0)).sum(dim=1).mean()
                 adv = adv_all[idx]
-                if part.size > 1:
+                if part.size > 1 and self.normalize_advantages:
                     adv = (adv - adv.mean()) / (adv.std() + 1e-8)
-                ratio = torch.exp(logp - old_logp[idx])
-                surrogate = torch.min(ratio * adv, torch.clamp(ratio, 1 - self.clip, 1 + self.clip) * adv)
-                policy_loss = -surrogate.mean()
+                policy_loss, figures = self.policy_loss(
+                    PolicyMinibatch(
+                        logp_all=logp_all,
+                        legal=mask,
+                        logp=logp,
+                        old_logp=old_logp[idx],
+                        adv=adv,
+                        rows=idx,
+                        targets=targets,
+                        update=t,
+                    )
+                )
                 value_loss = 0.5 * ((values[:, 0] - ret[idx]) ** 2).mean()
                 loss = policy_loss + self.value_coef * value_loss - self.entropy_coef * entropy
                 if not bool(torch.isfinite(loss)):
                     raise GamesolveError(
-                        f"ppo: the loss is not finite at update {t} (epoch {epoch + 1}, minibatch {m + 1}); "
+                        f"{self.name}: the loss is not finite at update {t} "
+                        f"(epoch {epoch + 1}, minibatch {m + 1}); "
                         f"the state keeps update {t - 1}: lower learning_rate or check the game's rewards"
                     )
                 opt.zero_grad(set_to_none=True)
@@ -423,6 +509,9 @@ class PPO(IterativeSolver):
                 opt.step()
                 with torch.no_grad():
                     log_ratio = logp - old_logp[idx]
+                    ratio = torch.exp(log_ratio)
+                    for key, value in figures.items():
+                        sums[key] = sums.get(key, 0.0) + float(value)
                     sums["policy_loss"] += float(policy_loss)
                     sums["value_loss"] += float(value_loss)
                     sums["entropy"] += float(entropy)
