@@ -8,6 +8,7 @@ options naming them, and stops on a non-finite loss naming the update with the s
 
 from __future__ import annotations
 
+import json
 import math
 
 import numpy as np
@@ -153,3 +154,12 @@ def test_connect_four_without_compiling_with_head_to_head_extras(tmp_path):
     assert math.isnan(result.exploitability)
     assert 0.0 <= result.extras["win_rate_vs_uniform"] <= 1.0
     assert isinstance(result.policy, NeuralPolicy)
+
+
+def test_bench_learner_updates_times_both_learners_on_the_cpu(tmp_path):
+    from experiments.bench_learner_updates import main
+
+    data = main(batch=64, updates=1, warmup=1, cpu_threads=(1,), out=str(tmp_path))
+    assert set(data["rows"]) == {"ppo", "neural-mmd"}
+    assert all(row["cpu x1"] > 0 for row in data["rows"].values())
+    assert json.loads((tmp_path / "result.json").read_text())["batch"] == 64
