@@ -61,16 +61,27 @@ from gamesolve.rl_env import ResponseEnv, normal_form_tree, sample_returns, tabu
 from gamesolve.validation import check_choice, check_int, check_real
 
 __all__ = [
+    "BACKENDS",
+    "TABLE_MAX_INFOSETS",
     "ExploitabilityBound",
     "call_slots",
+    "check_policy",
     "lbr_exploitability_bound",
     "local_best_response",
+    "players_of",
     "rl_exploitability_bound",
 ]
 
 log = logging.getLogger(__name__)
 
 LOWER_BOUND = "lower bound"
+
+#: The backends of :func:`rl_exploitability_bound`.
+BACKENDS = ("auto", "table", "tensor")
+
+#: ``backend="auto"`` picks the tensor backend above this many infosets of one player: the table
+#: backend's observation features hold an ``[n, n]`` one-hot block per player (256 MiB at 8,192).
+TABLE_MAX_INFOSETS = 8_192
 
 
 @dataclass(frozen=True)
@@ -83,7 +94,8 @@ class ExploitabilityBound:
     responses) is at least the true value of this sum.
 
     Attributes:
-        method: How the responses were found: ``"rl-br/dqn"``, ``"rl-br/ppo"``, ``"lbr/call"``, ...
+        method: How the responses were found: ``"rl-br/dqn"``, ``"rl-br/ppo"`` (table backend),
+            ``"rl-br/tensor-ppo"`` (tensor backend), ``"lbr/call"``, ...
         nash_conv: The bound on NashConv (an estimate when ``exact_evaluation`` is false).
         exploitability: ``nash_conv / num_players``.
         ci_low: Lower end of the confidence interval of ``nash_conv`` (equal to it when exact).
@@ -99,8 +111,10 @@ class ExploitabilityBound:
         steps: Training transitions per player (0 for LBR).
         seconds: Wall time.
         responses: Per player, the full profile with that player's rows replaced by its response
-            (a :class:`~gamesolve.policy.TabularPolicy`).
+            (a :class:`~gamesolve.policy.TabularPolicy`; table backend).
         kind: Always ``"lower bound"``.
+        networks: Per player, the trained response acting on observation tensors (a
+            :class:`~gamesolve.solvers.rl_oracles.vector_response.TensorResponse`; tensor backend).
     """
 
     method: str
@@ -119,6 +133,7 @@ class ExploitabilityBound:
     seconds: float
     responses: tuple[TabularPolicy, ...] = field(default=(), repr=False, compare=False)
     kind: str = LOWER_BOUND
+    networks: tuple[Any, ...] = field(default=(), repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.kind != LOWER_BOUND:
@@ -170,7 +185,7 @@ def _game_and_policy(game: Any, policy: Any) -> tuple[CompiledGame, TabularPolic
     if isinstance(game, TensorGame):
         compiled = normal_form_tree(game)
         if isinstance(policy, TabularPolicy):
-            return compiled, _check_policy(compiled, policy)
+            return compiled, check_policy(compiled, policy)
         try:
             strategies = list(policy.strategies if isinstance(policy, MixedProfile) else policy)
         except TypeError:
@@ -196,10 +211,10 @@ def _game_and_policy(game: Any, policy: Any) -> tuple[CompiledGame, TabularPolic
             f"two-player normal-form game, got {type(game).__name__}"
         ) from None
     if isinstance(policy, TabularPolicy):
-        return compiled, _check_policy(compiled, policy)
+        return compiled, check_policy(compiled, policy)
     tabulate = getattr(policy, "tabulate", None)
     if callable(tabulate):
-        return compiled, _check_policy(compiled, tabulate(compiled))
+        return compiled, check_policy(compiled, tabulate(compiled))
     try:
         arr = None if isinstance(policy, dict) else np.asarray(policy, dtype=np.float64)
     except (TypeError, ValueError):
@@ -212,7 +227,8 @@ def _game_and_policy(game: Any, policy: Any) -> tuple[CompiledGame, TabularPolic
     return compiled, TabularPolicy(compiled, arr)
 
 
-def _check_policy(game: CompiledGame, policy: TabularPolicy) -> TabularPolicy:
+def check_policy(game: CompiledGame, policy: TabularPolicy) -> TabularPolicy:
+    """``policy`` if it is a table of ``game`` (same infosets and actions), else InvalidPolicyError."""
     other = policy.game
     if other is not game and (
         other.infosets.keys != game.infosets.keys
@@ -226,20 +242,59 @@ def _check_policy(game: CompiledGame, policy: TabularPolicy) -> TabularPolicy:
 
 
 def _players(game: CompiledGame, players: Sequence[int] | None) -> list[int]:
-    if players is None:
-        return list(range(game.num_players))
-    if isinstance(players, str | bytes) or not hasattr(players, "__iter__"):
-        raise InvalidArgumentError(f"players must be a list of player indices, got {players!r}")
-    out = [check_int("players", p, minimum=0, maximum=game.num_players - 1) for p in players]
-    if not out or len(set(out)) != len(out):
-        raise InvalidArgumentError(f"players must be distinct and non-empty, got {list(players)}")
-    return out
+    return players_of(game.num_players, players)
 
 
 def _check_confidence(confidence: float) -> float:
     return check_real(
         "confidence", confidence, minimum=0.0, maximum=1.0, min_inclusive=False, max_inclusive=False
     )
+
+
+def _check_on_policy(on_policy: Any) -> str:
+    key = on_policy.strip().lower() if isinstance(on_policy, str) else None
+    if key not in ("auto", "exact", "sampled"):
+        raise InvalidArgumentError(
+            f"on_policy must be one of exact, sampled; got {on_policy!r} (or 'auto', the default: "
+            "exact where the game compiles and the policy tabulates, else sampled)"
+        )
+    return key
+
+
+def players_of(num_players: int, players: Sequence[int] | None) -> list[int]:
+    """``players`` checked against ``num_players`` (default: all of them), in the given order.
+
+    Raises:
+        InvalidArgumentError: Not a list of distinct player indices in range.
+    """
+    if players is None:
+        return list(range(num_players))
+    if isinstance(players, str | bytes) or not hasattr(players, "__iter__"):
+        raise InvalidArgumentError(f"players must be a list of player indices, got {players!r}")
+    out = [check_int("players", p, minimum=0, maximum=num_players - 1) for p in players]
+    if not out or len(set(out)) != len(out):
+        raise InvalidArgumentError(f"players must be distinct and non-empty, got {list(players)}")
+    return out
+
+
+def _pick_backend(game: Any, policy: Any, oracle: Any) -> str:
+    """``backend="auto"``: see :func:`rl_exploitability_bound`."""
+    if isinstance(game, TensorGame):
+        return "table"
+    if oracle is not None and not isinstance(oracle, str):
+        return "tensor" if callable(getattr(oracle, "train_vector", None)) else "table"
+    tabular = isinstance(policy, TabularPolicy | np.ndarray | list | tuple) or callable(
+        getattr(policy, "tabulate", None)
+    )
+    if not tabular:
+        return "tensor"
+    from gamesolve.solvers.rl_oracles.vector_response import compiled_or_none
+
+    compiled = compiled_or_none(game)
+    if compiled is None:
+        return "tensor"
+    counts = np.bincount(compiled.infoset_player, minlength=compiled.num_players)
+    return "tensor" if int(counts.max()) > TABLE_MAX_INFOSETS else "table"
 
 
 # ------------------------------------------------------------------------------ RL-BR
@@ -249,14 +304,15 @@ def rl_exploitability_bound(
     game: Any,
     policy: Any,
     *,
-    oracle: str | Any = "dqn",
+    oracle: str | Any | None = None,
     steps: int = 100_000,
     episodes: int = 100_000,
     seed: int = 0,
     confidence: float = 0.95,
     oracle_options: dict[str, Any] | None = None,
-    on_policy: str = "exact",
+    on_policy: str = "auto",
     players: Sequence[int] | None = None,
+    backend: str = "auto",
 ) -> ExploitabilityBound:
     """A lower bound on NashConv from RL best responses, with a confidence interval.
 
@@ -268,38 +324,94 @@ def rl_exploitability_bound(
     ``estimate +- z * sqrt(sum_i stderr_i^2)`` with the normal quantile ``z`` of ``confidence``
     (players are evaluated on independent episodes).
 
+    Two backends train and evaluate the responses:
+
+    * ``"table"``: the single-agent view of the compiled tree
+      (:class:`gamesolve.rl_env.ResponseEnv`), observations built per infoset of the responder
+      (one-hot or known-token features, a table of ``[infosets, F]``), for compiled games and
+      two-player normal-form games;
+    * ``"tensor"``: the batched environment of any game (:func:`gamesolve.vector_env`, through
+      :class:`~gamesolve.solvers.rl_oracles.vector_response.VectorResponseEnv`): the responder reads
+      the environment's observation tensors and the other seats are played by ``policy``, so no
+      tree is needed and memory is that of the environment. Trains with PPO
+      (:meth:`~gamesolve.solvers.rl_oracles.PPOOracle.train_vector`); the value of the response
+      is always estimated from episodes, ``u_i(policy)`` exactly when the game compiles and the
+      policy tabulates (``on_policy="auto"``), else from episodes too;
+    * ``"auto"`` (default): ``"tensor"`` when the game does not compile, when ``policy`` is not a
+      table (a function), or when a player has more than :data:`TABLE_MAX_INFOSETS` infosets (the
+      table backend's per-infoset features grow with the square of that count); else ``"table"``
+      (so every result on games that small is the table backend's, as before).
+
     Args:
-        game: A compiled or compilable extensive-form game, or a two-player normal-form game.
+        game: A compiled or compilable extensive-form game, or a two-player normal-form game; with
+            the tensor backend anything :func:`gamesolve.vector_env` takes (an OpenSpiel or
+            PettingZoo game too large to compile, a game string).
         policy: The fixed profile: a :class:`~gamesolve.policy.TabularPolicy` of the game (or its
-            ``[I, A]`` array; a :class:`~gamesolve.normal_form.MixedProfile` on normal-form games).
-        oracle: ``"dqn"`` (default), ``"ppo"``, or an object with the
-            :mod:`gamesolve.solvers.rl_oracles` ``train`` method.
+            ``[I, A]`` array; a :class:`~gamesolve.normal_form.MixedProfile` on normal-form games);
+            anything with ``tabulate(game)`` (a :class:`gamesolve.neural.NeuralPolicy`,
+            :func:`gamesolve.uniform_policy`) on games that compile; with the tensor backend also a
+            network or the uniform policy of a game that does not compile, or a function
+            ``(observation [n, F], legal [n, A], player [n], rng) -> action ids [n]``.
+        oracle: ``"dqn"`` (the table backend's default), ``"ppo"`` (the tensor backend's default
+            and only named oracle), or an object with the :mod:`gamesolve.solvers.rl_oracles`
+            ``train`` method (table) or ``train_vector`` method (tensor).
         steps: Training transitions per player (an integer >= 1).
         episodes: Evaluation episodes per player (an integer >= 2: the interval needs a sample
             variance).
         seed: Seed of training and evaluation (an integer >= 0; independent streams per player).
         confidence: Level of the confidence interval, in ``(0, 1)``.
-        oracle_options: Keyword options of the oracle (``DQNOracle`` / ``PPOOracle``).
-        on_policy: ``"exact"`` (default: ``u_i(policy)`` by :func:`gamesolve.expected_values`)
-            or ``"sampled"`` (``episodes`` more episodes per player with everyone on ``policy``).
+        oracle_options: Keyword options of the oracle (``DQNOracle`` / ``PPOOracle``). On the
+            tensor backend they override :data:`TENSOR_PPO_DEFAULTS`, then the oracle's own.
+        on_policy: ``"auto"`` (default: ``"exact"`` where the game compiles and the policy
+            tabulates, else ``"sampled"``), ``"exact"`` (``u_i(policy)`` by
+            :func:`gamesolve.expected_values`) or ``"sampled"`` (``episodes`` more episodes per
+            player with everyone on ``policy``).
         players: Which players to respond for (default all; the sum then runs over these only).
+        backend: ``"auto"`` (default), ``"table"`` or ``"tensor"`` (see above).
 
     Raises:
         InvalidArgumentError: Bad ``steps``, ``episodes``, ``seed``, ``confidence``,
-            ``on_policy``, ``oracle``, ``oracle_options`` or ``players`` (checked before any
-            training; the message names the argument and what it accepts).
+            ``on_policy``, ``backend``, ``oracle``, ``oracle_options`` or ``players`` (checked
+            before any training; the message names the argument and what it accepts), or
+            ``on_policy="exact"`` where the exact value needs a tree the game does not have.
         InvalidPolicyError: ``policy`` does not fit the game.
-        UnsupportedGame: The game is neither extensive-form nor two-player normal-form.
+        UnsupportedGame: The game is neither extensive-form nor two-player normal-form (table
+            backend), or has no batched environment (tensor backend).
     """
     start = time.perf_counter()
     steps = check_int("steps", steps, minimum=1)
     episodes = check_int("episodes", episodes, minimum=2)
     seed = check_int("seed", seed, minimum=0)
     level = _check_confidence(confidence)
-    on_policy = check_choice("on_policy", on_policy, ("exact", "sampled"))
+    on_policy = _check_on_policy(on_policy)
+    backend = check_choice("backend", backend, BACKENDS)
+    if isinstance(game, str):
+        from gamesolve.registry import load_game
+
+        game = load_game(game)
+    if backend == "auto":
+        backend = _pick_backend(game, policy, oracle)
+    if backend == "tensor":
+        from gamesolve.lower_bounds_tensor import tensor_rl_bound
+
+        return tensor_rl_bound(
+            game,
+            policy,
+            oracle=oracle,
+            steps=steps,
+            episodes=episodes,
+            seed=seed,
+            confidence=level,
+            oracle_options=oracle_options,
+            on_policy=on_policy,
+            players=players,
+            start=start,
+        )
+    if on_policy == "auto":
+        on_policy = "exact"
     compiled, profile = _game_and_policy(game, policy)
     who = _players(compiled, players)
-    trainer, name = _oracle(oracle, oracle_options)
+    trainer, name = _oracle("dqn" if oracle is None else oracle, oracle_options)
     exact_values = expected_values(compiled, profile)
     streams = np.random.SeedSequence(seed).spawn(compiled.num_players)
     gains, errors, values, on_values, responses = [], [], [], [], []
@@ -494,7 +606,7 @@ def _rollout_rows(
     mine = game.infosets_of(player)
     probs = np.zeros((game.num_infosets, game.max_actions))
     if isinstance(rollout, TabularPolicy):
-        probs[mine] = _check_policy(game, rollout).probs[mine]
+        probs[mine] = check_policy(game, rollout).probs[mine]
         return probs, "policy"
     actions = game.infoset_actions[mine]
     legal_ids = sorted({int(a) for a in actions[game.legal_mask[mine]]})

@@ -26,6 +26,7 @@ from gamesolve.compiled import CompiledGame
 from gamesolve.errors import InvalidArgumentError
 from gamesolve.rl_env import FEATURE_KINDS, ResponseEnv, TimeStep
 from gamesolve.solvers.rl_oracles.response import TrainedResponse, compiled_of
+from gamesolve.solvers.rl_oracles.vector_response import ResponseStep, TensorResponse, VectorResponseEnv
 from gamesolve.validation import check_choice, check_int, check_real
 
 __all__ = [
@@ -222,6 +223,84 @@ class RLOracle(abc.ABC):
     ) -> Learned:
         """The learning loop: train on ``env`` for about ``steps`` transitions (a subclass's job)."""
 
+    def train_vector(
+        self,
+        game: Any,
+        player: int,
+        policy: Any,
+        *,
+        seed: int = 0,
+        steps: int = 20_000,
+    ) -> TensorResponse:
+        """Train a best response of ``player`` to ``policy`` on the batched environment of ``game``.
+
+        The tensor twin of :meth:`train`: the learner reads observation tensors of
+        :class:`~gamesolve.solvers.rl_oracles.vector_response.VectorResponseEnv` (any game, compiled
+        or not, no per-infoset features) and the other seats are played by ``policy``. The options
+        ``features`` and ``draw`` do not apply (the observation is the environment's tensor; one
+        fixed policy). Oracles that cannot learn from tensors refuse.
+
+        Args:
+            game: Anything :func:`gamesolve.vector_env` takes.
+            player: The responding seat.
+            policy: The fixed policy of the other seats (see
+                :func:`~gamesolve.solvers.rl_oracles.vector_response.fixed_actor`).
+            seed: Seeds the environment, the network and every draw.
+            steps: Responder transitions to train for (rounded up to whole batches).
+
+        Raises:
+            InvalidArgumentError: Bad ``player``, ``steps`` or ``seed``, or an oracle without a
+                tensor learner.
+            InvalidPolicyError: ``policy`` does not fit the game.
+        """
+        steps = check_int("steps", steps, minimum=1)
+        seed = check_int("seed", seed, minimum=0)
+        rng = np.random.default_rng(np.random.SeedSequence(seed))
+        env = VectorResponseEnv(game, player, policy, num_envs=self.num_envs, seed=int(rng.integers(1 << 31)))
+        torch, device = self._torch()
+        start = time.perf_counter()
+        saved_threads = torch.get_num_threads()
+        torch.set_num_threads(self.threads)
+        try:
+            learned = self.learn_vector(torch, device, env, rng, steps)
+        finally:
+            torch.set_num_threads(saved_threads)
+            env.close()
+        seconds = time.perf_counter() - start
+        log.info(
+            "%s tensor response of player %d: %d steps, %d updates in %.2f s",
+            self.name,
+            env.player,
+            learned.steps,
+            learned.updates,
+            seconds,
+        )
+        return TensorResponse(
+            kind=self.name,
+            player=env.player,
+            game=env.spec.name,
+            observation_kind=env.env.observation_kind,
+            layers=learned.layers,
+            steps=learned.steps,
+            updates=learned.updates,
+            curve=learned.curve,
+            seconds=seconds,
+            config={**self.config(), "reward_scale": env.utility_scale},
+        )
+
+    def learn_vector(
+        self, torch: Any, device: Any, env: VectorResponseEnv, rng: np.random.Generator, steps: int
+    ) -> Learned:
+        """The learning loop on the batched environment (oracles that have one override it).
+
+        Raises:
+            InvalidArgumentError: This oracle learns on compiled games only.
+        """
+        raise InvalidArgumentError(
+            f"the {self.name} oracle learns on compiled games only (one-hot infoset features); "
+            "the tensor backend trains with oracle='ppo'"
+        )
+
     # ----------------------------------------------------------------------------- helpers
     def _checked(self, check: Callable[..., Any], name: str, value: Any, *args: Any, **kwargs: Any) -> Any:
         """``check(name, value, ...)`` with the oracle's name in front of the message."""
@@ -312,7 +391,7 @@ class Curve:
         self._count = 0
         self._next = self.every
 
-    def add(self, t: int, step: TimeStep) -> None:
+    def add(self, t: int, step: TimeStep | ResponseStep) -> None:
         """Count the episodes ``step`` finished; close the window once ``t`` transitions passed it."""
         if step.done.any():
             self._sum += float(step.reward[step.done].sum())

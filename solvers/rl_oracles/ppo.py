@@ -15,6 +15,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from gamesolve.compiled import CompiledGame
+from gamesolve.errors import GamesolveError
 from gamesolve.rl_env import ResponseEnv
 from gamesolve.solvers.rl_oracles.base import (
     Curve,
@@ -26,9 +27,13 @@ from gamesolve.solvers.rl_oracles.base import (
     to_torch,
 )
 from gamesolve.solvers.rl_oracles.response import masked_softmax
+from gamesolve.solvers.rl_oracles.vector_response import VectorResponseEnv
 from gamesolve.validation import check_int, check_real
 
-__all__ = ["PPOOracle", "ppo_oracle"]
+__all__ = ["MAX_EXTRA_STEPS", "PPOOracle", "ppo_oracle"]
+
+#: Batched steps past ``rollout_length`` within which every recorded episode must end.
+MAX_EXTRA_STEPS = 10_000
 
 
 class PPOOracle(RLOracle):
@@ -178,6 +183,125 @@ class PPOOracle(RLOracle):
                 returns.reshape(-1),
             )
         return Learned(from_torch(actor), t, n_updates, curve.array())
+
+    def learn_vector(
+        self, torch: Any, device: Any, env: VectorResponseEnv, rng: np.random.Generator, steps: int
+    ) -> Learned:
+        """PPO on the batched environment: GAE along the responder's own decisions in each episode.
+
+        Each update starts ``num_envs`` fresh episodes, records the responder's decisions for
+        ``rollout_length`` batched steps and then plays the episodes under way to their end (every
+        recorded episode is complete: its return arrives at the responder's last decision and
+        nothing is bootstrapped), then runs the same clipped-surrogate updates as :meth:`learn`.
+        Learning rate and entropy bonus anneal to 0 with the fraction of ``steps`` done.
+
+        Raises:
+            GamesolveError: An episode that does not end within
+                :data:`MAX_EXTRA_STEPS` batched steps past the rollout.
+        """
+        scale = env.utility_scale
+        actor = to_torch(torch, init_layers(rng, [env.obs_dim, *self.hidden, env.num_actions], 0.01), device)
+        critic = to_torch(torch, init_layers(rng, [env.obs_dim, *self.hidden, 1], 1.0), device)
+        opt = torch.optim.Adam(actor + critic, lr=self.learning_rate, eps=1e-5)
+        curve = Curve(steps)
+        t = updates = 0
+        while t < steps:
+            frac = 1.0 - t / steps
+            for group in opt.param_groups:
+                group["lr"] = self.learning_rate * frac
+            batch = self._vector_rollout(torch, device, actor, critic, env, rng, scale, curve, t)
+            n = int(batch[0].shape[0])
+            t += n
+            updates += 1
+            if n:
+                self._update(torch, device, actor, critic, opt, rng, self.entropy_coef * frac, *batch)
+        return Learned(from_torch(actor), t, updates, curve.array())
+
+    def _vector_rollout(
+        self,
+        torch: Any,
+        device: Any,
+        actor: list[Any],
+        critic: list[Any],
+        env: VectorResponseEnv,
+        rng: np.random.Generator,
+        scale: float,
+        curve: Curve,
+        t0: int,
+    ) -> tuple[NDArray[Any], ...]:
+        """The responder's transitions of complete episodes: obs, legal, actions, logp, adv, returns."""
+        b = env.num_envs
+        step = env.reset()
+        recording = np.ones(b, dtype=bool)
+        last = np.full(b, -1, dtype=np.int64)
+        chunks: dict[str, list[NDArray[Any]]] = {k: [] for k in ("obs", "legal", "act", "logp", "val")}
+        links: list[tuple[NDArray[np.int64], NDArray[np.int64]]] = []
+        ends: list[tuple[NDArray[np.int64], NDArray[np.float64]]] = []
+        n = s = 0
+        while recording.any():
+            if s > self.rollout_length + MAX_EXTRA_STEPS:
+                raise GamesolveError(
+                    f"ppo: an episode of {env.spec.name} did not end within {MAX_EXTRA_STEPS} batched steps"
+                )
+            rows = np.flatnonzero(step.mine)
+            actions = np.zeros(b, dtype=np.int64)
+            if rows.size:
+                o = torch.from_numpy(np.ascontiguousarray(step.observation[rows])).to(device)
+                with torch.no_grad():
+                    logits = forward_torch(torch, actor, o).cpu().numpy().astype(np.float64)
+                    v = forward_torch(torch, critic, o)[:, 0].cpu().numpy()
+                legal = step.legal[rows]
+                probs = masked_softmax(logits, legal)
+                cdf = np.cumsum(probs, axis=1)
+                u = rng.random(rows.size)
+                last_legal = env.num_actions - 1 - np.argmax(legal[:, ::-1], axis=1)
+                a = np.minimum((cdf < u[:, None]).sum(axis=1), last_legal)
+                actions[rows] = a
+                rec = recording[rows]
+                if rec.any():
+                    k = int(rec.sum())
+                    idx = np.arange(n, n + k)
+                    slots = rows[rec]
+                    chunks["obs"].append(step.observation[slots])
+                    chunks["legal"].append(legal[rec])
+                    chunks["act"].append(a[rec])
+                    chunks["logp"].append(np.log(np.maximum(probs[rec, a[rec]], 1e-30)).astype(np.float32))
+                    chunks["val"].append(v[rec])
+                    prev = last[slots]
+                    linked = prev >= 0
+                    links.append((prev[linked], idx[linked]))
+                    last[slots] = idx
+                    n += k
+            step = env.step(actions, rng)
+            curve.add(t0 + n, step)
+            ended = np.flatnonzero(step.done & recording & (last >= 0))
+            if ended.size:
+                ends.append((last[ended], step.reward[ended] / scale))
+            last[step.done] = -1
+            s += 1
+            if s >= self.rollout_length:
+                recording &= ~step.done
+        if n == 0:
+            return tuple(np.zeros((0,)) for _ in range(6))
+        nxt = np.full(n, -1, dtype=np.int64)
+        for prev, idx in links:
+            nxt[prev] = idx
+        reward = np.zeros(n)
+        for idx, r in ends:
+            reward[idx] = r
+        value = np.concatenate(chunks["val"]).astype(np.float64)
+        adv = np.zeros(n)
+        for i in range(n - 1, -1, -1):  # next decisions come later, so one backward pass suffices
+            j = nxt[i]
+            adv[i] = reward[i] - value[i] + (value[j] + self.gae_lambda * adv[j] if j >= 0 else 0.0)
+        return (
+            np.concatenate(chunks["obs"]).astype(np.float32),
+            np.concatenate(chunks["legal"]),
+            np.concatenate(chunks["act"]).astype(np.int64),
+            np.concatenate(chunks["logp"]),
+            adv.astype(np.float32),
+            (adv + value).astype(np.float32),
+        )
 
     def _update(
         self,

@@ -1,0 +1,425 @@
+"""One player's view of the batched environment of any game, the others played by a fixed policy.
+
+The tensor twin of :class:`gamesolve.rl_env.ResponseEnv`: :class:`VectorResponseEnv` runs ``B``
+episodes of :func:`gamesolve.vector_env` (compiled trees in numba, OpenSpiel states, PettingZoo
+envs) in which the responding seat acts from its observation tensor and every other seat is played
+by a fixed policy. It needs no tree, so it works on games far too large to compile, and its memory
+is that of the batched environment (no per-infoset features or tables). The RL best responses of
+:mod:`gamesolve.solvers.rl_oracles` train on it
+(:meth:`~gamesolve.solvers.rl_oracles.PPOOracle.train_vector`) and
+:func:`gamesolve.lower_bounds.rl_exploitability_bound` evaluates with it (``backend="tensor"``).
+
+The fixed policy may be (see :func:`fixed_actor`):
+
+* a :class:`~gamesolve.policy.TabularPolicy` of a compiled game: the environment is the game's
+  :class:`~gamesolve.vector_env.tree.TreeVectorEnv`, whose ``infoset_ids`` index the table;
+* anything with ``action_probs(observation [n, F], legal [n, A]) -> [n, A]`` over action ids: a
+  :class:`gamesolve.neural.NeuralPolicy` (its observation kind picks the environment's) or the
+  :class:`~gamesolve.policy.UniformPolicy` of :func:`gamesolve.uniform_policy`;
+* a callable ``(observation [n, F], legal [n, A], player [n], rng) -> action ids [n]``.
+
+Each call of :meth:`VectorResponseEnv.step` is one batched step: the learner's actions are used
+in the slots where the responder acts (``mine``), the fixed policy's elsewhere. Rewards arrive when
+an episode ends and finished slots restart by themselves (:class:`~gamesolve.vector_env.TimeStep`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from gamesolve.compiled import CompiledGame, as_compiled
+from gamesolve.errors import (
+    GameTooLargeError,
+    InvalidArgumentError,
+    InvalidPolicyError,
+    MalformedGameError,
+    UnsupportedGame,
+)
+from gamesolve.policy import TabularPolicy
+from gamesolve.validation import check_int
+from gamesolve.vector_env import OBSERVATION_KINDS, TimeStep, VectorEnv, vector_env
+
+__all__ = [
+    "FixedActor",
+    "LearnerActor",
+    "ResponseStep",
+    "TensorResponse",
+    "VectorResponseEnv",
+    "compiled_or_none",
+    "fixed_actor",
+    "fixed_learner",
+    "make_env",
+    "sample_seat_returns",
+]
+
+#: ``(timestep, rows [n], rng) -> action ids [n]``: a fixed policy's moves in the slots ``rows``.
+FixedActor = Callable[[TimeStep, NDArray[np.int64], np.random.Generator], NDArray[np.int64]]
+
+#: ``(step, rng) -> action ids [B]`` (entries outside ``step.mine`` are ignored).
+LearnerActor = Callable[["ResponseStep", np.random.Generator], NDArray[np.int64]]
+
+
+def compiled_or_none(game: Any) -> CompiledGame | None:
+    """The compiled game, or ``None`` when it does not compile (too large, or no tree at all).
+
+    A game string is loaded first. Games too large are refused by their size estimate before any
+    tree is walked, so asking costs well under a second on them.
+    """
+    if isinstance(game, CompiledGame):
+        return game
+    if isinstance(game, str):
+        from gamesolve.registry import load_game
+
+        game = load_game(game)
+    try:
+        return as_compiled(game)
+    except (GameTooLargeError, MalformedGameError, UnsupportedGame):
+        return None
+
+
+def _sample(probs: NDArray[np.float64], rng: np.random.Generator) -> NDArray[np.int64]:
+    from gamesolve.neural.policy import sample_rows
+
+    return sample_rows(probs, np.asarray(rng.random(size=probs.shape[0]), dtype=np.float64))
+
+
+def fixed_actor(policy: Any, env: VectorEnv) -> FixedActor:
+    """``policy`` as a :data:`FixedActor` on ``env`` (see the module docstring for what it may be).
+
+    Raises:
+        InvalidPolicyError: A table of another game or on an environment without infoset ids, or a
+            network whose observation size or action count differs from the environment's.
+        InvalidArgumentError: ``policy`` is none of the accepted kinds.
+    """
+    if isinstance(policy, TabularPolicy):
+        game = getattr(env, "game", None)
+        if not isinstance(game, CompiledGame) or not hasattr(env, "infoset_ids"):
+            raise InvalidPolicyError("a TabularPolicy needs the batched environment of its compiled game")
+        if policy.game is not game and (
+            policy.game.infosets.keys != game.infosets.keys
+            or not np.array_equal(policy.game.infoset_actions, game.infoset_actions)
+        ):
+            raise InvalidPolicyError(
+                f"policy belongs to a different game ({policy.game.spec.name}; infosets or actions "
+                f"differ from {game.spec.name})"
+            )
+        probs = policy.probs
+        actions = game.infoset_actions
+
+        def tabular(ts: TimeStep, rows: NDArray[np.int64], rng: np.random.Generator) -> NDArray[np.int64]:
+            ids = env.infoset_ids[rows]
+            slots = _sample(probs[ids], rng)
+            out: NDArray[np.int64] = actions[ids, slots].astype(np.int64)
+            return out
+
+        return tabular
+    if callable(getattr(policy, "action_probs", None)):
+        size = getattr(policy, "observation_size", None)
+        count = getattr(policy, "num_actions", None)
+        if size is not None and int(size) != env.observation_size:
+            raise InvalidPolicyError(
+                f"the policy reads {size} observation features, but {env.spec.name}'s "
+                f"{env.observation_kind} tensors have {env.observation_size}"
+            )
+        if count is not None and int(count) != env.num_actions:
+            raise InvalidPolicyError(
+                f"the policy has {count} action ids, but {env.spec.name} has {env.num_actions}"
+            )
+
+        def network(ts: TimeStep, rows: NDArray[np.int64], rng: np.random.Generator) -> NDArray[np.int64]:
+            probs = np.asarray(policy.action_probs(ts.observation[rows], ts.legal[rows]), dtype=np.float64)
+            return _sample(probs, rng)
+
+        return network
+    if callable(policy):
+
+        def call(ts: TimeStep, rows: NDArray[np.int64], rng: np.random.Generator) -> NDArray[np.int64]:
+            out = np.asarray(policy(ts.observation[rows], ts.legal[rows], ts.player[rows], rng))
+            if out.shape != (rows.size,) or not np.issubdtype(out.dtype, np.integer):
+                raise InvalidPolicyError(
+                    f"the policy function must return {rows.size} integer action ids, got shape {out.shape}"
+                )
+            out = out.astype(np.int64)
+            ok = (out >= 0) & (out < env.num_actions)
+            ok[ok] = ts.legal[rows[ok], out[ok]]
+            if not ok.all():
+                k = int(np.flatnonzero(~ok)[0])
+                raise InvalidPolicyError(
+                    f"the policy function chose action id {int(out[k])}, which is illegal"
+                )
+            return out
+
+        return call
+    raise InvalidArgumentError(
+        "policy must be a TabularPolicy, a NeuralPolicy, gamesolve.uniform_policy(game), an object "
+        "with action_probs(observation, legal), or a function (observation, legal, player, rng) -> "
+        f"action ids; got {type(policy).__name__}"
+    )
+
+
+def make_env(game: Any, policy: Any, *, num_envs: int, seed: int) -> VectorEnv:
+    """The batched environment ``policy`` can act in.
+
+    A table's compiled game (its ``infoset_ids`` index the table); the tensor kind a network reads;
+    otherwise information-state tensors where the game has them, else observation tensors.
+
+    Raises:
+        UnsupportedGame: The game has no tensors of the kind needed (the message names the other).
+    """
+    if isinstance(policy, TabularPolicy):
+        return vector_env(policy.game, num_envs=num_envs, seed=seed)
+    kind = getattr(policy, "observation_kind", None)
+    kinds = (kind,) if kind in OBSERVATION_KINDS else OBSERVATION_KINDS
+    error: UnsupportedGame | None = None
+    for k in kinds:
+        try:
+            return vector_env(game, num_envs=num_envs, seed=seed, observation=k)
+        except UnsupportedGame as exc:
+            error = exc if error is None else error
+    assert error is not None
+    raise error
+
+
+@dataclass(frozen=True)
+class ResponseStep:
+    """The batch as the responder sees it.
+
+    Attributes:
+        observation: ``[B, F]`` float32: the acting seat's observation in each slot.
+        legal: ``[B, A]`` bool over action ids.
+        mine: ``[B]`` bool: the responder acts in this slot now.
+        reward: ``[B]`` float64: the responder's return of episodes that ended in this call.
+        done: ``[B]`` bool: the episode of this slot ended in this call (the slot restarted).
+    """
+
+    observation: NDArray[np.float32]
+    legal: NDArray[np.bool_]
+    mine: NDArray[np.bool_]
+    reward: NDArray[np.float64]
+    done: NDArray[np.bool_]
+
+
+class VectorResponseEnv:
+    """``num_envs`` episodes of a game for ``player`` against a fixed policy in every other seat.
+
+    Args:
+        game: Anything :func:`gamesolve.vector_env` takes (a compiled game, a game that compiles,
+            an OpenSpiel or PettingZoo game far too large to compile, a game string).
+        player: The responding seat.
+        policy: The fixed policy (see :func:`fixed_actor`).
+        num_envs: ``B``.
+        seed: Seeds the environment's chance.
+
+    Attributes:
+        env: The underlying :class:`~gamesolve.vector_env.VectorEnv`.
+        num_players, num_actions, observation_size, num_envs: As the environment's.
+        utility_scale: The largest absolute terminal utility of a compiled game, else 1.
+
+    Raises:
+        InvalidArgumentError: A bad ``player``, ``num_envs`` or ``seed``.
+        InvalidPolicyError: ``policy`` does not fit the game.
+    """
+
+    def __init__(self, game: Any, player: int, policy: Any, *, num_envs: int = 64, seed: int = 0) -> None:
+        num_envs = check_int("num_envs", num_envs, minimum=1)
+        seed = check_int("seed", seed, minimum=0)
+        self.env = make_env(game, policy, num_envs=num_envs, seed=seed)
+        self.num_players = self.env.num_players
+        self.player = check_int("player", player, minimum=0, maximum=self.num_players - 1)
+        self.num_envs = num_envs
+        self.num_actions = self.env.num_actions
+        self.observation_size = self.env.observation_size
+        self.spec = self.env.spec
+        self._fixed = fixed_actor(policy, self.env)
+        tree = getattr(self.env, "game", None)
+        if isinstance(tree, CompiledGame) and tree.terminal_utility.size:
+            self.utility_scale = max(1.0, float(np.abs(tree.terminal_utility).max()))
+        else:
+            self.utility_scale = 1.0
+        self._ts: TimeStep | None = None
+
+    @property
+    def current(self) -> TimeStep | None:
+        """The environment's last :class:`~gamesolve.vector_env.TimeStep` (``None`` before reset)."""
+        return self._ts
+
+    @property
+    def obs_dim(self) -> int:
+        """``F`` (the name :class:`~gamesolve.rl_env.ResponseEnv` uses)."""
+        return self.observation_size
+
+    def _view(self, ts: TimeStep) -> ResponseStep:
+        self._ts = ts
+        return ResponseStep(
+            observation=ts.observation,
+            legal=ts.legal,
+            mine=ts.player == self.player,
+            reward=ts.reward[:, self.player],
+            done=ts.done,
+        )
+
+    def reset(self) -> ResponseStep:
+        """Start ``B`` fresh episodes."""
+        return self._view(self.env.reset())
+
+    def step(self, actions: ArrayLike, rng: np.random.Generator) -> ResponseStep:
+        """One batched step: ``actions`` where the responder acts, the fixed policy's elsewhere.
+
+        Args:
+            actions: ``[B]`` action ids (entries outside ``mine`` are ignored).
+            rng: Draws the fixed policy's actions.
+        """
+        if self._ts is None:
+            raise InvalidArgumentError("call reset() before step(actions)")
+        ts = self._ts
+        out = np.array(actions, dtype=np.int64, copy=True).reshape(self.num_envs)
+        others = np.flatnonzero(ts.player != self.player)
+        if others.size:
+            out[others] = self._fixed(ts, others, rng)
+        return self._view(self.env.step(out))
+
+    def close(self) -> None:
+        """Release the environment."""
+        self.env.close()
+
+
+def sample_seat_returns(
+    env: VectorResponseEnv, actor: LearnerActor, episodes: int, rng: np.random.Generator
+) -> NDArray[np.float64]:
+    """The responder's returns of at least ``episodes`` complete episodes, ``actor`` in its seat.
+
+    Every slot records its first ``ceil(episodes / B)`` episodes and no more (a stopping rule that
+    does not look at the outcomes, so short episodes are not over-represented): the returns are
+    independent draws of the responder's value, episodes in which it never acts included.
+    """
+    per_slot = max(1, math.ceil(episodes / env.num_envs))
+    count = np.zeros(env.num_envs, dtype=np.int64)
+    out: list[NDArray[np.float64]] = []
+    step = env.reset()
+    while (count < per_slot).any():
+        step = env.step(actor(step, rng), rng)
+        take = step.done & (count < per_slot)
+        if take.any():
+            out.append(step.reward[take])
+        count += step.done
+    return np.concatenate(out)
+
+
+class TensorResponse:
+    """A response trained on :class:`VectorResponseEnv`: an MLP over observation tensors, in numpy.
+
+    It acts on any game the environment runs (no tree, no tables): :meth:`act_batch` plays the
+    responder's slots of a :class:`ResponseStep`, sampling from the softmax over legal action ids
+    or, with ``greedy``, its most likely one. :meth:`to_policy` gives the same network as a
+    :class:`gamesolve.neural.NeuralPolicy` (save it, tabulate it on a compiled game).
+
+    Attributes:
+        kind: The oracle that trained it (``"ppo"``).
+        player: The responding seat.
+        observation_kind: The tensors it reads (``"info_state"`` or ``"observation"``).
+        num_actions: ``A``.
+        observation_size: ``F``.
+        steps: Responder transitions used in training.
+        updates: Gradient updates (PPO batches).
+        curve: ``[M, 2]``: (transitions so far, mean responder return of the episodes finished in
+            the window).
+        seconds: Training wall time.
+        config: The oracle's configuration.
+        greedy: Whether :meth:`act_batch` plays the most likely action.
+    """
+
+    def __init__(
+        self,
+        *,
+        kind: str,
+        player: int,
+        game: str,
+        observation_kind: str,
+        layers: Sequence[tuple[NDArray[np.float32], NDArray[np.float32]]],
+        steps: int,
+        updates: int,
+        curve: NDArray[np.float64],
+        seconds: float,
+        config: dict[str, Any],
+        greedy: bool = False,
+    ) -> None:
+        self.kind = kind
+        self.player = int(player)
+        self.game = game
+        self.observation_kind = observation_kind
+        self._layers = [(np.asarray(w, dtype=np.float32), np.asarray(b, dtype=np.float32)) for w, b in layers]
+        self.observation_size = int(self._layers[0][0].shape[1])
+        self.num_actions = int(self._layers[-1][0].shape[0])
+        self.steps = int(steps)
+        self.updates = int(updates)
+        self.curve = np.asarray(curve, dtype=np.float64).reshape(-1, 2)
+        self.seconds = float(seconds)
+        self.config = dict(config)
+        self.greedy = bool(greedy)
+
+    def action_probs(self, observation: ArrayLike, legal: ArrayLike) -> NDArray[np.float64]:
+        """``[n, A]`` the softmax of the network's logits over the legal action ids."""
+        from gamesolve.neural.policy import masked_softmax
+        from gamesolve.solvers.rl_oracles.response import forward_numpy
+
+        obs = np.asarray(observation, dtype=np.float32)
+        return masked_softmax(np.asarray(forward_numpy(self._layers, obs)), np.asarray(legal, dtype=bool))
+
+    def act_batch(self, step: ResponseStep, rng: np.random.Generator) -> NDArray[np.int64]:
+        """``[B]`` action ids for the slots where the responder acts (0 elsewhere; see :attr:`greedy`)."""
+        out = np.zeros(step.mine.shape[0], dtype=np.int64)
+        rows = np.flatnonzero(step.mine)
+        if rows.size:
+            probs = self.action_probs(step.observation[rows], step.legal[rows])
+            out[rows] = np.argmax(probs, axis=1) if self.greedy else _sample(probs, rng)
+        return out
+
+    def __call__(self, step: ResponseStep, rng: np.random.Generator) -> NDArray[np.int64]:
+        """Same as :meth:`act_batch`."""
+        return self.act_batch(step, rng)
+
+    def to_policy(self) -> Any:
+        """The network as a :class:`gamesolve.neural.NeuralPolicy` (a :class:`~gamesolve.neural.MLP`)."""
+        import torch
+
+        from gamesolve.neural import MLP, NeuralPolicy
+
+        hidden = [int(w.shape[0]) for w, _ in self._layers[:-1]]
+        net = MLP(self.observation_size, self.num_actions, hidden)
+        linears = [m for m in net.body if isinstance(m, torch.nn.Linear)] + [net.policy]
+        with torch.no_grad():
+            for lin, (w, b) in zip(linears, self._layers, strict=True):
+                lin.weight.copy_(torch.from_numpy(w))
+                lin.bias.copy_(torch.from_numpy(b))
+        return NeuralPolicy(
+            net,
+            num_actions=self.num_actions,
+            observation_size=self.observation_size,
+            observation=self.observation_kind,
+            game=self.game,
+        )
+
+    def __repr__(self) -> str:
+        return f"TensorResponse({self.kind}, player={self.player}, game={self.game!r}, steps={self.steps})"
+
+
+def fixed_learner(policy: Any, env: VectorResponseEnv) -> LearnerActor:
+    """The fixed policy in the responder's seat too (for the on-policy value by sampling)."""
+    act = fixed_actor(policy, env.env)
+
+    def learner(step: ResponseStep, rng: np.random.Generator) -> NDArray[np.int64]:
+        out = np.zeros(step.mine.shape[0], dtype=np.int64)
+        rows = np.flatnonzero(step.mine)
+        if rows.size:
+            ts = env.current
+            assert ts is not None
+            out[rows] = act(ts, rows, rng)
+        return out
+
+    return learner
