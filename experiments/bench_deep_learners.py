@@ -100,6 +100,7 @@ class Config:
     seed: int = 0
     game: str = "leduc"
     out: str = "runs/bench_deep_learners"
+    clock: str = "wall"  # what budgets and marks count: "wall" seconds or this process's "cpu" seconds
 
 
 def _marks(budget: float) -> list[float]:
@@ -113,8 +114,16 @@ def _run_curve(
     step: Callable[[], int],
     readout: Callable[[], Any],
     evaluate: Callable[[Any], float],
+    clock: str = "wall",
 ) -> dict[str, Any]:
-    """Step until ``budget`` seconds of algorithm time, evaluating at each mark."""
+    """Step until ``budget`` seconds of algorithm time, evaluating at each mark.
+
+    ``clock="wall"`` counts wall seconds; ``"cpu"`` counts this process's CPU seconds, the fair
+    measure on a shared machine while every learner, peers included, runs torch on one thread.
+    Both are recorded either way.
+    """
+    if clock not in ("wall", "cpu"):
+        raise ValueError(f"clock must be 'wall' or 'cpu', got {clock!r}")
     algo = cpu = 0.0
     curve: dict[str, list[float]] = {
         "seconds": [],
@@ -125,7 +134,7 @@ def _run_curve(
     }
     iteration = 0
     for mark in _marks(budget):
-        while algo < mark:
+        while (algo if clock == "wall" else cpu) < mark:
             start, start_cpu = time.perf_counter(), time.process_time()
             iteration = step()
             algo += time.perf_counter() - start
@@ -173,6 +182,7 @@ def gamesolve_curve(cfg: Config, label: str, learner: Learner, budget: float) ->
         step,
         lambda: solver.policy(game, state, solver.output),
         lambda policy: solver.evaluate(game, policy),
+        cfg.clock,
     )
     return {"config": solver.config(), **curve}
 
@@ -247,6 +257,7 @@ def openspiel_deep_cfr_curve(cfg: Config, budget: float) -> dict[str, Any]:
         step,
         readout,
         lambda table: os_exploitability.exploitability(game, table),
+        cfg.clock,
     )
     return {"config": {k: list(v) if isinstance(v, tuple) else v for k, v in settings.items()}, **curve}
 
@@ -279,18 +290,29 @@ def run_learner(cfg: Config, label: str) -> dict[str, Any]:
             data = PEERS[learner.solver](cfg, budget)
     else:
         data = gamesolve_curve(cfg, label, learner, budget)
-    data = {"learner": label, "game": cfg.game, "budget": budget, "target": learner.target, **data}
+    data = {
+        "learner": label,
+        "game": cfg.game,
+        "budget": budget,
+        "clock": cfg.clock,
+        "target": learner.target,
+        **data,
+    }
     os.makedirs(cfg.out, exist_ok=True)
     atomic_write_json(os.path.join(cfg.out, f"{label}.json"), data)
     return data
 
 
 def atomic_write_json(path: str, data: Any) -> None:
-    """Write ``data`` as JSON to ``path`` through a temporary file and a rename."""
-    tmp = f"{path}.tmp"
-    with open(tmp, "w") as fh:
-        json.dump(data, fh, indent=2)
-    os.replace(tmp, path)
+    """Write ``data`` as JSON to ``path`` atomically (a temporary file and a rename)."""
+    from gamesolve.io import atomic_write_text
+
+    atomic_write_text(path, json.dumps(data, indent=2))
+
+
+def _seconds(data: dict[str, Any]) -> list[float]:
+    """The curve's time axis: CPU seconds when its budget counted them, else wall seconds."""
+    return list(data["cpu_seconds"] if data.get("clock") == "cpu" else data["seconds"])
 
 
 def plot(curves: dict[str, Any], path: str, game: str) -> None:
@@ -306,11 +328,15 @@ def plot(curves: dict[str, Any], path: str, game: str) -> None:
             continue
         style = "--" if label.startswith("openspiel") else "-"
         (line,) = ax.semilogy(
-            data["seconds"], data["exploitability"], style, marker="o", label=label, markersize=3
+            _seconds(data), data["exploitability"], style, marker="o", label=label, markersize=3
         )
         if data.get("target") is not None:
             ax.plot([data["budget"]], [data["target"]], marker="*", color=line.get_color(), markersize=10)
-    ax.set_xlabel("seconds (algorithm + read-out of the policy; exact evaluation excluded)")
+    clocks = {data.get("clock", "wall") for data in curves.values() if "seconds" in data}
+    unit = (
+        "CPU seconds" if clocks == {"cpu"} else "seconds" if clocks == {"wall"} else "seconds (mixed clocks)"
+    )
+    ax.set_xlabel(f"{unit} (algorithm + read-out of the policy; exact evaluation excluded)")
     ax.set_ylabel("exact exploitability")
     ax.set_title(f"Deep learners on {game} (one CPU thread each; stars: targets)")
     ax.grid(True, which="major", alpha=0.3)
@@ -352,8 +378,9 @@ def merge(cfg: Config) -> dict[str, Any]:
         target = data.get("target")
         hit = ""
         if target is not None:
-            at = [s for s, e in zip(data["seconds"], data["exploitability"], strict=True) if e <= target]
-            hit = f"   target <= {target:g}: " + (f"{at[0]:.1f} s" if at else "not reached")
+            at = [s for s, e in zip(_seconds(data), data["exploitability"], strict=True) if e <= target]
+            unit = "cpu s" if data.get("clock") == "cpu" else "s"
+            hit = f"   target <= {target:g}: " + (f"{at[0]:.1f} {unit}" if at else "not reached")
         print(f"  {label:<20} {final}{hit}")
     print(f"\nwrote {cfg.out}/result.json and {cfg.out}/leduc_deep_learners.png")
     return result
@@ -378,6 +405,12 @@ if __name__ == "__main__":
     parser.add_argument("--game", default=Config.game)
     parser.add_argument("--out", default=Config.out)
     parser.add_argument(
+        "--clock",
+        choices=("wall", "cpu"),
+        default=Config.clock,
+        help="budgets count wall seconds or this process's CPU seconds (fair on a shared machine)",
+    )
+    parser.add_argument(
         "--plot", action="store_true", help="only merge OUT/*.json into one result and figure"
     )
     ns = parser.parse_args()
@@ -385,5 +418,5 @@ if __name__ == "__main__":
     unknown = [x for x in chosen if x not in LEARNERS]
     if unknown:
         parser.error(f"unknown learners {unknown}; known: {', '.join(LEARNERS)}")
-    config = Config(learners=chosen, budget=ns.budget, seed=ns.seed, game=ns.game, out=ns.out)
+    config = Config(learners=chosen, budget=ns.budget, seed=ns.seed, game=ns.game, out=ns.out, clock=ns.clock)
     main(config, plot_only=ns.plot)
