@@ -9,10 +9,10 @@ Given a policy file (``gamesolve solve connect_four --solver ppo --policy-out c4
 ``--matches`` games in every seat against MCTS (:func:`~gamesolve.solvers.deep.common.head_to_head_mcts`)
 and against uniform random (:func:`~gamesolve.solvers.deep.common.head_to_head`, batched), and
 prints win / draw / loss per seat. Without ``--policy`` it first trains one: ``--learner`` (default
-``ppo``) for ``--budget`` seconds of wall clock through :func:`gamesolve.solve`, torch
-single-threaded, and records the training's process CPU seconds next to its wall time (judge the
-time target on CPU seconds where the machine is shared). The network samples its actions unless
-``--greedy`` (its most likely legal action).
+``ppo``) for ``--budget`` seconds through the solver contract, torch single-threaded, counting
+wall seconds or, with ``--clock cpu``, this process's CPU seconds (the fair count where the machine
+is shared); both are recorded. The network samples its actions unless ``--greedy`` (its most
+likely legal action).
 
 On imperfect-information games (``dark_hex``) the bot searches the true history, so it sees the
 hidden stones: a stronger opponent than a fair one.
@@ -54,7 +54,8 @@ class Config:
     game: str = "connect_four"
     policy: str | None = None  # a policy file; None: train one first
     learner: str = "ppo"
-    budget: float = 600.0  # training seconds (wall clock) when no policy file is given
+    budget: float = 600.0  # training seconds when no policy file is given
+    clock: str = "wall"  # what the budget counts: "wall" seconds or this process's "cpu" seconds
     matches: int = 100  # per seat, against each opponent
     simulations: int = 100
     seed: int = 0
@@ -63,28 +64,45 @@ class Config:
 
 
 def train(cfg: Config) -> tuple[str, dict[str, Any]]:
-    """Train ``cfg.learner`` on ``cfg.game`` for ``cfg.budget`` seconds; the saved file and figures."""
+    """Train ``cfg.learner`` on ``cfg.game`` for ``cfg.budget`` seconds; the saved file and figures.
+
+    The learner runs through the solver contract (``init`` then ``step`` one update at a time, no
+    evaluation during training) until ``cfg.budget`` seconds of ``cfg.clock`` have passed: wall
+    seconds, or this process's CPU seconds (the fair count on a shared machine; torch runs on one
+    thread either way).
+    """
     import torch
 
+    from gamesolve.registry import make_solver
+
     torch.set_num_threads(1)
-    game = gamesolve.load_game(cfg.game)
-    cpu, wall = time.process_time(), time.perf_counter()
-    result = gamesolve.solve(game, cfg.learner, time_limit=cfg.budget, seed=cfg.seed, progress=False)
+    source = gamesolve.load_game(cfg.game)
+    solver = make_solver(cfg.learner, game=source)
+    game = solver.prepare(source)
+    solver.warm_up(game)
+    state = solver.init(game, np.random.default_rng(cfg.seed))
+    clock = time.process_time if cfg.clock == "cpu" else time.perf_counter
+    cpu, wall, start = time.process_time(), time.perf_counter(), clock()
+    updates = 0
+    while clock() - start < cfg.budget:
+        solver.step(game, state, 1)
+        updates += 1
     cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+    policy = solver.policy(game, state, solver.output)
     os.makedirs(cfg.out, exist_ok=True)
-    path = os.path.join(cfg.out, f"{cfg.game}_{cfg.learner}.pt")
-    result.policy.save(path)
+    path = os.path.join(cfg.out, f"{cfg.game.split('(')[0]}_{cfg.learner}.pt")
+    policy.save(path)
     figures = {
         "learner": cfg.learner,
         "budget_s": cfg.budget,
+        "clock": cfg.clock,
         "train_cpu_s": cpu,
         "train_wall_s": wall,
-        "iterations": int(result.iterations),
-        "message": result.message,
-        "extras": {k: v for k, v in result.extras.items() if isinstance(v, int | float | str | list)},
+        "iterations": updates,
+        "config": solver.config(),
     }
-    log.info("trained %s on %s: %d iterations, %.1f s CPU, %.1f s wall", cfg.learner, cfg.game,
-             result.iterations, cpu, wall)  # fmt: skip
+    log.info("trained %s on %s: %d updates, %.1f s CPU, %.1f s wall", cfg.learner, cfg.game,
+             updates, cpu, wall)  # fmt: skip
     return path, figures
 
 
@@ -145,7 +163,7 @@ def report(cfg: Config, data: dict[str, Any]) -> None:
           f"{cfg.matches} matches per seat")  # fmt: skip
     if "training" in data:
         t = data["training"]
-        print(f"trained {t['learner']}: {t['iterations']} iterations, {t['train_cpu_s']:.1f} s CPU, "
+        print(f"trained {t['learner']}: {t['iterations']} updates, {t['train_cpu_s']:.1f} s CPU, "
               f"{t['train_wall_s']:.1f} s wall")  # fmt: skip
     print(f"{'opponent':<10} {'seat':>4} {'win':>6} {'draw':>6} {'loss':>6} {'return':>7}")
     for name in ("random", "mcts"):
@@ -185,7 +203,10 @@ if __name__ == "__main__":
     parser.add_argument("--game", default=Config.game)
     parser.add_argument("--policy", help="a policy file (.pt); default: train one first")
     parser.add_argument("--learner", default=Config.learner, help="solver to train without --policy")
-    parser.add_argument("--budget", type=float, default=Config.budget, help="training seconds (wall)")
+    parser.add_argument("--budget", type=float, default=Config.budget, help="training seconds")
+    parser.add_argument(
+        "--clock", choices=("wall", "cpu"), default=Config.clock, help="what the budget counts"
+    )
     parser.add_argument("--matches", type=int, default=Config.matches, help="matches per seat and opponent")
     parser.add_argument(
         "--simulations", type=int, default=Config.simulations, help="MCTS simulations per move"
