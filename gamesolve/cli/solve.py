@@ -165,7 +165,7 @@ def run_solve(args: argparse.Namespace) -> tuple[gamesolve.SolveResult, int]:
         print(f"exploitability  {result.exploitability:.6e} (NashConv {result.nash_conv:.6e})")
     if isinstance(game, gamesolve.TabularMarkovGame):
         _print_markov_solution(game, result)
-    else:
+    elif len(result.value):
         print("values          " + ", ".join(f"{v:+.6f}" for v in result.value))
     failures = write_outputs(
         [
