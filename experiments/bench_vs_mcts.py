@@ -30,7 +30,7 @@ import logging
 import os
 import platform
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
@@ -38,6 +38,7 @@ import numpy as np
 import gamesolve
 from experiments._common import package_version
 from gamesolve.io import atomic_write_text
+from gamesolve.registry import parse_options
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +57,7 @@ class Config:
     learner: str = "ppo"
     budget: float = 600.0  # training seconds when no policy file is given
     clock: str = "wall"  # what the budget counts: "wall" seconds or this process's "cpu" seconds
+    options: dict[str, Any] = field(default_factory=dict)  # the learner's options (``--set k=v``)
     matches: int = 100  # per seat, against each opponent
     simulations: int = 100
     seed: int = 0
@@ -77,7 +79,7 @@ def train(cfg: Config) -> tuple[str, dict[str, Any]]:
 
     torch.set_num_threads(1)
     source = gamesolve.load_game(cfg.game)
-    solver = make_solver(cfg.learner, game=source)
+    solver = make_solver(cfg.learner, game=source, **cfg.options)
     game = solver.prepare(source)
     solver.warm_up(game)
     state = solver.init(game, np.random.default_rng(cfg.seed))
@@ -214,6 +216,11 @@ if __name__ == "__main__":
     parser.add_argument("--seed", type=int, default=Config.seed)
     parser.add_argument("--greedy", action="store_true", help="the network plays its most likely action")
     parser.add_argument("--out", default=Config.out)
+    parser.add_argument(
+        "--set", action="append", metavar="KEY=VALUE", help="learner option, e.g. --set hidden=[256]"
+    )
     ns = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    main(Config(**vars(ns)))
+    fields = vars(ns)
+    fields["options"] = parse_options(fields.pop("set") or [])
+    main(Config(**fields))
