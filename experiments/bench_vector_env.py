@@ -163,19 +163,16 @@ def bare_pyspiel_loop(name: str, observation: str, decisions: int, seed: int) ->
     game = pyspiel.load_game(name)
     tensor = "information_state_tensor" if observation == "info_state" else "observation_tensor"
     draw = random.Random(seed).random
-    # The tensor is read the fastest way pyspiel offers, as the env reads it: an observer writing
-    # into its own buffer (the state's list-returning method where the game has no observer).
+    # The tensor is read the fastest way pyspiel offers, as the env reads it: the set_from method of
+    # pyspiel's observer object, called directly, writing into its own buffer (the state's
+    # list-returning method where the game has no observer).
     read: Any
     try:
         from open_spiel.python.observation import make_observation
 
         kind = pyspiel.IIGObservationType(perfect_recall=observation == "info_state")
         observer = make_observation(game, kind)
-        set_from = getattr(observer, "_observation", observer).set_from
-
-        def read(state: Any, player: int) -> None:
-            set_from(state, player)
-
+        read = getattr(observer, "_observation", observer).set_from
     except Exception:  # a game without an observer
 
         def read(state: Any, player: int) -> None:

@@ -11,9 +11,8 @@ reinforcement learning in games").
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
-from itertools import chain
-from typing import Any
+from collections.abc import Callable
+from typing import Any, NoReturn
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -30,8 +29,9 @@ log = logging.getLogger(__name__)
 #: OpenSpiel's player ids of chance nodes and terminal states.
 CHANCE_PLAYER = -1
 TERMINAL_PLAYER = -4
-#: Uniform draws fetched from a slot's generator at once (chance reads them one by one).
-UNIFORM_CHUNK = 16
+#: Uniform draws fetched from a slot's generator at once (chance reads them one by one; the
+#: numbers, and so the episodes, do not depend on it).
+UNIFORM_CHUNK = 64
 
 #: What each observation kind is called in OpenSpiel, and the game-type flag that says it exists.
 _TENSORS = {
@@ -99,12 +99,6 @@ def infoset_tensor_table(game: OpenSpielGame, observation: str) -> NDArray[np.fl
     return table
 
 
-def _uniforms(generator: np.random.Generator) -> Iterator[float]:
-    """Uniform numbers in ``[0, 1)`` from ``generator``, drawn :data:`UNIFORM_CHUNK` at a time."""
-    while True:
-        yield from generator.random(UNIFORM_CHUNK).tolist()
-
-
 class OpenSpielVectorEnv(VectorEnv):
     """``num_envs`` episodes of an OpenSpiel game, each a ``pyspiel.State`` stepped in place.
 
@@ -113,6 +107,10 @@ class OpenSpielVectorEnv(VectorEnv):
     therefore depends only on ``seed``, ``b`` and the actions played in that slot, and is the same
     for every batch size that has slot ``b``. Simultaneous-move games are played in OpenSpiel's
     turn-based form (:func:`gamesolve.load_game` converts them when it loads them).
+
+    A step makes four ``pyspiel`` calls per slot (apply the action, read the player, its legal-action
+    mask and its tensor, the last through an OpenSpiel observer writing into the slot's own buffer
+    where the game has one) and gathers the batch with a few whole-batch operations.
 
     Args:
         game: An :class:`~gamesolve.games.openspiel.OpenSpielGame`.
@@ -146,17 +144,17 @@ class OpenSpielVectorEnv(VectorEnv):
         self._method = method
         self._name = game.name
         seeds = np.random.SeedSequence(seed).spawn(self.num_envs)
-        self._streams = [_uniforms(np.random.default_rng(s)) for s in seeds]
+        self._generators = [np.random.default_rng(s) for s in seeds]
+        # Each slot's next uniform numbers, last to be used first (list.pop is the cheapest read).
+        self._pools: list[list[float]] = [[] for _ in seeds]
+        self._slots = range(self.num_envs)
         self._states: list[Any] = []
-        B = self.num_envs
-        self._observation = np.zeros((B, self.observation_size), dtype=np.float32)
-        self._flat_observation = self._observation.reshape(-1)  # a view: concatenate writes into it
-        self._row_offsets = np.arange(B, dtype=np.int64) * self.num_actions
-        self._make_observers()
-        self._legal = np.zeros((B, self.num_actions), dtype=bool)
-        self._player = np.zeros(B, dtype=np.int64)
-        self._reward = np.zeros((B, self.num_players), dtype=np.float64)
-        self._done = np.zeros(B, dtype=bool)
+        self._row_offsets = np.arange(self.num_envs, dtype=np.int64) * self.num_actions
+        self._legal = np.zeros((self.num_envs, self.num_actions), dtype=bool)
+        self._legal_flat = self._legal.reshape(-1)
+        self._readers: list[Callable[[Any, int], Any]] = []
+        self._views: list[memoryview] = []  # the slots' buffers, as bytes
+        self._make_readers()
 
     @property
     def game_name(self) -> str:
@@ -170,20 +168,16 @@ class OpenSpielVectorEnv(VectorEnv):
 
     def reset(self) -> TimeStep:
         """Start ``B`` fresh episodes (the generators go on where they were)."""
-        self._reward.fill(0.0)
-        self._done.fill(False)
-        self._states = [self._game.new_initial_state() for _ in range(self.num_envs)]
-        players = [self._first_decision(b, state) for b, state in enumerate(self._states)]
-        masks = []
-        rows = []
-        setters = self._setters
-        for b, (state, player) in enumerate(zip(self._states, players, strict=True)):
-            masks.append(state.legal_actions_mask(player))
-            if setters is not None:
-                setters[b](state, player)
-            else:
-                rows.append(getattr(state, self._method)(player))
-        return self._finish(players, masks, rows)
+        new_state = self._game.new_initial_state
+        states = self._states = [new_state() for _ in self._slots]
+        players = self._new_players()
+        masks: list[int] = []
+        for b, state, read in zip(self._slots, states, self._readers, strict=True):
+            player = self._first_decision(b, state)
+            players.append(player)
+            masks += state.legal_actions_mask()
+            read(state, player)
+        return self._finish(players, masks, bytearray(self.num_envs), [])
 
     def step(self, actions: ArrayLike) -> TimeStep:
         """Play ``actions[b]`` in slot ``b``; an episode that ends restarts in the same call.
@@ -196,44 +190,47 @@ class OpenSpielVectorEnv(VectorEnv):
         if not self._states:
             raise InvalidArgumentError("call reset() before step(actions)")
         chosen = self._checked(actions)
-        reward = self._reward
-        done = self._done
-        reward.fill(0.0)
-        done.fill(False)
         states = self._states
-        setters = self._setters
-        method = self._method
-        advance = self._advance
+        pools = self._pools
         new_state = self._game.new_initial_state
-        players: list[int] = []
-        masks: list[Any] = []
-        rows: list[Any] = []
-        finished = []
-        paid = []
+        players = self._new_players()
+        masks: list[int] = []  # the slots' 0/1 legal-action masks, one after the other
+        done = bytearray(self.num_envs)  # 1 where the episode ended
+        paid: list[float] = []  # the returns of the ended episodes, one after the other
         add_player = players.append
-        add_mask = masks.append
-        for b, action in enumerate(chosen.tolist()):
-            state = states[b]
+        add_mask = masks.extend
+        for b, state, action, read in zip(self._slots, states, chosen.tolist(), self._readers, strict=True):
             state.apply_action(action)
             player = state.current_player()
-            if player == CHANCE_PLAYER:
-                player = advance(b, state)
-            if player == TERMINAL_PLAYER:
-                finished.append(b)
-                paid.append(state.returns())
-                state = states[b] = new_state()
-                player = self._first_decision(b, state)
+            if player < 0:
+                # Chance nodes and restarts, inlined (the draw of _play_chance): short games such as
+                # Leduc meet them every few decisions.
+                fresh = False
+                while player < 0:
+                    if player == CHANCE_PLAYER:
+                        pool = pools[b]
+                        u = pool.pop() if pool else self._refill(b)
+                        outcomes = state.chance_outcomes()
+                        chosen_outcome = outcomes[-1][0]
+                        total = 0.0
+                        for outcome, prob in outcomes:
+                            total += prob
+                            if u < total:
+                                chosen_outcome = outcome
+                                break
+                        state.apply_action(chosen_outcome)
+                    elif player == TERMINAL_PLAYER and not fresh:
+                        done[b] = 1
+                        paid += state.returns()
+                        state = states[b] = new_state()
+                        fresh = True
+                    else:
+                        self._refuse(player)
+                    player = state.current_player()
             add_player(player)
-            add_mask(state.legal_actions_mask(player))
-            if setters is not None:
-                setters[b](state, player)
-            else:
-                rows.append(getattr(state, method)(player))
-        if finished:
-            reward[finished] = paid
-            done[finished] = True
-            self.episodes += len(finished)
-        return self._finish(players, masks, rows)
+            add_mask(state.legal_actions_mask())  # the player's; faster without the argument
+            read(state, player)
+        return self._finish(players, masks, done, paid)
 
     def __repr__(self) -> str:
         return (
@@ -243,94 +240,134 @@ class OpenSpielVectorEnv(VectorEnv):
 
     # ------------------------------------------------------------------ internals
     def _checked(self, actions: ArrayLike) -> NDArray[np.int64]:
-        """``actions`` as legal action ids: a few array operations for ``[B]`` signed integer arrays."""
+        """``actions`` as legal action ids: a few array operations for ``[B]`` int64 arrays."""
         if (
             isinstance(actions, np.ndarray)
+            and actions.dtype == np.int64
             and actions.shape == (self.num_envs,)
-            and actions.dtype.kind == "i"
-            and actions.min() >= 0
-            and actions.max() < self.num_actions
-            and self._legal.reshape(-1)[self._row_offsets + actions].all()
+            # Read as unsigned, a negative id is too large: one comparison checks both bounds.
+            and (actions.view(np.uint64) < self.num_actions).all()
+            and self._legal_flat[self._row_offsets + actions].all()
         ):
-            return actions.astype(np.int64, copy=False)
+            return actions
         return self.check_actions(actions, self._legal)
 
-    def _finish(self, players: list[int], masks: list[Any], rows: list[Any]) -> TimeStep:
-        """Gather the slots' players, legal masks and tensors (the observers' buffers, or ``rows``)."""
-        self._player[:] = players
-        self._legal = np.fromiter(chain.from_iterable(masks), dtype=bool, count=self._legal.size).reshape(
-            self._legal.shape
-        )
-        if self._setters is not None:
-            np.concatenate(self._buffers, out=self._flat_observation)
-        else:
-            self._observation[:] = rows
+    def _new_players(self) -> bytearray | list[int]:
+        """An empty list for the slots' players: a bytearray (numpy reads it at once) where ids fit a byte."""
+        return bytearray() if self.num_players <= 256 else []
+
+    def _finish(
+        self, players: bytearray | list[int], masks: list[int], done: bytearray, paid: list[float]
+    ) -> TimeStep:
+        """The batch, in new arrays, from the slots' players, legal masks and readers' buffers.
+
+        ``masks`` holds the slots' 0/1 legal-action masks one after the other; ``done`` is 1 at the
+        slots whose episodes ended, ``paid`` their returns one after the other.
+        """
+        B = self.num_envs
+        # A bytearray takes the list of 0/1 ints in one C loop; numpy reads its bytes as bools.
+        legal = np.frombuffer(bytearray(masks), dtype=np.bool_).reshape(B, self.num_actions)
+        self._legal = legal
+        self._legal_flat = legal.reshape(-1)
+        if isinstance(players, bytearray):
+            player = np.frombuffer(players, dtype=np.uint8).astype(np.int64)
+        else:  # pragma: no cover - no OpenSpiel game has that many players
+            player = np.array(players, dtype=np.int64)
+        ended = np.frombuffer(done, dtype=np.bool_)
+        reward = np.zeros((B, self.num_players), dtype=np.float64)
+        if paid:
+            reward[ended] = np.array(paid, dtype=np.float64).reshape(-1, self.num_players)
+            self.episodes += len(paid) // self.num_players
         return TimeStep(
-            observation=self._observation.copy(),
-            legal=self._legal.copy(),
-            player=self._player.copy(),
-            reward=self._reward.copy(),
-            done=self._done.copy(),
+            # One join of the buffers' bytes: far cheaper than numpy's concatenation of B small arrays.
+            observation=np.frombuffer(bytearray().join(self._views), dtype=np.float32).reshape(
+                B, self.observation_size
+            ),
+            legal=legal.copy(),
+            player=player,
+            reward=reward,
+            done=ended,
         )
 
     def _first_decision(self, b: int, state: Any) -> int:
         """Advance a fresh episode to its first decision; the player to act."""
-        player = self._advance(b, state)
+        player = state.current_player()
+        if player == CHANCE_PLAYER:
+            player = self._play_chance(b, state)
         if player < 0:
+            self._refuse(player)
+        return int(player)
+
+    def _play_chance(self, b: int, state: Any) -> int:
+        """Play chance nodes from slot ``b``'s generator until a decision or the end; the player then."""
+        player = CHANCE_PLAYER
+        while player == CHANCE_PLAYER:
+            pool = self._pools[b]
+            u = pool.pop() if pool else self._refill(b)
+            outcomes = state.chance_outcomes()
+            chosen = outcomes[-1][0]
+            total = 0.0
+            for action, prob in outcomes:
+                total += prob
+                if u < total:
+                    chosen = action
+                    break
+            state.apply_action(chosen)
+            player = state.current_player()
+        return int(player)
+
+    def _refill(self, b: int) -> float:
+        """Draw slot ``b``'s next :data:`UNIFORM_CHUNK` uniform numbers into its pool; the first of them."""
+        pool = self._generators[b].random(UNIFORM_CHUNK)[::-1].tolist()
+        self._pools[b] = pool
+        return pool.pop()
+
+    def _refuse(self, player: int) -> NoReturn:
+        """Raise for a fresh episode that ends before any decision, or a node that is not turn-based."""
+        if player == TERMINAL_PLAYER:
             raise MalformedGameError(
                 f"OpenSpiel game {self._name!r} has an episode that ends before any decision"
             )
-        return player
-
-    def _advance(self, b: int, state: Any) -> int:
-        """Play chance nodes from slot ``b``'s generator until a decision or the end; the player then."""
-        player = state.current_player()
-        if player == CHANCE_PLAYER:
-            stream = self._streams[b]
-            while player == CHANCE_PLAYER:
-                u = next(stream)
-                outcomes = state.chance_outcomes()
-                chosen = outcomes[-1][0]
-                total = 0.0
-                for action, prob in outcomes:
-                    total += prob
-                    if u < total:
-                        chosen = action
-                        break
-                state.apply_action(chosen)
-                player = state.current_player()
-        if player == TERMINAL_PLAYER or player >= 0:
-            return int(player)
         raise UnsupportedGame(  # pragma: no cover - load_game converts simultaneous-move games
             f"OpenSpiel game {self._name!r} reached a node of player {player}; only turn-based play "
             "is supported"
         )
 
-    def _make_observers(self) -> None:
-        """One OpenSpiel observer per slot, writing into its own buffer, when they match the states' tensors.
+    def _make_readers(self) -> None:
+        """``_readers[b](state, player)`` writes the player's tensor into the buffer ``_views[b]`` shows.
 
-        Without a matching observer (``_setters`` is ``None``) the tensors are read from the states.
+        The readers are OpenSpiel observers, one per slot, each writing into its own buffer, where
+        the game has one that gives the states' own tensors; else they copy the state's tensor (a
+        list) into a row of one array.
         """
         import pyspiel
         from open_spiel.python.observation import make_observation
 
-        self._setters: list[Callable[[Any, int], Any]] | None = None
-        self._buffers: list[NDArray[np.float32]] = []
+        method = self._method
         kind = pyspiel.IIGObservationType(perfect_recall=self.observation_kind == "info_state")
         try:
-            first = make_observation(self._game, kind)
+            observer = make_observation(self._game, kind)
         except Exception:  # games without an observer: read the state's tensors
-            return
-        if first is None or getattr(first, "tensor", None) is None:
-            return
-        if first.tensor.shape != (self.observation_size,) or not self._observer_matches(first):
-            log.debug("%s: OpenSpiel's observer differs from %s; reading the state", self._name, self._method)
-            return
-        observers = [first, *(make_observation(self._game, kind) for _ in range(self.num_envs - 1))]
-        # open_spiel.python.observation wraps pyspiel's observation object in a Python method; its
-        # pyspiel object, when there, is called directly (the same call, one frame less per read).
-        self._setters = [getattr(observer, "_observation", observer).set_from for observer in observers]
-        self._buffers = [observer.tensor for observer in observers]
+            observer = None
+        if observer is not None and getattr(observer, "tensor", None) is not None:
+            if observer.tensor.shape == (self.observation_size,) and self._observer_matches(observer):
+                observers = [observer, *(make_observation(self._game, kind) for _ in self._slots[1:])]
+                # open_spiel.python.observation wraps pyspiel's observation object in a Python
+                # method; its pyspiel object, when there, is called directly (one frame less a read).
+                self._readers = [getattr(o, "_observation", o).set_from for o in observers]
+                self._views = [o.tensor.data.cast("B") for o in observers]
+                return
+            log.debug("%s: OpenSpiel's observer differs from %s; reading the state", self._name, method)
+        rows = np.zeros((self.num_envs, self.observation_size), dtype=np.float32)
+
+        def reader(row: NDArray[np.float32]) -> Callable[[Any, int], None]:
+            def read(state: Any, player: int) -> None:
+                row[:] = getattr(state, method)(player)
+
+            return read
+
+        self._readers = [reader(row) for row in rows]
+        self._views = [row.data.cast("B") for row in rows]
 
     def _observer_matches(self, observer: Any) -> bool:
         """Whether the observer gives the state's own tensors along a few random plays."""

@@ -255,6 +255,12 @@ def test_bad_actions_are_refused() -> None:
         env.step(np.zeros(3, dtype=float))
     with pytest.raises(InvalidArgumentError, match=r"actions\[1\] = 9 is not legal in slot 1"):
         env.step([0, 9, 0])
+    # int64 arrays take a faster check, which must refuse negative ids as well.
+    with pytest.raises(InvalidArgumentError, match=r"actions\[1\] = -1 is not legal in slot 1"):
+        env.step(np.array([0, -1, 0], dtype=np.int64))
+    with pytest.raises(InvalidArgumentError, match=r"actions\[2\] = 7 is not legal in slot 2"):
+        env.step(np.array([0, 1, 7], dtype=np.int64))
+    assert env.step(np.array([0, 1, 2], dtype=np.int32)).player.tolist() == [1, 1, 1]
     with pytest.raises(InvalidArgumentError, match=r"call reset\(\) before step"):
         vector_env("connect_four", num_envs=3, seed=0, observation="observation").step([0, 0, 0])
     env2 = gamesolve.load_game("leduc_poker").vector_env(num_envs=2, seed=0, backend="pyspiel")
@@ -267,6 +273,26 @@ def test_bad_actions_are_refused() -> None:
     # A refused step changes nothing.
     ts2 = env2.step([int(np.flatnonzero(ts.legal[b])[0]) for b in range(2)])
     assert ts2.observation.shape == (2, env2.observation_size)
+
+
+@pytest.mark.parametrize(("name", "kind"), [("leduc_poker", "info_state"), ("connect_four", "observation")])
+def test_state_tensors_are_read_where_no_observer_matches(
+    name: str, kind: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without a matching observer the env reads the states' own tensors: the same stream."""
+    game = gamesolve.load_game(name)
+    with_observer = OpenSpielVectorEnv(game, num_envs=5, seed=4, observation=kind)
+    monkeypatch.setattr(OpenSpielVectorEnv, "_observer_matches", lambda self, observer: False)
+    without = OpenSpielVectorEnv(game, num_envs=5, seed=4, observation=kind)
+    ts, tt = with_observer.reset(), without.reset()
+    rng = np.random.default_rng(1)
+    for _ in range(30):
+        for field in ("observation", "legal", "player", "reward", "done"):
+            np.testing.assert_array_equal(getattr(ts, field), getattr(tt, field))
+        _check_against_states(without, tt)
+        actions = _random_actions(ts, rng)
+        ts, tt = with_observer.step(actions), without.step(actions)
+    assert without.episodes == with_observer.episodes
 
 
 def test_a_table_of_observations_must_be_one_per_infoset() -> None:
