@@ -163,7 +163,9 @@ def solve(
     Args:
         game: A game the solver accepts: extensive-form (anything :func:`~gamesolve.as_compiled`
             accepts) for the CFR family, a :class:`~gamesolve.normal_form.TensorGame` for
-            normal-form solvers, a tabular Markov game for the Markov solvers.
+            normal-form solvers, a tabular Markov game for the Markov solvers; or a game string
+            (``"kuhn_poker"``, ``"leduc(ranks=13,suits=4)"``), loaded with
+            :func:`~gamesolve.load_game` before any work.
         solver: A registry name (``"cfr"``, ``"cfr+"``, ``"lcfr"``, ``"dcfr"``, ``"pcfr+"``,
             ``"mccfr-es"``, ``"mccfr-os"``, ``"lp"``, ...; see
             :func:`~gamesolve.registry.available_solvers`) or a configured solver object. Exact
@@ -217,6 +219,10 @@ def solve(
         overwrite=overwrite,
         progress=progress,
     )
+    if isinstance(game, str):
+        from gamesolve.registry import load_game
+
+        game = load_game(game)
     algo = _resolve_solver(solver, solver_options, game)
     if isinstance(algo, ExactSolver):
         if checkpoint is not None or resume is not None:

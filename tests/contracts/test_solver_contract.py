@@ -19,7 +19,7 @@ import pytest
 import gamesolve
 import gamesolve.run
 from gamesolve.checkpoint import StateRules, load_checkpoint, save_checkpoint
-from gamesolve.errors import CheckpointError, UnsupportedGame
+from gamesolve.errors import CheckpointError, GameNotFoundError, UnsupportedGame
 from gamesolve.normal_form import MixedProfile, TensorGame
 from gamesolve.solver import ExactSolver, Iterate, IterativeSolver, Solver
 from gamesolve.spec import GameKind, GameSpec
@@ -161,3 +161,12 @@ def test_the_loop_calls_only_declared_hooks_and_sniffs_nothing():
     assert used <= declared, f"hooks the loop uses but the contract does not declare: {used - declared}"
     assert "getattr(algo" not in source and "getattr(self.algo" not in source
     assert "hasattr(" not in source
+
+
+def test_solve_loads_a_game_string_first():
+    by_name = gamesolve.solve("kuhn_poker", "cfr+", iterations=20, progress=False)
+    by_game = gamesolve.solve(gamesolve.load_game("kuhn_poker"), "cfr+", iterations=20, progress=False)
+    assert by_name.exploitability == by_game.exploitability
+    assert gamesolve.solve("rps", "lp", progress=False).exploitability == pytest.approx(0.0, abs=1e-9)
+    with pytest.raises(GameNotFoundError):
+        gamesolve.solve("no_such_game", "cfr", iterations=1, progress=False)
