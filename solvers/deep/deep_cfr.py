@@ -35,6 +35,7 @@ run repeats an uninterrupted one (on the same machine and torch build).
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Sequence
 from typing import Any
 
@@ -43,14 +44,15 @@ from numpy.typing import NDArray
 
 from gamesolve.checkpoint import StateRules, rng_from_array, rng_to_array
 from gamesolve.compiled import CompiledGame
-from gamesolve.errors import GamesolveError, InvalidArgumentError
+from gamesolve.errors import GamesolveError
 from gamesolve.kernels.deep_cfr import external_sampling_traversals
 from gamesolve.kernels.mccfr import max_depth
+from gamesolve.mcts import DEFAULT_SIMULATIONS
 from gamesolve.policy import TabularPolicy
 from gamesolve.registry import SolverEntry
-from gamesolve.solver import Iterate, IterativeSolver, State
+from gamesolve.solver import Iterate, State
 from gamesolve.solvers.common import check_extensive_form, prepare_extensive_form
-from gamesolve.solvers.deep.common import torch_threads
+from gamesolve.solvers.deep.shell import DeepLearner
 from gamesolve.solvers.rl_oracles.base import check_widths
 from gamesolve.spec import GameSpec
 from gamesolve.validation import check_bool, check_choice, check_int, check_real
@@ -72,7 +74,7 @@ _NONNEGATIVE = frozenset({"step", "exp_avg_sq", "max_exp_avg_sq", "lr"})
 log = logging.getLogger(__name__)
 
 
-class DeepCFR(IterativeSolver):
+class DeepCFR(DeepLearner):
     """Deep CFR with external-sampling traversals on a compiled game (Brown et al. 2019).
 
     Args:
@@ -85,8 +87,10 @@ class DeepCFR(IterativeSolver):
         buffer_size: Capacity of each player's regret reservoir buffer (samples).
         strategy_buffer_size: Capacity of the strategy reservoir buffer (samples).
         observation: The infoset tensor the networks read, ``"info_state"`` or ``"observation"``.
-        device: ``"cpu"``, ``"cuda"``, ``"cuda:N"`` or ``"auto"`` for the networks.
-        threads: torch CPU threads while training (>= 1; restored afterwards).
+        device, threads, eval_matches, eval_seed, eval_mcts_matches, eval_mcts_simulations,
+        eval_rl_bound_steps, log_dir, tensorboard: The options every deep learner shares (see
+            :mod:`gamesolve.solvers.deep.shell`); ``updates.csv`` gets one row per iteration (the
+            samples offered to the buffers so far).
         warm_start: Keep each advantage network (and its Adam state) from one iteration to the next
             (default; the networks then live in the state through :mod:`gamesolve.neural.state`, so
             checkpoints hold them); ``False`` re-initialises them every iteration, as in the paper.
@@ -118,9 +122,25 @@ class DeepCFR(IterativeSolver):
         device: str = "cpu",
         threads: int = 1,
         warm_start: bool = True,
+        eval_matches: int = 100,
+        eval_seed: int = 0,
+        eval_mcts_matches: int = 0,
+        eval_mcts_simulations: int = DEFAULT_SIMULATIONS,
+        eval_rl_bound_steps: int = 0,
+        log_dir: str | os.PathLike[str] | None = None,
+        tensorboard: bool = False,
     ) -> None:
-        from gamesolve.neural import resolve_device
-
+        self.setup_shell(
+            device=device,
+            threads=threads,
+            eval_matches=eval_matches,
+            eval_seed=eval_seed,
+            eval_mcts_matches=eval_mcts_matches,
+            eval_mcts_simulations=eval_mcts_simulations,
+            eval_rl_bound_steps=eval_rl_bound_steps,
+            log_dir=log_dir,
+            tensorboard=tensorboard,
+        )
         self.traversals = check_int("traversals", traversals, minimum=1)
         self.advantage_hidden = check_widths("advantage_hidden", advantage_hidden)
         self.policy_hidden = check_widths("policy_hidden", policy_hidden)
@@ -130,12 +150,7 @@ class DeepCFR(IterativeSolver):
         self.buffer_size = check_int("buffer_size", buffer_size, minimum=1)
         self.strategy_buffer_size = check_int("strategy_buffer_size", strategy_buffer_size, minimum=1)
         self.observation = check_choice("observation", observation, OBSERVATION_KINDS)
-        if not isinstance(device, str):
-            raise InvalidArgumentError(f"device must be a string such as 'cpu' or 'cuda', got {device!r}")
-        self.device = device
-        self.threads = check_int("threads", threads, minimum=1)
         self.warm_start = check_bool("warm_start", warm_start)
-        self._torch_device = resolve_device(device)
         self._games: dict[int, InfosetData] = {}
         self._policy_cache: tuple[int, int, Any] | None = None
 
@@ -151,9 +166,10 @@ class DeepCFR(IterativeSolver):
             "buffer_size": self.buffer_size,
             "strategy_buffer_size": self.strategy_buffer_size,
             "observation": self.observation,
-            "device": self.device,
+            "device": self.device_name,
             "threads": self.threads,
             "warm_start": self.warm_start,
+            **self.shell_config(),
         }
 
     def prepare(self, game: Any) -> CompiledGame:
@@ -195,7 +211,7 @@ class DeepCFR(IterativeSolver):
         }
         if self.warm_start:
             data = self._data(game)
-            with torch_threads(self.threads):
+            with self.torch_scope():
                 for p in range(players):
                     module, optimizer = self._advantage_network(data, state, p, int(child.integers(0, 2**63)))
                     _pack(state, p, module, optimizer)
@@ -215,7 +231,7 @@ class DeepCFR(IterativeSolver):
     # ------------------------------------------------------------------ iterations
     def step(self, game: CompiledGame, state: State, iterations: int = 1) -> None:
         """Run ``iterations`` Deep CFR iterations."""
-        with torch_threads(self.threads):
+        with self.torch_scope():
             self._steps(game, state, iterations)
 
     def _steps(self, game: CompiledGame, state: State, iterations: int) -> None:
@@ -264,7 +280,7 @@ class DeepCFR(IterativeSolver):
                     module=module,
                     optimizer=optimizer,
                     steps=self.advantage_steps,
-                    device=self._torch_device,
+                    device=self.device,
                     label=f"{self.name}: the advantage network of player {p} at iteration {t}",
                 )
                 if self.warm_start:
@@ -273,7 +289,14 @@ class DeepCFR(IterativeSolver):
                     new_sigma[rows] = regret_matching_table(advantages, game.infoset_num_actions[rows])
             state["sigma"] = new_sigma
             state["t"] = np.asarray(t, dtype=np.int64)
+            self.log_update(t, self._iteration_figures(state))
         state["rng"] = rng_to_array(rng)
+
+    def _iteration_figures(self, state: State) -> dict[str, float]:
+        """What ``updates.csv`` records after an iteration: the samples offered to the buffers so far."""
+        figures = {f"regret_samples_{p}": float(n) for p, n in enumerate(state["adv_seen"])}
+        figures["strategy_samples"] = float(state["strat_seen"])
+        return figures
 
     def _begin_iteration(self, data: InfosetData, state: State, rng: np.random.Generator, t: int) -> None:
         """Work before iteration ``t``'s samples (none here; ESCHER trains its value network)."""
@@ -293,7 +316,7 @@ class DeepCFR(IterativeSolver):
 
         from gamesolve.neural.state import unpack_module, unpack_optimizer
 
-        module = data.module(self.advantage_hidden, seed, self._torch_device)
+        module = data.module(self.advantage_hidden, seed, self.device)
         optimizer = torch.optim.Adam(module.parameters(), lr=self.learning_rate)
         if self.warm_start and f"adv{player}.opt.g0.lr" in state:
             unpack_module(state, f"adv{player}.", module)
@@ -309,7 +332,7 @@ class DeepCFR(IterativeSolver):
         cache = self._policy_cache
         if cache is not None and cache[0] == id(state) and cache[1] == t:
             return cache[2]
-        with torch_threads(self.threads):
+        with self.torch_scope():
             policy = self.average_policy(game, state)
         self._policy_cache = (id(state), t, policy)
         return policy
@@ -333,7 +356,7 @@ class DeepCFR(IterativeSolver):
             steps=self.policy_steps,
             lr=self.learning_rate,
             seed=seed,
-            device=self._torch_device,
+            device=self.device,
             label=f"{self.name}: the average-policy network at iteration {int(state['t'])}",
         )
         return NeuralPolicy(
@@ -342,11 +365,12 @@ class DeepCFR(IterativeSolver):
             observation_size=data.size,
             observation=self.observation,
             game=game,
-            device=self._torch_device,
+            device=self.device,
         )
 
     def extras(self, game: CompiledGame, state: State) -> dict[str, Any]:
         """Samples offered to the buffers so far."""
+        self.close_logs()
         return {
             "regret_samples": [int(x) for x in state["adv_seen"]],
             "strategy_samples": int(state["strat_seen"]),

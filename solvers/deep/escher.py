@@ -48,6 +48,7 @@ naming the network and the iteration, and the state keeps the previous iteration
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from typing import Any
 
@@ -58,9 +59,9 @@ from gamesolve.checkpoint import rng_from_array, rng_to_array
 from gamesolve.compiled import CompiledGame
 from gamesolve.errors import GamesolveError
 from gamesolve.kernels.escher import NO_TRAVERSER, sample_trajectories
+from gamesolve.mcts import DEFAULT_SIMULATIONS
 from gamesolve.registry import SolverEntry
 from gamesolve.solver import State
-from gamesolve.solvers.deep.common import torch_threads
 from gamesolve.solvers.deep.deep_cfr import DeepCFR, InfosetData, check_loss, seeded_mlp
 from gamesolve.solvers.rl_oracles.base import check_widths
 from gamesolve.validation import check_int, check_real
@@ -83,7 +84,8 @@ class ESCHER(DeepCFR):
         value_learning_rate: Adam's learning rate for the history value network.
         value_epsilon: Uniform exploration of the value trajectories' behaviour, in ``[0, 1]``.
         advantage_hidden, policy_hidden, advantage_steps, policy_steps, learning_rate, buffer_size,
-            strategy_buffer_size, observation, device, threads, warm_start: As in :class:`DeepCFR`.
+            strategy_buffer_size, observation, warm_start and the shared options (device, threads,
+            eval_*, log_dir, tensorboard): As in :class:`DeepCFR`.
 
     Raises:
         InvalidArgumentError: An option outside its range, naming it.
@@ -111,6 +113,13 @@ class ESCHER(DeepCFR):
         device: str = "cpu",
         threads: int = 1,
         warm_start: bool = True,
+        eval_matches: int = 100,
+        eval_seed: int = 0,
+        eval_mcts_matches: int = 0,
+        eval_mcts_simulations: int = DEFAULT_SIMULATIONS,
+        eval_rl_bound_steps: int = 0,
+        log_dir: str | os.PathLike[str] | None = None,
+        tensorboard: bool = False,
     ) -> None:
         super().__init__(
             traversals=traversals,
@@ -125,6 +134,13 @@ class ESCHER(DeepCFR):
             device=device,
             threads=threads,
             warm_start=warm_start,
+            eval_matches=eval_matches,
+            eval_seed=eval_seed,
+            eval_mcts_matches=eval_mcts_matches,
+            eval_mcts_simulations=eval_mcts_simulations,
+            eval_rl_bound_steps=eval_rl_bound_steps,
+            log_dir=log_dir,
+            tensorboard=tensorboard,
         )
         self.value_traversals = check_int("value_traversals", value_traversals, minimum=1)
         self.value_hidden = check_widths("value_hidden", value_hidden)
@@ -166,7 +182,7 @@ class ESCHER(DeepCFR):
 
         state = super().init(game, rng)
         child = rng_from_array(state["rng"])
-        with torch_threads(self.threads):
+        with self.torch_scope():
             module, optimizer = self._value_network(game, state, int(child.integers(0, 2**63)))
             pack_module(state, VALUE, module)
             pack_optimizer(state, VALUE_OPT, optimizer)
@@ -180,7 +196,7 @@ class ESCHER(DeepCFR):
         from gamesolve.neural.state import unpack_module, unpack_optimizer
 
         hist = self._history(game)
-        module = seeded_mlp(hist.size, hist.outputs, self.value_hidden, seed, self._torch_device)
+        module = seeded_mlp(hist.size, hist.outputs, self.value_hidden, seed, self.device)
         optimizer = torch.optim.Adam(module.parameters(), lr=self.value_learning_rate)
         if f"{VALUE_OPT}g0.lr" in state:
             unpack_module(state, VALUE, module)
@@ -211,7 +227,7 @@ class ESCHER(DeepCFR):
         nodes, slots, nxt = hist.trajectories(
             state["sigma"], key, NO_TRAVERSER, self.value_epsilon, self.value_traversals
         )
-        dev = self._torch_device
+        dev = self.device
         m = nodes.shape[0]
         x = torch.as_tensor(hist.features(nodes), device=dev)
         taken = torch.as_tensor(data.safe_ids[game.node_infoset[nodes], slots], device=dev)
@@ -264,8 +280,8 @@ class ESCHER(DeepCFR):
         infosets = game.node_infoset[mine].astype(np.int32)
         module, _ = self._value_network(game, state, 0)
         with torch.inference_mode():
-            x = torch.as_tensor(hist.features(mine), device=self._torch_device)
-            ids = torch.as_tensor(data.safe_ids[infosets], device=self._torch_device)
+            x = torch.as_tensor(hist.features(mine), device=self.device)
+            ids = torch.as_tensor(data.safe_ids[infosets], device=self.device)
             q_all = hist.q_slots(module(x), ids, game.num_players)[:, player]
             q = q_all.to("cpu", torch.float64).numpy()
         legal = data.legal[infosets]
@@ -274,6 +290,10 @@ class ESCHER(DeepCFR):
         regrets = np.where(legal, q - v, 0.0)
         others = game.node_infoset[nodes[~own]].astype(np.int32)
         return infosets, regrets, others
+
+    def _iteration_figures(self, state: State) -> dict[str, float]:
+        """Deep CFR's sample counts and this iteration's history value loss (mean over its steps)."""
+        return {**super()._iteration_figures(state), "value_loss": self._last_value_loss}
 
     def extras(self, game: CompiledGame, state: State) -> dict[str, Any]:
         """Deep CFR's sample counts and the last history value loss (mean over its steps)."""

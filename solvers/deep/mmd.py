@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from gamesolve.mcts import DEFAULT_SIMULATIONS
 from gamesolve.registry import SolverEntry
 from gamesolve.solver import State
 from gamesolve.solvers.deep.common import DeepGame
@@ -64,8 +65,9 @@ class NeuralMMD(PPO):
         normalize_advantages: Normalise advantages in each minibatch (as PPO does; then ``alpha``
             and ``kl_coef`` are relative to one standard deviation of the advantages).
         hidden, learning_rate, num_envs, rollout_length, epochs, minibatches, gae_lambda, gamma,
-        value_coef, max_grad_norm, observation, device, threads, eval_matches, eval_seed, log_dir,
-        tensorboard: As for :class:`~gamesolve.solvers.deep.ppo.PPO` (which has the ``clip`` and
+        value_coef, max_grad_norm, observation, device, threads, eval_matches, eval_seed,
+        eval_mcts_matches, eval_mcts_simulations, eval_rl_bound_steps, log_dir, tensorboard: As
+            for :class:`~gamesolve.solvers.deep.ppo.PPO` (which has the ``clip`` and
             ``entropy_coef`` this learner replaces).
 
     Raises:
@@ -100,6 +102,9 @@ class NeuralMMD(PPO):
         threads: int = 1,
         eval_matches: int = 100,
         eval_seed: int = 0,
+        eval_mcts_matches: int = 0,
+        eval_mcts_simulations: int = DEFAULT_SIMULATIONS,
+        eval_rl_bound_steps: int = 0,
         log_dir: str | os.PathLike[str] | None = None,
         tensorboard: bool = False,
     ) -> None:
@@ -120,6 +125,9 @@ class NeuralMMD(PPO):
             threads=threads,
             eval_matches=eval_matches,
             eval_seed=eval_seed,
+            eval_mcts_matches=eval_mcts_matches,
+            eval_mcts_simulations=eval_mcts_simulations,
+            eval_rl_bound_steps=eval_rl_bound_steps,
             log_dir=log_dir,
             tensorboard=tensorboard,
         )

@@ -1,0 +1,76 @@
+"""The options every deep learner shares (gamesolve.solvers.deep.shell), checked on each learner."""
+
+from __future__ import annotations
+
+import pytest
+
+pytest.importorskip("torch")
+
+import gamesolve
+from gamesolve.errors import InvalidArgumentError
+from gamesolve.registry import make_solver
+
+ON_POLICY = ["ppo", "neural-mmd"]
+LEARNERS = [*ON_POLICY, "deep-cfr", "escher"]
+SMALL = {"num_envs": 8, "rollout_length": 4, "hidden": [8], "epochs": 1, "minibatches": 1}
+
+
+@pytest.mark.parametrize("learner", LEARNERS)
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [
+        ("eval_matches", 0),
+        ("eval_mcts_matches", -1),
+        ("eval_mcts_simulations", 0),
+        ("eval_rl_bound_steps", -5),
+        ("threads", 0),
+        ("device", "tpu"),
+        ("tensorboard", True),
+    ],
+)
+def test_bad_shared_options_are_named_before_any_work(learner, option, value):
+    with pytest.raises(InvalidArgumentError, match=option):
+        make_solver(learner, **{option: value})
+
+
+@pytest.mark.parametrize("learner", LEARNERS)
+def test_shared_options_are_part_of_the_config(learner):
+    config = make_solver(learner, eval_mcts_matches=3).config()
+    assert config["eval_mcts_matches"] == 3 and config["eval_rl_bound_steps"] == 0
+
+
+@pytest.mark.parametrize("learner", ON_POLICY)
+def test_final_report_plays_mcts_when_asked(learner):
+    pytest.importorskip("pyspiel")
+    result = gamesolve.solve(
+        "connect_four",
+        learner,
+        iterations=1,
+        seed=0,
+        progress=False,
+        eval_matches=2,
+        eval_mcts_matches=2,
+        eval_mcts_simulations=5,
+        **SMALL,
+    )
+    extras = result.extras
+    assert extras["mcts_matches"] == 4 and extras["mcts_simulations"] == 5
+    for seat in range(2):
+        shares = (
+            extras["wins_per_seat_vs_mcts"][seat]
+            + extras["draws_per_seat_vs_mcts"][seat]
+            + extras["losses_per_seat_vs_mcts"][seat]
+        )
+        assert shares == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize("learner", ["deep-cfr", "escher"])
+def test_compiled_learners_write_logs(learner, tmp_path):
+    opts = {"traversals": 5, "advantage_steps": 2, "policy_steps": 2}
+    gamesolve.solve(
+        "kuhn", learner, iterations=2, eval_every=1, seed=0, progress=False, log_dir=tmp_path, **opts
+    )
+    updates = (tmp_path / "updates.csv").read_text().splitlines()
+    evaluations = (tmp_path / "evaluations.csv").read_text().splitlines()
+    assert len(updates) == 3 and updates[0].startswith("update")
+    assert len(evaluations) == 4 and "exploitability" in evaluations[0]
