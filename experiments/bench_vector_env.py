@@ -22,7 +22,9 @@ Rows (add one by writing a function ``Config -> dict`` and listing it in :data:`
   sampled by inverse transform) and OpenSpiel's ``rl_environment.Environment``, the same number
   of decisions each, all warm, interleaved several times; rates are decisions per CPU second of
   the process (time the machine's other load takes from it is not counted) and the best run of
-  each is kept. Targets: at least 75% of the bare loop and 4 times ``rl_environment``.
+  each is kept. Targets: at least 75% of the bare loop and 4 times ``rl_environment``. The bare
+  loop replays every episode's opening deal; the env clones the state a kept opening leads to
+  (same draws, same outcomes), which on Leduc saves it pyspiel calls the bare loop makes.
 * ``openspiel/dark_hex/info_state``, ``openspiel/phantom_ttt/info_state``,
   ``openspiel/universal_poker_limit/info_state``: games far too large to compile, no peers.
 * ``pettingzoo/connect_four_v3``, ``pettingzoo/texas_holdem_v4``: PettingZoo AEC environments

@@ -33,6 +33,9 @@ TERMINAL_PLAYER = -4
 #: numbers, and so the episodes, do not depend on it).
 UNIFORM_CHUNK = 64
 
+#: Most nodes of the opening chance tree (see :class:`_Opening`) one environment keeps.
+OPENING_NODES = 1024
+
 #: What each observation kind is called in OpenSpiel, and the game-type flag that says it exists.
 _TENSORS = {
     "info_state": ("information_state_tensor", "provides_information_state_tensor"),
@@ -99,6 +102,25 @@ def infoset_tensor_table(game: OpenSpielGame, observation: str) -> NDArray[np.fl
     return table
 
 
+class _Opening:
+    """A node of the episodes' opening: the chance nodes met before the first decision.
+
+    Every episode starts from the same state, so the opening chance nodes, their outcomes and the
+    states they lead to are the same in every episode; they are kept, each made once, and a new
+    episode clones the state its drawn outcomes lead to instead of replaying them.
+    """
+
+    __slots__ = ("children", "outcomes", "player", "state")
+
+    def __init__(self, state: Any) -> None:
+        self.state = state
+        self.player = int(state.current_player())
+        self.outcomes: list[tuple[int, float]] = (
+            state.chance_outcomes() if self.player == CHANCE_PLAYER else []
+        )
+        self.children: dict[int, _Opening] = {}
+
+
 class OpenSpielVectorEnv(VectorEnv):
     """``num_envs`` episodes of an OpenSpiel game, each a ``pyspiel.State`` stepped in place.
 
@@ -110,7 +132,10 @@ class OpenSpielVectorEnv(VectorEnv):
 
     A step makes four ``pyspiel`` calls per slot (apply the action, read the player, its legal-action
     mask and its tensor, the last through an OpenSpiel observer writing into the slot's own buffer
-    where the game has one) and gathers the batch with a few whole-batch operations.
+    where the game has one) and gathers the batch with a few whole-batch operations. A new episode
+    clones the state that its opening chance outcomes lead to, kept from earlier episodes (up to
+    :data:`OPENING_NODES` of them), instead of replaying the opening: the draws and outcomes are
+    the same, and games that open with deals (poker, Liar's Dice) restart with one call.
 
     Args:
         game: An :class:`~gamesolve.games.openspiel.OpenSpielGame`.
@@ -149,6 +174,8 @@ class OpenSpielVectorEnv(VectorEnv):
         self._pools: list[list[float]] = [[] for _ in seeds]
         self._slots = range(self.num_envs)
         self._states: list[Any] = []
+        self._opening = _Opening(self._game.new_initial_state())
+        self._opening_nodes = 1
         self._row_offsets = np.arange(self.num_envs, dtype=np.int64) * self.num_actions
         self._legal = np.zeros((self.num_envs, self.num_actions), dtype=bool)
         self._legal_flat = self._legal.reshape(-1)
@@ -168,15 +195,16 @@ class OpenSpielVectorEnv(VectorEnv):
 
     def reset(self) -> TimeStep:
         """Start ``B`` fresh episodes (the generators go on where they were)."""
-        new_state = self._game.new_initial_state
-        states = self._states = [new_state() for _ in self._slots]
+        states: list[Any] = []
         players = self._new_players()
         masks: list[int] = []
-        for b, state, read in zip(self._slots, states, self._readers, strict=True):
-            player = self._first_decision(b, state)
+        for b, read in zip(self._slots, self._readers, strict=True):
+            state, player = self._restart(b)
+            states.append(state)
             players.append(player)
             masks += state.legal_actions_mask()
             read(state, player)
+        self._states = states
         return self._finish(players, masks, bytearray(self.num_envs), [])
 
     def step(self, actions: ArrayLike) -> TimeStep:
@@ -192,7 +220,7 @@ class OpenSpielVectorEnv(VectorEnv):
         chosen = self._checked(actions)
         states = self._states
         pools = self._pools
-        new_state = self._game.new_initial_state
+        restart = self._restart
         players = self._new_players()
         masks: list[int] = []  # the slots' 0/1 legal-action masks, one after the other
         done = bytearray(self.num_envs)  # 1 where the episode ended
@@ -203,30 +231,28 @@ class OpenSpielVectorEnv(VectorEnv):
             state.apply_action(action)
             player = state.current_player()
             if player < 0:
-                # Chance nodes and restarts, inlined (the draw of _play_chance): short games such as
+                # Chance nodes (the draw of _play_chance, inlined) and restarts: short games such as
                 # Leduc meet them every few decisions.
-                fresh = False
-                while player < 0:
-                    if player == CHANCE_PLAYER:
-                        pool = pools[b]
-                        u = pool.pop() if pool else self._refill(b)
-                        outcomes = state.chance_outcomes()
-                        chosen_outcome = outcomes[-1][0]
-                        total = 0.0
-                        for outcome, prob in outcomes:
-                            total += prob
-                            if u < total:
-                                chosen_outcome = outcome
-                                break
-                        state.apply_action(chosen_outcome)
-                    elif player == TERMINAL_PLAYER and not fresh:
-                        done[b] = 1
-                        paid += state.returns()
-                        state = states[b] = new_state()
-                        fresh = True
-                    else:
-                        self._refuse(player)
+                while player == CHANCE_PLAYER:
+                    pool = pools[b]
+                    u = pool.pop() if pool else self._refill(b)
+                    outcomes = state.chance_outcomes()
+                    chosen_outcome = outcomes[-1][0]
+                    total = 0.0
+                    for outcome, prob in outcomes:
+                        total += prob
+                        if u < total:
+                            chosen_outcome = outcome
+                            break
+                    state.apply_action(chosen_outcome)
                     player = state.current_player()
+                if player == TERMINAL_PLAYER:
+                    done[b] = 1
+                    paid += state.returns()
+                    state, player = restart(b)
+                    states[b] = state
+                elif player < 0:
+                    self._refuse(player)
             add_player(player)
             add_mask(state.legal_actions_mask())  # the player's; faster without the argument
             read(state, player)
@@ -288,6 +314,36 @@ class OpenSpielVectorEnv(VectorEnv):
             reward=reward,
             done=ended,
         )
+
+    def _restart(self, b: int) -> tuple[Any, int]:
+        """A new episode in slot ``b``, at its first decision: the state and the player to act.
+
+        Walks the kept opening with uniforms from the slot's generator, keeping the nodes it meets
+        while there is room (:data:`OPENING_NODES`), then plays the rest of the opening, if any.
+        """
+        node = self._opening
+        while node.player == CHANCE_PLAYER:
+            pool = self._pools[b]
+            u = pool.pop() if pool else self._refill(b)
+            chosen = node.outcomes[-1][0]
+            total = 0.0
+            for outcome, prob in node.outcomes:
+                total += prob
+                if u < total:
+                    chosen = outcome
+                    break
+            child = node.children.get(chosen)
+            if child is None:
+                state = node.state.clone()
+                state.apply_action(chosen)
+                if self._opening_nodes >= OPENING_NODES:  # no room: play on without keeping
+                    return state, self._first_decision(b, state)
+                child = node.children[chosen] = _Opening(state)
+                self._opening_nodes += 1
+            node = child
+        if node.player < 0:
+            self._refuse(node.player)
+        return node.state.clone(), node.player
 
     def _first_decision(self, b: int, state: Any) -> int:
         """Advance a fresh episode to its first decision; the player to act."""

@@ -295,6 +295,31 @@ def test_state_tensors_are_read_where_no_observer_matches(
     assert without.episodes == with_observer.episodes
 
 
+@pytest.mark.parametrize("name", ["leduc_poker", "kuhn_poker(players=3)"])
+def test_kept_openings_do_not_change_the_stream(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """New episodes clone kept opening states: the same stream as replaying the opening, at any cap."""
+    from gamesolve.games import openspiel_env
+
+    game = gamesolve.load_game(name)
+    streams = []
+    for cap in (1, 4, openspiel_env.OPENING_NODES):
+        monkeypatch.setattr(openspiel_env, "OPENING_NODES", cap)
+        env = OpenSpielVectorEnv(game, num_envs=6, seed=9)
+        rng = np.random.default_rng(2)
+        ts = env.reset()
+        stream = [ts]
+        for _ in range(40):
+            ts = env.step(_random_actions(ts, rng))
+            _check_against_states(env, ts)
+            stream.append(ts)
+        assert env._opening_nodes <= cap
+        streams.append(stream)
+    for other in streams[1:]:
+        for x, y in zip(streams[0], other, strict=True):
+            for field in ("observation", "legal", "player", "reward", "done"):
+                np.testing.assert_array_equal(getattr(x, field), getattr(y, field))
+
+
 def test_a_table_of_observations_must_be_one_per_infoset() -> None:
     # tic_tac_toe's observation is its board, a function of the history: one per infoset as well.
     table = gamesolve.load_game("kuhn_poker").infoset_tensors("observation")
