@@ -143,6 +143,7 @@ def tensor_rl_bound(
         sample_seat_returns,
     )
 
+    trainer, name = _trainer(oracle, oracle_options)  # before compiling: a bad option fails at once
     compiled = compiled_or_none(game)
     fixed = _fixed_policy(compiled, policy)
     env_game = compiled if compiled is not None else game
@@ -150,7 +151,6 @@ def tensor_rl_bound(
     num_players = probe.num_players
     probe.close()
     who = players_of(num_players, players)
-    trainer, name = _trainer(oracle, oracle_options)
     if on_policy == "auto":
         on_policy = "exact" if compiled is not None and _table(compiled, fixed) is not None else "sampled"
     exact_values = None

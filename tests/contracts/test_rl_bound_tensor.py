@@ -179,3 +179,28 @@ def test_bad_options_are_named(kuhn, leduc):
         DQNOracle().train_vector(kuhn, 0, uniform, steps=10)
     with pytest.raises(InvalidArgumentError, match="steps must be >= 1"):
         PPOOracle().train_vector(kuhn, 0, uniform, steps=0)
+
+
+def test_pettingzoo_game_with_uniform_and_function_policies():
+    connect_four_v3 = pytest.importorskip("pettingzoo.classic.connect_four_v3")
+    from gamesolve.games.pettingzoo import from_pettingzoo
+
+    game = from_pettingzoo(connect_four_v3.env, utility="zero_sum")
+    options = {"hidden": [16], "num_envs": 16}
+    bound = rl_exploitability_bound(
+        game, gamesolve.uniform_policy(game), steps=200, episodes=16, seed=0, oracle_options=options
+    )
+    assert bound.method == "rl-br/tensor-ppo" and len(bound.networks) == 2
+    assert (
+        np.all(np.isfinite([bound.nash_conv, bound.ci_low, bound.ci_high])) and bound.ci_low < bound.ci_high
+    )
+
+    def leftmost(observation, legal, player, rng):
+        return np.argmax(legal, axis=1)
+
+    # no chance and deterministic play on both sides: every episode is the same, the interval a point
+    bound = rl_exploitability_bound(
+        game, leftmost, steps=50, episodes=4, seed=0, players=[1], oracle_options=options
+    )
+    assert bound.gains == (bound.response_values[0] - bound.on_policy_values[0],)
+    assert bound.ci_low <= bound.nash_conv <= bound.ci_high
