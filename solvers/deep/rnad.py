@@ -39,11 +39,7 @@ torch is imported when the solver is built, not when the registry lists it.
 
 from __future__ import annotations
 
-import contextlib
-import importlib.util
-import math
 import os
-import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -51,20 +47,19 @@ import numpy as np
 from numpy.typing import NDArray
 
 from gamesolve.checkpoint import StateRules, rng_from_array, rng_to_array
-from gamesolve.errors import GamesolveError, InvalidArgumentError, OutputPathError
+from gamesolve.errors import GamesolveError, InvalidArgumentError
+from gamesolve.mcts import DEFAULT_SIMULATIONS
 from gamesolve.registry import SolverEntry
-from gamesolve.solver import Iterate, IterativeSolver, State
+from gamesolve.solver import Iterate, State
 from gamesolve.solvers.deep.common import (
     OBSERVATION_CHOICES,
     DeepGame,
-    evaluate_policy,
     prepare_deep_game,
-    report_policy,
-    torch_threads,
 )
 from gamesolve.solvers.deep.rollout import ActFn, Rollout, collect_episodes
+from gamesolve.solvers.deep.shell import DeepLearner
 from gamesolve.spec import GameKind, GameSpec
-from gamesolve.validation import check_bool, check_choice, check_int, check_real
+from gamesolve.validation import check_choice, check_int, check_real
 
 __all__ = ["RNAD", "RNAD_ENTRY", "EntropySchedule", "episode_returns", "neurd_loss", "v_trace"]
 
@@ -287,7 +282,7 @@ def neurd_loss(logits: Any, legal: Any, advantage: Any, weight: Any, *, beta: fl
     return -(weight * (mask * centred * force).sum(dim=-1)).sum()
 
 
-class RNAD(IterativeSolver):
+class RNAD(DeepLearner):
     """Regularized Nash Dynamics with one network for every player (the ``"rnad"`` solver).
 
     The defaults are set for Leduc poker on one CPU thread: the batch (256 episodes), layers,
@@ -320,13 +315,10 @@ class RNAD(IterativeSolver):
         output: The network :meth:`policy` returns: ``"target"`` (the Polyak average) or ``"online"``.
         observation: ``"auto"`` (information-state tensors when the game has them), ``"info_state"``
             or ``"observation"``.
-        device: ``"cpu"``, ``"cuda"``, ``"cuda:N"`` or ``"auto"`` where the networks train.
-        threads: torch CPU threads while the solver works (>= 1; restored afterwards).
-        eval_matches: Matches per seat of a head-to-head evaluation on a game that does not compile.
-        eval_seed: Seed of those matches (the same matches at every evaluation).
-        log_dir: Directory of the metric logs (``evaluations.csv``, one row per evaluation, and
-            ``updates.csv``, one row per learner step); ``None`` writes none.
-        tensorboard: Also write TensorBoard scalars there (needs the tensorboard package).
+        device, threads, eval_matches, eval_seed, eval_mcts_matches, eval_mcts_simulations,
+        eval_rl_bound_steps, log_dir, tensorboard: The options every deep learner shares (see
+            :mod:`gamesolve.solvers.deep.shell`); the logs are ``updates.csv``, one row per
+            learner step, and ``evaluations.csv``, one row per evaluation.
 
     Raises:
         InvalidArgumentError: An option outside these ranges (naming it), or a device that does not
@@ -334,6 +326,7 @@ class RNAD(IterativeSolver):
     """
 
     name = "rnad"
+    logged_losses = ("policy_loss", "value_loss", "kl_to_reg", "alpha")
     output = Iterate.CURRENT
     default_iterations = 8_000
 
@@ -362,9 +355,23 @@ class RNAD(IterativeSolver):
         threads: int = 1,
         eval_matches: int = 100,
         eval_seed: int = 0,
+        eval_mcts_matches: int = 0,
+        eval_mcts_simulations: int = DEFAULT_SIMULATIONS,
+        eval_rl_bound_steps: int = 0,
         log_dir: str | os.PathLike[str] | None = None,
         tensorboard: bool = False,
     ) -> None:
+        self.setup_shell(
+            device=device,
+            threads=threads,
+            eval_matches=eval_matches,
+            eval_seed=eval_seed,
+            eval_mcts_matches=eval_mcts_matches,
+            eval_mcts_simulations=eval_mcts_simulations,
+            eval_rl_bound_steps=eval_rl_bound_steps,
+            log_dir=log_dir,
+            tensorboard=tensorboard,
+        )
         if isinstance(hidden, str | bytes) or not isinstance(hidden, Sequence):
             raise InvalidArgumentError(f"hidden must be a list of layer widths, got {hidden!r}")
         self.hidden = tuple(check_int(f"hidden[{i}]", h, minimum=1) for i, h in enumerate(hidden))
@@ -388,31 +395,7 @@ class RNAD(IterativeSolver):
         )
         self.output_network = check_choice("output", output, OUTPUT_CHOICES)
         self.observation = check_choice("observation", observation, OBSERVATION_CHOICES)
-        self.threads = check_int("threads", threads, minimum=1)
-        self.eval_matches = check_int("eval_matches", eval_matches, minimum=1)
-        self.eval_seed = check_int("eval_seed", eval_seed, minimum=0)
-        self.tensorboard = check_bool("tensorboard", tensorboard)
-        if log_dir is not None and not isinstance(log_dir, str | os.PathLike):
-            raise InvalidArgumentError(f"log_dir must be a directory path, got {type(log_dir).__name__}")
-        if tensorboard and log_dir is None:
-            raise InvalidArgumentError("tensorboard=True needs a log_dir")
-        if tensorboard and importlib.util.find_spec("tensorboard") is None:
-            raise InvalidArgumentError(
-                "tensorboard=True needs the tensorboard package: pip install tensorboard "
-                "(the CSV logs need nothing)"
-            )
-        self.log_dir = None if log_dir is None else os.fspath(log_dir)
-        if self.log_dir is not None and os.path.exists(self.log_dir) and not os.path.isdir(self.log_dir):
-            raise OutputPathError(f"log_dir {self.log_dir!r} is a file, not a directory")
-        from gamesolve.neural.device import resolve_device
-
-        self.device_name = device
-        self.device = resolve_device(device)
-        self._logger: Any = None
         self._modules: tuple[DeepGame, dict[str, Any], Any] | None = None
-        self._policy_t = 0
-        self._last: dict[str, float] = {}
-        self._clock = time.perf_counter()
 
     # ------------------------------------------------------------------------------ contract
     def config(self) -> dict[str, Any]:
@@ -436,8 +419,7 @@ class RNAD(IterativeSolver):
             "rho_vtrace": self.rho_vtrace,
             "output": self.output_network,
             "observation": self.observation,
-            "eval_matches": self.eval_matches,
-            "eval_seed": self.eval_seed,
+            **self.shell_config(),
         }
 
     def prepare(self, game: Any) -> DeepGame:
@@ -505,7 +487,7 @@ class RNAD(IterativeSolver):
         """``iterations`` learner steps, each on fresh self-play episodes."""
         from gamesolve.neural.state import unpack_module, unpack_optimizer
 
-        with self._threads():
+        with self.torch_scope():
             nets, opt = self._cached(game)
             for prefix, module in nets.items():
                 unpack_module(state, prefix, module)
@@ -513,9 +495,6 @@ class RNAD(IterativeSolver):
             rng = rng_from_array(state["rng"])
             for _ in range(iterations):
                 self._one_update(game, state, nets, opt, rng)
-
-    def _threads(self) -> contextlib.AbstractContextManager[None]:
-        return torch_threads(self.threads)
 
     def _one_update(
         self, game: DeepGame, state: State, nets: dict[str, Any], opt: Any, rng: np.random.Generator
@@ -550,11 +529,7 @@ class RNAD(IterativeSolver):
         state["rng"] = rng_to_array(rng)
         stats["alpha"] = alpha
         stats["regularisations"] = float(state["regularisations"])
-        self._last = stats
-        if self._logger is None and self.log_dir is not None:
-            self._open_logger()
-        if self._logger is not None:
-            self._logger.write("updates", {"update": t, **stats}, step=t)
+        self.log_update(t, stats)
 
     def policy(self, game: DeepGame, state: State, which: Iterate) -> Any:
         """The target (default) or online network of the state as a :class:`~gamesolve.neural.NeuralPolicy`.
@@ -579,22 +554,9 @@ class RNAD(IterativeSolver):
         )
 
     # --------------------------------------------------------------------------- measurement
-    def evaluate(self, game: DeepGame, policy: Any) -> float:
-        """Exact exploitability on a compiled game, else NaN (head-to-head figures go to the log)."""
-        with self._threads():
-            value, row = evaluate_policy(game, policy, matches=self.eval_matches, seed=self.eval_seed)
-            self._log_evaluation(game, row)
-            return value
-
-    def report(self, game: DeepGame, policy: Any) -> Any:
-        """Exact NashConv on a compiled game, else the head-to-head figures (:class:`DeepReport`)."""
-        with self._threads():
-            return report_policy(game, policy, matches=self.eval_matches, seed=self.eval_seed)
-
     def extras(self, game: DeepGame, state: State) -> dict[str, Any]:
         """What the history measures, learner steps, regularisation updates, the last step's figures."""
-        if self._logger is not None:
-            self._logger.close()
+        self.close_logs()
         return {
             "evaluation": game.metric,
             "updates": int(state["t"]),
@@ -610,29 +572,6 @@ class RNAD(IterativeSolver):
         if not self._last:
             return {}
         return {"reg": int(state["regularisations"]), "v_loss": f"{self._last['value_loss']:.3f}"}
-
-    # ------------------------------------------------------------------------------- logging
-    def _open_logger(self) -> None:
-        from gamesolve.neural.metrics import MetricsLogger
-
-        assert self.log_dir is not None
-        self._logger = MetricsLogger(self.log_dir, tensorboard=self.tensorboard)
-        self._clock = time.perf_counter()
-
-    def _log_evaluation(self, game: DeepGame, row: dict[str, Any]) -> None:
-        if self.log_dir is None:
-            return
-        if self._logger is None:
-            self._open_logger()
-        last = {k: self._last.get(k, math.nan) for k in ("policy_loss", "value_loss", "kl_to_reg", "alpha")}
-        full = {
-            "iteration": self._policy_t,
-            "seconds": time.perf_counter() - self._clock,
-            "metric": game.metric,
-            **row,
-            **last,
-        }
-        self._logger.write("evaluations", full, step=self._policy_t)
 
     # ------------------------------------------------------------------------------ learning
     def acting(self, net: Any) -> ActFn:

@@ -10,9 +10,15 @@ import gamesolve
 from gamesolve.errors import InvalidArgumentError
 from gamesolve.registry import make_solver
 
-ON_POLICY = ["ppo", "neural-mmd"]
+PPO_SMALL = {"num_envs": 8, "rollout_length": 4, "hidden": [8], "epochs": 1, "minibatches": 1}
+#: Small settings of the learners that play any game (batched environment).
+SMALL = {
+    "ppo": PPO_SMALL,
+    "neural-mmd": PPO_SMALL,
+    "rnad": {"num_envs": 8, "rollout_length": 4, "hidden": [8]},
+}
+ON_POLICY = list(SMALL)
 LEARNERS = [*ON_POLICY, "deep-cfr", "escher"]
-SMALL = {"num_envs": 8, "rollout_length": 4, "hidden": [8], "epochs": 1, "minibatches": 1}
 
 
 @pytest.mark.parametrize("learner", LEARNERS)
@@ -51,7 +57,7 @@ def test_final_report_plays_mcts_when_asked(learner):
         eval_matches=2,
         eval_mcts_matches=2,
         eval_mcts_simulations=5,
-        **SMALL,
+        **SMALL[learner],
     )
     extras = result.extras
     assert extras["mcts_matches"] == 4 and extras["mcts_simulations"] == 5

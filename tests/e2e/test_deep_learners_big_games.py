@@ -19,14 +19,19 @@ pytest.importorskip("pyspiel")
 import gamesolve
 
 GAMES = ["phantom_ttt", "universal_poker(betting=limit)", "dark_hex"]
-SMALL = {"num_envs": 16, "rollout_length": 4, "hidden": [16], "epochs": 1, "minibatches": 1}
+PPO_SMALL = {"num_envs": 16, "rollout_length": 4, "hidden": [16], "epochs": 1, "minibatches": 1}
+SMALL = {
+    "ppo": PPO_SMALL,
+    "neural-mmd": PPO_SMALL,
+    "rnad": {"num_envs": 16, "rollout_length": 4, "hidden": [16]},
+}
 
 
-@pytest.mark.parametrize("learner", ["ppo", "neural-mmd"])
+@pytest.mark.parametrize("learner", list(SMALL))
 @pytest.mark.parametrize("game", GAMES)
 def test_learner_trains_and_evaluates_without_compiling(learner, game, tmp_path):
     result = gamesolve.solve(
-        game, learner, iterations=2, eval_every=2, seed=0, progress=False, eval_matches=4, **SMALL
+        game, learner, iterations=2, eval_every=2, seed=0, progress=False, eval_matches=4, **SMALL[learner]
     )
     assert result.iterations == 2
     assert math.isnan(result.exploitability)
