@@ -39,6 +39,11 @@ about ``replay_capacity * (8F + A + 13)`` + ``reservoir_capacity * (4F + A + 4)`
 with the defaults, ``F = 30``, ``A = 3``, about 26 MB + 25 MB; for Connect Four, ``F = 126``,
 ``A = 7``, about 102 MB + 100 MB), and so does every checkpoint.
 
+The defaults (Adam, learning rates 0.01 for the Q-network and 0.003 for the average network,
+otherwise the paper's Leduc settings: anticipatory 0.1, epsilon from 0.06, one hidden layer of 128)
+bring native Leduc to an exact exploitability of about 0.5 after 60 CPU seconds on one core and
+0.35 to 0.45 after 90 (two seeds).
+
 On a compiled game every evaluation is the exact exploitability of the average network; elsewhere it
 is NaN and the head-to-head figures against uniform random go to the log
 (:mod:`~gamesolve.solvers.deep.common`). torch is imported when the solver is built.
@@ -134,8 +139,8 @@ class NFSP(IterativeSolver):
         hidden: Sequence[int] = (128,),
         num_envs: int = 128,
         anticipatory: float = 0.1,
-        rl_learning_rate: float = 1e-3,
-        sl_learning_rate: float = 1e-3,
+        rl_learning_rate: float = 0.01,
+        sl_learning_rate: float = 0.003,
         optimizer: str = "adam",
         batch_size: int = 128,
         rl_learn_every: int = 64,
