@@ -283,6 +283,7 @@ def _pick_backend(game: Any, policy: Any, oracle: Any) -> str:
         return "table"
     if oracle is not None and not isinstance(oracle, str):
         return "tensor" if callable(getattr(oracle, "train_vector", None)) else "table"
+    named_dqn = isinstance(oracle, str) and oracle.strip().lower() == "dqn"
     tabular = isinstance(policy, TabularPolicy | np.ndarray | list | tuple) or callable(
         getattr(policy, "tabulate", None)
     )
@@ -293,6 +294,8 @@ def _pick_backend(game: Any, policy: Any, oracle: Any) -> str:
     compiled = compiled_or_none(game)
     if compiled is None:
         return "tensor"
+    if named_dqn:
+        return "table"  # DQN learns on the table backend only
     counts = np.bincount(compiled.infoset_player, minlength=compiled.num_players)
     return "tensor" if int(counts.max()) > TABLE_MAX_INFOSETS else "table"
 
@@ -339,8 +342,9 @@ def rl_exploitability_bound(
       policy tabulates (``on_policy="auto"``), else from episodes too;
     * ``"auto"`` (default): ``"tensor"`` when the game does not compile, when ``policy`` is not a
       table (a function), or when a player has more than :data:`TABLE_MAX_INFOSETS` infosets (the
-      table backend's per-infoset features grow with the square of that count); else ``"table"``
-      (so every result on games that small is the table backend's, as before).
+      table backend's per-infoset features grow with the square of that count) and the oracle is
+      not ``"dqn"`` by name; else ``"table"`` (so every result on games that small, and every
+      explicit DQN bound on a game that compiles, is the table backend's, as before).
 
     Args:
         game: A compiled or compilable extensive-form game, or a two-player normal-form game; with

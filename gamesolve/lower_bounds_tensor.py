@@ -35,14 +35,19 @@ __all__ = ["EVAL_ENVS", "TENSOR_PPO_DEFAULTS", "tensor_rl_bound"]
 log = logging.getLogger(__name__)
 
 #: PPO options of the tensor backend unless ``oracle_options`` sets them: wider batches than the
-#: table backend's (one forward pass serves a whole batched step) and a gentler learning rate.
+#: table backend's (one forward pass serves a whole batched step), cut into 16 minibatches (more
+#: gradient steps per sampled transition, at about twice the CPU time per step). Measured with one
+#: seed per point: on Leduc against CFR+ after 10 iterations, the responses' exact gain at 100k steps
+#: went from 0.46 / 0.50 (4 minibatches, learning rate 1e-3; two seeds) to 0.63 / 0.71 of the exact
+#: NashConv; on leduc(ranks=13,suits=4) at 200k steps, 0.905 to 0.949 against uniform play and 0.62
+#: to 0.59 against the CFR+ policy.
 TENSOR_PPO_DEFAULTS: dict[str, Any] = {
     "hidden": (128, 128),
     "num_envs": 256,
     "rollout_length": 8,
-    "learning_rate": 1e-3,
+    "learning_rate": 3e-3,
     "epochs": 4,
-    "minibatches": 4,
+    "minibatches": 16,
     "entropy_coef": 0.01,
 }
 
