@@ -51,11 +51,8 @@ is NaN and the head-to-head figures against uniform random go to the log
 
 from __future__ import annotations
 
-import contextlib
-import importlib.util
 import math
 import os
-import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -63,19 +60,18 @@ import numpy as np
 from numpy.typing import NDArray
 
 from gamesolve.checkpoint import StateRules, rng_from_array, rng_to_array
-from gamesolve.errors import GamesolveError, InvalidArgumentError, OutputPathError
+from gamesolve.errors import GamesolveError, InvalidArgumentError
+from gamesolve.mcts import DEFAULT_SIMULATIONS
 from gamesolve.registry import SolverEntry
-from gamesolve.solver import Iterate, IterativeSolver, State
+from gamesolve.solver import Iterate, State
 from gamesolve.solvers.deep.common import (
     OBSERVATION_CHOICES,
     DeepGame,
-    evaluate_policy,
     prepare_deep_game,
-    report_policy,
-    torch_threads,
 )
+from gamesolve.solvers.deep.shell import DeepLearner
 from gamesolve.spec import GameKind, GameSpec
-from gamesolve.validation import check_bool, check_choice, check_int, check_real
+from gamesolve.validation import check_choice, check_int, check_real
 
 __all__ = ["NFSP", "NFSP_ENTRY"]
 
@@ -93,7 +89,7 @@ OPTIMIZERS = ("adam", "sgd")
 _COUNTERS = ("t", "decisions", "rl_updates", "sl_updates", "replay.pos", "replay.size", "reservoir.count")
 
 
-class NFSP(IterativeSolver):
+class NFSP(DeepLearner):
     """Neural Fictitious Self-Play with one Q-network and one average network for every player.
 
     Args:
@@ -116,13 +112,10 @@ class NFSP(IterativeSolver):
         epsilon_decay: Decisions (all players, both modes) over which epsilon falls linearly (>= 1).
         observation: ``"auto"`` (information-state tensors when the game has them), ``"info_state"``
             or ``"observation"``.
-        device: ``"cpu"``, ``"cuda"``, ``"cuda:N"`` or ``"auto"`` where the networks train.
-        threads: torch CPU threads while the solver works (>= 1; restored afterwards).
-        eval_matches: Matches per seat of a head-to-head evaluation on a game that does not compile.
-        eval_seed: Seed of those matches (the same matches at every evaluation).
-        log_dir: Directory of the metric logs (``evaluations.csv``, one row per evaluation, and
-            ``updates.csv``, one row per iteration); ``None`` writes none.
-        tensorboard: Also write TensorBoard scalars there (needs the tensorboard package).
+        device, threads, eval_matches, eval_seed, eval_mcts_matches, eval_mcts_simulations,
+        eval_rl_bound_steps, log_dir, tensorboard: The options every deep learner shares (see
+            :mod:`gamesolve.solvers.deep.shell`); the logs are ``updates.csv``, one row per
+            iteration, and ``evaluations.csv``, one row per evaluation.
 
     Raises:
         InvalidArgumentError: An option outside these ranges (naming it), or a device that does not
@@ -130,6 +123,7 @@ class NFSP(IterativeSolver):
     """
 
     name = "nfsp"
+    logged_losses = ("rl_loss", "sl_loss", "epsilon")
     output = Iterate.AVERAGE
     default_iterations = 2_000
 
@@ -156,9 +150,23 @@ class NFSP(IterativeSolver):
         threads: int = 1,
         eval_matches: int = 100,
         eval_seed: int = 0,
+        eval_mcts_matches: int = 0,
+        eval_mcts_simulations: int = DEFAULT_SIMULATIONS,
+        eval_rl_bound_steps: int = 0,
         log_dir: str | os.PathLike[str] | None = None,
         tensorboard: bool = False,
     ) -> None:
+        self.setup_shell(
+            device=device,
+            threads=threads,
+            eval_matches=eval_matches,
+            eval_seed=eval_seed,
+            eval_mcts_matches=eval_mcts_matches,
+            eval_mcts_simulations=eval_mcts_simulations,
+            eval_rl_bound_steps=eval_rl_bound_steps,
+            log_dir=log_dir,
+            tensorboard=tensorboard,
+        )
         if isinstance(hidden, str | bytes) or not isinstance(hidden, Sequence):
             raise InvalidArgumentError(f"hidden must be a list of layer widths, got {hidden!r}")
         self.hidden = tuple(check_int(f"hidden[{i}]", h, minimum=1) for i, h in enumerate(hidden))
@@ -183,31 +191,7 @@ class NFSP(IterativeSolver):
         self.epsilon_end = check_real("epsilon_end", epsilon_end, minimum=0.0, maximum=1.0)
         self.epsilon_decay = check_int("epsilon_decay", epsilon_decay, minimum=1)
         self.observation = check_choice("observation", observation, OBSERVATION_CHOICES)
-        self.threads = check_int("threads", threads, minimum=1)
-        self.eval_matches = check_int("eval_matches", eval_matches, minimum=1)
-        self.eval_seed = check_int("eval_seed", eval_seed, minimum=0)
-        self.tensorboard = check_bool("tensorboard", tensorboard)
-        if log_dir is not None and not isinstance(log_dir, str | os.PathLike):
-            raise InvalidArgumentError(f"log_dir must be a directory path, got {type(log_dir).__name__}")
-        if tensorboard and log_dir is None:
-            raise InvalidArgumentError("tensorboard=True needs a log_dir")
-        if tensorboard and importlib.util.find_spec("tensorboard") is None:
-            raise InvalidArgumentError(
-                "tensorboard=True needs the tensorboard package: pip install tensorboard "
-                "(the CSV logs need nothing)"
-            )
-        self.log_dir = None if log_dir is None else os.fspath(log_dir)
-        if self.log_dir is not None and os.path.exists(self.log_dir) and not os.path.isdir(self.log_dir):
-            raise OutputPathError(f"log_dir {self.log_dir!r} is a file, not a directory")
-        from gamesolve.neural.device import resolve_device
-
-        self.device_name = device
-        self.device = resolve_device(device)
-        self._logger: Any = None
         self._modules: tuple[DeepGame, dict[str, Any]] | None = None
-        self._policy_t = 0
-        self._last: dict[str, float] = {}
-        self._clock = time.perf_counter()
 
     # ------------------------------------------------------------------------------ contract
     def config(self) -> dict[str, Any]:
@@ -229,8 +213,7 @@ class NFSP(IterativeSolver):
             "epsilon_end": self.epsilon_end,
             "epsilon_decay": self.epsilon_decay,
             "observation": self.observation,
-            "eval_matches": self.eval_matches,
-            "eval_seed": self.eval_seed,
+            **self.shell_config(),
         }
 
     def prepare(self, game: Any) -> DeepGame:
@@ -324,7 +307,7 @@ class NFSP(IterativeSolver):
         """``iterations`` NFSP iterations (see the module doc)."""
         from gamesolve.neural.state import unpack_module, unpack_optimizer
 
-        with self._threads():
+        with self.torch_scope():
             parts = self._cached(game)
             unpack_module(state, Q, parts["q"])
             unpack_module(state, TARGET, parts["target"])
@@ -336,9 +319,6 @@ class NFSP(IterativeSolver):
             rng = rng_from_array(state["rng"])
             for _ in range(iterations):
                 self._one_iteration(game, state, parts, rng)
-
-    def _threads(self) -> contextlib.AbstractContextManager[None]:
-        return torch_threads(self.threads)
 
     def epsilon(self, decisions: int) -> float:
         """The best response's exploration after ``decisions`` decisions (linear decay)."""
@@ -378,11 +358,7 @@ class NFSP(IterativeSolver):
         stats["epsilon"] = float(batch["epsilon"])
         stats["replay_size"] = float(state["replay.size"])
         stats["reservoir_count"] = float(state["reservoir.count"])
-        self._last = stats
-        if self._logger is None and self.log_dir is not None:
-            self._open_logger()
-        if self._logger is not None:
-            self._logger.write("updates", {"iteration": t, **stats}, step=t)
+        self.log_update(t, stats)
 
     def policy(self, game: DeepGame, state: State, which: Iterate) -> Any:
         """The average network of the state as a :class:`~gamesolve.neural.NeuralPolicy`."""
@@ -403,23 +379,9 @@ class NFSP(IterativeSolver):
         )
 
     # --------------------------------------------------------------------------- measurement
-    def evaluate(self, game: DeepGame, policy: Any) -> float:
-        """Exact exploitability on a compiled game, else NaN (head-to-head figures go to the log)."""
-        with self._threads():
-            value, row = evaluate_policy(game, policy, matches=self.eval_matches, seed=self.eval_seed)
-        self._log_evaluation(game, row)
-        return value
-
-    def report(self, game: DeepGame, policy: Any) -> Any:
-        """Exact NashConv on a compiled game, else the head-to-head figures (:class:`DeepReport`)."""
-        with self._threads():
-            return report_policy(game, policy, matches=self.eval_matches, seed=self.eval_seed)
-
     def extras(self, game: DeepGame, state: State) -> dict[str, Any]:
         """What the history measures, the iteration's counters and the last iteration's figures."""
-        if self._logger is not None:
-            self._logger.close()
-            self._logger = None
+        self.close_logs()
         return {
             "evaluation": game.metric,
             "decisions": int(state["decisions"]),
@@ -435,29 +397,6 @@ class NFSP(IterativeSolver):
         if not self._last:
             return {}
         return {"rl": f"{self._last['rl_loss']:.3f}", "sl": f"{self._last['sl_loss']:.3f}"}
-
-    # ------------------------------------------------------------------------------- logging
-    def _open_logger(self) -> None:
-        from gamesolve.neural.metrics import MetricsLogger
-
-        assert self.log_dir is not None
-        self._logger = MetricsLogger(self.log_dir, tensorboard=self.tensorboard)
-        self._clock = time.perf_counter()
-
-    def _log_evaluation(self, game: DeepGame, row: dict[str, Any]) -> None:
-        if self.log_dir is None:
-            return
-        if self._logger is None:
-            self._open_logger()
-        last = {k: self._last.get(k, math.nan) for k in ("rl_loss", "sl_loss", "epsilon")}
-        full = {
-            "iteration": self._policy_t,
-            "seconds": time.perf_counter() - self._clock,
-            "metric": game.metric,
-            **row,
-            **last,
-        }
-        self._logger.write("evaluations", full, step=self._policy_t)
 
     # ------------------------------------------------------------------------------ playing
     def _play(

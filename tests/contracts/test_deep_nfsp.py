@@ -244,7 +244,7 @@ def test_log_dir_writes_evaluation_and_iteration_rows(tmp_path):
     assert [float(r["exploitability"]) for r in rows] == pytest.approx(list(result.history.exploitability))
     with (logs / "updates.csv").open(newline="") as handle:
         updates = list(csv.DictReader(handle))
-    assert [int(r["iteration"]) for r in updates] == [1, 2, 3, 4]
+    assert [int(r["update"]) for r in updates] == [1, 2, 3, 4]
     assert all(float(r["episodes"]) == SMALL["num_envs"] for r in updates)
     assert np.isfinite(float(updates[-1]["sl_loss"])) and np.isfinite(float(updates[-1]["rl_loss"]))
 

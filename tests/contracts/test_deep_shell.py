@@ -16,6 +16,7 @@ SMALL = {
     "ppo": PPO_SMALL,
     "neural-mmd": PPO_SMALL,
     "rnad": {"num_envs": 8, "rollout_length": 4, "hidden": [8]},
+    "nfsp": {"num_envs": 8, "hidden": [8], "batch_size": 8, "rl_learn_every": 4, "sl_learn_every": 4},
 }
 ON_POLICY = list(SMALL)
 LEARNERS = [*ON_POLICY, "deep-cfr", "escher"]

@@ -24,6 +24,7 @@ SMALL = {
     "ppo": PPO_SMALL,
     "neural-mmd": PPO_SMALL,
     "rnad": {"num_envs": 16, "rollout_length": 4, "hidden": [16]},
+    "nfsp": {"num_envs": 16, "hidden": [16], "batch_size": 16, "rl_learn_every": 8, "sl_learn_every": 8},
 }
 
 
