@@ -46,13 +46,14 @@ Run: ``python -m experiments.bench_deep_learners [--learners deep-cfr,ppo] [--bu
 from __future__ import annotations
 
 import argparse
+import importlib.machinery
 import json
 import os
 import platform
 import sys
 import time
 import types
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -115,6 +116,8 @@ def _run_curve(
     readout: Callable[[], Any],
     evaluate: Callable[[Any], float],
     clock: str = "wall",
+    *,
+    marks: Sequence[float] | None = None,
 ) -> dict[str, Any]:
     """Step until ``budget`` seconds of algorithm time, evaluating at each mark.
 
@@ -133,7 +136,7 @@ def _run_curve(
         "exploitability": [],
     }
     iteration = 0
-    for mark in _marks(budget):
+    for mark in _marks(budget) if marks is None else [m for m in marks if m <= budget]:
         while (algo if clock == "wall" else cpu) < mark:
             start, start_cpu = time.perf_counter(), time.process_time()
             iteration = step()
@@ -205,6 +208,8 @@ def _tree_stand_in() -> None:
 
         module = types.ModuleType("tree")
         module.map_structure = map_structure  # type: ignore[attr-defined]
+        # torch looks every loaded module up by its spec when an optimizer is built
+        module.__spec__ = importlib.machinery.ModuleSpec("tree", None)
         sys.modules["tree"] = module
 
 
@@ -268,7 +273,7 @@ def openspiel_nfsp_curve(cfg: Config, budget: float) -> dict[str, Any]:
         from experiments.peer_openspiel_nfsp import openspiel_nfsp_curve as curve
     except Exception as exc:  # report why the peer is missing, do not fail the benchmark
         return {"skipped": f"{type(exc).__name__}: {exc}"}
-    result: dict[str, Any] = curve(budget, cfg.seed, _marks(budget))
+    result: dict[str, Any] = curve(budget, cfg.seed, _marks(budget), cfg.clock)
     return result
 
 

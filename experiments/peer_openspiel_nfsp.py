@@ -21,9 +21,7 @@ Run alone: ``python -m experiments.peer_openspiel_nfsp [BUDGET_SECONDS]``.
 
 from __future__ import annotations
 
-import importlib.machinery
 import sys
-import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -51,26 +49,25 @@ SETTINGS: dict[str, Any] = {
 EPISODES_PER_STEP = 100
 
 
-def openspiel_nfsp_curve(budget: float, seed: int, marks: Sequence[float]) -> dict[str, Any]:
+def openspiel_nfsp_curve(
+    budget: float, seed: int, marks: Sequence[float], clock: str = "wall"
+) -> dict[str, Any]:
     """OpenSpiel NFSP's exact exploitability on ``leduc_poker`` at each mark of algorithm time.
 
     Args:
         budget: Seconds of algorithm time (the last mark is normally the budget itself).
         seed: Seeds the agents' networks and numpy's global generator, which OpenSpiel samples from.
         marks: Increasing seconds of algorithm time at which the average policy is evaluated.
+        clock: What budget and marks count: ``"wall"`` seconds or this process's ``"cpu"`` seconds.
 
     Returns:
         ``{"config", "seconds", "cpu_seconds", "algorithm_seconds", "iteration", "exploitability"}``
         (``iteration``: training episodes so far), or ``{"skipped": reason}`` when OpenSpiel's torch
         NFSP does not import.
     """
-    from experiments.bench_deep_learners import _tree_stand_in
+    from experiments.bench_deep_learners import _run_curve, _tree_stand_in
 
     _tree_stand_in()
-    stand_in = sys.modules.get("tree")
-    if stand_in is not None and getattr(stand_in, "__spec__", None) is None:
-        # torch's compiler looks every module it knows of up by spec when an optimizer is built
-        stand_in.__spec__ = importlib.machinery.ModuleSpec("tree", None)
     try:
         import numpy as np
         from open_spiel.python import policy as os_policy
@@ -121,36 +118,22 @@ def openspiel_nfsp_curve(budget: float, seed: int, marks: Sequence[float]) -> di
                 agent.step(time_step)
         episodes += EPISODES_PER_STEP
 
-    curve: dict[str, list[float]] = {
-        "seconds": [],
-        "cpu_seconds": [],
-        "algorithm_seconds": [],
-        "iteration": [],
-        "exploitability": [],
-    }
-    algo = cpu = 0.0
-    for mark in marks:
-        if mark > budget:
-            break
-        while algo < mark:
-            start, start_cpu = time.perf_counter(), time.process_time()
-            train()
-            algo += time.perf_counter() - start
-            cpu += time.process_time() - start_cpu
-        start, start_cpu = time.perf_counter(), time.process_time()
-        table = os_policy.tabular_policy_from_callable(game, average_probabilities)
-        read, read_cpu = time.perf_counter() - start, time.process_time() - start_cpu
-        expl = float(os_exploitability.exploitability(game, table))
-        curve["seconds"].append(algo + read)
-        curve["cpu_seconds"].append(cpu + read_cpu)
-        curve["algorithm_seconds"].append(algo)
-        curve["iteration"].append(float(episodes))
-        curve["exploitability"].append(expl)
-        print(
-            f"  openspiel-nfsp: {algo + read:7.1f} s (cpu {cpu + read_cpu:7.1f} s)  episodes {episodes:8d}  "
-            f"exploitability {expl:.4f}",
-            flush=True,
-        )
+    def step() -> int:
+        train()
+        return episodes
+
+    def readout() -> Any:
+        return os_policy.tabular_policy_from_callable(game, average_probabilities)
+
+    curve = _run_curve(
+        "openspiel-nfsp",
+        budget,
+        step,
+        readout,
+        lambda table: os_exploitability.exploitability(game, table),
+        clock,
+        marks=marks,
+    )
     return {"config": {**SETTINGS, "episodes_per_step": EPISODES_PER_STEP, "seed": seed}, **curve}
 
 
