@@ -82,6 +82,17 @@ def load_policy(compiled: gamesolve.CompiledGame, spec: str) -> gamesolve.Tabula
     return gamesolve.TabularPolicy.from_json(compiled, spec)
 
 
+def load_any_policy(game: Any, spec: str) -> Any:
+    """A ``--policy`` of any game (uniform/random and ``.pt`` anywhere; first and JSON if it compiles)."""
+    if spec in ("uniform", "random"):
+        return gamesolve.uniform_policy(game)
+    if spec != "first":
+        require_existing(spec, "policy file")
+        if Path(spec).suffix == ".pt":
+            return gamesolve.load_policy(spec, game=game)
+    return load_policy(gamesolve.as_compiled(game), spec)
+
+
 def parse_user_options(items: Sequence[str] | None) -> dict[str, Any]:
     """The ``--set KEY=VALUE`` options; a malformed one is a :class:`UserError`."""
     try:

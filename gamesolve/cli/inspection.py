@@ -18,6 +18,7 @@ from gamesolve.cli.common import (
     EXIT_OUTPUT_FAILED,
     check_outputs,
     json_output,
+    load_any_policy,
     load_policy,
     require_existing,
     write_outputs,
@@ -224,14 +225,19 @@ def bound_dict(args: argparse.Namespace) -> dict[str, Any]:
     """A lower bound on NashConv (``gamesolve evaluate --bound rl|lbr``)."""
     from gamesolve.lower_bounds import lbr_exploitability_bound, rl_exploitability_bound
 
-    compiled = gamesolve.as_compiled(gamesolve.load_game(args.game))
-    policy = load_policy(compiled, args.policy)
+    game = gamesolve.load_game(args.game)
     if args.bound == "lbr":
+        compiled = gamesolve.as_compiled(game)
         rollout: Any = int(args.rollout) if args.rollout.lstrip("-").isdigit() else args.rollout
-        bound = lbr_exploitability_bound(compiled, policy, rollout=rollout)
-    else:
+        bound = lbr_exploitability_bound(compiled, load_policy(compiled, args.policy), rollout=rollout)
+    else:  # any game: trained on its batched environment where it does not compile
         bound = rl_exploitability_bound(
-            compiled, policy, oracle=args.oracle, steps=args.steps, episodes=args.episodes, seed=args.seed
+            game,
+            load_any_policy(game, args.policy),
+            oracle=args.oracle,
+            steps=args.steps,
+            episodes=args.episodes,
+            seed=args.seed,
         )
     return {"game": args.game, "policy": args.policy, **bound.to_dict(), "text": str(bound)}
 
@@ -277,7 +283,8 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
         "--policy",
         required=True,
         metavar="POLICY",
-        help="policy JSON file, or 'uniform' / 'first' (first legal action)",
+        help="policy JSON file, or 'uniform' / 'first' (first legal action); with --bound rl also a "
+        "network file (.pt) or 'uniform'/'random' on games that do not compile",
     )
     p.add_argument("--json", metavar="OUT", help="also write the result as JSON")
     p.add_argument(
@@ -286,7 +293,13 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
         help="report a LOWER BOUND instead of exact NashConv: rl = torch RL best responses "
         "(sampled, with a confidence interval), lbr = local best response (exact)",
     )
-    p.add_argument("--oracle", choices=("dqn", "ppo"), default="dqn", help="RL oracle of --bound rl")
+    p.add_argument(
+        "--oracle",
+        choices=("dqn", "ppo"),
+        default=None,
+        help="RL oracle of --bound rl (default: chosen with the backend: the table backend's DQN on "
+        "games that compile and are small, PPO on the batched environment elsewhere)",
+    )
     p.add_argument("--steps", type=int, default=100_000, help="training transitions per player (--bound rl)")
     p.add_argument(
         "--episodes", type=int, default=100_000, help="evaluation episodes per player (--bound rl)"

@@ -21,9 +21,8 @@ from gamesolve.cli.common import (
     check_checkpoint_folder,
     check_outputs,
     json_output,
-    load_policy,
+    load_any_policy,
     print_curve,
-    require_existing,
     require_matplotlib,
     run_status,
     user_errors,
@@ -117,16 +116,10 @@ def _tournament_policy(game: Any, spec: str) -> Any:
     simulations per move, :class:`gamesolve.mcts.MCTSPolicy`; OpenSpiel games), ``first``, a
     network file (``.pt``, :func:`gamesolve.load_policy`) or a JSON policy file (games that compile).
     """
-    if spec in ("uniform", "random"):
-        return gamesolve.uniform_policy(game)
     simulations = parse_mcts_spec(spec)
     if simulations is not None:
         return MCTSPolicy(game, simulations=simulations)
-    if spec != "first":
-        require_existing(spec, "policy file")
-        if Path(spec).suffix == ".pt":
-            return gamesolve.load_policy(spec, game=game)
-    return load_policy(gamesolve.as_compiled(game), spec)
+    return load_any_policy(game, spec)
 
 
 def cmd_tournament(args: argparse.Namespace) -> int:

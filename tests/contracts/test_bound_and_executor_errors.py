@@ -8,6 +8,7 @@ after a TCP check that any listening port passes); a silent port held it for 40 
 
 from __future__ import annotations
 
+import json
 import socket
 import threading
 import time
@@ -374,3 +375,16 @@ def test_call_slots_and_population_players_are_checked(kuhn, uniform):
     with pytest.raises(InvalidArgumentError, match=r"players must be an integer, got 2\.5"):
         Population.symmetric([uniform], players=2.5)
     assert population.add(1, uniform).sizes == (1, 2)
+
+
+def test_cli_rl_bound_runs_on_a_game_that_does_not_compile(capsys, tmp_path):
+    pytest.importorskip("torch")
+    pytest.importorskip("pyspiel")
+    out = tmp_path / "bound.json"
+    argv = ["evaluate", "connect_four", "--policy", "random", "--bound", "rl", "--steps", "256"]
+    code = main([*argv, "--episodes", "64", "--json", str(out)])
+    printed, _ = capsys.readouterr()
+    assert code == 0 and "lower bound" in printed.lower()
+    result = json.loads(out.read_text())
+    assert result["method"] == "rl-br/tensor-ppo"
+    assert result["ci_low"] <= result["nash_conv"] <= result["ci_high"]

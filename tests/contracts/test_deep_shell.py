@@ -81,3 +81,24 @@ def test_compiled_learners_write_logs(learner, tmp_path):
     evaluations = (tmp_path / "evaluations.csv").read_text().splitlines()
     assert len(updates) == 3 and updates[0].startswith("update")
     assert len(evaluations) == 4 and "exploitability" in evaluations[0]
+
+
+def test_final_report_adds_the_rl_bound_when_asked(monkeypatch):
+    pytest.importorskip("pyspiel")
+    from gamesolve.solvers.deep import shell
+
+    monkeypatch.setattr(shell, "RL_BOUND_EPISODES", 64)
+    result = gamesolve.solve(
+        "connect_four",
+        "ppo",
+        iterations=1,
+        seed=0,
+        progress=False,
+        eval_matches=2,
+        eval_rl_bound_steps=256,
+        **SMALL["ppo"],
+    )
+    extras = result.extras
+    low, high = extras["rl_bound_interval"]
+    assert low <= extras["rl_bound_nash_conv"] <= high
+    assert extras["rl_bound_steps"] == 256 and extras["rl_bound_episodes"] == 64
