@@ -151,5 +151,5 @@ def test_leduc_first_action_nash_conv(leduc):
 
 
 def test_leduc_sizes(leduc):
-    # 936 infosets: peers.md table (OpenSpiel 2.0.2, leduc_poker).
+    # 936 infosets: the size of OpenSpiel's TabularPolicy(leduc_poker).state_lookup (OpenSpiel 2.0.2).
     assert leduc.compile().num_infosets == 936
