@@ -114,7 +114,7 @@ class ExploitabilityBound:
             (a :class:`~gamesolve.policy.TabularPolicy`; table backend).
         kind: Always ``"lower bound"``.
         networks: Per player, the trained response acting on observation tensors (a
-            :class:`~gamesolve.solvers.rl_oracles.vector_response.TensorResponse`; tensor backend).
+            :class:`~gamesolve.vector_env.response.TensorResponse`; tensor backend).
     """
 
     method: str
@@ -289,7 +289,7 @@ def _pick_backend(game: Any, policy: Any, oracle: Any) -> str:
     )
     if not tabular:
         return "tensor"
-    from gamesolve.solvers.rl_oracles.vector_response import compiled_or_none
+    from gamesolve.vector_env.response import compiled_or_none
 
     compiled = compiled_or_none(game)
     if compiled is None:
@@ -334,7 +334,7 @@ def rl_exploitability_bound(
       (one-hot or known-token features, a table of ``[infosets, F]``), for compiled games and
       two-player normal-form games;
     * ``"tensor"``: the batched environment of any game (:func:`gamesolve.vector_env`, through
-      :class:`~gamesolve.solvers.rl_oracles.vector_response.VectorResponseEnv`): the responder reads
+      :class:`~gamesolve.vector_env.response.VectorResponseEnv`): the responder reads
       the environment's observation tensors and the other seats are played by ``policy``, so no
       tree is needed and memory is that of the environment. Trains with PPO
       (:meth:`~gamesolve.solvers.rl_oracles.PPOOracle.train_vector`); the value of the response

@@ -140,7 +140,7 @@ def tensor_rl_bound(
             on a game that does not compile or a policy that does not tabulate.
         InvalidPolicyError: ``policy`` does not fit the game.
     """
-    from gamesolve.solvers.rl_oracles.vector_response import (
+    from gamesolve.vector_env.response import (
         TensorResponse,
         VectorResponseEnv,
         compiled_or_none,

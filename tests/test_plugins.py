@@ -121,7 +121,8 @@ SOLVERS = {
     "minimax-dqn", "pma", "enumerate", "lemke-howson", "homotopy", "nash-mp", "egpo", "preference-mwu",
     "preference-omwu", "regret-matching", "rm+", "hedge", "omd", "ftrl", "omwu", "extragradient",
     "mirror-prox", "ogda", "aog", "mmd", "fictitious-play", "smooth-fp", "replicator",
-    "projected-replicator", "ppo", "qre", "ne-loss-sgd", "internal-regret", "ce", "cce",
+    "projected-replicator", "ppo", "qre", "ne-loss-sgd", "internal-regret", "ce", "cce", "escher", "nfsp",
+    "rnad", "neural-mmd",
 }  # fmt: skip
 SHARED = {"omd", "ftrl", "omwu", "extragradient", "mirror-prox", "mmd"}
 

@@ -26,8 +26,8 @@ from gamesolve.compiled import CompiledGame
 from gamesolve.errors import InvalidArgumentError
 from gamesolve.rl_env import FEATURE_KINDS, ResponseEnv, TimeStep
 from gamesolve.solvers.rl_oracles.response import TrainedResponse, compiled_of
-from gamesolve.solvers.rl_oracles.vector_response import ResponseStep, TensorResponse, VectorResponseEnv
 from gamesolve.validation import check_choice, check_int, check_real
+from gamesolve.vector_env.response import ResponseStep, TensorResponse, VectorResponseEnv
 
 __all__ = [
     "DEVICES",
@@ -235,7 +235,7 @@ class RLOracle(abc.ABC):
         """Train a best response of ``player`` to ``policy`` on the batched environment of ``game``.
 
         The tensor twin of :meth:`train`: the learner reads observation tensors of
-        :class:`~gamesolve.solvers.rl_oracles.vector_response.VectorResponseEnv` (any game, compiled
+        :class:`~gamesolve.vector_env.response.VectorResponseEnv` (any game, compiled
         or not, no per-infoset features) and the other seats are played by ``policy``. The options
         ``features`` and ``draw`` do not apply (the observation is the environment's tensor; one
         fixed policy). Oracles that cannot learn from tensors refuse.
@@ -244,7 +244,7 @@ class RLOracle(abc.ABC):
             game: Anything :func:`gamesolve.vector_env` takes.
             player: The responding seat.
             policy: The fixed policy of the other seats (see
-                :func:`~gamesolve.solvers.rl_oracles.vector_response.fixed_actor`).
+                :func:`~gamesolve.vector_env.response.fixed_actor`).
             seed: Seeds the environment, the network and every draw.
             steps: Responder transitions to train for (rounded up to whole batches).
 

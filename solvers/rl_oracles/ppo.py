@@ -27,8 +27,8 @@ from gamesolve.solvers.rl_oracles.base import (
     to_torch,
 )
 from gamesolve.solvers.rl_oracles.response import masked_softmax
-from gamesolve.solvers.rl_oracles.vector_response import VectorResponseEnv
 from gamesolve.validation import check_int, check_real
+from gamesolve.vector_env.response import VectorResponseEnv
 
 __all__ = ["MAX_EXTRA_STEPS", "PPOOracle", "ppo_oracle"]
 

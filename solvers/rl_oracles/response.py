@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from gamesolve.arrays import mlp_forward
 from gamesolve.compiled import CompiledGame, as_compiled
 from gamesolve.errors import InvalidPolicyError
 from gamesolve.normal_form import TensorGame
@@ -25,7 +26,6 @@ __all__ = [
     "RESPONSE_FORMAT",
     "TrainedResponse",
     "compiled_of",
-    "forward_numpy",
     "load_response",
     "masked_argmax",
     "masked_softmax",
@@ -34,16 +34,6 @@ __all__ = [
 
 #: The format tag of :meth:`TrainedResponse.state_arrays`.
 RESPONSE_FORMAT = "gamesolve.rl_response/1"
-
-
-def forward_numpy(layers: Sequence[tuple[NDArray[np.float32], NDArray[np.float32]]], x: NDArray[Any]) -> Any:
-    """ReLU MLP in numpy: ``[n, F] -> [n, out]`` float64."""
-    h = np.asarray(x, dtype=np.float64)
-    for k, (w, b) in enumerate(layers):
-        h = h @ w.T.astype(np.float64) + b.astype(np.float64)
-        if k < len(layers) - 1:
-            h = np.maximum(h, 0.0)
-    return h
 
 
 def masked_softmax(logits: NDArray[np.float64], legal: NDArray[np.bool_]) -> NDArray[np.float64]:
@@ -140,7 +130,7 @@ class TrainedResponse:
             raise ValueError(
                 f"observation must have {self.features.shape[1]} features, got shape {np.shape(observation)}"
             )
-        out = forward_numpy(self._layers, obs)
+        out = mlp_forward(self._layers, obs)
         if self.kind == "dqn":
             out = out * float(self.config.get("reward_scale", 1.0))
         return np.asarray(out, dtype=np.float64)

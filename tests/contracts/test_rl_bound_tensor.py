@@ -19,7 +19,7 @@ torch = pytest.importorskip("torch")
 
 from gamesolve.neural import MLP, NeuralPolicy  # noqa: E402
 from gamesolve.solvers.rl_oracles import DQNOracle, PPOOracle  # noqa: E402
-from gamesolve.solvers.rl_oracles.vector_response import (  # noqa: E402
+from gamesolve.vector_env.response import (  # noqa: E402
     TensorResponse,
     VectorResponseEnv,
     fixed_learner,

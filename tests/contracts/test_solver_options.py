@@ -34,6 +34,7 @@ BAD: dict[str, Any] = {"nan": math.nan, "inf": math.inf, "-inf": -math.inf, "abc
 #: (solver class, option, bad-value label) -> why the value is legal by design.
 LEGAL: dict[tuple[str, str, str], str] = {
     ("DilatedMMD", "anneal", "bool"): "anneal=True means the exponent 1 (alpha_t = alpha / t), as documented",
+    ("RNAD", "rho_vtrace", "inf"): "rho_vtrace=inf is v-trace without its TD clip, as documented",
 }
 
 #: Options of solvers that another change of issue 12 validates (lp, sequence-lp, ce, cce,
@@ -112,6 +113,8 @@ def test_bad_numeric_option_is_refused_naming_it(name, side, option, label):
 def test_legal_by_design_values_are_accepted():
     mmd = gamesolve.make_solver("mmd", game=KUHN, anneal=True)
     assert mmd.anneal == 1.0
+    pytest.importorskip("torch")
+    assert gamesolve.make_solver("rnad", rho_vtrace=math.inf).rho_vtrace == math.inf
 
 
 @pytest.mark.parametrize("name", ["dcfr", "psro", "neupl", "minimax-dqn", "hedge", "shapley"])

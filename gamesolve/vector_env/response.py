@@ -365,11 +365,11 @@ class TensorResponse:
 
     def action_probs(self, observation: ArrayLike, legal: ArrayLike) -> NDArray[np.float64]:
         """``[n, A]`` the softmax of the network's logits over the legal action ids."""
+        from gamesolve.arrays import mlp_forward
         from gamesolve.neural.policy import masked_softmax
-        from gamesolve.solvers.rl_oracles.response import forward_numpy
 
         obs = np.asarray(observation, dtype=np.float32)
-        return masked_softmax(np.asarray(forward_numpy(self._layers, obs)), np.asarray(legal, dtype=bool))
+        return masked_softmax(np.asarray(mlp_forward(self._layers, obs)), np.asarray(legal, dtype=bool))
 
     def act_batch(self, step: ResponseStep, rng: np.random.Generator) -> NDArray[np.int64]:
         """``[B]`` action ids for the slots where the responder acts (0 elsewhere; see :attr:`greedy`)."""
