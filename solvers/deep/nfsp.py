@@ -70,6 +70,7 @@ from gamesolve.solvers.deep.common import (
     prepare_deep_game,
 )
 from gamesolve.solvers.deep.shell import DeepLearner
+from gamesolve.solvers.rl_oracles.base import check_widths
 from gamesolve.spec import GameKind, GameSpec
 from gamesolve.validation import check_choice, check_int, check_real
 
@@ -167,9 +168,7 @@ class NFSP(DeepLearner):
             log_dir=log_dir,
             tensorboard=tensorboard,
         )
-        if isinstance(hidden, str | bytes) or not isinstance(hidden, Sequence):
-            raise InvalidArgumentError(f"hidden must be a list of layer widths, got {hidden!r}")
-        self.hidden = tuple(check_int(f"hidden[{i}]", h, minimum=1) for i, h in enumerate(hidden))
+        self.hidden = check_widths("hidden", hidden)
         self.num_envs = check_int("num_envs", num_envs, minimum=1)
         self.anticipatory = check_real(
             "anticipatory", anticipatory, minimum=0.0, maximum=1.0, min_inclusive=False
@@ -363,20 +362,11 @@ class NFSP(DeepLearner):
     def policy(self, game: DeepGame, state: State, which: Iterate) -> Any:
         """The average network of the state as a :class:`~gamesolve.neural.NeuralPolicy`."""
         del which
-        from gamesolve.neural.policy import NeuralPolicy
         from gamesolve.neural.state import unpack_module
 
         net = self._network(game)
         unpack_module(state, AVG, net)
-        self._policy_t = int(state["t"])
-        return NeuralPolicy(
-            net,
-            num_actions=game.num_actions,
-            observation_size=game.observation_size,
-            observation=game.observation,
-            game=game.spec.name,
-            device=self.device,
-        )
+        return self.network_policy(game, net, int(state["t"]))
 
     # --------------------------------------------------------------------------- measurement
     def extras(self, game: DeepGame, state: State) -> dict[str, Any]:

@@ -45,6 +45,7 @@ from gamesolve.solver import Iterate, State
 from gamesolve.solvers.deep.common import OBSERVATION_CHOICES, DeepGame, prepare_deep_game
 from gamesolve.solvers.deep.rollout import ActFn, collect_episodes, gae
 from gamesolve.solvers.deep.shell import DeepLearner
+from gamesolve.solvers.rl_oracles.base import check_widths
 from gamesolve.spec import GameKind, GameSpec
 from gamesolve.validation import check_choice, check_int, check_real
 
@@ -151,9 +152,7 @@ class PPO(DeepLearner):
             log_dir=log_dir,
             tensorboard=tensorboard,
         )
-        if isinstance(hidden, str | bytes) or not isinstance(hidden, Sequence):
-            raise InvalidArgumentError(f"hidden must be a list of layer widths, got {hidden!r}")
-        self.hidden = tuple(check_int(f"hidden[{i}]", h, minimum=1) for i, h in enumerate(hidden))
+        self.hidden = check_widths("hidden", hidden)
         self.learning_rate = check_real("learning_rate", learning_rate, minimum=0.0, min_inclusive=False)
         self.num_envs = check_int("num_envs", num_envs, minimum=1)
         self.rollout_length = check_int("rollout_length", rollout_length, minimum=1)
@@ -267,20 +266,11 @@ class PPO(DeepLearner):
     def policy(self, game: DeepGame, state: State, which: Iterate) -> Any:
         """The network of the state as a :class:`~gamesolve.neural.NeuralPolicy` (both iterates)."""
         del which
-        from gamesolve.neural.policy import NeuralPolicy
         from gamesolve.neural.state import unpack_module
 
         net = self._network(game)
         unpack_module(state, NET, net)
-        self._policy_t = int(state["t"])
-        return NeuralPolicy(
-            net,
-            num_actions=game.num_actions,
-            observation_size=game.observation_size,
-            observation=game.observation,
-            game=game.spec.name,
-            device=self.device,
-        )
+        return self.network_policy(game, net, int(state["t"]))
 
     # --------------------------------------------------------------------------- measurement
     def extras(self, game: DeepGame, state: State) -> dict[str, Any]:

@@ -140,6 +140,20 @@ class DeepLearner(IterativeSolver):
         """A block run with :attr:`threads` torch CPU threads (the previous number restored)."""
         return torch_threads(self.threads)
 
+    def network_policy(self, game: DeepGame, net: Any, t: int) -> Any:
+        """``net`` (the state's network after ``t`` updates) as a :class:`~gamesolve.neural.NeuralPolicy`."""
+        from gamesolve.neural.policy import NeuralPolicy
+
+        self._policy_t = t
+        return NeuralPolicy(
+            net,
+            num_actions=game.num_actions,
+            observation_size=game.observation_size,
+            observation=game.observation,
+            game=game.spec.name,
+            device=self.device,
+        )
+
     # --------------------------------------------------------------------------- measurement
     def deep_game(self, game: Any) -> DeepGame:
         """``game`` as a :class:`DeepGame` (learners on compiled games prepare a ``CompiledGame``)."""
