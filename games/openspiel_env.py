@@ -11,6 +11,7 @@ reinforcement learning in games").
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Callable
 from typing import Any, NoReturn
 
@@ -167,6 +168,10 @@ class OpenSpielVectorEnv(VectorEnv):
         self.observation_size = int(size_of())
         self.episodes = 0
         self._method = method
+        shape = tuple(int(n) for n in getattr(self._game, f"{method}_shape")())
+        self._shape = (
+            shape if shape and math.prod(shape) == self.observation_size else (self.observation_size,)
+        )
         self._name = game.name
         seeds = np.random.SeedSequence(seed).spawn(self.num_envs)
         self._generators = [np.random.default_rng(s) for s in seeds]
@@ -257,6 +262,11 @@ class OpenSpielVectorEnv(VectorEnv):
             add_mask(state.legal_actions_mask())  # the player's; faster without the argument
             read(state, player)
         return self._finish(players, masks, done, paid)
+
+    @property
+    def observation_shape(self) -> tuple[int, ...]:
+        """OpenSpiel's shape of the tensor (``(C, H, W)`` on board games, ``(F,)`` on most others)."""
+        return self._shape
 
     def __repr__(self) -> str:
         return (

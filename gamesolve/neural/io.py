@@ -6,10 +6,10 @@ string: the format tag, the network's config (``{"factory": "module:name", "kwar
 the game's name, the observation kind and size, and the number of action ids. Files are written
 atomically (:func:`gamesolve.io.atomic_write_with`).
 
-Rebuilding the network on load: the default :class:`~gamesolve.neural.nets.MLP` is rebuilt from
-its config; any other module is rebuilt by the ``factory`` the caller passes to
-:func:`load_policy` (called with the saved kwargs). A module named in a file is never imported on
-the file's say-so.
+Rebuilding the network on load: the built-in networks (:class:`~gamesolve.neural.nets.MLP`,
+:class:`~gamesolve.neural.nets.ConvNet`) are rebuilt from their config; any other module is
+rebuilt by the ``factory`` the caller passes to :func:`load_policy` (called with the saved kwargs).
+A module named in a file is never imported on the file's say-so.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ import torch
 from gamesolve.errors import InputFileError, InvalidArgumentError, InvalidPolicyError
 from gamesolve.io import atomic_write_with, json_text, stat_input_file
 from gamesolve.neural.device import resolve_device
-from gamesolve.neural.nets import MLP, MLP_FACTORY
+from gamesolve.neural.nets import BUILTIN_FACTORIES
 from gamesolve.neural.policy import NeuralPolicy
 
 __all__ = ["NEURAL_POLICY_FORMAT", "load_policy", "save_policy"]
@@ -79,8 +79,8 @@ def load_policy(
         observation: The observation kind it must read.
         observation_size: The observation size ``F`` it must read.
         num_actions: The number of action ids it must have.
-        factory: Builds the module from the saved kwargs; required for a module that is not the
-            default MLP (the file names the factory it was saved with).
+        factory: Builds the module from the saved kwargs; required for a module that is not one of
+            the built-in networks (the file names the factory it was saved with).
         device: Where the network runs (see :func:`~gamesolve.neural.device.resolve_device`).
 
     Raises:
@@ -106,12 +106,12 @@ def load_policy(
     config = meta["config"]
     kwargs = dict(config["kwargs"])
     if factory is None:
-        if config["factory"] != MLP_FACTORY:
+        factory = BUILTIN_FACTORIES.get(config["factory"])
+        if factory is None:
             raise InvalidPolicyError(
                 f"{where} holds a {config['factory']} network; pass factory= (a callable "
                 "that builds it from the saved kwargs) to load it"
             )
-        factory = MLP
     try:
         module = factory(**kwargs)
     except (TypeError, ValueError) as exc:

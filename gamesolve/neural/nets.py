@@ -1,6 +1,14 @@
-"""The default network of a neural policy: an MLP from (observation, legal mask) to logits (and a value).
+"""The built-in networks of a neural policy: (observation, legal mask) to logits (and a value).
 
-Any ``torch.nn.Module`` with the same call, ``module(observation [B, F], legal [B, A] bool) ->
+:class:`MLP` (fully connected, the default) reads any observation vector; :class:`ConvNet` reads
+observations that are boards, ``[C, H, W]`` planes flattened in C order (OpenSpiel's
+``observation_tensor`` of ``connect_four``, ``hex``, ``breakthrough``...), through 3x3
+convolutions that share their weights across the board (LeCun et al. 1998, "Gradient-based learning
+applied to document recognition"), then fully connected layers. :func:`build_network` picks one by
+name (the deep learners' ``torso`` option); :data:`BUILTIN_FACTORIES` rebuilds either from a saved
+file.
+
+Any other ``torch.nn.Module`` with the same call, ``module(observation [B, F], legal [B, A] bool) ->
 logits [B, A]`` or ``(logits [B, A], values [B] or [B, P])``, can be wrapped instead (see
 :class:`gamesolve.neural.NeuralPolicy`). The MLP ignores the legal mask in its layers: masking
 happens where the policy turns logits into probabilities.
@@ -8,6 +16,7 @@ happens where the policy turns logits into probabilities.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -16,10 +25,23 @@ import torch
 from gamesolve.errors import InvalidArgumentError
 from gamesolve.validation import check_int
 
-__all__ = ["MLP", "MLP_FACTORY", "factory_name"]
+__all__ = [
+    "BUILTIN_FACTORIES",
+    "CONV_FACTORY",
+    "MLP",
+    "MLP_FACTORY",
+    "TORSO_CHOICES",
+    "ConvNet",
+    "build_network",
+    "factory_name",
+]
 
 #: How saved configs name the default network (``"module:attribute"``).
 MLP_FACTORY = "gamesolve.neural.nets:MLP"
+#: How saved configs name the convolutional network.
+CONV_FACTORY = "gamesolve.neural.nets:ConvNet"
+#: The deep learners' ``torso`` choices.
+TORSO_CHOICES = ("mlp", "conv")
 
 
 class MLP(torch.nn.Module):
@@ -48,9 +70,7 @@ class MLP(torch.nn.Module):
         super().__init__()
         self.observation_size = check_int("observation_size", observation_size, minimum=1)
         self.num_actions = check_int("num_actions", num_actions, minimum=1)
-        if isinstance(hidden, str | bytes) or not isinstance(hidden, Sequence):
-            raise InvalidArgumentError(f"hidden must be a list of layer widths, got {hidden!r}")
-        self.hidden = tuple(check_int(f"hidden[{i}]", h, minimum=1) for i, h in enumerate(hidden))
+        self.hidden = _widths("hidden", hidden)
         self.value_head = bool(value_head)
         self.num_values = check_int("num_values", num_values, minimum=1)
         layers: list[torch.nn.Module] = []
@@ -86,6 +106,148 @@ class MLP(torch.nn.Module):
         if self.value is None:
             return logits
         return logits, self.value(features)
+
+
+class ConvNet(torch.nn.Module):
+    """3x3 convolutions over a board, then fully connected layers, a policy head and optionally a value head.
+
+    The observation arrives flat (``[B, C*H*W]``, as every batched environment gives it) and is read
+    as ``[B, C, H, W]``; each convolution keeps the board's size (padding 1) and is followed by a
+    ReLU.
+
+    Args:
+        observation_shape: ``(C, H, W)``.
+        num_actions: ``A`` (one logit per action id).
+        channels: Output channels of each convolution (at least one).
+        hidden: Widths of the fully connected layers after them (may be empty).
+        value_head: Also return a value per player (``[B, num_values]``).
+        num_values: Values per observation when ``value_head``.
+
+    Raises:
+        InvalidArgumentError: A shape that is not three positive integers, or a size that is not a
+            positive integer.
+    """
+
+    def __init__(
+        self,
+        observation_shape: Sequence[int],
+        num_actions: int,
+        channels: Sequence[int] = (32,),
+        hidden: Sequence[int] = (128,),
+        *,
+        value_head: bool = False,
+        num_values: int = 1,
+    ) -> None:
+        super().__init__()
+        self.observation_shape = _board_shape(observation_shape)
+        self.num_actions = check_int("num_actions", num_actions, minimum=1)
+        self.channels = _widths("channels", channels, allow_empty=False)
+        self.hidden = _widths("hidden", hidden)
+        self.value_head = bool(value_head)
+        self.num_values = check_int("num_values", num_values, minimum=1)
+        c, h, w = self.observation_shape
+        layers: list[torch.nn.Module] = []
+        for out in self.channels:
+            layers += [torch.nn.Conv2d(c, out, kernel_size=3, padding=1), torch.nn.ReLU()]
+            c = out
+        layers.append(torch.nn.Flatten())
+        width = c * h * w
+        for size in self.hidden:
+            layers += [torch.nn.Linear(width, size), torch.nn.ReLU()]
+            width = size
+        self.body = torch.nn.Sequential(*layers)
+        self.policy = torch.nn.Linear(width, self.num_actions)
+        self.value: torch.nn.Linear | None = (
+            torch.nn.Linear(width, self.num_values) if self.value_head else None
+        )
+
+    @property
+    def observation_size(self) -> int:
+        """``F = C * H * W``."""
+        c, h, w = self.observation_shape
+        return c * h * w
+
+    @property
+    def config(self) -> dict[str, Any]:
+        """What rebuilds this network: ``{"factory": CONV_FACTORY, "kwargs": {...}}``."""
+        return {
+            "factory": CONV_FACTORY,
+            "kwargs": {
+                "observation_shape": list(self.observation_shape),
+                "num_actions": self.num_actions,
+                "channels": list(self.channels),
+                "hidden": list(self.hidden),
+                "value_head": self.value_head,
+                "num_values": self.num_values,
+            },
+        }
+
+    def forward(self, observation: Any, legal: Any = None) -> Any:
+        """Logits ``[B, A]``, or ``(logits, values [B, num_values])`` with a value head."""
+        del legal
+        features = self.body(observation.reshape(observation.shape[0], *self.observation_shape))
+        logits = self.policy(features)
+        if self.value is None:
+            return logits
+        return logits, self.value(features)
+
+
+#: The networks a saved policy file may name without a ``factory=`` argument.
+BUILTIN_FACTORIES: dict[str, Any] = {MLP_FACTORY: MLP, CONV_FACTORY: ConvNet}
+
+
+def build_network(
+    torso: str,
+    observation_shape: Sequence[int],
+    num_actions: int,
+    *,
+    hidden: Sequence[int],
+    channels: Sequence[int] = (32,),
+    value_head: bool = False,
+    num_values: int = 1,
+) -> torch.nn.Module:
+    """The network a deep learner's ``torso`` option names.
+
+    Args:
+        torso: ``"mlp"`` (:class:`MLP` on the flat observation) or ``"conv"`` (:class:`ConvNet`,
+            for observations shaped ``(C, H, W)``).
+        observation_shape: The environment's observation shape (``(F,)`` when it is flat).
+        num_actions: ``A``.
+        hidden: Widths of the fully connected layers.
+        value_head: Also return values.
+        num_values: Values per observation when ``value_head``.
+        channels: The convolutions' output channels (``"conv"`` only).
+
+    Raises:
+        InvalidArgumentError: An unknown ``torso``, or ``"conv"`` on an observation that is not a
+            board.
+    """
+    shape = tuple(int(n) for n in observation_shape)
+    if torso == "mlp":
+        return MLP(math.prod(shape), num_actions, hidden, value_head=value_head, num_values=num_values)
+    if torso == "conv":
+        if len(shape) != 3:
+            raise InvalidArgumentError(
+                f"torso='conv' reads boards shaped (C, H, W); this game's observations have shape {shape}: "
+                "use torso='mlp'"
+            )
+        return ConvNet(shape, num_actions, channels, hidden, value_head=value_head, num_values=num_values)
+    raise InvalidArgumentError(f"torso must be one of {list(TORSO_CHOICES)}, got {torso!r}")
+
+
+def _widths(name: str, widths: Any, *, allow_empty: bool = True) -> tuple[int, ...]:
+    if isinstance(widths, str | bytes) or not isinstance(widths, Sequence):
+        raise InvalidArgumentError(f"{name} must be a list of layer widths, got {widths!r}")
+    if not widths and not allow_empty:
+        raise InvalidArgumentError(f"{name} must name at least one layer, got {list(widths)!r}")
+    return tuple(check_int(f"{name}[{i}]", h, minimum=1) for i, h in enumerate(widths))
+
+
+def _board_shape(shape: Any) -> tuple[int, int, int]:
+    if isinstance(shape, str | bytes) or not isinstance(shape, Sequence) or len(shape) != 3:
+        raise InvalidArgumentError(f"observation_shape must be (C, H, W), got {shape!r}")
+    c, h, w = (check_int(f"observation_shape[{i}]", n, minimum=1) for i, n in enumerate(shape))
+    return c, h, w
 
 
 def factory_name(obj: Any) -> str:

@@ -99,6 +99,14 @@ class VectorEnv(ABC):
             )
         return out
 
+    @property
+    def observation_shape(self) -> tuple[int, ...]:
+        """The observation's own shape (its ``F`` values in C order).
+
+        ``(F,)`` unless the backend knows better: OpenSpiel's board games give ``(C, H, W)``.
+        """
+        return (int(self.observation_size),)
+
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release what the backend holds (processes, envs); the default holds nothing."""
 

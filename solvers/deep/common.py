@@ -80,6 +80,8 @@ class DeepGame:
         observation_size: ``F``.
         num_actions: ``A``, the number of action ids.
         num_players: ``P``.
+        observation_shape: The observation's shape (``(C, H, W)`` for OpenSpiel's boards, else
+            ``(F,)``).
     """
 
     spec: GameSpec
@@ -89,6 +91,11 @@ class DeepGame:
     observation_size: int
     num_actions: int
     num_players: int
+    observation_shape: tuple[int, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not self.observation_shape:
+            self.observation_shape = (int(self.observation_size),)
 
     @property
     def metric(self) -> str:
@@ -166,6 +173,7 @@ def prepare_deep_game(game: Any, observation: str = "auto") -> DeepGame:
             observation_size=int(env.observation_size),
             num_actions=int(env.num_actions),
             num_players=int(env.num_players),
+            observation_shape=tuple(int(n) for n in env.observation_shape),
         )
     finally:
         env.close()

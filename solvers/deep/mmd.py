@@ -70,8 +70,8 @@ class NeuralMMD(PPO):
             update (in ``(0, 1]``; unused with the uniform magnet).
         normalize_advantages: Normalise advantages in each minibatch (as PPO does; then ``alpha``
             and ``kl_coef`` are relative to one standard deviation of the advantages).
-        hidden, learning_rate, num_envs, rollout_length, epochs, minibatches, gae_lambda, gamma,
-        value_coef, max_grad_norm, observation, device, threads, eval_matches, eval_seed,
+        hidden, torso, channels, learning_rate, num_envs, rollout_length, epochs, minibatches,
+        gae_lambda, gamma, value_coef, max_grad_norm, observation, device, threads, eval_matches, eval_seed,
         eval_mcts_matches, eval_mcts_simulations, eval_rl_bound_steps, log_dir, tensorboard: As
             for :class:`~gamesolve.solvers.deep.ppo.PPO` (which has the ``clip`` and
             ``entropy_coef`` this learner replaces).
@@ -94,6 +94,8 @@ class NeuralMMD(PPO):
         magnet_rate: float = 0.05,
         normalize_advantages: bool = True,
         hidden: Sequence[int] = (128, 128),
+        torso: str = "mlp",
+        channels: Sequence[int] = (32,),
         learning_rate: float = 3e-4,
         num_envs: int = 512,
         rollout_length: int = 16,
@@ -116,6 +118,8 @@ class NeuralMMD(PPO):
     ) -> None:
         super().__init__(
             hidden=hidden,
+            torso=torso,
+            channels=channels,
             learning_rate=learning_rate,
             num_envs=num_envs,
             rollout_length=rollout_length,

@@ -67,10 +67,8 @@ from gamesolve.solver import Iterate, State
 from gamesolve.solvers.deep.common import (
     OBSERVATION_CHOICES,
     DeepGame,
-    prepare_deep_game,
 )
-from gamesolve.solvers.deep.shell import DeepLearner
-from gamesolve.solvers.rl_oracles.base import check_widths
+from gamesolve.solvers.deep.shell import NetworkLearner
 from gamesolve.spec import GameKind, GameSpec
 from gamesolve.validation import check_choice, check_int, check_real
 
@@ -90,11 +88,14 @@ OPTIMIZERS = ("adam", "sgd")
 _COUNTERS = ("t", "decisions", "rl_updates", "sl_updates", "replay.pos", "replay.size", "reservoir.count")
 
 
-class NFSP(DeepLearner):
+class NFSP(NetworkLearner):
     """Neural Fictitious Self-Play with one Q-network and one average network for every player.
 
     Args:
         hidden: Hidden layer widths of both MLPs.
+        torso: ``"mlp"`` or ``"conv"`` (3x3 convolutions over board-shaped observations, then
+            the ``hidden`` layers; see :mod:`gamesolve.solvers.deep.shell`).
+        channels: Output channels of each convolution (``torso="conv"`` only).
         num_envs: Episodes per iteration, played together (>= 1).
         anticipatory: Probability that a player plays its best response in an episode (the paper's
             eta, in ``(0, 1]``).
@@ -132,6 +133,8 @@ class NFSP(DeepLearner):
         self,
         *,
         hidden: Sequence[int] = (128,),
+        torso: str = "mlp",
+        channels: Sequence[int] = (32,),
         num_envs: int = 128,
         anticipatory: float = 0.1,
         rl_learning_rate: float = 0.01,
@@ -168,7 +171,7 @@ class NFSP(DeepLearner):
             log_dir=log_dir,
             tensorboard=tensorboard,
         )
-        self.hidden = check_widths("hidden", hidden)
+        self.setup_network(hidden=hidden, torso=torso, channels=channels)
         self.num_envs = check_int("num_envs", num_envs, minimum=1)
         self.anticipatory = check_real(
             "anticipatory", anticipatory, minimum=0.0, maximum=1.0, min_inclusive=False
@@ -196,7 +199,7 @@ class NFSP(DeepLearner):
     def config(self) -> dict[str, Any]:
         """The options as JSON values (the log directory and device are not part of the run's identity)."""
         return {
-            "hidden": list(self.hidden),
+            **self.network_config(),
             "num_envs": self.num_envs,
             "anticipatory": self.anticipatory,
             "rl_learning_rate": self.rl_learning_rate,
@@ -215,19 +218,13 @@ class NFSP(DeepLearner):
             **self.shell_config(),
         }
 
-    def prepare(self, game: Any) -> DeepGame:
-        """The game as the learner sees it (compiled when it compiles; see :func:`prepare_deep_game`)."""
-        return prepare_deep_game(game, self.observation)
-
     def check(self, spec: GameSpec) -> None:
         """Extensive-form games only (:meth:`prepare` already refused the others)."""
         if spec.kind is not GameKind.EXTENSIVE_FORM:  # pragma: no cover - prepare refuses first
             raise InvalidArgumentError(f"nfsp plays extensive-form games, not {spec.kind.value} games")
 
     def _network(self, game: DeepGame) -> Any:
-        from gamesolve.neural.nets import MLP
-
-        return MLP(game.observation_size, game.num_actions, self.hidden).to(self.device)
+        return self.make_network(game, value_head=False)
 
     def _optimizer(self, net: Any, lr: float) -> Any:
         import torch

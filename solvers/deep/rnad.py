@@ -54,11 +54,9 @@ from gamesolve.solver import Iterate, State
 from gamesolve.solvers.deep.common import (
     OBSERVATION_CHOICES,
     DeepGame,
-    prepare_deep_game,
 )
 from gamesolve.solvers.deep.rollout import ActFn, Rollout, collect_episodes
-from gamesolve.solvers.deep.shell import DeepLearner
-from gamesolve.solvers.rl_oracles.base import check_widths
+from gamesolve.solvers.deep.shell import NetworkLearner
 from gamesolve.spec import GameKind, GameSpec
 from gamesolve.validation import check_choice, check_int, check_real
 
@@ -283,7 +281,7 @@ def neurd_loss(logits: Any, legal: Any, advantage: Any, weight: Any, *, beta: fl
     return -(weight * (mask * centred * force).sum(dim=-1)).sum()
 
 
-class RNAD(DeepLearner):
+class RNAD(NetworkLearner):
     """Regularized Nash Dynamics with one network for every player (the ``"rnad"`` solver).
 
     The defaults are set for Leduc poker on one CPU thread: the batch (256 episodes), layers,
@@ -296,6 +294,9 @@ class RNAD(DeepLearner):
 
     Args:
         hidden: Hidden layer widths of the MLP (policy and value heads share them).
+        torso: ``"mlp"`` or ``"conv"`` (3x3 convolutions over board-shaped observations, then
+            the ``hidden`` layers; see :mod:`gamesolve.solvers.deep.shell`).
+        channels: Output channels of each convolution (``torso="conv"`` only).
         learning_rate: Adam step size (finite, > 0).
         num_envs: Episodes per learner step (the batch, >= 1).
         rollout_length: Batched steps after which no new episode starts in a rollout (>= 1; 1 plays
@@ -335,6 +336,8 @@ class RNAD(DeepLearner):
         self,
         *,
         hidden: Sequence[int] = (256, 256),
+        torso: str = "mlp",
+        channels: Sequence[int] = (32,),
         learning_rate: float = 5e-4,
         num_envs: int = 256,
         rollout_length: int = 1,
@@ -373,7 +376,7 @@ class RNAD(DeepLearner):
             log_dir=log_dir,
             tensorboard=tensorboard,
         )
-        self.hidden = check_widths("hidden", hidden)
+        self.setup_network(hidden=hidden, torso=torso, channels=channels)
         self.learning_rate = check_real("learning_rate", learning_rate, minimum=0.0, min_inclusive=False)
         self.num_envs = check_int("num_envs", num_envs, minimum=1)
         self.rollout_length = check_int("rollout_length", rollout_length, minimum=1)
@@ -400,7 +403,7 @@ class RNAD(DeepLearner):
     def config(self) -> dict[str, Any]:
         """The options as JSON values (the log directory and device are not part of the run's identity)."""
         return {
-            "hidden": list(self.hidden),
+            **self.network_config(),
             "learning_rate": self.learning_rate,
             "num_envs": self.num_envs,
             "rollout_length": self.rollout_length,
@@ -421,21 +424,13 @@ class RNAD(DeepLearner):
             **self.shell_config(),
         }
 
-    def prepare(self, game: Any) -> DeepGame:
-        """The game as the learner sees it (compiled when it compiles; see :func:`prepare_deep_game`)."""
-        return prepare_deep_game(game, self.observation)
-
     def check(self, spec: GameSpec) -> None:
         """Extensive-form games only (:meth:`prepare` already refused the others)."""
         if spec.kind is not GameKind.EXTENSIVE_FORM:  # pragma: no cover - prepare refuses first
             raise InvalidArgumentError(f"rnad plays extensive-form games, not {spec.kind.value} games")
 
     def _network(self, game: DeepGame) -> Any:
-        from gamesolve.neural.nets import MLP
-
-        return MLP(game.observation_size, game.num_actions, self.hidden, value_head=True, num_values=1).to(
-            self.device
-        )
+        return self.make_network(game, value_head=True)
 
     def _optimizer(self, net: Any) -> Any:
         import torch

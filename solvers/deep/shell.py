@@ -35,6 +35,18 @@ Shared options (every deep learner takes them):
     episodes.
 ``log_dir``, ``tensorboard``
     Where the CSV logs go (``None``: no logs), and whether TensorBoard event files go there too.
+
+The learners whose networks read observation tensors (PPO and neural MMD, R-NaD, NFSP) derive from
+:class:`NetworkLearner`, whose :meth:`NetworkLearner.setup_network` takes the network's shape:
+
+``hidden``
+    Widths of the fully connected layers.
+``torso``
+    ``"mlp"`` (fully connected layers on the flat observation) or ``"conv"`` (3x3 convolutions over
+    a board-shaped observation, ``(C, H, W)`` as OpenSpiel's ``connect_four`` or ``hex`` give it,
+    then the ``hidden`` layers; refused on other games when the learner prepares the game).
+``channels``
+    Output channels of each convolution (``"conv"`` only).
 """
 
 from __future__ import annotations
@@ -44,6 +56,7 @@ import importlib.util
 import math
 import os
 import time
+from collections.abc import Sequence
 from typing import Any
 
 from gamesolve.errors import InvalidArgumentError, OutputPathError
@@ -56,9 +69,9 @@ from gamesolve.solvers.deep.common import (
     report_policy,
     torch_threads,
 )
-from gamesolve.validation import check_bool, check_int
+from gamesolve.validation import check_bool, check_choice, check_int
 
-__all__ = ["RL_BOUND_EPISODES", "DeepLearner"]
+__all__ = ["RL_BOUND_EPISODES", "DeepLearner", "NetworkLearner"]
 
 #: Episodes per player that estimate each response's value in the report's RL lower bound.
 RL_BOUND_EPISODES = 10_000
@@ -245,3 +258,60 @@ class DeepLearner(IterativeSolver):
             **last,
         }
         self._logger.write("evaluations", full, step=self._policy_t)
+
+
+class NetworkLearner(DeepLearner):
+    """A deep learner whose networks read observation tensors (PPO and neural MMD, R-NaD, NFSP).
+
+    Subclasses call :meth:`setup_network` in ``__init__`` (after :meth:`DeepLearner.setup_shell`),
+    merge :meth:`network_config` into their ``config()`` and build their networks with
+    :meth:`make_network`; :meth:`prepare` refuses a convolutional torso on a game without boards.
+    """
+
+    def setup_network(
+        self, *, hidden: Sequence[int], torso: str = "mlp", channels: Sequence[int] = (32,)
+    ) -> None:
+        """Check and keep the network's shape options (see the module doc).
+
+        Raises:
+            InvalidArgumentError: An option outside its range, naming it.
+        """
+        from gamesolve.neural.nets import TORSO_CHOICES
+        from gamesolve.solvers.rl_oracles.base import check_widths
+
+        self.hidden = check_widths("hidden", hidden)
+        self.torso = check_choice("torso", torso, TORSO_CHOICES)
+        self.channels = check_widths("channels", channels)
+
+    def network_config(self) -> dict[str, Any]:
+        """The network's shape options as JSON values."""
+        return {"hidden": list(self.hidden), "torso": self.torso, "channels": list(self.channels)}
+
+    def prepare(self, game: Any) -> DeepGame:
+        """The game as the learner sees it (compiled when it compiles; see :func:`prepare_deep_game`).
+
+        Raises:
+            InvalidArgumentError: ``torso="conv"`` on a game whose observations are not boards.
+        """
+        deep = prepare_deep_game(game, getattr(self, "observation", "auto"))
+        if self.torso == "conv" and len(deep.observation_shape) != 3:
+            raise InvalidArgumentError(
+                f"torso='conv' reads boards shaped (C, H, W); {deep.spec.name}'s {deep.observation} "
+                f"tensors have shape {deep.observation_shape}: use torso='mlp'"
+            )
+        return deep
+
+    def make_network(self, game: DeepGame, *, value_head: bool, num_values: int = 1) -> Any:
+        """A fresh network of the configured shape for ``game``, on the learner's device."""
+        from gamesolve.neural.nets import build_network
+
+        net = build_network(
+            self.torso,
+            game.observation_shape,
+            game.num_actions,
+            hidden=self.hidden,
+            channels=self.channels,
+            value_head=value_head,
+            num_values=num_values,
+        )
+        return net.to(self.device)

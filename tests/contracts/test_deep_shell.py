@@ -102,3 +102,61 @@ def test_final_report_adds_the_rl_bound_when_asked(monkeypatch):
     low, high = extras["rl_bound_interval"]
     assert low <= extras["rl_bound_nash_conv"] <= high
     assert extras["rl_bound_steps"] == 256 and extras["rl_bound_episodes"] == 64
+
+
+# ------------------------------------------------------------------------- convolutional torso
+@pytest.mark.parametrize("learner", ON_POLICY)
+def test_conv_torso_trains_saves_and_loads_on_a_board(learner, tmp_path):
+    pytest.importorskip("pyspiel")
+    import numpy as np
+    import torch
+
+    from gamesolve.neural import ConvNet
+
+    options = {**SMALL[learner], "torso": "conv", "channels": [4, 4]}
+    result = gamesolve.solve(
+        "connect_four", learner, iterations=1, seed=0, progress=False, eval_matches=2, **options
+    )
+    policy = result.policy
+    assert isinstance(policy.module, ConvNet) and policy.module.observation_shape == (3, 6, 7)
+    assert make_solver(learner, **options).config()["torso"] == "conv"
+    path = policy.save(tmp_path / "c4.pt")
+    loaded = gamesolve.load_policy(path, game="connect_four")
+    assert isinstance(loaded.module, ConvNet)
+    rng = np.random.default_rng(0)
+    obs = (rng.random((5, 126)) < 0.3).astype(np.float32)
+    legal = np.ones((5, 7), dtype=bool)
+    with torch.no_grad():
+        np.testing.assert_array_equal(policy.action_probs(obs, legal), loaded.action_probs(obs, legal))
+
+
+def test_conv_sees_the_board_not_the_flat_vector():
+    """Translation equivariance of the convolution: a stone moved one column moves its feature map."""
+    import torch
+
+    from gamesolve.neural import ConvNet
+
+    torch.manual_seed(0)
+    net = ConvNet((3, 6, 7), 7, channels=[2], hidden=[])
+    board = torch.zeros(1, 3, 6, 7)
+    board[0, 1, 2, 3] = 1.0
+    moved = torch.roll(board, shifts=1, dims=3)
+    conv = net.body[0]
+    with torch.no_grad():
+        a, b = conv(board), conv(moved)
+    torch.testing.assert_close(torch.roll(a, shifts=1, dims=3)[..., 1:-1], b[..., 1:-1])
+    with torch.no_grad():
+        logits, values = ConvNet((3, 6, 7), 7, value_head=True)(board.reshape(1, -1))
+    assert logits.shape == (1, 7) and values.shape == (1, 1)
+
+
+@pytest.mark.parametrize("learner", ON_POLICY)
+def test_conv_torso_on_a_flat_observation_is_refused_naming_the_shape(learner):
+    with pytest.raises(InvalidArgumentError, match=r"torso='conv'.*\(30,\).*torso='mlp'"):
+        gamesolve.solve("leduc_poker", learner, iterations=1, torso="conv", progress=False)
+
+
+@pytest.mark.parametrize(("option", "value"), [("torso", "cnn"), ("channels", []), ("channels", [0])])
+def test_bad_network_options_are_named(option, value):
+    with pytest.raises(InvalidArgumentError, match=option):
+        make_solver("ppo", **{option: value})
