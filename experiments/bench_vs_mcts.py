@@ -15,7 +15,12 @@ is shared); both are recorded. The network samples its actions unless ``--greedy
 likely legal action).
 
 On imperfect-information games (``dark_hex``) the bot searches the true history, so it sees the
-hidden stones: a stronger opponent than a fair one.
+hidden stones: a stronger opponent than a fair one. ``--reference N`` measures how winnable each seat
+is at all: the same MCTS bot with ``N`` simulations (and the same omniscience) plays the baseline
+bot in every seat. On ``dark_hex`` (3x3 Hex, a first-player win) an omniscient bot with 10,000
+simulations wins only about a third of its games as the second player, so the second-seat target
+asks a network that cannot see the first player's stones for more than a far stronger search that
+can.
 
 Run: ``python -m experiments.bench_vs_mcts --policy c4.pt`` or
 ``python -m experiments.bench_vs_mcts --game connect_four --budget 600``. Writes
@@ -62,6 +67,7 @@ class Config:
     simulations: int = 100
     seed: int = 0
     greedy: bool = False
+    reference: int = 0  # > 0: also play MCTS with this many simulations against the baseline bot
     out: str = "runs/bench_vs_mcts"
 
 
@@ -159,6 +165,48 @@ def evaluate(cfg: Config, path: str) -> dict[str, Any]:
     return out
 
 
+def reference(cfg: Config) -> dict[str, Any]:
+    """MCTS with ``cfg.reference`` simulations against the baseline MCTS bot, ``cfg.matches`` per seat.
+
+    Both bots search the true history. What the stronger search wins in a seat is a yardstick for
+    the network's target in that seat.
+    """
+    import pyspiel
+
+    from gamesolve.mcts import MCTSPolicy
+
+    game = pyspiel.load_game(cfg.game)
+    strong = MCTSPolicy(cfg.game, simulations=cfg.reference, seed=cfg.seed)
+    base = MCTSPolicy(cfg.game, simulations=cfg.simulations, seed=cfg.seed)
+    rng = np.random.default_rng(cfg.seed)
+    players = game.num_players()
+    win, draw = [0.0] * players, [0.0] * players
+    cpu, wall = time.process_time(), time.perf_counter()
+    for seat in range(players):
+        for _ in range(cfg.matches):
+            state = game.new_initial_state()
+            while not state.is_terminal():
+                if state.is_chance_node():
+                    actions, probs = zip(*state.chance_outcomes(), strict=True)
+                    state.apply_action(int(rng.choice(actions, p=probs)))
+                    continue
+                bot = strong if state.current_player() == seat else base
+                state.apply_action(bot.act_pyspiel(state, rng))
+            returns = state.returns()
+            best = max(returns[p] for p in range(players) if p != seat)
+            win[seat] += returns[seat] > best
+            draw[seat] += returns[seat] == best
+    return {
+        "opponent": f"mcts({cfg.simulations})",
+        "player": f"mcts({cfg.reference})",
+        "matches_per_seat": cfg.matches,
+        "win": [w / cfg.matches for w in win],
+        "draw": [d / cfg.matches for d in draw],
+        "cpu_s": time.process_time() - cpu,
+        "wall_s": time.perf_counter() - wall,
+    }
+
+
 def report(cfg: Config, data: dict[str, Any]) -> None:
     """Print win / draw / loss per seat against each opponent."""
     print(f"{cfg.game}: {data['policy']} ({'greedy' if cfg.greedy else 'sampled'} actions), "
@@ -174,6 +222,10 @@ def report(cfg: Config, data: dict[str, Any]) -> None:
         columns = zip(row["win"], row["draw"], row["loss"], row["mean_return"], strict=True)
         for seat, (w, d, lost, r) in enumerate(columns):
             print(f"{label:<10} {seat:>4} {w:>6.1%} {d:>6.1%} {lost:>6.1%} {r:>+7.3f}")
+    if "reference" in data:
+        ref = data["reference"]
+        for seat, (w, d) in enumerate(zip(ref["win"], ref["draw"], strict=True)):
+            print(f"yardstick: {ref['player']} vs {ref['opponent']}, seat {seat}: win {w:.1%}, draw {d:.1%}")
     for name, met in data["targets"].items():
         print(f"target {name}: {'met' if met else 'NOT met'}")
 
@@ -186,6 +238,8 @@ def main(cfg: Config) -> dict[str, Any]:
         path, data["training"] = train(cfg)
     data["policy"] = path
     data.update(evaluate(cfg, path))
+    if cfg.reference:
+        data["reference"] = reference(cfg)
     data["machine"] = {
         "platform": platform.platform(),
         "python": platform.python_version(),
@@ -215,6 +269,9 @@ if __name__ == "__main__":
     )
     parser.add_argument("--seed", type=int, default=Config.seed)
     parser.add_argument("--greedy", action="store_true", help="the network plays its most likely action")
+    parser.add_argument(
+        "--reference", type=int, default=0, metavar="N", help="also play MCTS(N) against the baseline bot"
+    )
     parser.add_argument("--out", default=Config.out)
     parser.add_argument(
         "--set", action="append", metavar="KEY=VALUE", help="learner option, e.g. --set hidden=[256]"

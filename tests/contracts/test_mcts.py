@@ -179,3 +179,18 @@ def test_bench_vs_mcts_runs_on_a_policy_file(tmp_path, capsys):
     saved = json.loads((tmp_path / "out" / "connect_four.json").read_text())
     assert saved["random"]["matches_per_seat"] == 2
     assert "mcts(5)" in capsys.readouterr().out
+
+
+def test_bench_yardstick_stronger_search_wins_the_first_seat_of_tic_tac_toe_no_less(tmp_path):
+    """The --reference yardstick: MCTS(200) against MCTS(2) on a game a search plays well.
+
+    Tic-tac-toe is a draw with best play, and a 2-simulation bot blunders, so the stronger search
+    never loses and wins most games from the first seat.
+    """
+    from experiments.bench_vs_mcts import Config, reference
+
+    ref = reference(Config(game="tic_tac_toe", matches=20, simulations=2, reference=200, out=str(tmp_path)))
+    assert ref["player"] == "mcts(200)" and ref["opponent"] == "mcts(2)"
+    assert len(ref["win"]) == 2 and len(ref["draw"]) == 2
+    assert ref["win"][0] >= 0.6
+    assert ref["win"][0] + ref["draw"][0] == 1.0 and ref["win"][1] + ref["draw"][1] == 1.0
