@@ -5,7 +5,9 @@
 too large to compile (``connect_four``, ``dark_hex``, ``phantom_ttt``, limit ``universal_poker``)
 without walking any tree. Observations are OpenSpiel's ``information_state_tensor`` or
 ``observation_tensor`` of the acting player (Lanctot et al. 2019, "OpenSpiel: A framework for
-reinforcement learning in games").
+reinforcement learning in games"), with the acting player's one-hot appended where OpenSpiel's
+tensor is the same for every player (the boards of perfect-information games; see
+:func:`gamesolve.games.openspiel.mover_features`).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from gamesolve.errors import InvalidArgumentError, MalformedGameError, UnsupportedGame
-from gamesolve.games.openspiel import OpenSpielGame
+from gamesolve.games.openspiel import OpenSpielGame, mover_features, tensor_shape, with_mover
 from gamesolve.validation import check_choice, check_int
 from gamesolve.vector_env.base import OBSERVATION_KINDS, TimeStep, VectorEnv
 
@@ -67,7 +69,7 @@ def infoset_tensor_table(game: OpenSpielGame, observation: str) -> NDArray[np.fl
 
     Walks every history of the game (it must compile: :meth:`OpenSpielGame.compile`) and reads
     the acting player's tensor at each decision, checking that all histories of an infoset give
-    the same tensor.
+    the same tensor; the mover's planes are appended as the batched environments append them.
 
     Raises:
         UnsupportedGame: The game has no tensor of that kind, or two histories of one infoset give
@@ -78,6 +80,7 @@ def infoset_tensor_table(game: OpenSpielGame, observation: str) -> NDArray[np.fl
     pyspiel_game = game.pyspiel_game
     size = int(getattr(pyspiel_game, f"{method}_size")())
     table = np.zeros((compiled.num_infosets, size), dtype=np.float32)
+    owner = np.zeros(compiled.num_infosets, dtype=np.int64)
     seen = np.zeros(compiled.num_infosets, dtype=bool)
     index = compiled.infosets
     stack = [pyspiel_game.new_initial_state()]
@@ -93,6 +96,7 @@ def infoset_tensor_table(game: OpenSpielGame, observation: str) -> NDArray[np.fl
         tensor = np.asarray(getattr(state, method)(player), dtype=np.float32)
         if not seen[row]:
             table[row] = tensor
+            owner[row] = player
             seen[row] = True
         elif not np.array_equal(table[row], tensor):
             raise UnsupportedGame(
@@ -100,7 +104,8 @@ def infoset_tensor_table(game: OpenSpielGame, observation: str) -> NDArray[np.fl
                 f"{method}s, so it is no table of infosets; use the pyspiel backend"
             )
         stack.extend(state.child(a) for a in state.legal_actions())
-    return table
+    out: NDArray[np.float32] = with_mover(table, owner, pyspiel_game, method)
+    return out
 
 
 class _Opening:
@@ -164,14 +169,13 @@ class OpenSpielVectorEnv(VectorEnv):
         method = check_tensor_kind(game, self.observation_kind)
         self.num_players = int(self._game.num_players())
         self.num_actions = int(self._game.num_distinct_actions())
-        size_of = getattr(self._game, f"{method}_size")
-        self.observation_size = int(size_of())
+        # OpenSpiel's tensor fills the slots' buffers; the mover's planes are added per batch.
+        self._base_size = int(getattr(self._game, f"{method}_size")())
+        self._mover = mover_features(self._game, method)
+        self._shape = tensor_shape(self._game, method)
+        self.observation_size = math.prod(self._shape)
         self.episodes = 0
         self._method = method
-        shape = tuple(int(n) for n in getattr(self._game, f"{method}_shape")())
-        self._shape = (
-            shape if shape and math.prod(shape) == self.observation_size else (self.observation_size,)
-        )
         self._name = game.name
         seeds = np.random.SeedSequence(seed).spawn(self.num_envs)
         self._generators = [np.random.default_rng(s) for s in seeds]
@@ -314,11 +318,14 @@ class OpenSpielVectorEnv(VectorEnv):
         if paid:
             reward[ended] = np.array(paid, dtype=np.float64).reshape(-1, self.num_players)
             self.episodes += len(paid) // self.num_players
+        # One join of the buffers' bytes: far cheaper than numpy's concatenation of B small arrays.
+        observation = np.frombuffer(bytearray().join(self._views), dtype=np.float32).reshape(
+            B, self._base_size
+        )
+        if self._mover:
+            observation = with_mover(observation, player, self._game, self._method)
         return TimeStep(
-            # One join of the buffers' bytes: far cheaper than numpy's concatenation of B small arrays.
-            observation=np.frombuffer(bytearray().join(self._views), dtype=np.float32).reshape(
-                B, self.observation_size
-            ),
+            observation=observation,
             legal=legal.copy(),
             player=player,
             reward=reward,
@@ -416,7 +423,7 @@ class OpenSpielVectorEnv(VectorEnv):
         except Exception:  # games without an observer: read the state's tensors
             observer = None
         if observer is not None and getattr(observer, "tensor", None) is not None:
-            if observer.tensor.shape == (self.observation_size,) and self._observer_matches(observer):
+            if observer.tensor.shape == (self._base_size,) and self._observer_matches(observer):
                 observers = [observer, *(make_observation(self._game, kind) for _ in self._slots[1:])]
                 # open_spiel.python.observation wraps pyspiel's observation object in a Python
                 # method; its pyspiel object, when there, is called directly (one frame less a read).
@@ -424,7 +431,7 @@ class OpenSpielVectorEnv(VectorEnv):
                 self._views = [o.tensor.data.cast("B") for o in observers]
                 return
             log.debug("%s: OpenSpiel's observer differs from %s; reading the state", self._name, method)
-        rows = np.zeros((self.num_envs, self.observation_size), dtype=np.float32)
+        rows = np.zeros((self.num_envs, self._base_size), dtype=np.float32)
 
         def reader(row: NDArray[np.float32]) -> Callable[[Any, int], None]:
             def read(state: Any, player: int) -> None:

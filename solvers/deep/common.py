@@ -323,6 +323,7 @@ def head_to_head_mcts(
         InvalidArgumentError: ``matches`` below 1, other options out of range, or matches longer
             than ``max_steps``.
     """
+    from gamesolve.games.openspiel import with_mover
     from gamesolve.games.openspiel_env import check_tensor_kind
     from gamesolve.mcts import DEFAULT_UCT_C, MCTSPolicy
 
@@ -359,7 +360,9 @@ def head_to_head_mcts(
             mine = [s for s in live if s.current_player() == seat]
             theirs = [s for s in live if s.current_player() != seat]
             if mine:
-                observation = np.asarray([getattr(s, method)(seat) for s in mine], dtype=np.float32)
+                observation = with_mover(
+                    [getattr(s, method)(seat) for s in mine], [seat] * len(mine), root, method
+                )
                 legal = np.zeros((len(mine), deep.num_actions), dtype=np.bool_)
                 for row, s in enumerate(mine):
                     legal[row, s.legal_actions()] = True

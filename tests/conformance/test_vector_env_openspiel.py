@@ -39,15 +39,27 @@ def _random_actions(ts: TimeStep, rng: np.random.Generator) -> np.ndarray:
 
 
 def _check_against_states(env: OpenSpielVectorEnv, ts: TimeStep) -> None:
-    """The batch shows exactly what the slots' pyspiel states say."""
+    """The batch shows exactly what the slots' pyspiel states say (and, on boards, who moves)."""
     method = TENSOR[env.observation_kind]
     for b, state in enumerate(env.states):
         player = state.current_player()
         assert ts.player[b] == player >= 0
-        np.testing.assert_array_equal(
-            ts.observation[b], np.asarray(getattr(state, method)(player), np.float32)
-        )
+        tensor = np.asarray(getattr(state, method)(player), np.float32)
+        np.testing.assert_array_equal(ts.observation[b, : tensor.size], tensor)
+        _check_mover(state.get_game(), ts.observation[b, tensor.size :], player, env.observation_shape)
         assert np.flatnonzero(ts.legal[b]).tolist() == state.legal_actions()
+
+
+def _check_mover(game, extra: np.ndarray, player: int, shape: tuple[int, ...]) -> None:
+    """What follows OpenSpiel's tensor: nothing, or the mover's one-hot (as planes on a board)."""
+    if extra.size == 0:
+        return
+    players = game.num_players()
+    planes = extra.reshape(players, -1)
+    assert len(shape) == 3 and planes.shape[1] == shape[1] * shape[2]
+    np.testing.assert_array_equal(
+        planes, np.eye(players, dtype=np.float32)[player][:, None].repeat(planes.shape[1], 1)
+    )
 
 
 @pytest.mark.parametrize(
@@ -318,6 +330,50 @@ def test_kept_openings_do_not_change_the_stream(name: str, monkeypatch: pytest.M
         for x, y in zip(streams[0], other, strict=True):
             for field in ("observation", "legal", "player", "reward", "done"):
                 np.testing.assert_array_equal(getattr(x, field), getattr(y, field))
+
+
+@pytest.mark.parametrize(
+    ("name", "kind", "extra"),
+    [
+        ("connect_four", "observation", 2),  # a board, the same for both players
+        ("tic_tac_toe", "observation", 2),
+        ("hex(board_size=5)", "observation", 2),
+        ("leduc_poker", "info_state", 0),  # private cards: the players' tensors differ
+        ("leduc_poker", "observation", 0),
+        ("dark_hex", "info_state", 0),  # each player sees its own view
+        ("phantom_ttt", "observation", 0),
+        ("kuhn_poker(players=3)", "info_state", 0),
+    ],
+)
+def test_boards_the_same_for_every_player_get_the_movers_planes(name: str, kind: str, extra: int) -> None:
+    from gamesolve.games.openspiel import mover_features, tensor_shape
+
+    game = gamesolve.load_game(name)
+    method = TENSOR[kind]
+    assert mover_features(game.pyspiel_game, method) == extra
+    env = game.vector_env(num_envs=4, seed=0, observation=kind, backend="pyspiel")
+    base = list(getattr(game.pyspiel_game, f"{method}_shape")())
+    shape = tensor_shape(game.pyspiel_game, method)
+    assert env.observation_shape == shape
+    assert shape == ((base[0] + extra, *base[1:]) if len(base) == 3 else (int(np.prod(base)) + extra,))
+    ts = env.reset()
+    assert ts.observation.shape == (4, int(np.prod(shape)))
+    _check_against_states(env, ts)
+
+
+def test_matches_on_states_show_the_same_tensors_as_the_environment() -> None:
+    """Tournaments read OpenSpielState.information_state_tensor: the same tensor, mover included."""
+    game = gamesolve.load_game("connect_four")
+    env = game.vector_env(num_envs=1, seed=0, observation="observation", backend="pyspiel")
+    ts = env.reset()
+    rng = np.random.default_rng(1)
+    for _ in range(6):
+        ts = env.step(_random_actions(ts, rng))
+        state = env.states[0]
+        from gamesolve.games.openspiel import OpenSpielState
+
+        seen = np.asarray(OpenSpielState(state.clone()).information_state_tensor(state.current_player()))
+        np.testing.assert_array_equal(seen.astype(np.float32), ts.observation[0])
 
 
 def test_a_table_of_observations_must_be_one_per_infoset() -> None:

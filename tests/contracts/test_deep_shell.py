@@ -118,13 +118,14 @@ def test_conv_torso_trains_saves_and_loads_on_a_board(learner, tmp_path):
         "connect_four", learner, iterations=1, seed=0, progress=False, eval_matches=2, **options
     )
     policy = result.policy
-    assert isinstance(policy.module, ConvNet) and policy.module.observation_shape == (3, 6, 7)
+    # OpenSpiel's three planes (stones of each player, empty) and one plane per player: who moves
+    assert isinstance(policy.module, ConvNet) and policy.module.observation_shape == (5, 6, 7)
     assert make_solver(learner, **options).config()["torso"] == "conv"
     path = policy.save(tmp_path / "c4.pt")
     loaded = gamesolve.load_policy(path, game="connect_four")
     assert isinstance(loaded.module, ConvNet)
     rng = np.random.default_rng(0)
-    obs = (rng.random((5, 126)) < 0.3).astype(np.float32)
+    obs = (rng.random((5, 210)) < 0.3).astype(np.float32)
     legal = np.ones((5, 7), dtype=bool)
     with torch.no_grad():
         np.testing.assert_array_equal(policy.action_probs(obs, legal), loaded.action_probs(obs, legal))

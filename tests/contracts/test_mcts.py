@@ -148,8 +148,7 @@ def _small_network(game, observation):
     torch = pytest.importorskip("torch")
     from gamesolve.neural import MLP, NeuralPolicy
 
-    method = "information_state" if observation == "info_state" else "observation"
-    size = getattr(game.pyspiel_game, f"{method}_tensor_size")()
+    size = gamesolve.vector_env(game, num_envs=1, seed=0, observation=observation).observation_size
     torch.manual_seed(0)
     module = MLP(size, 7, hidden=(8,))
     return NeuralPolicy(module, num_actions=7, observation_size=size, observation=observation, game=game)

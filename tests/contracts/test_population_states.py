@@ -86,7 +86,9 @@ def test_a_network_plays_a_game_that_does_not_compile():
     from gamesolve.neural import MLP, NeuralPolicy
 
     game = gamesolve.load_game("connect_four")
-    size = game.pyspiel_game.observation_tensor_size()  # connect_four has no information-state tensor
+    # connect_four has no information-state tensor; its board tensor gets the mover's planes
+    size = gamesolve.vector_env(game, num_envs=1, seed=0, observation="observation").observation_size
+    assert size == game.pyspiel_game.observation_tensor_size() + 2 * 6 * 7
     torch.manual_seed(0)
     network = NeuralPolicy(MLP(size, 7, hidden=(16,)), num_actions=7, observation_size=size, game=game)
     meta = gamesolve.tournament(
@@ -111,7 +113,7 @@ def test_cli_tournament_of_a_network_file_on_a_game_that_does_not_compile(tmp_pa
     from gamesolve.neural import MLP, NeuralPolicy
 
     game = gamesolve.load_game("connect_four")
-    size = game.pyspiel_game.observation_tensor_size()
+    size = gamesolve.vector_env(game, num_envs=1, seed=0, observation="observation").observation_size
     torch.manual_seed(0)
     net = NeuralPolicy(
         MLP(size, 7, hidden=(8,)), num_actions=7, observation_size=size, observation="observation", game=game
