@@ -20,7 +20,8 @@ is at all: the same MCTS bot with ``N`` simulations (and the same omniscience) p
 bot in every seat. On ``dark_hex`` (3x3 Hex, a first-player win) an omniscient bot with 10,000
 simulations wins only about a third of its games as the second player, so the second-seat target
 asks a network that cannot see the first player's stones for more than a far stronger search that
-can.
+can. ``--tactics N`` plays N probe games and reports how often the network takes an immediate win
+and avoids handing the opponent one (:func:`classify_move`; two-player games).
 
 Run: ``python -m experiments.bench_vs_mcts --policy c4.pt`` or
 ``python -m experiments.bench_vs_mcts --game connect_four --budget 600``. Writes
@@ -68,6 +69,7 @@ class Config:
     seed: int = 0
     greedy: bool = False
     reference: int = 0  # > 0: also play MCTS with this many simulations against the baseline bot
+    tactics: int = 0  # > 0: games of the tactics probe (immediate wins taken, immediate losses avoided)
     out: str = "runs/bench_vs_mcts"
 
 
@@ -207,6 +209,83 @@ def reference(cfg: Config) -> dict[str, Any]:
     }
 
 
+def classify_move(state: Any, action: int) -> tuple[str | None, bool]:
+    """What ``action`` does at ``state`` (a two-player ``pyspiel.State``), tactically.
+
+    Returns ``("win", taken)`` when some move wins at once (``taken``: ``action`` is one),
+    ``("threat", avoided)`` when none does but some moves let the opponent win at once and others
+    do not (``avoided``: ``action`` is one of the others), else ``(None, False)``.
+    """
+    player = state.current_player()
+
+    def wins(at: Any, move: int, who: int) -> bool:
+        child = at.child(move)
+        return bool(child.is_terminal() and child.returns()[who] > 0)
+
+    legal = state.legal_actions()
+    winning = [a for a in legal if wins(state, a, player)]
+    if winning:
+        return "win", action in winning
+    losing = set()
+    for a in legal:
+        child = state.child(a)
+        replies = [] if child.is_terminal() else child.legal_actions()
+        if any(wins(child, b, 1 - player) for b in replies):
+            losing.add(a)
+    if 0 < len(losing) < len(legal):
+        return "threat", action not in losing
+    return None, False
+
+
+def tactics(cfg: Config, path: str) -> dict[str, Any]:
+    """How often the network takes an immediate win, and avoids handing the opponent one.
+
+    ``cfg.tactics`` games in which the network plays both sides (its most likely action) except
+    for 30% uniformly random moves, which vary the positions. At each of its decisions: if a move
+    wins at once, did it play one? Otherwise, if some moves let the opponent win at once and others
+    do not, did it play one of the others? Two-player games with a terminal reward only.
+    """
+    import pyspiel
+    import torch
+
+    from gamesolve.games.openspiel import with_mover
+    from gamesolve.games.openspiel_env import check_tensor_kind
+
+    torch.set_num_threads(1)
+    policy = gamesolve.load_policy(path, game=cfg.game)
+    source = gamesolve.load_game(cfg.game)
+    method = check_tensor_kind(source, policy.observation_kind)
+    game = pyspiel.load_game(cfg.game)
+    rng = np.random.default_rng(cfg.seed)
+
+    counts = {"positions": 0, "win_available": 0, "win_taken": 0, "threat_positions": 0, "threat_avoided": 0}
+    for _ in range(cfg.tactics):
+        state = game.new_initial_state()
+        while not state.is_terminal():
+            player, legal = state.current_player(), state.legal_actions()
+            if rng.random() < 0.3:
+                state.apply_action(int(rng.choice(legal)))
+                continue
+            obs = with_mover([getattr(state, method)(player)], [player], game, method)
+            mask = np.zeros((1, policy.num_actions), dtype=np.bool_)
+            mask[0, legal] = True
+            action = int(np.argmax(policy.action_probs(obs, mask)[0]))
+            counts["positions"] += 1
+            kind, good = classify_move(state, action)
+            if kind == "win":
+                counts["win_available"] += 1
+                counts["win_taken"] += good
+            elif kind == "threat":
+                counts["threat_positions"] += 1
+                counts["threat_avoided"] += good
+            state.apply_action(action)
+    return {
+        **counts,
+        "win_taken_rate": counts["win_taken"] / max(counts["win_available"], 1),
+        "threat_avoided_rate": counts["threat_avoided"] / max(counts["threat_positions"], 1),
+    }
+
+
 def report(cfg: Config, data: dict[str, Any]) -> None:
     """Print win / draw / loss per seat against each opponent."""
     print(f"{cfg.game}: {data['policy']} ({'greedy' if cfg.greedy else 'sampled'} actions), "
@@ -226,6 +305,11 @@ def report(cfg: Config, data: dict[str, Any]) -> None:
         ref = data["reference"]
         for seat, (w, d) in enumerate(zip(ref["win"], ref["draw"], strict=True)):
             print(f"yardstick: {ref['player']} vs {ref['opponent']}, seat {seat}: win {w:.1%}, draw {d:.1%}")
+    if "tactics" in data:
+        tac = data["tactics"]
+        taken, avoided = tac["win_taken_rate"], tac["threat_avoided_rate"]
+        print(f"tactics: immediate wins taken {taken:.1%} of {tac['win_available']}, "
+              f"immediate losses avoided {avoided:.1%} of {tac['threat_positions']}")  # fmt: skip
     for name, met in data["targets"].items():
         print(f"target {name}: {'met' if met else 'NOT met'}")
 
@@ -240,6 +324,8 @@ def main(cfg: Config) -> dict[str, Any]:
     data.update(evaluate(cfg, path))
     if cfg.reference:
         data["reference"] = reference(cfg)
+    if cfg.tactics:
+        data["tactics"] = tactics(cfg, path)
     data["machine"] = {
         "platform": platform.platform(),
         "python": platform.python_version(),
@@ -271,6 +357,9 @@ if __name__ == "__main__":
     parser.add_argument("--greedy", action="store_true", help="the network plays its most likely action")
     parser.add_argument(
         "--reference", type=int, default=0, metavar="N", help="also play MCTS(N) against the baseline bot"
+    )
+    parser.add_argument(
+        "--tactics", type=int, default=0, metavar="N", help="games of the tactics probe (two-player games)"
     )
     parser.add_argument("--out", default=Config.out)
     parser.add_argument(

@@ -143,15 +143,17 @@ def test_mcts_policy_pickles_for_worker_processes(tic_tac_toe):
     assert moves[0] == moves[1]
 
 
-def _small_network(game, observation):
+def _small_network(game, observation, actions=7):
     """An untrained MLP over ``game``'s tensors of kind ``observation``."""
     torch = pytest.importorskip("torch")
     from gamesolve.neural import MLP, NeuralPolicy
 
     size = gamesolve.vector_env(game, num_envs=1, seed=0, observation=observation).observation_size
     torch.manual_seed(0)
-    module = MLP(size, 7, hidden=(8,))
-    return NeuralPolicy(module, num_actions=7, observation_size=size, observation=observation, game=game)
+    module = MLP(size, actions, hidden=(8,))
+    return NeuralPolicy(
+        module, num_actions=actions, observation_size=size, observation=observation, game=game
+    )
 
 
 def test_a_deep_learners_report_adds_mcts_matches_when_asked():
@@ -193,3 +195,32 @@ def test_bench_yardstick_stronger_search_wins_the_first_seat_of_tic_tac_toe_no_l
     assert len(ref["win"]) == 2 and len(ref["draw"]) == 2
     assert ref["win"][0] >= 0.6
     assert ref["win"][0] + ref["draw"][0] == 1.0 and ref["win"][1] + ref["draw"][1] == 1.0
+
+
+def test_bench_tactics_probe_classifies_wins_and_threats():
+    """Hand-made tic-tac-toe positions (cells 0-8 row by row; x moves first)."""
+    pyspiel = pytest.importorskip("pyspiel")
+    from experiments.bench_vs_mcts import classify_move
+
+    game = pyspiel.load_game("tic_tac_toe")
+    state = game.new_initial_state()
+    for cell in (0, 3, 1, 4):  # x: 0, 1; o: 3, 4; x to move wins at 2
+        state.apply_action(cell)
+    assert classify_move(state, 2) == ("win", True)
+    assert classify_move(state, 5) == ("win", False)
+    state = game.new_initial_state()
+    for cell in (0, 4, 1):  # x threatens 2; o to move, no win of its own
+        state.apply_action(cell)
+    assert classify_move(state, 2) == ("threat", True)
+    assert classify_move(state, 8) == ("threat", False)
+    assert classify_move(game.new_initial_state(), 4) == (None, False)
+
+
+def test_bench_tactics_probe_runs_on_a_policy_file(tmp_path):
+    from experiments.bench_vs_mcts import Config, tactics
+
+    game = gamesolve.load_game("tic_tac_toe")
+    path = _small_network(game, "observation", actions=9).save(tmp_path / "ttt.pt")
+    tac = tactics(Config(game="tic_tac_toe", tactics=30, out=str(tmp_path)), str(path))
+    assert tac["positions"] > 0 and tac["win_available"] > 0 and tac["threat_positions"] > 0
+    assert tac["win_taken_rate"] == tac["win_taken"] / tac["win_available"]
