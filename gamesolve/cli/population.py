@@ -28,7 +28,9 @@ from gamesolve.cli.common import (
     user_errors,
     write_outputs,
 )
+from gamesolve.io import read_json_file
 from gamesolve.mcts import MCTSPolicy, parse_mcts_spec
+from gamesolve.population import MetaGame
 from gamesolve.population_cli import (
     add_neupl_arguments,
     neupl_summary,
@@ -122,6 +124,23 @@ def _tournament_policy(game: Any, spec: str) -> Any:
     return load_any_policy(game, spec)
 
 
+def _previous_meta_game(path: str, names: list[str]) -> MetaGame:
+    """``--previous``: a meta-game JSON whose members are the first of ``--policies``, in order."""
+    data = read_json_file(path, what="--previous meta-game")
+    try:
+        previous = MetaGame.from_dict(data)
+    except (ValueError, TypeError) as exc:
+        raise UserError(f"--previous {path!r} is not a meta-game written by --json: {exc}") from None
+    if len(set(map(tuple, previous.names))) != 1:
+        raise UserError(f"--previous {path!r} is not a tournament of one list of policies")
+    old = list(previous.names[0])
+    if len(old) > len(names) or names[: len(old)] != old:
+        raise UserError(
+            f"--previous {path!r} holds {old}; --policies must start with those, in that order (got {names})"
+        )
+    return previous
+
+
 def cmd_tournament(args: argparse.Namespace) -> int:
     """Play every pairing of the given policies; print ratings, write a heatmap."""
     if args.heatmap:
@@ -135,6 +154,7 @@ def cmd_tournament(args: argparse.Namespace) -> int:
         names = [f"{k}:{n}" for k, n in enumerate(names)]
     if args.episodes is None and any(parse_mcts_spec(spec) is not None for spec in args.policies):
         raise UserError("mcts plays sampled matches: pass --episodes N")
+    previous = None if args.previous is None else _previous_meta_game(args.previous, names)
     with user_errors():
         policies = {n: _tournament_policy(game, spec) for n, spec in zip(names, args.policies, strict=True)}
         meta = gamesolve.tournament(
@@ -144,10 +164,15 @@ def cmd_tournament(args: argparse.Namespace) -> int:
             seed=args.seed,
             executor=args.executor,
             address=args.address,
+            previous=previous,
             progress=None if not args.no_progress else False,
         )
     how = "exact expected values" if meta.exact else f"{args.episodes:,} sampled episodes per pairing"
     print(f"tournament on {args.game}: {len(names)} policies, {how}")
+    if previous is not None:
+        seats, kept = previous.num_players, len(previous.names[0])
+        new = len(names) ** seats - kept**seats
+        print(f"kept the {kept**seats} pairings of {args.previous}; played {new} new")
     print(meta.ratings(args.ratings).table())
     failures = write_outputs(
         [
@@ -231,5 +256,10 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     p.add_argument("--seed", type=int, default=0, help="seed of the sampled matches")
     p.add_argument("--heatmap", metavar="PNG", help="write the payoff heatmap")
     p.add_argument("--json", metavar="OUT", help="write the meta-game as JSON")
+    p.add_argument(
+        "--previous",
+        metavar="META_JSON",
+        help="a meta-game written by --json for the first policies: keep its pairings, play only the new",
+    )
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     p.set_defaults(func=cmd_tournament)

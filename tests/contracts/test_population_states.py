@@ -8,6 +8,7 @@ of sampled payoffs; reproducibility for a seed.
 from __future__ import annotations
 
 import importlib.util
+import json
 
 import numpy as np
 import pytest
@@ -137,3 +138,29 @@ def test_cli_tournament_of_a_network_file_on_a_game_that_does_not_compile(tmp_pa
     # a network of another game is refused by name
     assert main(["tournament", "kuhn_poker", "--policies", str(path), "random", "--episodes", "2"]) == 2
     assert "plays 'connect_four'" in capsys.readouterr().err
+
+
+def test_cli_tournament_previous_keeps_old_pairings_and_plays_only_new(tmp_path, capsys):
+    """--previous: the grown tournament equals one played from scratch with the same seed."""
+    from gamesolve.cli import main
+
+    common = ["--episodes", "30", "--seed", "4", "--executor", "inprocess", "--no-progress"]
+    small, grown, full = tmp_path / "small.json", tmp_path / "grown.json", tmp_path / "full.json"
+    two = ["tournament", "kuhn_poker", "--policies", "uniform", "first", *common]
+    assert main([*two, "--json", str(small)]) == 0
+    argv = ["tournament", "kuhn_poker", "--policies", "uniform", "first", "random", *common]
+    capsys.readouterr()
+    assert main([*argv, "--previous", str(small), "--json", str(grown)]) == 0
+    assert "kept the 4 pairings of" in capsys.readouterr().out
+    assert main([*argv, "--json", str(full)]) == 0
+    g, f, s = (json.loads(p.read_text()) for p in (grown, full, small))
+    np.testing.assert_array_equal(np.asarray(g["payoffs"]), np.asarray(f["payoffs"]))
+    np.testing.assert_array_equal(np.asarray(g["payoffs"])[:, :2, :2], np.asarray(s["payoffs"]))
+    # the old members must come first, in order: a one-line user error, exit 2
+    capsys.readouterr()
+    swapped = ["tournament", "kuhn_poker", "--policies", "first", "uniform", *common]
+    assert main([*swapped, "--previous", str(small)]) == 2
+    assert "--policies must start with" in capsys.readouterr().err
+    (tmp_path / "bad.json").write_text('{"payoffs": "x"}')
+    assert main([*argv, "--previous", str(tmp_path / "bad.json")]) == 2
+    assert "--previous" in capsys.readouterr().err
