@@ -33,6 +33,7 @@ __all__ = [
     "OpenSpielState",
     "load",
     "mover_features",
+    "random_decisions",
     "tensor_shape",
     "with_mover",
 ]
@@ -844,26 +845,36 @@ def mover_features(pyspiel_game: Any, method: str) -> int:
 
 
 def _same_for_every_player(pyspiel_game: Any, method: str, players: int) -> bool:
-    rng = np.random.default_rng(0)
     decisions = 0
-    for _ in range(_MOVER_PLAYS):
+    for state in random_decisions(pyspiel_game, plays=_MOVER_PLAYS, depth=_MOVER_DEPTH):
+        if state.is_simultaneous_node():
+            return False
+        first = getattr(state, method)(0)
+        if any(getattr(state, method)(p) != first for p in range(1, players)):
+            return False
+        decisions += 1
+    return decisions > 0
+
+
+def random_decisions(pyspiel_game: Any, *, plays: int = 4, depth: int = 200, seed: int = 0) -> Iterator[Any]:
+    """The decision states met along ``plays`` seeded uniformly random plays of at most ``depth`` moves.
+
+    Chance is sampled uniformly over its outcomes; after each state is yielded a uniformly random
+    legal action is played in it (so the caller reads it, and must not change it).
+    """
+    rng = np.random.default_rng(seed)
+    for _ in range(plays):
         state = pyspiel_game.new_initial_state()
-        for _ in range(_MOVER_DEPTH):
+        for _ in range(depth):
             if state.is_terminal():
                 break
             if state.is_chance_node():
                 outcomes = state.chance_outcomes()
                 state.apply_action(outcomes[int(rng.integers(len(outcomes)))][0])
                 continue
-            if state.is_simultaneous_node():
-                return False
-            first = getattr(state, method)(0)
-            if any(getattr(state, method)(p) != first for p in range(1, players)):
-                return False
-            decisions += 1
+            yield state
             legal = state.legal_actions()
             state.apply_action(legal[int(rng.integers(len(legal)))])
-    return decisions > 0
 
 
 def tensor_shape(pyspiel_game: Any, method: str) -> tuple[int, ...]:

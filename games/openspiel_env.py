@@ -21,7 +21,13 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from gamesolve.errors import InvalidArgumentError, MalformedGameError, UnsupportedGame
-from gamesolve.games.openspiel import OpenSpielGame, mover_features, tensor_shape, with_mover
+from gamesolve.games.openspiel import (
+    OpenSpielGame,
+    mover_features,
+    random_decisions,
+    tensor_shape,
+    with_mover,
+)
 from gamesolve.validation import check_choice, check_int
 from gamesolve.vector_env.base import OBSERVATION_KINDS, TimeStep, VectorEnv
 
@@ -444,22 +450,10 @@ class OpenSpielVectorEnv(VectorEnv):
 
     def _observer_matches(self, observer: Any) -> bool:
         """Whether the observer gives the state's own tensors along a few random plays."""
-        rng = np.random.default_rng(0)
-        for _ in range(4):
-            state = self._game.new_initial_state()
-            for _ in range(200):
-                if state.is_terminal():
-                    break
-                if state.is_chance_node():
-                    outcomes = state.chance_outcomes()
-                    state.apply_action(outcomes[int(rng.integers(len(outcomes)))][0])
-                    continue
-                player = state.current_player()
-                observer.set_from(state, player)
-                if not np.array_equal(
-                    observer.tensor, np.asarray(getattr(state, self._method)(player), np.float32)
-                ):
-                    return False
-                legal = state.legal_actions()
-                state.apply_action(legal[int(rng.integers(len(legal)))])
+        for state in random_decisions(self._game):
+            player = state.current_player()
+            observer.set_from(state, player)
+            own = np.asarray(getattr(state, self._method)(player), np.float32)
+            if not np.array_equal(observer.tensor, own):
+                return False
         return True

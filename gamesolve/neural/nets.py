@@ -58,6 +58,10 @@ class MLP(torch.nn.Module):
         InvalidArgumentError: A size that is not a positive integer.
     """
 
+    body: torch.nn.Sequential
+    policy: torch.nn.Linear
+    value: torch.nn.Linear | None
+
     def __init__(
         self,
         observation_size: int,
@@ -73,16 +77,7 @@ class MLP(torch.nn.Module):
         self.hidden = _widths("hidden", hidden)
         self.value_head = bool(value_head)
         self.num_values = check_int("num_values", num_values, minimum=1)
-        layers: list[torch.nn.Module] = []
-        width = self.observation_size
-        for h in self.hidden:
-            layers += [torch.nn.Linear(width, h), torch.nn.ReLU()]
-            width = h
-        self.body = torch.nn.Sequential(*layers)
-        self.policy = torch.nn.Linear(width, self.num_actions)
-        self.value: torch.nn.Linear | None = (
-            torch.nn.Linear(width, self.num_values) if self.value_head else None
-        )
+        _add_dense_and_heads(self, [], self.observation_size)
 
     @property
     def config(self) -> dict[str, Any]:
@@ -128,6 +123,10 @@ class ConvNet(torch.nn.Module):
             positive integer.
     """
 
+    body: torch.nn.Sequential
+    policy: torch.nn.Linear
+    value: torch.nn.Linear | None
+
     def __init__(
         self,
         observation_shape: Sequence[int],
@@ -151,15 +150,7 @@ class ConvNet(torch.nn.Module):
             layers += [torch.nn.Conv2d(c, out, kernel_size=3, padding=1), torch.nn.ReLU()]
             c = out
         layers.append(torch.nn.Flatten())
-        width = c * h * w
-        for size in self.hidden:
-            layers += [torch.nn.Linear(width, size), torch.nn.ReLU()]
-            width = size
-        self.body = torch.nn.Sequential(*layers)
-        self.policy = torch.nn.Linear(width, self.num_actions)
-        self.value: torch.nn.Linear | None = (
-            torch.nn.Linear(width, self.num_values) if self.value_head else None
-        )
+        _add_dense_and_heads(self, layers, c * h * w)
 
     @property
     def observation_size(self) -> int:
@@ -233,6 +224,16 @@ def build_network(
             )
         return ConvNet(shape, num_actions, channels, hidden, value_head=value_head, num_values=num_values)
     raise InvalidArgumentError(f"torso must be one of {list(TORSO_CHOICES)}, got {torso!r}")
+
+
+def _add_dense_and_heads(net: Any, layers: list[torch.nn.Module], width: int) -> None:
+    """Give ``net`` its ``body`` (``layers``, then its ``hidden`` ReLU layers), ``policy`` and ``value``."""
+    for size in net.hidden:
+        layers += [torch.nn.Linear(width, size), torch.nn.ReLU()]
+        width = size
+    net.body = torch.nn.Sequential(*layers)
+    net.policy = torch.nn.Linear(width, net.num_actions)
+    net.value = torch.nn.Linear(width, net.num_values) if net.value_head else None
 
 
 def _widths(name: str, widths: Any, *, allow_empty: bool = True) -> tuple[int, ...]:
