@@ -470,3 +470,18 @@ def test_rl_oracle_path(kuhn):
     result = _solve(kuhn, PSRO(oracle="dqn", oracle_steps=2_000), iterations=1)
     assert result.extras["population_sizes"] == [2, 2]
     assert np.isfinite(result.exploitability)
+
+
+def test_reproduce_psro_rl_leduc_runs_briefly(tmp_path):
+    """The reproduction's plumbing on a seconds-long budget (the full run is marked slow)."""
+    pytest.importorskip("torch")
+    from experiments import reproduce_psro_rl_leduc as rr
+
+    assert rr.parse_run("dqn:500:nash") == ("dqn", 500, "nash")
+    with pytest.raises(SystemExit, match="oracle:steps:meta_solver"):
+        rr.parse_run("ppo:many:nash")
+    result = rr.main(rr.Config(runs=["ppo:1000:anytime"], time_limit=3, out=str(tmp_path)))
+    curve = result["curves"]["ppo:1000:anytime"]
+    assert curve["iteration"][0] == 0 and len(curve["exploitability"]) == len(curve["wall_time"]) >= 2
+    assert curve["exploitability"][0] == pytest.approx(1.0)  # the first-action start of every population
+    assert (tmp_path / "result.json").exists() and (tmp_path / "exploitability.png").exists()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
 from experiments import reproduce_last_iterate, reproduce_preference
@@ -99,4 +101,17 @@ def test_neupl_versus_psro_with_rl_oracles_smoke(tmp_path):
     result = rn.main(rn.Config(games=(budget,), psro_oracles=("ppo",), out=str(tmp_path)))
     kuhn = result["games"]["kuhn"]
     assert kuhn["neupl"]["summary"]["final"] < 0.4583  # below the uniform policy's 11/24
+    assert (tmp_path / "exploitability.png").stat().st_size > 1000
+
+
+def test_psro_with_ppo_oracles_on_leduc_reaches_the_target(tmp_path):
+    """The issue's figure: PSRO(ppo, 100k steps per response, anytime) at most 0.5 within 10 minutes."""
+    pytest.importorskip("torch")
+    from experiments import reproduce_psro_rl_leduc as rr
+
+    cfg = rr.Config(runs=["ppo:100000:anytime"], time_limit=600, out=str(tmp_path))
+    curve = rr.main(cfg)["curves"]["ppo:100000:anytime"]
+    expl = curve["exploitability"]
+    assert curve["first_seconds_at_target"] is not None and curve["final_exploitability"] <= rr.TARGET
+    assert all(b <= a + 1e-12 for a, b in itertools.pairwise(expl))  # anytime: never rises
     assert (tmp_path / "exploitability.png").stat().st_size > 1000
