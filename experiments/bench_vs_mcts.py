@@ -248,8 +248,8 @@ def tactics(cfg: Config, path: str) -> dict[str, Any]:
     import pyspiel
     import torch
 
-    from gamesolve.games.openspiel import with_mover
     from gamesolve.games.openspiel_env import check_tensor_kind
+    from gamesolve.games.openspiel_tensors import with_mover
 
     torch.set_num_threads(1)
     policy = gamesolve.load_policy(path, game=cfg.game)

@@ -7,7 +7,7 @@ without walking any tree. Observations are OpenSpiel's ``information_state_tenso
 ``observation_tensor`` of the acting player (Lanctot et al. 2019, "OpenSpiel: A framework for
 reinforcement learning in games"), with the acting player's one-hot appended where OpenSpiel's
 tensor is the same for every player (the boards of perfect-information games; see
-:func:`gamesolve.games.openspiel.mover_features`).
+:func:`gamesolve.games.openspiel_tensors.mover_features`).
 """
 
 from __future__ import annotations
@@ -21,13 +21,8 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from gamesolve.errors import InvalidArgumentError, MalformedGameError, UnsupportedGame
-from gamesolve.games.openspiel import (
-    OpenSpielGame,
-    mover_features,
-    random_decisions,
-    tensor_shape,
-    with_mover,
-)
+from gamesolve.games.openspiel import OpenSpielGame
+from gamesolve.games.openspiel_tensors import mover_features, random_decisions, tensor_shape, with_mover
 from gamesolve.validation import check_choice, check_int
 from gamesolve.vector_env.base import OBSERVATION_KINDS, TimeStep, VectorEnv
 

@@ -323,8 +323,8 @@ def head_to_head_mcts(
         InvalidArgumentError: ``matches`` below 1, other options out of range, or matches longer
             than ``max_steps``.
     """
-    from gamesolve.games.openspiel import with_mover
     from gamesolve.games.openspiel_env import check_tensor_kind
+    from gamesolve.games.openspiel_tensors import with_mover
     from gamesolve.mcts import DEFAULT_UCT_C, MCTSPolicy
 
     matches = check_int("matches", matches, minimum=1)

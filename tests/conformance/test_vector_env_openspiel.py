@@ -346,7 +346,7 @@ def test_kept_openings_do_not_change_the_stream(name: str, monkeypatch: pytest.M
     ],
 )
 def test_boards_the_same_for_every_player_get_the_movers_planes(name: str, kind: str, extra: int) -> None:
-    from gamesolve.games.openspiel import mover_features, tensor_shape
+    from gamesolve.games.openspiel_tensors import mover_features, tensor_shape
 
     game = gamesolve.load_game(name)
     method = TENSOR[kind]
