@@ -256,6 +256,8 @@ def tactics(cfg: Config, path: str) -> dict[str, Any]:
     source = gamesolve.load_game(cfg.game)
     method = check_tensor_kind(source, policy.observation_kind)
     game = pyspiel.load_game(cfg.game)
+    if game.num_players() != 2:
+        raise SystemExit(f"--tactics needs a two-player game; {cfg.game} has {game.num_players()} players")
     rng = np.random.default_rng(cfg.seed)
 
     counts = {"positions": 0, "win_available": 0, "win_taken": 0, "threat_positions": 0, "threat_avoided": 0}
