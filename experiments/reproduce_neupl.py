@@ -38,7 +38,7 @@ from typing import Any
 import numpy as np
 
 import gamesolve
-from experiments._common import package_version
+from experiments._common import package_version, save_figure
 from gamesolve.io import atomic_write_text
 from gamesolve.solver import Iterate
 
@@ -234,10 +234,7 @@ def _plot(results: dict[str, Any], path: Path) -> None:
         ax.grid(True, which="both", alpha=0.3)
         ax.legend(fontsize=8)
     fig.tight_layout()
-    tmp = path.with_name(f".{path.name}.tmp.png")
-    fig.savefig(tmp, dpi=120)
-    plt.close(fig)
-    tmp.replace(path)
+    save_figure(fig, path, dpi=120)
 
 
 def _parse(argv: list[str] | None = None) -> Config:

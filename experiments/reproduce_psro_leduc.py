@@ -39,7 +39,7 @@ from typing import Any
 import numpy as np
 
 import gamesolve
-from experiments._common import package_version
+from experiments._common import package_version, save_figure
 from gamesolve.io import atomic_write_text
 from gamesolve.solvers.psro import PSRO
 
@@ -172,11 +172,7 @@ def plot(curves: dict[str, Any], cfr: dict[str, Any], cfg: Config, path: str) ->
         ax.legend(fontsize=8)
     fig.suptitle(f"PSRO with exact oracles on {cfg.game}, per meta-solver; CFR+ for scale")
     fig.tight_layout()
-    target = Path(path)
-    tmp = target.with_name(f".{target.name}.tmp.png")
-    fig.savefig(tmp, dpi=110)
-    plt.close(fig)
-    tmp.replace(target)
+    save_figure(fig, path)
 
 
 if __name__ == "__main__":

@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 
 import gamesolve
-from experiments._common import package_version
+from experiments._common import package_version, save_figure
 from gamesolve.io import atomic_write_text
 
 #: The exploitability to reach within the time limit.
@@ -141,11 +141,7 @@ def plot(curves: dict[str, Any], cfg: Config, path: str) -> None:
     ax.legend(fontsize=8)
     ax.set_title(f"PSRO with RL oracles on {cfg.game} (oracle:steps:meta-solver)")
     fig.tight_layout()
-    target = Path(path)
-    tmp = target.with_name(f".{target.name}.tmp.png")
-    fig.savefig(tmp, dpi=110)
-    plt.close(fig)
-    tmp.replace(target)
+    save_figure(fig, path)
 
 
 if __name__ == "__main__":
