@@ -22,7 +22,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from gamesolve.errors import InvalidArgumentError, MalformedGameError, UnsupportedGame
 from gamesolve.games.openspiel import OpenSpielGame
-from gamesolve.games.openspiel_tensors import mover_features, random_decisions, tensor_shape, with_mover
+from gamesolve.games.openspiel_tensors import mover_planes, random_decisions, tensor_shape, with_mover
 from gamesolve.validation import check_choice, check_int
 from gamesolve.vector_env.base import OBSERVATION_KINDS, TimeStep, VectorEnv
 
@@ -172,7 +172,7 @@ class OpenSpielVectorEnv(VectorEnv):
         self.num_actions = int(self._game.num_distinct_actions())
         # OpenSpiel's tensor fills the slots' buffers; the mover's planes are added per batch.
         self._base_size = int(getattr(self._game, f"{method}_size")())
-        self._mover = mover_features(self._game, method)
+        self._mover = mover_planes(self._game, method)  # [P, E] rows indexed by the movers, or None
         self._shape = tensor_shape(self._game, method)
         self.observation_size = math.prod(self._shape)
         self.episodes = 0
@@ -323,8 +323,8 @@ class OpenSpielVectorEnv(VectorEnv):
         observation = np.frombuffer(bytearray().join(self._views), dtype=np.float32).reshape(
             B, self._base_size
         )
-        if self._mover:
-            observation = with_mover(observation, player, self._game, self._method)
+        if self._mover is not None:
+            observation = np.concatenate([observation, self._mover[player]], axis=1)
         return TimeStep(
             observation=observation,
             legal=legal.copy(),

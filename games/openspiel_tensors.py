@@ -14,8 +14,9 @@ from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
-__all__ = ["mover_features", "random_decisions", "tensor_shape", "with_mover"]
+__all__ = ["mover_features", "mover_planes", "random_decisions", "tensor_shape", "with_mover"]
 
 
 #: Random plays along which :func:`mover_features` compares the players' tensors.
@@ -107,17 +108,28 @@ def tensor_shape(pyspiel_game: Any, method: str) -> tuple[int, ...]:
     return (int(np.prod(shape)) + extra,)
 
 
-def with_mover(rows: Any, players: Any, pyspiel_game: Any, method: str) -> Any:
+def mover_planes(pyspiel_game: Any, method: str) -> NDArray[np.float32] | None:
+    """What :func:`with_mover` appends for each player: ``[P, E]`` float32, or ``None`` where nothing is.
+
+    Row ``p`` is player ``p``'s one-hot, each entry repeated ``H * W`` times on a ``(C, H, W)``
+    board (``E = P * H * W``), once elsewhere (``E = P``). Batched environments keep it and index it
+    by the movers of each step.
+    """
+    extra = mover_features(pyspiel_game, method)
+    if not extra:
+        return None
+    shape = tuple(int(n) for n in getattr(pyspiel_game, f"{method}_shape")())
+    cells = shape[1] * shape[2] if len(shape) == 3 else 1
+    return np.repeat(np.eye(extra, dtype=np.float32), cells, axis=1)
+
+
+def with_mover(rows: Any, players: Any, pyspiel_game: Any, method: str) -> NDArray[np.float32]:
     """``rows`` (``[n, F]`` OpenSpiel tensors of the acting ``players``) with the mover's planes appended.
 
     Returns ``rows`` itself (as float32) where the game needs none (see :func:`mover_features`).
     """
-    rows = np.asarray(rows, dtype=np.float32)
-    extra = mover_features(pyspiel_game, method)
-    if not extra:
-        return rows
-    onehot = (np.asarray(players, dtype=np.int64).reshape(-1, 1) == np.arange(extra)).astype(np.float32)
-    shape = tuple(int(n) for n in getattr(pyspiel_game, f"{method}_shape")())
-    if len(shape) == 3 and int(np.prod(shape)) == rows.shape[1]:
-        onehot = np.repeat(onehot, shape[1] * shape[2], axis=1)
-    return np.concatenate([rows, onehot], axis=1)
+    out = np.asarray(rows, dtype=np.float32)
+    planes = mover_planes(pyspiel_game, method)
+    if planes is None:
+        return out
+    return np.concatenate([out, planes[np.asarray(players, dtype=np.int64)]], axis=1)
