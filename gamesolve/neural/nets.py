@@ -33,6 +33,7 @@ __all__ = [
     "TORSO_CHOICES",
     "ConvNet",
     "build_network",
+    "check_torso_fits",
     "factory_name",
 ]
 
@@ -213,17 +214,29 @@ def build_network(
         InvalidArgumentError: An unknown ``torso``, or ``"conv"`` on an observation that is not a
             board.
     """
-    shape = tuple(int(n) for n in observation_shape)
+    shape = check_torso_fits(torso, observation_shape)
     if torso == "mlp":
         return MLP(math.prod(shape), num_actions, hidden, value_head=value_head, num_values=num_values)
-    if torso == "conv":
-        if len(shape) != 3:
-            raise InvalidArgumentError(
-                f"torso='conv' reads boards shaped (C, H, W); this game's observations have shape {shape}: "
-                "use torso='mlp'"
-            )
-        return ConvNet(shape, num_actions, channels, hidden, value_head=value_head, num_values=num_values)
-    raise InvalidArgumentError(f"torso must be one of {list(TORSO_CHOICES)}, got {torso!r}")
+    return ConvNet(shape, num_actions, channels, hidden, value_head=value_head, num_values=num_values)
+
+
+def check_torso_fits(
+    torso: str, observation_shape: Sequence[int], what: str = "this game's"
+) -> tuple[int, ...]:
+    """``observation_shape`` as a tuple, checked to suit ``torso``.
+
+    Raises:
+        InvalidArgumentError: An unknown ``torso``, or ``"conv"`` on a shape that is not ``(C, H, W)``
+            (the message names ``what`` tensors and the shape).
+    """
+    shape = tuple(int(n) for n in observation_shape)
+    if torso not in TORSO_CHOICES:
+        raise InvalidArgumentError(f"torso must be one of {list(TORSO_CHOICES)}, got {torso!r}")
+    if torso == "conv" and len(shape) != 3:
+        raise InvalidArgumentError(
+            f"torso='conv' reads boards shaped (C, H, W); {what} tensors have shape {shape}: use torso='mlp'"
+        )
+    return shape
 
 
 def _add_dense_and_heads(net: Any, layers: list[torch.nn.Module], width: int) -> None:

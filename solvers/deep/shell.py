@@ -293,12 +293,10 @@ class NetworkLearner(DeepLearner):
         Raises:
             InvalidArgumentError: ``torso="conv"`` on a game whose observations are not boards.
         """
+        from gamesolve.neural.nets import check_torso_fits
+
         deep = prepare_deep_game(game, getattr(self, "observation", "auto"))
-        if self.torso == "conv" and len(deep.observation_shape) != 3:
-            raise InvalidArgumentError(
-                f"torso='conv' reads boards shaped (C, H, W); {deep.spec.name}'s {deep.observation} "
-                f"tensors have shape {deep.observation_shape}: use torso='mlp'"
-            )
+        check_torso_fits(self.torso, deep.observation_shape, f"{deep.spec.name}'s {deep.observation}")
         return deep
 
     def make_network(self, game: DeepGame, *, value_head: bool, num_values: int = 1) -> Any:
