@@ -283,7 +283,10 @@ def _pick_backend(game: Any, policy: Any, oracle: Any) -> str:
         return "table"
     if oracle is not None and not isinstance(oracle, str):
         return "tensor" if callable(getattr(oracle, "train_vector", None)) else "table"
-    named_dqn = isinstance(oracle, str) and oracle.strip().lower() == "dqn"
+    named = oracle.strip().lower() if isinstance(oracle, str) else None
+    if named == "mc":
+        return "tensor"  # the Monte Carlo oracle learns on the batched environment only
+    named_dqn = named == "dqn"
     tabular = isinstance(policy, TabularPolicy | np.ndarray | list | tuple) or callable(
         getattr(policy, "tabulate", None)
     )
@@ -337,11 +340,15 @@ def rl_exploitability_bound(
       :class:`~gamesolve.vector_env.response.VectorResponseEnv`): the responder reads
       the environment's observation tensors and the other seats are played by ``policy``, so no
       tree is needed and memory is that of the environment. Trains with PPO
-      (:meth:`~gamesolve.solvers.rl_oracles.PPOOracle.train_vector`); the value of the response
+      (:meth:`~gamesolve.solvers.rl_oracles.PPOOracle.train_vector`), or with ``oracle="mc"`` a
+      tabular Monte Carlo best response (:class:`~gamesolve.vector_env.mc_response.MonteCarloOracle`:
+      no torch, exact in the limit, far more sample-efficient where the responder's information
+      states recur, as in poker; its table grows with the states seen); the value of the response
       is always estimated from episodes, ``u_i(policy)`` exactly when the game compiles and the
       policy tabulates (``on_policy="auto"``), else from episodes too;
     * ``"auto"`` (default): ``"tensor"`` when the game does not compile, when ``policy`` is not a
-      table (a function), or when a player has more than :data:`TABLE_MAX_INFOSETS` infosets (the
+      table (a function), when ``oracle="mc"``, or when a player has more than
+      :data:`TABLE_MAX_INFOSETS` infosets (the
       table backend's per-infoset features grow with the square of that count) and the oracle is
       not ``"dqn"`` by name; else ``"table"`` (so every result on games that small, and every
       explicit DQN bound on a game that compiles, is the table backend's, as before).
@@ -356,10 +363,14 @@ def rl_exploitability_bound(
             :func:`gamesolve.uniform_policy`) on games that compile; with the tensor backend also a
             network or the uniform policy of a game that does not compile, or a function
             ``(observation [n, F], legal [n, A], player [n], rng) -> action ids [n]``.
-        oracle: ``"dqn"`` (the table backend's default), ``"ppo"`` (the tensor backend's default
-            and only named oracle), or an object with the :mod:`gamesolve.solvers.rl_oracles`
-            ``train`` method (table) or ``train_vector`` method (tensor).
-        steps: Training transitions per player (an integer >= 1).
+        oracle: ``"dqn"`` (the table backend's default), ``"ppo"`` (the tensor backend's
+            default), ``"mc"`` (tensor backend: the tabular Monte Carlo response, whose
+            ``oracle_options`` are those of
+            :class:`~gamesolve.vector_env.mc_response.MonteCarloOracle`), or an object with the
+            :mod:`gamesolve.solvers.rl_oracles` ``train`` method (table) or ``train_vector``
+            method (tensor).
+        steps: Training transitions per player (an integer >= 1; for ``"mc"``, responder
+            decisions sampled: millions are cheap, a few microseconds each).
         episodes: Evaluation episodes per player (an integer >= 2: the interval needs a sample
             variance).
         seed: Seed of training and evaluation (an integer >= 0; independent streams per player).
@@ -473,6 +484,8 @@ def _oracle(oracle: str | Any, options: dict[str, Any] | None) -> tuple[Any, str
             f"oracle_options must be a mapping of option names to values, got {options!r}"
         )
     if isinstance(oracle, str):
+        if oracle.strip().lower() == "mc":
+            raise InvalidArgumentError("oracle 'mc' learns on the batched environment: use backend='tensor'")
         if oracle.strip().lower() not in ("dqn", "ppo"):
             raise InvalidArgumentError(
                 f"oracle must be 'dqn', 'ppo' or an object with train(), got {oracle!r}"

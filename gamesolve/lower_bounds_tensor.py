@@ -67,9 +67,16 @@ def _trainer(oracle: Any, options: dict[str, Any] | None) -> tuple[Any, str]:
                 "oracle 'dqn' learns on compiled games only (table backend); the tensor backend "
                 "trains with oracle='ppo'"
             )
+        if key == "mc":
+            from gamesolve.vector_env.mc_response import MonteCarloOracle
+
+            try:
+                return MonteCarloOracle(**(options or {})), "tensor-mc"
+            except (InvalidArgumentError, TypeError) as exc:
+                raise InvalidArgumentError(f"oracle_options: {exc}") from None
         if key != "ppo":
             raise InvalidArgumentError(
-                f"oracle must be 'dqn', 'ppo' or an object with train(), got {oracle!r}"
+                f"oracle must be 'dqn', 'ppo', 'mc' or an object with train(), got {oracle!r}"
             )
         try:
             factory = plugin(ORACLES_GROUP, key)
@@ -84,7 +91,7 @@ def _trainer(oracle: Any, options: dict[str, Any] | None) -> tuple[Any, str]:
             "with backend='tensor' the oracle must be 'ppo' or an object with a train_vector() method"
         )
     if options:
-        raise InvalidArgumentError("oracle_options apply to the named oracles 'dqn' and 'ppo' only")
+        raise InvalidArgumentError("oracle_options apply to the named oracles 'dqn', 'ppo' and 'mc' only")
     return oracle, f"tensor-{type(oracle).__name__}"
 
 

@@ -295,10 +295,11 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     )
     p.add_argument(
         "--oracle",
-        choices=("dqn", "ppo"),
+        choices=("dqn", "ppo", "mc"),
         default=None,
         help="RL oracle of --bound rl (default: chosen with the backend: the table backend's DQN on "
-        "games that compile and are small, PPO on the batched environment elsewhere)",
+        "games that compile and are small, PPO on the batched environment elsewhere; mc = tabular "
+        "Monte Carlo best response on the batched environment, for games whose states recur)",
     )
     p.add_argument("--steps", type=int, default=100_000, help="training transitions per player (--bound rl)")
     p.add_argument(

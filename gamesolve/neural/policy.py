@@ -17,14 +17,15 @@ import numpy as np
 import torch
 from numpy.typing import ArrayLike, NDArray
 
+from gamesolve.arrays import masked_softmax, sample_rows
 from gamesolve.compiled import as_compiled
 from gamesolve.errors import InvalidArgumentError, InvalidPolicyError
 from gamesolve.io import json_text
 from gamesolve.neural.device import resolve_device
-from gamesolve.neural.tensors import InfosetTensors
 from gamesolve.policy import TabularPolicy
 from gamesolve.validation import check_choice, check_int
 from gamesolve.vector_env import OBSERVATION_KINDS
+from gamesolve.vector_env.tree import InfosetTensors, tabulate_probs
 
 if TYPE_CHECKING:
     import os
@@ -34,46 +35,6 @@ __all__ = ["NeuralPolicy", "masked_softmax", "sample_rows"]
 
 #: Infosets evaluated per forward pass when tabulating.
 TABULATE_BATCH = 16_384
-
-
-def masked_softmax(logits: NDArray[np.float64], legal: NDArray[np.bool_]) -> NDArray[np.float64]:
-    """Row-wise softmax over the legal entries; illegal entries exactly 0.
-
-    Huge logits are safe (the row maximum is subtracted first); a row whose largest legal logit
-    is ``+inf`` splits its mass among those entries, a row of ``-inf`` legal logits is uniform
-    over its legal entries.
-
-    Raises:
-        InvalidArgumentError: A row without a legal entry.
-        InvalidPolicyError: A NaN logit on a legal entry.
-    """
-    empty = ~legal.any(axis=1)
-    if empty.any():
-        raise InvalidArgumentError(f"legal row {int(np.flatnonzero(empty)[0])} has no legal action")
-    nan = np.isnan(logits) & legal
-    if nan.any():
-        b, a = np.argwhere(nan)[0]
-        raise InvalidPolicyError(f"the network gave a NaN logit (row {int(b)}, action id {int(a)})")
-    z = np.where(legal, logits, -np.inf)
-    top = z.max(axis=1, keepdims=True)
-    with np.errstate(invalid="ignore"):
-        e = np.exp(z - top)
-    pos = np.isposinf(top[:, 0])
-    e[pos] = z[pos] == np.inf
-    neg = np.isneginf(top[:, 0])
-    e[neg] = legal[neg]
-    e = np.where(legal, e, 0.0)
-    out: NDArray[np.float64] = e / e.sum(axis=1, keepdims=True)
-    return out
-
-
-def sample_rows(probs: NDArray[np.float64], u: NDArray[np.float64]) -> NDArray[np.int64]:
-    """One column per row drawn by inverse CDF with uniforms ``u`` ``[B]``; never a zero-probability one."""
-    cdf = np.cumsum(probs, axis=1)
-    idx = (cdf <= (u * cdf[:, -1])[:, None]).sum(axis=1)
-    last = probs.shape[1] - 1 - np.argmax(probs[:, ::-1] > 0, axis=1)
-    idx = np.minimum(idx, last)
-    return idx.astype(np.int64)
 
 
 class NeuralPolicy:
@@ -297,25 +258,9 @@ class NeuralPolicy:
                 f"{name}'s {self.observation_kind} tensors have {tensors.size} features, but the network "
                 f"reads {self.observation_size}"
             )
-        ids = compiled.infoset_actions
-        widths = compiled.infoset_num_actions
-        slot_legal = np.arange(ids.shape[1])[None, :] < widths[:, None]
-        top = int(np.where(slot_legal, ids, 0).max())
-        if top >= self.num_actions:
-            raise InvalidPolicyError(
-                f"{name} has action id {top}, but the network has only {self.num_actions} action ids"
-            )
-        safe_ids = np.where(slot_legal, ids, 0).astype(np.int64)
-        out = np.zeros((compiled.num_infosets, compiled.max_actions))
-        for start in range(0, compiled.num_infosets, batch_size):
-            stop = min(start + batch_size, compiled.num_infosets)
-            mask = np.zeros((stop - start, self.num_actions), dtype=np.bool_)
-            r, s = np.nonzero(slot_legal[start:stop])
-            mask[r, safe_ids[start + r, s]] = True
-            probs = self.action_probs(tensors.rows(start, stop), mask)
-            gathered = np.take_along_axis(probs, safe_ids[start:stop], axis=1)
-            out[start:stop] = np.where(slot_legal[start:stop], gathered, 0.0)
-        return TabularPolicy(compiled, out)
+        return tabulate_probs(
+            game, self.action_probs, self.observation_kind, self.num_actions, batch_size=batch_size
+        )
 
     # ------------------------------------------------------------------ files
     def save(self, path: str | os.PathLike[str]) -> Path:

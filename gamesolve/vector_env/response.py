@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from gamesolve.arrays import sample_rows
 from gamesolve.compiled import CompiledGame, as_compiled
 from gamesolve.errors import (
     GameTooLargeError,
@@ -84,8 +85,6 @@ def compiled_or_none(game: Any) -> CompiledGame | None:
 
 
 def _sample(probs: NDArray[np.float64], rng: np.random.Generator) -> NDArray[np.int64]:
-    from gamesolve.neural.policy import sample_rows
-
     return sample_rows(probs, np.asarray(rng.random(size=probs.shape[0]), dtype=np.float64))
 
 
@@ -365,8 +364,7 @@ class TensorResponse:
 
     def action_probs(self, observation: ArrayLike, legal: ArrayLike) -> NDArray[np.float64]:
         """``[n, A]`` the softmax of the network's logits over the legal action ids."""
-        from gamesolve.arrays import mlp_forward
-        from gamesolve.neural.policy import masked_softmax
+        from gamesolve.arrays import masked_softmax, mlp_forward
 
         obs = np.asarray(observation, dtype=np.float32)
         return masked_softmax(np.asarray(mlp_forward(self._layers, obs)), np.asarray(legal, dtype=bool))

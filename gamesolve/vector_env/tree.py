@@ -39,7 +39,7 @@ from gamesolve.kernels.vector_env import reaches_decision, step_batch
 from gamesolve.validation import check_choice, check_int
 from gamesolve.vector_env.base import OBSERVATION_KINDS, TimeStep, VectorEnv
 
-__all__ = ["TreeVectorEnv", "infoset_table"]
+__all__ = ["InfosetTensors", "TreeVectorEnv", "infoset_table", "tabulate_probs"]
 
 log = logging.getLogger(__name__)
 
@@ -269,3 +269,77 @@ class TreeVectorEnv(VectorEnv):
             f"TreeVectorEnv({self.spec.name!r}, num_envs={self.num_envs}, "
             f"observation={self.observation_kind!r}, F={self.observation_size}, A={self.num_actions})"
         )
+
+
+class InfosetTensors:
+    """Rows of the ``[I, F]`` tensor table of a compiled game (row ``i``: infoset ``i``).
+
+    Args:
+        game: A compiled or compilable game.
+        observation: ``"info_state"`` or ``"observation"``.
+
+    Attributes:
+        num_infosets: ``I``.
+        size: ``F``.
+
+    Raises:
+        UnsupportedGame: The game has no tensor of that kind.
+    """
+
+    def __init__(self, game: Any, observation: str) -> None:
+        compiled = as_compiled(game)
+        self.num_infosets = compiled.num_infosets
+        self._table = infoset_table(game, observation)
+        self.size = self.num_infosets if self._table is None else int(self._table.shape[1])
+
+    def rows(self, start: int, stop: int) -> NDArray[np.float32]:
+        """``[stop - start, F]`` float32: the tensors of infosets ``start .. stop - 1``."""
+        if self._table is not None:
+            return np.ascontiguousarray(self._table[start:stop], dtype=np.float32)
+        out = np.zeros((stop - start, self.size), dtype=np.float32)
+        out[np.arange(stop - start), np.arange(start, stop)] = 1.0
+        return out
+
+
+def tabulate_probs(
+    game: Any,
+    action_probs: Any,
+    observation: str,
+    num_actions: int,
+    *,
+    batch_size: int = 16_384,
+) -> Any:
+    """A policy over action ids, evaluated on every infoset's tensor of a compiled game, as a table.
+
+    ``action_probs(observation [n, F], legal [n, A]) -> [n, A]`` is called on blocks of
+    ``batch_size`` infosets (their tensors of kind ``observation``, their legal action ids as the
+    mask); action ids become the table's slots.
+
+    Raises:
+        InvalidPolicyError: The game has an action id at or above ``num_actions``.
+        UnsupportedGame: The game has no tensor of that kind.
+    """
+    from gamesolve.errors import InvalidPolicyError
+    from gamesolve.policy import TabularPolicy
+
+    compiled = as_compiled(game)
+    tensors = InfosetTensors(game, observation)
+    ids = compiled.infoset_actions
+    widths = compiled.infoset_num_actions
+    slot_legal = np.arange(ids.shape[1])[None, :] < widths[:, None]
+    safe_ids = np.where(slot_legal, ids, 0).astype(np.int64)
+    top = int(safe_ids.max()) if safe_ids.size else 0
+    if top >= num_actions:
+        raise InvalidPolicyError(
+            f"{compiled.spec.name} has action id {top}, but the policy has only {num_actions} action ids"
+        )
+    out = np.zeros((compiled.num_infosets, compiled.max_actions))
+    for start in range(0, compiled.num_infosets, batch_size):
+        stop = min(start + batch_size, compiled.num_infosets)
+        mask = np.zeros((stop - start, num_actions), dtype=np.bool_)
+        r, s = np.nonzero(slot_legal[start:stop])
+        mask[r, safe_ids[start + r, s]] = True
+        probs = np.asarray(action_probs(tensors.rows(start, stop), mask))
+        gathered = np.take_along_axis(probs, safe_ids[start:stop], axis=1)
+        out[start:stop] = np.where(slot_legal[start:stop], gathered, 0.0)
+    return TabularPolicy(compiled, out)
