@@ -16,7 +16,9 @@ The fixed policy may be (see :func:`fixed_actor`):
 * anything with ``action_probs(observation [n, F], legal [n, A]) -> [n, A]`` over action ids: a
   :class:`gamesolve.neural.NeuralPolicy` (its observation kind picks the environment's) or the
   :class:`~gamesolve.policy.UniformPolicy` of :func:`gamesolve.uniform_policy`;
-* a callable ``(observation [n, F], legal [n, A], player [n], rng) -> action ids [n]``.
+* a callable ``(observation [n, F], legal [n, A], player [n], rng) -> action ids [n]``;
+* a :class:`MixturePolicy` of any of these: one member per episode, drawn with the mixture's
+  weights when the episode starts (a meta-strategy of PSRO).
 
 Each call of :meth:`VectorResponseEnv.step` is one batched step: the learner's actions are used
 in the slots where the responder acts (``mine``), the fixed policy's elsewhere. Rewards arrive when
@@ -26,7 +28,7 @@ an episode ends and finished slots restart by themselves (:class:`~gamesolve.vec
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -49,6 +51,7 @@ from gamesolve.vector_env import OBSERVATION_KINDS, TimeStep, VectorEnv, vector_
 __all__ = [
     "FixedActor",
     "LearnerActor",
+    "MixturePolicy",
     "ResponseStep",
     "TensorResponse",
     "VectorResponseEnv",
@@ -162,6 +165,57 @@ def fixed_actor(policy: Any, env: VectorEnv) -> FixedActor:
     )
 
 
+class MixturePolicy:
+    """A fixed opponent that is one of ``members`` per episode, drawn with probabilities ``weights``.
+
+    What PSRO's responses train against (Lanctot et al. 2017): a meta-strategy over policies is a
+    mixture of whole strategies, drawn once per episode, not a per-decision average of them. A
+    member is anything :func:`fixed_actor` takes, or a mapping ``{seat: policy}`` (one policy per
+    other seat, for games of more than two players).
+
+    Raises:
+        InvalidArgumentError: No member, a weight count that differs, or weights that are not
+            non-negative finite numbers with a positive sum.
+    """
+
+    def __init__(self, members: Sequence[Any], weights: ArrayLike | None = None) -> None:
+        self.members = list(members)
+        if not self.members:
+            raise InvalidArgumentError("a MixturePolicy needs at least one member")
+        w = np.ones(len(self.members)) if weights is None else np.asarray(weights, dtype=np.float64)
+        if w.shape != (len(self.members),) or not np.all(np.isfinite(w)) or (w < 0).any() or w.sum() <= 0:
+            raise InvalidArgumentError(
+                f"weights must be {len(self.members)} non-negative finite numbers with a positive sum, "
+                f"got {np.asarray(weights).tolist()!r}"
+            )
+        self.weights = w / w.sum()
+
+    def first(self) -> Any:
+        """A member's policy (of the lowest seat where a member is a mapping), to pick the env."""
+        head = self.members[0]
+        return head[min(head)] if isinstance(head, Mapping) else head
+
+    def __repr__(self) -> str:
+        return f"MixturePolicy({len(self.members)} members)"
+
+
+def _seat_actor(seats: Mapping[int, Any], env: VectorEnv) -> FixedActor:
+    actors = {int(q): fixed_actor(pol, env) for q, pol in seats.items()}
+
+    def act(ts: TimeStep, rows: NDArray[np.int64], rng: np.random.Generator) -> NDArray[np.int64]:
+        out = np.zeros(rows.size, dtype=np.int64)
+        players = ts.player[rows]
+        for q in np.unique(players):
+            actor = actors.get(int(q))
+            if actor is None:
+                raise InvalidPolicyError(f"the mixture member has no policy for seat {int(q)}")
+            sel = players == q
+            out[sel] = actor(ts, rows[sel], rng)
+        return out
+
+    return act
+
+
 def make_env(game: Any, policy: Any, *, num_envs: int, seed: int) -> VectorEnv:
     """The batched environment ``policy`` can act in.
 
@@ -171,6 +225,8 @@ def make_env(game: Any, policy: Any, *, num_envs: int, seed: int) -> VectorEnv:
     Raises:
         UnsupportedGame: The game has no tensors of the kind needed (the message names the other).
     """
+    if isinstance(policy, MixturePolicy):
+        policy = policy.first()
     if isinstance(policy, TabularPolicy):
         return vector_env(policy.game, num_envs=num_envs, seed=seed)
     kind = getattr(policy, "observation_kind", None)
@@ -235,7 +291,19 @@ class VectorResponseEnv:
         self.num_actions = self.env.num_actions
         self.observation_size = self.env.observation_size
         self.spec = self.env.spec
-        self._fixed = fixed_actor(policy, self.env)
+        self._mixture: MixturePolicy | None = None
+        self._fixed: FixedActor
+        if isinstance(policy, MixturePolicy):
+            self._mixture = policy
+            self._actors = [
+                _seat_actor(m, self.env) if isinstance(m, Mapping) else fixed_actor(m, self.env)
+                for m in policy.members
+            ]
+            self._draws = np.random.default_rng(np.random.SeedSequence([seed, 0x4D495854]))
+            self._pick = np.zeros(num_envs, dtype=np.int64)
+            self._fixed = self._mixed
+        else:
+            self._fixed = fixed_actor(policy, self.env)
         tree = getattr(self.env, "game", None)
         if isinstance(tree, CompiledGame) and tree.terminal_utility.size:
             self.utility_scale = max(1.0, float(np.abs(tree.terminal_utility).max()))
@@ -263,8 +331,29 @@ class VectorResponseEnv:
             done=ts.done,
         )
 
+    @property
+    def members(self) -> NDArray[np.int64] | None:
+        """``[B]``: the mixture member each slot's episode plays against (``None`` without a mixture)."""
+        return None if self._mixture is None else self._pick.copy()
+
+    def _redraw(self, slots: NDArray[np.int64]) -> None:
+        if self._mixture is not None and slots.size:
+            w = self._mixture.weights
+            self._pick[slots] = np.minimum(
+                np.searchsorted(np.cumsum(w), self._draws.random(slots.size), side="right"), w.size - 1
+            )
+
+    def _mixed(self, ts: TimeStep, rows: NDArray[np.int64], rng: np.random.Generator) -> NDArray[np.int64]:
+        out = np.zeros(rows.size, dtype=np.int64)
+        picks = self._pick[rows]
+        for k in np.unique(picks):
+            sel = picks == k
+            out[sel] = self._actors[int(k)](ts, rows[sel], rng)
+        return out
+
     def reset(self) -> ResponseStep:
-        """Start ``B`` fresh episodes."""
+        """Start ``B`` fresh episodes (against freshly drawn mixture members)."""
+        self._redraw(np.arange(self.num_envs))
         return self._view(self.env.reset())
 
     def step(self, actions: ArrayLike, rng: np.random.Generator) -> ResponseStep:
@@ -281,7 +370,9 @@ class VectorResponseEnv:
         others = np.flatnonzero(ts.player != self.player)
         if others.size:
             out[others] = self._fixed(ts, others, rng)
-        return self._view(self.env.step(out))
+        nxt = self.env.step(out)
+        self._redraw(np.flatnonzero(nxt.done))  # a restarted slot meets a new member
+        return self._view(nxt)
 
     def close(self) -> None:
         """Release the environment."""

@@ -126,3 +126,46 @@ def test_bad_options_are_named(kuhn):
         rl_exploitability_bound(kuhn, uniform, oracle="mc", backend="table", steps=10)
     with pytest.raises(InvalidArgumentError, match="steps"):
         MonteCarloOracle().train_vector(kuhn, 0, uniform, steps=0)
+
+
+def test_mixture_policy_draws_whole_members_per_episode(kuhn):
+    """Against a mixture the responder's value is the weighted sum of its values against each member
+    (the value is linear in whole strategies, not in per-decision averages)."""
+    from gamesolve.vector_env.response import (
+        MixturePolicy,
+        VectorResponseEnv,
+        fixed_learner,
+        sample_seat_returns,
+    )
+
+    uniform = gamesolve.uniform_policy(kuhn)
+    first = gamesolve.TabularPolicy(
+        kuhn, np.where(np.arange(2) == 0, 1.0, 0.0)[None].repeat(kuhn.num_infosets, 0)
+    )
+    last = gamesolve.TabularPolicy(
+        kuhn, np.where(np.arange(2) == 1, 1.0, 0.0)[None].repeat(kuhn.num_infosets, 0)
+    )
+    weights = np.array([0.25, 0.75])
+    expected = sum(
+        w * gamesolve.expected_values(kuhn, _seat_profile(kuhn, uniform, m, seat=0))[1]
+        for w, m in zip(weights, (first, last), strict=True)
+    )
+    # seat 0 may act twice in an episode, where per-decision mixing would give -0.344, not -0.25
+    env = VectorResponseEnv(kuhn, 1, MixturePolicy([first, last], weights), num_envs=256, seed=1)
+    returns = sample_seat_returns(env, fixed_learner(uniform, env), 200_000, np.random.default_rng(0))
+    stderr = returns.std(ddof=1) / np.sqrt(returns.size)
+    assert expected == pytest.approx(-0.25)
+    assert abs(returns.mean() - expected) < 4 * stderr
+    assert set(np.unique(env.members).tolist()) <= {0, 1}
+    with pytest.raises(InvalidArgumentError, match="weights"):
+        MixturePolicy([first, last], [1.0, -1.0])
+    with pytest.raises(InvalidArgumentError, match="at least one"):
+        MixturePolicy([])
+
+
+def _seat_profile(game, base, member, *, seat):
+    """``base`` everywhere except ``seat``'s infosets, which play ``member``."""
+    probs = np.array(base.probs, copy=True)
+    rows = game.infosets_of(seat)
+    probs[rows] = member.probs[rows]
+    return gamesolve.TabularPolicy(game, probs)
