@@ -88,6 +88,8 @@ def run_psro_cli(args: argparse.Namespace) -> SolveResult:
         "episodes": getattr(args, "episodes", None),
         "executor": getattr(args, "executor", None) or "inprocess",
     }
+    if getattr(args, "members", None):
+        flags["members"] = args.members
     return _run(args, "psro", flags, "psro.npz", psro_summary)
 
 

@@ -8,6 +8,7 @@ pairing of given policies and prints ratings.
 from __future__ import annotations
 
 import argparse
+import math
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -75,19 +76,47 @@ def _print_psro(args: argparse.Namespace, result: SolveResult) -> None:
         + ("  (converged: no response improves)" if result.extras["psro_converged"] else "")
     )
     print(f"wall time       {result.wall_time:.3f} s (evaluation excluded)")
-    print(f"exploitability  {result.exploitability:.6e} (NashConv {result.nash_conv:.6e})")
-    print("values          " + ", ".join(f"{v:+.6f}" for v in result.value))
+    if math.isnan(result.exploitability):
+        print("exploitability  not known (the game does not compile; see the scores against uniform)")
+    else:
+        print(f"exploitability  {result.exploitability:.6e} (NashConv {result.nash_conv:.6e})")
+        print("values          " + ", ".join(f"{v:+.6f}" for v in result.value))
     for p, weights in enumerate(result.extras["meta_strategy"]):
         top = np.argsort(-np.asarray(weights))[:5]
         print(f"meta-strategy {p} " + ", ".join(f"#{k}: {weights[k]:.3f}" for k in top if weights[k] > 1e-9))
+    for p, score in enumerate(result.extras.get("scores_vs_uniform", [])):
+        print(f"vs uniform {p}    {score['value']:+.4f} +- {score['stderr']:.4f} (seat {p}'s mean return)")
 
 
 def cmd_psro(args: argparse.Namespace) -> int:
     """Run PSRO and print the exploitability curve, the population and the output's figures."""
+    check_outputs({"--members-out": args.members_out})
     result, failures = _run_population(args, "psro.npz", run_psro_cli, psro_summary, _print_psro)
+    if args.members_out and not failures:
+        failures += _save_members(result, Path(args.members_out))
     if args.checkpoint:
         print(f"checkpoint      {Path(args.checkpoint) / 'psro.npz'} (rerun the command to continue)")
     return run_status(result, failures)
+
+
+def _save_members(result: SolveResult, folder: Path) -> list[str]:
+    """Write every network member as ``p{player}_{name}.pt`` (for ``gamesolve tournament``)."""
+    population = result.extras["population"]
+    if result.extras.get("members") != "network":
+        print("members-out     skipped: the members are tables (use --members network)")
+        return []
+    failures = []
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        for p, (seat, names) in enumerate(zip(population.members, population.names, strict=True)):
+            for member, name in zip(seat, names, strict=True):
+                member.save(folder / f"p{p}_{name}.pt")
+    except OSError as exc:
+        failures.append(f"--members-out {folder}: {exc}")
+    else:
+        count = sum(len(s) for s in population.members)
+        print(f"members         {folder}/p*_*.pt ({count} networks)")
+    return failures
 
 
 def _print_neupl(args: argparse.Namespace, result: SolveResult) -> None:
@@ -211,6 +240,13 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
         "--episodes", type=int, metavar="N", help="sampled matches per new meta-game entry (default: exact)"
     )
     p.add_argument("--executor", choices=("inprocess", "local", "ray"), help="where sampled matches run")
+    p.add_argument(
+        "--members",
+        choices=("auto", "table", "network"),
+        help="member kind: tables (compiled games) or networks (any game; needs --oracle ppo); default "
+        "auto: networks where the game does not compile",
+    )
+    p.add_argument("--members-out", metavar="DIR", help="write the network members as .pt files")
     p.add_argument(
         "--checkpoint",
         metavar="DIR",

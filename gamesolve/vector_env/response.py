@@ -59,6 +59,7 @@ __all__ = [
     "fixed_actor",
     "fixed_learner",
     "make_env",
+    "mlp_policy",
     "sample_seat_returns",
 ]
 
@@ -473,29 +474,42 @@ class TensorResponse:
         """Same as :meth:`act_batch`."""
         return self.act_batch(step, rng)
 
+    @property
+    def layers(self) -> list[tuple[NDArray[np.float32], NDArray[np.float32]]]:
+        """The network's ``(weight [out, in], bias [out])`` layers, first to last (copies)."""
+        return [(w.copy(), b.copy()) for w, b in self._layers]
+
     def to_policy(self) -> Any:
         """The network as a :class:`gamesolve.neural.NeuralPolicy` (a :class:`~gamesolve.neural.MLP`)."""
-        import torch
-
-        from gamesolve.neural import MLP, NeuralPolicy
-
-        hidden = [int(w.shape[0]) for w, _ in self._layers[:-1]]
-        net = MLP(self.observation_size, self.num_actions, hidden)
-        linears = [m for m in net.body if isinstance(m, torch.nn.Linear)] + [net.policy]
-        with torch.no_grad():
-            for lin, (w, b) in zip(linears, self._layers, strict=True):
-                lin.weight.copy_(torch.from_numpy(w))
-                lin.bias.copy_(torch.from_numpy(b))
-        return NeuralPolicy(
-            net,
-            num_actions=self.num_actions,
-            observation_size=self.observation_size,
-            observation=self.observation_kind,
-            game=self.game,
-        )
+        return mlp_policy(self._layers, self.observation_kind, self.game)
 
     def __repr__(self) -> str:
         return f"TensorResponse({self.kind}, player={self.player}, game={self.game!r}, steps={self.steps})"
+
+
+def mlp_policy(
+    layers: Sequence[tuple[NDArray[np.float32], NDArray[np.float32]]], observation_kind: str, game: str | None
+) -> Any:
+    """Layers ``(weight [out, in], bias [out])``, ReLUs between them, as a network policy.
+
+    The result is a :class:`gamesolve.neural.NeuralPolicy` over a :class:`~gamesolve.neural.MLP`
+    (this imports torch).
+    """
+    import torch
+
+    from gamesolve.neural import MLP, NeuralPolicy
+
+    hidden = [int(w.shape[0]) for w, _ in layers[:-1]]
+    size, count = int(layers[0][0].shape[1]), int(layers[-1][0].shape[0])
+    net = MLP(size, count, hidden)
+    linears = [m for m in net.body if isinstance(m, torch.nn.Linear)] + [net.policy]
+    with torch.no_grad():
+        for lin, (w, b) in zip(linears, layers, strict=True):
+            lin.weight.copy_(torch.from_numpy(np.ascontiguousarray(w, dtype=np.float32)))
+            lin.bias.copy_(torch.from_numpy(np.ascontiguousarray(b, dtype=np.float32)))
+    return NeuralPolicy(
+        net, num_actions=count, observation_size=size, observation=observation_kind, game=game
+    )
 
 
 def fixed_learner(policy: Any, env: VectorResponseEnv) -> LearnerActor:

@@ -17,9 +17,16 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from gamesolve.budget import IndexLimitError
 from gamesolve.checkpoint import StateRules, check_distributions
 from gamesolve.compiled import CompiledGame
-from gamesolve.errors import GamesolveError, InvalidArgumentError, UnsupportedGame
+from gamesolve.errors import (
+    GamesolveError,
+    GameTooLargeError,
+    InvalidArgumentError,
+    MalformedGameError,
+    UnsupportedGame,
+)
 from gamesolve.evaluation import exploitability as exact_exploitability
 from gamesolve.evaluation import nash_conv as exact_nash_conv
 from gamesolve.executors import check_executor
@@ -29,6 +36,7 @@ from gamesolve.population import MetaGame, Population, meta_game_entries
 from gamesolve.registry import ORACLES_GROUP, SolverEntry, plugin
 from gamesolve.solver import Iterate, IterativeSolver
 from gamesolve.solvers.common import prepare_extensive_form
+from gamesolve.solvers.deep.common import DeepGame
 from gamesolve.solvers.psro.backends import Backend, ExtensiveBackend, State, joint_opponents, make_backend
 from gamesolve.solvers.psro.meta_solvers import (
     JOINT_META_SOLVERS,
@@ -39,6 +47,7 @@ from gamesolve.solvers.psro.meta_solvers import (
     solve_meta_game,
 )
 from gamesolve.solvers.psro.mixture import JointMixture, PSROReport
+from gamesolve.solvers.psro.networks import NetworkMixture, NetworkPopulation
 from gamesolve.spec import GameKind, GameSpec
 from gamesolve.validation import check_choice, check_int, check_real
 
@@ -51,6 +60,7 @@ _MAX_CHECKED_AXES = 16
 
 _ORACLES = ("exact", "dqn", "ppo")
 _INITIAL = ("first", "uniform", "random")
+_MEMBERS = ("auto", "table", "network")
 
 #: What a derived seed is for (the first word after the base seed).
 _SEED_INITIAL, _SEED_ORACLE, _SEED_MATCHES = 0, 1, 2
@@ -117,6 +127,15 @@ class PSRO(IterativeSolver):
     is a probability vector and the output a :class:`~gamesolve.normal_form.MixedProfile`. RL
     responses are kept as their tabulated policy, so checkpoints hold no network weights.
 
+    With network members (``members="network"``, and ``"auto"`` with ``oracle="ppo"`` on games that
+    do not compile: OpenSpiel's ``connect_four``, ``dark_hex``, ...) every member is an MLP over
+    the game's observation tensors, the first one uniform, each response a PPO network trained on
+    the batched environment against whole opponent members drawn per episode, and the meta-game
+    comes from seeded matches with standard errors (exact on compiled games without ``episodes``);
+    the output is a :class:`~gamesolve.solvers.psro.networks.NetworkMixture` (exact exploitability
+    where the game compiles, NaN elsewhere, with each seat's score against uniform play in the
+    report's extras). The meta-solvers ``anytime``, ``ce`` and ``cce`` need tabular members.
+
     Args:
         oracle: ``"exact"`` (default), ``"dqn"``, ``"ppo"`` (torch, :mod:`gamesolve.solvers.rl_oracles`),
             or an object with that module's ``train(game, player, opponents, weights, *, seed,
@@ -142,6 +161,10 @@ class PSRO(IterativeSolver):
         alpharank_alpha, alpharank_population_size: alpha-Rank's ``alpha`` (finite, > 0) and ``m``
             (an integer >= 2).
         meta_iterations: Iterations (>= 1) of an iterative registry solver used as meta-solver.
+        members: ``"table"`` (tabulated members on a compiled game), ``"network"`` (networks, any
+            game with a batched environment; needs ``oracle="ppo"`` or an oracle object with
+            ``train_vector``) or ``"auto"`` (default: networks where the game does not compile and
+            the oracle trains on tensors, tables otherwise).
 
     ``Iterate.AVERAGE`` (the output) is the reporting meta-strategy's mixture; ``Iterate.CURRENT``
     is the profile of every player's newest member.
@@ -172,6 +195,7 @@ class PSRO(IterativeSolver):
         alpharank_alpha: float = 100.0,
         alpharank_population_size: int = 50,
         meta_iterations: int = 10_000,
+        members: str = "auto",
     ) -> None:
         if isinstance(oracle, str):
             oracle = check_choice("oracle", oracle.strip(), _ORACLES)
@@ -180,6 +204,11 @@ class PSRO(IterativeSolver):
                 f"oracle must be one of {', '.join(_ORACLES)} or an object with a train() method"
             )
         self.oracle = oracle
+        self.members = check_choice("members", members, _MEMBERS)
+        if self.members == "network" and (oracle in ("exact", "dqn") or not _trains_on_tensors(oracle)):
+            raise InvalidArgumentError(
+                f"members='network' needs an oracle that trains on tensors: oracle='ppo' (got {oracle!r})"
+            )
         self.meta_solver = check_meta_name("meta_solver", meta_solver)
         if training_meta_solver is None:
             # anytime is a reporting solver: training against it repeats the same responses
@@ -214,6 +243,8 @@ class PSRO(IterativeSolver):
         meta = dict(vars(MetaConfig.of(meta)))
         self._meta_options = meta
         self._stash: tuple[Any, State] | None = None
+        self._networks: NetworkPopulation | None = None
+        self._zero_sum: bool | None = None  # set by check(spec); None classifies the meta-game
 
     # ------------------------------------------------------------------------ protocol
     def config(self) -> dict[str, Any]:
@@ -228,12 +259,21 @@ class PSRO(IterativeSolver):
             "epsilon": self.epsilon,
             "oracle_steps": self.oracle_steps,
             "oracle_options": dict(self.oracle_options),
+            "members": self.members,
             **self._meta_options,
         }
 
-    def prepare(self, game: Any) -> CompiledGame | TensorGame:
-        """A :class:`~gamesolve.normal_form.TensorGame` as it is, anything else compiled."""
+    def prepare(self, game: Any) -> CompiledGame | TensorGame | DeepGame:
+        """The game as PSRO plays it (a normal-form game as it is).
+
+        An extensive-form game is compiled, or prepared as a batched environment for network
+        members (see ``members``).
+        """
         if isinstance(game, TensorGame):
+            if self.members == "network":
+                raise UnsupportedGame(
+                    "members='network' plays extensive-form games; normal-form games use tables"
+                )
             return game
         spec = getattr(game, "spec", None)
         if spec is not None and spec.kind is not GameKind.EXTENSIVE_FORM:
@@ -247,10 +287,52 @@ class PSRO(IterativeSolver):
                     else ""
                 )
             )
-        return prepare_extensive_form(self.name, game)
+        if self.members == "network":
+            return self._network_game(game)
+        try:
+            return prepare_extensive_form(self.name, game)
+        except (GameTooLargeError, IndexLimitError, MalformedGameError) as exc:
+            if self.members == "auto" and _trains_on_tensors(self.oracle):
+                log.info(
+                    "psro: %s does not compile (%s); the members are networks",
+                    spec.name if spec else "the game",
+                    exc,
+                )
+                return self._network_game(game)
+            raise type(exc)(
+                f"{exc} (PSRO with oracle='ppo' trains network members on games that do not compile)"
+            ) from None
+
+    def _network_game(self, game: Any) -> DeepGame:
+        blocked = {"anytime", "ce", "cce"} & {self.meta_solver, self.training_meta_solver}
+        if blocked:
+            raise UnsupportedGame(
+                f"the {sorted(blocked)[0]} meta-solver needs tabular members (a compiled game, "
+                "members='table'); with network members use nash, uniform, prd, alpharank or self-play"
+            )
+        deep = NetworkPopulation.prepare(game)
+        self._network_engine()
+        return deep
+
+    def _network_engine(self) -> NetworkPopulation:
+        if self._networks is None:
+            self._networks = NetworkPopulation(
+                oracle=self._rl_oracle(),
+                oracle_steps=self.oracle_steps,
+                episodes=self.episodes,
+                executor=self.executor,
+                solve_meta=lambda name, state: solve_meta_game(
+                    name, state["payoffs"], zero_sum_game=self._zero_sum, **self._meta_options
+                ),
+                meta_solver=self.meta_solver,
+                training_meta_solver=self.training_meta_solver,
+                seed_of=_seed_of,
+            )
+        return self._networks
 
     def check(self, spec: GameSpec) -> None:
         """Extensive-form and normal-form games, any number of players and utilities."""
+        self._zero_sum = spec.is_two_player_zero_sum
         if spec.kind not in (GameKind.EXTENSIVE_FORM, GameKind.NORMAL_FORM):
             raise UnsupportedGame(
                 f"psro runs on extensive-form and normal-form games, not {spec.kind.value} games"
@@ -283,8 +365,11 @@ class PSRO(IterativeSolver):
     #: The run ends by itself once :meth:`finished` says so.
     can_finish = True
 
-    def check_state(self, game: CompiledGame | TensorGame, state: State) -> None:
+    def check_state(self, game: CompiledGame | TensorGame | DeepGame, state: State) -> None:
         """Every population, meta-game and meta-strategy agrees on the population sizes."""
+        if isinstance(game, DeepGame):
+            self._network_engine().check_state(game, state)
+            return
         players = game.spec.num_players
         sizes = tuple(int(state[f"pop{p}"].shape[0]) for p in range(players))
         if min(sizes) < 1:
@@ -316,10 +401,14 @@ class PSRO(IterativeSolver):
         if int(state["t"]) > 0 and not np.isfinite(gains).all():
             raise ValueError("array 'gains' must hold the last iteration's best-response gains, not NaN")
 
-    def init(self, game: CompiledGame | TensorGame, rng: np.random.Generator) -> State:
+    def init(self, game: CompiledGame | TensorGame | DeepGame, rng: np.random.Generator) -> State:
         """One initial member per player, its meta-game and meta-strategies."""
-        backend = make_backend(game)
         seed = int(rng.integers(0, 2**62))
+        if isinstance(game, DeepGame):
+            engine = self._network_engine()
+            self.state_rules = engine.state_rules
+            return engine.init(game, seed)
+        backend = make_backend(game)
         state: State = {
             "t": np.zeros((), dtype=np.int64),
             "seed": np.asarray(seed, dtype=np.int64),
@@ -337,6 +426,12 @@ class PSRO(IterativeSolver):
 
     def step(self, game: CompiledGame | TensorGame, state: State, iterations: int = 1) -> None:
         """Run ``iterations`` PSRO iterations in place (no-ops once the population stopped growing)."""
+        if isinstance(game, DeepGame):
+            for _ in range(iterations):
+                t = int(state["t"]) + 1
+                state["t"] = np.asarray(t, dtype=np.int64)
+                self._network_engine().step(game, state, t)
+            return
         backend = make_backend(game)
         for _ in range(iterations):
             t = int(state["t"]) + 1
@@ -347,8 +442,13 @@ class PSRO(IterativeSolver):
 
     def policy(self, game: CompiledGame | TensorGame, state: State, which: Iterate) -> Any:
         """The reporting meta-strategy's mixture, or every player's newest member."""
-        backend = make_backend(game)
         out: Any
+        if isinstance(game, DeepGame):
+            engine = self._network_engine()
+            out = engine.latest(game, state) if which is Iterate.CURRENT else engine.mixture(game, state)
+            self._stash = (out, state)
+            return out
+        backend = make_backend(game)
         if which is Iterate.CURRENT:
             out = backend.latest(state)
         else:
@@ -366,6 +466,10 @@ class PSRO(IterativeSolver):
         if isinstance(policy, JointMixture):
             gain, _, _ = policy.gains()
             return float(gain.sum()) / len(policy.members)
+        if isinstance(policy, NetworkMixture):
+            if policy.game.compiled is None:
+                return math.nan  # not known without the tree; the report has the scores vs uniform
+            return float(exact_exploitability(policy.game.compiled, policy.tabulate()))
         return float(exact_exploitability(game, policy))
 
     def report(self, game: CompiledGame | TensorGame, policy: Any) -> PSROReport:
@@ -379,8 +483,14 @@ class PSRO(IterativeSolver):
                 on_policy_values=tuple(float(v) for v in value),
                 best_response_values=tuple(float(v) for v in deviation),
             )
+        elif isinstance(policy, NetworkMixture) and policy.game.compiled is None:
+            n = policy.game.num_players
+            base = PSROReport(math.nan, math.nan, (math.nan,) * n, (math.nan,) * n)
         else:
-            raw = exact_nash_conv(game, policy)
+            if isinstance(policy, NetworkMixture):
+                raw = exact_nash_conv(policy.game.compiled, policy.tabulate())
+            else:
+                raw = exact_nash_conv(game, policy)
             base = PSROReport(
                 nash_conv=float(raw.nash_conv),
                 exploitability=float(raw.exploitability),
@@ -409,12 +519,15 @@ class PSRO(IterativeSolver):
     def progress_info(self, game: Any, state: State) -> dict[str, str]:
         """Short figures for a progress bar: population sizes."""
         del game
-        n = sum(1 for k in state if k.startswith("pop"))
-        sizes = [int(state[f"pop{p}"].shape[0]) for p in range(n)]
+        prefix = "net" if "net0" in state else "pop"
+        n = sum(1 for k in state if k.startswith(prefix))
+        sizes = [int(state[f"{prefix}{p}"].shape[0]) for p in range(n)]
         return {"pop": "x".join(str(s) for s in sizes)}
 
     def extras(self, game: CompiledGame | TensorGame, state: State) -> dict[str, Any]:
         """The run's figures: ``population``, ``meta_game``, ``meta_strategy``, ... (see :class:`PSRO`)."""
+        if isinstance(game, DeepGame):
+            return self._network_extras(game, state)
         backend = make_backend(game)
         n = backend.num_players
         report = self._read(state, "meta")
@@ -431,6 +544,21 @@ class PSRO(IterativeSolver):
         if report.joint is not None:
             out["meta_joint"] = np.array(report.joint)
         return out
+
+    def _network_extras(self, game: DeepGame, state: State) -> dict[str, Any]:
+        engine = self._network_engine()
+        n = game.num_players
+        return {
+            "population": engine.population(game, state),
+            "meta_game": engine.meta_game(game, state),
+            "meta_strategy": tuple(np.array(state[f"meta{p}"]) for p in range(n)),
+            "training_meta_strategy": tuple(np.array(state[f"train{p}"]) for p in range(n)),
+            "population_sizes": [int(state[f"net{p}"].shape[0]) for p in range(n)],
+            "best_response_gains": [float(g) if math.isfinite(g) else None for g in state["gains"].tolist()],
+            "psro_converged": False,
+            "members": "network",
+            "scores_vs_uniform": engine.scores_vs_uniform(state),
+        }
 
     # ---------------------------------------------------------------------------- internals
     def _names(self, state: State, n: int) -> tuple[tuple[str, ...], ...]:
@@ -614,6 +742,13 @@ class PSRO(IterativeSolver):
 
     def __repr__(self) -> str:
         return f"PSRO(oracle={self.config()['oracle']!r}, meta_solver={self.meta_solver!r})"
+
+
+def _trains_on_tensors(oracle: Any) -> bool:
+    """``"ppo"`` by name, or an oracle object with a ``train_vector`` method."""
+    if isinstance(oracle, str):
+        return oracle == "ppo"
+    return callable(getattr(oracle, "train_vector", None))
 
 
 # Declarations of the registry names this module serves (entry points of the group gamesolve.solvers).
