@@ -53,21 +53,30 @@ class Config:
     out: str = "runs/reproduce_psro_rl_leduc"
 
 
-def parse_run(spec: str) -> tuple[str, int, str]:
-    """``"ppo:100000:anytime"`` as ``(oracle, steps, meta_solver)``; a clear error otherwise."""
+def parse_run(spec: str) -> tuple[str, int, str, str]:
+    """``"ppo:100000:anytime"`` as ``(oracle, steps, meta_solver, members)``; a clear error otherwise.
+
+    A fourth part picks the members: ``table`` (the default: tabulated responses) or ``network``.
+    """
     parts = spec.split(":")
-    if len(parts) != 3 or not parts[1].isdigit() or int(parts[1]) < 1:
+    if (
+        len(parts) not in (3, 4)
+        or not parts[1].isdigit()
+        or int(parts[1]) < 1
+        or (len(parts) == 4 and parts[3] not in ("table", "network"))
+    ):
         raise SystemExit(
-            f"--runs entries are oracle:steps:meta_solver (e.g. ppo:100000:anytime), got {spec!r}"
+            "--runs entries are oracle:steps:meta_solver[:table|network] (e.g. ppo:100000:anytime), "
+            f"got {spec!r}"
         )
-    return parts[0], int(parts[1]), parts[2]
+    return parts[0], int(parts[1]), parts[2], parts[3] if len(parts) == 4 else "table"
 
 
 def run(cfg: Config, spec: str) -> dict[str, Any]:
     """One PSRO run for ``cfg.time_limit`` seconds, evaluated at every iteration."""
     import torch
 
-    oracle, steps, meta = parse_run(spec)
+    oracle, steps, meta, members = parse_run(spec)
     torch.set_num_threads(1)
     cpu = time.process_time()
     result = gamesolve.solve(
@@ -76,6 +85,7 @@ def run(cfg: Config, spec: str) -> dict[str, Any]:
         oracle=oracle,
         oracle_steps=steps,
         meta_solver=meta,
+        members=members,
         time_limit=cfg.time_limit,
         eval_every=1,
         seed=cfg.seed,
@@ -89,6 +99,7 @@ def run(cfg: Config, spec: str) -> dict[str, Any]:
         "oracle": oracle,
         "oracle_steps": steps,
         "meta_solver": meta,
+        "members": members,
         "iteration": [int(i) for i in h.iteration],
         "wall_time": seconds.tolist(),
         "exploitability": expl.tolist(),
@@ -146,11 +157,14 @@ def plot(curves: dict[str, Any], cfg: Config, path: str) -> None:
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", nargs="+", default=Config().runs, help="oracle:steps:meta_solver")
+    parser.add_argument("--game", default=Config.game, help="a game that compiles (exact evaluation)")
+    parser.add_argument(
+        "--runs", nargs="+", default=Config().runs, help="oracle:steps:meta_solver[:table|network]"
+    )
     parser.add_argument("--time-limit", type=float, default=Config.time_limit, help="wall seconds per run")
     parser.add_argument("--seed", type=int, default=Config.seed)
     parser.add_argument("--out", default=Config.out)
     ns = parser.parse_args()
     for spec in ns.runs:
         parse_run(spec)
-    main(Config(runs=ns.runs, time_limit=ns.time_limit, seed=ns.seed, out=ns.out))
+    main(Config(game=ns.game, runs=ns.runs, time_limit=ns.time_limit, seed=ns.seed, out=ns.out))

@@ -174,6 +174,42 @@ class MetaGame:
         return json.dumps(self.to_dict())
 
     # ------------------------------------------------------------------ shape
+    def pooled(self, more: MetaGame) -> MetaGame:
+        """This meta-game with ``more``'s sampled matches added to the same profiles.
+
+        Where ``more`` played a profile (count above 0) the two means are pooled by their episode
+        counts and their standard errors combined as those of independent means; elsewhere the
+        entries are kept. Both must be sampled meta-games over the same populations.
+
+        Raises:
+            ValueError: Shapes differ, or either meta-game is exact.
+        """
+        if more.payoffs.shape != self.payoffs.shape:
+            raise ValueError(
+                f"cannot pool meta-games of shapes {self.payoffs.shape} and {more.payoffs.shape}"
+            )
+        if self.exact or more.exact:
+            raise ValueError("only sampled meta-games pool their matches")
+        n1 = self.counts.astype(np.float64)
+        n2 = more.counts.astype(np.float64)
+        total = n1 + n2
+        played = n2 > 0
+        safe = np.where(total > 0, total, 1.0)
+        mean = np.where(played, (n1 * self.payoffs + n2 * more.payoffs) / safe, self.payoffs)
+        err1 = np.nan_to_num(self.stderr)
+        err2 = np.nan_to_num(more.stderr)
+        pooled_err = np.sqrt((n1 * err1) ** 2 + (n2 * err2) ** 2) / safe
+        stderr = np.where(played, pooled_err, self.stderr)
+        return MetaGame(
+            payoffs=mean,
+            stderr=stderr,
+            counts=(n1 + n2).astype(np.int64),
+            names=self.names,
+            exact=False,
+            symmetric=self.symmetric,
+            payoff_range=self.payoff_range,
+        )
+
     @property
     def num_players(self) -> int:
         """Number of seats ``P``."""

@@ -37,7 +37,14 @@ from gamesolve.errors import InvalidArgumentError, UnsupportedGame
 from gamesolve.population import MetaGame, Population, meta_game_entries
 from gamesolve.solvers.deep.common import DeepGame, prepare_deep_game
 
-__all__ = ["DEFAULT_EPISODES", "NetworkMixture", "NetworkPopulation", "network_state_rules"]
+__all__ = [
+    "DEFAULT_EPISODES",
+    "NetworkMixture",
+    "NetworkPopulation",
+    "network_state_rules",
+    "refine_support",
+    "write_meta",
+]
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +75,28 @@ def network_state_rules() -> StateRules:
         probabilities=frozenset(probabilities),
         growing=growing,
     )
+
+
+def refine_support(
+    state: State, players: int, episodes: int, play: Any, current: MetaGame
+) -> MetaGame | None:
+    """Add ``episodes`` matches to every profile the meta-strategies put weight on.
+
+    The entries that decide the meta-strategy are those of its support; their sampling error is
+    what can mislead the meta-solver, so they get more matches, pooled with the ones they had
+    (:meth:`~gamesolve.population.MetaGame.pooled`). ``play(profiles, episodes)`` samples the
+    given profiles as a meta-game of the same shape. Returns ``None`` when there is nothing to add.
+    """
+    if episodes <= 0:
+        return None
+    support = []
+    for p in range(players):
+        weight = np.maximum(np.asarray(state[f"meta{p}"]), np.asarray(state[f"train{p}"]))
+        support.append(np.flatnonzero(weight > 1e-9))
+    profiles = [tuple(int(k) for k in prof) for prof in itertools.product(*support)]
+    if not profiles:
+        return None
+    return current.pooled(play(profiles, episodes))
 
 
 def _shapes(game: DeepGame, hidden: tuple[int, ...]) -> list[tuple[int, int]]:
@@ -169,6 +198,7 @@ class NetworkPopulation:
         meta_solver: str,
         training_meta_solver: str,
         seed_of: Any,
+        refine_episodes: int = 0,
     ) -> None:
         if not callable(getattr(oracle, "train_vector", None)):
             raise InvalidArgumentError(
@@ -182,6 +212,7 @@ class NetworkPopulation:
         self.meta_solver = meta_solver
         self.training_meta_solver = training_meta_solver
         self.seed_of = seed_of
+        self.refine_episodes = refine_episodes
         self.hidden = tuple(int(h) for h in oracle.config().get("hidden", ()))
         self.state_rules = network_state_rules()
 
@@ -209,6 +240,7 @@ class NetworkPopulation:
             state[f"born{p}"] = np.zeros(1, dtype=np.int64)
         self._update_meta_game(game, state, previous=None)
         self._solve(state)
+        self._refine(game, state)
         return state
 
     def check_state(self, game: DeepGame, state: State) -> None:
@@ -300,6 +332,7 @@ class NetworkPopulation:
         self._update_meta_game(game, state, previous)
         state["gains"] = self._gains(state, sigma)
         self._solve(state)
+        self._refine(game, state)
         log.info(
             "psro (networks) iteration %d: population %s, best-response gains %s",
             t,
@@ -360,9 +393,33 @@ class NetworkPopulation:
             exact=exact,
             progress=False,
         )
-        state["payoffs"] = np.array(meta.payoffs, dtype=np.float64)
-        state["stderr"] = np.array(meta.stderr, dtype=np.float64)
-        state["counts"] = np.array(meta.counts, dtype=np.int64)
+        write_meta(state, meta)
+
+    def _refine(self, game: DeepGame, state: State) -> None:
+        """More matches for the meta-strategies' support (``refine_episodes``), then solve again."""
+        if self.exact(game):
+            return
+        target = game.compiled if game.compiled is not None else game.source
+        population = self.population(game, state)
+
+        def play(profiles: list[tuple[int, ...]], episodes: int) -> MetaGame:
+            return meta_game_entries(
+                target,
+                population,
+                episodes=episodes,
+                seed=self.seed_of(state, 3, int(state["t"])),
+                profiles=profiles,
+                executor=self.executor,
+                exact=False,
+                progress=False,
+            )
+
+        pooled = refine_support(
+            state, game.num_players, self.refine_episodes, play, self.meta_game(game, state)
+        )
+        if pooled is not None:
+            write_meta(state, pooled)
+            self._solve(state)
 
     def _solve(self, state: State) -> None:
         report = self.solve_meta(self.meta_solver, state)
@@ -376,6 +433,21 @@ class NetworkPopulation:
                 state[f"{prefix}{p}"] = np.array(m, dtype=np.float64)
 
     # ------------------------------------------------------------------ outputs
+    def extras(self, game: DeepGame, state: State) -> dict[str, Any]:
+        """The run's figures (those of tabular PSRO, plus ``members`` and ``scores_vs_uniform``)."""
+        n = game.num_players
+        return {
+            "population": self.population(game, state),
+            "meta_game": self.meta_game(game, state),
+            "meta_strategy": tuple(np.array(state[f"meta{p}"]) for p in range(n)),
+            "training_meta_strategy": tuple(np.array(state[f"train{p}"]) for p in range(n)),
+            "population_sizes": [int(state[f"net{p}"].shape[0]) for p in range(n)],
+            "best_response_gains": [float(g) if math.isfinite(g) else None for g in state["gains"].tolist()],
+            "psro_converged": False,
+            "members": "network",
+            "scores_vs_uniform": self.scores_vs_uniform(state),
+        }
+
     def mixture(self, game: DeepGame, state: State, prefix: str = "meta") -> NetworkMixture:
         """The members weighted by the reporting meta-strategy."""
         weights = tuple(np.array(state[f"{prefix}{p}"]) for p in range(game.num_players))
@@ -403,6 +475,13 @@ class NetworkPopulation:
             errors = stderr[p][:, 0] if p == 0 else stderr[p][0, :]
             out.append({"value": float(w @ column), "stderr": float(np.sqrt((w**2) @ (errors**2)))})
         return out
+
+
+def write_meta(state: State, meta: MetaGame) -> None:
+    """The meta-game's arrays into the state (``payoffs``, ``stderr``, ``counts``)."""
+    state["payoffs"] = np.array(meta.payoffs, dtype=np.float64)
+    state["stderr"] = np.array(meta.stderr, dtype=np.float64)
+    state["counts"] = np.array(meta.counts, dtype=np.int64)
 
 
 def _expected(payoff: NDArray[np.float64], weights: list[NDArray[np.float64]]) -> float:

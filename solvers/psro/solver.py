@@ -47,7 +47,7 @@ from gamesolve.solvers.psro.meta_solvers import (
     solve_meta_game,
 )
 from gamesolve.solvers.psro.mixture import JointMixture, PSROReport
-from gamesolve.solvers.psro.networks import NetworkMixture, NetworkPopulation
+from gamesolve.solvers.psro.networks import NetworkMixture, NetworkPopulation, refine_support, write_meta
 from gamesolve.spec import GameKind, GameSpec
 from gamesolve.validation import check_choice, check_int, check_real
 
@@ -63,7 +63,7 @@ _INITIAL = ("first", "uniform", "random")
 _MEMBERS = ("auto", "table", "network")
 
 #: What a derived seed is for (the first word after the base seed).
-_SEED_INITIAL, _SEED_ORACLE, _SEED_MATCHES = 0, 1, 2
+_SEED_INITIAL, _SEED_ORACLE, _SEED_MATCHES, _SEED_REFINE = 0, 1, 2, 3
 
 
 def _seed_of(state: State, *parts: int) -> int:
@@ -161,6 +161,10 @@ class PSRO(IterativeSolver):
         alpharank_alpha, alpharank_population_size: alpha-Rank's ``alpha`` (finite, > 0) and ``m``
             (an integer >= 2).
         meta_iterations: Iterations (>= 1) of an iterative registry solver used as meta-solver.
+        refine_episodes: Sampled meta-games only: after each meta-solve, this many more matches
+            (an integer >= 0; default 0) for every profile in the support of the meta-strategies,
+            pooled with the entries' earlier matches, and the meta-game solved again (the entries
+            that decide the meta-strategy get the smallest errors).
         members: ``"table"`` (tabulated members on a compiled game), ``"network"`` (networks, any
             game with a batched environment; needs ``oracle="ppo"`` or an oracle object with
             ``train_vector``) or ``"auto"`` (default: networks where the game does not compile and
@@ -196,6 +200,7 @@ class PSRO(IterativeSolver):
         alpharank_population_size: int = 50,
         meta_iterations: int = 10_000,
         members: str = "auto",
+        refine_episodes: int = 0,
     ) -> None:
         if isinstance(oracle, str):
             oracle = check_choice("oracle", oracle.strip(), _ORACLES)
@@ -205,6 +210,7 @@ class PSRO(IterativeSolver):
             )
         self.oracle = oracle
         self.members = check_choice("members", members, _MEMBERS)
+        self.refine_episodes = check_int("refine_episodes", refine_episodes, minimum=0)
         if self.members == "network" and (oracle in ("exact", "dqn") or not _trains_on_tensors(oracle)):
             raise InvalidArgumentError(
                 f"members='network' needs an oracle that trains on tensors: oracle='ppo' (got {oracle!r})"
@@ -260,6 +266,7 @@ class PSRO(IterativeSolver):
             "oracle_steps": self.oracle_steps,
             "oracle_options": dict(self.oracle_options),
             "members": self.members,
+            "refine_episodes": self.refine_episodes,
             **self._meta_options,
         }
 
@@ -327,6 +334,7 @@ class PSRO(IterativeSolver):
                 meta_solver=self.meta_solver,
                 training_meta_solver=self.training_meta_solver,
                 seed_of=_seed_of,
+                refine_episodes=self.refine_episodes,
             )
         return self._networks
 
@@ -422,6 +430,7 @@ class PSRO(IterativeSolver):
             state[f"born{p}"] = np.zeros(1, dtype=np.int64)
         self._update_meta_game(game, backend, state, previous=None)
         self._solve_meta(game, state)
+        self._refine_tables(game, backend, state)
         return state
 
     def step(self, game: CompiledGame | TensorGame, state: State, iterations: int = 1) -> None:
@@ -527,7 +536,7 @@ class PSRO(IterativeSolver):
     def extras(self, game: CompiledGame | TensorGame, state: State) -> dict[str, Any]:
         """The run's figures: ``population``, ``meta_game``, ``meta_strategy``, ... (see :class:`PSRO`)."""
         if isinstance(game, DeepGame):
-            return self._network_extras(game, state)
+            return self._network_engine().extras(game, state)
         backend = make_backend(game)
         n = backend.num_players
         report = self._read(state, "meta")
@@ -544,21 +553,6 @@ class PSRO(IterativeSolver):
         if report.joint is not None:
             out["meta_joint"] = np.array(report.joint)
         return out
-
-    def _network_extras(self, game: DeepGame, state: State) -> dict[str, Any]:
-        engine = self._network_engine()
-        n = game.num_players
-        return {
-            "population": engine.population(game, state),
-            "meta_game": engine.meta_game(game, state),
-            "meta_strategy": tuple(np.array(state[f"meta{p}"]) for p in range(n)),
-            "training_meta_strategy": tuple(np.array(state[f"train{p}"]) for p in range(n)),
-            "population_sizes": [int(state[f"net{p}"].shape[0]) for p in range(n)],
-            "best_response_gains": [float(g) if math.isfinite(g) else None for g in state["gains"].tolist()],
-            "psro_converged": False,
-            "members": "network",
-            "scores_vs_uniform": engine.scores_vs_uniform(state),
-        }
 
     # ---------------------------------------------------------------------------- internals
     def _names(self, state: State, n: int) -> tuple[tuple[str, ...], ...]:
@@ -640,9 +634,31 @@ class PSRO(IterativeSolver):
             exact=not sampled,
             progress=False,
         )
-        state["payoffs"] = np.array(meta.payoffs, dtype=np.float64)
-        state["stderr"] = np.array(meta.stderr, dtype=np.float64)
-        state["counts"] = np.array(meta.counts, dtype=np.int64)
+        write_meta(state, meta)
+
+    def _refine_tables(self, game: CompiledGame | TensorGame, backend: Backend, state: State) -> None:
+        """``refine_episodes`` more matches for the support's profiles of a sampled meta-game."""
+        if self.episodes is None or not self.refine_episodes:
+            return
+        n = backend.num_players
+        population = self._population(backend, state)
+
+        def play(profiles: list[tuple[int, ...]], episodes: int) -> MetaGame:
+            return meta_game_entries(
+                game,
+                population,
+                episodes=episodes,
+                seed=_seed_of(state, _SEED_REFINE, int(state["t"])),
+                profiles=profiles,
+                executor=self.executor,
+                exact=False,
+                progress=False,
+            )
+
+        pooled = refine_support(state, n, self.refine_episodes, play, self._meta_game(state, n, exact=False))
+        if pooled is not None:
+            write_meta(state, pooled)
+            self._solve_meta(game, state)
 
     def _iterate(self, game: CompiledGame | TensorGame, backend: Backend, state: State, t: int) -> None:
         sigma = self._read(state, "train")
@@ -684,6 +700,7 @@ class PSRO(IterativeSolver):
             state[f"born{p}"] = np.concatenate([state[f"born{p}"], np.full(len(new[p]), t, dtype=np.int64)])
         self._update_meta_game(game, backend, state, previous)
         self._solve_meta(game, state)
+        self._refine_tables(game, backend, state)
         log.info(
             "psro iteration %d: population %s, best-response gains %s",
             t,

@@ -477,9 +477,12 @@ def test_reproduce_psro_rl_leduc_runs_briefly(tmp_path):
     pytest.importorskip("torch")
     from experiments import reproduce_psro_rl_leduc as rr
 
-    assert rr.parse_run("dqn:500:nash") == ("dqn", 500, "nash")
+    assert rr.parse_run("dqn:500:nash") == ("dqn", 500, "nash", "table")
+    assert rr.parse_run("ppo:500:nash:network") == ("ppo", 500, "nash", "network")
     with pytest.raises(SystemExit, match="oracle:steps:meta_solver"):
         rr.parse_run("ppo:many:nash")
+    with pytest.raises(SystemExit, match="oracle:steps:meta_solver"):
+        rr.parse_run("ppo:500:nash:nets")
     result = rr.main(rr.Config(runs=["ppo:1000:anytime"], time_limit=3, out=str(tmp_path)))
     curve = result["curves"]["ppo:1000:anytime"]
     assert curve["iteration"][0] == 0 and len(curve["exploitability"]) == len(curve["wall_time"]) >= 2

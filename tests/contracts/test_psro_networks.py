@@ -156,3 +156,33 @@ def test_cli_writes_network_members_a_tournament_loads(tmp_path, capsys):
     policy = gamesolve.load_policy(out / "p0_uniform.pt")
     kuhn = gamesolve.as_compiled(gamesolve.load_game("kuhn"))
     np.testing.assert_allclose(policy.tabulate(kuhn).probs, gamesolve.uniform_policy(kuhn).probs)
+
+
+@pytest.mark.parametrize("members", ["table", "network"])
+def test_refine_episodes_add_matches_to_the_support(kuhn, members):
+    r = _solve(kuhn, 1, members=members, episodes=200, refine_episodes=300)
+    meta = r.extras["meta_game"]
+    sigma = r.extras["training_meta_strategy"]
+    support = np.outer(sigma[0] > 1e-9, sigma[1] > 1e-9)
+    # the support of the last solve was refined at least once (the support may move after it)
+    assert np.all(meta.counts[support] >= 200) and (meta.counts == 500).any()
+    assert set(np.unique(meta.counts).tolist()) <= {200, 500, 800}
+    with pytest.raises(InvalidArgumentError, match="refine_episodes"):
+        PSRO(refine_episodes=-1)
+
+
+def test_pooled_meta_game_combines_means_and_errors():
+    from gamesolve.population import MetaGame
+
+    a = MetaGame.from_payoffs(
+        [[[1.0, 2.0]], [[-1.0, -2.0]]], stderr=np.full((2, 1, 2), 0.3), counts=[[100, 100]]
+    )
+    b = MetaGame.from_payoffs(
+        [[[3.0, 0.0]], [[-3.0, 0.0]]], stderr=np.full((2, 1, 2), 0.1), counts=[[300, 0]]
+    )
+    c = a.pooled(b)
+    np.testing.assert_allclose(c.payoffs[0], [[(100 * 1 + 300 * 3) / 400, 2.0]])
+    np.testing.assert_allclose(c.stderr[0, 0, 0], np.sqrt((100 * 0.3) ** 2 + (300 * 0.1) ** 2) / 400)
+    np.testing.assert_array_equal(c.counts, [[400, 100]])
+    with pytest.raises(ValueError, match="sampled"):
+        a.pooled(MetaGame.from_payoffs(np.zeros((2, 1, 2))))
