@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from typing import Any, Protocol, runtime_checkable
 
+from gamesolve.errors import InvalidArgumentError
 from gamesolve.validation import check_choice, check_int
 from gamesolve.vector_env.base import OBSERVATION_KINDS, TimeStep, VectorEnv
 
@@ -31,7 +32,16 @@ class VectorEnvSource(Protocol):
         ...
 
 
-def vector_env(game: Any, *, num_envs: int = 1, seed: int = 0, observation: str = "info_state") -> VectorEnv:
+def vector_env(
+    game: Any,
+    *,
+    num_envs: int = 1,
+    seed: int = 0,
+    observation: str = "info_state",
+    workers: int | None = None,
+    executor: str = "local",
+    address: str | None = None,
+) -> VectorEnv:
     """``num_envs`` episodes of ``game`` stepped together.
 
     Args:
@@ -41,6 +51,13 @@ def vector_env(game: Any, *, num_envs: int = 1, seed: int = 0, observation: str 
             give the same episode stream.
         observation: ``"info_state"`` (what the acting player knows) or ``"observation"`` (what it
             sees now).
+        workers: ``None`` (default): stepped in this process. A number: the batch is cut into that
+            many shards stepped by worker processes (``executor="local"``) or Ray actors
+            (``executor="ray"``, on this machine or the cluster at ``address``), see
+            :class:`~gamesolve.vector_env.sharded.ShardedVectorEnv`; shard ``i`` is seeded from
+            ``(seed, i)``, so the stream depends on the seed and the worker count only.
+        executor: Where the workers run (with ``workers``): ``"local"`` or ``"ray"``.
+        address: The Ray cluster (with ``executor="ray"``; default: this machine's Ray).
 
     Raises:
         InvalidArgumentError: a bad ``num_envs``, ``seed`` or ``observation``.
@@ -50,6 +67,20 @@ def vector_env(game: Any, *, num_envs: int = 1, seed: int = 0, observation: str 
     num_envs = check_int("num_envs", num_envs, minimum=1)
     seed = check_int("seed", seed, minimum=0)
     observation = check_choice("observation", observation, OBSERVATION_KINDS)
+    if workers is not None:
+        from gamesolve.vector_env.sharded import ShardedVectorEnv
+
+        return ShardedVectorEnv(
+            game,
+            num_envs=num_envs,
+            seed=seed,
+            observation=observation,
+            workers=check_int("workers", workers, minimum=1),
+            executor=executor,
+            address=address,
+        )
+    if executor != "local" or address is not None:
+        raise InvalidArgumentError("executor and address apply with workers=N only")
     if isinstance(game, str):
         from gamesolve.registry import load_game
 

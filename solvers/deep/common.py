@@ -92,6 +92,9 @@ class DeepGame:
     num_actions: int
     num_players: int
     observation_shape: tuple[int, ...] = ()
+    rollout_workers: int = 0
+    rollout_executor: str = "local"
+    pools: list[Any] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if not self.observation_shape:
@@ -103,7 +106,21 @@ class DeepGame:
         return EXPLOITABILITY if self.compiled is not None else LOSS_RATE
 
     def env(self, num_envs: int, seed: int) -> VectorEnv:
-        """A batched environment of this game (chance seeded by ``seed``)."""
+        """A batched environment of this game (chance seeded by ``seed``).
+
+        With ``rollout_workers`` above 0 (and at least that many slots) the batch is stepped by
+        the workers of a pool kept in ``pools`` (started on first use, loaded by the game's name).
+        """
+        if self.rollout_workers and num_envs >= self.rollout_workers:
+            from gamesolve.vector_env.sharded import ShardedVectorEnv, WorkerPool
+
+            live = [p for p in self.pools if not p.closed]
+            if not live:
+                live = [WorkerPool(self.rollout_workers, executor=self.rollout_executor)]
+                self.pools.append(live[0])
+            return ShardedVectorEnv(
+                self.spec.name, num_envs=num_envs, seed=seed, observation=self.observation, pool=live[0]
+            )
         return vector_env(self.source, num_envs=num_envs, seed=seed, observation=self.observation)
 
     def fingerprint(self) -> dict[str, Any]:

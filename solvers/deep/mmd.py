@@ -72,7 +72,8 @@ class NeuralMMD(PPO):
             and ``kl_coef`` are relative to one standard deviation of the advantages).
         hidden, torso, channels, learning_rate, num_envs, rollout_length, epochs, minibatches,
         gae_lambda, gamma, value_coef, max_grad_norm, observation, device, threads, eval_matches, eval_seed,
-        eval_mcts_matches, eval_mcts_simulations, eval_rl_bound_steps, log_dir, tensorboard: As
+        eval_mcts_matches, eval_mcts_simulations, eval_rl_bound_steps, log_dir, tensorboard, rollout_workers,
+        rollout_executor: As
             for :class:`~gamesolve.solvers.deep.ppo.PPO` (which has the ``clip`` and
             ``entropy_coef`` this learner replaces).
 
@@ -115,6 +116,8 @@ class NeuralMMD(PPO):
         eval_rl_bound_steps: int = 0,
         log_dir: str | os.PathLike[str] | None = None,
         tensorboard: bool = False,
+        rollout_workers: int = 0,
+        rollout_executor: str = "local",
     ) -> None:
         super().__init__(
             hidden=hidden,
@@ -140,6 +143,8 @@ class NeuralMMD(PPO):
             eval_rl_bound_steps=eval_rl_bound_steps,
             log_dir=log_dir,
             tensorboard=tensorboard,
+            rollout_workers=rollout_workers,
+            rollout_executor=rollout_executor,
         )
         self.alpha = check_real("alpha", alpha, minimum=0.0)
         self.alpha_final = check_real("alpha_final", alpha_final, minimum=0.0, maximum=self.alpha)

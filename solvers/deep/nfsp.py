@@ -115,7 +115,8 @@ class NFSP(NetworkLearner):
         observation: ``"auto"`` (information-state tensors when the game has them), ``"info_state"``
             or ``"observation"``.
         device, threads, eval_matches, eval_seed, eval_mcts_matches, eval_mcts_simulations,
-        eval_rl_bound_steps, log_dir, tensorboard: The options every deep learner shares (see
+        eval_rl_bound_steps, log_dir, tensorboard, rollout_workers,
+        rollout_executor: The options every deep learner shares (see
             :mod:`gamesolve.solvers.deep.shell`); the logs are ``updates.csv``, one row per
             iteration, and ``evaluations.csv``, one row per evaluation.
 
@@ -159,6 +160,8 @@ class NFSP(NetworkLearner):
         eval_rl_bound_steps: int = 0,
         log_dir: str | os.PathLike[str] | None = None,
         tensorboard: bool = False,
+        rollout_workers: int = 0,
+        rollout_executor: str = "local",
     ) -> None:
         self.setup_shell(
             device=device,
@@ -170,6 +173,8 @@ class NFSP(NetworkLearner):
             eval_rl_bound_steps=eval_rl_bound_steps,
             log_dir=log_dir,
             tensorboard=tensorboard,
+            rollout_workers=rollout_workers,
+            rollout_executor=rollout_executor,
         )
         self.setup_network(hidden=hidden, torso=torso, channels=channels)
         self.num_envs = check_int("num_envs", num_envs, minimum=1)

@@ -318,7 +318,8 @@ class RNAD(NetworkLearner):
         observation: ``"auto"`` (information-state tensors when the game has them), ``"info_state"``
             or ``"observation"``.
         device, threads, eval_matches, eval_seed, eval_mcts_matches, eval_mcts_simulations,
-        eval_rl_bound_steps, log_dir, tensorboard: The options every deep learner shares (see
+        eval_rl_bound_steps, log_dir, tensorboard, rollout_workers,
+        rollout_executor: The options every deep learner shares (see
             :mod:`gamesolve.solvers.deep.shell`); the logs are ``updates.csv``, one row per
             learner step, and ``evaluations.csv``, one row per evaluation.
 
@@ -364,6 +365,8 @@ class RNAD(NetworkLearner):
         eval_rl_bound_steps: int = 0,
         log_dir: str | os.PathLike[str] | None = None,
         tensorboard: bool = False,
+        rollout_workers: int = 0,
+        rollout_executor: str = "local",
     ) -> None:
         self.setup_shell(
             device=device,
@@ -375,6 +378,8 @@ class RNAD(NetworkLearner):
             eval_rl_bound_steps=eval_rl_bound_steps,
             log_dir=log_dir,
             tensorboard=tensorboard,
+            rollout_workers=rollout_workers,
+            rollout_executor=rollout_executor,
         )
         self.setup_network(hidden=hidden, torso=torso, channels=channels)
         self.learning_rate = check_real("learning_rate", learning_rate, minimum=0.0, min_inclusive=False)

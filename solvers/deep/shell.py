@@ -35,6 +35,11 @@ Shared options (every deep learner takes them):
     episodes.
 ``log_dir``, ``tensorboard``
     Where the CSV logs go (``None``: no logs), and whether TensorBoard event files go there too.
+``rollout_workers``, ``rollout_executor``
+    Rollouts stepped by that many worker processes (``"local"``) or Ray actors (``"ray"``), the
+    batch cut into shards (:class:`gamesolve.vector_env.sharded.ShardedVectorEnv`), the network
+    staying in this process; 0 (default): stepped in this process. The worker count changes the
+    episode stream (shard ``i`` is seeded from the rollout's seed and ``i``), the executor does not.
 
 The learners whose networks read observation tensors (PPO and neural MMD, R-NaD, NFSP) derive from
 :class:`NetworkLearner`, whose :meth:`NetworkLearner.setup_network` takes the network's shape:
@@ -100,6 +105,8 @@ class DeepLearner(IterativeSolver):
         eval_rl_bound_steps: int = 0,
         log_dir: str | os.PathLike[str] | None = None,
         tensorboard: bool = False,
+        rollout_workers: int = 0,
+        rollout_executor: str = "local",
     ) -> None:
         """Check and keep the shared options (see the module doc); raises before any work starts.
 
@@ -116,6 +123,9 @@ class DeepLearner(IterativeSolver):
         self.eval_mcts_matches = check_int("eval_mcts_matches", eval_mcts_matches, minimum=0)
         self.eval_mcts_simulations = check_int("eval_mcts_simulations", eval_mcts_simulations, minimum=1)
         self.eval_rl_bound_steps = check_int("eval_rl_bound_steps", eval_rl_bound_steps, minimum=0)
+        self.rollout_workers = check_int("rollout_workers", rollout_workers, minimum=0)
+        self.rollout_executor = check_choice("rollout_executor", rollout_executor, ("local", "ray"))
+        self._pools: list[Any] = []
         self.tensorboard = check_bool("tensorboard", tensorboard)
         if log_dir is not None and not isinstance(log_dir, str | os.PathLike):
             raise InvalidArgumentError(f"log_dir must be a directory path, got {type(log_dir).__name__}")
@@ -147,6 +157,7 @@ class DeepLearner(IterativeSolver):
             "eval_mcts_matches": self.eval_mcts_matches,
             "eval_mcts_simulations": self.eval_mcts_simulations,
             "eval_rl_bound_steps": self.eval_rl_bound_steps,
+            "rollout_workers": self.rollout_workers,
         }
 
     def torch_scope(self) -> contextlib.AbstractContextManager[None]:
@@ -175,7 +186,7 @@ class DeepLearner(IterativeSolver):
         key = id(game)
         cached = self._deep_games.get(key)
         if cached is None or cached.source is not game:
-            cached = prepare_deep_game(game, getattr(self, "observation", "auto"))
+            cached = self.with_workers(prepare_deep_game(game, getattr(self, "observation", "auto")))
             self._deep_games = {key: cached}
         return cached
 
@@ -233,9 +244,23 @@ class DeepLearner(IterativeSolver):
         self._logger.write("updates", {"update": step, **figures}, step=step)
 
     def close_logs(self) -> None:
-        """Flush and close the log files (a later write opens them again, appending)."""
+        """Flush and close the logs and stop the rollout workers.
+
+        A later write opens the logs again (appending); a later rollout starts new workers.
+        """
         if self._logger is not None:
             self._logger.close()
+        for pool in self._pools:
+            pool.close()
+        self._pools.clear()  # the same list the prepared games hold
+
+    def with_workers(self, deep: DeepGame) -> DeepGame:
+        """``deep`` with this learner's rollout workers (``rollout_workers`` above 0)."""
+        if self.rollout_workers:
+            deep.rollout_workers = self.rollout_workers
+            deep.rollout_executor = self.rollout_executor
+            deep.pools = self._pools
+        return deep
 
     def _open_logger(self) -> None:
         from gamesolve.neural.metrics import MetricsLogger
@@ -295,7 +320,7 @@ class NetworkLearner(DeepLearner):
         """
         from gamesolve.neural.nets import check_torso_fits
 
-        deep = prepare_deep_game(game, getattr(self, "observation", "auto"))
+        deep = self.with_workers(prepare_deep_game(game, getattr(self, "observation", "auto")))
         check_torso_fits(self.torso, deep.observation_shape, f"{deep.spec.name}'s {deep.observation}")
         return deep
 

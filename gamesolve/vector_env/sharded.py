@@ -1,0 +1,320 @@
+"""Batched environments stepped by worker processes or Ray actors: rollouts on every core.
+
+:class:`WorkerPool` keeps ``N`` workers alive (processes of this machine, ``executor="local"``, or
+Ray actors on this machine or a cluster, ``executor="ray"``); each holds one shard of the batch.
+:class:`ShardedVectorEnv` is a :class:`~gamesolve.vector_env.VectorEnv` over a pool: ``B`` episodes
+cut into ``N`` contiguous shards of ``B // N`` or ``B // N + 1`` slots, every call sent to all
+workers at once and the shards' time steps joined in slot order. The learner (and its network)
+stays in the calling process, so on a GPU machine the workers step environments while the
+learner's device does the rest.
+
+Shard ``i`` is seeded from ``(seed, i)``, so the same seed and the same number of workers give the
+same episode stream on either executor and on any machine (a stream of its own: it differs from
+the unsharded environment's for the same seed, whose slots share one generator).
+
+>>> import gamesolve
+>>> env = gamesolve.vector_env("kuhn_poker", num_envs=8, seed=0, workers=2)   # doctest: +SKIP
+>>> env.reset().observation.shape                                              # doctest: +SKIP
+(8, 11)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import multiprocessing
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from gamesolve.errors import GamesolveError, InvalidArgumentError
+from gamesolve.validation import check_choice, check_int
+from gamesolve.vector_env.base import TimeStep, VectorEnv
+
+__all__ = ["EXECUTORS", "ShardedVectorEnv", "WorkerPool", "shard_sizes"]
+
+log = logging.getLogger(__name__)
+
+#: Where the workers run.
+EXECUTORS = ("local", "ray")
+
+
+def shard_sizes(num_envs: int, workers: int) -> list[int]:
+    """``workers`` contiguous shard sizes of ``num_envs`` slots (the first ones one larger)."""
+    base, extra = divmod(num_envs, workers)
+    return [base + (1 if i < extra else 0) for i in range(workers)]
+
+
+class _Shard:
+    """What a worker holds: one batched environment (built by :meth:`make`)."""
+
+    def __init__(self) -> None:
+        self.env: VectorEnv | None = None
+
+    def make(self, game: Any, num_envs: int, seed: int, observation: str) -> dict[str, Any]:
+        from gamesolve.vector_env import vector_env
+
+        if self.env is not None:
+            self.env.close()
+        self.env = vector_env(game, num_envs=num_envs, seed=seed, observation=observation)
+        env = self.env
+        return {
+            "spec": env.spec,
+            "num_players": env.num_players,
+            "num_actions": env.num_actions,
+            "observation_size": env.observation_size,
+            "observation_kind": env.observation_kind,
+            "observation_shape": tuple(env.observation_shape),
+        }
+
+    def reset(self) -> tuple[TimeStep, int]:
+        assert self.env is not None
+        return self.env.reset(), self.env.episodes
+
+    def step(self, actions: NDArray[np.int64]) -> tuple[TimeStep, int]:
+        assert self.env is not None
+        return self.env.step(actions), self.env.episodes
+
+    def release(self) -> None:
+        if self.env is not None:
+            self.env.close()
+            self.env = None
+
+    def stop(self) -> None:
+        self.release()
+
+
+def _serve(conn: Any) -> None:
+    """A local worker: apply ``(method, args)`` messages to a :class:`_Shard` until ``stop``."""
+    shard = _Shard()
+    while True:
+        method, args = conn.recv()
+        try:
+            out = getattr(shard, method)(*args)
+        except BaseException as exc:  # sent back: the caller raises it
+            conn.send(("error", f"{type(exc).__name__}: {exc}"))
+        else:
+            conn.send(("ok", out))
+        if method == "stop":
+            conn.close()
+            return
+
+
+class WorkerPool:
+    """``workers`` long-lived workers that each step one shard of a batched environment.
+
+    A pool serves one environment at a time: building a :class:`ShardedVectorEnv` on it replaces
+    the shards of the previous one (whose calls then reach the new shards), so environments on one
+    pool are used one after the other, as a learner's rollouts and evaluations are.
+
+    Args:
+        workers: How many (an integer >= 1).
+        executor: ``"local"`` (processes of this machine, started with ``spawn``) or ``"ray"``
+            (Ray actors: this machine's Ray instance, or the cluster at ``address``).
+        address: Ray cluster address (``executor="ray"`` only; see
+            :class:`gamesolve.executors.RayExecutor`: an unreachable address fails at once,
+            naming it).
+
+    Raises:
+        InvalidArgumentError: A bad ``workers``, ``executor`` or ``address``.
+        GamesolveError: Ray is not installed or the cluster cannot be reached.
+    """
+
+    def __init__(self, workers: int, *, executor: str = "local", address: str | None = None) -> None:
+        self.workers = check_int("workers", workers, minimum=1)
+        self.executor = check_choice("executor", executor, EXECUTORS)
+        if address is not None and self.executor != "ray":
+            raise InvalidArgumentError("address applies to executor='ray' only")
+        self._closed = False
+        if self.executor == "ray":
+            from gamesolve.executors import RayExecutor
+
+            self._ray_executor = RayExecutor(address, workers=max(self.workers, 1))
+            import ray
+
+            actor = ray.remote(num_cpus=0)(_Shard)  # the learner's process keeps its core
+            self._actors = [actor.remote() for _ in range(self.workers)]
+        else:
+            ctx = multiprocessing.get_context("spawn")
+            self._conns = []
+            self._procs = []
+            for _ in range(self.workers):
+                parent, child = ctx.Pipe()
+                proc = ctx.Process(target=_serve, args=(child,), daemon=True)
+                proc.start()
+                child.close()
+                self._conns.append(parent)
+                self._procs.append(proc)
+
+    def call(self, method: str, args: Sequence[tuple[Any, ...]]) -> list[Any]:
+        """Call ``method`` on every worker (``args[i]`` for worker ``i``) at once; their results.
+
+        Raises:
+            GamesolveError: A worker failed (its error is named) or the pool is closed.
+        """
+        if self._closed:
+            raise GamesolveError("the worker pool is closed")
+        if self.executor == "ray":
+            import ray
+
+            refs = [getattr(a, method).remote(*arg) for a, arg in zip(self._actors, args, strict=True)]
+            try:
+                return list(ray.get(refs))
+            except Exception as exc:
+                raise GamesolveError(f"a rollout worker failed in {method}: {exc}") from None
+        for conn, arg in zip(self._conns, args, strict=True):
+            conn.send((method, arg))
+        out = []
+        errors = []
+        for i, conn in enumerate(self._conns):
+            try:
+                status, value = conn.recv()
+            except (EOFError, OSError):
+                status, value = (
+                    "error",
+                    (
+                        "the worker process ended (a script that starts workers must guard its main code "
+                        "with `if __name__ == '__main__':`)"
+                    ),
+                )
+            if status == "error":
+                errors.append(f"worker {i}: {value}")
+            out.append(value)
+        if errors:
+            raise GamesolveError(f"a rollout worker failed in {method}: {errors[0]}")
+        return out
+
+    @property
+    def closed(self) -> bool:
+        """Whether :meth:`close` was called."""
+        return self._closed
+
+    def close(self) -> None:
+        """Stop the workers (idempotent)."""
+        if self._closed:
+            return
+        self._closed = True
+        if self.executor == "ray":
+            import ray
+
+            for a in self._actors:
+                ray.kill(a)  # type: ignore[arg-type]
+            self._ray_executor.close()
+            return
+        for conn in self._conns:
+            try:
+                conn.send(("stop", ()))
+                conn.recv()
+            except (OSError, EOFError):
+                pass
+            conn.close()
+        for proc in self._procs:
+            proc.join(timeout=5)
+            if proc.is_alive():
+                proc.terminate()
+
+    def __del__(self) -> None:  # a pool dropped without close() still stops its workers
+        with contextlib.suppress(Exception):  # interpreter shutdown
+            self.close()
+
+    def __repr__(self) -> str:
+        return f"WorkerPool({self.workers} {self.executor} workers)"
+
+
+class ShardedVectorEnv(VectorEnv):
+    """A batched environment whose shards are stepped by the workers of a :class:`WorkerPool`.
+
+    Args:
+        game: Anything :func:`gamesolve.vector_env` takes that pickles (a game string always
+            does).
+        num_envs: ``B`` (at least the number of workers).
+        seed: Seeds shard ``i`` with ``(seed, i)``.
+        observation: The tensor kind.
+        pool: The workers; ``None`` starts ``workers`` of ``executor`` and closes them with the
+            environment.
+        workers, executor, address: For a pool of its own.
+
+    Raises:
+        InvalidArgumentError: Fewer slots than workers, or a bad pool option.
+        GamesolveError: A worker could not build its shard (the message names why).
+    """
+
+    def __init__(
+        self,
+        game: Any,
+        *,
+        num_envs: int,
+        seed: int,
+        observation: str = "info_state",
+        pool: WorkerPool | None = None,
+        workers: int = 2,
+        executor: str = "local",
+        address: str | None = None,
+    ) -> None:
+        self._own = pool is None
+        self.pool = WorkerPool(workers, executor=executor, address=address) if pool is None else pool
+        try:
+            self.num_envs = check_int("num_envs", num_envs, minimum=self.pool.workers)
+            seeds = np.random.SeedSequence(check_int("seed", seed, minimum=0)).spawn(self.pool.workers)
+            self.sizes = shard_sizes(self.num_envs, self.pool.workers)
+            args = [
+                (game, size, int(s.generate_state(1)[0] >> 1), observation)
+                for size, s in zip(self.sizes, seeds, strict=True)
+            ]
+            meta = self.pool.call("make", args)[0]
+        except BaseException:
+            if self._own:
+                self.pool.close()
+            raise
+        self.spec = meta["spec"]
+        self.num_players = int(meta["num_players"])
+        self.num_actions = int(meta["num_actions"])
+        self.observation_size = int(meta["observation_size"])
+        self.observation_kind = str(meta["observation_kind"])
+        self._shape = tuple(meta["observation_shape"])
+        self.episodes = 0
+        self._bounds = np.cumsum([0, *self.sizes])
+        self._legal: NDArray[np.bool_] | None = None
+
+    @property
+    def observation_shape(self) -> tuple[int, ...]:
+        """The shards' observation shape."""
+        return self._shape
+
+    def _join(self, parts: list[tuple[TimeStep, int]]) -> TimeStep:
+        steps = [p[0] for p in parts]
+        self.episodes = int(sum(p[1] for p in parts))
+        ts = TimeStep(
+            observation=np.concatenate([s.observation for s in steps]),
+            legal=np.concatenate([s.legal for s in steps]),
+            player=np.concatenate([s.player for s in steps]),
+            reward=np.concatenate([s.reward for s in steps]),
+            done=np.concatenate([s.done for s in steps]),
+        )
+        self._legal = ts.legal
+        return ts
+
+    def reset(self) -> TimeStep:
+        """Reset every shard."""
+        return self._join(self.pool.call("reset", [()] * self.pool.workers))
+
+    def step(self, actions: ArrayLike) -> TimeStep:
+        """Send each shard its slice of ``actions`` and join the shards' next steps."""
+        if self._legal is None:
+            raise InvalidArgumentError("call reset() before step(actions)")
+        acts = self.check_actions(actions, self._legal)
+        b = self._bounds
+        parts = [(acts[b[i] : b[i + 1]],) for i in range(self.pool.workers)]
+        return self._join(self.pool.call("step", parts))
+
+    def close(self) -> None:
+        """Close the shards' environments; stop the pool if this environment started it."""
+        if self._own:
+            self.pool.close()
+        elif not self.pool.closed:
+            self.pool.call("release", [()] * self.pool.workers)
+
+    def __repr__(self) -> str:
+        return f"ShardedVectorEnv({self.spec.name}, num_envs={self.num_envs}, {self.pool!r})"
