@@ -134,7 +134,14 @@ class WorkerPool:
             self._ray_executor = RayExecutor(address, workers=max(self.workers, 1))
             import ray
 
-            actor = ray.remote(num_cpus=0)(_Shard)  # the learner's process keeps its core
+            cpus = float(ray.cluster_resources().get("CPU", 0.0))
+            if cpus < self.workers:
+                self._ray_executor.close()
+                raise InvalidArgumentError(
+                    f"workers={self.workers} Ray actors need a CPU each, but the Ray instance has {cpus:g} "
+                    "(start Ray with more CPUs, or ask for fewer workers)"
+                )
+            actor = ray.remote(num_cpus=1)(_Shard)  # one CPU each: Ray spreads them over the nodes
             self._actors = [actor.remote() for _ in range(self.workers)]
         else:
             ctx = multiprocessing.get_context("spawn")

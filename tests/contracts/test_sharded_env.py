@@ -75,6 +75,9 @@ def test_ray_and_local_give_the_same_stream(local_pool):
             env.close()
         np.testing.assert_array_equal(local, remote)
         np.testing.assert_array_equal(local_obs, remote_obs)
+        cpus = int(ray.cluster_resources()["CPU"])
+        with pytest.raises(InvalidArgumentError, match="need a CPU each"):
+            gamesolve.vector_env("kuhn_poker", num_envs=8, workers=cpus + 1, executor="ray")
     finally:
         if started:
             ray.shutdown()
