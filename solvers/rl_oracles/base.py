@@ -231,6 +231,7 @@ class RLOracle(abc.ABC):
         *,
         seed: int = 0,
         steps: int = 20_000,
+        opponent_values: Any = None,
     ) -> TensorResponse:
         """Train a best response of ``player`` to ``policy`` on the batched environment of ``game``.
 
@@ -247,6 +248,9 @@ class RLOracle(abc.ABC):
                 :func:`~gamesolve.vector_env.response.fixed_actor`).
             seed: Seeds the environment, the network and every draw.
             steps: Responder transitions to train for (rounded up to whole batches).
+            opponent_values: The opponent's value function ``(observation [n, F], legal [n, A])
+                -> [n]`` at its own decisions, for oracles that shape rewards with it (PPO's
+                ``minimax_coef``); ignored by the others and when the coefficient is 0.
 
         Raises:
             InvalidArgumentError: Bad ``player``, ``steps`` or ``seed``, or an oracle without a
@@ -262,7 +266,7 @@ class RLOracle(abc.ABC):
         saved_threads = torch.get_num_threads()
         torch.set_num_threads(self.threads)
         try:
-            learned = self.learn_vector(torch, device, env, rng, steps)
+            learned = self.learn_vector(torch, device, env, rng, steps, opponent_values)
         finally:
             torch.set_num_threads(saved_threads)
             env.close()
@@ -289,7 +293,13 @@ class RLOracle(abc.ABC):
         )
 
     def learn_vector(
-        self, torch: Any, device: Any, env: VectorResponseEnv, rng: np.random.Generator, steps: int
+        self,
+        torch: Any,
+        device: Any,
+        env: VectorResponseEnv,
+        rng: np.random.Generator,
+        steps: int,
+        opponent_values: Any = None,
     ) -> Learned:
         """The learning loop on the batched environment (oracles that have one override it).
 

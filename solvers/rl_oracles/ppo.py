@@ -52,6 +52,13 @@ class PPOOracle(RLOracle):
             the deterministic best response; finite, >= 0).
         value_coef: Weight of the critic's squared error (finite, >= 0).
         max_grad_norm: Gradient clipping norm (finite, > 0).
+        minimax_coef: The Minimax Exploiter's shaping (Bairamian, Marcotte, Romoff, Robert and
+            Nowrouzezahrai 2024, "Minimax Exploiter: A data efficient approach for competitive
+            self-play"), tensor learner only: when :meth:`train_vector` is given the opponent's
+            value function, every decision of the responder is also paid ``-minimax_coef`` times
+            the opponent's own value estimate at the opponent's next decision (in a zero-sum game,
+            a dense signal of how much the move hurt the opponent by its own account); 0 (default)
+            trains on the game's rewards only. Finite, >= 0.
         num_envs, device, threads, features, draw: The options every oracle has, see
             :class:`~gamesolve.solvers.rl_oracles.base.RLOracle` (defaults: 64 parallel episodes,
             ``"cpu"``, 1 thread, ``"auto"`` features, ``"profile"`` draws).
@@ -75,6 +82,7 @@ class PPOOracle(RLOracle):
         entropy_coef: float = 0.02,
         value_coef: float = 0.5,
         max_grad_norm: float = 1.0,
+        minimax_coef: float = 0.0,
         num_envs: int = 64,
         device: str = "cpu",
         threads: int = 1,
@@ -98,6 +106,7 @@ class PPOOracle(RLOracle):
         self.entropy_coef = float(self._checked(check_real, "entropy_coef", entropy_coef, minimum=0.0))
         self.value_coef = float(self._checked(check_real, "value_coef", value_coef, minimum=0.0))
         self.max_grad_norm = self._positive("max_grad_norm", max_grad_norm)
+        self.minimax_coef = float(self._checked(check_real, "minimax_coef", minimax_coef, minimum=0.0))
 
     def options(self) -> dict[str, Any]:
         """The PPO options as JSON-ready values (``config()`` adds the shared ones)."""
@@ -108,6 +117,7 @@ class PPOOracle(RLOracle):
             "minibatches": self.minibatches,
             "clip": self.clip,
             "gae_lambda": self.gae_lambda,
+            "minimax_coef": self.minimax_coef,
             "entropy_coef": self.entropy_coef,
             "value_coef": self.value_coef,
             "max_grad_norm": self.max_grad_norm,
@@ -185,7 +195,13 @@ class PPOOracle(RLOracle):
         return Learned(from_torch(actor), t, n_updates, curve.array())
 
     def learn_vector(
-        self, torch: Any, device: Any, env: VectorResponseEnv, rng: np.random.Generator, steps: int
+        self,
+        torch: Any,
+        device: Any,
+        env: VectorResponseEnv,
+        rng: np.random.Generator,
+        steps: int,
+        opponent_values: Any = None,
     ) -> Learned:
         """PPO on the batched environment: GAE along the responder's own decisions in each episode.
 
@@ -204,12 +220,13 @@ class PPOOracle(RLOracle):
         critic = to_torch(torch, init_layers(rng, [env.obs_dim, *self.hidden, 1], 1.0), device)
         opt = torch.optim.Adam(actor + critic, lr=self.learning_rate, eps=1e-5)
         curve = Curve(steps)
+        values = opponent_values if self.minimax_coef > 0 else None
         t = updates = 0
         while t < steps:
             frac = 1.0 - t / steps
             for group in opt.param_groups:
                 group["lr"] = self.learning_rate * frac
-            batch = self._vector_rollout(torch, device, actor, critic, env, rng, scale, curve, t)
+            batch = self._vector_rollout(torch, device, actor, critic, env, rng, scale, curve, t, values)
             n = int(batch[0].shape[0])
             t += n
             updates += 1
@@ -228,8 +245,14 @@ class PPOOracle(RLOracle):
         scale: float,
         curve: Curve,
         t0: int,
+        opponent_values: Any = None,
     ) -> tuple[NDArray[Any], ...]:
-        """The responder's transitions of complete episodes: obs, legal, actions, logp, adv, returns."""
+        """The responder's transitions of complete episodes: obs, legal, actions, logp, adv, returns.
+
+        With ``opponent_values`` (``(observation [n, F], legal [n, A]) -> [n]``, the opponent's
+        value of its own decisions), each responder decision is also paid ``-minimax_coef`` times
+        that value at the next opponent decision of its episode (see ``minimax_coef``).
+        """
         b = env.num_envs
         step = env.reset()
         recording = np.ones(b, dtype=bool)
@@ -237,6 +260,7 @@ class PPOOracle(RLOracle):
         chunks: dict[str, list[NDArray[Any]]] = {k: [] for k in ("obs", "legal", "act", "logp", "val")}
         links: list[tuple[NDArray[np.int64], NDArray[np.int64]]] = []
         ends: list[tuple[NDArray[np.int64], NDArray[np.float64]]] = []
+        shaped: list[tuple[NDArray[np.int64], NDArray[np.float64]]] = []
         n = s = 0
         while recording.any():
             if s > self.rollout_length + MAX_EXTRA_STEPS:
@@ -245,6 +269,11 @@ class PPOOracle(RLOracle):
                 )
             rows = np.flatnonzero(step.mine)
             actions = np.zeros(b, dtype=np.int64)
+            if opponent_values is not None:
+                theirs = np.flatnonzero(~step.mine & recording & (last >= 0))
+                if theirs.size:
+                    v_opp = np.asarray(opponent_values(step.observation[theirs], step.legal[theirs]))
+                    shaped.append((last[theirs], -self.minimax_coef * v_opp.astype(np.float64)))
             if rows.size:
                 o = torch.from_numpy(np.ascontiguousarray(step.observation[rows])).to(device)
                 with torch.no_grad():
@@ -289,6 +318,8 @@ class PPOOracle(RLOracle):
         reward = np.zeros(n)
         for idx, r in ends:
             reward[idx] = r
+        for idx, r in shaped:
+            np.add.at(reward, idx, r)
         value = np.concatenate(chunks["val"]).astype(np.float64)
         adv = np.zeros(n)
         for i in range(n - 1, -1, -1):  # next decisions come later, so one backward pass suffices
