@@ -216,3 +216,29 @@ def test_pettingzoo_game_with_uniform_and_function_policies():
     )
     assert bound.gains == (bound.response_values[0] - bound.on_policy_values[0],)
     assert bound.ci_low <= bound.nash_conv <= bound.ci_high
+
+
+def test_minimax_shaping_reads_the_opponents_values(kuhn):
+    """Kuhn, player 0 against uniform play: holding the Jack the best response bets (a bluff,
+    -0.5 against -1 for checking). With ``minimax_coef`` and an opponent whose value is 5 whenever
+    it faces a first-round bet (info-state bit 6), betting costs 5 and the Jack checks instead."""
+    uniform = gamesolve.uniform_policy(kuhn)
+    calls = []
+
+    def faces_a_bet(observation, legal):
+        calls.append(observation.shape[0])
+        assert np.all(observation[:, 1] == 1.0)  # only the opponent's (player 1's) decisions
+        return 5.0 * observation[:, 6]
+
+    jack = np.array([[1, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0]], dtype=np.float32)
+    legal = np.ones((1, 2), dtype=bool)
+    bets = {}
+    for coef in (0.0, 1.0):
+        oracle = PPOOracle(hidden=[16], num_envs=64, minimax_coef=coef)
+        trained = oracle.train_vector(kuhn, 0, uniform, seed=0, steps=30_000, opponent_values=faces_a_bet)
+        bets[coef] = float(trained.action_probs(jack, legal)[0, 1])
+        assert oracle.config()["minimax_coef"] == coef
+        assert bool(calls) == (coef > 0)  # the values are asked for only with the shaping on
+    assert bets[0.0] > 0.8 and bets[1.0] < 0.2
+    with pytest.raises(InvalidArgumentError, match="minimax_coef"):
+        PPOOracle(minimax_coef=-1.0)
