@@ -423,6 +423,8 @@ class TensorResponse:
         seconds: Training wall time.
         config: The oracle's configuration.
         greedy: Whether :meth:`act_batch` plays the most likely action.
+        critic_layers: The value network's layers where the oracle trained one (PPO), else
+            ``None`` (see :meth:`values`).
     """
 
     def __init__(
@@ -439,6 +441,7 @@ class TensorResponse:
         seconds: float,
         config: dict[str, Any],
         greedy: bool = False,
+        critic: Sequence[tuple[NDArray[np.float32], NDArray[np.float32]]] | None = None,
     ) -> None:
         self.kind = kind
         self.player = int(player)
@@ -453,6 +456,11 @@ class TensorResponse:
         self.seconds = float(seconds)
         self.config = dict(config)
         self.greedy = bool(greedy)
+        self.critic_layers = (
+            None
+            if critic is None
+            else [(np.asarray(w, dtype=np.float32), np.asarray(b, dtype=np.float32)) for w, b in critic]
+        )
 
     def action_probs(self, observation: ArrayLike, legal: ArrayLike) -> NDArray[np.float64]:
         """``[n, A]`` the softmax of the network's logits over the legal action ids."""
@@ -460,6 +468,21 @@ class TensorResponse:
 
         obs = np.asarray(observation, dtype=np.float32)
         return masked_softmax(np.asarray(mlp_forward(self._layers, obs)), np.asarray(legal, dtype=bool))
+
+    def values(self, observation: ArrayLike, legal: ArrayLike | None = None) -> NDArray[np.float64]:
+        """``[n]`` the critic's value of each observation (in the oracle's reward scale).
+
+        Raises:
+            InvalidArgumentError: The oracle trained no critic.
+        """
+        from gamesolve.arrays import mlp_forward
+
+        del legal  # the critic reads the observation only
+        if self.critic_layers is None:
+            raise InvalidArgumentError(f"this {self.kind} response has no value network")
+        obs = np.asarray(observation, dtype=np.float32)
+        out: NDArray[np.float64] = np.asarray(mlp_forward(self.critic_layers, obs), dtype=np.float64)[:, 0]
+        return out
 
     def act_batch(self, step: ResponseStep, rng: np.random.Generator) -> NDArray[np.int64]:
         """``[B]`` action ids for the slots where the responder acts (0 elsewhere; see :attr:`greedy`)."""

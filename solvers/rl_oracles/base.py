@@ -70,6 +70,7 @@ class Learned:
     steps: int
     updates: int
     curve: NDArray[np.float64]
+    critic: Layers | None = None
 
 
 class RLOracle(abc.ABC):
@@ -232,6 +233,7 @@ class RLOracle(abc.ABC):
         seed: int = 0,
         steps: int = 20_000,
         opponent_values: Any = None,
+        init: tuple[Layers, Layers] | None = None,
     ) -> TensorResponse:
         """Train a best response of ``player`` to ``policy`` on the batched environment of ``game``.
 
@@ -251,6 +253,9 @@ class RLOracle(abc.ABC):
             opponent_values: The opponent's value function ``(observation [n, F], legal [n, A])
                 -> [n]`` at its own decisions, for oracles that shape rewards with it (PPO's
                 ``minimax_coef``); ignored by the others and when the coefficient is 0.
+            init: ``(actor layers, critic layers)`` to start from (a response trained before,
+                its :attr:`~gamesolve.vector_env.response.TensorResponse.layers` and
+                ``critic_layers``), for oracles that can continue training (PPO); default: fresh.
 
         Raises:
             InvalidArgumentError: Bad ``player``, ``steps`` or ``seed``, or an oracle without a
@@ -266,7 +271,7 @@ class RLOracle(abc.ABC):
         saved_threads = torch.get_num_threads()
         torch.set_num_threads(self.threads)
         try:
-            learned = self.learn_vector(torch, device, env, rng, steps, opponent_values)
+            learned = self.learn_vector(torch, device, env, rng, steps, opponent_values, init)
         finally:
             torch.set_num_threads(saved_threads)
             env.close()
@@ -290,6 +295,7 @@ class RLOracle(abc.ABC):
             curve=learned.curve,
             seconds=seconds,
             config={**self.config(), "reward_scale": env.utility_scale},
+            critic=learned.critic,
         )
 
     def learn_vector(
@@ -300,6 +306,7 @@ class RLOracle(abc.ABC):
         rng: np.random.Generator,
         steps: int,
         opponent_values: Any = None,
+        init: tuple[Layers, Layers] | None = None,
     ) -> Learned:
         """The learning loop on the batched environment (oracles that have one override it).
 

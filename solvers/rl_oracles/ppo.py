@@ -202,6 +202,7 @@ class PPOOracle(RLOracle):
         rng: np.random.Generator,
         steps: int,
         opponent_values: Any = None,
+        init: Any = None,
     ) -> Learned:
         """PPO on the batched environment: GAE along the responder's own decisions in each episode.
 
@@ -216,8 +217,12 @@ class PPOOracle(RLOracle):
                 :data:`MAX_EXTRA_STEPS` batched steps past the rollout.
         """
         scale = env.utility_scale
-        actor = to_torch(torch, init_layers(rng, [env.obs_dim, *self.hidden, env.num_actions], 0.01), device)
-        critic = to_torch(torch, init_layers(rng, [env.obs_dim, *self.hidden, 1], 1.0), device)
+        actor_layers = init_layers(rng, [env.obs_dim, *self.hidden, env.num_actions], 0.01)
+        critic_layers = init_layers(rng, [env.obs_dim, *self.hidden, 1], 1.0)
+        if init is not None:  # continue a response trained before (the draws above keep the stream)
+            actor_layers, critic_layers = _checked_init(init, actor_layers, critic_layers)
+        actor = to_torch(torch, actor_layers, device)
+        critic = to_torch(torch, critic_layers, device)
         opt = torch.optim.Adam(actor + critic, lr=self.learning_rate, eps=1e-5)
         curve = Curve(steps)
         values = opponent_values if self.minimax_coef > 0 else None
@@ -232,7 +237,7 @@ class PPOOracle(RLOracle):
             updates += 1
             if n:
                 self._update(torch, device, actor, critic, opt, rng, self.entropy_coef * frac, *batch)
-        return Learned(from_torch(actor), t, updates, curve.array())
+        return Learned(from_torch(actor), t, updates, curve.array(), from_torch(critic))
 
     def _vector_rollout(
         self,
@@ -380,6 +385,25 @@ class PPOOracle(RLOracle):
                 loss.backward()
                 torch.nn.utils.clip_grad_norm_(params, self.max_grad_norm)
                 opt.step()
+
+
+def _checked_init(init: Any, actor: Any, critic: Any) -> tuple[Any, Any]:
+    """``init`` as ``(actor, critic)`` layers shaped like the fresh ones, or a clear error."""
+    from gamesolve.errors import InvalidArgumentError
+
+    try:
+        got_actor, got_critic = init
+        pairs = [*zip(got_actor, actor, strict=True), *zip(got_critic, critic, strict=True)]
+        ok = all(np.shape(w) == np.shape(w0) and np.shape(b) == np.shape(b0) for (w, b), (w0, b0) in pairs)
+    except (TypeError, ValueError):
+        ok = False
+    if not ok:
+        raise InvalidArgumentError(
+            "init must be (actor layers, critic layers) shaped like this oracle's networks "
+            f"(hidden={list(np.shape(w)[0] for w, _ in actor[:-1])})"
+        )
+    cast = [[(np.asarray(w, np.float32), np.asarray(b, np.float32)) for w, b in part] for part in init]
+    return cast[0], cast[1]
 
 
 def ppo_oracle(**config: Any) -> PPOOracle:
