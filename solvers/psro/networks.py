@@ -41,6 +41,7 @@ __all__ = [
     "DEFAULT_EPISODES",
     "NetworkMixture",
     "NetworkPopulation",
+    "check_meta_shapes",
     "network_state_rules",
     "refine_support",
     "write_meta",
@@ -75,6 +76,22 @@ def network_state_rules() -> StateRules:
         probabilities=frozenset(probabilities),
         growing=growing,
     )
+
+
+def check_meta_shapes(state: State, players: int, prefix: str) -> tuple[int, ...]:
+    """Population sizes (first axes of ``{prefix}{p}``), checked against the meta-game's arrays.
+
+    Raises:
+        ValueError: An empty population, or a meta-game of another shape.
+    """
+    sizes = tuple(int(state[f"{prefix}{p}"].shape[0]) for p in range(players))
+    if min(sizes) < 1:
+        raise ValueError("every player's population must hold at least one member")
+    if state["payoffs"].shape != (players, *sizes) or state["stderr"].shape != (players, *sizes):
+        raise ValueError(f"the meta-game has shape {state['payoffs'].shape}, expected {(players, *sizes)}")
+    if state["counts"].shape != sizes:
+        raise ValueError(f"the meta-game counts have shape {state['counts'].shape}, expected {sizes}")
+    return sizes
 
 
 def refine_support(
@@ -245,17 +262,8 @@ class NetworkPopulation:
 
     def check_state(self, game: DeepGame, state: State) -> None:
         """Members, meta-game and meta-strategies agree on the population sizes; weights are finite."""
-        players = game.num_players
         width = _width(_shapes(game, self.hidden))
-        sizes = tuple(int(state[f"net{p}"].shape[0]) for p in range(players))
-        if min(sizes) < 1:
-            raise ValueError("every player's population must hold at least one member")
-        if state["payoffs"].shape != (players, *sizes) or state["stderr"].shape != (players, *sizes):
-            raise ValueError(
-                f"the meta-game has shape {state['payoffs'].shape}, expected {(players, *sizes)}"
-            )
-        if state["counts"].shape != sizes:
-            raise ValueError(f"the meta-game counts have shape {state['counts'].shape}, expected {sizes}")
+        sizes = check_meta_shapes(state, game.num_players, "net")
         for p, k in enumerate(sizes):
             if state[f"net{p}"].shape != (k, width):
                 raise ValueError(

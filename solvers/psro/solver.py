@@ -47,7 +47,13 @@ from gamesolve.solvers.psro.meta_solvers import (
     solve_meta_game,
 )
 from gamesolve.solvers.psro.mixture import JointMixture, PSROReport
-from gamesolve.solvers.psro.networks import NetworkMixture, NetworkPopulation, refine_support, write_meta
+from gamesolve.solvers.psro.networks import (
+    NetworkMixture,
+    NetworkPopulation,
+    check_meta_shapes,
+    refine_support,
+    write_meta,
+)
 from gamesolve.spec import GameKind, GameSpec
 from gamesolve.validation import check_choice, check_int, check_real
 
@@ -378,16 +384,7 @@ class PSRO(IterativeSolver):
         if isinstance(game, DeepGame):
             self._network_engine().check_state(game, state)
             return
-        players = game.spec.num_players
-        sizes = tuple(int(state[f"pop{p}"].shape[0]) for p in range(players))
-        if min(sizes) < 1:
-            raise ValueError("every player's population must hold at least one member")
-        if state["payoffs"].shape != (players, *sizes) or state["stderr"].shape != (players, *sizes):
-            raise ValueError(
-                f"the meta-game has shape {state['payoffs'].shape}, expected {(players, *sizes)}"
-            )
-        if state["counts"].shape != sizes:
-            raise ValueError(f"the meta-game counts have shape {state['counts'].shape}, expected {sizes}")
+        sizes = check_meta_shapes(state, game.spec.num_players, "pop")
         legal = game.legal_mask if isinstance(game, CompiledGame) else None
         for p, k in enumerate(sizes):
             for prefix in ("born", "meta", "train"):
