@@ -129,19 +129,22 @@ class WorkerPool:
             raise InvalidArgumentError("address applies to executor='ray' only")
         self._closed = False
         if self.executor == "ray":
-            from gamesolve.executors import RayExecutor
+            from gamesolve.executors import RayExecutor, available_cpus
 
-            self._ray_executor = RayExecutor(address, workers=max(self.workers, 1))
+            # a local instance started here gets every core (later pools may want more workers)
+            self._ray_executor = RayExecutor(address, workers=max(self.workers, available_cpus()))
             import ray
 
             cpus = float(ray.cluster_resources().get("CPU", 0.0))
             if cpus < self.workers:
-                self._ray_executor.close()
-                raise InvalidArgumentError(
-                    f"workers={self.workers} Ray actors need a CPU each, but the Ray instance has {cpus:g} "
-                    "(start Ray with more CPUs, or ask for fewer workers)"
+                log.warning(
+                    "workers=%d Ray actors on %g CPUs: they will share cores (ask for fewer workers)",
+                    self.workers,
+                    cpus,
                 )
-            actor = ray.remote(num_cpus=1)(_Shard)  # one CPU each: Ray spreads them over the nodes
+            # no CPU reserved (a reservation the cluster cannot meet would leave actors pending
+            # forever); SPREAD places them over the nodes of a cluster
+            actor = ray.remote(num_cpus=0, scheduling_strategy="SPREAD")(_Shard)
             self._actors = [actor.remote() for _ in range(self.workers)]
         else:
             ctx = multiprocessing.get_context("spawn")
