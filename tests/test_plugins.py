@@ -118,9 +118,9 @@ GAMES = {
 SOLVERS = {
     "cfr", "cfr+", "lcfr", "dcfr", "pcfr+", "mccfr-es", "mccfr-os", "balanced-ftrl", "adaptive-ftrl",
     "lp", "sequence-lp", "xfp", "psro", "league", "neupl", "fsp", "self-play", "shapley", "minimax-q",
-    "deep-cfr", "minimax-dqn", "pma", "enumerate", "lemke-howson", "homotopy", "nash-mp", "egpo", "preference-mwu",
-    "preference-omwu", "regret-matching", "rm+", "hedge", "omd", "ftrl", "omwu", "extragradient",
-    "mirror-prox", "ogda", "aog", "mmd", "fictitious-play", "smooth-fp", "replicator",
+    "deep-cfr", "minimax-dqn", "pma", "enumerate", "lemke-howson", "homotopy", "nash-mp", "egpo",
+    "preference-mwu", "preference-omwu", "regret-matching", "rm+", "hedge", "omd", "ftrl", "omwu",
+    "extragradient", "mirror-prox", "ogda", "aog", "mmd", "fictitious-play", "smooth-fp", "replicator",
     "projected-replicator", "ppo", "qre", "ne-loss-sgd", "internal-regret", "ce", "cce", "escher", "nfsp",
     "rnad", "neural-mmd",
 }  # fmt: skip

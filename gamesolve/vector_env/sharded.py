@@ -8,6 +8,11 @@ workers at once and the shards' time steps joined in slot order. The learner (an
 stays in the calling process, so on a GPU machine the workers step environments while the
 learner's device does the rest.
 
+When every worker runs on this machine (always on the local executor; Ray actors placed on this
+node) the workers write their time steps into two shared-memory blocks used in turn, and the
+environment's :class:`~gamesolve.vector_env.TimeStep` arrays are views of one of them: valid
+until the step after the next (copy what must live longer).
+
 Shard ``i`` is seeded from ``(seed, i)``, so the same seed and the same number of workers give the
 same episode stream on either executor and on any machine (a stream of its own: it differs from
 the unsharded environment's for the same seed, whose slots share one generator).
@@ -47,11 +52,77 @@ def shard_sizes(num_envs: int, workers: int) -> list[int]:
     return [base + (1 if i < extra else 0) for i in range(workers)]
 
 
+def _layout(b: int, f: int, a: int, p: int) -> list[tuple[str, tuple[int, ...], Any]]:
+    """The arrays of a shared time-step block, in order: name, shape, dtype."""
+    return [
+        ("observation", (b, f), np.float32),
+        ("reward", (b, p), np.float64),
+        ("player", (b,), np.int64),
+        ("legal", (b, a), np.bool_),
+        ("done", (b,), np.bool_),
+    ]
+
+
+def _views(buffer: Any, b: int, f: int, a: int, p: int) -> dict[str, NDArray[Any]]:
+    """The arrays of :func:`_layout` over one buffer (8-byte aligned)."""
+    out, at = {}, 0
+    for name, shape, dtype in _layout(b, f, a, p):
+        size = int(np.prod(shape)) * np.dtype(dtype).itemsize
+        out[name] = np.ndarray(shape, dtype=dtype, buffer=buffer, offset=at)
+        at += -(-size // 8) * 8
+    return out
+
+
+def _block_size(b: int, f: int, a: int, p: int) -> int:
+    return sum(-(-int(np.prod(s)) * np.dtype(d).itemsize // 8) * 8 for _, s, d in _layout(b, f, a, p))
+
+
 class _Shard:
-    """What a worker holds: one batched environment (built by :meth:`make`)."""
+    """What a worker holds: one batched environment (built by :meth:`make`).
+
+    Local workers also map a shared-memory block (:meth:`attach`) and write their time steps into
+    their rows of it, so only a count crosses the pipe (:meth:`reset_shared`, :meth:`step_shared`).
+    """
 
     def __init__(self) -> None:
         self.env: VectorEnv | None = None
+        self._shm: Any = None
+        self._blocks: list[dict[str, NDArray[Any]]] = []
+        self._turn = 0
+
+    def attach(self, name: str, dims: tuple[int, int, int, int], lo: int, hi: int) -> None:
+        from multiprocessing import shared_memory
+
+        self.detach()
+        self._shm = shared_memory.SharedMemory(name=name)
+        size = _block_size(*dims)
+        self._blocks = [
+            {k: v[lo:hi] for k, v in _views(self._shm.buf[i * size : (i + 1) * size], *dims).items()}
+            for i in range(2)
+        ]
+        self._turn = 0
+
+    def detach(self) -> None:
+        self._blocks = []
+        if self._shm is not None:
+            self._shm.close()
+            self._shm = None
+
+    def _write(self, ts: TimeStep) -> int:
+        rows = self._blocks[self._turn]
+        self._turn ^= 1  # two blocks in turn: the caller's previous time step stays intact
+        for key, target in rows.items():
+            target[...] = getattr(ts, key)
+        assert self.env is not None
+        return self.env.episodes
+
+    def reset_shared(self) -> int:
+        assert self.env is not None
+        return self._write(self.env.reset())
+
+    def step_shared(self, actions: NDArray[np.int64]) -> int:
+        assert self.env is not None
+        return self._write(self.env.step(actions))
 
     def make(self, game: Any, num_envs: int, seed: int, observation: str) -> dict[str, Any]:
         from gamesolve.vector_env import vector_env
@@ -77,7 +148,17 @@ class _Shard:
         assert self.env is not None
         return self.env.step(actions), self.env.episodes
 
+    def node(self) -> str:
+        """The Ray node this worker runs on (empty outside Ray)."""
+        try:
+            import ray
+
+            return str(ray.get_runtime_context().get_node_id()) if ray.is_initialized() else ""
+        except ImportError:  # pragma: no cover - local workers without ray
+            return ""
+
     def release(self) -> None:
+        self.detach()
         if self.env is not None:
             self.env.close()
             self.env = None
@@ -128,6 +209,8 @@ class WorkerPool:
         if address is not None and self.executor != "ray":
             raise InvalidArgumentError("address applies to executor='ray' only")
         self._closed = False
+        #: Whether every worker runs on this machine (shared memory then carries the time steps).
+        self.same_machine = True
         if self.executor == "ray":
             from gamesolve.executors import RayExecutor, available_cpus
 
@@ -146,6 +229,9 @@ class WorkerPool:
             # forever); SPREAD places them over the nodes of a cluster
             actor = ray.remote(num_cpus=0, scheduling_strategy="SPREAD")(_Shard)
             self._actors = [actor.remote() for _ in range(self.workers)]
+            here = str(ray.get_runtime_context().get_node_id())
+            nodes = ray.get([a.node.remote() for a in self._actors])
+            self.same_machine = all(n == here for n in nodes)
         else:
             ctx = multiprocessing.get_context("spawn")
             self._conns = []
@@ -210,8 +296,10 @@ class WorkerPool:
             import ray
 
             for a in self._actors:
-                ray.kill(a)  # type: ignore[arg-type]
-            self._ray_executor.close()
+                with contextlib.suppress(Exception):  # Ray may be gone already
+                    ray.kill(a)  # type: ignore[arg-type]
+            # Ray itself stays up (other pools or executors of this process may be using it; it
+            # stops when the process exits)
             return
         for conn in self._conns:
             try:
@@ -287,11 +375,55 @@ class ShardedVectorEnv(VectorEnv):
         self.episodes = 0
         self._bounds = np.cumsum([0, *self.sizes])
         self._legal: NDArray[np.bool_] | None = None
+        self._shm: Any = None
+        self._blocks: list[dict[str, NDArray[Any]]] = []
+        self._turn = 0
+        if self.pool.same_machine:  # time steps through shared memory, not pipes or the object store
+            self._share()
 
     @property
     def observation_shape(self) -> tuple[int, ...]:
         """The shards' observation shape."""
         return self._shape
+
+    def _share(self) -> None:
+        from multiprocessing import shared_memory
+
+        dims = (self.num_envs, self.observation_size, self.num_actions, self.num_players)
+        size = _block_size(*dims)
+        self._shm = shared_memory.SharedMemory(create=True, size=max(2 * size, 8))
+        self._blocks = [_views(self._shm.buf[i * size : (i + 1) * size], *dims) for i in range(2)]
+        self._turn = 0
+        b = self._bounds
+        try:
+            self.pool.call(
+                "attach", [(self._shm.name, dims, int(b[i]), int(b[i + 1])) for i in range(self.pool.workers)]
+            )
+        except BaseException:
+            self._unlink()
+            raise
+
+    def _unlink(self) -> None:
+        if self._shm is not None:
+            self._blocks = []
+            self._shm.close()
+            with contextlib.suppress(FileNotFoundError):
+                self._shm.unlink()
+            self._shm = None
+
+    def _shared(self, counts: list[int]) -> TimeStep:
+        self.episodes = int(sum(counts))
+        v = self._blocks[self._turn]
+        self._turn ^= 1
+        ts = TimeStep(
+            observation=v["observation"],
+            legal=v["legal"],
+            player=v["player"],
+            reward=v["reward"],
+            done=v["done"],
+        )
+        self._legal = ts.legal
+        return ts
 
     def _join(self, parts: list[tuple[TimeStep, int]]) -> TimeStep:
         steps = [p[0] for p in parts]
@@ -308,6 +440,8 @@ class ShardedVectorEnv(VectorEnv):
 
     def reset(self) -> TimeStep:
         """Reset every shard."""
+        if self._shm is not None:
+            return self._shared(self.pool.call("reset_shared", [()] * self.pool.workers))
         return self._join(self.pool.call("reset", [()] * self.pool.workers))
 
     def step(self, actions: ArrayLike) -> TimeStep:
@@ -317,6 +451,8 @@ class ShardedVectorEnv(VectorEnv):
         acts = self.check_actions(actions, self._legal)
         b = self._bounds
         parts = [(acts[b[i] : b[i + 1]],) for i in range(self.pool.workers)]
+        if self._shm is not None:
+            return self._shared(self.pool.call("step_shared", parts))
         return self._join(self.pool.call("step", parts))
 
     def close(self) -> None:
@@ -325,6 +461,7 @@ class ShardedVectorEnv(VectorEnv):
             self.pool.close()
         elif not self.pool.closed:
             self.pool.call("release", [()] * self.pool.workers)
+        self._unlink()
 
     def __repr__(self) -> str:
         return f"ShardedVectorEnv({self.spec.name}, num_envs={self.num_envs}, {self.pool!r})"
