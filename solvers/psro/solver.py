@@ -174,7 +174,8 @@ class PSRO(IterativeSolver):
         members: ``"table"`` (tabulated members on a compiled game), ``"network"`` (networks, any
             game with a batched environment; needs ``oracle="ppo"`` or an oracle object with
             ``train_vector``) or ``"auto"`` (default: networks where the game does not compile and
-            the oracle trains on tensors, tables otherwise).
+            the oracle trains on tensors, tables otherwise). Network populations start from the
+            uniform policy whatever ``initial`` says.
 
     ``Iterate.AVERAGE`` (the output) is the reporting meta-strategy's mixture; ``Iterate.CURRENT``
     is the profile of every player's newest member.
