@@ -9,7 +9,7 @@ agent, seats pooled), the main agent's win rate against MCTS after each round, a
 against uniform random play.
 
 Run: ``python -m experiments.reproduce_league [--game connect_four] [--rounds 3]
-[--oracle-steps 100000] [--minimax-coef 0.5] [--mcts-matches 20]``; writes
+[--oracle-steps 200000] [--minimax-coef 0.1] [--mcts-matches 20]``; writes
 ``runs/reproduce_league/`` (result.json, curve.png, league.npz).
 """
 
@@ -33,9 +33,9 @@ log = logging.getLogger(__name__)
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--game", default="connect_four")
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--oracle-steps", type=int, default=100_000)
-    parser.add_argument("--minimax-coef", type=float, default=0.5)
+    parser.add_argument("--rounds", type=int, default=4)
+    parser.add_argument("--oracle-steps", type=int, default=200_000)
+    parser.add_argument("--minimax-coef", type=float, default=0.1)
     parser.add_argument("--episodes", type=int, default=100, help="matches per new pair and seat order")
     parser.add_argument("--mcts-matches", type=int, default=20, help="per seat, after every round")
     parser.add_argument("--mcts-simulations", type=int, default=100)
