@@ -10,7 +10,16 @@ from numpy.typing import NDArray
 
 from gamesolve.errors import InvalidArgumentError, InvalidPolicyError
 
-__all__ = ["masked_softmax", "mlp_forward", "readonly", "sample_rows"]
+__all__ = [
+    "flatten_layers",
+    "layer_shapes",
+    "layers_width",
+    "masked_softmax",
+    "mlp_forward",
+    "readonly",
+    "sample_rows",
+    "unflatten_layers",
+]
 
 
 def readonly(a: NDArray[Any]) -> NDArray[Any]:
@@ -71,3 +80,29 @@ def sample_rows(probs: NDArray[np.float64], u: NDArray[np.float64]) -> NDArray[n
     last = probs.shape[1] - 1 - np.argmax(probs[:, ::-1] > 0, axis=1)
     idx = np.minimum(idx, last)
     return idx.astype(np.int64)
+
+
+def layer_shapes(sizes: Sequence[int]) -> list[tuple[int, int]]:
+    """``(out, in)`` weight shapes of dense layers of widths ``sizes`` (input first)."""
+    return [(int(sizes[i + 1]), int(sizes[i])) for i in range(len(sizes) - 1)]
+
+
+def layers_width(shapes: Sequence[tuple[int, int]]) -> int:
+    """Numbers in the flat vector of layers of these weight shapes (weights and biases)."""
+    return sum(o * i + o for o, i in shapes)
+
+
+def flatten_layers(layers: Sequence[tuple[Any, Any]]) -> NDArray[np.float32]:
+    """``(weight, bias)`` layers as one float32 vector, each weight then its bias."""
+    return np.concatenate([np.concatenate([np.ravel(w), np.ravel(b)]) for w, b in layers]).astype(np.float32)
+
+
+def unflatten_layers(
+    vector: NDArray[np.float32], shapes: Sequence[tuple[int, int]]
+) -> list[tuple[NDArray[np.float32], NDArray[np.float32]]]:
+    """The layers of :func:`flatten_layers`'s vector (views into it)."""
+    out, at = [], 0
+    for o, i in shapes:
+        out.append((vector[at : at + o * i].reshape(o, i), vector[at + o * i : at + o * i + o]))
+        at += o * i + o
+    return out

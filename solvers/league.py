@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from gamesolve.arrays import flatten_layers, layer_shapes, layers_width, unflatten_layers
 from gamesolve.checkpoint import StateRules
 from gamesolve.errors import InvalidArgumentError, UnsupportedGame
 from gamesolve.evaluation import exploitability as exact_exploitability
@@ -57,26 +58,6 @@ KIND_NAMES = {MAIN: "main", MAIN_EXPLOITER: "main-exploiter", LEAGUE_EXPLOITER: 
 
 #: PFSP weight floor: every member keeps at least this share before normalisation.
 PFSP_FLOOR = 0.02
-
-
-def _layer_shapes(sizes: list[int]) -> list[tuple[int, int]]:
-    return [(sizes[i + 1], sizes[i]) for i in range(len(sizes) - 1)]
-
-
-def _flat(layers: Any) -> NDArray[np.float32]:
-    return np.concatenate([np.concatenate([np.ravel(w), np.ravel(b)]) for w, b in layers]).astype(np.float32)
-
-
-def _layers(vector: NDArray[np.float32], shapes: list[tuple[int, int]]) -> list[tuple[Any, Any]]:
-    out, at = [], 0
-    for o, i in shapes:
-        out.append((vector[at : at + o * i].reshape(o, i), vector[at + o * i : at + o * i + o]))
-        at += o * i + o
-    return out
-
-
-def _width(shapes: list[tuple[int, int]]) -> int:
-    return sum(o * i + o for o, i in shapes)
 
 
 def pfsp_weights(win_rates: NDArray[np.float64], power: float) -> NDArray[np.float64]:
@@ -183,8 +164,8 @@ class League(IterativeSolver):
 
     def _shapes(self, game: DeepGame) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
         hidden = [int(h) for h in self.oracle_options["hidden"]]
-        actor = _layer_shapes([game.observation_size, *hidden, game.num_actions])
-        critic = _layer_shapes([game.observation_size, *hidden, 1])
+        actor = layer_shapes([game.observation_size, *hidden, game.num_actions])
+        critic = layer_shapes([game.observation_size, *hidden, 1])
         return actor, critic
 
     def init(self, game: DeepGame, rng: np.random.Generator) -> State:
@@ -195,8 +176,8 @@ class League(IterativeSolver):
             "t": np.zeros((), dtype=np.int64),
             "seed": np.asarray(seed, dtype=np.int64),
             # the main agent starts uniform (all-zero weights: equal logits) and joins the league
-            "main": np.zeros(_width(actor) + _width(critic), dtype=np.float32),
-            "members": np.zeros((1, _width(actor)), dtype=np.float32),
+            "main": np.zeros(layers_width(actor) + layers_width(critic), dtype=np.float32),
+            "members": np.zeros((1, layers_width(actor)), dtype=np.float32),
             "kind": np.full(1, MAIN, dtype=np.int64),
             "born": np.zeros(1, dtype=np.int64),
         }
@@ -219,8 +200,8 @@ class League(IterativeSolver):
         """Members, kinds and the meta-game agree; weights are finite."""
         k = int(state["members"].shape[0])
         actor, critic = self._shapes(game)
-        if state["members"].shape != (k, _width(actor)) or state["main"].shape != (
-            _width(actor) + _width(critic),
+        if state["members"].shape != (k, layers_width(actor)) or state["main"].shape != (
+            layers_width(actor) + layers_width(critic),
         ):
             raise ValueError("the league's weights do not fit this game's network")
         if state["kind"].shape != (k,) or state["born"].shape != (k,):
@@ -236,13 +217,17 @@ class League(IterativeSolver):
 
         actor, _ = self._shapes(game)
         return mlp_policy(
-            _layers(np.asarray(vector[: _width(actor)]), actor), game.observation, game.spec.name
+            unflatten_layers(np.asarray(vector[: layers_width(actor)]), actor),
+            game.observation,
+            game.spec.name,
         )
 
     def _main_init(self, game: DeepGame, state: State) -> tuple[Any, Any]:
         actor, critic = self._shapes(game)
         vec = np.asarray(state["main"])
-        return _layers(vec[: _width(actor)], actor), _layers(vec[_width(actor) :], critic)
+        return unflatten_layers(vec[: layers_width(actor)], actor), unflatten_layers(
+            vec[layers_width(actor) :], critic
+        )
 
     def names(self, state: State) -> tuple[str, ...]:
         """``main@t``, ``main-exploiter@t``, ``league-exploiter@t`` (``.n`` for several a round)."""
@@ -325,9 +310,9 @@ class League(IterativeSolver):
         main = self._train_both_seats(
             game, plain, MixturePolicy(league, weights), self._seed(state, 1, t), init=init
         )
-        state["main"] = np.concatenate([_flat(main.layers), _flat(main.critic_layers)])
+        state["main"] = np.concatenate([flatten_layers(main.layers), flatten_layers(main.critic_layers)])
         frozen = self._policy(game, state["main"])
-        new = [_flat(main.layers)]
+        new = [flatten_layers(main.layers)]
         kinds = [MAIN]
         for e in range(self.main_exploiters):
             oracle = minimax if self.minimax_coef > 0 else plain
@@ -338,11 +323,11 @@ class League(IterativeSolver):
                 self._seed(state, 2, t, e),
                 values=main.values if self.minimax_coef else None,
             )
-            new.append(_flat(ex.layers))
+            new.append(flatten_layers(ex.layers))
             kinds.append(MAIN_EXPLOITER)
         for e in range(self.league_exploiters):
             ex = self._train_both_seats(game, plain, MixturePolicy(league), self._seed(state, 3, t, e))
-            new.append(_flat(ex.layers))
+            new.append(flatten_layers(ex.layers))
             kinds.append(LEAGUE_EXPLOITER)
         previous = self.meta_game(state)
         state["members"] = np.concatenate([state["members"], np.stack(new)])

@@ -228,7 +228,7 @@ class WorkerPool:
             # no CPU reserved (a reservation the cluster cannot meet would leave actors pending
             # forever); SPREAD places them over the nodes of a cluster
             actor = ray.remote(num_cpus=0, scheduling_strategy="SPREAD")(_Shard)
-            self._actors = [actor.remote() for _ in range(self.workers)]
+            self._actors: list[Any] = [actor.remote() for _ in range(self.workers)]
             here = str(ray.get_runtime_context().get_node_id())
             nodes = ray.get([a.node.remote() for a in self._actors])
             self.same_machine = all(n == here for n in nodes)
@@ -297,7 +297,7 @@ class WorkerPool:
 
             for a in self._actors:
                 with contextlib.suppress(Exception):  # Ray may be gone already
-                    ray.kill(a)  # type: ignore[arg-type]
+                    ray.kill(a)
             # Ray itself stays up (other pools or executors of this process may be using it; it
             # stops when the process exits)
             return

@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from gamesolve.arrays import flatten_layers, layer_shapes, layers_width, unflatten_layers
 from gamesolve.checkpoint import StateRules, check_distributions
 from gamesolve.errors import InvalidArgumentError, UnsupportedGame
 from gamesolve.population import MetaGame, Population, meta_game_entries
@@ -117,28 +118,7 @@ def refine_support(
 
 
 def _shapes(game: DeepGame, hidden: tuple[int, ...]) -> list[tuple[int, int]]:
-    dims = [game.observation_size, *hidden, game.num_actions]
-    return [(dims[i + 1], dims[i]) for i in range(len(dims) - 1)]
-
-
-def _width(shapes: list[tuple[int, int]]) -> int:
-    return sum(o * i + o for o, i in shapes)
-
-
-def _flatten(layers: list[tuple[NDArray[np.float32], NDArray[np.float32]]]) -> NDArray[np.float32]:
-    return np.concatenate([np.concatenate([w.ravel(), b.ravel()]) for w, b in layers]).astype(np.float32)
-
-
-def _unflatten(
-    vector: NDArray[np.float32], shapes: list[tuple[int, int]]
-) -> list[tuple[NDArray[np.float32], NDArray[np.float32]]]:
-    out, at = [], 0
-    for o, i in shapes:
-        w = vector[at : at + o * i].reshape(o, i)
-        at += o * i
-        out.append((w, vector[at : at + o]))
-        at += o
-    return out
+    return layer_shapes([game.observation_size, *hidden, game.num_actions])
 
 
 @dataclass(eq=False)
@@ -245,7 +225,7 @@ class NetworkPopulation:
 
     def init(self, game: DeepGame, seed: int) -> State:
         """The uniform member for every player, its meta-game and meta-strategies."""
-        width = _width(_shapes(game, self.hidden))
+        width = layers_width(_shapes(game, self.hidden))
         state: State = {
             "t": np.zeros((), dtype=np.int64),
             "seed": np.asarray(seed, dtype=np.int64),
@@ -262,7 +242,7 @@ class NetworkPopulation:
 
     def check_state(self, game: DeepGame, state: State) -> None:
         """Members, meta-game and meta-strategies agree on the population sizes; weights are finite."""
-        width = _width(_shapes(game, self.hidden))
+        width = layers_width(_shapes(game, self.hidden))
         sizes = check_meta_shapes(state, game.num_players, "net")
         for p, k in enumerate(sizes):
             if state[f"net{p}"].shape != (k, width):
@@ -284,7 +264,7 @@ class NetworkPopulation:
         """Member ``k`` of ``player`` as a :class:`gamesolve.neural.NeuralPolicy`."""
         from gamesolve.vector_env.response import mlp_policy
 
-        layers = _unflatten(np.asarray(state[f"net{player}"][k]), _shapes(game, self.hidden))
+        layers = unflatten_layers(np.asarray(state[f"net{player}"][k]), _shapes(game, self.hidden))
         return mlp_policy(layers, game.observation, game.spec.name)
 
     def members(self, game: DeepGame, state: State) -> tuple[tuple[Any, ...], ...]:
@@ -332,7 +312,7 @@ class NetworkPopulation:
                 seed=self.seed_of(state, 1, t, p),
                 steps=self.oracle_steps,
             )
-            new.append(_flatten(list(trained.layers)))
+            new.append(flatten_layers(list(trained.layers)))
         previous = self.meta_game(game, state)
         for p in range(players):
             state[f"net{p}"] = np.concatenate([state[f"net{p}"], new[p][None]])
