@@ -431,7 +431,7 @@ class PSRO(IterativeSolver):
         self._refine_tables(game, backend, state)
         return state
 
-    def step(self, game: CompiledGame | TensorGame, state: State, iterations: int = 1) -> None:
+    def step(self, game: CompiledGame | TensorGame | DeepGame, state: State, iterations: int = 1) -> None:
         """Run ``iterations`` PSRO iterations in place (no-ops once the population stopped growing)."""
         if isinstance(game, DeepGame):
             for _ in range(iterations):
@@ -447,7 +447,7 @@ class PSRO(IterativeSolver):
                 continue
             self._iterate(game, backend, state, t)
 
-    def policy(self, game: CompiledGame | TensorGame, state: State, which: Iterate) -> Any:
+    def policy(self, game: CompiledGame | TensorGame | DeepGame, state: State, which: Iterate) -> Any:
         """The reporting meta-strategy's mixture, or every player's newest member."""
         out: Any
         if isinstance(game, DeepGame):
@@ -468,7 +468,7 @@ class PSRO(IterativeSolver):
         self._stash = (out, state)
         return out
 
-    def evaluate(self, game: CompiledGame | TensorGame, policy: Any) -> float:
+    def evaluate(self, game: CompiledGame | TensorGame | DeepGame, policy: Any) -> float:
         """Exact exploitability of ``policy`` (the (C)CE gap / P for a :class:`JointMixture`)."""
         if isinstance(policy, JointMixture):
             gain, _, _ = policy.gains()
@@ -479,7 +479,7 @@ class PSRO(IterativeSolver):
             return float(exact_exploitability(policy.game.compiled, policy.tabulate()))
         return float(exact_exploitability(game, policy))
 
-    def report(self, game: CompiledGame | TensorGame, policy: Any) -> PSROReport:
+    def report(self, game: CompiledGame | TensorGame | DeepGame, policy: Any) -> PSROReport:
         """Exact NashConv (or (C)CE gap) of ``policy``, with the population figures as ``extras``."""
         if isinstance(policy, JointMixture):
             gain, value, deviation = policy.gains()
@@ -531,7 +531,7 @@ class PSRO(IterativeSolver):
         sizes = [int(state[f"{prefix}{p}"].shape[0]) for p in range(n)]
         return {"pop": "x".join(str(s) for s in sizes)}
 
-    def extras(self, game: CompiledGame | TensorGame, state: State) -> dict[str, Any]:
+    def extras(self, game: CompiledGame | TensorGame | DeepGame, state: State) -> dict[str, Any]:
         """The run's figures: ``population``, ``meta_game``, ``meta_strategy``, ... (see :class:`PSRO`)."""
         if isinstance(game, DeepGame):
             return self._network_engine().extras(game, state)
