@@ -38,7 +38,7 @@ from gamesolve.errors import GamesolveError, InvalidArgumentError
 from gamesolve.validation import check_choice, check_int
 from gamesolve.vector_env.base import TimeStep, VectorEnv
 
-__all__ = ["EXECUTORS", "ShardedVectorEnv", "WorkerPool", "shard_sizes"]
+__all__ = ["EXECUTORS", "ShardedVectorEnv", "WorkerPool", "game_name", "shard_sizes"]
 
 log = logging.getLogger(__name__)
 
@@ -321,12 +321,41 @@ class WorkerPool:
         return f"WorkerPool({self.workers} {self.executor} workers)"
 
 
+def game_name(game: Any) -> str:
+    """The string the workers load ``game`` by.
+
+    That is ``game`` itself when it is a string, else its spec's name when loading that name gives
+    the same game.
+
+    Raises:
+        InvalidArgumentError: A game object that cannot be loaded by name (a PettingZoo wrapper, a
+            game built in code): workers live in other processes and load their game themselves.
+    """
+    if isinstance(game, str):
+        return game
+    spec = getattr(game, "spec", None)
+    name = getattr(spec, "name", None)
+    if isinstance(name, str):
+        from gamesolve.registry import load_game
+
+        try:
+            same = load_game(name).spec == spec
+        except Exception:  # any failure means "not loadable by name"
+            same = False
+        if same:
+            return name
+    raise InvalidArgumentError(
+        f"workers load their game by name, and {type(game).__name__} "
+        f"{name!r} cannot be loaded so; pass a game string (`gamesolve games` lists them), or step it "
+        "without workers"
+    )
+
+
 class ShardedVectorEnv(VectorEnv):
     """A batched environment whose shards are stepped by the workers of a :class:`WorkerPool`.
 
     Args:
-        game: Anything :func:`gamesolve.vector_env` takes that pickles (a game string always
-            does).
+        game: A game string, or a game loadable by its spec's name (see :func:`game_name`).
         num_envs: ``B`` (at least the number of workers).
         seed: Seeds shard ``i`` with ``(seed, i)``.
         observation: The tensor kind.
@@ -357,8 +386,9 @@ class ShardedVectorEnv(VectorEnv):
             self.num_envs = check_int("num_envs", num_envs, minimum=self.pool.workers)
             seeds = np.random.SeedSequence(check_int("seed", seed, minimum=0)).spawn(self.pool.workers)
             self.sizes = shard_sizes(self.num_envs, self.pool.workers)
+            name = game_name(game)
             args = [
-                (game, size, int(s.generate_state(1)[0] >> 1), observation)
+                (name, size, int(s.generate_state(1)[0] >> 1), observation)
                 for size, s in zip(self.sizes, seeds, strict=True)
             ]
             meta = self.pool.call("make", args)[0]

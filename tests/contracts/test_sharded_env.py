@@ -109,6 +109,18 @@ def test_bad_options_and_failures(local_pool):
     assert _play(ShardedVectorEnv("kuhn_poker", num_envs=4, seed=0, pool=local_pool), 5)[0].shape == (5, 4, 2)
 
 
+def test_games_are_sent_by_name(local_pool):
+    from gamesolve.vector_env.sharded import game_name
+
+    assert game_name(gamesolve.load_game("leduc(ranks=4,suits=2)")) == "leduc(ranks=4)"
+    env = ShardedVectorEnv(gamesolve.load_game("kuhn_poker"), num_envs=4, seed=0, pool=local_pool)
+    assert env.spec.name == "kuhn_poker"
+    pettingzoo = pytest.importorskip("pettingzoo.classic")
+    game = gamesolve.from_pettingzoo(pettingzoo.tictactoe_v3.env)
+    with pytest.raises(InvalidArgumentError, match="load their game by name"):
+        ShardedVectorEnv(game, num_envs=4, seed=0, pool=local_pool)
+
+
 def test_own_pool_is_closed_with_the_environment():
     env = gamesolve.vector_env("kuhn_poker", num_envs=6, seed=0, workers=2)
     _play(env, 3)
