@@ -43,6 +43,7 @@ from gamesolve.population import MetaGame, Population, meta_game_entries
 from gamesolve.registry import SolverEntry
 from gamesolve.solver import Iterate, IterativeSolver
 from gamesolve.solvers.deep.common import DeepGame, prepare_deep_game, report_policy
+from gamesolve.solvers.psro.networks import NetworkCache, state_seed, write_meta
 from gamesolve.spec import GameKind, GameSpec
 from gamesolve.validation import check_int, check_real
 
@@ -123,6 +124,7 @@ class League(IterativeSolver):
         self.executor = check_executor(executor)
         self.eval_mcts_matches = check_int("eval_mcts_matches", eval_mcts_matches, minimum=0)
         self.eval_mcts_simulations = check_int("eval_mcts_simulations", eval_mcts_simulations, minimum=1)
+        self._nets = NetworkCache()
         self._oracles = self._make_oracles()  # checks the PPO options now, before any work
 
     def _make_oracles(self) -> tuple[Any, Any]:
@@ -212,15 +214,10 @@ class League(IterativeSolver):
             raise ValueError("the league holds non-finite weights")
 
     # ------------------------------------------------------------------ members
-    def _policy(self, game: DeepGame, vector: NDArray[np.float32]) -> Any:
-        from gamesolve.vector_env.response import mlp_policy
-
+    def _policy(self, game: DeepGame, key: Any, vector: NDArray[np.float32]) -> Any:
+        """The actor of ``vector`` (a member's, or the main agent's actor and critic) as a network."""
         actor, _ = self._shapes(game)
-        return mlp_policy(
-            unflatten_layers(np.asarray(vector[: layers_width(actor)]), actor),
-            game.observation,
-            game.spec.name,
-        )
+        return self._nets.get(key, vector[: layers_width(actor)], actor, game)
 
     def _main_init(self, game: DeepGame, state: State) -> tuple[Any, Any]:
         actor, critic = self._shapes(game)
@@ -241,7 +238,7 @@ class League(IterativeSolver):
 
     def population(self, game: DeepGame, state: State) -> Population:
         """Every member in both seats."""
-        members = tuple(self._policy(game, m) for m in state["members"])
+        members = tuple(self._policy(game, k, m) for k, m in enumerate(state["members"]))
         names = self.names(state)
         return Population(members=(members, members), names=(names, names))
 
@@ -272,12 +269,6 @@ class League(IterativeSolver):
             state["t"] = np.asarray(t, dtype=np.int64)
             self._round(game, state, t)
 
-    def _seed(self, state: State, *parts: int) -> int:
-        base = int(np.asarray(state["seed"]).reshape(-1)[0])
-        return int(
-            np.random.SeedSequence([base, *parts]).generate_state(1, dtype=np.uint64)[0] >> np.uint64(1)
-        )
-
     def _train_both_seats(
         self, game: DeepGame, oracle: Any, opponents: Any, seed: int, init: Any = None, values: Any = None
     ) -> Any:
@@ -301,17 +292,17 @@ class League(IterativeSolver):
         from gamesolve.vector_env.response import MixturePolicy
 
         plain, minimax = self._oracles
-        league = [self._policy(game, m) for m in state["members"]]
+        league = [self._policy(game, k, m) for k, m in enumerate(state["members"])]
         main_row = int(np.flatnonzero(state["kind"] == MAIN)[-1])
         weights = pfsp_weights(self.win_rates(state, main_row), self.pfsp_power)
         # the all-zero first main agent is uniform but cannot learn (no gradient reaches a hidden
         # layer whose outgoing weights are zero): its first round starts from a fresh network
         init = self._main_init(game, state) if np.any(state["main"]) else None
         main = self._train_both_seats(
-            game, plain, MixturePolicy(league, weights), self._seed(state, 1, t), init=init
+            game, plain, MixturePolicy(league, weights), state_seed(state, 1, t), init=init
         )
         state["main"] = np.concatenate([flatten_layers(main.layers), flatten_layers(main.critic_layers)])
-        frozen = self._policy(game, state["main"])
+        frozen = self._policy(game, "main", state["main"])
         new = [flatten_layers(main.layers)]
         kinds = [MAIN]
         for e in range(self.main_exploiters):
@@ -320,13 +311,13 @@ class League(IterativeSolver):
                 game,
                 oracle,
                 frozen,
-                self._seed(state, 2, t, e),
+                state_seed(state, 2, t, e),
                 values=main.values if self.minimax_coef else None,
             )
             new.append(flatten_layers(ex.layers))
             kinds.append(MAIN_EXPLOITER)
         for e in range(self.league_exploiters):
-            ex = self._train_both_seats(game, plain, MixturePolicy(league), self._seed(state, 3, t, e))
+            ex = self._train_both_seats(game, plain, MixturePolicy(league), state_seed(state, 3, t, e))
             new.append(flatten_layers(ex.layers))
             kinds.append(LEAGUE_EXPLOITER)
         previous = self.meta_game(state)
@@ -350,22 +341,19 @@ class League(IterativeSolver):
             target,
             self.population(game, state),
             episodes=self.episodes,
-            seed=self._seed(state, 4, int(state["t"])),
+            seed=state_seed(state, 4, int(state["t"])),
             previous=previous,
             executor=self.executor,
             exact=False,
             progress=False,
         )
-        state["payoffs"] = np.array(meta.payoffs, dtype=np.float64)
-        state["stderr"] = np.array(meta.stderr, dtype=np.float64)
-        state["counts"] = np.array(meta.counts, dtype=np.int64)
+        write_meta(state, meta)
 
     # ------------------------------------------------------------------ outputs
     def policy(self, game: DeepGame, state: State, which: Iterate) -> Any:
         """The main agent as a network policy (both iterates)."""
         del which
-        self._state = state
-        return self._policy(game, state["main"])
+        return self._policy(game, "main", state["main"])
 
     def evaluate(self, game: DeepGame, policy: Any) -> float:
         """Exact exploitability of the main agent on a compiled game, NaN elsewhere."""

@@ -40,11 +40,13 @@ from gamesolve.solvers.deep.common import DeepGame, prepare_deep_game
 
 __all__ = [
     "DEFAULT_EPISODES",
+    "NetworkCache",
     "NetworkMixture",
     "NetworkPopulation",
     "check_meta_shapes",
     "network_state_rules",
     "refine_support",
+    "state_seed",
     "write_meta",
 ]
 
@@ -77,6 +79,15 @@ def network_state_rules() -> StateRules:
         probabilities=frozenset(probabilities),
         growing=growing,
     )
+
+
+def state_seed(state: State, *parts: int) -> int:
+    """A 63-bit seed for one random draw: the run's base seed and what the draw is for.
+
+    Derived from ``state["seed"]`` and ``parts``, so a resumed run repeats an uninterrupted one.
+    """
+    base = int(np.asarray(state["seed"]).reshape(-1)[0])
+    return int(np.random.SeedSequence([base, *parts]).generate_state(1, dtype=np.uint64)[0] >> np.uint64(1))
 
 
 def check_meta_shapes(state: State, players: int, prefix: str) -> tuple[int, ...]:
@@ -119,6 +130,32 @@ def refine_support(
 
 def _shapes(game: DeepGame, hidden: tuple[int, ...]) -> list[tuple[int, int]]:
     return layer_shapes([game.observation_size, *hidden, game.num_actions])
+
+
+class NetworkCache:
+    """Network policies built from flat weight vectors, kept while a key's weights stay the same.
+
+    Members are frozen once added, so each is built once per run instead of at every meta-game
+    update, opponent draw and report; a key whose weights changed (a main agent trained on, a
+    state resumed from another run) is rebuilt.
+    """
+
+    def __init__(self) -> None:
+        self._nets: dict[Any, tuple[NDArray[np.float32], Any]] = {}
+
+    def get(
+        self, key: Any, vector: NDArray[np.float32], shapes: list[tuple[int, int]], game: DeepGame
+    ) -> Any:
+        """The network of ``vector`` (layers of ``shapes``) for ``game``, cached under ``key``."""
+        from gamesolve.vector_env.response import mlp_policy
+
+        hit = self._nets.get(key)
+        if hit is not None and np.array_equal(hit[0], vector):
+            return hit[1]
+        weights = np.array(vector, dtype=np.float32, copy=True)
+        policy = mlp_policy(unflatten_layers(weights, shapes), game.observation, game.spec.name)
+        self._nets[key] = (weights, policy)
+        return policy
 
 
 @dataclass(eq=False)
@@ -181,7 +218,6 @@ class NetworkPopulation:
         executor: Where matches run.
         solve_meta: ``(name, state) -> MetaStrategy`` (the solver's meta-solver call).
         meta_solver, training_meta_solver: Their names.
-        seed_of: ``(state, *parts) -> int``: the run's derived seeds.
     """
 
     def __init__(
@@ -194,7 +230,6 @@ class NetworkPopulation:
         solve_meta: Any,
         meta_solver: str,
         training_meta_solver: str,
-        seed_of: Any,
         refine_episodes: int = 0,
     ) -> None:
         if not callable(getattr(oracle, "train_vector", None)):
@@ -208,9 +243,9 @@ class NetworkPopulation:
         self.solve_meta = solve_meta
         self.meta_solver = meta_solver
         self.training_meta_solver = training_meta_solver
-        self.seed_of = seed_of
         self.refine_episodes = refine_episodes
         self.hidden = tuple(int(h) for h in oracle.config().get("hidden", ()))
+        self._nets = NetworkCache()
         self.state_rules = network_state_rules()
 
     # ------------------------------------------------------------------ game and state
@@ -262,10 +297,7 @@ class NetworkPopulation:
     # ------------------------------------------------------------------ members
     def member(self, game: DeepGame, state: State, player: int, k: int) -> Any:
         """Member ``k`` of ``player`` as a :class:`gamesolve.neural.NeuralPolicy`."""
-        from gamesolve.vector_env.response import mlp_policy
-
-        layers = unflatten_layers(np.asarray(state[f"net{player}"][k]), _shapes(game, self.hidden))
-        return mlp_policy(layers, game.observation, game.spec.name)
+        return self._nets.get((player, k), state[f"net{player}"][k], _shapes(game, self.hidden), game)
 
     def members(self, game: DeepGame, state: State) -> tuple[tuple[Any, ...], ...]:
         """Every player's members as networks."""
@@ -309,7 +341,7 @@ class NetworkPopulation:
                 game.source if game.compiled is None else game.compiled,
                 p,
                 MixturePolicy(opponents, weights),
-                seed=self.seed_of(state, 1, t, p),
+                seed=state_seed(state, 1, t, p),
                 steps=self.oracle_steps,
             )
             new.append(flatten_layers(list(trained.layers)))
@@ -342,17 +374,13 @@ class NetworkPopulation:
             keep = np.argsort(-weights, kind="stable")[:MAX_OPPONENT_PROFILES]
             profiles = [profiles[i] for i in keep]
             weights = weights[keep]
-        cache: dict[tuple[int, int], Any] = {}
-
-        def net(q: int, k: int) -> Any:
-            if (q, k) not in cache:
-                cache[(q, k)] = self.member(game, state, q, k)
-            return cache[(q, k)]
-
         if len(others) == 1:
-            members: list[Any] = [net(others[0], int(prof[0])) for prof in profiles]
+            members: list[Any] = [self.member(game, state, others[0], int(prof[0])) for prof in profiles]
         else:
-            members = [{q: net(q, int(k)) for q, k in zip(others, prof, strict=True)} for prof in profiles]
+            members = [
+                {q: self.member(game, state, q, int(k)) for q, k in zip(others, prof, strict=True)}
+                for prof in profiles
+            ]
         return members, weights
 
     def _gains(self, state: State, sigma: list[NDArray[np.float64]]) -> NDArray[np.float64]:
@@ -375,7 +403,7 @@ class NetworkPopulation:
             target,
             self.population(game, state),
             episodes=None if exact else (self.episodes or DEFAULT_EPISODES),
-            seed=0 if exact else self.seed_of(state, 2, int(state["t"])),
+            seed=0 if exact else state_seed(state, 2, int(state["t"])),
             previous=previous,
             executor=self.executor,
             exact=exact,
@@ -395,7 +423,7 @@ class NetworkPopulation:
                 target,
                 population,
                 episodes=episodes,
-                seed=self.seed_of(state, 3, int(state["t"])),
+                seed=state_seed(state, 3, int(state["t"])),
                 profiles=profiles,
                 executor=self.executor,
                 exact=False,

@@ -52,6 +52,7 @@ from gamesolve.solvers.psro.networks import (
     NetworkPopulation,
     check_meta_shapes,
     refine_support,
+    state_seed,
     write_meta,
 )
 from gamesolve.spec import GameKind, GameSpec
@@ -70,12 +71,6 @@ _MEMBERS = ("auto", "table", "network")
 
 #: What a derived seed is for (the first word after the base seed).
 _SEED_INITIAL, _SEED_ORACLE, _SEED_MATCHES, _SEED_REFINE = 0, 1, 2, 3
-
-
-def _seed_of(state: State, *parts: int) -> int:
-    """A 63-bit seed for one random draw, derived from the run's base seed and ``parts``."""
-    base = int(np.asarray(state["seed"]).reshape(-1)[0])
-    return int(np.random.SeedSequence([base, *parts]).generate_state(1, dtype=np.uint64)[0] >> np.uint64(1))
 
 
 def _psro_state_rules() -> StateRules:
@@ -340,7 +335,6 @@ class PSRO(IterativeSolver):
                 ),
                 meta_solver=self.meta_solver,
                 training_meta_solver=self.training_meta_solver,
-                seed_of=_seed_of,
                 refine_episodes=self.refine_episodes,
             )
         return self._networks
@@ -421,7 +415,7 @@ class PSRO(IterativeSolver):
             "done": np.zeros((), dtype=np.int8),
             "gains": np.full(backend.num_players, np.nan),
         }
-        init_rng = np.random.default_rng(_seed_of(state, _SEED_INITIAL, 0))
+        init_rng = np.random.default_rng(state_seed(state, _SEED_INITIAL, 0))
         for p in range(backend.num_players):
             member = backend.initial(self.initial, init_rng, p)
             state[f"pop{p}"] = member[None].copy()
@@ -626,7 +620,7 @@ class PSRO(IterativeSolver):
             game,
             self._population(backend, state),
             episodes=self.episodes,
-            seed=_seed_of(state, _SEED_MATCHES, int(state["t"])) if sampled else 0,
+            seed=state_seed(state, _SEED_MATCHES, int(state["t"])) if sampled else 0,
             previous=previous,
             executor=self.executor,
             exact=not sampled,
@@ -646,7 +640,7 @@ class PSRO(IterativeSolver):
                 game,
                 population,
                 episodes=episodes,
-                seed=_seed_of(state, _SEED_REFINE, int(state["t"])),
+                seed=state_seed(state, _SEED_REFINE, int(state["t"])),
                 profiles=profiles,
                 executor=self.executor,
                 exact=False,
@@ -743,7 +737,7 @@ class PSRO(IterativeSolver):
             player,
             opponents,
             weights,
-            seed=_seed_of(state, _SEED_ORACLE, t, player),
+            seed=state_seed(state, _SEED_ORACLE, t, player),
             steps=self.oracle_steps,
         )
         tabulate = getattr(trained, "tabulate", None)
