@@ -114,17 +114,10 @@ class MonteCarloResponse:
 
     def _lookup(self, observation: NDArray[np.float32]) -> NDArray[np.int64]:
         """``[n]`` the best action id of each row's state, ``-1`` for states never seen."""
-        obs = np.ascontiguousarray(observation, dtype=np.float32)
-        width = obs.shape[1] * 4
-        buf = obs.tobytes()
-        keys = self._keys
-        ids = np.fromiter(
-            (keys.get(buf[k * width : (k + 1) * width], -1) for k in range(obs.shape[0])),
-            dtype=np.int64,
-            count=obs.shape[0],
-        )
+        rows = _row_keys(observation)
+        ids = np.fromiter((self._keys.get(key, -1) for key in rows), dtype=np.int64, count=len(rows))
         if not self._best.size:
-            return np.full(obs.shape[0], -1, dtype=np.int64)
+            return np.full(len(rows), -1, dtype=np.int64)
         return np.where(ids >= 0, self._best[np.maximum(ids, 0)], -1)
 
     def action_probs(self, observation: ArrayLike, legal: ArrayLike) -> NDArray[np.float64]:
@@ -166,6 +159,14 @@ class MonteCarloResponse:
 
     def __repr__(self) -> str:
         return f"MonteCarloResponse(player={self.player}, game={self.game!r}, states={self.num_states})"
+
+
+def _row_keys(observation: ArrayLike) -> list[bytes]:
+    """Each row's float32 bytes: the key of its information state."""
+    obs = np.ascontiguousarray(observation, dtype=np.float32)
+    width = obs.shape[1] * 4
+    buf = obs.tobytes()
+    return [buf[k * width : (k + 1) * width] for k in range(obs.shape[0])]
 
 
 def _uniform_legal(legal: NDArray[np.bool_], rng: np.random.Generator) -> NDArray[np.int64]:
@@ -241,14 +242,11 @@ class _Statistics:
     def _by_tensor(
         self, observation: NDArray[np.float32], legal: NDArray[np.bool_], depth: NDArray[np.int64]
     ) -> NDArray[np.int64]:
-        obs = np.ascontiguousarray(observation, dtype=np.float32)
-        width = obs.shape[1] * 4
-        buf = obs.tobytes()
+        row_keys = _row_keys(observation)
         keys = self.keys
-        out = np.empty(obs.shape[0], dtype=np.int64)
+        out = np.empty(len(row_keys), dtype=np.int64)
         new_rows: list[int] = []
-        for k in range(obs.shape[0]):
-            key = buf[k * width : (k + 1) * width]
+        for k, key in enumerate(row_keys):
             i = keys.get(key)
             if i is None:
                 if len(keys) >= self.max_states:
