@@ -106,26 +106,42 @@ def check_meta_shapes(state: State, players: int, prefix: str) -> tuple[int, ...
     return sizes
 
 
+#: What the refining matches' seed is derived for (PSRO's tables and networks alike).
+SEED_REFINE = 3
+
+
 def refine_support(
-    state: State, players: int, episodes: int, play: Any, current: MetaGame
-) -> MetaGame | None:
+    state: State, current: MetaGame, game: Any, population: Population, *, episodes: int, executor: Any
+) -> bool:
     """Add ``episodes`` matches to every profile the meta-strategies put weight on.
 
     The entries that decide the meta-strategy are those of its support; their sampling error is
-    what can mislead the meta-solver, so they get more matches, pooled with the ones they had
-    (:meth:`~gamesolve.population.MetaGame.pooled`). ``play(profiles, episodes)`` samples the
-    given profiles as a meta-game of the same shape. Returns ``None`` when there is nothing to add.
+    what can mislead the meta-solver, so they get more matches of ``population`` on ``game``
+    (seeded from the run and its iteration), pooled with the ones ``current`` had
+    (:meth:`~gamesolve.population.MetaGame.pooled`) and written into ``state``. Returns whether
+    anything was added (the caller then solves the meta-game again).
     """
     if episodes <= 0:
-        return None
+        return False
     support = []
-    for p in range(players):
+    for p in range(len(population.members)):
         weight = np.maximum(np.asarray(state[f"meta{p}"]), np.asarray(state[f"train{p}"]))
         support.append(np.flatnonzero(weight > 1e-9))
     profiles = [tuple(int(k) for k in prof) for prof in itertools.product(*support)]
     if not profiles:
-        return None
-    return current.pooled(play(profiles, episodes))
+        return False
+    more = meta_game_entries(
+        game,
+        population,
+        episodes=episodes,
+        seed=state_seed(state, SEED_REFINE, int(state["t"])),
+        profiles=profiles,
+        executor=executor,
+        exact=False,
+        progress=False,
+    )
+    write_meta(state, current.pooled(more))
+    return True
 
 
 def _shapes(game: DeepGame, hidden: tuple[int, ...]) -> list[tuple[int, int]]:
@@ -416,25 +432,11 @@ class NetworkPopulation:
         if self.exact(game):
             return
         target = game.compiled if game.compiled is not None else game.source
+        current = self.meta_game(game, state)
         population = self.population(game, state)
-
-        def play(profiles: list[tuple[int, ...]], episodes: int) -> MetaGame:
-            return meta_game_entries(
-                target,
-                population,
-                episodes=episodes,
-                seed=state_seed(state, 3, int(state["t"])),
-                profiles=profiles,
-                executor=self.executor,
-                exact=False,
-                progress=False,
-            )
-
-        pooled = refine_support(
-            state, game.num_players, self.refine_episodes, play, self.meta_game(game, state)
-        )
-        if pooled is not None:
-            write_meta(state, pooled)
+        if refine_support(
+            state, current, target, population, episodes=self.refine_episodes, executor=self.executor
+        ):
             self._solve(state)
 
     def _solve(self, state: State) -> None:

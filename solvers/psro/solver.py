@@ -70,7 +70,7 @@ _INITIAL = ("first", "uniform", "random")
 _MEMBERS = ("auto", "table", "network")
 
 #: What a derived seed is for (the first word after the base seed).
-_SEED_INITIAL, _SEED_ORACLE, _SEED_MATCHES, _SEED_REFINE = 0, 1, 2, 3
+_SEED_INITIAL, _SEED_ORACLE, _SEED_MATCHES = 0, 1, 2  # refining matches: SEED_REFINE
 
 
 def _psro_state_rules() -> StateRules:
@@ -630,26 +630,14 @@ class PSRO(IterativeSolver):
 
     def _refine_tables(self, game: CompiledGame | TensorGame, backend: Backend, state: State) -> None:
         """``refine_episodes`` more matches for the support's profiles of a sampled meta-game."""
-        if self.episodes is None or not self.refine_episodes:
+        if self.episodes is None:
             return
         n = backend.num_players
+        current = self._meta_game(state, n, exact=False)
         population = self._population(backend, state)
-
-        def play(profiles: list[tuple[int, ...]], episodes: int) -> MetaGame:
-            return meta_game_entries(
-                game,
-                population,
-                episodes=episodes,
-                seed=state_seed(state, _SEED_REFINE, int(state["t"])),
-                profiles=profiles,
-                executor=self.executor,
-                exact=False,
-                progress=False,
-            )
-
-        pooled = refine_support(state, n, self.refine_episodes, play, self._meta_game(state, n, exact=False))
-        if pooled is not None:
-            write_meta(state, pooled)
+        if refine_support(
+            state, current, game, population, episodes=self.refine_episodes, executor=self.executor
+        ):
             self._solve_meta(game, state)
 
     def _iterate(self, game: CompiledGame | TensorGame, backend: Backend, state: State, t: int) -> None:
