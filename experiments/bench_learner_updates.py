@@ -7,7 +7,7 @@ self-play rollout, so observations, legal masks and actions are real), on every 
 the CPU (one thread, as the learners run by default, and ``--cpu-threads`` more when asked) and
 CUDA when torch sees a device. Rows:
 
-* ``ppo``: :meth:`gamesolve.solvers.deep.ppo.PPO._update` with one epoch of one minibatch (the
+* ``ppo``: :meth:`gamesolve.solvers.deep.ppo.PPO.fit_rollout` with one epoch of one minibatch (the
   clipped surrogate, value loss, entropy, Adam step), the default (128, 128) network;
 * ``neural-mmd``: the same step with neural MMD's objective (its ``policy_targets``, the previous
   policy's log-probabilities on the batch, computed inside the timed update, and the two KL terms).
@@ -81,7 +81,7 @@ def time_updates(learner: str, device: str, batch: int, updates: int, warmup: in
 
     def one() -> None:
         targets = solver.policy_targets(game, state, net, data, 1)
-        solver._update(net, opt, data, rng, 1, targets)
+        solver.fit_rollout(net, opt, data, rng, 1, targets)
 
     try:
         for _ in range(warmup):

@@ -113,7 +113,21 @@ def add_neupl_arguments(parser: argparse.ArgumentParser) -> None:
         "--graph", default="psro-n", choices=NEUPL_GRAPHS, help="interaction graph (default psro-n)"
     )
     parser.add_argument("--policy", default="network", choices=("network", "tabular"))
-    parser.add_argument("--training", default="exact", choices=("exact", "rl"))
+    parser.add_argument(
+        "--training", choices=("exact", "rl"), help="default: exact on a compiled game, rl on tensors"
+    )
+    parser.add_argument(
+        "--backend",
+        default="auto",
+        choices=("auto", "tree", "tensor"),
+        help="compiled tree or batched tensors (default auto: tensors when the game does not compile)",
+    )
+    parser.add_argument(
+        "--payoff-estimate",
+        default="matches",
+        choices=("matches", "learned"),
+        help="on tensors, U from matches (default) or the learned payoff estimator phi",
+    )
     parser.add_argument("--max-population", type=int, default=8, metavar="N", help="N_max (default 8)")
     parser.add_argument("--iterations", type=int, default=50, help="NeuPL iterations (default 50)")
     parser.add_argument("--target-exploitability", type=float, metavar="E", help="stop once reached")
@@ -141,6 +155,8 @@ def run_neupl_cli(args: argparse.Namespace) -> SolveResult:
         "graph": args.graph,
         "policy": args.policy,
         "training": args.training,
+        "backend": getattr(args, "backend", "auto"),
+        "payoff_estimate": getattr(args, "payoff_estimate", "matches"),
         "max_population": args.max_population,
         "meta_episodes": getattr(args, "meta_episodes", None),
     }

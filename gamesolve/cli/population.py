@@ -102,8 +102,11 @@ def cmd_psro(args: argparse.Namespace) -> int:
 def _save_members(result: SolveResult, folder: Path) -> list[str]:
     """Write every network member as ``p{player}_{name}.pt`` (for ``gamesolve tournament``)."""
     population = result.extras["population"]
-    if result.extras.get("members") != "network":
-        print("members-out     skipped: the members are tables (use --members network)")
+    if not all(hasattr(m, "save") for seat in population.members for m in seat):
+        print(
+            "members-out     skipped: the members are tables "
+            "(networks: psro --members network, neupl --backend tensor)"
+        )
         return []
     failures = []
     try:
@@ -125,18 +128,26 @@ def _print_neupl(args: argparse.Namespace, result: SolveResult) -> None:
         f"population      {result.extras['population_size']} of {args.max_population} "
         f"(joined at iterations {result.extras['joined']})"
     )
-    print(
-        f"exploitability  {result.exploitability:.6e} "
-        f"(Nash mixture of the population; NashConv {result.nash_conv:.6e})"
-    )
+    if math.isnan(result.exploitability):
+        print("exploitability  not known (the game does not compile; see the score against uniform)")
+    else:
+        print(
+            f"exploitability  {result.exploitability:.6e} "
+            f"(Nash mixture of the population; NashConv {result.nash_conv:.6e})"
+        )
     print("meta-strategy   " + ", ".join(f"{w:.3f}" for w in result.extras["meta_strategy"]))
-    if args.training == "rl":
+    if "score_vs_uniform" in result.extras:
+        print(f"vs uniform      {result.extras['score_vs_uniform']:+.4f} (the mixture's mean return)")
+    if result.config.get("training") == "rl":
         print(f"env steps       {result.extras['env_steps']:,}")
 
 
 def cmd_neupl(args: argparse.Namespace) -> int:
     """Run NeuPL on a symmetric two-player zero-sum game."""
+    check_outputs({"--members-out": args.members_out})
     result, failures = _run_population(args, "neupl.npz", run_neupl_cli, neupl_summary, _print_neupl)
+    if args.members_out and not failures:
+        failures += _save_members(result, Path(args.members_out))
     return run_status(result, failures)
 
 
@@ -266,6 +277,11 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     p = sub.add_parser("neupl", help="NeuPL: one conditional network for a whole population")
     add_neupl_arguments(p)
     p.add_argument("--json", metavar="OUT", help="write the result summary as JSON")
+    p.add_argument(
+        "--members-out",
+        metavar="DIR",
+        help="on tensors, save every member (the network at its row) as DIR/p{seat}_{name}.pt",
+    )
     p.add_argument(
         "--overwrite", action="store_true", help="start over even if the --checkpoint folder holds a run"
     )

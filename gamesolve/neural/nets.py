@@ -27,10 +27,14 @@ from gamesolve.validation import check_int
 
 __all__ = [
     "BUILTIN_FACTORIES",
+    "CONDITIONAL_FACTORY",
     "CONV_FACTORY",
+    "MEMBER_FACTORY",
     "MLP",
     "MLP_FACTORY",
     "TORSO_CHOICES",
+    "ConditionalMLP",
+    "ConditionedMember",
     "ConvNet",
     "build_network",
     "check_torso_fits",
@@ -41,6 +45,9 @@ __all__ = [
 MLP_FACTORY = "gamesolve.neural.nets:MLP"
 #: How saved configs name the convolutional network.
 CONV_FACTORY = "gamesolve.neural.nets:ConvNet"
+#: How saved configs name NeuPL's conditional network and one member of its population.
+CONDITIONAL_FACTORY = "gamesolve.neural.nets:ConditionalMLP"
+MEMBER_FACTORY = "gamesolve.neural.nets:ConditionedMember"
 #: The deep learners' ``torso`` choices.
 TORSO_CHOICES = ("mlp", "conv")
 
@@ -184,8 +191,119 @@ class ConvNet(torch.nn.Module):
         return logits, self.value(features)
 
 
+class ConditionalMLP(torch.nn.Module):
+    """A population in one network: ``Pi(a | o, sigma)`` and ``V(o, sigma)`` (NeuPL's policy).
+
+    Liu, Marris, Hennes, Merel, Heess & Graepel 2022, "NeuPL: Neural Population Learning" (ICLR).
+    The input is the observation followed by the conditioning vector ``sigma`` (``[B, F + N]``,
+    ``N = max_population``): the mixture of the population the policy answers. The logits are
+    ``s f(o, sigma) + (1 - s) b(legal)`` with ``s = sum(sigma)``, so ``sigma = 0`` is the initial
+    policy whatever the weights: uniform (``b = 0``) or, with ``initial="first"``, the lowest legal
+    action id (``b`` 0 there and -30 elsewhere).
+
+    Args:
+        observation_size: ``F``.
+        num_actions: ``A``.
+        max_population: ``N``, the length of ``sigma``.
+        hidden: Widths of the hidden layers.
+        initial: ``"uniform"`` or ``"first"``.
+    """
+
+    def __init__(
+        self,
+        observation_size: int,
+        num_actions: int,
+        max_population: int,
+        hidden: Sequence[int] = (128, 128),
+        initial: str = "uniform",
+    ) -> None:
+        super().__init__()
+        self.observation_size = check_int("observation_size", observation_size, minimum=1)
+        self.max_population = check_int("max_population", max_population, minimum=1)
+        if initial not in ("uniform", "first"):
+            raise InvalidArgumentError(f"initial must be 'uniform' or 'first', got {initial!r}")
+        self.initial = initial
+        self.torso = MLP(self.observation_size + self.max_population, num_actions, hidden, value_head=True)
+        self.num_actions = self.torso.num_actions
+
+    def _kwargs(self) -> dict[str, Any]:
+        return {
+            "observation_size": self.observation_size,
+            "num_actions": self.num_actions,
+            "max_population": self.max_population,
+            "hidden": list(self.torso.hidden),
+            "initial": self.initial,
+        }
+
+    @property
+    def config(self) -> dict[str, Any]:
+        """What rebuilds this network: ``{"factory": CONDITIONAL_FACTORY, "kwargs": {...}}``."""
+        return {"factory": CONDITIONAL_FACTORY, "kwargs": self._kwargs()}
+
+    def forward(self, observation: Any, legal: Any = None) -> Any:
+        """``(logits [B, A], values [B, 1])`` of ``observation`` ``[B, F + N]`` (``sigma`` last)."""
+        logits, values = self.torso(observation)
+        s = observation[:, self.observation_size :].sum(dim=1, keepdim=True)
+        if self.initial == "first" and legal is not None:
+            first = torch.cumsum(legal.to(torch.int64), dim=1) == 1
+            base = torch.where(first & legal, 0.0, -30.0)
+            logits = s * logits + (1.0 - s) * base
+        else:
+            logits = s * logits
+        return logits, values
+
+
+class ConditionedMember(ConditionalMLP):
+    """One member of a NeuPL population: the conditional network at a fixed ``sigma``.
+
+    Called like any policy network, ``module(observation [B, F], legal) -> (logits, values)``; the
+    fixed ``sigma`` (a buffer, saved with the weights) is appended to every observation.
+
+    Args:
+        sigma: The member's conditioning vector (``max_population`` weights).
+        observation_size, num_actions, max_population, hidden, initial: As :class:`ConditionalMLP`.
+    """
+
+    sigma: torch.Tensor
+
+    def __init__(
+        self,
+        observation_size: int,
+        num_actions: int,
+        max_population: int,
+        hidden: Sequence[int] = (128, 128),
+        initial: str = "uniform",
+        sigma: Sequence[float] = (),
+    ) -> None:
+        super().__init__(observation_size, num_actions, max_population, hidden, initial)
+        vector = torch.as_tensor([float(x) for x in sigma], dtype=torch.float32)
+        if vector.shape != (self.max_population,):
+            raise InvalidArgumentError(
+                f"sigma must hold max_population={self.max_population} weights, got {len(vector)}"
+            )
+        self.register_buffer("sigma", vector)
+
+    @property
+    def config(self) -> dict[str, Any]:
+        """What rebuilds this member: ``{"factory": MEMBER_FACTORY, "kwargs": {..., "sigma": [...]}}``."""
+        return {
+            "factory": MEMBER_FACTORY,
+            "kwargs": {**self._kwargs(), "sigma": [float(x) for x in self.sigma.tolist()]},
+        }
+
+    def forward(self, observation: Any, legal: Any = None) -> Any:
+        """``(logits [B, A], values [B, 1])`` of ``observation`` ``[B, F]`` at the member's ``sigma``."""
+        cond = self.sigma.to(observation.dtype).expand(observation.shape[0], -1)
+        return super().forward(torch.cat([observation, cond], dim=1), legal)
+
+
 #: The networks a saved policy file may name without a ``factory=`` argument.
-BUILTIN_FACTORIES: dict[str, Any] = {MLP_FACTORY: MLP, CONV_FACTORY: ConvNet}
+BUILTIN_FACTORIES: dict[str, Any] = {
+    MLP_FACTORY: MLP,
+    CONV_FACTORY: ConvNet,
+    CONDITIONAL_FACTORY: ConditionalMLP,
+    MEMBER_FACTORY: ConditionedMember,
+}
 
 
 def build_network(

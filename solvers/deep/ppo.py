@@ -256,7 +256,7 @@ class PPO(NetworkLearner):
         t = int(state["t"]) + 1
         batch = self._rollout(game, net, rng, t)
         targets = self.policy_targets(game, state, net, batch, t)
-        stats = self._update(net, opt, batch, rng, t, targets)
+        stats = self.fit_rollout(net, opt, batch, rng, t, targets)
         pack_module(state, NET, net)
         pack_optimizer(state, OPT, opt)
         state["t"][...] = t
@@ -366,7 +366,7 @@ class PPO(NetworkLearner):
         del game, state, net, t
         return {}
 
-    def _update(
+    def fit_rollout(
         self,
         net: Any,
         opt: Any,
@@ -374,12 +374,21 @@ class PPO(NetworkLearner):
         rng: np.random.Generator,
         t: int,
         targets: dict[str, Any] | None = None,
+        *,
+        minibatches: int | None = None,
     ) -> dict[str, float]:
-        """``epochs`` passes of minibatch steps on one rollout (the policy part from :meth:`policy_loss`)."""
+        """``epochs`` passes of minibatch steps on one rollout (the policy part from :meth:`policy_loss`).
+
+        ``batch`` holds ``obs``, ``legal``, ``action``, ``logp`` (behaviour), ``adv``, ``ret``,
+        ``episodes`` and ``steps`` (see :meth:`_rollout`); ``net(obs, legal)`` gives
+        ``(logits, values)``. Other learners that build their own rollouts (NeuPL on tensors) train
+        through it too. ``minibatches`` overrides the configured number for this call.
+        """
         import torch
 
         if targets is None:
             targets = {}
+        parts = self.minibatches if minibatches is None else max(1, int(minibatches))
         dev = self.device
         n = int(batch["action"].shape[0])
         obs = torch.as_tensor(batch["obs"], device=dev)
@@ -393,7 +402,7 @@ class PPO(NetworkLearner):
         net.train()
         for epoch in range(self.epochs):
             order = rng.permutation(n)
-            for m, part in enumerate(np.array_split(order, min(self.minibatches, max(n, 1)))):
+            for m, part in enumerate(np.array_split(order, min(parts, max(n, 1)))):
                 if part.size == 0:
                     continue
                 idx = torch.as_tensor(part, device=dev)

@@ -20,6 +20,7 @@ from numpy.typing import NDArray
 
 from gamesolve.errors import GamesolveError
 from gamesolve.solvers.deep.common import DeepGame
+from gamesolve.vector_env import VectorEnv
 
 __all__ = ["MAX_EXTRA_STEPS", "Rollout", "collect_episodes", "gae"]
 
@@ -78,6 +79,7 @@ def collect_episodes(
     rng: np.random.Generator,
     name: str,
     update: int,
+    env: VectorEnv | None = None,
 ) -> Rollout:
     """Play ``num_envs`` environments for ``min_steps`` batched steps, then finish the episodes under way.
 
@@ -89,6 +91,8 @@ def collect_episodes(
         rng: Seeds the environment and draws the actions.
         name: The learner's name, for error messages.
         update: The update this rollout is for, for error messages.
+        env: The environment to play (``num_envs`` slots; closed afterwards); default: a fresh
+            ``game.env`` seeded from ``rng``.
 
     Raises:
         GamesolveError: The network gives non-finite outputs (the message names ``update``).
@@ -96,7 +100,10 @@ def collect_episodes(
     from gamesolve.neural.policy import sample_rows
 
     b, players = num_envs, game.num_players
-    env = game.env(b, int(rng.integers(1 << 31)))
+    if env is None:
+        env = game.env(b, int(rng.integers(1 << 31)))
+    elif env.num_envs != b:
+        raise ValueError(f"env has {env.num_envs} slots, not num_envs={b}")
     rows = np.arange(b)
     capacity = (min_steps + 64) * b
     nxt = np.full(capacity, -1, dtype=np.int64)

@@ -37,6 +37,8 @@ __all__ = [
     "TreeArena",
     "check_symmetric_matrix",
     "make_arena",
+    "sampled_matrix",
+    "sampled_payoffs",
     "seat_average",
 ]
 
@@ -242,12 +244,23 @@ def seat_average(meta: MetaGame) -> NDArray[np.float64]:
 def sampled_payoffs(
     arena: Arena, probs: NDArray[np.float64], episodes: int, seed: int
 ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.int64]]:
+    """Seat-averaged ``U``, its standard error and episode counts ``[K, K]`` of an arena's tables.
+
+    See :func:`sampled_matrix`.
+    """
+    return sampled_matrix(arena.game, arena.population(probs), episodes, seed)
+
+
+def sampled_matrix(
+    game: Any, population: Population, episodes: int, seed: int
+) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.int64]]:
     """Seat-averaged ``U``, its standard error and episode counts ``[K, K]`` from seeded matches.
 
-    Every pair ``i < j`` plays ``ceil(episodes / 2)`` episodes in each seating through the
-    population backend; the diagonal (0 in a symmetric zero-sum game) is not played.
+    Every pair ``i < j`` of the symmetric ``population`` plays ``ceil(episodes / 2)`` episodes in
+    each seating through the population backend; the diagonal (0 in a symmetric zero-sum game) is
+    not played.
     """
-    k = probs.shape[0]
+    k = len(population.members[0])
     pairs = [(i, j) for i in range(k) for j in range(i + 1, k)]
     out = np.zeros((k, k))
     stderr = np.zeros((k, k))
@@ -257,7 +270,7 @@ def sampled_payoffs(
     half = -(-int(episodes) // 2)
     profiles = pairs + [(j, i) for i, j in pairs]
     meta = meta_game_entries(
-        arena.game, arena.population(probs), episodes=half, seed=seed, profiles=profiles, executor="inprocess"
+        game, population, episodes=half, seed=seed, profiles=profiles, executor="inprocess", progress=False
     )
     value = seat_average(meta)
     error = 0.5 * np.sqrt(meta.stderr[0] ** 2 + meta.stderr[1].T ** 2)

@@ -11,6 +11,7 @@ the policies play in :mod:`gamesolve.solvers.neupl.arenas`, the network in
 from __future__ import annotations
 
 import logging
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,13 +20,14 @@ from numpy.typing import ArrayLike, NDArray
 
 from gamesolve.checkpoint import StateRules, rng_from_array, rng_to_array
 from gamesolve.compiled import CompiledGame, as_compiled
-from gamesolve.errors import InvalidArgumentError, UnsupportedGame
+from gamesolve.errors import GameTooLargeError, InvalidArgumentError, UnsupportedGame
 from gamesolve.evaluation import nash_conv
 from gamesolve.normal_form import TensorGame
 from gamesolve.policy import TabularPolicy
 from gamesolve.population import MetaGame, Population
 from gamesolve.registry import SolverEntry
 from gamesolve.solver import Iterate, IterativeSolver
+from gamesolve.solvers.deep.common import DeepGame
 from gamesolve.solvers.neupl.arenas import (
     Arena,
     MatrixArena,
@@ -34,7 +36,9 @@ from gamesolve.solvers.neupl.arenas import (
     sampled_payoffs,
 )
 from gamesolve.solvers.neupl.graphs import GRAPHS, interaction_graph, meta_nash
+from gamesolve.solvers.neupl.growth import COUNTERS, grow, newest_return, plateau, run_arrays
 from gamesolve.solvers.neupl.network import ConditionalNetwork, import_torch, init_weights
+from gamesolve.solvers.neupl.tensor import TensorNeuPL, refuse_tabular
 from gamesolve.solvers.rl_oracles import check_widths
 from gamesolve.spec import GameKind, GameSpec, Utility
 from gamesolve.validation import check_choice, check_int, check_real
@@ -42,6 +46,14 @@ from gamesolve.validation import check_choice, check_int, check_real
 __all__ = ["NEUPL_ENTRY", "NeuPL", "NeuPLReport"]
 
 log = logging.getLogger(__name__)
+
+#: What :meth:`NeuPL.prepare` returns: a compiled tree, a symmetric matrix game, or tensors.
+Prepared = CompiledGame | TensorGame | DeepGame
+
+
+def _name(game: Any) -> str:
+    spec = getattr(game, "spec", None)
+    return str(getattr(spec, "name", type(game).__name__))
 
 
 @dataclass(frozen=True)
@@ -76,6 +88,13 @@ class NeuPL(IterativeSolver):
     estimate ``U`` count as ``evaluation_steps``). On extensive-form games ``U[i, j]`` averages
     ``i``'s expected payoff against ``j`` over both seats.
 
+    Backends: ``"tree"`` runs on the compiled game (policies are tables read from the network at
+    every infoset; exact or sampled training); ``"tensor"`` runs on the batched environment of any
+    game (:mod:`gamesolve.solvers.neupl.tensor`: the network reads observation tensors followed by
+    ``sigma``, learns by PPO from sampled matches, and ``U`` comes from matches or from the learned
+    payoff estimator ``phi``); ``"auto"`` (default) picks the tree when the game compiles and the
+    tensors when it does not.
+
     ``Iterate.AVERAGE`` (the output) is the Nash mixture of the population as one behavior policy
     (:mod:`gamesolve.mixture`); ``Iterate.CURRENT`` is the newest policy. ``extras`` hold
     ``members``, ``population``, ``meta_game``, ``payoffs`` (``U``), ``interaction_graph``
@@ -88,26 +107,40 @@ class NeuPL(IterativeSolver):
             ``"cycle"``.
         policy: ``"network"`` (default: the torch conditional policy) or ``"tabular"`` (a lookup
             table indexed by the row of ``Sigma``, trained by exact best responses).
-        training: ``"exact"`` (default: exact counterfactual policy gradient, or exact best
-            responses for the table) or ``"rl"`` (sampled episodes and PPO).
+        training: ``"exact"`` (exact counterfactual policy gradient, or exact best responses for
+            the table; the default on the tree) or ``"rl"`` (sampled episodes and PPO; the only
+            choice and the default on tensors).
+        backend: ``"auto"`` (default), ``"tree"`` or ``"tensor"`` (see above).
         max_population: ``N_max``, the largest population (the conditioning vector's length; an
             integer >= 1).
         initial: The initial policy (row ``sigma = 0``): ``"uniform"`` or ``"first"`` (first legal
             action everywhere; rock in rock-paper-scissors).
         hidden: Hidden layer widths of the network (ReLU), a non-empty list of integers >= 1.
-        learning_rate: Adam step size (finite, > 0).
+        learning_rate: Adam step size (finite, > 0; default 3e-3 on the tree, 3e-4 on tensors).
         train_steps: Gradient steps per iteration with ``training="exact"`` (>= 1).
         temperature: Temperature of the soft best-response targets of ``training="exact"``, as a
             fraction of the largest absolute payoff of the game (finite, > 0).
-        episodes: Episodes sampled per iteration with ``training="rl"`` (>= 1).
+        episodes: Episodes sampled per iteration with ``training="rl"`` (>= 1); on tensors, the
+            environments stepped together.
+        rollout_length: On tensors, batched steps per iteration before the episodes under way
+            are finished (>= 1).
         ppo_epochs: Passes over each iteration's transitions (>= 1).
         minibatch: PPO minibatch size (transitions; >= 1).
         clip: PPO ratio clip (finite, > 0).
         entropy_coef: Entropy bonus weight (finite, >= 0).
         value_coef: Value-loss weight (finite, >= 0).
         max_grad_norm: Global gradient-norm clip (finite, > 0).
-        meta_episodes: ``None`` (default): exact payoff matrix. An even number (>= 2): matches
-            per pair of policies to estimate ``U`` by sampling (zero-sum: ``U[j, i] = -U[i, j]``).
+        meta_episodes: ``None`` (default): exact payoff matrix (on tensors: when the game
+            compiles, else 200 matches). An even number (>= 2): matches per pair of policies to
+            estimate ``U`` by sampling (zero-sum: ``U[j, i] = -U[i, j]``).
+        payoff_estimate: On tensors, where ``U`` comes from: ``"matches"`` (default; see
+            ``meta_episodes``) or ``"learned"`` (the payoff estimator ``phi`` fitted to the training
+            matches' outcomes; no evaluation matches).
+        observation: On tensors, ``"auto"`` (information-state tensors when the game has them),
+            ``"info_state"`` or ``"observation"``.
+        rollout_workers: On tensors, worker processes that step the training environments (0:
+            in this process).
+        rollout_executor: Where those workers run: ``"local"`` or ``"ray"``.
         growth_tolerance: Tolerance of the growth trigger, as a fraction of the game's largest
             absolute payoff (finite, >= 0).
         patience: Iterations of the plateau test (>= 1).
@@ -126,14 +159,16 @@ class NeuPL(IterativeSolver):
         *,
         graph: str = "psro-n",
         policy: str = "network",
-        training: str = "exact",
+        training: str | None = None,
+        backend: str = "auto",
         max_population: int = 8,
         initial: str = "uniform",
         hidden: tuple[int, ...] | list[int] = (64, 64),
-        learning_rate: float = 3e-3,
+        learning_rate: float | None = None,
         train_steps: int = 20,
         temperature: float = 0.02,
         episodes: int = 256,
+        rollout_length: int = 8,
         ppo_epochs: int = 4,
         minibatch: int = 256,
         clip: float = 0.2,
@@ -143,12 +178,22 @@ class NeuPL(IterativeSolver):
         meta_episodes: int | None = None,
         growth_tolerance: float = 0.005,
         patience: int = 5,
+        payoff_estimate: str = "matches",
+        observation: str = "auto",
+        rollout_workers: int = 0,
+        rollout_executor: str = "local",
         device: str = "cpu",
         threads: int = 1,
     ) -> None:
         self.graph = check_choice("graph", graph, GRAPHS)
         self.policy_kind = check_choice("policy", policy, ("network", "tabular"))
-        self.training = check_choice("training", training, ("exact", "rl"))
+        self.training_choice = (
+            None if training is None else check_choice("training", training, ("exact", "rl"))
+        )
+        self.backend = check_choice("backend", backend, ("auto", "tree", "tensor"))
+        if self.backend == "tensor":
+            refuse_tabular(self.policy_kind, self.training_choice)
+        self.training = self.training_choice or "exact"
         if self.policy_kind == "tabular" and self.training != "exact":
             raise InvalidArgumentError(
                 "the tabular policy trains by exact best responses only (training='exact')"
@@ -156,10 +201,16 @@ class NeuPL(IterativeSolver):
         self.max_population = check_int("max_population", max_population, minimum=1)
         self.initial = check_choice("initial", initial, ("uniform", "first"))
         self.hidden = check_widths("hidden", hidden)
-        self.learning_rate = check_real("learning_rate", learning_rate, minimum=0.0, min_inclusive=False)
+        self.learning_rate_choice = (
+            None
+            if learning_rate is None
+            else check_real("learning_rate", learning_rate, minimum=0.0, min_inclusive=False)
+        )
+        self.learning_rate = self.learning_rate_choice or 3e-3
         self.train_steps = check_int("train_steps", train_steps, minimum=1)
         self.temperature = check_real("temperature", temperature, minimum=0.0, min_inclusive=False)
         self.episodes = check_int("episodes", episodes, minimum=1)
+        self.rollout_length = check_int("rollout_length", rollout_length, minimum=1)
         self.ppo_epochs = check_int("ppo_epochs", ppo_epochs, minimum=1)
         self.minibatch = check_int("minibatch", minibatch, minimum=1)
         self.clip = check_real("clip", clip, minimum=0.0, min_inclusive=False)
@@ -175,10 +226,15 @@ class NeuPL(IterativeSolver):
             )
         self.growth_tolerance = check_real("growth_tolerance", growth_tolerance, minimum=0.0)
         self.patience = check_int("patience", patience, minimum=1)
+        self.payoff_estimate = check_choice("payoff_estimate", payoff_estimate, ("matches", "learned"))
+        self.observation = check_choice("observation", observation, ("auto", "info_state", "observation"))
+        self.rollout_workers = check_int("rollout_workers", rollout_workers, minimum=0)
+        self.rollout_executor = check_choice("rollout_executor", rollout_executor, ("local", "ray"))
         self.device = check_choice("device", device, ("cpu", "cuda", "auto"))
         self.threads = check_int("threads", threads, minimum=1)
         self._arena: tuple[Any, Arena] | None = None
         self._last_state: dict[str, NDArray[Any]] | None = None
+        self._tensor: TensorNeuPL | None = None
 
     # ------------------------------------------------------------------------- protocol
 
@@ -205,19 +261,61 @@ class NeuPL(IterativeSolver):
             "growth_tolerance": self.growth_tolerance,
             "patience": self.patience,
             "device": self.device,
+            **self._tensor_config(),
         }
 
-    def prepare(self, game: Any) -> CompiledGame | TensorGame:
-        """The compiled game, or the symmetric normal-form game (checked here: it needs payoffs)."""
+    def _tensor_config(self) -> dict[str, Any]:
+        """The tensor engine's options (only when it runs, so tree checkpoints keep their identity)."""
+        if self._tensor is None:
+            return {}
+        return {
+            "backend": "tensor",
+            "rollout_length": self.rollout_length,
+            "payoff_estimate": self.payoff_estimate,
+            "observation": self.observation,
+            "rollout_workers": self.rollout_workers,
+        }
+
+    def prepare(self, game: Any) -> CompiledGame | TensorGame | DeepGame:
+        """The compiled game, the symmetric normal-form game, or the batched environment (tensors)."""
         if isinstance(game, TensorGame):
+            if self.backend == "tensor":
+                raise UnsupportedGame(
+                    "backend='tensor' plays extensive-form games; a normal-form game is solved on its "
+                    "payoff matrix (backend='auto' or 'tree')"
+                )
             check_symmetric_matrix(game)
             return game
+        if self.backend == "tensor":
+            return self._tensor_game(game)
         try:
             return as_compiled(game)
+        except GameTooLargeError as exc:
+            if self.backend == "auto" and self.policy_kind == "network" and self.training_choice != "exact":
+                log.info("neupl: %s does not compile (%s); it runs on tensors", _name(game), exc)
+                return self._tensor_game(game)
+            hint = (
+                " (neupl runs on games that do not compile with backend='tensor': policy='network', "
+                "training='rl')"
+            )
+            raise type(exc)(f"{exc}{hint}") from None
         except UnsupportedGame as exc:
             raise UnsupportedGame(
                 f"neupl solves two-player zero-sum extensive-form or symmetric normal-form games: {exc}"
             ) from None
+
+    def _tensor_game(self, game: Any) -> DeepGame:
+        """``game`` as a batched environment, with the tensor engine (and its defaults) set up."""
+        refuse_tabular(self.policy_kind, self.training_choice)
+        self.training = "rl"
+        self.learning_rate = self.learning_rate_choice or 3e-4
+        if self._tensor is None:
+            self._tensor = TensorNeuPL(self)
+        return self._tensor.prepare(game)
+
+    def _engine(self) -> TensorNeuPL:
+        assert self._tensor is not None  # set by prepare before any DeepGame exists
+        return self._tensor
 
     def check(self, spec: GameSpec) -> None:
         """Two-player zero-sum games only (extensive-form ones are played from both seats)."""
@@ -231,9 +329,10 @@ class NeuPL(IterativeSolver):
                 f"{spec.utility.value.replace('_', '-')} with {spec.num_players} players"
             )
 
-    def warm_up(self, game: CompiledGame | TensorGame) -> None:
+    def warm_up(self, game: Prepared) -> None:
         """Game-derived setup before a run's clock starts: the arena's payoff matrices and samplers."""
-        self._arena_of(game)
+        if not isinstance(game, DeepGame):
+            self._arena_of(game)
 
     def _arena_of(self, game: CompiledGame | TensorGame) -> Arena:
         if self._arena is None or self._arena[0] is not game:
@@ -248,36 +347,33 @@ class NeuPL(IterativeSolver):
             return out
         return arena.legal / arena.legal.sum(axis=1, keepdims=True)
 
-    def _initial_size(self) -> int:
+    def initial_size(self) -> int:
+        """Policies active at the start: 1 for self-play and the cycle, else 2 (initial, its answer)."""
         return 1 if self.graph in ("self-play", "cycle") else min(2, self.max_population)
 
     #: What a resumed state must satisfy before any update sees it.
     state_rules = StateRules(
         counter="iteration",
-        nonnegative=frozenset(
-            {
-                "counts",
-                "stderr",
-                "env_steps",
-                "evaluation_steps",
-                "episodes",
-                "adam_t",
-                "since_growth",
-                "probs",
-            }
-        ),
+        nonnegative=COUNTERS | {"adam_t", "probs"},
         probabilities=frozenset({"probs", "table"}),
         generators=frozenset({"rng"}),
     )
 
-    def check_state(self, game: CompiledGame | TensorGame, state: dict[str, NDArray[Any]]) -> None:
-        """The population size lies in ``[1, max_population]``."""
+    def check_state(self, game: Prepared, state: dict[str, NDArray[Any]]) -> None:
+        """The population size lies in ``[1, max_population]`` (on tensors: the weights are finite)."""
+        if isinstance(game, DeepGame):
+            self._engine().check_state(game, state)
+            return
         size = int(state["size"])
         if not 1 <= size <= self.max_population:
             raise ValueError(f"the population size {size} is outside [1, {self.max_population}]")
 
-    def init(self, game: CompiledGame | TensorGame, rng: np.random.Generator) -> dict[str, NDArray[Any]]:
+    def init(self, game: Prepared, rng: np.random.Generator) -> dict[str, NDArray[Any]]:
         """Fresh weights (or table), the first ``Sigma`` and ``U``; nothing trained yet."""
+        if isinstance(game, DeepGame):
+            fresh = self._engine().init(game, rng)
+            self.state_rules = self._engine().state_rules
+            return fresh
         arena = self._arena_of(game)
         n_max = self.max_population
         state: dict[str, NDArray[Any]] = {}
@@ -287,31 +383,18 @@ class NeuPL(IterativeSolver):
             state["table"] = np.broadcast_to(
                 self._initial_probs(arena), (n_max, arena.num_infosets, arena.max_actions)
             ).copy()
-        n = self._initial_size()
-        state["size"] = np.asarray(n, dtype=np.int64)
-        state["iteration"] = np.zeros((), dtype=np.int64)
-        state["since_growth"] = np.zeros((), dtype=np.int64)
-        state["window"] = np.full(self.patience + 1, np.nan)
-        state["gap"] = np.asarray(np.nan)
-        state["env_steps"] = np.zeros((), dtype=np.int64)
-        state["evaluation_steps"] = np.zeros((), dtype=np.int64)
-        state["episodes"] = np.zeros((), dtype=np.int64)
-        state["joined"] = np.full(n_max, -1, dtype=np.int64)  # iteration at which each row became active
-        state["joined"][:n] = 0
-        state["graph"] = np.zeros((n_max, n_max))
+        state.update(run_arrays(self.initial_size(), n_max, self.patience))
         state["probs"] = np.zeros((n_max, arena.num_infosets, arena.max_actions))
-        state["payoffs"] = np.zeros((n_max, n_max))
-        state["stderr"] = np.zeros((n_max, n_max))
-        state["counts"] = np.zeros((n_max, n_max), dtype=np.int64)
         self._refresh(arena, state, rng)
         self._refresh(arena, state, rng)  # U of the initial policies, then Sigma from it and U again
         state["rng"] = rng_to_array(rng)
         return state
 
-    def step(
-        self, game: CompiledGame | TensorGame, state: dict[str, NDArray[Any]], iterations: int = 1
-    ) -> None:
+    def step(self, game: Prepared, state: dict[str, NDArray[Any]], iterations: int = 1) -> None:
         """Run ``iterations`` NeuPL iterations (graph, training, payoffs, growth)."""
+        if isinstance(game, DeepGame):
+            self._engine().step(game, state, iterations)
+            return
         arena = self._arena_of(game)
         rng = rng_from_array(state["rng"])
         torch = import_torch() if self.policy_kind == "network" else None
@@ -345,30 +428,22 @@ class NeuPL(IterativeSolver):
 
     def _maybe_grow(self, arena: Arena, state: dict[str, NDArray[Any]], rng: np.random.Generator) -> None:
         n = int(state["size"])
-        newest = n - 1
-        sigma = state["graph"][newest, :n]
         state["since_growth"] += 1
-        if sigma.sum() <= 0:  # the newest row is not trained (the initial policy alone)
+        ret = newest_return(state)
+        if ret is None:  # the newest row is not trained (the initial policy alone)
             state["gap"][...] = np.nan
             return
-        ret = float(sigma @ state["payoffs"][newest, :n])
-        window = state["window"]
-        window[:-1] = window[1:]
-        window[-1] = ret
         tolerance = self.growth_tolerance * arena.scale
-        grow = bool(int(state["since_growth"]) >= self.patience and window[-1] - window[0] <= tolerance)
+        grow_now = plateau(state, ret, tolerance, self.patience)
         if self.training == "exact":
             plans = arena.plans(state["probs"][:n])
-            _, br_value = arena.best_response(arena.mixture(plans, sigma))
+            _, br_value = arena.best_response(arena.mixture(plans, state["graph"][n - 1, :n]))
             gap = max(0.0, br_value - ret)
             state["gap"][...] = gap
-            grow = grow or gap <= tolerance
-        if grow and n < self.max_population:
+            grow_now = grow_now or gap <= tolerance
+        if grow_now and n < self.max_population:
             log.debug("neupl: population grows to %d after iteration %d", n + 1, int(state["iteration"]))
-            state["size"][...] = n + 1
-            state["joined"][n] = int(state["iteration"])
-            state["since_growth"][...] = 0
-            state["window"][:] = np.nan
+            grow(state)
             self._refresh(arena, state, rng)
 
     def _refresh(self, arena: Arena, state: dict[str, NDArray[Any]], rng: np.random.Generator) -> None:
@@ -531,10 +606,12 @@ class NeuPL(IterativeSolver):
 
     # --------------------------------------------------------------------------- outputs
 
-    def policy(self, game: CompiledGame | TensorGame, state: dict[str, NDArray[Any]], which: Iterate) -> Any:
+    def policy(self, game: Prepared, state: dict[str, NDArray[Any]], which: Iterate) -> Any:
         """The population's Nash mixture (``AVERAGE``, the output) or the newest policy (``CURRENT``)."""
-        arena = self._arena_of(game)
         self._last_state = state
+        if isinstance(game, DeepGame):
+            return self._engine().mixture(game, state, newest=which is Iterate.CURRENT)
+        arena = self._arena_of(game)
         n = int(state["size"])
         probs = state["probs"][:n]
         if which is Iterate.AVERAGE:
@@ -543,9 +620,7 @@ class NeuPL(IterativeSolver):
             return arena.output(game, mixed)  # type: ignore[arg-type]
         return arena.output(game, np.array(probs[n - 1]))  # type: ignore[arg-type]
 
-    def conditional_policy(
-        self, game: CompiledGame | TensorGame, state: dict[str, NDArray[Any]], sigma: ArrayLike
-    ) -> Any:
+    def conditional_policy(self, game: Prepared, state: dict[str, NDArray[Any]], sigma: ArrayLike) -> Any:
         """``Pi_theta(. | ., sigma)`` for any opponent mixture ``sigma`` (zero-padded to ``max_population``).
 
         Policy ``i`` of the population is ``conditional_policy(game, state, graph[i])``. Only for
@@ -568,9 +643,11 @@ class NeuPL(IterativeSolver):
             raise ValueError(
                 f"sigma must hold at most {self.max_population} nonnegative weights summing to 1 (or 0)"
             )
-        arena = self._arena_of(game)
         padded = np.zeros((1, self.max_population))
         padded[0, : vec.size] = vec
+        if isinstance(game, DeepGame):
+            return self._engine().conditional(game, state, padded[0])
+        arena = self._arena_of(game)
         torch = import_torch()
         net = self._network(arena, state, requires_grad=False)
         with torch.no_grad():
@@ -586,14 +663,26 @@ class NeuPL(IterativeSolver):
             info["steps"] = f"{int(state['env_steps']):,}"
         return info
 
-    def evaluate(self, game: CompiledGame | TensorGame, policy: Any) -> float:
-        """Exact exploitability of the Nash mixture (recorded by the run loop every evaluation)."""
+    def evaluate(self, game: Prepared, policy: Any) -> float:
+        """Exact exploitability of the Nash mixture (recorded by the run loop every evaluation).
+
+        On tensors: exact when the game compiles, else NaN (``extras`` hold the score against
+        uniform random play).
+        """
+        if isinstance(game, DeepGame):
+            return self._engine().evaluate(game, policy)
         return self._arena_of(game).exploitability(game, policy)
 
-    def report(self, game: CompiledGame | TensorGame, policy: Any) -> NeuPLReport:
+    def report(self, game: Prepared, policy: Any) -> NeuPLReport:
         """Exact NashConv of ``policy``; ``extras`` describe the population of the last state read."""
-        rep = nash_conv(game, policy)
         extras = self.describe(game, self._last_state) if self._last_state is not None else {}
+        if isinstance(game, DeepGame):
+            rep = self._engine().nash_conv(game, policy)
+        else:
+            rep = nash_conv(game, policy)
+        if rep is None:  # tensors on a game that does not compile
+            nan2 = (math.nan, math.nan)
+            return NeuPLReport(math.nan, math.nan, nan2, nan2, extras)
         return NeuPLReport(
             nash_conv=float(rep.nash_conv),
             exploitability=float(rep.exploitability),
@@ -602,8 +691,10 @@ class NeuPL(IterativeSolver):
             extras=extras,
         )
 
-    def describe(self, game: CompiledGame | TensorGame, state: dict[str, NDArray[Any]]) -> dict[str, Any]:
+    def describe(self, game: Prepared, state: dict[str, NDArray[Any]]) -> dict[str, Any]:
         """Population, meta-game, interaction graph, meta-strategy and counters of ``state``."""
+        if isinstance(game, DeepGame):
+            return self._engine().describe(game, state)
         arena = self._arena_of(game)
         n = int(state["size"])
         probs = state["probs"][:n]

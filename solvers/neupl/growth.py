@@ -1,0 +1,70 @@
+"""What NeuPL's two engines share: the counters of a run and the rule that grows the population.
+
+Both the compiled-tree engine (:mod:`gamesolve.solvers.neupl.solver`) and the tensor engine
+(:mod:`gamesolve.solvers.neupl.tensor`) keep these arrays in their state and grow the population the
+same way: by one policy when the newest policy's return against its mixture has improved by at
+most a tolerance over ``patience`` iterations (the tree engine with exact values also grows when
+the newest policy is an exact epsilon-best response).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+__all__ = ["COUNTERS", "grow", "newest_return", "plateau", "run_arrays"]
+
+State = dict[str, NDArray[Any]]
+
+#: The counters every NeuPL state holds (never negative).
+COUNTERS = frozenset({"env_steps", "evaluation_steps", "episodes", "since_growth", "counts", "stderr"})
+
+
+def run_arrays(size: int, max_population: int, patience: int) -> State:
+    """The shared arrays of a fresh run whose population starts with ``size`` policies."""
+    n_max = max_population
+    state: State = {
+        "size": np.asarray(size, dtype=np.int64),
+        "iteration": np.zeros((), dtype=np.int64),
+        "since_growth": np.zeros((), dtype=np.int64),
+        "window": np.full(patience + 1, np.nan),
+        "gap": np.asarray(np.nan),
+        "env_steps": np.zeros((), dtype=np.int64),
+        "evaluation_steps": np.zeros((), dtype=np.int64),
+        "episodes": np.zeros((), dtype=np.int64),
+        "joined": np.full(n_max, -1, dtype=np.int64),  # iteration at which each row became active
+        "graph": np.zeros((n_max, n_max)),
+        "payoffs": np.zeros((n_max, n_max)),
+        "stderr": np.zeros((n_max, n_max)),
+        "counts": np.zeros((n_max, n_max), dtype=np.int64),
+    }
+    state["joined"][:size] = 0
+    return state
+
+
+def newest_return(state: State) -> float | None:
+    """The newest policy's payoff against its own mixture, ``sigma_n . U[n]``; ``None`` if untrained."""
+    n = int(state["size"])
+    sigma = state["graph"][n - 1, :n]
+    if sigma.sum() <= 0:
+        return None
+    return float(sigma @ state["payoffs"][n - 1, :n])
+
+
+def plateau(state: State, ret: float, tolerance: float, patience: int) -> bool:
+    """Record ``ret`` in the window; whether it rose by at most ``tolerance`` over ``patience`` iterations."""
+    window = state["window"]
+    window[:-1] = window[1:]
+    window[-1] = ret
+    return bool(int(state["since_growth"]) >= patience and window[-1] - window[0] <= tolerance)
+
+
+def grow(state: State) -> None:
+    """Add the next policy to the population (the caller checked there is room)."""
+    n = int(state["size"])
+    state["size"][...] = n + 1
+    state["joined"][n] = int(state["iteration"])
+    state["since_growth"][...] = 0
+    state["window"][:] = np.nan
