@@ -20,9 +20,15 @@ label                      what                              target
 ``ppo``                    gamesolve ``ppo``                 <= 0.5 within 600 s
 ``neural-mmd``             gamesolve ``neural-mmd``          <= 0.5 within 600 s
 ``rnad``                   gamesolve ``rnad``                <= 0.5 within 600 s
+``neupl``                  gamesolve ``neupl`` on tensors    (none)
+``neupl-learned``          ... ``U`` from the estimator phi  (none)
+``psro-ppo``               ``psro``, PPO oracles, anytime    (none)
 ``openspiel-deep-cfr``     OpenSpiel torch Deep CFR          (peer)
 ``openspiel-nfsp``         OpenSpiel torch NFSP              (peer)
 =========================  ================================  =========================
+
+The population learners (``neupl``, ``psro-ppo``) output the mixture of their population; its
+exact exploitability is what each mark records, like the other learners' networks.
 
 OpenSpiel's Deep CFR runs with the settings of its own ``deep_cfr_pytorch`` example (advantage and
 policy layers (64,), 375 traversals, batches of 256, 375 advantage steps, 2,500 policy steps,
@@ -78,6 +84,29 @@ class Learner:
     target: float | None = None
 
 
+#: NeuPL on the batched environment (one conditional network; PSRO-N graph; ``U`` exact from the
+#: members' tables every 25 iterations, or from the learned estimator in ``neupl-learned``).
+NEUPL_OPTIONS: dict[str, Any] = {
+    "backend": "tensor",
+    "max_population": 16,
+    "episodes": 512,
+    "rollout_length": 16,
+    "minibatch": 1024,
+    "entropy_coef": 0.1,
+    "hidden": [128, 128],
+    "patience": 2,
+    "payoff_every": 25,
+}
+
+#: PSRO with PPO responses kept as tables and the anytime meta-solver (the best PSRO setting of
+#: ``experiments.reproduce_psro_rl_leduc``).
+PSRO_OPTIONS: dict[str, Any] = {
+    "oracle": "ppo",
+    "oracle_steps": 100_000,
+    "meta_solver": "anytime",
+    "members": "table",
+}
+
 #: The rows (label -> learner); ``solver`` ``"openspiel:..."`` is a peer.
 LEARNERS: dict[str, Learner] = {
     "deep-cfr": Learner("deep-cfr", {}, 120.0, 0.35),
@@ -87,6 +116,9 @@ LEARNERS: dict[str, Learner] = {
     "ppo": Learner("ppo", {}, 600.0, 0.5),
     "neural-mmd": Learner("neural-mmd", {}, 600.0, 0.5),
     "rnad": Learner("rnad", {}, 600.0, 0.5),
+    "neupl": Learner("neupl", NEUPL_OPTIONS, 600.0),
+    "neupl-learned": Learner("neupl", {**NEUPL_OPTIONS, "payoff_estimate": "learned"}, 600.0),
+    "psro-ppo": Learner("psro", PSRO_OPTIONS, 600.0),
     "openspiel-deep-cfr": Learner("openspiel:deep-cfr", {}, 426.0),
     "openspiel-nfsp": Learner("openspiel:nfsp", {}, 530.0),
 }

@@ -44,7 +44,7 @@ from gamesolve.population.sampler import (
 )
 from gamesolve.progress import progress_bar
 from gamesolve.protocols import ExtensiveFormGame
-from gamesolve.sequence_form import behavior_to_plans
+from gamesolve.sequence_form import behavior_to_plans, payoff_matrices
 from gamesolve.validation import check_bool, check_int
 
 __all__ = [
@@ -167,10 +167,15 @@ def terminal_reach(
     Returns the realization plans ``[K, S_p]`` and each table's own reach of every terminal
     ``[K, T]``.
     """
+    plans = _plans(game, members, player)
+    return plans, np.ascontiguousarray(plans[:, game.terminal_seq[:, player]])
+
+
+def _plans(game: CompiledGame, members: Sequence[NDArray[np.float64]], player: int) -> NDArray[np.float64]:
+    """``[K, S_p]``: every table's realization plan of ``player``."""
     start = int(game.sequence_offset[player])
     stop = start + int(game.num_sequences[player])
-    plans = np.stack([behavior_to_plans(game, m)[start:stop] for m in members])
-    return plans, np.ascontiguousarray(plans[:, game.terminal_seq[:, player]])
+    return np.stack([behavior_to_plans(game, m)[start:stop] for m in members])
 
 
 def fill_new_entries(
@@ -202,8 +207,21 @@ def fill_new_entries(
 def _exact_compiled(
     game: CompiledGame, members: list[list[NDArray[np.float64]]], previous: NDArray[np.float64] | None
 ) -> NDArray[np.float64]:
-    """``sum_z c(z) u_q(z) prod_p x_{k_p}(z)`` for the new profiles."""
+    """``sum_z c(z) u_q(z) prod_p x_{k_p}(z)`` for the new profiles.
+
+    Two players: ``X_0 A_q X_1^T`` with the members' realization plans ``X_p [K_p, S_p]`` and the
+    sparse sequence-form payoff matrices ``A_q`` (built once per game), never a ``[K, T]`` array.
+    """
     n_players = game.num_players
+    if n_players == 2:
+        matrices = payoff_matrices(game)
+        plans = [_plans(game, members[p], p) for p in range(2)]
+
+        def pair_block(slices: Sequence[slice]) -> NDArray[np.float64]:
+            right = [np.asarray(a @ plans[1][slices[1]].T) for a in matrices]  # [S_0, k_1]
+            return np.stack([plans[0][slices[0]] @ r for r in right])
+
+        return fill_new_entries(previous, [len(m) for m in members], pair_block)
     weighted = chance_at_terminals(game)[:, None] * game.terminal_utility  # [T, P]
     reach = [terminal_reach(game, members[p], p)[1] for p in range(n_players)]
     letters = "abcdefghijklmnopqrstuvwxy"[:n_players]

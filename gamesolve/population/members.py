@@ -336,11 +336,14 @@ def prepare_members(kind: str, game: Any, population: Population, *, acting: boo
         InvalidPolicyError: A member does not fit (the message names the player and member index).
     """
     out: list[list[Any]] = []
+    tables: dict[int, Any] = {}  # a member shared by several seats is tabulated once
     for p, seat in enumerate(population.members):
         prepared = []
         for k, member in enumerate(seat):
             if kind == "compiled":
-                tabulated = _tabulated(member, game)
+                if id(member) not in tables:
+                    tables[id(member)] = _tabulated(member, game)
+                tabulated = tables[id(member)]
                 if acting and is_acting(tabulated):
                     prepared.append(tabulated)
                 else:

@@ -124,6 +124,8 @@ class NeuPL(IterativeSolver):
             environments stepped together.
         rollout_length: On tensors, batched steps per iteration before the episodes under way
             are finished (>= 1).
+        payoff_every: On tensors, iterations between refreshes of ``U`` (and growth checks;
+            ``patience`` then counts refreshes); ``Sigma`` follows ``U`` (>= 1, default 1).
         ppo_epochs: Passes over each iteration's transitions (>= 1).
         minibatch: PPO minibatch size (transitions; >= 1).
         clip: PPO ratio clip (finite, > 0).
@@ -169,6 +171,7 @@ class NeuPL(IterativeSolver):
         temperature: float = 0.02,
         episodes: int = 256,
         rollout_length: int = 8,
+        payoff_every: int = 1,
         ppo_epochs: int = 4,
         minibatch: int = 256,
         clip: float = 0.2,
@@ -211,6 +214,7 @@ class NeuPL(IterativeSolver):
         self.temperature = check_real("temperature", temperature, minimum=0.0, min_inclusive=False)
         self.episodes = check_int("episodes", episodes, minimum=1)
         self.rollout_length = check_int("rollout_length", rollout_length, minimum=1)
+        self.payoff_every = check_int("payoff_every", payoff_every, minimum=1)
         self.ppo_epochs = check_int("ppo_epochs", ppo_epochs, minimum=1)
         self.minibatch = check_int("minibatch", minibatch, minimum=1)
         self.clip = check_real("clip", clip, minimum=0.0, min_inclusive=False)
@@ -271,6 +275,7 @@ class NeuPL(IterativeSolver):
         return {
             "backend": "tensor",
             "rollout_length": self.rollout_length,
+            "payoff_every": self.payoff_every,
             "payoff_estimate": self.payoff_estimate,
             "observation": self.observation,
             "rollout_workers": self.rollout_workers,

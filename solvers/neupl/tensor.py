@@ -18,8 +18,9 @@ iteration:
    batched steps, then the episodes under way are finished;
 3. PPO (Schulman et al. 2017) on the learners' decisions only (GAE along each learner's own
    decisions; the opponent is part of the environment);
-4. ``U`` is refreshed: by seeded matches between the members through the population backend (exact
-   values when the game compiles and ``meta_episodes`` is ``None``), or, with
+4. every ``payoff_every`` iterations, ``U`` is refreshed: by seeded matches between the members
+   through the population backend (exact values when the game compiles and ``meta_episodes`` is
+   ``None``), or, with
    ``payoff_estimate="learned"``, by the paper's payoff estimator ``phi(sigma_i, sigma_j)``: a small
    network regressed on the outcomes of the training matches (both orientations, zero-sum; each
    pair's outcomes averaged with those of earlier iterations, their weight decaying by
@@ -27,8 +28,9 @@ iteration:
    pairs, not trained on, so every pair is seen), read as ``U[i, j] = (phi(sigma_i, sigma_j) -
    phi(sigma_j, sigma_i)) / 2``, so pairs that never meet in training get a value too, and no
    evaluation matches are played;
-5. the population grows by one when the newest policy's return against its mixture has stopped
-   improving (:mod:`gamesolve.solvers.neupl.growth`).
+5. at each refresh, the population grows by one when the newest policy's return against its
+   mixture has stopped improving over ``patience`` refreshes
+   (:mod:`gamesolve.solvers.neupl.growth`).
 
 The output is the population's Nash mixture, a
 :class:`~gamesolve.solvers.psro.networks.NetworkMixture` of
@@ -289,8 +291,8 @@ class TensorNeuPL:
             | optimizer_nonnegative(PHI_OPT, phi_opt),
             generators=frozenset({"rng"}),
         )
-        self._refresh(game, state, rng, None)
-        self._refresh(game, state, rng, None)  # U of the initial policies, then Sigma from it and U again
+        self._refresh(game, state, rng)
+        self._refresh(game, state, rng)  # U of the initial policies, then Sigma from it and U again
         state["rng"] = rng_to_array(rng)
         return state
 
@@ -319,9 +321,12 @@ class TensorNeuPL:
             for _ in range(iterations):
                 outcomes = self._train(game, state, net, opt, rng)
                 pack_module(state, NET, net)  # the members read the trained weights from the state
-                self._refresh(game, state, rng, outcomes, graph=False)
+                if self.solver.payoff_estimate == "learned" and outcomes is not None and outcomes[0].size:
+                    self._fit_phi(state, outcomes)
                 state["iteration"] += 1
-                self._maybe_grow(game, state, rng)
+                if int(state["iteration"]) % self.solver.payoff_every == 0:
+                    self._refresh(game, state, rng, graph=False)
+                    self._maybe_grow(game, state, rng)
             pack_optimizer(state, OPT, opt)
             pack_module(state, PHI, phi)
             pack_optimizer(state, PHI_OPT, phi_opt)
@@ -388,7 +393,7 @@ class TensorNeuPL:
         if plateau(state, ret, tolerance, s.patience) and n < s.max_population:
             log.debug("neupl: population grows to %d after iteration %d", n + 1, int(state["iteration"]))
             grow(state)
-            self._refresh(game, state, rng, None)
+            self._refresh(game, state, rng)
 
     # ------------------------------------------------------------------ payoffs
     def _refresh(
@@ -396,7 +401,6 @@ class TensorNeuPL:
         game: DeepGame,
         state: State,
         rng: np.random.Generator,
-        outcomes: tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.float64]] | None,
         *,
         graph: bool = True,
     ) -> None:
@@ -408,11 +412,9 @@ class TensorNeuPL:
         out = np.zeros((s.max_population, s.max_population))
         stderr = np.zeros_like(out)
         counts = np.zeros(out.shape, dtype=np.int64)
-        if s.payoff_estimate == "learned":
-            if outcomes is not None and outcomes[0].size:
-                self._fit_phi(state, outcomes, rng)
-                stderr[:n, :n], counts[:n, :n] = _pair_errors(outcomes, n)
+        if s.payoff_estimate == "learned":  # no standard errors; counts: the decayed match weights
             out[:n, :n] = self._predict_phi(state, n)
+            counts[:n, :n] = np.rint(state["pair_weight"][:n, :n]).astype(np.int64)
         elif self.exact(game):
             assert game.compiled is not None
             population = self.population(game, state)
@@ -434,14 +436,12 @@ class TensorNeuPL:
         self,
         state: State,
         outcomes: tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.float64]],
-        rng: np.random.Generator,
     ) -> None:
         """Add the outcomes to the per-pair averages, then ``PHI_STEPS`` weighted Adam steps of ``phi``."""
         import torch
 
         assert self._modules is not None  # built by init and step before any refresh
         phi, phi_opt = self._modules[3], self._modules[4]
-        del rng  # full-batch steps: nothing drawn
         learner, opponent, ret = outcomes
         size = state["pair_sum"].shape[0]
         flat = np.concatenate([learner * size + opponent, opponent * size + learner])
@@ -586,25 +586,6 @@ class TensorNeuPL:
         if self.solver.initial == "uniform":  # row 0 is uniform random play
             out["score_vs_uniform"] = float(weights @ payoffs[:, 0])
         return out
-
-
-def _pair_errors(
-    outcomes: tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.float64]], n: int
-) -> tuple[NDArray[np.float64], NDArray[np.int64]]:
-    """Standard error of the mean outcome and match count of every pair (both orientations)."""
-    learner, opponent, ret = outcomes
-    i = np.concatenate([learner, opponent])
-    j = np.concatenate([opponent, learner])
-    r = np.concatenate([ret, -ret])
-    flat = i * n + j
-    counts = np.bincount(flat, minlength=n * n)
-    total = np.bincount(flat, weights=r, minlength=n * n)
-    square = np.bincount(flat, weights=r * r, minlength=n * n)
-    safe = np.maximum(counts, 1)
-    mean = total / safe
-    var = np.maximum(square / safe - mean**2, 0.0) * safe / np.maximum(counts - 1, 1)
-    error = np.where(counts > 1, np.sqrt(var / safe), 0.0)
-    return error.reshape(n, n), counts.reshape(n, n).astype(np.int64)
 
 
 def refuse_tabular(policy: str, training: str | None) -> None:

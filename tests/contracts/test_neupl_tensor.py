@@ -110,9 +110,9 @@ def test_training_beats_uniform_play(kuhn):
     assert result.history.exploitability[0] == pytest.approx(KUHN_UNIFORM_EXPLOITABILITY, abs=0.02)
 
 
-@pytest.mark.parametrize("estimate", ["matches", "learned"])
-def test_resume_equals_uninterrupted(kuhn, tmp_path, estimate):
-    options = {**SMALL, "payoff_estimate": estimate}
+@pytest.mark.parametrize(("estimate", "every"), [("matches", 1), ("learned", 1), ("matches", 2)])
+def test_resume_equals_uninterrupted(kuhn, tmp_path, estimate, every):
+    options = {**SMALL, "payoff_estimate": estimate, "payoff_every": every}
     full = gamesolve.solve(kuhn, NeuPL(**options), iterations=6, seed=5, progress=False)
     ckpt = tmp_path / "neupl.npz"
     gamesolve.solve(kuhn, NeuPL(**options), iterations=3, seed=5, checkpoint=ckpt, progress=False)
