@@ -114,6 +114,24 @@ def _fixed_policy(compiled: CompiledGame | None, policy: Any) -> Any:
     return policy
 
 
+def _mixture_seats(policy: Any) -> list[Any] | None:
+    """A population's output as one :class:`~gamesolve.vector_env.response.MixturePolicy` per seat.
+
+    The output has ``members`` and ``weights`` per seat (PSRO's or NeuPL's
+    :class:`~gamesolve.solvers.psro.networks.NetworkMixture`); ``None`` for any other policy.
+    """
+    from gamesolve.vector_env.response import MixturePolicy
+
+    members, weights = getattr(policy, "members", None), getattr(policy, "weights", None)
+    if isinstance(policy, MixturePolicy) or not isinstance(members, tuple) or weights is None:
+        return None
+    if len(members) != len(weights):
+        raise InvalidPolicyError(
+            f"the mixture has {len(members)} seats of members but {len(weights)} of weights"
+        )
+    return [MixturePolicy(list(m), w) for m, w in zip(members, weights, strict=True)]
+
+
 def _table(compiled: CompiledGame | None, policy: Any) -> TabularPolicy | None:
     """The policy's table on the compiled game, or ``None`` where there is none."""
     if compiled is None:
@@ -124,6 +142,34 @@ def _table(compiled: CompiledGame | None, policy: Any) -> TabularPolicy | None:
     if not callable(tabulate):
         return None
     return check_policy(compiled, tabulate(compiled))
+
+
+def _mixture_value(game: Any, player: int, seats: list[Any], episodes: int, seed: int) -> tuple[float, float]:
+    """The mixture's own value for ``player`` and its variance.
+
+    Each of its members' sampled value against the other seat's mixture, weighted, with episodes in
+    proportion to the weights.
+    """
+    from gamesolve.vector_env.response import VectorResponseEnv, fixed_learner, sample_seat_returns
+
+    own = seats[player]
+    value = variance = 0.0
+    for k, (member, weight) in enumerate(zip(own.members, own.weights, strict=True)):
+        if weight <= 0:
+            continue
+        count = max(2, math.ceil(episodes * weight))
+        env = VectorResponseEnv(
+            game, player, seats[1 - player], num_envs=min(EVAL_ENVS, count), seed=seed + k
+        )
+        try:
+            returns = sample_seat_returns(
+                env, fixed_learner(member, env), count, np.random.default_rng(seed + k)
+            )
+        finally:
+            env.close()
+        value += float(weight) * float(returns.mean())
+        variance += float(weight) ** 2 * float(returns.var(ddof=1)) / returns.size
+    return value, variance
 
 
 def tensor_rl_bound(
@@ -157,11 +203,18 @@ def tensor_rl_bound(
 
     trainer, name = _trainer(oracle, oracle_options)  # before compiling: a bad option fails at once
     compiled = compiled_or_none(game)
-    fixed = _fixed_policy(compiled, policy)
+    seats = _mixture_seats(policy)  # a mixture per seat: the opponents draw one member per episode
+    fixed = _fixed_policy(compiled, policy) if seats is None else policy
+
+    def opponents(p: int) -> Any:
+        return fixed if seats is None else seats[1 - p]
+
     env_game = compiled if compiled is not None else game
-    probe = VectorResponseEnv(env_game, 0, fixed, num_envs=1, seed=0)  # checks the policy fits
+    probe = VectorResponseEnv(env_game, 0, opponents(0), num_envs=1, seed=0)  # checks the policy fits
     num_players = probe.num_players
     probe.close()
+    if seats is not None and (num_players != 2 or len(seats) != 2):
+        raise InvalidPolicyError("a mixture of members per seat is bounded in two-player games only")
     who = players_of(num_players, players)
     if on_policy == "auto":
         on_policy = "exact" if compiled is not None and _table(compiled, fixed) is not None else "sampled"
@@ -180,11 +233,11 @@ def tensor_rl_bound(
     eval_envs = min(EVAL_ENVS, episodes)
     for p in who:
         train_seed, eval_seed, on_seed = (int(s.generate_state(1)[0]) for s in streams[p].spawn(3))
-        trained = trainer.train_vector(env_game, p, fixed, seed=train_seed, steps=int(steps))
+        trained = trainer.train_vector(env_game, p, opponents(p), seed=train_seed, steps=int(steps))
         if isinstance(trained, TensorResponse):
             trained.greedy = True  # a deterministic strategy, usually worth at least the stochastic one
         used_steps = max(used_steps, int(getattr(trained, "steps", steps)))
-        env = VectorResponseEnv(env_game, p, fixed, num_envs=eval_envs, seed=eval_seed)
+        env = VectorResponseEnv(env_game, p, opponents(p), num_envs=eval_envs, seed=eval_seed)
         try:
             returns = sample_seat_returns(env, trained.act_batch, episodes, np.random.default_rng(eval_seed))
         finally:
@@ -193,6 +246,9 @@ def tensor_rl_bound(
         var = float(returns.var(ddof=1)) / returns.size
         if exact_values is not None:
             base = float(exact_values[p])
+        elif seats is not None:  # each own member's value against the mixture, weighted
+            base, own_var = _mixture_value(env_game, p, seats, episodes, on_seed)
+            var += own_var
         else:
             env = VectorResponseEnv(env_game, p, fixed, num_envs=eval_envs, seed=on_seed)
             try:

@@ -111,6 +111,10 @@ class NeuPL(IterativeSolver):
             the table; the default on the tree) or ``"rl"`` (sampled episodes and PPO; the only
             choice and the default on tensors).
         backend: ``"auto"`` (default), ``"tree"`` or ``"tensor"`` (see above).
+        learner: On tensors, ``"ppo"`` (default: the clipped surrogate) or ``"neural-mmd"``
+            (magnetic mirror descent with a uniform magnet, the ``"neural-mmd"`` solver's defaults
+            for its magnet weight, its annealing and its KL to the previous policy; implies
+            tensors).
         max_population: ``N_max``, the largest population (the conditioning vector's length; an
             integer >= 1).
         initial: The initial policy (row ``sigma = 0``): ``"uniform"`` or ``"first"`` (first legal
@@ -163,6 +167,7 @@ class NeuPL(IterativeSolver):
         policy: str = "network",
         training: str | None = None,
         backend: str = "auto",
+        learner: str = "ppo",
         max_population: int = 8,
         initial: str = "uniform",
         hidden: tuple[int, ...] | list[int] = (64, 64),
@@ -194,6 +199,11 @@ class NeuPL(IterativeSolver):
             None if training is None else check_choice("training", training, ("exact", "rl"))
         )
         self.backend = check_choice("backend", backend, ("auto", "tree", "tensor"))
+        self.learner = check_choice("learner", learner, ("ppo", "neural-mmd"))
+        if self.learner != "ppo":
+            if self.backend == "tree":
+                raise InvalidArgumentError("learner='neural-mmd' trains on tensors: use backend='tensor'")
+            self.backend = "tensor"
         if self.backend == "tensor":
             refuse_tabular(self.policy_kind, self.training_choice)
         self.training = self.training_choice or "exact"
@@ -274,6 +284,7 @@ class NeuPL(IterativeSolver):
             return {}
         return {
             "backend": "tensor",
+            "learner": self.learner,
             "rollout_length": self.rollout_length,
             "payoff_every": self.payoff_every,
             "payoff_estimate": self.payoff_estimate,

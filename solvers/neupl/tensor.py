@@ -16,7 +16,8 @@ iteration:
    the trained rows) at a random seat against an opponent ``j ~ Sigma_i``; one forward pass acts for
    both seats, each reading its own row's ``sigma`` (:class:`ConditionedEnv`); ``rollout_length``
    batched steps, then the episodes under way are finished;
-3. PPO (Schulman et al. 2017) on the learners' decisions only (GAE along each learner's own
+3. PPO (Schulman et al. 2017), or neural magnetic mirror descent (Sokota et al. 2023) with
+   ``learner="neural-mmd"``, on the learners' decisions only (GAE along each learner's own
    decisions; the opponent is part of the environment);
 4. every ``payoff_every`` iterations, ``U`` is refreshed: by seeded matches between the members
    through the population backend (exact values when the game compiles and ``meta_episodes`` is
@@ -201,24 +202,29 @@ class TensorNeuPL:
     """
 
     def __init__(self, solver: NeuPL) -> None:
+        from gamesolve.solvers.deep.mmd import NeuralMMD
         from gamesolve.solvers.deep.ppo import PPO
 
         self.solver = solver
-        self.ppo = PPO(
-            hidden=solver.hidden,
-            learning_rate=solver.learning_rate,
-            num_envs=solver.episodes,
-            rollout_length=solver.rollout_length,
-            epochs=solver.ppo_epochs,
-            clip=solver.clip,
-            entropy_coef=solver.entropy_coef,
-            value_coef=solver.value_coef,
-            max_grad_norm=solver.max_grad_norm,
-            observation=solver.observation,
-            device=solver.device,
-            threads=solver.threads,
-            rollout_workers=solver.rollout_workers,
-            rollout_executor=solver.rollout_executor,
+        common: dict[str, Any] = {
+            "hidden": solver.hidden,
+            "learning_rate": solver.learning_rate,
+            "num_envs": solver.episodes,
+            "rollout_length": solver.rollout_length,
+            "epochs": solver.ppo_epochs,
+            "value_coef": solver.value_coef,
+            "max_grad_norm": solver.max_grad_norm,
+            "observation": solver.observation,
+            "device": solver.device,
+            "threads": solver.threads,
+            "rollout_workers": solver.rollout_workers,
+            "rollout_executor": solver.rollout_executor,
+        }
+        # the learner's objective (its hooks policy_targets / policy_loss) and minibatch loop
+        self.ppo = (
+            NeuralMMD(magnet="uniform", **common)
+            if solver.learner == "neural-mmd"
+            else PPO(clip=solver.clip, entropy_coef=solver.entropy_coef, **common)
         )
         self._modules: tuple[DeepGame, Any, Any, Any, Any] | None = None
         self.state_rules = StateRules(
@@ -373,8 +379,9 @@ class TensorNeuPL:
                 "episodes": np.asarray(rollout.episodes),
                 "steps": np.asarray(rollout.steps),
             }
+            targets = self.ppo.policy_targets(game, state, net, batch, t)  # MMD: pi_t, alpha_t
             stats = self.ppo.fit_rollout(
-                net, opt, batch, rng, t, minibatches=math.ceil(keep.size / s.minibatch)
+                net, opt, batch, rng, t, targets, minibatches=math.ceil(keep.size / s.minibatch)
             )
             self.ppo.log_update(t, stats)
         outcomes = env.match_outcomes()

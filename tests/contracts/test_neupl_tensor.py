@@ -216,3 +216,31 @@ def test_cli_on_tensors(tmp_path, capsys):
     summary = json.loads(out.read_text())
     assert summary["backend"] == "tensor" and summary["config"]["payoff_estimate"] == "learned"
     assert sorted(p.name for p in members.iterdir())[:2] == ["p0_initial.pt", "p0_pi2.pt"]
+
+
+def test_neural_mmd_learner(kuhn):
+    solver = NeuPL(learner="neural-mmd", max_population=3, episodes=64)
+    result = gamesolve.solve(kuhn, solver, iterations=10, seed=0, progress=False)
+    assert result.extras["backend"] == "tensor" and result.config["learner"] == "neural-mmd"
+    assert result.exploitability < KUHN_UNIFORM_EXPLOITABILITY
+    with pytest.raises(InvalidArgumentError, match="learner"):
+        NeuPL(learner="neural-mmd", backend="tree")
+    with pytest.raises(InvalidArgumentError, match="learner"):
+        NeuPL(learner="dqn")
+
+
+def test_rl_bound_of_the_population_mixture(kuhn):
+    """The RL lower bound takes a mixture per seat (one member drawn per episode), as on big games."""
+    from gamesolve.solvers.psro.networks import NetworkMixture
+
+    result = gamesolve.solve(kuhn, NeuPL(**SMALL), iterations=8, seed=0, progress=False)
+    members = result.extras["members"]
+    weights = np.full(len(members), 1.0 / len(members))  # every member drawn: a real mixture
+    mixture = NetworkMixture((members, members), (weights, weights), result.policy.game)
+    exact = gamesolve.nash_conv(kuhn, mixture.tabulate())
+    bound = gamesolve.rl_exploitability_bound(
+        kuhn, mixture, oracle="mc", steps=200_000, episodes=20_000, on_policy="sampled", seed=0
+    )
+    assert bound.ci_low <= exact.nash_conv + 0.02
+    assert bound.nash_conv == pytest.approx(exact.nash_conv, abs=0.08)
+    np.testing.assert_allclose(bound.on_policy_values, exact.on_policy_values, atol=0.05)
