@@ -46,3 +46,17 @@ def test_loading_an_openspiel_game_imports_the_adapter_on_demand():
     # One import root: the plug-ins load as gamesolve.games / gamesolve.solvers, never as
     # top-level packages of their own.
     assert "games" not in loaded and "solvers" not in loaded
+
+
+def test_import_gamesolve_loads_neither_numba_nor_scipy():
+    loaded = _modules_after("import gamesolve")
+    assert not [m for m in loaded if m.split(".")[0] in ("numba", "scipy", "numpy")]
+
+
+def test_every_public_name_resolves_and_lists():
+    import gamesolve
+
+    missing = [name for name in gamesolve.__all__ if name != "NeuralPolicy" and not hasattr(gamesolve, name)]
+    assert missing == []
+    assert set(gamesolve.__all__) <= set(dir(gamesolve))
+    assert gamesolve.markov.__name__ == "gamesolve.markov"  # a submodule, as before
