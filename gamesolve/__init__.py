@@ -9,6 +9,8 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import logging
+import sys
+import types
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -254,6 +256,22 @@ __all__ = [
     "vector_env",
     "zero_sum",
 ]
+
+#: Public functions named like the submodule that defines them: the function is the package's
+#: attribute, and importing the submodule does not replace it (an eager package had it so).
+_SHADOWED = frozenset({"certify", "tournament", "vector_env"})
+
+
+class _Package(types.ModuleType):
+    """The package's module type: keeps a shadowed name (see :data:`_SHADOWED`) a function."""
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in _SHADOWED and isinstance(value, types.ModuleType):
+            return  # the import system binding the submodule; the lazy function stays the attribute
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package
 
 logging.getLogger(__name__).addHandler(logging.NullHandler())
 

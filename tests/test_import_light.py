@@ -60,3 +60,15 @@ def test_every_public_name_resolves_and_lists():
     assert missing == []
     assert set(gamesolve.__all__) <= set(dir(gamesolve))
     assert gamesolve.markov.__name__ == "gamesolve.markov"  # a submodule, as before
+
+
+def test_functions_named_like_their_submodules_stay_functions():
+    import importlib.util
+
+    import gamesolve
+
+    clash = {n for n in gamesolve._LAZY if importlib.util.find_spec(f"gamesolve.{n}") is not None}
+    assert clash == set(gamesolve._SHADOWED)
+    for name in clash:
+        importlib.import_module(f"gamesolve.{name}")  # binding the submodule must not replace the function
+        assert callable(getattr(gamesolve, name)), name

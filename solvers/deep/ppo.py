@@ -43,7 +43,7 @@ from gamesolve.mcts import DEFAULT_SIMULATIONS
 from gamesolve.registry import SolverEntry
 from gamesolve.solver import Iterate, State
 from gamesolve.solvers.deep.common import OBSERVATION_CHOICES, DeepGame
-from gamesolve.solvers.deep.rollout import ActFn, collect_episodes, gae
+from gamesolve.solvers.deep.rollout import ActFn, collect_episodes, gae, training_batch
 from gamesolve.solvers.deep.shell import NetworkLearner
 from gamesolve.spec import GameKind, GameSpec
 from gamesolve.validation import check_choice, check_int, check_real
@@ -304,17 +304,7 @@ class PPO(NetworkLearner):
             update=t,
         )
         adv = gae(rollout, rollout.value, gamma=self.gamma, lam=self.gae_lambda)
-        keep = np.flatnonzero(rollout.valid)
-        return {
-            "obs": rollout.obs[keep],
-            "legal": rollout.legal[keep],
-            "action": rollout.action[keep],
-            "logp": rollout.logp[keep],
-            "adv": adv[keep],
-            "ret": (adv + rollout.value)[keep],
-            "episodes": np.asarray(rollout.episodes),
-            "steps": np.asarray(rollout.steps),
-        }
+        return training_batch(rollout, adv, np.flatnonzero(rollout.valid))
 
     def acting(self, net: Any) -> ActFn:
         """``net`` as the rollout's actor: masked log-probabilities and values, on the CPU in float64."""

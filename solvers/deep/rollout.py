@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -22,7 +23,7 @@ from gamesolve.errors import GamesolveError
 from gamesolve.solvers.deep.common import DeepGame
 from gamesolve.vector_env import VectorEnv
 
-__all__ = ["MAX_EXTRA_STEPS", "Rollout", "collect_episodes", "gae"]
+__all__ = ["MAX_EXTRA_STEPS", "Rollout", "collect_episodes", "gae", "training_batch"]
 
 #: Batched steps past ``min_steps`` after which unfinished episodes are dropped from a rollout.
 MAX_EXTRA_STEPS = 10_000
@@ -209,3 +210,22 @@ def gae(rollout: Rollout, value: NDArray[np.float64], *, gamma: float, lam: floa
         delta = rollout.reward[sl] + gamma * next_value - value[sl]
         adv[sl] = delta + gamma * lam * next_adv
     return adv
+
+
+def training_batch(
+    rollout: Rollout, adv: NDArray[np.float64], keep: NDArray[np.int64]
+) -> dict[str, NDArray[Any]]:
+    """The rows ``keep`` of a rollout as the batch :meth:`PPO.fit_rollout` trains on.
+
+    ``adv`` are the ``[N]`` advantages (:func:`gae`); the value targets are ``adv + value``.
+    """
+    return {
+        "obs": rollout.obs[keep],
+        "legal": rollout.legal[keep],
+        "action": rollout.action[keep],
+        "logp": rollout.logp[keep],
+        "adv": adv[keep],
+        "ret": (adv + rollout.value)[keep],
+        "episodes": np.asarray(rollout.episodes),
+        "steps": np.asarray(rollout.steps),
+    }

@@ -55,7 +55,7 @@ from gamesolve.evaluation import exploitability as exact_exploitability
 from gamesolve.evaluation import nash_conv as exact_nash_conv
 from gamesolve.population import MetaGame, Population, meta_game_entries
 from gamesolve.solvers.deep.common import DeepGame, prepare_deep_game
-from gamesolve.solvers.deep.rollout import collect_episodes, gae
+from gamesolve.solvers.deep.rollout import collect_episodes, gae, training_batch
 from gamesolve.solvers.neupl.arenas import sampled_matrix, seat_average
 from gamesolve.solvers.neupl.graphs import interaction_graph, meta_nash
 from gamesolve.solvers.neupl.growth import COUNTERS, grow, newest_return, plateau, run_arrays
@@ -369,16 +369,7 @@ class TensorNeuPL:
         state["episodes"] += int(rollout.episodes)
         state["env_steps"] += int(keep.size)
         if keep.size:
-            batch = {
-                "obs": rollout.obs[keep],
-                "legal": rollout.legal[keep],
-                "action": rollout.action[keep],
-                "logp": rollout.logp[keep],
-                "adv": adv[keep],
-                "ret": (adv + rollout.value)[keep],
-                "episodes": np.asarray(rollout.episodes),
-                "steps": np.asarray(rollout.steps),
-            }
+            batch = training_batch(rollout, adv, keep)
             targets = self.ppo.policy_targets(game, state, net, batch, t)  # MMD: pi_t, alpha_t
             stats = self.ppo.fit_rollout(
                 net, opt, batch, rng, t, targets, minibatches=math.ceil(keep.size / s.minibatch)
