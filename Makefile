@@ -4,6 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip
 STAMP  := $(VENV)/.installed
+BENCH_STAMP := $(VENV)/.installed-bench
 
 .PHONY: demo test lint typecheck unit bench reproduce clean install
 
@@ -18,6 +19,10 @@ $(STAMP): $(PY) pyproject.toml
 	@touch $(STAMP)
 
 install: $(STAMP)
+
+$(BENCH_STAMP): $(STAMP)
+	$(PIP) install --quiet -e ".[dev,bench]"
+	@touch $(BENCH_STAMP)
 
 demo: $(STAMP)
 	$(VENV)/bin/gamesolve demo
@@ -34,7 +39,7 @@ unit: $(STAMP)
 
 test: lint typecheck unit
 
-bench: $(STAMP)
+bench: $(BENCH_STAMP)
 	$(PY) -m experiments.bench_evaluation
 	$(PY) -m experiments.bench_cfr
 	$(PY) -m experiments.bench_normal_form

@@ -5,7 +5,8 @@ Measured in one run, on one machine (absolute times drift between runs; ratios a
 1. All equilibria of seeded random ``n x n`` games (payoffs uniform in ``[0, 1)``): our vertex
    enumeration (:func:`gamesolve.solvers.enumeration.enumerate_equilibria`, one thread) against
    ``pygambit.nash.enummixed_solve(rational=False)`` (vertex enumeration in C++) and QuantEcon's
-   numba ``support_enumeration``. The sets must coincide (count, and every profile to 1e-6).
+   ``vertex_enumeration`` (the same method in numba); QuantEcon's ``support_enumeration`` (another
+   method) is recorded beside them. The sets must coincide (count, and every profile to 1e-6).
 2. One equilibrium of larger random games: our Lemke-Howson from label 0 against QuantEcon's
    ``lemke_howson(init_pivot=0)`` (the same path: the pivot counts must agree) and
    ``pygambit.nash.lcp_solve(rational=False, stop_after=1)`` (Lemke's algorithm on the LCP).
@@ -23,9 +24,10 @@ Measured in one run, on one machine (absolute times drift between runs; ratios a
    ``rational=True`` ones (duplicates merged: Gambit lists a degenerate vertex once per basis),
    and the games where Gambit's float version differs from its exact one are counted.
 
-Peers of 1 and 2 run in forked child processes with a wall-clock limit (numba code compiled in the parent is
-inherited, so QuantEcon's compilation is excluded as ours is); building pygambit's game object is
-timed separately and excluded. Ours: median of ``repeats`` calls after a warm-up.
+Every library gets the same treatment (:func:`timed`): one warm-up call that is not counted (JIT
+compilation, caches), then the median of ``repeats`` calls (one timed call when a warm call takes a
+second or more). Peers of 1 and 2 run so in forked child processes with a wall-clock limit;
+building a peer's game object is timed apart and excluded, as building ours is.
 
 Run: ``python -m experiments.bench_equilibria``. Writes ``runs/bench_equilibria/result.json``.
 QuantEcon is optional (``pip install quantecon``, benchmark only); without it that peer is
@@ -38,7 +40,6 @@ import argparse
 import json
 import multiprocessing
 import platform
-import statistics
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -48,7 +49,7 @@ from typing import Any
 import numpy as np
 
 import gamesolve
-from experiments._common import package_version
+from experiments._common import package_version, timed
 from gamesolve.io import atomic_write_text
 from gamesolve.solvers.enumeration import enumerate_equilibria, extreme_equilibria, normalized_matrices
 from gamesolve.solvers.lemke_howson import PivotLimitError, lemke_howson, lemke_howson_kernel
@@ -78,18 +79,12 @@ def random_game(n: int, seed: int) -> gamesolve.TensorGame:
     return gamesolve.bimatrix(rng.random((n, n)), rng.random((n, n)), name=f"random{n}x{n}-{seed}")
 
 
-def _median_seconds(fn: Callable[[], Any], repeats: int) -> tuple[float, Any]:
-    result = fn()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        result = fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times), result
-
-
 def _in_child(build: Callable[[], Any], solve: Callable[[Any], Any], cfg: Config) -> dict[str, Any]:
-    """Run ``solve(build())`` in a forked child; time both parts there, with wall-clock limits."""
+    """Time ``solve(build())`` in a forked child, the solve as :func:`timed` does for ours.
+
+    The build is timed apart (excluded from every library's figure); the solve phase (warm-up and
+    timed calls) gets ``2 * peer_timeout`` seconds of wall clock.
+    """
     ctx = multiprocessing.get_context("fork")
     receiver, sender = ctx.Pipe(duplex=False)
 
@@ -98,9 +93,8 @@ def _in_child(build: Callable[[], Any], solve: Callable[[Any], Any], cfg: Config
             start = time.perf_counter()
             obj = build()
             sender.send(("built", time.perf_counter() - start))
-            start = time.perf_counter()
-            payload = solve(obj)
-            sender.send(("ok", time.perf_counter() - start, payload))
+            seconds, payload = timed(lambda: solve(obj), cfg.repeats)
+            sender.send(("ok", seconds, payload))
         except BaseException as exc:
             sender.send(("error", repr(exc)))
 
@@ -116,7 +110,7 @@ def _in_child(build: Callable[[], Any], solve: Callable[[Any], Any], cfg: Config
             out.update(status="error", error=msg[1])
             return out
         out["build_seconds"] = msg[1]
-        if receiver.poll(cfg.peer_timeout):
+        if receiver.poll(2 * cfg.peer_timeout):
             msg = receiver.recv()
             if msg[0] == "ok":
                 out.update(status="ok", seconds=msg[1], result=msg[2])
@@ -161,7 +155,7 @@ def bench_enumeration(n: int, seed: int, cfg: Config) -> dict[str, Any]:
 
     game = random_game(n, seed)
     a, b = np.array(game.payoffs[0]), np.array(game.payoffs[1])  # writable copies for the peers
-    t_ours, eqs = _median_seconds(lambda: enumerate_equilibria(game), cfg.repeats)
+    t_ours, eqs = timed(lambda: enumerate_equilibria(game), cfg.repeats)
     ours = [[np.asarray(s) for s in eq] for eq in eqs]
     row: dict[str, Any] = {
         "n": n,
@@ -191,15 +185,22 @@ def bench_enumeration(n: int, seed: int, cfg: Config) -> dict[str, Any]:
         def qe_build() -> Any:
             return gt.NormalFormGame([gt.Player(a), gt.Player(b.T)])
 
-        def qe_solve(g: Any) -> list[list[list[float]]]:
-            return [[s.tolist() for s in eq] for eq in gt.support_enumeration(g)]
+        # like for like: QuantEcon's vertex enumeration; its support enumeration (another method,
+        # exponential in n) is recorded beside it
+        for key, method in (
+            ("quantecon", gt.vertex_enumeration),
+            ("quantecon_support", gt.support_enumeration),
+        ):
 
-        qe = _in_child(qe_build, qe_solve, cfg)
-        row["quantecon"] = _summary(qe, t_ours)
-        if qe["status"] == "ok":
-            row["quantecon"]["same_equilibria"] = _same_set(
-                ours, [[np.array(s) for s in e] for e in qe["result"]]
-            )
+            def qe_solve(g: Any, method: Any = method) -> list[list[list[float]]]:
+                return [[s.tolist() for s in eq] for eq in method(g)]
+
+            qe = _in_child(qe_build, qe_solve, cfg)
+            row[key] = _summary(qe, t_ours)
+            if qe["status"] == "ok":
+                row[key]["same_equilibria"] = _same_set(
+                    ours, [[np.array(s) for s in e] for e in qe["result"]]
+                )
     return row
 
 
@@ -242,11 +243,7 @@ def bench_lemke_howson(n: int, seed: int, cfg: Config) -> dict[str, Any]:
         except PivotLimitError:
             return None
 
-    start = time.perf_counter()
-    eq = ours_call()
-    first = time.perf_counter() - start
-    repeats = cfg.repeats if first < 1.0 else 1
-    t_ours, eq = _median_seconds(ours_call, repeats) if repeats > 1 else (first, eq)
+    t_ours, eq = timed(ours_call, cfg.repeats)
     row: dict[str, Any] = {
         "n": n,
         "seed": seed,
@@ -333,19 +330,19 @@ def bench_degenerate(n: int, cfg: Config) -> dict[str, Any]:
     same_as_rational: bool | None = True if n <= cfg.degenerate_rational_up_to else None
     float_gambit_differs = 0
     for game, g in zip(degenerate, gambit_games, strict=True):
-        seconds, found = _median_seconds(partial(extreme_equilibria, game), cfg.repeats)
+        seconds, found = timed(partial(extreme_equilibria, game), cfg.repeats)
         t_deg += seconds
         flagged += found.degenerate
         equilibria += len(found.equilibria)
         ours = [[np.asarray(s) for s in eq] for eq in found.equilibria]
-        seconds, res = _median_seconds(partial(pygambit.nash.enummixed_solve, g, rational=False), cfg.repeats)
+        seconds, res = timed(partial(pygambit.nash.enummixed_solve, g, rational=False), cfg.repeats)
         t_gambit += seconds
         if same_as_rational is not None:  # the exact oracle (slow: seconds per 10x10 game)
             exact = pygambit.nash.enummixed_solve(g, rational=True)
             same_as_rational &= _same_set(ours, _gambit_set(g, exact), atol=1e-9)
             float_gambit_differs += not _same_set(_gambit_set(g, res), _gambit_set(g, exact), atol=1e-9)
     for game in generic:
-        seconds, found = _median_seconds(partial(extreme_equilibria, game), cfg.repeats)
+        seconds, found = timed(partial(extreme_equilibria, game), cfg.repeats)
         t_gen += seconds
         generic_equilibria += len(found.equilibria)
     return {
@@ -379,6 +376,7 @@ def _warm_up() -> None:
         g = gt.NormalFormGame(
             [gt.Player(np.array(small.payoffs[0])), gt.Player(np.array(small.payoffs[1]).T)]
         )
+        gt.vertex_enumeration(g)
         gt.support_enumeration(g)
         gt.lemke_howson(g, init_pivot=0)
 
@@ -386,7 +384,7 @@ def _warm_up() -> None:
 def _fmt(peer: dict[str, Any]) -> str:
     if peer.get("status") != "ok":
         return f"{peer.get('status', '?')}"
-    return f"{peer['seconds'] * 1e3:.1f} ms ({peer['ratio']:.0f}x)"
+    return f"{peer['seconds'] * 1e3:.2f} ms ({peer['ratio']:.2f}x)"
 
 
 def main(cfg: Config) -> dict[str, Any]:
@@ -410,12 +408,16 @@ def main(cfg: Config) -> dict[str, Any]:
     }
     atomic_write_text(f"{cfg.out}/result.json", json.dumps(result, indent=2))
     print("All equilibria (ratio = peer time / our time)")
-    print(f"{'game':<14}{'eq':>4}{'ours ms':>10}   {'pygambit enummixed':<26}{'QuantEcon support_enum':<26}")
+    print(
+        f"{'game':<14}{'eq':>4}{'ours ms':>10}   {'pygambit enummixed':<26}{'QuantEcon vertex_enum':<26}"
+        f"{'(QuantEcon support_enum)':<26}"
+    )
     for r in enum_rows:
+        support = r.get("quantecon_support", {})
         same = r["gambit"].get("same_equilibria"), r["quantecon"].get("same_equilibria")
         print(
             f"{r['n']}x{r['n']} s{r['seed']:<7}{r['equilibria']:>4}{r['ours_seconds'] * 1e3:>10.2f}   "
-            f"{_fmt(r['gambit']):<26}{_fmt(r['quantecon']):<26}"
+            f"{_fmt(r['gambit']):<26}{_fmt(r['quantecon']):<26}{_fmt(support):<26}"
             f" same={same}"
         )
     print(f"\nLemke-Howson from label 0 (ours and QuantEcon capped at {cfg.lh_max_pivots} pivots)")

@@ -41,6 +41,7 @@ __all__ = [
     "matrix_game_values",
     "simplex_games",
     "simplex_games_parallel",
+    "simplex_pivot_cap",
     "solve_matrix_games",
     "solve_matrix_games_numpy",
     "solve_one_game",
@@ -595,7 +596,7 @@ def solve_matrix_games_numpy(
     return values, x, y
 
 
-def _max_pivots(a: int, b: int) -> int:
+def simplex_pivot_cap(a: int, b: int) -> int:
     """Pivot cap of one ``a x b`` game (simplex and dual simplex pivots together)."""
     return _PIVOTS_PER_ACTION * (a + b) + 50
 
@@ -608,7 +609,7 @@ def _run_kernel(
     x = np.empty((n, a))  # [N, A]
     y = np.empty((n, b))  # [N, B]
     status = np.empty(n, dtype=np.int8)  # [N]
-    simplex_games(games, values, x, y, status, _max_pivots(a, b), GAP_TOLERANCE)
+    simplex_games(games, values, x, y, status, simplex_pivot_cap(a, b), GAP_TOLERANCE)
     return values, x, y, status
 
 

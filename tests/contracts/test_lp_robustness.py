@@ -389,7 +389,7 @@ def test_too_short_a_limit_does_not_start_highs():
 @pytest.mark.parametrize(
     ("make", "name"),
     [
-        (lambda: ZeroSumLP(method="simplex"), "method"),
+        (lambda: ZeroSumLP(method="revised-simplex"), "method"),
         (lambda: ZeroSumLP(gap_tolerance=float("nan")), "gap_tolerance"),
         (lambda: ZeroSumLP(gap_tolerance=0.0), "gap_tolerance"),
         (lambda: ZeroSumLP(gap_tolerance=True), "gap_tolerance"),
@@ -455,3 +455,22 @@ def test_building_games_near_the_float_limit_warns_about_nothing():
         zero = gamesolve.zero_sum([[1.7e308, 1], [-1.7e308, 0]])
     assert general.spec.utility is gamesolve.Utility.GENERAL_SUM
     assert zero.spec.utility is gamesolve.Utility.ZERO_SUM
+
+
+def test_auto_takes_the_dense_simplex_and_falls_back_to_highs(monkeypatch):
+    """Small and medium games go to the certified dense simplex; HiGHS answers when it misses."""
+    import gamesolve.solvers.lp as lp
+
+    rng = np.random.default_rng(5)
+    for m, n in ((2, 2), (7, 3), (40, 40)):
+        game = gamesolve.zero_sum(rng.uniform(-1.0, 1.0, (m, n)))
+        auto = lp.solve_zero_sum_lp(game)
+        highs = lp.solve_zero_sum_lp(game, method="highs-ds")
+        assert auto.method == "simplex" and highs.method == "highs-ds"
+        assert auto.value == pytest.approx(highs.value, abs=1e-9)
+        assert auto.relative_gap <= 1e-9
+    monkeypatch.setattr(lp, "simplex_pivot_cap", lambda a, b: 0)  # the kernel cannot pivot: no certificate
+    fallback = lp.solve_zero_sum_lp(game)
+    assert fallback.method == "highs-ds" and fallback.value == pytest.approx(highs.value, abs=1e-9)
+    assert not lp._takes_simplex("auto", 900**3, None)  # large games stay with HiGHS
+    assert not lp._takes_simplex("auto", 300**3, deadline=1.0)  # with a time limit, HiGHS (interruptible)

@@ -77,7 +77,7 @@ def test_kernel_statuses_and_preallocated_outputs():
     x = np.full((300, 5), np.nan)
     y = np.full((300, 5), np.nan)
     status = np.full(300, -1, dtype=np.int8)
-    M.simplex_games(q, values, x, y, status, M._max_pivots(5, 5), M.GAP_TOLERANCE)
+    M.simplex_games(q, values, x, y, status, M.simplex_pivot_cap(5, 5), M.GAP_TOLERANCE)
     assert np.all(status == M.STATUS_OK)
     _check_certified(q, values, x, y)
     np.testing.assert_allclose(values[:40], M.solve_matrix_games_numpy(q[:40])[0], rtol=0, atol=TOL)
@@ -91,9 +91,11 @@ def test_parallel_kernel_is_identical_to_serial_kernel():
         values, x, y = np.empty(1000), np.empty((1000, 4)), np.empty((1000, 6))
         status = np.empty(1000, dtype=np.int8)
         if chunks is None:
-            M.simplex_games(q, values, x, y, status, M._max_pivots(4, 6), M.GAP_TOLERANCE)
+            M.simplex_games(q, values, x, y, status, M.simplex_pivot_cap(4, 6), M.GAP_TOLERANCE)
         else:
-            M.simplex_games_parallel(q, values, x, y, status, M._max_pivots(4, 6), M.GAP_TOLERANCE, chunks)
+            M.simplex_games_parallel(
+                q, values, x, y, status, M.simplex_pivot_cap(4, 6), M.GAP_TOLERANCE, chunks
+            )
         assert np.all(status == M.STATUS_OK)
         outs.append((values, x, y))
     for got in outs[1:]:
@@ -235,13 +237,13 @@ def test_reinversion_repairs_rounding_grown_along_the_pivot_path():
     for qg in q:
         lo, ptp = qg.min(), np.ptp(qg)
         M._fill_tableau(qg, lo, 1.0 / ptp, t, rowlab, collab)
-        status, _ = M._simplex(t, rowlab, collab, M._max_pivots(5, 5), 0)
+        status, _ = M._simplex(t, rowlab, collab, M.simplex_pivot_cap(5, 5), 0)
         assert status == M.STATUS_OK
         if M._certify(qg, lo, ptp, t, rowlab, collab, x, y, M.GAP_TOLERANCE)[1]:
             continue
         # the plain simplex run missed the tolerance: the full kernel (reinversion, dual and
         # primal pivots) certifies the game anyway
-        value, status = M._solve_game(qg, t, rowlab, collab, x, y, M._max_pivots(5, 5), M.GAP_TOLERANCE)
+        value, status = M._solve_game(qg, t, rowlab, collab, x, y, M.simplex_pivot_cap(5, 5), M.GAP_TOLERANCE)
         assert status == M.STATUS_OK
         _check_certified(qg[None], np.array([value]), x[None], y[None])
         repaired += 1
@@ -262,7 +264,7 @@ def test_unconverged_games_are_flagged_and_resolved_with_highs(monkeypatch, capl
     np.testing.assert_allclose(x.sum(axis=1), 1.0)
 
     want = M.solve_matrix_games(q)
-    monkeypatch.setattr(M, "_max_pivots", lambda a, b: 0)
+    monkeypatch.setattr(M, "simplex_pivot_cap", lambda a, b: 0)
     with caplog.at_level(logging.DEBUG, logger=M.__name__):
         got = _solve_checked(q)
     resolved = [r.getMessage() for r in caplog.records if "re-solved with HiGHS" in r.getMessage()]
