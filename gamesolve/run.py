@@ -410,7 +410,19 @@ class _Loop:
             return False
         return time.perf_counter() + self._reserve() + per_iteration >= self.deadline
 
+    def _starts_with_evaluation(self) -> bool:
+        """Whether iteration 0 is evaluated.
+
+        It is when the schedule evaluates before the end, or a target or time limit may stop the
+        run; a run with no evaluation asked before its last iteration is evaluated once, at the end.
+        """
+        if self.adaptive or self.iterations is None or self.target is not None or self.deadline is not None:
+            return True
+        return self.eval_every < self.iterations
+
     def _evaluation_due(self, loop_started: float) -> bool:
+        if self.iterations is not None and self.it >= self.iterations and self.target is None:
+            return False  # the last iteration is evaluated once, by the final report
         if self.adaptive:
             spent = time.perf_counter() - loop_started
             last_wall = self.hist["wall_time"][-1] - self.elapsed_before if self.hist["wall_time"] else 0.0
@@ -459,7 +471,7 @@ class _Loop:
         loop_started = time.perf_counter()
         with _deferred_sigint() as was_interrupted:
             try:
-                if self.it == 0 and self.last_eval_it < 0:
+                if self.it == 0 and self.last_eval_it < 0 and self._starts_with_evaluation():
                     last_expl = self.evaluate()
                 while True:
                     if was_interrupted():

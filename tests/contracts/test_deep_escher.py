@@ -43,7 +43,7 @@ def _random_sigma(game, rng):
 
 def test_kuhn_falls_clearly_below_uniform_with_an_exact_network_evaluation(kuhn):
     options = {"traversals": 500, "value_traversals": 500, "policy_steps": 300}  # default networks
-    result = gamesolve.solve(kuhn, "escher", iterations=10, eval_every=10, seed=0, progress=False, **options)
+    result = gamesolve.solve(kuhn, "escher", iterations=10, eval_every=5, seed=0, progress=False, **options)
     assert isinstance(result.policy, NeuralPolicy)
     assert result.iterations == 10
     assert result.history.exploitability[0] == pytest.approx(UNIFORM_KUHN, abs=1e-3)

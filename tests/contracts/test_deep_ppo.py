@@ -63,7 +63,7 @@ def test_connect_four_two_updates_without_compiling():
     )
     assert result.iterations == 2
     assert result.extras["evaluation"] == LOSS_RATE
-    assert len(result.history) == 2  # the start and the end
+    assert len(result.history) == 1  # evaluated once, at the end: no evaluation was asked before it
     # exploitability is not known without the tree: NaN, never a stand-in number
     assert all(math.isnan(value) for value in result.history.exploitability)
     assert math.isnan(result.exploitability)

@@ -170,3 +170,14 @@ def test_solve_loads_a_game_string_first():
     assert gamesolve.solve("rps", "lp", progress=False).exploitability == pytest.approx(0.0, abs=1e-9)
     with pytest.raises(GameNotFoundError):
         gamesolve.solve("no_such_game", "cfr", iterations=1, progress=False)
+
+
+def test_a_run_evaluates_only_where_asked_and_once_at_the_end():
+    """No evaluation asked before the last iteration: the history holds one row, the final report's."""
+    game = gamesolve.load_game("kuhn")
+    result = gamesolve.solve(game, "cfr+", iterations=3, eval_every=10, progress=False)
+    assert result.history.iteration == (3,)
+    assert result.history.exploitability[-1] == result.exploitability
+    full = gamesolve.solve(game, "cfr+", iterations=4, eval_every=2, progress=False)
+    assert full.history.iteration == (0, 2, 4)  # the start, where asked, and the end (once)
+    assert full.history.exploitability[-1] == full.exploitability
