@@ -181,7 +181,8 @@ def solve(
         target_exploitability: Stop as soon as an evaluation reaches this exploitability (>= 0).
         eval_every: Evaluate the exact exploitability every this many iterations (default: about
             50 evaluations over the iteration budget, or every 20 iterations without one). The
-            final iterate is always evaluated.
+            final iterate is always evaluated, once; the starting point (iteration 0) only when an
+            evaluation is scheduled before the last iteration or a target or time limit is set.
         seed: Seed of the solver's random generator (sampling solvers), an integer >= 0.
         callback: Called after every iteration with ``(iteration, last exploitability or None)``;
             return :data:`Stop` to end the run.
