@@ -16,16 +16,14 @@ import argparse
 import json
 import platform
 import resource
-import statistics
 import time
-from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
 
 import gamesolve
-from experiments._common import package_version
+from experiments._common import package_version, timed
 from gamesolve.io import atomic_write_text
 
 
@@ -41,16 +39,6 @@ class Config:
     out: str = "runs/bench_evaluation"
 
 
-def _median_seconds(fn: Callable[[], Any], repeats: int) -> tuple[float, Any]:
-    result = fn()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        result = fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times), result
-
-
 def bench_game(name: str, cfg: Config) -> dict[str, Any]:
     """Time both evaluators on one game and check that they agree."""
     import pyspiel
@@ -61,10 +49,10 @@ def bench_game(name: str, cfg: Config) -> dict[str, Any]:
     cpp_policy = pyspiel.TabularPolicy(policy.to_openspiel().to_dict())
     os_game = game.pyspiel_game
 
-    ours_s, report = _median_seconds(lambda: gamesolve.nash_conv(compiled, policy), cfg.repeats)
-    ours_expl_s, _ = _median_seconds(lambda: gamesolve.exploitability(compiled, policy), cfg.repeats)
+    ours_s, report = timed(lambda: gamesolve.nash_conv(compiled, policy), cfg.repeats)
+    ours_expl_s, _ = timed(lambda: gamesolve.exploitability(compiled, policy), cfg.repeats)
     os_repeats = cfg.openspiel_repeats.get(name, cfg.repeats)
-    os_s, os_value = _median_seconds(lambda: pyspiel.nash_conv(os_game, cpp_policy), os_repeats)
+    os_s, os_value = timed(lambda: pyspiel.nash_conv(os_game, cpp_policy), os_repeats)
     diff = abs(report.nash_conv - os_value)
     if diff > 1e-9:
         raise AssertionError(
@@ -88,7 +76,7 @@ def size_of(name: str) -> dict[str, Any]:
     compiled = gamesolve.as_compiled(gamesolve.load_game(name))
     seconds = time.perf_counter() - start
     policy = gamesolve.uniform_policy(compiled)
-    eval_s, _ = _median_seconds(lambda: gamesolve.exploitability(compiled, policy), 3)
+    eval_s, _ = timed(lambda: gamesolve.exploitability(compiled, policy), 3)
     return {
         "game": name,
         "nodes": compiled.num_nodes,

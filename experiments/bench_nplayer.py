@@ -19,15 +19,13 @@ import argparse
 import json
 import platform
 import statistics
-import time
-from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
 
 import gamesolve
-from experiments._common import package_version
+from experiments._common import package_version, timed
 from gamesolve.games import normal_form as nf
 from gamesolve.io import atomic_write_text
 from gamesolve.normal_form import nash_conv
@@ -45,16 +43,6 @@ class Config:
     out: str = "runs/bench_nplayer"
 
 
-def _median_seconds(fn: Callable[[], Any], repeats: int) -> tuple[float, Any]:
-    result = fn()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        result = fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times), result
-
-
 def _strategies(profile: Any, players: Any) -> list[np.ndarray]:
     return [np.array([float(v) for _, v in profile[p]]) for p in players]
 
@@ -64,7 +52,7 @@ def bench_game(players: int, actions: int, seed: int, cfg: Config) -> dict[str, 
     import pygambit as gbt
 
     game = nf.random_uniform(np.random.default_rng([seed, players, actions]), [actions] * players)
-    ours_seconds, ours = _median_seconds(
+    ours_seconds, ours = timed(
         lambda: gamesolve.solve(game, NashHomotopy(), time_limit=cfg.time_limit, progress=False),
         cfg.repeats,
     )
@@ -78,7 +66,7 @@ def bench_game(players: int, actions: int, seed: int, cfg: Config) -> dict[str, 
         "ours_nash_conv": ours.nash_conv,
     }
     oracle = gbt.StrategicGame.from_arrays(*[np.asarray(p) for p in game.payoffs])
-    logit_seconds, logit = _median_seconds(lambda: gbt.nash.logit_solve(oracle), cfg.repeats)
+    logit_seconds, logit = timed(lambda: gbt.nash.logit_solve(oracle), cfg.repeats)
     row["logit_seconds"] = logit_seconds
     if logit.equilibrium is not None:
         theirs = _strategies(logit.equilibrium, oracle.players)
@@ -87,7 +75,7 @@ def bench_game(players: int, actions: int, seed: int, cfg: Config) -> dict[str, 
             float(np.abs(a - b).max()) for a, b in zip(ours.policy, theirs, strict=True)
         )
     try:
-        gnm_seconds, gnm = _median_seconds(lambda: gbt.nash.gnm_solve(oracle), cfg.repeats)
+        gnm_seconds, gnm = timed(lambda: gbt.nash.gnm_solve(oracle), cfg.repeats)
         row["gnm_seconds"] = gnm_seconds
         row["gnm_equilibria"] = len(gnm.equilibria)
         if gnm.equilibria:
