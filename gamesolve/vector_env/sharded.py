@@ -236,9 +236,9 @@ class WorkerPool:
             ctx = multiprocessing.get_context("spawn")
             self._conns = []
             self._procs = []
-            for _ in range(self.workers):
+            for i in range(self.workers):
                 parent, child = ctx.Pipe()
-                proc = ctx.Process(target=_serve, args=(child,), daemon=True)
+                proc = ctx.Process(target=_serve, args=(child,), daemon=True, name=f"gamesolve-rollout-{i}")
                 proc.start()
                 child.close()
                 self._conns.append(parent)

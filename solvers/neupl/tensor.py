@@ -552,7 +552,11 @@ class TensorNeuPL:
         return exact_nash_conv(game.compiled, policy.tabulate())
 
     def describe(self, game: DeepGame, state: State) -> dict[str, Any]:
-        """Population, meta-game, interaction graph, meta-strategy, counters, scores vs uniform."""
+        """Population, meta-game, interaction graph, meta-strategy, counters, scores vs uniform.
+
+        Called for the run's report: the rollout workers stop here (a later step starts new ones).
+        """
+        self.ppo.close_logs()
         n = int(state["size"])
         names = self.names(state)
         payoffs = np.array(state["payoffs"][:n, :n])

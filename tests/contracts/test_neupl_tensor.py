@@ -244,3 +244,14 @@ def test_rl_bound_of_the_population_mixture(kuhn):
     assert bound.ci_low <= exact.nash_conv + 0.02
     assert bound.nash_conv == pytest.approx(exact.nash_conv, abs=0.08)
     np.testing.assert_allclose(bound.on_policy_values, exact.on_policy_values, atol=0.05)
+
+
+def test_rollout_workers_give_the_same_run_and_stop_with_the_report(kuhn):
+    import multiprocessing as mp
+
+    options = {**SMALL, "max_population": 3}
+    workers = gamesolve.solve(kuhn, NeuPL(**options, rollout_workers=2), iterations=3, seed=0, progress=False)
+    assert workers.extras["env_steps"] > 0 and workers.config["rollout_workers"] == 2
+    assert not [p.name for p in mp.active_children() if p.name.startswith("gamesolve-rollout")]
+    again = gamesolve.solve(kuhn, NeuPL(**options, rollout_workers=2), iterations=3, seed=0, progress=False)
+    np.testing.assert_array_equal(again.extras["payoffs"], workers.extras["payoffs"])
