@@ -50,7 +50,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from gamesolve.checkpoint import StateRules, rng_from_array, rng_to_array
-from gamesolve.errors import UnsupportedGame
+from gamesolve.errors import InvalidArgumentError
 from gamesolve.evaluation import exploitability as exact_exploitability
 from gamesolve.evaluation import nash_conv as exact_nash_conv
 from gamesolve.population import MetaGame, Population, meta_game_entries
@@ -594,12 +594,15 @@ def refuse_tabular(policy: str, training: str | None) -> None:
     """The tensor engine trains the network by PPO only.
 
     Raises:
-        UnsupportedGame: ``policy="tabular"`` or ``training="exact"``.
+        InvalidArgumentError: ``policy="tabular"`` or ``training="exact"`` (options the tensors
+            cannot honour).
     """
     if policy != "network":
-        raise UnsupportedGame("neupl on tensors (backend='tensor') trains the network: use policy='network'")
+        raise InvalidArgumentError(
+            "neupl on tensors (backend='tensor') trains the network: use policy='network'"
+        )
     if training == "exact":
-        raise UnsupportedGame(
+        raise InvalidArgumentError(
             "neupl on tensors (backend='tensor') learns from sampled episodes: use training='rl' "
             "(exact training needs a compiled game, backend='tree')"
         )

@@ -166,9 +166,9 @@ def test_conditional_policy_on_tensors(kuhn):
 
 
 def test_bad_input_is_refused_before_work(kuhn):
-    with pytest.raises(UnsupportedGame, match="policy='network'"):
+    with pytest.raises(InvalidArgumentError, match="policy='network'"):
         NeuPL(backend="tensor", policy="tabular")
-    with pytest.raises(UnsupportedGame, match="training='rl'"):
+    with pytest.raises(InvalidArgumentError, match="training='rl'"):
         NeuPL(backend="tensor", training="exact")
     with pytest.raises(InvalidArgumentError, match="backend"):
         NeuPL(backend="gpu")
