@@ -14,7 +14,9 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["COUNTERS", "grow", "newest_return", "plateau", "run_arrays"]
+from gamesolve.solvers.neupl.graphs import interaction_graph
+
+__all__ = ["COUNTERS", "grow", "growth_check", "run_arrays", "update_graph"]
 
 State = dict[str, NDArray[Any]]
 
@@ -44,21 +46,30 @@ def run_arrays(size: int, max_population: int, patience: int) -> State:
     return state
 
 
-def newest_return(state: State) -> float | None:
-    """The newest policy's payoff against its own mixture, ``sigma_n . U[n]``; ``None`` if untrained."""
+def update_graph(state: State, name: str) -> None:
+    """``Sigma <- F(U)``: the interaction graph ``name`` of the active population's payoffs."""
+    n = int(state["size"])
+    state["graph"][...] = interaction_graph(name, state["payoffs"][:n, :n], state["graph"].shape[0])
+
+
+def growth_check(state: State, tolerance: float, patience: int) -> tuple[float | None, bool]:
+    """One growth test: the newest policy's payoff against its own mixture, and whether it plateaued.
+
+    Counts the test (``since_growth``); returns ``(None, False)`` when the newest row is untrained
+    (the initial policy alone). Otherwise records ``sigma_n . U[n]`` in the window and says whether
+    it rose by at most ``tolerance`` over ``patience`` tests.
+    """
+    state["since_growth"] += 1
     n = int(state["size"])
     sigma = state["graph"][n - 1, :n]
     if sigma.sum() <= 0:
-        return None
-    return float(sigma @ state["payoffs"][n - 1, :n])
-
-
-def plateau(state: State, ret: float, tolerance: float, patience: int) -> bool:
-    """Record ``ret`` in the window; whether it rose by at most ``tolerance`` over ``patience`` iterations."""
+        return None, False
+    ret = float(sigma @ state["payoffs"][n - 1, :n])
     window = state["window"]
     window[:-1] = window[1:]
     window[-1] = ret
-    return bool(int(state["since_growth"]) >= patience and window[-1] - window[0] <= tolerance)
+    flat = bool(int(state["since_growth"]) >= patience and window[-1] - window[0] <= tolerance)
+    return ret, flat
 
 
 def grow(state: State) -> None:

@@ -35,8 +35,8 @@ from gamesolve.solvers.neupl.arenas import (
     make_arena,
     sampled_payoffs,
 )
-from gamesolve.solvers.neupl.graphs import GRAPHS, interaction_graph, meta_nash
-from gamesolve.solvers.neupl.growth import COUNTERS, grow, newest_return, plateau, run_arrays
+from gamesolve.solvers.neupl.graphs import GRAPHS, meta_nash
+from gamesolve.solvers.neupl.growth import COUNTERS, grow, growth_check, run_arrays, update_graph
 from gamesolve.solvers.neupl.network import ConditionalNetwork, import_torch, init_weights
 from gamesolve.solvers.neupl.tensor import TensorNeuPL, refuse_tabular
 from gamesolve.solvers.rl_oracles import check_widths
@@ -391,7 +391,9 @@ class NeuPL(IterativeSolver):
         """Fresh weights (or table), the first ``Sigma`` and ``U``; nothing trained yet."""
         if isinstance(game, DeepGame):
             fresh = self._engine().init(game, rng)
-            self.state_rules = self._engine().state_rules
+            rules = self._engine().state_rules
+            assert rules is not None  # init names the optimizers' arrays
+            self.state_rules = rules
             return fresh
         arena = self._arena_of(game)
         n_max = self.max_population
@@ -429,8 +431,7 @@ class NeuPL(IterativeSolver):
         state["rng"] = rng_to_array(rng)
 
     def _one_iteration(self, arena: Arena, state: dict[str, NDArray[Any]], rng: np.random.Generator) -> None:
-        n = int(state["size"])
-        state["graph"][...] = interaction_graph(self.graph, state["payoffs"][:n, :n], self.max_population)
+        update_graph(state, self.graph)
         state["probs"][...] = self._tabulate(arena, state)
         if self.policy_kind == "tabular":
             self._train_tabular(arena, state)
@@ -447,13 +448,11 @@ class NeuPL(IterativeSolver):
 
     def _maybe_grow(self, arena: Arena, state: dict[str, NDArray[Any]], rng: np.random.Generator) -> None:
         n = int(state["size"])
-        state["since_growth"] += 1
-        ret = newest_return(state)
+        tolerance = self.growth_tolerance * arena.scale
+        ret, grow_now = growth_check(state, tolerance, self.patience)
         if ret is None:  # the newest row is not trained (the initial policy alone)
             state["gap"][...] = np.nan
             return
-        tolerance = self.growth_tolerance * arena.scale
-        grow_now = plateau(state, ret, tolerance, self.patience)
         if self.training == "exact":
             plans = arena.plans(state["probs"][:n])
             _, br_value = arena.best_response(arena.mixture(plans, state["graph"][n - 1, :n]))
@@ -467,8 +466,7 @@ class NeuPL(IterativeSolver):
 
     def _refresh(self, arena: Arena, state: dict[str, NDArray[Any]], rng: np.random.Generator) -> None:
         """``Sigma <- F(U)``, re-tabulate, ``U <-`` payoffs (after a change of the population)."""
-        n = int(state["size"])
-        state["graph"][...] = interaction_graph(self.graph, state["payoffs"][:n, :n], self.max_population)
+        update_graph(state, self.graph)
         state["probs"][...] = self._tabulate(arena, state)
         self._estimate_payoffs(arena, state, rng)
 

@@ -57,8 +57,8 @@ from gamesolve.population import MetaGame, Population, meta_game_entries
 from gamesolve.solvers.deep.common import DeepGame, prepare_deep_game
 from gamesolve.solvers.deep.rollout import collect_episodes, gae, training_batch
 from gamesolve.solvers.neupl.arenas import sampled_matrix, seat_average
-from gamesolve.solvers.neupl.graphs import interaction_graph, meta_nash
-from gamesolve.solvers.neupl.growth import COUNTERS, grow, newest_return, plateau, run_arrays
+from gamesolve.solvers.neupl.graphs import meta_nash
+from gamesolve.solvers.neupl.growth import COUNTERS, grow, growth_check, run_arrays, update_graph
 from gamesolve.solvers.psro.networks import NetworkMixture
 from gamesolve.vector_env import TimeStep, VectorEnv
 
@@ -175,11 +175,9 @@ class ConditionedEnv(VectorEnv):
             self._draw(ended)
         return self._wrap(ts)
 
-    def learner_rows(self, steps: int) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
-        """Per rollout row (``steps`` batched steps): the learner's row and seat."""
-        learner = np.concatenate([h[0] for h in self.history[:steps]])
-        seat = np.concatenate([h[1] for h in self.history[:steps]])
-        return learner, seat
+    def learner_seats(self, steps: int) -> NDArray[np.int64]:
+        """Per rollout row (``steps`` batched steps): the learner's seat (-1 in probe matches)."""
+        return np.concatenate([h[1] for h in self.history[:steps]])
 
     def match_outcomes(self) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.float64]]:
         """``(learner, opponent, learner's return)`` of every recorded match that ended."""
@@ -220,23 +218,20 @@ class TensorNeuPL:
             "rollout_workers": solver.rollout_workers,
             "rollout_executor": solver.rollout_executor,
         }
-        # the learner's objective (its hooks policy_targets / policy_loss) and minibatch loop
-        self.ppo = (
+        # the deep learner whose objective (hooks policy_targets / policy_loss) and minibatch loop
+        # train the network; its acting, device, threads, workers and logs serve the engine too
+        self.learner = (
             NeuralMMD(magnet="uniform", **common)
             if solver.learner == "neural-mmd"
             else PPO(clip=solver.clip, entropy_coef=solver.entropy_coef, **common)
         )
         self._modules: tuple[DeepGame, Any, Any, Any, Any] | None = None
-        self.state_rules = StateRules(
-            counter="iteration",
-            nonnegative=COUNTERS | {"scale", "pair_weight"},
-            generators=frozenset({"rng"}),
-        )
+        self.state_rules: StateRules | None = None  # set by init (it names the optimizers' arrays)
 
     # ------------------------------------------------------------------ game and state
     def prepare(self, game: Any) -> DeepGame:
         """The game as a batched environment (compiled too when it compiles)."""
-        return self.ppo.with_workers(prepare_deep_game(game, self.solver.observation))
+        return self.learner.with_workers(prepare_deep_game(game, self.solver.observation))
 
     def exact(self, game: DeepGame) -> bool:
         """Whether ``U`` is exact (a compiled game, matches, and no ``meta_episodes``)."""
@@ -256,9 +251,9 @@ class TensorNeuPL:
             s = self.solver
             net = ConditionalMLP(
                 game.observation_size, game.num_actions, s.max_population, s.hidden, s.initial
-            ).to(self.ppo.device)
+            ).to(self.learner.device)
             opt = torch.optim.Adam(net.parameters(), lr=s.learning_rate, eps=1e-5)
-            phi = MLP(2 * s.max_population, 1, PHI_HIDDEN).to(self.ppo.device)
+            phi = MLP(2 * s.max_population, 1, PHI_HIDDEN).to(self.learner.device)
             phi_opt = torch.optim.Adam(phi.parameters(), lr=1e-3)
             self._modules = (game, net, opt, phi, phi_opt)
         return self._modules[1:]
@@ -317,7 +312,7 @@ class TensorNeuPL:
         """``iterations`` NeuPL iterations (graph, rollouts and PPO, payoffs, growth)."""
         from gamesolve.neural.state import pack_module, pack_optimizer, unpack_module, unpack_optimizer
 
-        with self.ppo.torch_scope():
+        with self.learner.torch_scope():
             net, opt, phi, phi_opt = self._build(game)
             unpack_module(state, NET, net)
             unpack_optimizer(state, OPT, opt)
@@ -344,7 +339,8 @@ class TensorNeuPL:
         """``Sigma <- F(U)``, one rollout of matches, PPO on the learners' decisions; the match outcomes."""
         s = self.solver
         n = int(state["size"])
-        state["graph"][...] = interaction_graph(s.graph, state["payoffs"][:n, :n], s.max_population)
+        if int(state["iteration"]) % s.payoff_every == 0:  # U changed at the last refresh (or init)
+            update_graph(state, s.graph)
         graph = state["graph"]
         rows = np.flatnonzero(graph[:n, :n].sum(axis=1) > 0).astype(np.int64)
         if rows.size == 0:
@@ -355,7 +351,7 @@ class TensorNeuPL:
         env = ConditionedEnv(game.env(b, int(rng.integers(1 << 31))), graph, rows, n, rng, length, probe)
         rollout = collect_episodes(
             game,
-            self.ppo.acting(net),
+            self.learner.acting(net),
             num_envs=b,
             min_steps=length,
             rng=rng,
@@ -363,18 +359,18 @@ class TensorNeuPL:
             update=t,
             env=env,
         )
-        _, seat = env.learner_rows(rollout.steps)
-        adv = gae(rollout, rollout.value, gamma=1.0, lam=self.ppo.gae_lambda)
+        seat = env.learner_seats(rollout.steps)
+        adv = gae(rollout, rollout.value, gamma=1.0, lam=self.learner.gae_lambda)
         keep = np.flatnonzero(rollout.valid & (rollout.player == seat))
         state["episodes"] += int(rollout.episodes)
         state["env_steps"] += int(keep.size)
         if keep.size:
             batch = training_batch(rollout, adv, keep)
-            targets = self.ppo.policy_targets(game, state, net, batch, t)  # MMD: pi_t, alpha_t
-            stats = self.ppo.fit_rollout(
+            targets = self.learner.policy_targets(game, state, net, batch, t)  # MMD: pi_t, alpha_t
+            stats = self.learner.fit_rollout(
                 net, opt, batch, rng, t, targets, minibatches=math.ceil(keep.size / s.minibatch)
             )
-            self.ppo.log_update(t, stats)
+            self.learner.log_update(t, stats)
         outcomes = env.match_outcomes()
         if outcomes[2].size:
             state["scale"][...] = max(float(state["scale"]), float(np.abs(outcomes[2]).max()))
@@ -383,12 +379,9 @@ class TensorNeuPL:
     def _maybe_grow(self, game: DeepGame, state: State, rng: np.random.Generator) -> None:
         s = self.solver
         n = int(state["size"])
-        state["since_growth"] += 1
-        ret = newest_return(state)
-        if ret is None:
-            return
         tolerance = s.growth_tolerance * max(1e-12, float(state["scale"]))
-        if plateau(state, ret, tolerance, s.patience) and n < s.max_population:
+        _, flat = growth_check(state, tolerance, s.patience)
+        if flat and n < s.max_population:
             log.debug("neupl: population grows to %d after iteration %d", n + 1, int(state["iteration"]))
             grow(state)
             self._refresh(game, state, rng)
@@ -406,7 +399,7 @@ class TensorNeuPL:
         s = self.solver
         n = int(state["size"])
         if graph:
-            state["graph"][...] = interaction_graph(s.graph, state["payoffs"][:n, :n], s.max_population)
+            update_graph(state, s.graph)
         out = np.zeros((s.max_population, s.max_population))
         stderr = np.zeros_like(out)
         counts = np.zeros(out.shape, dtype=np.int64)
@@ -452,7 +445,7 @@ class TensorNeuPL:
         i, j = np.nonzero(state["pair_weight"] > 0)
         weight = state["pair_weight"][i, j]
         graph = state["graph"]
-        dev = self.ppo.device
+        dev = self.learner.device
         x_t = torch.as_tensor(np.concatenate([graph[i], graph[j]], axis=1), dtype=torch.float32, device=dev)
         y_t = torch.as_tensor(state["pair_sum"][i, j] / weight, dtype=torch.float32, device=dev)
         w_t = torch.as_tensor(weight / weight.sum(), dtype=torch.float32, device=dev)
@@ -475,8 +468,8 @@ class TensorNeuPL:
             [np.repeat(sigma, n, axis=0), np.tile(sigma, (n, 1))], axis=1
         )  # row i * n + j: (sigma_i, sigma_j)
         with torch.inference_mode():
-            raw = phi(torch.as_tensor(pairs, device=self.ppo.device))[:, 0].to("cpu", torch.float64).numpy()
-        u = raw.reshape(n, n)
+            raw = phi(torch.as_tensor(pairs, device=self.learner.device))[:, 0]
+        u = raw.to("cpu", torch.float64).numpy().reshape(n, n)
         return 0.5 * (u - u.T)
 
     # ------------------------------------------------------------------ members and outputs
@@ -510,7 +503,7 @@ class TensorNeuPL:
                     observation_size=game.observation_size,
                     observation=game.observation,
                     game=game.spec.name,
-                    device=self.ppo.device,
+                    device=self.learner.device,
                 )
             )
         return tuple(out)
@@ -556,7 +549,7 @@ class TensorNeuPL:
 
         Called for the run's report: the rollout workers stop here (a later step starts new ones).
         """
-        self.ppo.close_logs()
+        self.learner.close_logs()
         n = int(state["size"])
         names = self.names(state)
         payoffs = np.array(state["payoffs"][:n, :n])
