@@ -34,7 +34,7 @@ from numpy.typing import NDArray
 from gamesolve.certify import exact_zero_sum, ldexp, payoff_scale
 from gamesolve.errors import GamesolveError
 from gamesolve.highs import highs_linprog, transfer_seconds
-from gamesolve.kernels.matrix_game import GAP_TOLERANCE, STATUS_OK, simplex_games, simplex_pivot_cap
+from gamesolve.kernels.matrix_game import STATUS_OK, run_simplex
 from gamesolve.normal_form import MixedProfile, TensorGame
 from gamesolve.normal_form import nash_conv as normal_form_nash_conv
 from gamesolve.registry import SolverEntry
@@ -286,15 +286,9 @@ def _takes_simplex(chosen: str, work: int, deadline: float | None) -> bool:
 
 def _dense_simplex(a1: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArray[np.float64]] | None:
     """Maximin and minimax strategies from the dense simplex kernel, or ``None`` if not certified."""
-    m, n = a1.shape
-    q = np.ascontiguousarray(a1, dtype=np.float64)[None]  # [1, m, n]
-    value = np.empty(1)
-    x = np.empty((1, m))
-    y = np.empty((1, n))
-    status = np.empty(1, dtype=np.int8)
-    simplex_games(q, value, x, y, status, simplex_pivot_cap(m, n), GAP_TOLERANCE)
+    _, x, y, status = run_simplex(np.ascontiguousarray(a1, dtype=np.float64)[None])
     if int(status[0]) != STATUS_OK:
-        log.debug("zero-sum LP %dx%d: the dense simplex missed its certificate; HiGHS solves it", m, n)
+        log.debug("zero-sum LP %dx%d: the dense simplex missed its certificate; HiGHS solves it", *a1.shape)
         return None
     return x[0], y[0]
 

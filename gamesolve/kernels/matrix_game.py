@@ -39,6 +39,7 @@ __all__ = [
     "STATUS_PIVOT_CAP",
     "duality_gaps",
     "matrix_game_values",
+    "run_simplex",
     "simplex_games",
     "simplex_games_parallel",
     "simplex_pivot_cap",
@@ -601,9 +602,10 @@ def simplex_pivot_cap(a: int, b: int) -> int:
     return _PIVOTS_PER_ACTION * (a + b) + 50
 
 
-def _run_kernel(
-    games: NDArray[np.float64],  # [N, A, B] checked
+def run_simplex(
+    games: NDArray[np.float64],  # [N, A, B] C-contiguous float64, finite
 ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64], NDArray[np.int8]]:
+    """:func:`simplex_games` on fresh outputs: ``(values, x, y, status)``, no HiGHS fallback."""
     n, a, b = games.shape
     values = np.empty(n)  # [N]
     x = np.empty((n, a))  # [N, A]
@@ -641,7 +643,7 @@ def solve_matrix_games(
         (0.2, [0.4, 0.6], [0.4, 0.6])
     """
     games = _checked_games(q)
-    values, x, y, status = _run_kernel(games)
+    values, x, y, status = run_simplex(games)
     failed = np.flatnonzero(status != STATUS_OK)
     if failed.size:
         tol = _gap_tolerances(games[failed])  # [F]

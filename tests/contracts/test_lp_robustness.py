@@ -469,7 +469,9 @@ def test_auto_takes_the_dense_simplex_and_falls_back_to_highs(monkeypatch):
         assert auto.method == "simplex" and highs.method == "highs-ds"
         assert auto.value == pytest.approx(highs.value, abs=1e-9)
         assert auto.relative_gap <= 1e-9
-    monkeypatch.setattr(lp, "simplex_pivot_cap", lambda a, b: 0)  # the kernel cannot pivot: no certificate
+    import gamesolve.kernels.matrix_game as kernel
+
+    monkeypatch.setattr(kernel, "simplex_pivot_cap", lambda a, b: 0)  # no pivot: no certificate
     fallback = lp.solve_zero_sum_lp(game)
     assert fallback.method == "highs-ds" and fallback.value == pytest.approx(highs.value, abs=1e-9)
     assert not lp._takes_simplex("auto", 900**3, None)  # large games stay with HiGHS
