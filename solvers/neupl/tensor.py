@@ -91,8 +91,8 @@ class ConditionedEnv(VectorEnv):
     Each slot plays learner row ``i`` (uniform over ``rows``) at a random seat against row
     ``j ~ graph[i, :n]``; every observation is followed by the conditioning vector of the row that
     acts (``graph[i]`` at the learner's seat, ``graph[j]`` at the other), so one network acts for
-    both. A finished episode's slot draws a new match. :attr:`history` keeps the learner's row and
-    seat behind every returned step (row ``s * B + e`` of a rollout is ``history[s]`` at ``e``);
+    both. A finished episode's slot draws a new match. :attr:`history` keeps the learner's seat
+    behind every returned step (row ``s * B + e`` of a rollout is ``history[s][e]``);
     :attr:`outcomes` the learner, opponent and learner's return of every episode that started
     before ``min_steps`` steps (those a rollout of ``min_steps`` records) and ended. With ``probe``
     above 0, that share of the matches pairs two different policies drawn uniformly from the ``n`` active ones
@@ -128,7 +128,7 @@ class ConditionedEnv(VectorEnv):
         self.trained = np.ones(b, dtype=np.bool_)
         self.start = np.zeros(b, dtype=np.int64)
         self.count = 0
-        self.history: list[tuple[NDArray[np.int64], NDArray[np.int64]]] = []
+        self.history: list[NDArray[np.int64]] = []
         self.outcomes: list[tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.float64]]] = []
 
     def _draw(self, slots: NDArray[np.int64]) -> None:
@@ -149,7 +149,7 @@ class ConditionedEnv(VectorEnv):
             self.trained[slots] = ~probe
 
     def _wrap(self, ts: TimeStep) -> TimeStep:
-        self.history.append((self.learner.copy(), np.where(self.trained, self.seat, -1)))
+        self.history.append(np.where(self.trained, self.seat, -1))
         mine = ts.player == self.seat
         cond = self.graph[np.where(mine, self.learner, self.opponent)]
         obs = np.concatenate([ts.observation, cond], axis=1)
@@ -177,7 +177,7 @@ class ConditionedEnv(VectorEnv):
 
     def learner_seats(self, steps: int) -> NDArray[np.int64]:
         """Per rollout row (``steps`` batched steps): the learner's seat (-1 in probe matches)."""
-        return np.concatenate([h[1] for h in self.history[:steps]])
+        return np.concatenate(self.history[:steps])
 
     def match_outcomes(self) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.float64]]:
         """``(learner, opponent, learner's return)`` of every recorded match that ended."""

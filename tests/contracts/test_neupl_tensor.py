@@ -51,7 +51,7 @@ def test_conditioned_env_follows_the_graph(kuhn):
     assert ts.observation.shape == (256, base + 3)
     opponents = {1: set(), 2: set()}
     for _ in range(12):
-        learner, seat = env.history[-1]
+        learner, seat = env.learner.copy(), env.history[-1]
         assert set(np.unique(learner)) <= {1, 2}
         mine = ts.player == seat
         sigma = ts.observation[:, base:]
