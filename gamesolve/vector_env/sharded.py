@@ -63,18 +63,22 @@ def _layout(b: int, f: int, a: int, p: int) -> list[tuple[str, tuple[int, ...], 
     ]
 
 
+def _aligned_bytes(shape: tuple[int, ...], dtype: Any) -> int:
+    """Bytes an array of ``shape`` takes in a block, rounded up to 8 (the next array's alignment)."""
+    return -(-int(np.prod(shape)) * np.dtype(dtype).itemsize // 8) * 8
+
+
 def _views(buffer: Any, b: int, f: int, a: int, p: int) -> dict[str, NDArray[Any]]:
     """The arrays of :func:`_layout` over one buffer (8-byte aligned)."""
     out, at = {}, 0
     for name, shape, dtype in _layout(b, f, a, p):
-        size = int(np.prod(shape)) * np.dtype(dtype).itemsize
         out[name] = np.ndarray(shape, dtype=dtype, buffer=buffer, offset=at)
-        at += -(-size // 8) * 8
+        at += _aligned_bytes(shape, dtype)
     return out
 
 
 def _block_size(b: int, f: int, a: int, p: int) -> int:
-    return sum(-(-int(np.prod(s)) * np.dtype(d).itemsize // 8) * 8 for _, s, d in _layout(b, f, a, p))
+    return sum(_aligned_bytes(shape, dtype) for _, shape, dtype in _layout(b, f, a, p))
 
 
 class _Shard:
