@@ -25,7 +25,8 @@ from numpy.typing import NDArray
 from gamesolve import normal_form
 from gamesolve.compiled import CompiledGame, as_compiled
 from gamesolve.errors import InvalidPolicyError
-from gamesolve.kernels.evaluation import best_responses, forward_reach
+from gamesolve.kernels.evaluation import best_from_mass, best_responses, forward_reach
+from gamesolve.kernels.layers import best_response_mass_layered, forward_reach_layered, layers_of
 from gamesolve.normal_form import TensorGame
 from gamesolve.policy import TabularPolicy
 from gamesolve.report import ExploitabilityReport
@@ -81,25 +82,31 @@ def _probs_of(game: CompiledGame, policy: Any) -> NDArray[np.float64]:
 
 
 def evaluate(game: Any, policy: TabularPolicy | NDArray[np.float64]) -> _Raw:
-    """Run both kernels once: expected values, best-response values and slots (internal)."""
+    """Run both kernels once: expected values, best-response values and slots (internal).
+
+    Games of at least :data:`~gamesolve.kernels.layers.LAYERED_MIN_NODES` nodes run on every core
+    numba has (``numba.set_num_threads`` or the ``NUMBA_NUM_THREADS`` environment variable choose
+    fewer), with the same numbers for every thread count.
+    """
     compiled = as_compiled(game)
     probs = _probs_of(compiled, policy)
     n_players = compiled.num_players
+    tree = compiled.tree
     reach = np.empty((compiled.num_nodes, n_players + 1))
-    forward_reach(compiled.tree, probs, reach)
     total_seqs = int(compiled.num_sequences.sum())
+    cf = np.empty(total_seqs)
     values = np.empty(n_players)
     br_values = np.empty(n_players)
     br_slot = np.empty(compiled.num_infosets, dtype=np.int32)
-    best_responses(
-        compiled.tree,
-        reach,
-        np.empty(total_seqs),
-        np.empty(total_seqs),
-        values,
-        br_values,
-        br_slot,
-    )
+    layers = layers_of(compiled)
+    if layers is None:
+        forward_reach(tree, probs, reach)
+        best_responses(tree, reach, cf, np.empty(total_seqs), values, br_values, br_slot)
+    else:
+        forward_reach_layered(tree, layers, probs, reach)
+        part = np.empty((layers.chunks, total_seqs + n_players))
+        best_response_mass_layered(tree, layers, reach, cf, values, part)
+        best_from_mass(tree, cf, np.empty(total_seqs), br_values, br_slot)
     return _Raw(values, br_values, br_slot)
 
 

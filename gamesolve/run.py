@@ -283,7 +283,12 @@ def solve(
         loop.restore(resume)
     else:
         loop.state = algo.init(prepared, np.random.default_rng(seed))
-    return loop.run()
+    if algo.threads is None:
+        return loop.run()
+    from gamesolve.kernels.layers import kernel_threads
+
+    with kernel_threads(algo.threads):  # the run's evaluations on the solver's cores too
+        return loop.run()
 
 
 class _Loop:

@@ -95,6 +95,10 @@ class IterativeSolver(Solver):
     default_iterations: int | None = None
     #: What a resumed state must satisfy beyond matching a fresh state (see :meth:`check_state`).
     state_rules: StateRules = StateRules()
+    #: Cores for the run's numba kernels, iterations and exact evaluations alike (``None``: numba's
+    #: count, every core unless ``numba.set_num_threads`` chose fewer). Solvers with multi-core
+    #: kernels take it as an option.
+    threads: int | None = None
 
     @abc.abstractmethod
     def init(self, game: Any, rng: np.random.Generator) -> State:

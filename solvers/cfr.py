@@ -35,7 +35,9 @@ from numpy.typing import NDArray
 from gamesolve.checkpoint import StateRules, check_distributions
 from gamesolve.compiled import CompiledGame
 from gamesolve.errors import InvalidArgumentError
+from gamesolve.kernels import layers as _layers
 from gamesolve.kernels.cfr import UpdateRule, cfr_iteration
+from gamesolve.kernels.layers import SERIAL, check_threads, kernel_threads
 from gamesolve.policy import TabularPolicy
 from gamesolve.registry import SolverEntry
 from gamesolve.solver import Iterate, IterativeSolver
@@ -173,6 +175,12 @@ class CFR(IterativeSolver):
         alternating: Alternating updates (default, as in OpenSpiel): player 0 updates, then
             player 1 traverses against player 0's new strategy, and so on. ``False`` gives
             simultaneous updates.
+        threads: Cores for the run's numba kernels: the iterations on games of at least
+            :data:`~gamesolve.kernels.layers.CFR_LAYERED_MIN_NODES` nodes and the exact
+            evaluations from :data:`~gamesolve.kernels.layers.LAYERED_MIN_NODES` (smaller games
+            run on one). ``None`` (default) uses numba's count, every core unless set lower. The
+            numbers do not depend on it: a game's iterates are bit-identical for every thread
+            count (:mod:`gamesolve.kernels.layers`).
 
     Works for any number of players and utility kind; see the module docstring for what converges.
 
@@ -193,6 +201,7 @@ class CFR(IterativeSolver):
         beta: float | None = None,
         gamma: float | None = None,
         alternating: bool = True,
+        threads: int | None = None,
     ) -> None:
         if not isinstance(variant, str) or variant.lower() not in VARIANTS:
             raise InvalidArgumentError(f"unknown CFR variant {variant!r}; known: {', '.join(VARIANTS)}")
@@ -220,6 +229,7 @@ class CFR(IterativeSolver):
         self.rule = rule
         self.averaging = averaging
         self.alternating = check_bool("alternating", alternating)
+        self.threads = check_threads(threads)
         custom = (rule, averaging) != (base_rule, base_avg) or not alternating
         self.name = key if not custom else f"{key}(custom)"
         # A resumed state: counter t, non-negative averages, RM+ regrets floored at zero.
@@ -279,22 +289,26 @@ class CFR(IterativeSolver):
     def step(self, game: CompiledGame, state: dict[str, NDArray[Any]], iterations: int = 1) -> None:
         """Run ``iterations`` iterations (every player updates once per iteration) in one kernel call."""
         scratch = _scratch(game, state)
+        layers = _cfr_layers(game) or SERIAL
         t = int(state["t"]) + 1
-        cfr_iteration(
-            game.tree,
-            self.update_rule(),
-            t,
-            iterations,
-            state["probs"],
-            state["regrets"],
-            state["last_regret"],
-            state["avg"],
-            scratch["_cfv"],
-            scratch["_opp"],
-            scratch["_value"],
-            scratch["_seq_reach"],
-            scratch["_root_values"],
-        )
+        with kernel_threads(self.threads):
+            cfr_iteration(
+                game.tree,
+                self.update_rule(),
+                t,
+                iterations,
+                state["probs"],
+                state["regrets"],
+                state["last_regret"],
+                state["avg"],
+                scratch["_cfv"],
+                scratch["_opp"],
+                scratch["_value"],
+                scratch["_seq_reach"],
+                scratch["_root_values"],
+                layers,
+                scratch["_part"],
+            )
         state["t"] = np.asarray(t + iterations - 1, dtype=np.int64)
 
     def policy(self, game: CompiledGame, state: dict[str, NDArray[Any]], which: Iterate) -> TabularPolicy:
@@ -310,6 +324,11 @@ class CFR(IterativeSolver):
         )
 
 
+def _cfr_layers(game: CompiledGame) -> _layers.TreeLayers | None:
+    """The layered traversal's layers on games of :data:`~gamesolve.kernels.layers.CFR_LAYERED_MIN_NODES`."""
+    return _layers.layers_of(game, min_nodes=_layers.CFR_LAYERED_MIN_NODES)
+
+
 def _scratch(game: CompiledGame, state: dict[str, NDArray[Any]]) -> dict[str, NDArray[Any]]:
     """Per-run work arrays, kept in ``state`` under ``_`` names (never checkpointed)."""
     if "_cfv" not in state:
@@ -318,6 +337,9 @@ def _scratch(game: CompiledGame, state: dict[str, NDArray[Any]]) -> dict[str, ND
         state["_value"] = np.empty(game.num_nodes)
         state["_seq_reach"] = np.empty(int(game.num_sequences.max()))
         state["_root_values"] = np.empty(game.num_players)
+        layers = _cfr_layers(game)
+        chunks = 0 if layers is None else layers.chunks
+        state["_part"] = np.empty((chunks, game.num_infosets, game.max_actions))
     return state
 
 

@@ -102,7 +102,7 @@ class MinimaxDQN(IterativeSolver):
         self.epsilon_steps = check_int("epsilon_steps", epsilon_steps, minimum=1)
         self.horizon = None if horizon is None else check_int("horizon", horizon, minimum=1)
         self.device = check_choice("device", device, ("cpu", "cuda", "auto"))
-        self.threads = check_int("threads", threads, minimum=1)
+        self.threads: int = check_int("threads", threads, minimum=1)
         self._episode: Any = None
         self._nets: dict[str, tuple[NDArray[Any], Any]] = {}
 

@@ -30,6 +30,7 @@ import numba
 import numpy as np
 from numpy.typing import NDArray
 
+from gamesolve.kernels.layers import TreeLayers, counterfactual_values_layered
 from gamesolve.kernels.tree import CHANCE, TERMINAL, TreeArrays
 
 __all__ = ["UpdateRule", "cfr_iteration", "counterfactual_values", "regret_matching"]
@@ -205,13 +206,24 @@ def cfr_iteration(
     value: NDArray[np.float64],  # [N] scratch
     seq_reach: NDArray[np.float64],  # [max sequences of a player] scratch
     root_values: NDArray[np.float64],  # [P] out: each player's value of the strategy it updated from
+    layers: TreeLayers,  # chunks == 0: the serial pass; else the layered pass over numba's threads
+    part: NDArray[np.float64],  # [chunks, I, A] scratch of the layered pass
 ) -> None:
-    """``count`` full CFR iterations over every player (alternating or simultaneous updates)."""
+    """``count`` full CFR iterations over every player (alternating or simultaneous updates).
+
+    With ``layers.chunks > 0`` the traversal is
+    :func:`~gamesolve.kernels.layers.counterfactual_values_layered` (the same numbers for every
+    thread count; see :mod:`gamesolve.kernels.layers`); the updates are the same either way.
+    """
     n_players = tree.terminal_utility.shape[1]
     alternating = rule.alternating
+    layered = layers.chunks > 0
     for t in range(t_first, t_first + count):
         for p in range(n_players):
-            root_values[p] = counterfactual_values(tree, probs, p, opp, value, cfv)
+            if layered:
+                root_values[p] = counterfactual_values_layered(tree, layers, probs, p, opp, value, cfv, part)
+            else:
+                root_values[p] = counterfactual_values(tree, probs, p, opp, value, cfv)
             # Alternating: player p updates right after its own pass. Simultaneous: every player
             # updates after the last pass (updating p only touches p's rows, so order is irrelevant).
             if not alternating and p < n_players - 1:

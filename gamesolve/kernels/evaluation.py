@@ -21,6 +21,7 @@ from numpy.typing import NDArray
 from gamesolve.kernels.tree import CHANCE, TERMINAL, TreeArrays
 
 __all__ = [
+    "best_from_mass",
     "best_response_numpy",
     "best_responses",
     "forward_reach",
@@ -70,7 +71,6 @@ def best_responses(
     chance_col = reach.shape[1] - 1
     for s in range(cf.shape[0]):
         cf[s] = 0.0
-        below[s] = 0.0
     for p in range(n_players):
         values[p] = 0.0
     for t in range(tree.terminal_node.shape[0]):
@@ -86,6 +86,20 @@ def best_responses(
             u = tree.terminal_utility[t, i]
             cf[tree.seq_offset[i] + tree.terminal_seq[t, i]] += others * u
             values[i] += others * reach[node, i] * u
+    best_from_mass(tree, cf, below, br_values, br_slot)
+
+
+@numba.njit(cache=True, nogil=True)
+def best_from_mass(
+    tree: TreeArrays,
+    cf: NDArray[np.float64],  # [S] counterfactual terminal mass per sequence
+    below: NDArray[np.float64],  # [S] out: best values of the infosets under each sequence
+    br_values: NDArray[np.float64],  # [P] out: best-response value of every player
+    br_slot: NDArray[np.int32],  # [I] out: best-response slot at every infoset
+) -> None:
+    """Every player's best response, bottom-up over the infosets, from the terminal mass ``cf``."""
+    n_players = br_values.shape[0]
+    below[:] = 0.0
     for infoset in range(tree.infoset_player.shape[0] - 1, -1, -1):
         base = tree.seq_offset[tree.infoset_player[infoset]]
         first = base + tree.infoset_first_seq[infoset]

@@ -117,7 +117,7 @@ class DeepLearner(IterativeSolver):
         """
         from gamesolve.neural.device import resolve_device
 
-        self.threads = check_int("threads", threads, minimum=1)
+        self.threads: int = check_int("threads", threads, minimum=1)
         self.eval_matches = check_int("eval_matches", eval_matches, minimum=1)
         self.eval_seed = check_int("eval_seed", eval_seed, minimum=0)
         self.eval_mcts_matches = check_int("eval_mcts_matches", eval_mcts_matches, minimum=0)

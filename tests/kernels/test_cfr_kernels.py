@@ -1,7 +1,12 @@
-"""The numba CFR kernel agrees with its plain-numpy twin, and batching iterations changes nothing."""
+"""The numba CFR kernel agrees with its plain-numpy twin, and batching iterations changes nothing.
+
+Every check runs on both traversals of the kernel: the serial pass and the layered multi-core pass
+(:mod:`gamesolve.kernels.layers`, forced here on small games).
+"""
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -10,6 +15,7 @@ import pytest
 import gamesolve
 from gamesolve.kernels.cfr import UpdateRule, cfr_iteration, regret_matching
 from gamesolve.kernels.cfr_numpy import cfr_iteration_numpy, regret_matching_numpy
+from gamesolve.kernels.layers import SERIAL, build_layers
 from gamesolve.solvers.cfr import VARIANTS, Averaging, RegretRule
 
 TOL = 1e-10
@@ -64,6 +70,7 @@ def _fresh(g) -> dict[str, np.ndarray]:
 
 
 def _kernel(g, params: Params, alternating: bool, state, t_first: int, count: int) -> np.ndarray:
+    layers = g.__dict__.get("_test_layers", SERIAL)
     root_values = np.full(g.num_players, np.nan)
     cfr_iteration(
         g.tree,
@@ -79,6 +86,8 @@ def _kernel(g, params: Params, alternating: bool, state, t_first: int, count: in
         np.full(g.num_nodes, np.nan),
         np.full(int(g.num_sequences.max()), np.nan),
         root_values,
+        layers,
+        np.full((layers.chunks, g.num_infosets, g.max_actions), np.nan),
     )
     return root_values
 
@@ -87,9 +96,16 @@ def _twin(g, params: Params, alternating: bool, state, t_first: int, count: int)
     return cfr_iteration_numpy(g.tree, params.rule(alternating), t_first=t_first, count=count, **state)
 
 
-@pytest.fixture(params=GAMES)
+@pytest.fixture(params=[(name, kind) for name in GAMES for kind in ("serial", "layered")], ids=str)
 def compiled(request, game_loader):
-    return game_loader(request.param).compile()
+    """A compiled game; the ``layered`` copy makes ``_kernel`` run the multi-core traversal."""
+    name, kind = request.param
+    g = game_loader(name).compile()
+    if kind == "serial":
+        return g
+    copy = dataclasses.replace(g)
+    copy.__dict__["_test_layers"] = build_layers(g.tree)
+    return copy
 
 
 @pytest.mark.parametrize("alternating", [True, False], ids=["alternating", "simultaneous"])
