@@ -11,7 +11,7 @@ import argparse
 import math
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -31,7 +31,6 @@ from gamesolve.cli.common import (
 )
 from gamesolve.io import read_json_file
 from gamesolve.mcts import MCTSPolicy, parse_mcts_spec
-from gamesolve.population import MetaGame
 from gamesolve.population_cli import (
     add_neupl_arguments,
     neupl_summary,
@@ -40,6 +39,9 @@ from gamesolve.population_cli import (
     run_psro_cli,
 )
 from gamesolve.results import SolveResult
+
+if TYPE_CHECKING:
+    from gamesolve.population import MetaGame
 
 __all__ = ["add_parsers", "cmd_neupl", "cmd_psro", "cmd_tournament"]
 
@@ -166,6 +168,8 @@ def _tournament_policy(game: Any, spec: str) -> Any:
 
 def _previous_meta_game(path: str, names: list[str]) -> MetaGame:
     """``--previous``: a meta-game JSON whose members are the first of ``--policies``, in order."""
+    from gamesolve.population import MetaGame  # scipy.sparse and the population backend: on demand
+
     data = read_json_file(path, what="--previous meta-game")
     try:
         previous = MetaGame.from_dict(data)

@@ -30,7 +30,6 @@ from gamesolve.cli.common import (
 from gamesolve.errors import GamesolveError
 from gamesolve.io import atomic_write_text, atomic_write_with, json_text
 from gamesolve.registry import solver_names
-from gamesolve.solver import ExactSolver
 
 __all__ = ["add_parsers", "cmd_solve", "run_solve", "write_plot"]
 
@@ -109,6 +108,8 @@ def run_solve(args: argparse.Namespace) -> tuple[gamesolve.SolveResult, int]:
                 raise UserError("--set log_dir=... repeats the --log-dir flag; give it once, as --log-dir")
             options["log_dir"] = args.log_dir
         solver = gamesolve.make_solver(args.solver, game=game, **options)
+    from gamesolve.solver import ExactSolver  # numba and the kernels: only once a run starts
+
     exact = isinstance(solver, ExactSolver)
     if exact:
         given = [
