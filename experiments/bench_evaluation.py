@@ -1,10 +1,12 @@
-"""Benchmark: exact NashConv in gamesolve against OpenSpiel's C++ ``pyspiel.nash_conv``.
+"""Benchmark: exact NashConv in gamesolve against OpenSpiel's and LiteEFG's C++ evaluators.
 
 Both libraries evaluate the *same* seeded random policy on the same game in one run. Numba
 compilation is excluded (one warm-up call; kernels are cached on disk across runs), and so is the
 conversion of the policy into OpenSpiel's C++ ``TabularPolicy``. Each figure is the median of
-``repeats`` timed calls; the ratio is OpenSpiel's median over ours. The run also records compile
-time and bytes per node of every game in ``size_games``.
+``repeats`` timed calls; the ratio is OpenSpiel's median over ours. LiteEFG (optional: it builds
+from source) is raced on the uniform profile, the one it can be given without a conversion, with
+ours timed on that same profile. The run also records compile time and bytes per node of every
+game in ``size_games``.
 
 Run: ``python -m experiments.bench_evaluation`` (or ``make bench``). Writes
 ``runs/bench_evaluation/result.json``.
@@ -24,7 +26,11 @@ import numpy as np
 
 import gamesolve
 from experiments._common import package_version, timed
+from experiments._liteefg import CFRPlus
+from experiments._liteefg import load as load_liteefg
 from gamesolve.io import atomic_write_text
+
+LITEEFG, LITEEFG_VERSION = load_liteefg()
 
 
 @dataclass
@@ -58,7 +64,9 @@ def bench_game(name: str, cfg: Config) -> dict[str, Any]:
         raise AssertionError(
             f"{name}: NashConv disagrees: gamesolve {report.nash_conv} vs OpenSpiel {os_value}"
         )
+    lite = liteefg_row(compiled, name, cfg)
     return {
+        **lite,
         "game": name,
         "nash_conv": report.nash_conv,
         "openspiel_nash_conv": os_value,
@@ -67,6 +75,33 @@ def bench_game(name: str, cfg: Config) -> dict[str, Any]:
         "gamesolve_exploitability_ms": ours_expl_s * 1e3,
         "openspiel_nash_conv_ms": os_s * 1e3,
         "speedup": os_s / ours_s,
+    }
+
+
+def liteefg_row(compiled: Any, name: str, cfg: Config) -> dict[str, Any]:
+    """LiteEFG's exact NashConv of the uniform profile against ours on the same profile.
+
+    LiteEFG evaluates strategies that live in its own computation graph; the one every library can
+    be given without a conversion is the uniform profile (its CFR+ graph before any update), so
+    this column races both evaluators on that profile. LiteEFG returns numbers only, so ours is
+    timed by the call that returns numbers only (:func:`gamesolve.exploitability`, NashConv over
+    the player count); :func:`gamesolve.nash_conv` also builds every best-response policy.
+    """
+    if LITEEFG is None:
+        return {"liteefg_nash_conv_ms": None, "liteefg_note": LITEEFG_VERSION}
+    lite = CFRPlus(name)
+    lite.show_uniform()
+    uniform = gamesolve.uniform_policy(compiled)
+    players = compiled.num_players
+    ours_s, ours = timed(lambda: gamesolve.exploitability(compiled, uniform) * players, cfg.repeats)
+    lite_s, theirs = timed(lambda: lite.nash_conv("last-iterate"), cfg.repeats)
+    if abs(ours - theirs) > 1e-9:
+        raise AssertionError(f"{name}: uniform NashConv disagrees: gamesolve {ours} vs LiteEFG {theirs}")
+    return {
+        "uniform_nash_conv": ours,
+        "gamesolve_uniform_exploitability_ms": ours_s * 1e3,
+        "liteefg_nash_conv_ms": lite_s * 1e3,
+        "speedup_vs_liteefg": lite_s / ours_s,
     }
 
 
@@ -100,6 +135,7 @@ def main(cfg: Config) -> dict[str, Any]:
             "python": platform.python_version(),
         },
         "openspiel_version": package_version("open_spiel"),
+        "liteefg_version": LITEEFG_VERSION,
         "evaluation": rows,
         "sizes": sizes,
         "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
@@ -111,6 +147,15 @@ def main(cfg: Config) -> dict[str, Any]:
             f"{r['game']:<14}{r['gamesolve_nash_conv_ms']:>14.3f}{r['openspiel_nash_conv_ms']:>18.1f}"
             f"{r['speedup']:>9.0f}x   {r['nash_conv']:.9f} ({r['abs_difference']:.1e})"
         )
+    if LITEEFG is None:
+        print(f"(no LiteEFG column: {LITEEFG_VERSION})")
+    else:
+        print(f"\nuniform profile: {'game':<14}{'gamesolve ms':>14}{'LiteEFG C++ ms':>16}{'speedup':>10}")
+        for r in rows:
+            print(
+                f"{'':<17}{r['game']:<14}{r['gamesolve_uniform_exploitability_ms']:>14.3f}"
+                f"{r['liteefg_nash_conv_ms']:>16.3f}{r['speedup_vs_liteefg']:>9.1f}x"
+            )
     print(f"\n{'game':<26}{'nodes':>12}{'infosets':>10}{'compile s':>11}{'bytes/node':>12}{'expl ms':>9}")
     for s in sizes:
         print(

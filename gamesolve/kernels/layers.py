@@ -54,6 +54,7 @@ __all__ = [
     "forward_reach_layered",
     "kernel_threads",
     "layers_of",
+    "use_serial_kernels",
 ]
 
 #: Exact evaluation runs the layered kernels on games with at least this many nodes (it is as fast
@@ -121,13 +122,18 @@ def layers_of(game: Any, *, min_nodes: int | None = None) -> TreeLayers | None:
     :data:`CFR_LAYERED_MIN_NODES`). Built once per game and kept on it.
     """
     threshold = LAYERED_MIN_NODES if min_nodes is None else min_nodes
-    if game.num_nodes < threshold:
-        return None
     cached = game.__dict__.get("_tree_layers", False)
+    if cached is None or game.num_nodes < threshold:
+        return None
     if cached is False:
         cached = build_layers(game.tree)
         game.__dict__["_tree_layers"] = cached
     return cached
+
+
+def use_serial_kernels(game: Any) -> None:
+    """Run every kernel serially on this compiled game, whatever its size (a baseline to compare)."""
+    game.__dict__["_tree_layers"] = None
 
 
 def check_threads(threads: Any) -> int | None:

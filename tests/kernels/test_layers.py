@@ -22,6 +22,7 @@ from gamesolve.kernels.layers import (
     forward_reach_layered,
     kernel_threads,
     layers_of,
+    use_serial_kernels,
 )
 
 TWO_THREADS = numba.config.NUMBA_NUM_THREADS >= 2
@@ -140,4 +141,7 @@ def test_small_games_keep_the_serial_kernels(kuhn, leduc):
     g = leduc.compile()
     assert layers_of(g, min_nodes=g.num_nodes + 1) is None
     assert layers_of(g, min_nodes=g.num_nodes) is not None
+    copy = dataclasses.replace(g)
+    use_serial_kernels(copy)
+    assert layers_of(copy, min_nodes=1) is None
     assert SERIAL.chunks == 0
