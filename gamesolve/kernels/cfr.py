@@ -31,7 +31,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from gamesolve.kernels.layers import TreeLayers, counterfactual_values_layered
-from gamesolve.kernels.tree import CHANCE, TERMINAL, TreeArrays
+from gamesolve.kernels.passes import pull_values, push_opponent_reach
+from gamesolve.kernels.tree import TreeArrays
 
 __all__ = ["UpdateRule", "cfr_iteration", "counterfactual_values", "regret_matching"]
 
@@ -90,56 +91,16 @@ def counterfactual_values(
     cfv: NDArray[np.float64],  # [I, A] out (rows of `player` overwritten)
 ) -> float:
     """Fill ``cfv`` for ``player``'s infosets; returns the root value for ``player``."""
-    n_nodes = tree.node_player.shape[0]
     for infoset in range(cfv.shape[0]):
         if tree.infoset_player[infoset] == player:
             for j in range(tree.infoset_num_actions[infoset]):
                 cfv[infoset, j] = 0.0
+    n_nodes = tree.node_player.shape[0]
     opp[0] = 1.0
-    for n in range(n_nodes):
-        pl = tree.node_player[n]
-        if pl == TERMINAL:
-            continue
-        first = tree.node_first_child[n]
-        w = opp[n]
-        if pl == CHANCE:
-            for j in range(tree.node_num_children[n]):
-                opp[first + j] = w * tree.node_prob[first + j]
-        elif pl == player:
-            for j in range(tree.node_num_children[n]):
-                opp[first + j] = w
-        else:
-            infoset = tree.node_infoset[n]
-            for j in range(tree.node_num_children[n]):
-                opp[first + j] = w * probs[infoset, j]
+    push_opponent_reach(tree, probs, player, opp, 0, n_nodes)
     for t in range(tree.terminal_node.shape[0]):
         value[tree.terminal_node[t]] = tree.terminal_utility[t, player]
-    for n in range(n_nodes - 1, -1, -1):
-        pl = tree.node_player[n]
-        if pl == TERMINAL:
-            continue
-        if opp[n] == 0.0:
-            # Every path to n has a zero-probability chance or opponent edge, so n's value is
-            # multiplied by zero above and its counterfactual terms vanish: skip the subtree's work.
-            value[n] = 0.0
-            continue
-        first = tree.node_first_child[n]
-        total = 0.0
-        if pl == CHANCE:
-            for j in range(tree.node_num_children[n]):
-                total += tree.node_prob[first + j] * value[first + j]
-        else:
-            infoset = tree.node_infoset[n]
-            if pl == player:
-                w = opp[n]
-                for j in range(tree.node_num_children[n]):
-                    vj = value[first + j]
-                    cfv[infoset, j] += w * vj
-                    total += probs[infoset, j] * vj
-            else:
-                for j in range(tree.node_num_children[n]):
-                    total += probs[infoset, j] * value[first + j]
-        value[n] = total
+    pull_values(tree, probs, player, opp, value, cfv, 0, n_nodes)
     return value[0]
 
 

@@ -18,7 +18,8 @@ import numba
 import numpy as np
 from numpy.typing import NDArray
 
-from gamesolve.kernels.tree import CHANCE, TERMINAL, TreeArrays
+from gamesolve.kernels.passes import push_reach, terminal_mass
+from gamesolve.kernels.tree import CHANCE, TreeArrays
 
 __all__ = [
     "best_from_mass",
@@ -36,24 +37,9 @@ def forward_reach(
     reach: NDArray[np.float64],  # [N, P + 1] out: each player's own reach; column P is chance
 ) -> None:
     """Forward pass: ``reach[n, k]`` is the product of actor ``k``'s probabilities on the path."""
-    n_nodes = tree.node_player.shape[0]
-    width = reach.shape[1]
-    chance_col = width - 1
-    for k in range(width):
+    for k in range(reach.shape[1]):
         reach[0, k] = 1.0
-    for n in range(n_nodes):
-        pl = tree.node_player[n]
-        if pl == TERMINAL:
-            continue
-        first = tree.node_first_child[n]
-        for j in range(tree.node_num_children[n]):
-            c = first + j
-            for k in range(width):
-                reach[c, k] = reach[n, k]
-            if pl == CHANCE:
-                reach[c, chance_col] *= tree.node_prob[c]
-            else:
-                reach[c, pl] *= probs[tree.node_infoset[n], j]
+    push_reach(tree, probs, reach, 0, tree.node_player.shape[0])
 
 
 @numba.njit(cache=True, nogil=True)
@@ -67,25 +53,9 @@ def best_responses(
     br_slot: NDArray[np.int32],  # [I] out: best-response slot at every infoset (owner's BR)
 ) -> None:
     """Expected values and every player's best response, from a reach matrix."""
-    n_players = tree.terminal_utility.shape[1]
-    chance_col = reach.shape[1] - 1
-    for s in range(cf.shape[0]):
-        cf[s] = 0.0
-    for p in range(n_players):
-        values[p] = 0.0
-    for t in range(tree.terminal_node.shape[0]):
-        node = tree.terminal_node[t]
-        chance = reach[node, chance_col]
-        if chance == 0.0:
-            continue
-        for i in range(n_players):
-            others = chance
-            for k in range(n_players):
-                if k != i:
-                    others *= reach[node, k]
-            u = tree.terminal_utility[t, i]
-            cf[tree.seq_offset[i] + tree.terminal_seq[t, i]] += others * u
-            values[i] += others * reach[node, i] * u
+    cf[:] = 0.0
+    values[:] = 0.0
+    terminal_mass(tree, reach, cf, values, 0, tree.terminal_node.shape[0])
     best_from_mass(tree, cf, below, br_values, br_slot)
 
 

@@ -16,7 +16,8 @@ is why a game uses one kind of kernel or the other by its size alone (:func:`lay
 the thread count.
 
 Every layer starts a parallel region, a few microseconds each: on the games these kernels are for
-(:data:`LAYERED_MIN_NODES` and up) that is noise next to the millions of nodes.
+(:data:`LAYERED_MIN_NODES` and up) that is noise next to the millions of nodes. The loops
+themselves are those of the serial kernels (:mod:`gamesolve.kernels.passes`), run per chunk.
 
 What it costs and gives (a 2-core machine, ``python -m experiments.bench_cfr`` and
 ``experiments.bench_evaluation``): exact evaluation is as fast as the serial kernels on one thread
@@ -40,7 +41,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from gamesolve.errors import InvalidArgumentError
-from gamesolve.kernels.tree import CHANCE, TERMINAL, TreeArrays
+from gamesolve.kernels.passes import pull_values, push_opponent_reach, push_reach, terminal_mass
+from gamesolve.kernels.tree import TreeArrays
 
 __all__ = [
     "CFR_LAYERED_MIN_NODES",
@@ -192,22 +194,7 @@ def counterfactual_values_layered(
     for d in range(start.shape[0] - 1):
         for c in numba.prange(chunks):
             a, b = _span(start[d], start[d + 1], c, chunks)
-            for n in range(a, b):
-                pl = tree.node_player[n]
-                if pl == TERMINAL:
-                    continue
-                first = tree.node_first_child[n]
-                w = opp[n]
-                if pl == CHANCE:
-                    for j in range(tree.node_num_children[n]):
-                        opp[first + j] = w * tree.node_prob[first + j]
-                elif pl == player:
-                    for j in range(tree.node_num_children[n]):
-                        opp[first + j] = w
-                else:
-                    infoset = tree.node_infoset[n]
-                    for j in range(tree.node_num_children[n]):
-                        opp[first + j] = w * probs[infoset, j]
+            push_opponent_reach(tree, probs, player, opp, a, b)
     for c in numba.prange(chunks):
         a, b = _span(0, tree.terminal_node.shape[0], c, chunks)
         for t in range(a, b):
@@ -215,32 +202,8 @@ def counterfactual_values_layered(
         part[c] = 0.0
     for d in range(start.shape[0] - 2, -1, -1):
         for c in numba.prange(chunks):
-            acc = part[c]
             a, b = _span(start[d], start[d + 1], c, chunks)
-            for n in range(b - 1, a - 1, -1):
-                pl = tree.node_player[n]
-                if pl == TERMINAL:
-                    continue
-                if opp[n] == 0.0:
-                    value[n] = 0.0  # every term below is multiplied by zero (as in the serial kernel)
-                    continue
-                first = tree.node_first_child[n]
-                total = 0.0
-                if pl == CHANCE:
-                    for j in range(tree.node_num_children[n]):
-                        total += tree.node_prob[first + j] * value[first + j]
-                else:
-                    infoset = tree.node_infoset[n]
-                    if pl == player:
-                        w = opp[n]
-                        for j in range(tree.node_num_children[n]):
-                            vj = value[first + j]
-                            acc[infoset, j] += w * vj
-                            total += probs[infoset, j] * vj
-                    else:
-                        for j in range(tree.node_num_children[n]):
-                            total += probs[infoset, j] * value[first + j]
-                value[n] = total
+            pull_values(tree, probs, player, opp, value, part[c], a, b)
     for infoset in numba.prange(cfv.shape[0]):
         if tree.infoset_player[infoset] == player:
             for j in range(tree.infoset_num_actions[infoset]):
@@ -261,25 +224,12 @@ def forward_reach_layered(
     """:func:`gamesolve.kernels.evaluation.forward_reach` over numba's threads (the same numbers)."""
     start = layers.layer_start
     chunks = layers.chunks
-    width = reach.shape[1]
-    for k in range(width):
+    for k in range(reach.shape[1]):
         reach[0, k] = 1.0
     for d in range(start.shape[0] - 1):
         for c in numba.prange(chunks):
             a, b = _span(start[d], start[d + 1], c, chunks)
-            for n in range(a, b):
-                pl = tree.node_player[n]
-                if pl == TERMINAL:
-                    continue
-                first = tree.node_first_child[n]
-                for j in range(tree.node_num_children[n]):
-                    child = first + j
-                    for k in range(width):
-                        reach[child, k] = reach[n, k]
-                    if pl == CHANCE:
-                        reach[child, width - 1] *= tree.node_prob[child]
-                    else:
-                        reach[child, pl] *= probs[tree.node_infoset[n], j]
+            push_reach(tree, probs, reach, a, b)
 
 
 @numba.njit(cache=True, nogil=True, parallel=True)
@@ -293,27 +243,12 @@ def best_response_mass_layered(
 ) -> None:
     """The terminal loop of :func:`gamesolve.kernels.evaluation.best_responses` over threads."""
     n_players = tree.terminal_utility.shape[1]
-    chance_col = reach.shape[1] - 1
     n_seqs = cf.shape[0]
     chunks = layers.chunks
-    n_terminals = tree.terminal_node.shape[0]
     for c in numba.prange(chunks):
-        acc = part[c]
-        acc[:] = 0.0
-        a, b = _span(0, n_terminals, c, chunks)
-        for t in range(a, b):
-            node = tree.terminal_node[t]
-            chance = reach[node, chance_col]
-            if chance == 0.0:
-                continue
-            for i in range(n_players):
-                others = chance
-                for k in range(n_players):
-                    if k != i:
-                        others *= reach[node, k]
-                u = tree.terminal_utility[t, i]
-                acc[tree.seq_offset[i] + tree.terminal_seq[t, i]] += others * u
-                acc[n_seqs + i] += others * reach[node, i] * u
+        part[c] = 0.0
+        a, b = _span(0, tree.terminal_node.shape[0], c, chunks)
+        terminal_mass(tree, reach, part[c, :n_seqs], part[c, n_seqs:], a, b)
     for s in numba.prange(n_seqs + n_players):
         total = 0.0
         for c in range(chunks):
