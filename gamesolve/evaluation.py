@@ -89,7 +89,11 @@ def evaluate(game: Any, policy: TabularPolicy | NDArray[np.float64]) -> _Raw:
     fewer), with the same numbers for every thread count.
     """
     compiled = as_compiled(game)
-    probs = _probs_of(compiled, policy)
+    return _evaluate_probs(compiled, _probs_of(compiled, policy))
+
+
+def _evaluate_probs(compiled: CompiledGame, probs: NDArray[np.float64]) -> _Raw:
+    """:func:`evaluate` on a checked ``[I, A]`` profile of ``compiled`` (the kernels only)."""
     n_players = compiled.num_players
     tree = compiled.tree
     reach = np.empty((compiled.num_nodes, n_players + 1))
@@ -133,7 +137,7 @@ def best_response(game: Any, policy: TabularPolicy | NDArray[np.float64], player
     compiled = as_compiled(game)
     compiled.check_player(player)
     probs = _probs_of(compiled, policy)
-    raw = evaluate(compiled, probs)
+    raw = _evaluate_probs(compiled, probs)
     return BestResponse(
         player, float(raw.br_values[player]), _br_profile(compiled, probs, player, raw.br_slot)
     )
@@ -164,7 +168,7 @@ def nash_conv(game: Any, policy: Any) -> Any:
         return markov.nash_conv(game, policy)
     compiled = as_compiled(game)
     probs = _probs_of(compiled, policy)
-    raw = evaluate(compiled, probs)
+    raw = _evaluate_probs(compiled, probs)
     gains = raw.br_values - raw.values
     total = float(gains.sum())
     n_players = compiled.num_players
@@ -182,5 +186,5 @@ def exploitability(game: Any, policy: Any) -> float:
     if isinstance(game, TensorGame):
         return normal_form.nash_conv(game, policy).exploitability
     compiled = as_compiled(game)
-    raw = evaluate(compiled, _probs_of(compiled, policy))
+    raw = _evaluate_probs(compiled, _probs_of(compiled, policy))
     return float((raw.br_values - raw.values).sum()) / compiled.num_players
