@@ -275,7 +275,9 @@ def solve(
         checkpoint_every=checkpoint_every,
         progress=progress,
     )
+    started = time.perf_counter()
     algo.warm_up(prepared)  # game-derived setup, like compiling (cached per game)
+    loop.warm_up_seconds = time.perf_counter() - started
     # The budget starts now: it bounds the solver's own work (its state, iterations, evaluations,
     # checkpoints, the final report), not loading or compiling the game.
     loop.deadline = None if time_limit is None else time.perf_counter() + time_limit
@@ -331,6 +333,7 @@ class _Loop:
         self.it = 0
         self.iter_time = 0.0
         self.eval_cost = 0.0  # seconds of the last evaluation
+        self.warm_up_seconds = 0.0  # the solver's warm_up (kernel compilation, set-up): not counted
         self.eval_spent = 0.0  # seconds of every evaluation in this call
         self.checkpoint_cost = 0.0
         self.checkpoint_error: str | None = None
@@ -544,6 +547,7 @@ class _Loop:
         self.write_checkpoint()
         extras = dict(getattr(report, "extras", None) or {})  # reports may carry figures of their own
         extras.update(algo.extras(prepared, state))
+        extras["warm_up_seconds"] = self.warm_up_seconds
         if self.checkpoint_error is not None:
             extras["checkpoint_error"] = self.checkpoint_error
             message = f"{message}; {self.checkpoint_error}" if message else self.checkpoint_error

@@ -277,3 +277,21 @@ def test_shapley_honours_iterations_and_checkpoints(tmp_path):
     direct = _solve(game, "shapley")
     assert finished.converged and finished.iterations == direct.iterations
     np.testing.assert_array_equal(np.asarray(finished.value), np.asarray(direct.value))
+
+
+def test_warm_up_runs_before_the_clock_and_is_reported(kuhn, monkeypatch):
+    """A solver's warm_up (kernel compilation on a first run) is timed apart from the wall time."""
+    from gamesolve.solvers.cfr import CFR
+
+    calls = []
+
+    def slow_warm_up(self, game):
+        calls.append(game.num_nodes)
+        time.sleep(0.3)
+
+    monkeypatch.setattr(CFR, "warm_up", slow_warm_up)
+    result = gamesolve.solve(kuhn, "cfr+", iterations=5, eval_every=1)
+    assert calls == [gamesolve.as_compiled(kuhn).num_nodes]
+    assert result.extras["warm_up_seconds"] >= 0.3
+    assert result.wall_time < 0.3  # five Kuhn iterations; the sleep is not in the clock
+    assert result.history.wall_time[0] < 0.3
