@@ -31,6 +31,7 @@ import numpy as np
 import scipy.sparse as sp
 from numpy.typing import NDArray
 
+from gamesolve.arrays import readonly
 from gamesolve.certify import exact_zero_sum, ldexp, payoff_scale
 from gamesolve.errors import GamesolveError
 from gamesolve.highs import highs_linprog, transfer_seconds
@@ -156,8 +157,9 @@ def _finest_difference(a: NDArray[np.float64]) -> float:
     ``a`` must lie in ``[-1, 1]`` (scaled by a power of two), so no difference overflows; two
     distinct payoffs that the scaling took below the smallest subnormal count as ``0`` apart.
     """
-    values = np.unique(a)
-    return float(np.diff(values).min()) if values.size > 1 else math.inf
+    steps = np.diff(np.sort(a, axis=None))
+    steps = steps[steps > 0]
+    return float(steps.min()) if steps.size else math.inf
 
 
 def solve_zero_sum_lp(
@@ -206,7 +208,6 @@ def solve_zero_sum_lp(
     if scale.constant:  # every profile is an equilibrium
         profile = MixedProfile.uniform(game)
         return ZeroSumSolution(profile, float(a.flat[0]), 0.0, "none", message="every payoff is the same")
-    b = scale.normalize(a)  # [m, n] in [0, 1): what HiGHS sees
     a1 = np.ldexp(a, -scale.exponent)  # [m, n] in [-1, 1]: exact, for the certificate and value
     spread = float(a1.max() - a1.min())
     work = min(m, n) * m * n
@@ -218,6 +219,7 @@ def solve_zero_sum_lp(
     else:
         if chosen in ("auto", "simplex"):  # too large, or the kernel missed its certificate
             chosen = "highs-ipm" if m * n > _IPM_ENTRIES else "highs-ds"
+        b = scale.normalize(a)  # [m, n] in [0, 1): what HiGHS sees
         x_y = _highs_maximin(b, chosen, deadline)
         if isinstance(x_y, str):
             return _timed_out(game, a1, spread, scale.exponent, f"time limit of {limit:g} s {x_y} ({chosen})")
@@ -265,7 +267,8 @@ def solve_zero_sum_lp(
     )
     log.debug("zero-sum LP %dx%d: %s", m, n, message)
     return ZeroSumSolution(
-        profile=MixedProfile.of(game, [x, y]),
+        # x and y are probability vectors of the right sizes by construction (certified above).
+        profile=MixedProfile((readonly(x), readonly(y))),
         value=value,
         gap=gap_units,
         method=chosen,
