@@ -159,7 +159,7 @@ def run_solve(args: argparse.Namespace) -> tuple[gamesolve.SolveResult, int]:
     print(f"wall time       {result.wall_time:.3f} s (evaluation excluded)")
     warm_up = float(result.extras.get("warm_up_seconds", 0.0))
     if warm_up >= 0.01:
-        print(f"warm-up         {warm_up:.3f} s before the clock (kernel compilation on a first run)")
+        print(f"warm-up         {warm_up:.3f} s before the clock (kernels loaded, or compiled at first)")
     if math.isnan(result.exploitability):
         print("exploitability  not known (the game does not compile)")
         for key in ("win_rate_vs_uniform", "mean_return_vs_uniform"):
