@@ -22,12 +22,12 @@ themselves are those of the serial kernels (:mod:`gamesolve.kernels.passes`), ru
 What it costs and gives (a 2-core machine, ``python -m experiments.bench_cfr`` and
 ``experiments.bench_evaluation``): exact evaluation is as fast as the serial kernels on one thread
 and 1.4-1.8x faster on two, from Liar's Dice (295k nodes) to ``leduc(ranks=13,suits=4)`` (10M);
-it runs layered from :data:`LAYERED_MIN_NODES` nodes. A CFR traversal is about 1.5x slower than
-the serial one on a single thread (separate passes per layer, private buffers) and about 1.7x
-faster than that on two threads, about 1.2x the serial kernel on ``leduc(ranks=13,suits=4)`` and
-no gain below a few million nodes; it runs layered from :data:`CFR_LAYERED_MIN_NODES` nodes. More
-cores widen both gaps. The kernel is chosen by the game's size alone, never by the thread count, so
-a run's numbers never depend on the machine.
+it runs layered from :data:`LAYERED_MIN_NODES` nodes. A CFR traversal is 1.3-1.5x slower than the
+serial one on a single thread (separate passes per layer, private buffers) and about 1.7x faster
+than that on two threads: 1.1-1.3x the serial kernel on ``leduc(ranks=13,suits=4)``, no gain below
+a few million nodes; it runs layered from :data:`CFR_LAYERED_MIN_NODES` nodes. Machines with more
+cores give the chunks more threads (not measured here). The kernel is chosen by the game's size
+alone, so a run's numbers never depend on the thread count.
 """
 
 from __future__ import annotations
