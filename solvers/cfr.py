@@ -37,13 +37,13 @@ from gamesolve.compiled import CompiledGame
 from gamesolve.errors import InvalidArgumentError
 from gamesolve.kernels import layers as _layers
 from gamesolve.kernels.cfr import UpdateRule, cfr_iteration
-from gamesolve.kernels.layers import SERIAL, check_threads, kernel_threads
+from gamesolve.kernels.layers import SERIAL, kernel_threads
 from gamesolve.policy import TabularPolicy
 from gamesolve.registry import SolverEntry
 from gamesolve.solver import Iterate, IterativeSolver
 from gamesolve.solvers.common import check_extensive_form, prepare_extensive_form
 from gamesolve.spec import GameSpec
-from gamesolve.validation import check_bool, check_real
+from gamesolve.validation import check_bool, check_int, check_real
 
 __all__ = [
     "CFR",
@@ -229,7 +229,7 @@ class CFR(IterativeSolver):
         self.rule = rule
         self.averaging = averaging
         self.alternating = check_bool("alternating", alternating)
-        self.threads = check_threads(threads)
+        self.threads = None if threads is None else check_int("threads", threads, minimum=1)
         custom = (rule, averaging) != (base_rule, base_avg) or not alternating
         self.name = key if not custom else f"{key}(custom)"
         # A resumed state: counter t, non-negative averages, RM+ regrets floored at zero.
@@ -281,10 +281,9 @@ class CFR(IterativeSolver):
         """
         one = np.zeros((1, 1))
         flat = np.zeros(1)
-        layers = _cfr_layers(game) or SERIAL
         cfr_iteration(
             game.tree, self.update_rule(), 1, 0, one, one, one, one, one, flat, flat, flat, flat,
-            layers, np.zeros((0, 1, 1)),
+            _cfr_layers(game), np.zeros((0, 1, 1)),
         )  # fmt: skip
 
     def update_rule(self) -> UpdateRule:
@@ -303,7 +302,6 @@ class CFR(IterativeSolver):
     def step(self, game: CompiledGame, state: dict[str, NDArray[Any]], iterations: int = 1) -> None:
         """Run ``iterations`` iterations (every player updates once per iteration) in one kernel call."""
         scratch = _scratch(game, state)
-        layers = _cfr_layers(game) or SERIAL
         t = int(state["t"]) + 1
         with kernel_threads(self.threads):
             cfr_iteration(
@@ -320,7 +318,7 @@ class CFR(IterativeSolver):
                 scratch["_value"],
                 scratch["_seq_reach"],
                 scratch["_root_values"],
-                layers,
+                _cfr_layers(game),
                 scratch["_part"],
             )
         state["t"] = np.asarray(t + iterations - 1, dtype=np.int64)
@@ -338,9 +336,9 @@ class CFR(IterativeSolver):
         )
 
 
-def _cfr_layers(game: CompiledGame) -> _layers.TreeLayers | None:
-    """The layered traversal's layers on games of :data:`~gamesolve.kernels.layers.CFR_LAYERED_MIN_NODES`."""
-    return _layers.layers_of(game, min_nodes=_layers.CFR_LAYERED_MIN_NODES)
+def _cfr_layers(game: CompiledGame) -> _layers.TreeLayers:
+    """The traversal's layers (``SERIAL`` below ``CFR_LAYERED_MIN_NODES`` nodes; kernels.layers)."""
+    return _layers.layers_of(game, min_nodes=_layers.CFR_LAYERED_MIN_NODES) or SERIAL
 
 
 def _scratch(game: CompiledGame, state: dict[str, NDArray[Any]]) -> dict[str, NDArray[Any]]:
@@ -351,9 +349,7 @@ def _scratch(game: CompiledGame, state: dict[str, NDArray[Any]]) -> dict[str, ND
         state["_value"] = np.empty(game.num_nodes)
         state["_seq_reach"] = np.empty(int(game.num_sequences.max()))
         state["_root_values"] = np.empty(game.num_players)
-        layers = _cfr_layers(game)
-        chunks = 0 if layers is None else layers.chunks
-        state["_part"] = np.empty((chunks, game.num_infosets, game.max_actions))
+        state["_part"] = np.empty((_cfr_layers(game).chunks, game.num_infosets, game.max_actions))
     return state
 
 

@@ -40,7 +40,6 @@ import numba
 import numpy as np
 from numpy.typing import NDArray
 
-from gamesolve.errors import InvalidArgumentError
 from gamesolve.kernels.passes import pull_values, push_opponent_reach, push_reach, terminal_mass
 from gamesolve.kernels.tree import TreeArrays
 
@@ -51,7 +50,6 @@ __all__ = [
     "TreeLayers",
     "best_response_mass_layered",
     "build_layers",
-    "check_threads",
     "counterfactual_values_layered",
     "forward_reach_layered",
     "kernel_threads",
@@ -136,17 +134,6 @@ def layers_of(game: Any, *, min_nodes: int | None = None) -> TreeLayers | None:
 def use_serial_kernels(game: Any) -> None:
     """Run every kernel serially on this compiled game, whatever its size (a baseline to compare)."""
     game.__dict__["_tree_layers"] = None
-
-
-def check_threads(threads: Any) -> int | None:
-    """``threads`` as a positive int, or ``None`` (every core numba was started with)."""
-    if threads is None:
-        return None
-    if isinstance(threads, bool) or not isinstance(threads, int | np.integer) or threads < 1:
-        raise InvalidArgumentError(
-            f"threads must be a positive integer or None (every core), got {threads!r}"
-        )
-    return int(threads)
 
 
 @contextlib.contextmanager
